@@ -1,0 +1,160 @@
+package netkit
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/labrun/labrun/netkit/ports"
+)
+
+// Sentinel errors. Callers test them with errors.Is; the message of the
+// wrapping error is Docker's own text where Docker has one.
+var (
+	// ErrNotFound: no such container, network, node or bridge.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a name, address or port is already taken.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: a request that Docker would reject as bad input.
+	ErrInvalid = errors.New("invalid argument")
+	// ErrNotRunning: the engine or a container is not running.
+	ErrNotRunning = errors.New("not running")
+)
+
+// LabOptions configures a lab. The zero value is the article's classroom
+// world with IP forwarding on in the host.
+type LabOptions struct {
+	// Name labels the lab in logs and pins; default "lab".
+	Name string
+	// HostIPForwardOff leaves net.ipv4.ip_forward at 0 in the host node, so
+	// that the engine turns it on and sets the FORWARD policy to DROP, as
+	// Docker does on a host that did not forward.
+	HostIPForwardOff bool
+	// Logf, when set, receives a line per operation (safe for concurrent use).
+	Logf func(format string, args ...any)
+}
+
+// Node names of the classroom world.
+const (
+	NodeHost     = "host"
+	NodeClient   = "client"
+	NodeGateway  = "gateway"
+	NodeInternet = "internet"
+)
+
+// Classroom addresses (the article's).
+var (
+	HostAddr     = netip.MustParsePrefix("192.168.190.128/24")
+	ClientAddr   = netip.MustParsePrefix("192.168.190.1/24")
+	GatewayLAN   = netip.MustParsePrefix("192.168.190.2/24")
+	GatewayWAN   = netip.MustParsePrefix("203.0.113.1/24")
+	InternetAddr = netip.MustParsePrefix("203.0.113.10/24")
+)
+
+// DaemonOptions are dockerd's networking flags. The zero value is dockerd
+// with no flags.
+type DaemonOptions struct {
+	// Bridge is -b/--bridge: an existing bridge in the host node to use as
+	// the default network; "none" disables the default bridge.
+	Bridge string
+	// BIP is --bip: the bridge's address and prefix (e.g. 192.168.1.1/24).
+	BIP netip.Prefix
+	// FixedCIDR is --fixed-cidr: the range container addresses come from.
+	FixedCIDR netip.Prefix
+	// DefaultGateway is --default-gateway.
+	DefaultGateway netip.Addr
+	// NoICC is --icc=false.
+	NoICC bool
+	// NoIPTables is --iptables=false.
+	NoIPTables bool
+	// NoIPForward is --ip-forward=false.
+	NoIPForward bool
+	// NoIPMasq is --ip-masq=false.
+	NoIPMasq bool
+	// IP is --ip: the default host address for published ports (default
+	// 0.0.0.0).
+	IP netip.Addr
+	// NoUserlandProxy is --userland-proxy=false.
+	NoUserlandProxy bool
+}
+
+// ModeKind is one of the four network modes.
+type ModeKind int
+
+const (
+	// ModeBridge attaches the container to a bridge network (the default
+	// one, or a user-defined one named in Mode.Network).
+	ModeBridge ModeKind = iota
+	// ModeHost runs the container in the host node's namespace.
+	ModeHost
+	// ModeNone gives the container a namespace with only lo.
+	ModeNone
+	// ModeContainer shares another container's namespace.
+	ModeContainer
+)
+
+// Mode is a parsed --net/--network value. The zero value is the default
+// bridge.
+type Mode struct {
+	Kind ModeKind
+	// Network names a user-defined network (ModeBridge); "" or "bridge"
+	// means the default bridge.
+	Network string
+	// Container names the container whose namespace is shared
+	// (ModeContainer).
+	Container string
+}
+
+// RunOptions describe a container, as docker run's flags do. The zero value
+// is an anonymous busybox-like container on the default bridge.
+type RunOptions struct {
+	// Name is --name; generated (adjective_name) when empty.
+	Name string
+	// Hostname is -h; default the first 12 hex digits of the ID.
+	Hostname string
+	// Image is the image name shown by docker ps and inspect.
+	Image string
+	// Program is the registered initproc program run as the container's
+	// main process ("" waits forever), with Args.
+	Program string
+	Args    []string
+	// Comm is the main process's name (for ps, pgrep, docker top); default
+	// Program, or "sh".
+	Comm string
+	// Command is the command line shown by docker ps (e.g. "httpd-foreground").
+	Command string
+	// Network is --net/--network.
+	Network Mode
+	// IP is --ip (user-defined networks only).
+	IP netip.Addr
+	// Publish holds the parsed -p specs.
+	Publish []ports.Binding
+	// PublishAll is -P: publish every exposed port on an ephemeral port.
+	PublishAll bool
+	// Expose lists the image's EXPOSE ports followed by --expose ports.
+	Expose []ports.Port
+	// Remove is --rm.
+	Remove bool
+	// ReadyTimeout bounds how long Run waits for the main process to report
+	// readiness; default 5s.
+	ReadyTimeout time.Duration
+}
+
+// NetworkOptions describe a user-defined bridge network (docker network
+// create). The zero value asks for the next free default pool.
+type NetworkOptions struct {
+	Name     string
+	Subnet   netip.Prefix
+	Gateway  netip.Addr
+	IPRange  netip.Prefix
+	Internal bool
+	// Options holds -o key=value driver options.
+	Options map[string]string
+}
+
+// PortBinding is one published port as docker port shows it.
+type PortBinding struct {
+	Container ports.Port
+	HostIP    netip.Addr
+	HostPort  uint16
+}
