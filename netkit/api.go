@@ -131,8 +131,10 @@ type RunOptions struct {
 	Publish []ports.Binding
 	// PublishAll is -P: publish every exposed port on an ephemeral port.
 	PublishAll bool
-	// Expose lists the image's EXPOSE ports followed by --expose ports.
+	// Expose lists the image's EXPOSE ports.
 	Expose []ports.Port
+	// ExtraExpose lists the --expose ports.
+	ExtraExpose []ports.Port
 	// Remove is --rm.
 	Remove bool
 	// ReadyTimeout bounds how long Run waits for the main process to report

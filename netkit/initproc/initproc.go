@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"sort"
 	"sync"
 	"syscall"
@@ -59,6 +60,9 @@ type Config struct {
 	Args []string `json:"args,omitempty"`
 	// Env holds extra KEY=VALUE strings for the program.
 	Env []string `json:"env,omitempty"`
+	// UTSFromPID, when set, joins the UTS namespace (hostname) of that
+	// process before exec (docker exec sees the container's hostname).
+	UTSFromPID int `json:"uts_from_pid,omitempty"`
 }
 
 // Program is the body of a registered program. It runs inside the
@@ -143,6 +147,19 @@ func MaybeRun() {
 }
 
 func run(cfg Config) error {
+	// Namespace changes below apply to the calling thread; exec and the
+	// program run from it.
+	runtime.LockOSThread()
+	if cfg.UTSFromPID != 0 {
+		fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/uts", cfg.UTSFromPID), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("opening container UTS namespace: %w", err)
+		}
+		if err := unix.Setns(fd, unix.CLONE_NEWUTS); err != nil {
+			return fmt.Errorf("joining container UTS namespace: %w", err)
+		}
+		unix.Close(fd)
+	}
 	if cfg.RemountSys {
 		if err := remountSys(); err != nil {
 			return err
@@ -203,18 +220,29 @@ func runInit(cfg Config) error {
 	// SIGTERM from docker stop ends the container like a real init that
 	// does not handle signals: it is killed. Ignore SIGINT from terminals.
 	signal.Ignore(syscall.SIGINT)
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
 	if cfg.Program == "" {
 		ready()
-		select {}
+		<-term
+		os.Exit(143)
 	}
 	p, ok := lookup(cfg.Program)
 	if !ok {
 		return fmt.Errorf("no program %q in this binary (registered: %v)", cfg.Program, Programs())
 	}
-	if err := p(cfg.Args, ready); err != nil {
-		return err
+	errc := make(chan error, 1)
+	go func() { errc <- p(cfg.Args, ready) }()
+	select {
+	case err := <-errc:
+		if err != nil {
+			return err
+		}
+		<-term
+	case <-term:
 	}
-	select {}
+	os.Exit(143)
+	return nil
 }
 
 // remountSys gives this (already private) mount namespace a /sys that shows

@@ -14,6 +14,7 @@ import (
 // Proto is a transport protocol: "tcp", "udp" or "sctp".
 type Proto string
 
+// The protocols Docker can publish.
 const (
 	TCP  Proto = "tcp"
 	UDP  Proto = "udp"

@@ -1,0 +1,85 @@
+package netkit
+
+import "net/netip"
+
+// Connect attaches a running container to another network (ethN), as
+// docker network connect does.
+//
+// Equivalent to: docker network connect [--ip IP] NETWORK CONTAINER
+func (e *Engine) Connect(network, container string, ip netip.Addr) error {
+	n, err := e.Network(network)
+	if err != nil {
+		return err
+	}
+	c, err := e.Container(container)
+	if err != nil {
+		return err
+	}
+	if c.opts.Network.Kind == ModeHost || c.opts.Network.Kind == ModeContainer || c.opts.Network.Kind == ModeNone {
+		return derr(ErrInvalid, "container sharing network namespace with another container or host cannot be connected to any other network")
+	}
+	if ip.IsValid() && (!n.UserSubnet || n.Default) {
+		if n.Default {
+			return derr(ErrInvalid, "user specified IP address is supported on user defined networks only")
+		}
+		return derr(ErrInvalid, "user specified IP address is supported only when connecting to networks with user configured subnets")
+	}
+	c.mu.Lock()
+	for _, ep := range c.endpoints {
+		if ep.net == n {
+			c.mu.Unlock()
+			return derr(ErrConflict, "endpoint with name %s already exists in network %s", c.Name, n.Name)
+		}
+	}
+	running := c.state == "running"
+	c.mu.Unlock()
+	if !running {
+		return derr(ErrNotRunning, "container %s is not running", c.ID)
+	}
+	_, err = c.attach(n, ip, false)
+	return err
+}
+
+// Disconnect detaches a container from a network.
+//
+// Equivalent to: docker network disconnect [-f] NETWORK CONTAINER
+func (e *Engine) Disconnect(network, container string, force bool) error {
+	n, err := e.Network(network)
+	if err != nil {
+		return err
+	}
+	c, err := e.Container(container)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	var found *endpoint
+	first := false
+	for i, ep := range c.endpoints {
+		if ep.net == n {
+			found = ep
+			first = i == 0
+		}
+	}
+	var bindings []PortBinding
+	var proxies []interface{ Close() error }
+	if found != nil && first {
+		bindings = c.bindings
+		c.bindings = nil
+		for _, p := range c.proxies {
+			proxies = append(proxies, p)
+		}
+		c.proxies = nil
+	}
+	c.mu.Unlock()
+	if found == nil {
+		return derr(ErrNotFound, "container %s is not connected to network %s", c.ID, n.Name)
+	}
+	for _, p := range proxies {
+		p.Close()
+	}
+	if len(bindings) > 0 {
+		c.unpublishBindings(n, found.addr, bindings)
+	}
+	return c.detach(found)
+}

@@ -1,0 +1,714 @@
+package netkit
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/ports"
+)
+
+// Container is a container of the engine: a main process in a network
+// namespace of its own (bridge, none), of the host (host mode) or of another
+// container (container: mode).
+type Container struct {
+	ID      string
+	Name    string
+	Created time.Time
+	opts    RunOptions
+	e       *Engine
+
+	mu         sync.Mutex
+	state      string // created, running, exited
+	node       *Node
+	proc       *exec.Cmd
+	pid        int
+	hostname   string
+	endpoints  []*endpoint
+	bindings   []PortBinding // published ports while running
+	proxies    []io.Closer
+	execs      []*exec.Cmd
+	startedAt  time.Time
+	finishedAt time.Time
+	exitCode   int
+	stopping   bool
+	removed    bool
+	done       chan struct{} // closed when the main process has been reaped
+	// Warnings are the daemon's warnings for docker run (e.g. published
+	// ports discarded in host mode).
+	Warnings []string
+}
+
+// endpoint is a container's attachment to a bridge network.
+type endpoint struct {
+	ID       string
+	net      *Network
+	ifname   string
+	hostVeth string
+	addr     netip.Addr
+	mac      net.HardwareAddr
+	reqIP    netip.Addr // --ip
+}
+
+// Options returns the options the container was created with.
+func (c *Container) Options() RunOptions { return c.opts }
+
+// State returns "created", "running" or "exited".
+func (c *Container) State() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// Pid returns the main process's PID (0 when not running).
+func (c *Container) Pid() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pid
+}
+
+// Node returns the container's network namespace as a lab node, or nil when
+// it is not running.
+func (c *Container) Node() *Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != "running" {
+		return nil
+	}
+	return c.node
+}
+
+// Hostname returns the container's hostname.
+func (c *Container) Hostname() string { return c.hostname }
+
+// ShortID returns the first 12 hex digits of the ID.
+func (c *Container) ShortID() string { return c.ID[:12] }
+
+// Ports returns the published ports (empty when not running), in Docker's
+// order.
+func (c *Container) Ports() []PortBinding {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]PortBinding(nil), c.bindings...)
+}
+
+// IP returns the container's address on network name ("" = first), or the
+// zero Addr.
+func (c *Container) IP(network string) netip.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ep := range c.endpoints {
+		if network == "" || ep.net.Name == network {
+			return ep.addr
+		}
+	}
+	return netip.Addr{}
+}
+
+// Run creates and starts a container, as docker run does.
+func (e *Engine) Run(o RunOptions) (*Container, error) {
+	c, err := e.Create(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Start(); err != nil {
+		if o.Remove {
+			e.Remove(c.ID, true)
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+// Create checks the options and records a container in state "created", as
+// docker create does.
+func (e *Engine) Create(o RunOptions) (*Container, error) {
+	if o.Image == "" {
+		o.Image = "busybox"
+	}
+	var warnings []string
+	switch o.Network.Kind {
+	case ModeContainer:
+		if o.Hostname != "" {
+			return nil, derr(ErrInvalid, "conflicting options: hostname and the network mode")
+		}
+		if len(o.Publish) > 0 || o.PublishAll {
+			return nil, derr(ErrInvalid, "conflicting options: port publishing and the container type network mode")
+		}
+		if len(o.ExtraExpose) > 0 {
+			return nil, derr(ErrInvalid, "conflicting options: port exposing and the container type network mode")
+		}
+	case ModeHost:
+		if len(o.Publish) > 0 || o.PublishAll {
+			warnings = append(warnings, "Published ports are discarded when using host network mode")
+			o.Publish, o.PublishAll = nil, false
+		}
+	case ModeNone:
+	case ModeBridge:
+	}
+	if o.IP.IsValid() {
+		if o.Network.Kind != ModeBridge || o.Network.Network == "" || o.Network.Network == "bridge" {
+			return nil, derr(ErrInvalid, "user specified IP address is supported on user defined networks only")
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopped {
+		return nil, derr(ErrNotRunning, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
+	}
+	if o.Network.Kind == ModeBridge {
+		netName := o.Network.Network
+		if netName == "" {
+			netName = "bridge"
+		}
+		n, err := e.networkLocked(netName)
+		if err != nil {
+			return nil, err
+		}
+		if o.IP.IsValid() && !n.UserSubnet {
+			return nil, derr(ErrInvalid, "user specified IP address is supported only when connecting to networks with user configured subnets")
+		}
+		if o.IP.IsValid() && !n.Subnet.Contains(o.IP) {
+			return nil, derr(ErrInvalid, "no configured subnet or ip-range contain the IP address %s", o.IP)
+		}
+	}
+	id := newID()
+	if o.Name == "" {
+		for {
+			o.Name = randomName()
+			if _, err := e.containerLocked(o.Name); err != nil {
+				break
+			}
+		}
+	} else {
+		if !validName(o.Name) {
+			return nil, derr(ErrInvalid, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
+		}
+		for _, x := range e.containers {
+			if !x.removed && x.Name == o.Name {
+				return nil, derr(ErrConflict, "Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", o.Name, x.ID)
+			}
+		}
+	}
+	if o.Network.Kind == ModeContainer {
+		if o.Network.Container == o.Name {
+			return nil, derr(ErrInvalid, "cannot join own network")
+		}
+		if _, err := e.containerLocked(o.Network.Container); err != nil {
+			return nil, err
+		}
+	}
+	c := &Container{ID: id, Name: o.Name, Created: time.Now(), opts: o, e: e, state: "created", Warnings: warnings}
+	e.containers = append(e.containers, c)
+	return c, nil
+}
+
+func validName(s string) bool {
+	for i, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if i > 0 {
+			ok = ok || r == '_' || r == '.' || r == '-'
+		}
+		if !ok {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Start starts a created or exited container: its namespace and network,
+// then its main process, and returns once the process reports it is ready.
+// On error the container is left as it was, with nothing of its network.
+func (c *Container) Start() (err error) {
+	c.mu.Lock()
+	if c.state == "running" {
+		c.mu.Unlock()
+		return nil
+	}
+	if c.removed {
+		c.mu.Unlock()
+		return derr(ErrNotFound, "No such container: %s", c.Name)
+	}
+	c.mu.Unlock()
+	e := c.e
+	o := c.opts
+	var node *Node
+	c.hostname = o.Hostname
+	if c.hostname == "" {
+		c.hostname = c.ID[:12]
+	}
+	defer func() {
+		if err != nil {
+			c.teardown()
+		}
+	}()
+	switch o.Network.Kind {
+	case ModeHost:
+		node = &Node{Name: c.Name, ns: e.host.ns, nl: e.host.nl, shared: true}
+		c.hostname = NodeHost
+	case ModeContainer:
+		target, terr := e.Container(o.Network.Container)
+		if terr != nil {
+			return terr
+		}
+		if target.ID == c.ID {
+			return derr(ErrInvalid, "cannot join own network")
+		}
+		tn := target.Node()
+		if tn == nil {
+			return derr(ErrNotRunning, "cannot join network of a non running container: %s", target.ID)
+		}
+		if tn.shared {
+			node = &Node{Name: c.Name, ns: tn.ns, nl: tn.nl, shared: true}
+		} else {
+			ns, oerr := netns.OpenPID(target.Pid())
+			if oerr != nil {
+				return oerr
+			}
+			h, herr := netlink.NewHandleAt(ns.Handle())
+			if herr != nil {
+				ns.Close()
+				return fmt.Errorf("opening netlink in container %s: %w", c.Name, herr)
+			}
+			node = &Node{Name: c.Name, ns: ns, nl: h}
+		}
+		c.hostname = target.hostname
+	case ModeNone, ModeBridge:
+		n, nerr := newNode(c.Name)
+		if nerr != nil {
+			return fmt.Errorf("making the namespace of container %s: %w", c.Name, nerr)
+		}
+		node = n
+	}
+	c.mu.Lock()
+	c.node = node
+	c.mu.Unlock()
+	if o.Network.Kind == ModeBridge {
+		netName := o.Network.Network
+		if netName == "" {
+			netName = "bridge"
+		}
+		n, nerr := e.Network(netName)
+		if nerr != nil {
+			if netName == "bridge" && e.opts.Bridge == "none" {
+				n = nil // -b none: default-mode containers get no eth0
+			} else {
+				return nerr
+			}
+		}
+		if n != nil {
+			if _, aerr := c.attach(n, o.IP, true); aerr != nil {
+				return aerr
+			}
+			if perr := c.publish(n); perr != nil {
+				return perr
+			}
+		}
+	}
+	return c.startProcess()
+}
+
+// attach connects the container to a network: an address from IPAM, a veth
+// pair with ethN inside the container and vethXXXXXXX on the bridge, and the
+// default route via the gateway when gateway is set.
+//
+// Equivalent to: ip link add vethX type veth peer name ethN netns CTR;
+// ip link set vethX master BR up; ip -n CTR addr add IP/BITS dev ethN;
+// ip -n CTR link set ethN up; ip -n CTR route add default via GW
+func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (ep *endpoint, err error) {
+	e := c.e
+	var addr netip.Addr
+	if req.IsValid() {
+		if rerr := n.pool.Request(req); rerr != nil {
+			return nil, derr(ErrConflict, "Address already in use")
+		}
+		addr = req
+	} else {
+		a, aerr := n.pool.RequestAny()
+		if aerr != nil {
+			return nil, derr(ErrConflict, "no available IPv4 addresses on this network's address pools: %s (%s)", n.Name, n.ID)
+		}
+		addr = a
+	}
+	defer func() {
+		if err != nil {
+			n.pool.Release(addr)
+		}
+	}()
+	c.mu.Lock()
+	ifname := fmt.Sprintf("eth%d", len(c.endpoints))
+	node := c.node
+	c.mu.Unlock()
+	ep = &endpoint{ID: newID(), net: n, ifname: ifname, hostVeth: "veth" + newID()[:7], addr: addr, mac: macFromIP(addr), reqIP: req}
+	br, err := e.host.nl.LinkByName(n.Bridge)
+	if err != nil {
+		return nil, fmt.Errorf("finding bridge %s: %w", n.Bridge, err)
+	}
+	veth := &netlink.Veth{
+		LinkAttrs:        netlink.LinkAttrs{Name: ep.hostVeth, MasterIndex: br.Attrs().Index},
+		PeerName:         ifname,
+		PeerHardwareAddr: ep.mac,
+		PeerNamespace:    netlink.NsFd(node.ns.Fd()),
+	}
+	if err := e.host.nl.LinkAdd(veth); err != nil {
+		return nil, fmt.Errorf("adding veth %s for container %s: %w", ep.hostVeth, c.Name, err)
+	}
+	defer func() {
+		if err != nil {
+			e.host.nl.LinkDel(veth)
+		}
+	}()
+	if err := e.host.linkUp(ep.hostVeth); err != nil {
+		return nil, err
+	}
+	if err := node.addAddr(ifname, netip.PrefixFrom(addr, n.Subnet.Bits())); err != nil {
+		return nil, err
+	}
+	if err := node.linkUp(ifname); err != nil {
+		return nil, err
+	}
+	if gateway && !n.Internal {
+		gw := n.Gateway
+		if n.DefaultGW.IsValid() {
+			gw = n.DefaultGW
+		}
+		if err := node.addDefaultRoute(gw); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.fw.addEndpoint(n, addr); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	n.endpoints[c.ID] = ep
+	e.mu.Unlock()
+	c.mu.Lock()
+	c.endpoints = append(c.endpoints, ep)
+	c.mu.Unlock()
+	return ep, nil
+}
+
+// detach undoes attach.
+func (c *Container) detach(ep *endpoint) error {
+	e := c.e
+	var errs []error
+	errs = append(errs, e.fw.delEndpoint(ep.net, ep.addr))
+	if l, err := e.host.nl.LinkByName(ep.hostVeth); err == nil {
+		// Equivalent to: ip link del vethX (its peer goes with it)
+		errs = append(errs, e.host.nl.LinkDel(l))
+	}
+	ep.net.pool.Release(ep.addr)
+	e.mu.Lock()
+	delete(ep.net.endpoints, c.ID)
+	e.mu.Unlock()
+	c.mu.Lock()
+	for i, x := range c.endpoints {
+		if x == ep {
+			c.endpoints = append(c.endpoints[:i], c.endpoints[i+1:]...)
+			break
+		}
+	}
+	c.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// startProcess starts the main process inside the container's namespace and
+// waits for it to report readiness.
+func (c *Container) startProcess() error {
+	o := c.opts
+	comm := o.Comm
+	if comm == "" {
+		comm = o.Program
+	}
+	if comm == "" {
+		comm = "sh"
+	}
+	cmd, err := initproc.Command(initproc.Config{
+		Mode: initproc.ModeInit, RemountSys: true, Hostname: c.hostname,
+		Comm: comm, Program: o.Program, Args: o.Args,
+	})
+	if err != nil {
+		return err
+	}
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("making readiness pipe: %w", err)
+	}
+	defer rd.Close()
+	var stderr strings.Builder
+	cmd.ExtraFiles = []*os.File{wr}
+	cmd.Stderr = &limitedWriter{w: &stderr, n: 4096}
+	c.mu.Lock()
+	node := c.node
+	c.mu.Unlock()
+	err = node.ns.Start(cmd, netns.StartOptions{NewUTS: true, NewMount: true})
+	wr.Close()
+	if err != nil {
+		return fmt.Errorf("starting container %s: %w", c.Name, err)
+	}
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.proc = cmd
+	c.pid = cmd.Process.Pid
+	c.done = done
+	c.mu.Unlock()
+	go c.reap(cmd, done)
+
+	timeout := o.ReadyTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
+	rd.SetReadDeadline(time.Now().Add(timeout))
+	var b [1]byte
+	if _, rerr := rd.Read(b[:]); rerr != nil {
+		cmd.Process.Kill()
+		<-done
+		msg := strings.TrimSpace(stderr.String())
+		if errors.Is(rerr, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("container %s: main process not ready after %s", c.Name, timeout)
+		}
+		if msg == "" {
+			msg = "main process exited before it was ready"
+		}
+		return fmt.Errorf("container %s: %s", c.Name, msg)
+	}
+	c.mu.Lock()
+	c.state = "running"
+	c.startedAt = time.Now()
+	c.mu.Unlock()
+	return nil
+}
+
+// reap waits for the main process; when it exits by itself, the container
+// stops as Docker's does (network released, --rm honoured).
+func (c *Container) reap(cmd *exec.Cmd, done chan struct{}) {
+	err := cmd.Wait()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		}
+	}
+	c.mu.Lock()
+	c.exitCode = code
+	stopping := c.stopping
+	wasRunning := c.state == "running"
+	c.mu.Unlock()
+	close(done)
+	if !stopping && wasRunning {
+		c.teardown()
+		c.mu.Lock()
+		c.state = "exited"
+		c.finishedAt = time.Now()
+		c.mu.Unlock()
+		if c.opts.Remove {
+			c.e.Remove(c.ID, true)
+		}
+	}
+}
+
+// Stop stops a running container: SIGTERM, then SIGKILL after timeout.
+//
+// Equivalent to: docker stop -t TIMEOUT NAME
+func (c *Container) Stop(timeout time.Duration) error {
+	return c.stop(timeout, true)
+}
+
+func (c *Container) stop(timeout time.Duration, honourRm bool) error {
+	c.mu.Lock()
+	if c.state != "running" {
+		c.mu.Unlock()
+		return nil
+	}
+	c.stopping = true
+	proc, done := c.proc, c.done
+	c.mu.Unlock()
+	if timeout > 0 {
+		proc.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(timeout):
+		}
+	}
+	proc.Process.Kill()
+	<-done
+	err := c.teardown()
+	c.mu.Lock()
+	c.state = "exited"
+	c.finishedAt = time.Now()
+	c.stopping = false
+	c.mu.Unlock()
+	if honourRm && c.opts.Remove {
+		c.e.Remove(c.ID, true)
+	}
+	return err
+}
+
+// teardown removes everything of a container's network and processes: exec'd
+// processes, proxies, port rules, endpoints, and its namespace.
+func (c *Container) teardown() error {
+	var errs []error
+	c.mu.Lock()
+	execs := c.execs
+	c.execs = nil
+	proxies := c.proxies
+	c.proxies = nil
+	bindings := c.bindings
+	c.bindings = nil
+	eps := append([]*endpoint(nil), c.endpoints...)
+	node := c.node
+	c.node = nil
+	c.pid = 0
+	c.mu.Unlock()
+	for _, x := range execs {
+		if x.Process != nil {
+			x.Process.Kill()
+		}
+	}
+	for _, p := range proxies {
+		errs = append(errs, p.Close())
+	}
+	errs = append(errs, c.unpublish(bindings, eps))
+	for _, ep := range eps {
+		errs = append(errs, c.detach(ep))
+	}
+	if node != nil {
+		errs = append(errs, node.close())
+	}
+	return errors.Join(errs...)
+}
+
+// Remove removes a container; a running one only with force.
+//
+// Equivalent to: docker rm [-f] NAME
+func (e *Engine) Remove(ref string, force bool) error {
+	c, err := e.Container(ref)
+	if err != nil {
+		return err
+	}
+	if c.State() == "running" {
+		if !force {
+			return derr(ErrConflict, "cannot remove container \"/%s\": container is running: stop the container before removing or force remove", c.Name)
+		}
+		c.stop(0, false)
+	}
+	e.mu.Lock()
+	c.removed = true
+	for i, x := range e.containers {
+		if x == c {
+			e.containers = append(e.containers[:i], e.containers[i+1:]...)
+			break
+		}
+	}
+	e.mu.Unlock()
+	return nil
+}
+
+// Exec runs argv inside a running container (its network and UTS
+// namespaces, a /sys of its own). The command is started, not waited for.
+//
+// Equivalent to: docker exec NAME ARGV...
+func (c *Container) Exec(env []string, argv ...string) (*exec.Cmd, error) {
+	node := c.Node()
+	if node == nil {
+		return nil, derr(ErrNotRunning, "container %s is not running", c.ID)
+	}
+	if len(argv) == 0 {
+		return nil, derr(ErrInvalid, "no command specified")
+	}
+	if _, err := exec.LookPath(argv[0]); err != nil {
+		return nil, derr(ErrInvalid, "OCI runtime exec failed: exec failed: unable to start container process: exec: %q: executable file not found in $PATH: unknown", argv[0])
+	}
+	cmd, err := initproc.Command(initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv, UTSFromPID: c.Pid()})
+	if err != nil {
+		return nil, err
+	}
+	if env != nil {
+		cmd.Env = append(append([]string{}, env...), cmd.Env[len(cmd.Env)-1])
+	}
+	return cmd, nil
+}
+
+// StartExec starts a command made by Exec inside the container and records
+// it for docker top; it is killed when the container stops.
+func (c *Container) StartExec(cmd *exec.Cmd) error {
+	node := c.Node()
+	if node == nil {
+		return derr(ErrNotRunning, "container %s is not running", c.ID)
+	}
+	if err := node.ns.Start(cmd, netns.StartOptions{NewMount: true}); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.execs = append(c.execs, cmd)
+	c.mu.Unlock()
+	return nil
+}
+
+// Processes returns the PIDs of the container's processes: the main process
+// and its descendants, and exec'd ones still alive.
+func (c *Container) Processes() []int {
+	c.mu.Lock()
+	pid := c.pid
+	var roots []int
+	if pid != 0 {
+		roots = append(roots, pid)
+	}
+	for _, x := range c.execs {
+		if x.Process != nil && x.ProcessState == nil {
+			roots = append(roots, x.Process.Pid)
+		}
+	}
+	c.mu.Unlock()
+	return descendants(roots)
+}
+
+type limitedWriter struct {
+	w io.Writer
+	n int
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if l.n <= 0 {
+		return len(p), nil
+	}
+	q := p
+	if len(q) > l.n {
+		q = q[:l.n]
+	}
+	l.n -= len(q)
+	l.w.Write(q)
+	return len(p), nil
+}
+
+// portsOf lists the container ports to publish: -p bindings, and with -P
+// every exposed port not already bound, on an ephemeral host port.
+func portsOf(o RunOptions) []ports.Binding {
+	bs := append([]ports.Binding(nil), o.Publish...)
+	if o.PublishAll {
+		seen := map[ports.Port]bool{}
+		for _, b := range bs {
+			seen[b.Container] = true
+		}
+		for _, p := range append(append([]ports.Port(nil), o.Expose...), o.ExtraExpose...) {
+			if !seen[p] {
+				seen[p] = true
+				bs = append(bs, ports.Binding{Container: p})
+			}
+		}
+	}
+	return bs
+}

@@ -1,0 +1,18 @@
+// Package netkit rebuilds the networking part of a Docker host on the real
+// Linux kernel, inside a lab of network namespaces that it made: the
+// article's classroom world (a Docker host, a client on its LAN, a gateway and
+// an internet server) and an engine that does what dockerd's network
+// controller does on the host: docker0 and user-defined bridges, veth pairs,
+// IPAM, port publishing with NAT rules and a userland proxy, and the four
+// network modes.
+//
+// netkit knows nothing of scenario files, Docker's command line or output
+// formats beyond the engine's own JSON shapes; a plain Go test can use it
+// alone. Nothing it does touches the root network namespace: every node is
+// an anonymous namespace held by a descriptor, and every process it starts
+// dies with labrun.
+//
+// Sub-packages: netns (the only code that enters namespaces), initproc (the
+// processes that run inside them), ipam and ports (pure allocation and
+// parsing), firewall (Docker's iptables rules as data).
+package netkit

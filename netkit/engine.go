@@ -1,0 +1,486 @@
+package netkit
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/labrun/labrun/netkit/ipam"
+	"github.com/labrun/labrun/netkit/ports"
+)
+
+// Engine is the networking part of dockerd, running on the lab's host node:
+// the default bridge, user-defined networks, containers and their published
+// ports. Its methods are safe for concurrent use.
+type Engine struct {
+	lab  *Lab
+	host *Node
+	opts DaemonOptions
+
+	mu         sync.Mutex
+	fw         firewaller
+	spaces     *ipam.Spaces
+	networks   []*Network   // in creation order
+	containers []*Container // in creation order
+	alloc      *ports.Allocator
+	flipped    bool // the engine turned ip_forward on
+	started    time.Time
+	stopped    bool
+}
+
+// firewaller is the seam between the engine and its rule back end (iptables
+// through netkit/firewall, or none with --iptables=false).
+type firewaller interface {
+	start(flippedForward bool) error
+	addNetwork(n *Network) error
+	delNetwork(n *Network) error
+	addPort(n *Network, ctr netip.Addr, b PortBinding) error
+	delPort(n *Network, ctr netip.Addr, b PortBinding) error
+	addEndpoint(n *Network, ctr netip.Addr) error
+	delEndpoint(n *Network, ctr netip.Addr) error
+	stop() error
+}
+
+// Engine returns the running engine, or nil.
+func (l *Lab) Engine() *Engine {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.engine
+}
+
+// Host returns the lab's Docker host node.
+func (l *Lab) Host() *Node {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.nodes[NodeHost]
+}
+
+// Errors dockerd gives for bad daemon flags.
+var (
+	errBridgeAndBIP = derr(ErrInvalid, "You specified -b & --bip, mutually exclusive options. Please specify only one")
+	errICCNoIPT     = derr(ErrInvalid, "You specified --iptables=false with --icc=false. ICC=false uses iptables to function. Please set --icc or --iptables to true")
+)
+
+// StartEngine (re)starts the engine on the host node with dockerd's flags.
+// A running engine is stopped first, as a dockerd restart does: its
+// containers stop (they stay, exited) and its rules go; bridges and
+// user-defined networks stay. On error nothing of the new engine remains.
+func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
+	if opts.Bridge != "" && opts.Bridge != "none" && opts.BIP.IsValid() {
+		return nil, errBridgeAndBIP
+	}
+	if opts.NoIPTables && opts.NoICC {
+		return nil, errICCNoIPT
+	}
+	l.mu.Lock()
+	old := l.engine
+	l.engine = nil
+	host := l.nodes[NodeHost]
+	l.mu.Unlock()
+	var carried *carry
+	if old != nil {
+		c, err := old.shutdown(true)
+		_ = err
+		carried = c
+	}
+	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now()}
+	if err := e.start(carried); err != nil {
+		e.shutdown(false)
+		return nil, err
+	}
+	l.mu.Lock()
+	l.engine = e
+	l.mu.Unlock()
+	return e, nil
+}
+
+// StopEngine stops the engine, as stopping dockerd does.
+func (l *Lab) StopEngine() error {
+	l.mu.Lock()
+	e := l.engine
+	l.engine = nil
+	l.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	_, err := e.shutdown(false)
+	return err
+}
+
+func (e *Engine) logf(format string, args ...any) { e.lab.logf(format, args...) }
+
+// Options returns the daemon options the engine runs with.
+func (e *Engine) Options() DaemonOptions { return e.opts }
+
+// Host returns the node the engine runs on.
+func (e *Engine) Host() *Node { return e.host }
+
+func (e *Engine) start(c *carry) error {
+	begin, end := uint16(49153), uint16(65535)
+	if s, err := e.host.ns.ReadSysctl("net/ipv4/ip_local_port_range"); err == nil {
+		if b, en, err := ports.ParseLocalPortRange(s); err == nil {
+			begin, end = b, en
+		}
+	}
+	e.alloc = ports.NewAllocator(begin, end)
+	if !e.opts.NoIPForward {
+		v, err := e.host.ns.ReadSysctl("net/ipv4/ip_forward")
+		if err != nil {
+			return err
+		}
+		if v != "1" {
+			if err := e.host.ns.WriteSysctl("net/ipv4/ip_forward", "1"); err != nil {
+				return err
+			}
+			e.flipped = true
+		}
+	}
+	if e.opts.NoIPTables {
+		e.fw = noFirewall{}
+	} else {
+		e.fw = newIPTablesFirewall(e)
+	}
+	if err := e.fw.start(e.flipped); err != nil {
+		return fmt.Errorf("programming the engine's chains: %w", err)
+	}
+	if e.opts.Bridge != "none" {
+		n, err := e.defaultNetwork()
+		if err != nil {
+			return err
+		}
+		if err := e.addNetwork(n); err != nil {
+			return err
+		}
+	}
+	if c != nil {
+		for _, n := range c.networks {
+			fresh := *n
+			fresh.endpoints = map[string]*endpoint{}
+			pool, err := ipam.NewPool(n.Subnet, n.IPRange)
+			if err != nil {
+				return err
+			}
+			fresh.pool = pool
+			if err := pool.Request(n.Gateway); err != nil {
+				return err
+			}
+			if err := e.spaces.Reserve(n.Subnet); err != nil {
+				return err
+			}
+			if err := e.addNetwork(&fresh); err != nil {
+				return err
+			}
+		}
+		for _, ctr := range c.containers {
+			ctr.e = e
+			e.containers = append(e.containers, ctr)
+		}
+	}
+	return nil
+}
+
+// carry is what survives an engine restart.
+type carry struct {
+	networks   []*Network
+	containers []*Container
+}
+
+// shutdown stops every container and removes the engine's rules. With keep,
+// it returns the user-defined networks and the containers for the next
+// engine; otherwise it removes the bridges it created too.
+func (e *Engine) shutdown(keep bool) (*carry, error) {
+	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		return nil, nil
+	}
+	e.stopped = true
+	ctrs := append([]*Container(nil), e.containers...)
+	e.mu.Unlock()
+	var errs []error
+	for _, c := range ctrs {
+		errs = append(errs, c.stop(0, false))
+	}
+	e.mu.Lock()
+	nets := append([]*Network(nil), e.networks...)
+	e.mu.Unlock()
+	c := &carry{}
+	for i := len(nets) - 1; i >= 0; i-- {
+		n := nets[i]
+		if e.fw != nil {
+			errs = append(errs, e.fw.delNetwork(n))
+		}
+		if keep && !n.Default {
+			c.networks = append([]*Network{n}, c.networks...)
+		}
+	}
+	if e.fw != nil {
+		errs = append(errs, e.fw.stop())
+	}
+	if keep {
+		for _, ctr := range ctrs {
+			if !ctr.removed {
+				c.containers = append(c.containers, ctr)
+			}
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// defaultNetwork works out the default "bridge" network from the flags
+// (--bip, --fixed-cidr, -b, --default-gateway), creating docker0 when needed.
+func (e *Engine) defaultNetwork() (*Network, error) {
+	name := "docker0"
+	if e.opts.Bridge != "" {
+		name = e.opts.Bridge
+	}
+	n := &Network{
+		ID: newID(), Name: "bridge", Driver: "bridge", Bridge: name, Default: true,
+		ICC: !e.opts.NoICC, Masq: !e.opts.NoIPMasq && !e.opts.NoIPTables,
+		HostBinding: e.opts.IP, Created: time.Now(), endpoints: map[string]*endpoint{},
+	}
+	h := e.host.nl
+	link, err := h.LinkByName(name)
+	exists := err == nil
+	if !exists && e.opts.Bridge != "" {
+		return nil, derr(ErrNotFound, "bridge device with non default name %s must be created manually", name)
+	}
+	var have netip.Prefix
+	if exists {
+		addrs, err := h.AddrList(link, netlink.FAMILY_V4)
+		if err != nil {
+			return nil, fmt.Errorf("reading addresses of %s: %w", name, err)
+		}
+		if len(addrs) > 0 {
+			a, _ := netip.AddrFromSlice(addrs[0].IP.To4())
+			bits, _ := addrs[0].Mask.Size()
+			have = netip.PrefixFrom(a, bits)
+		}
+	}
+	var gw netip.Prefix
+	switch {
+	case e.opts.BIP.IsValid():
+		gw = e.opts.BIP
+	case have.IsValid() && (!e.opts.FixedCIDR.IsValid() || have.Masked().Contains(e.opts.FixedCIDR.Addr())):
+		gw = have
+	case e.opts.FixedCIDR.IsValid():
+		sub := e.opts.FixedCIDR.Masked()
+		gw = netip.PrefixFrom(sub.Addr().Next(), sub.Bits())
+	default:
+		sub, err := e.spaces.Allocate(e.reservedPrefixes())
+		if err != nil {
+			return nil, err
+		}
+		gw = netip.PrefixFrom(sub.Addr().Next(), sub.Bits())
+	}
+	n.Subnet = gw.Masked()
+	n.Gateway = gw.Addr()
+	if e.opts.FixedCIDR.IsValid() {
+		if !n.Subnet.Contains(e.opts.FixedCIDR.Addr()) || e.opts.FixedCIDR.Bits() < n.Subnet.Bits() {
+			return nil, fmt.Errorf("fixed-cidr %s is not within the bridge subnet %s: %w", e.opts.FixedCIDR, n.Subnet, ErrInvalid)
+		}
+		n.IPRange = e.opts.FixedCIDR.Masked()
+	}
+	if e.opts.DefaultGateway.IsValid() {
+		if !n.Subnet.Contains(e.opts.DefaultGateway) {
+			return nil, fmt.Errorf("default gateway %s is not within the bridge subnet %s: %w", e.opts.DefaultGateway, n.Subnet, ErrInvalid)
+		}
+		n.DefaultGW = e.opts.DefaultGateway
+	}
+	_ = e.spaces.Reserve(n.Subnet)
+	pool, err := ipam.NewPool(n.Subnet, n.IPRange)
+	if err != nil {
+		return nil, fmt.Errorf("making the default bridge's pool: %w", err)
+	}
+	n.pool = pool
+	_ = pool.Request(n.Gateway) // the gateway may lie outside --fixed-cidr
+	if n.DefaultGW.IsValid() {
+		_ = pool.Request(n.DefaultGW)
+	}
+	if !exists {
+		n.createdBridge = true
+	} else if !have.IsValid() || gw != have {
+		n.addAddress = true
+	}
+	return n, nil
+}
+
+// reservedPrefixes are the host's on-link routes, which Docker 27+ never
+// hands out as a network subnet.
+func (e *Engine) reservedPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	routes, err := e.host.nl.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return nil
+	}
+	for _, r := range routes {
+		if r.Dst == nil || r.Gw != nil {
+			continue
+		}
+		a, _ := netip.AddrFromSlice(r.Dst.IP.To4())
+		bits, _ := r.Dst.Mask.Size()
+		out = append(out, netip.PrefixFrom(a, bits))
+	}
+	return out
+}
+
+// addNetwork creates the network's bridge (if netkit owns it) and its rules,
+// rolling back on error.
+func (e *Engine) addNetwork(n *Network) (err error) {
+	h := e.host.nl
+	if n.createdBridge {
+		if _, err := h.LinkByName(n.Bridge); err == nil {
+			n.createdBridge = false // left over from an earlier engine: adopt it
+			n.addAddress = true
+		}
+	}
+	if n.createdBridge {
+		// Equivalent to: ip link add BR type bridge && ip addr add GW/BITS dev BR && ip link set BR up
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, HardwareAddr: randomMAC()}}
+		if err := h.LinkAdd(br); err != nil {
+			return fmt.Errorf("adding bridge %s: %w", n.Bridge, err)
+		}
+		defer func() {
+			if err != nil {
+				h.LinkDel(br)
+			}
+		}()
+		n.addAddress = true
+	}
+	if n.addAddress {
+		if err := e.host.addAddr(n.Bridge, netip.PrefixFrom(n.Gateway, n.Subnet.Bits())); err != nil && !errors.Is(err, os.ErrExist) && !strings.Contains(err.Error(), "file exists") {
+			return err
+		}
+	}
+	if err := e.host.linkUp(n.Bridge); err != nil {
+		return err
+	}
+	if err := e.fw.addNetwork(n); err != nil {
+		return fmt.Errorf("programming rules for network %s: %w", n.Name, err)
+	}
+	e.mu.Lock()
+	e.networks = append(e.networks, n)
+	e.mu.Unlock()
+	return nil
+}
+
+func randomMAC() net.HardwareAddr {
+	id := newID()
+	mac := net.HardwareAddr{0x02, 0x42, 0, 0, 0, 0}
+	for i := 0; i < 4; i++ {
+		fmt.Sscanf(id[2*i:2*i+2], "%02x", &mac[2+i])
+	}
+	return mac
+}
+
+// macFromIP is Docker's ≤27 container MAC: 02:42 and the four IPv4 bytes.
+func macFromIP(a netip.Addr) net.HardwareAddr {
+	b := a.As4()
+	return net.HardwareAddr{0x02, 0x42, b[0], b[1], b[2], b[3]}
+}
+
+// Networks returns the engine's networks, in creation order.
+func (e *Engine) Networks() []*Network {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]*Network(nil), e.networks...)
+}
+
+// Network finds a network by name, full ID or ID prefix.
+func (e *Engine) Network(ref string) (*Network, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.networkLocked(ref)
+}
+
+func (e *Engine) networkLocked(ref string) (*Network, error) {
+	for _, n := range e.networks {
+		if n.Name == ref || n.ID == ref {
+			return n, nil
+		}
+	}
+	var found *Network
+	for _, n := range e.networks {
+		if ref != "" && strings.HasPrefix(n.ID, ref) {
+			if found != nil {
+				return nil, derr(ErrInvalid, "network %s is ambiguous (%d matches found based on ID prefix)", ref, 2)
+			}
+			found = n
+		}
+	}
+	if found == nil {
+		return nil, derr(ErrNotFound, "network %s not found", ref)
+	}
+	return found, nil
+}
+
+// Containers returns the engine's containers, newest first (as docker ps
+// lists them); with all false, only running ones.
+func (e *Engine) Containers(all bool) []*Container {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []*Container
+	for i := len(e.containers) - 1; i >= 0; i-- {
+		c := e.containers[i]
+		if c.removed {
+			continue
+		}
+		if all || c.State() == "running" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Container finds a container by name, full ID or unique ID prefix.
+func (e *Engine) Container(ref string) (*Container, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.containerLocked(ref)
+}
+
+func (e *Engine) containerLocked(ref string) (*Container, error) {
+	ref = strings.TrimPrefix(ref, "/")
+	for _, c := range e.containers {
+		if !c.removed && (c.Name == ref || c.ID == ref) {
+			return c, nil
+		}
+	}
+	var found *Container
+	for _, c := range e.containers {
+		if !c.removed && ref != "" && strings.HasPrefix(c.ID, ref) {
+			if found != nil {
+				return nil, derr(ErrInvalid, "multiple IDs found with provided prefix: %s", ref)
+			}
+			found = c
+		}
+	}
+	if found == nil {
+		return nil, derr(ErrNotFound, "No such container: %s", ref)
+	}
+	return found, nil
+}
+
+// sortNetworks orders networks as docker network ls does (by name).
+func sortNetworks(ns []*Network) {
+	sort.Slice(ns, func(i, j int) bool { return ns[i].Name < ns[j].Name })
+}
+
+type noFirewall struct{}
+
+func (noFirewall) start(bool) error                                { return nil }
+func (noFirewall) addNetwork(*Network) error                       { return nil }
+func (noFirewall) delNetwork(*Network) error                       { return nil }
+func (noFirewall) addPort(*Network, netip.Addr, PortBinding) error { return nil }
+func (noFirewall) delPort(*Network, netip.Addr, PortBinding) error { return nil }
+func (noFirewall) addEndpoint(*Network, netip.Addr) error          { return nil }
+func (noFirewall) delEndpoint(*Network, netip.Addr) error          { return nil }
+func (noFirewall) stop() error                                     { return nil }

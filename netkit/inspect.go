@@ -1,0 +1,376 @@
+package netkit
+
+import (
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/labrun/labrun/netkit/ports"
+)
+
+// The types below are the engine API's JSON shapes for Docker 27 (API
+// 1.47): field order and names are Docker's, so encoding/json output and
+// docker inspect -f templates ({{.State.Pid}},
+// {{.NetworkSettings.IPAddress}}) behave as with Docker.
+
+// ContainerJSON is docker inspect's object for a container.
+type ContainerJSON struct {
+	Id              string
+	Created         string
+	Path            string
+	Args            []string
+	State           ContainerState
+	Image           string
+	Name            string
+	RestartCount    int
+	Driver          string
+	Platform        string
+	HostConfig      HostConfig
+	Config          ContainerConfig
+	NetworkSettings NetworkSettings
+}
+
+// ContainerState is docker inspect's State.
+type ContainerState struct {
+	Status     string
+	Running    bool
+	Paused     bool
+	Restarting bool
+	OOMKilled  bool
+	Dead       bool
+	Pid        int
+	ExitCode   int
+	Error      string
+	StartedAt  string
+	FinishedAt string
+}
+
+// HostConfig is the networking part of docker inspect's HostConfig.
+type HostConfig struct {
+	NetworkMode     string
+	PortBindings    map[string][]PortBindingJSON
+	AutoRemove      bool
+	PublishAllPorts bool
+}
+
+// ContainerConfig is part of docker inspect's Config.
+type ContainerConfig struct {
+	Hostname     string
+	Domainname   string
+	User         string
+	ExposedPorts map[string]struct{} `json:",omitempty"`
+	Cmd          []string
+	Image        string
+}
+
+// PortBindingJSON is one host binding: {"HostIp": "0.0.0.0", "HostPort": "8080"}.
+type PortBindingJSON struct {
+	HostIp   string
+	HostPort string
+}
+
+// NetworkSettings is docker inspect's NetworkSettings (API 1.44–1.47 order).
+type NetworkSettings struct {
+	Bridge                 string
+	SandboxID              string
+	SandboxKey             string
+	Ports                  map[string][]PortBindingJSON
+	HairpinMode            bool
+	LinkLocalIPv6Address   string
+	LinkLocalIPv6PrefixLen int
+	SecondaryIPAddresses   []string
+	SecondaryIPv6Addresses []string
+	EndpointID             string
+	Gateway                string
+	GlobalIPv6Address      string
+	GlobalIPv6PrefixLen    int
+	IPAddress              string
+	IPPrefixLen            int
+	IPv6Gateway            string
+	MacAddress             string
+	Networks               map[string]*EndpointSettings
+}
+
+// EndpointSettings is one entry of NetworkSettings.Networks (27 order).
+type EndpointSettings struct {
+	IPAMConfig          *EndpointIPAMConfig
+	Links               []string
+	Aliases             []string
+	MacAddress          string
+	DriverOpts          map[string]string
+	NetworkID           string
+	EndpointID          string
+	Gateway             string
+	IPAddress           string
+	IPPrefixLen         int
+	IPv6Gateway         string
+	GlobalIPv6Address   string
+	GlobalIPv6PrefixLen int
+	DNSNames            []string
+}
+
+// EndpointIPAMConfig holds a requested --ip.
+type EndpointIPAMConfig struct {
+	IPv4Address string `json:",omitempty"`
+}
+
+// NetworkJSON is docker network inspect's object (API 1.47 order).
+type NetworkJSON struct {
+	Name       string
+	Id         string
+	Created    string
+	Scope      string
+	Driver     string
+	EnableIPv6 bool
+	IPAM       IPAMJSON
+	Internal   bool
+	Attachable bool
+	Ingress    bool
+	ConfigFrom struct{ Network string }
+	ConfigOnly bool
+	Containers map[string]NetworkContainer
+	Options    map[string]string
+	Labels     map[string]string
+}
+
+// IPAMJSON is a network's IPAM section.
+type IPAMJSON struct {
+	Driver  string
+	Options map[string]string
+	Config  []IPAMConfig
+}
+
+// IPAMConfig is one pool of a network.
+type IPAMConfig struct {
+	Subnet  string `json:",omitempty"`
+	IPRange string `json:",omitempty"`
+	Gateway string `json:",omitempty"`
+}
+
+// NetworkContainer is one container entry of docker network inspect.
+type NetworkContainer struct {
+	Name        string
+	EndpointID  string
+	MacAddress  string
+	IPv4Address string
+	IPv6Address string
+}
+
+func timeJSON(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00Z"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Inspect returns the container as docker inspect shows it.
+func (c *Container) Inspect() ContainerJSON {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o := c.opts
+	st := ContainerState{
+		Status: c.state, Running: c.state == "running", Pid: c.pid, ExitCode: c.exitCode,
+		StartedAt: timeJSON(c.startedAt), FinishedAt: timeJSON(c.finishedAt),
+	}
+	cmd := o.Command
+	if cmd == "" {
+		cmd = "sh"
+	}
+	j := ContainerJSON{
+		Id: c.ID, Created: timeJSON(c.Created), Path: cmd, Args: []string{}, State: st,
+		Image: "sha256:" + imageDigest(o.Image), Name: "/" + c.Name, Driver: "overlay2", Platform: "linux",
+		HostConfig: HostConfig{NetworkMode: o.Network.String(), PortBindings: map[string][]PortBindingJSON{},
+			AutoRemove: o.Remove, PublishAllPorts: o.PublishAll},
+		Config: ContainerConfig{Hostname: c.hostname, Cmd: []string{cmd}, Image: o.Image},
+	}
+	if j.Config.Hostname == "" {
+		j.Config.Hostname = c.ID[:12]
+	}
+	for _, b := range o.Publish {
+		k := b.Container.String()
+		hp := ""
+		if b.HostPort != 0 {
+			hp = strconv.Itoa(int(b.HostPort))
+			if b.HostPortEnd != 0 && b.HostPortEnd != b.HostPort {
+				hp += "-" + strconv.Itoa(int(b.HostPortEnd))
+			}
+		}
+		hip := ""
+		if b.HostIP.IsValid() {
+			hip = b.HostIP.String()
+		}
+		j.HostConfig.PortBindings[k] = append(j.HostConfig.PortBindings[k], PortBindingJSON{HostIp: hip, HostPort: hp})
+	}
+	exposed := exposedPorts(o)
+	if len(exposed) > 0 {
+		j.Config.ExposedPorts = map[string]struct{}{}
+		for _, p := range exposed {
+			j.Config.ExposedPorts[p.String()] = struct{}{}
+		}
+	}
+	ns := NetworkSettings{Networks: map[string]*EndpointSettings{}, Ports: map[string][]PortBindingJSON{}}
+	if c.state == "running" && o.Network.Kind != ModeContainer {
+		ns.SandboxID = sandboxID(c.ID)
+		ns.SandboxKey = "/var/run/docker/netns/" + ns.SandboxID[:12]
+		if o.Network.Kind == ModeHost {
+			ns.SandboxKey = "/var/run/docker/netns/default"
+		}
+	}
+	switch o.Network.Kind {
+	case ModeHost, ModeNone:
+		name := o.Network.String()
+		ns.Networks[name] = &EndpointSettings{NetworkID: pseudoNetworkID(name)}
+		ns.Ports = map[string][]PortBindingJSON{}
+	case ModeContainer:
+		ns.Ports = map[string][]PortBindingJSON{}
+	case ModeBridge:
+		if c.state == "running" {
+			for _, p := range exposed {
+				ns.Ports[p.String()] = nil
+			}
+			for _, b := range c.bindings {
+				k := b.Container.String()
+				ns.Ports[k] = append(ns.Ports[k], PortBindingJSON{HostIp: b.HostIP.String(), HostPort: strconv.Itoa(int(b.HostPort))})
+			}
+		}
+		for i, ep := range c.endpoints {
+			es := &EndpointSettings{
+				MacAddress: ep.mac.String(), NetworkID: ep.net.ID, EndpointID: ep.ID,
+				Gateway: ep.net.Gateway.String(), IPAddress: ep.addr.String(), IPPrefixLen: ep.net.Subnet.Bits(),
+			}
+			if ep.net.DefaultGW.IsValid() {
+				es.Gateway = ep.net.DefaultGW.String()
+			}
+			if ep.net.Internal {
+				es.Gateway = ""
+			}
+			if ep.reqIP.IsValid() {
+				es.IPAMConfig = &EndpointIPAMConfig{IPv4Address: ep.reqIP.String()}
+			}
+			if !ep.net.Default {
+				es.DNSNames = []string{c.Name, c.ID[:12]}
+				if c.hostname != c.ID[:12] && c.hostname != c.Name {
+					es.DNSNames = append(es.DNSNames, c.hostname)
+				}
+			}
+			ns.Networks[ep.net.Name] = es
+			if i == 0 && ep.net.Default {
+				ns.EndpointID, ns.Gateway, ns.IPAddress = es.EndpointID, es.Gateway, es.IPAddress
+				ns.IPPrefixLen, ns.MacAddress = es.IPPrefixLen, es.MacAddress
+			}
+		}
+		if len(c.endpoints) == 0 && c.state != "running" {
+			name := o.Network.Network
+			if name == "" {
+				name = "bridge"
+			}
+			if n, err := c.e.networkByNameNoLock(name); err == nil {
+				ns.Networks[name] = &EndpointSettings{NetworkID: n.ID}
+			}
+		}
+	}
+	j.NetworkSettings = ns
+	return j
+}
+
+func (e *Engine) networkByNameNoLock(name string) (*Network, error) {
+	for _, n := range e.Networks() {
+		if n.Name == name {
+			return n, nil
+		}
+	}
+	return nil, ErrNotFound
+}
+
+// exposedPorts lists image EXPOSE, --expose and -p container ports, once each.
+func exposedPorts(o RunOptions) []ports.Port {
+	seen := map[ports.Port]bool{}
+	var out []ports.Port
+	add := func(p ports.Port) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, p := range o.Expose {
+		add(p)
+	}
+	for _, p := range o.ExtraExpose {
+		add(p)
+	}
+	for _, b := range o.Publish {
+		add(b.Container)
+	}
+	return out
+}
+
+// ExposedPorts lists the container's exposed ports (EXPOSE, --expose, -p).
+func (c *Container) ExposedPorts() []ports.Port { return exposedPorts(c.opts) }
+
+// Inspect returns the network as docker network inspect shows it.
+func (n *Network) Inspect(e *Engine) NetworkJSON {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	j := NetworkJSON{
+		Name: n.Name, Id: n.ID, Created: timeJSON(n.Created), Scope: "local", Driver: n.Driver,
+		IPAM:     IPAMJSON{Driver: "default", Config: []IPAMConfig{{Subnet: n.Subnet.String(), Gateway: n.Gateway.String()}}},
+		Internal: n.Internal, Containers: map[string]NetworkContainer{}, Options: map[string]string{}, Labels: map[string]string{},
+	}
+	if n.IPRange.IsValid() {
+		j.IPAM.Config[0].IPRange = n.IPRange.String()
+	}
+	if !n.Default {
+		j.IPAM.Options = map[string]string{}
+	}
+	if n.Default {
+		hb := "0.0.0.0"
+		if n.HostBinding.IsValid() {
+			hb = n.HostBinding.String()
+		}
+		j.Options = map[string]string{
+			"com.docker.network.bridge.default_bridge":       "true",
+			"com.docker.network.bridge.enable_icc":           strconv.FormatBool(n.ICC),
+			"com.docker.network.bridge.enable_ip_masquerade": strconv.FormatBool(n.Masq),
+			"com.docker.network.bridge.host_binding_ipv4":    hb,
+			"com.docker.network.bridge.name":                 n.Bridge,
+			"com.docker.network.driver.mtu":                  "1500",
+		}
+	} else {
+		for k, v := range n.Options {
+			j.Options[k] = v
+		}
+	}
+	for id, ep := range n.endpoints {
+		name := ""
+		for _, c := range e.containers {
+			if c.ID == id {
+				name = c.Name
+			}
+		}
+		j.Containers[id] = NetworkContainer{
+			Name: name, EndpointID: ep.ID, MacAddress: ep.mac.String(),
+			IPv4Address: netip.PrefixFrom(ep.addr, n.Subnet.Bits()).String(),
+		}
+	}
+	return j
+}
+
+// HostNetworks returns docker network ls's pseudo-networks "host" and
+// "none", which exist on every Docker host.
+func HostNetworks() []NetworkJSON {
+	var out []NetworkJSON
+	for _, name := range []string{"host", "none"} {
+		driver := name
+		if name == "none" {
+			driver = "null"
+		}
+		out = append(out, NetworkJSON{Name: name, Id: pseudoNetworkID(name), Scope: "local", Driver: driver,
+			IPAM: IPAMJSON{Driver: "default", Config: []IPAMConfig{}}, Containers: map[string]NetworkContainer{},
+			Options: map[string]string{}, Labels: map[string]string{}})
+	}
+	return out
+}
+
+func pseudoNetworkID(name string) string { return stableHex("network:"+name, 64) }
+func sandboxID(id string) string         { return stableHex("sandbox:"+id, 64) }
+func imageDigest(image string) string    { return stableHex("image:"+image, 64) }

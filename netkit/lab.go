@@ -1,0 +1,355 @@
+package netkit
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/netns"
+)
+
+// Lab is a set of nodes, each a network namespace that netkit made. The zero
+// lab does not exist: make one with NewLab and Close it when done. Closing
+// (or the death of the process) removes everything the lab made.
+type Lab struct {
+	opts LabOptions
+
+	mu     sync.Mutex
+	nodes  map[string]*Node
+	engine *Engine
+	pins   []string
+	closed bool
+}
+
+// Node is one network namespace of a lab: a world node (host, client,
+// gateway, internet, and the hidden lan switch) or a container's.
+type Node struct {
+	// Name is the node's name in the lab.
+	Name string
+	ns   *netns.NS
+	nl   *netlink.Handle
+	// shared marks a node that borrows another node's namespace (host mode
+	// and container: mode); closing it leaves the namespace alone.
+	shared bool
+}
+
+// NS returns the node's network namespace.
+func (n *Node) NS() *netns.NS { return n.ns }
+
+// Netlink returns a netlink handle bound to the node's namespace.
+func (n *Node) Netlink() *netlink.Handle { return n.nl }
+
+func (n *Node) close() error {
+	if n.shared {
+		return nil
+	}
+	if n.nl != nil {
+		n.nl.Close()
+	}
+	return n.ns.Close()
+}
+
+func newNode(name string) (*Node, error) {
+	ns, err := netns.New()
+	if err != nil {
+		return nil, err
+	}
+	return nodeFromNS(name, ns)
+}
+
+func nodeFromNS(name string, ns *netns.NS) (*Node, error) {
+	h, err := netlink.NewHandleAt(ns.Handle())
+	if err != nil {
+		ns.Close()
+		return nil, fmt.Errorf("opening netlink in node %s: %w", name, err)
+	}
+	n := &Node{Name: name, ns: ns, nl: h}
+	if err := n.linkUp("lo"); err != nil {
+		n.close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// Command returns a command that runs argv inside the node's network
+// namespace, with a /sys of that namespace (so brctl and ip see the node's
+// interfaces), once started with Start. env nil means labrun's environment.
+//
+// Equivalent to: ip netns exec NODE ARGV...
+func (n *Node) Command(env []string, argv ...string) (*exec.Cmd, error) {
+	if len(argv) == 0 {
+		return nil, fmt.Errorf("running in node %s: no command: %w", n.Name, ErrInvalid)
+	}
+	if _, err := exec.LookPath(argv[0]); err != nil {
+		return nil, fmt.Errorf("running in node %s: %w", n.Name, err)
+	}
+	cmd, err := initproc.Command(initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv})
+	if err != nil {
+		return nil, err
+	}
+	if env != nil {
+		cmd.Env = append(append([]string{}, env...), cmd.Env[len(cmd.Env)-1])
+	}
+	return cmd, nil
+}
+
+// Start starts a command made by Command inside the node. The process dies
+// with labrun.
+func (n *Node) Start(cmd *exec.Cmd) error {
+	return n.ns.Start(cmd, netns.StartOptions{NewMount: true})
+}
+
+// linkUp sets a link up by name.
+//
+// Equivalent to: ip link set NAME up
+func (n *Node) linkUp(name string) error {
+	l, err := n.nl.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("finding %s in node %s: %w", name, n.Name, err)
+	}
+	if err := n.nl.LinkSetUp(l); err != nil {
+		return fmt.Errorf("setting %s up in node %s: %w", name, n.Name, err)
+	}
+	return nil
+}
+
+// addAddr adds an address to a link.
+//
+// Equivalent to: ip addr add PREFIX dev NAME
+func (n *Node) addAddr(name string, p netip.Prefix) error {
+	l, err := n.nl.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("finding %s in node %s: %w", name, n.Name, err)
+	}
+	if err := n.nl.AddrAdd(l, &netlink.Addr{IPNet: ipNet(p)}); err != nil {
+		return fmt.Errorf("adding %s to %s in node %s: %w", p, name, n.Name, err)
+	}
+	return nil
+}
+
+// addDefaultRoute adds a default route via gw.
+//
+// Equivalent to: ip route add default via GW
+func (n *Node) addDefaultRoute(gw netip.Addr) error {
+	if err := n.nl.RouteAdd(&netlink.Route{Gw: gw.AsSlice()}); err != nil {
+		return fmt.Errorf("adding default route via %s in node %s: %w", gw, n.Name, err)
+	}
+	return nil
+}
+
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// NewLab builds the classroom world:
+//
+//	client 192.168.190.1 ─┐
+//	host 192.168.190.128 ─┼─ lan (a bridge in the hidden "switch" node)
+//	gateway 192.168.190.2 ┘   gateway 203.0.113.1 ── internet 203.0.113.10
+//
+// host and client route via the gateway, which forwards between the LAN and
+// the internet side (without NAT); the host forwards too (ip_forward=1,
+// unless HostIPForwardOff). Nothing leads out of the lab.
+func NewLab(opts LabOptions) (lab *Lab, err error) {
+	if opts.Name == "" {
+		opts.Name = "lab"
+	}
+	l := &Lab{opts: opts, nodes: map[string]*Node{}}
+	defer func() {
+		if err != nil {
+			l.Close()
+		}
+	}()
+	for _, name := range []string{"switch", NodeHost, NodeClient, NodeGateway, NodeInternet} {
+		n, err := newNode(name)
+		if err != nil {
+			return nil, fmt.Errorf("making node %s: %w", name, err)
+		}
+		l.nodes[name] = n
+	}
+	sw := l.nodes["switch"]
+	// Equivalent to: ip link add lan type bridge && ip link set lan up
+	lan := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "lan"}}
+	if err := sw.nl.LinkAdd(lan); err != nil {
+		return nil, fmt.Errorf("adding lan bridge: %w", err)
+	}
+	if err := sw.linkUp("lan"); err != nil {
+		return nil, err
+	}
+	for _, w := range []struct {
+		node, port, ifname string
+		addr               netip.Prefix
+	}{
+		{NodeHost, "p-host", "eth0", HostAddr},
+		{NodeClient, "p-client", "eth0", ClientAddr},
+		{NodeGateway, "p-gateway", "eth0", GatewayLAN},
+	} {
+		n := l.nodes[w.node]
+		if err := wire(sw, w.port, n, w.ifname, "lan"); err != nil {
+			return nil, err
+		}
+		if err := n.addAddr(w.ifname, w.addr); err != nil {
+			return nil, err
+		}
+	}
+	gw, inet := l.nodes[NodeGateway], l.nodes[NodeInternet]
+	if err := wire(gw, "eth1", inet, "eth0", ""); err != nil {
+		return nil, err
+	}
+	if err := gw.addAddr("eth1", GatewayWAN); err != nil {
+		return nil, err
+	}
+	if err := inet.addAddr("eth0", InternetAddr); err != nil {
+		return nil, err
+	}
+	for _, name := range []string{NodeHost, NodeClient} {
+		if err := l.nodes[name].addDefaultRoute(GatewayLAN.Addr()); err != nil {
+			return nil, err
+		}
+	}
+	if err := inet.addDefaultRoute(GatewayWAN.Addr()); err != nil {
+		return nil, err
+	}
+	if err := gw.ns.WriteSysctl("net/ipv4/ip_forward", "1"); err != nil {
+		return nil, err
+	}
+	if !opts.HostIPForwardOff {
+		if err := l.nodes[NodeHost].ns.WriteSysctl("net/ipv4/ip_forward", "1"); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// wire connects node a (interface aName) to node b (interface bName) with a
+// veth pair, both ends up; aName is enslaved to bridge master in a when
+// master is not empty.
+//
+// Equivalent to: ip link add A type veth peer name B netns NODE_B;
+// ip link set A master MASTER up; ip -n NODE_B link set B up
+func wire(a *Node, aName string, b *Node, bName, master string) error {
+	veth := &netlink.Veth{
+		LinkAttrs:     netlink.LinkAttrs{Name: aName},
+		PeerName:      bName,
+		PeerNamespace: netlink.NsFd(b.ns.Fd()),
+	}
+	if master != "" {
+		br, err := a.nl.LinkByName(master)
+		if err != nil {
+			return fmt.Errorf("finding bridge %s in node %s: %w", master, a.Name, err)
+		}
+		veth.MasterIndex = br.Attrs().Index
+	}
+	if err := a.nl.LinkAdd(veth); err != nil {
+		return fmt.Errorf("adding veth %s (node %s) - %s (node %s): %w", aName, a.Name, bName, b.Name, err)
+	}
+	if err := a.linkUp(aName); err != nil {
+		return err
+	}
+	return b.linkUp(bName)
+}
+
+// Node returns a node by name: a world node or a running container (by name
+// or ID prefix).
+func (l *Lab) Node(name string) (*Node, error) {
+	l.mu.Lock()
+	n, ok := l.nodes[name]
+	e := l.engine
+	l.mu.Unlock()
+	if ok && name != "switch" {
+		return n, nil
+	}
+	if e != nil {
+		if c, err := e.Container(name); err == nil {
+			if node := c.Node(); node != nil {
+				return node, nil
+			}
+			return nil, fmt.Errorf("container %s is not running: %w", name, ErrNotRunning)
+		}
+	}
+	return nil, fmt.Errorf("no node %q (nodes: %s, or a running container): %w", name, "host, client, gateway, internet", ErrNotFound)
+}
+
+// Nodes lists the world's node names, sorted.
+func (l *Lab) Nodes() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var names []string
+	for n := range l.nodes {
+		if n != "switch" {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (l *Lab) logf(format string, args ...any) {
+	if l.opts.Logf != nil {
+		l.opts.Logf(format, args...)
+	}
+}
+
+// Pin bind-mounts every node's namespace under dir (one file per node, named
+// after it), so that the lab survives labrun for inspection:
+// `ip netns exec` works when dir is /run/netns. It returns the paths.
+func (l *Lab) Pin(dir string, prefix string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("making %s: %w", dir, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var nodes []*Node
+	for _, n := range l.nodes {
+		nodes = append(nodes, n)
+	}
+	if l.engine != nil {
+		for _, c := range l.engine.Containers(false) {
+			if n := c.Node(); n != nil && !n.shared {
+				nodes = append(nodes, &Node{Name: c.Name, ns: n.ns})
+			}
+		}
+	}
+	var paths []string
+	for _, n := range nodes {
+		p := filepath.Join(dir, prefix+n.Name)
+		if err := n.ns.Pin(p); err != nil {
+			return paths, err
+		}
+		paths = append(paths, p)
+		l.pins = append(l.pins, p)
+	}
+	return paths, nil
+}
+
+// Close removes the lab: the engine's containers and their processes, then
+// every namespace. Pinned namespaces stay until unpinned.
+func (l *Lab) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	e := l.engine
+	l.engine = nil
+	l.mu.Unlock()
+	var errs []error
+	if e != nil {
+		_, err := e.shutdown(false)
+		errs = append(errs, err)
+	}
+	for _, n := range l.nodes {
+		errs = append(errs, n.close())
+	}
+	return errors.Join(errs...)
+}

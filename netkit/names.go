@@ -1,0 +1,67 @@
+package netkit
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	mrand "math/rand/v2"
+)
+
+// newID returns a random 64-hex-digit identifier, as Docker's.
+func newID() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Short form of Docker names, after moby's namesgenerator: adjective_surname.
+var (
+	adjectives = []string{"admiring", "affectionate", "amazing", "angry", "awesome", "blissful", "bold", "brave",
+		"charming", "clever", "compassionate", "competent", "condescending", "confident", "cool", "cranky",
+		"dazzling", "determined", "distracted", "dreamy", "eager", "ecstatic", "elastic", "elated", "elegant",
+		"epic", "exciting", "fervent", "festive", "flamboyant", "focused", "friendly", "frosty", "funny",
+		"gallant", "gifted", "goofy", "gracious", "great", "happy", "hardcore", "heuristic", "hopeful",
+		"hungry", "infallible", "inspiring", "intelligent", "interesting", "jolly", "jovial", "keen", "kind",
+		"laughing", "loving", "lucid", "magical", "modest", "musing", "mystifying", "naughty", "nervous",
+		"nice", "nifty", "nostalgic", "objective", "optimistic", "peaceful", "pedantic", "pensive", "practical",
+		"priceless", "quirky", "quizzical", "relaxed", "reverent", "romantic", "sad", "serene", "sharp",
+		"silly", "sleepy", "stoic", "strange", "stupefied", "suspicious", "sweet", "tender", "thirsty",
+		"trusting", "unruffled", "upbeat", "vibrant", "vigilant", "vigorous", "wizardly", "wonderful",
+		"xenodochial", "youthful", "zealous", "zen"}
+	surnames = []string{"albattani", "allen", "almeida", "archimedes", "ardinghelli", "babbage", "banach",
+		"bardeen", "bartik", "bassi", "bell", "bhabha", "blackwell", "bohr", "booth", "borg", "bose", "brahmagupta",
+		"brattain", "brown", "carson", "cerf", "chandrasekhar", "chatelet", "clarke", "cohen", "curie", "darwin",
+		"davinci", "diffie", "dijkstra", "dirac", "edison", "einstein", "elion", "engelbart", "euclid", "euler",
+		"fermat", "fermi", "feynman", "franklin", "galileo", "gauss", "goldberg", "goodall", "haibt", "hamilton",
+		"hawking", "heisenberg", "hermann", "hodgkin", "hoover", "hopper", "hypatia", "jackson", "jang", "jennings",
+		"johnson", "kalam", "kapitsa", "keller", "kepler", "khorana", "kilby", "knuth", "lalande", "lamarr",
+		"leakey", "leavitt", "lovelace", "lumiere", "mayer", "mccarthy", "mcclintock", "meitner", "mendel",
+		"merkle", "minsky", "mirzakhani", "montalcini", "morse", "napier", "nash", "newton", "nobel", "noether",
+		"pascal", "pasteur", "payne", "perlman", "pike", "poincare", "ptolemy", "raman", "ramanujan", "ritchie",
+		"rosalind", "sammet", "shannon", "shaw", "shockley", "sinoussi", "snyder", "spence", "stallman",
+		"swartz", "tesla", "thompson", "torvalds", "turing", "varahamihira", "volhard", "wescoff", "wiles",
+		"williams", "wilson", "wing", "wozniak", "wright", "yalow", "yonath"}
+)
+
+func randomName() string {
+	return adjectives[mrand.IntN(len(adjectives))] + "_" + surnames[mrand.IntN(len(surnames))]
+}
+
+// stableHex derives n hex digits from s (FNV-based, deterministic), for IDs
+// that must stay the same across calls (sandbox keys, image digests).
+func stableHex(s string, n int) string {
+	const hexd = "0123456789abcdef"
+	out := make([]byte, 0, n)
+	h := uint64(14695981039346656037)
+	for len(out) < n {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= 1099511628211
+		}
+		h ^= uint64(len(out))
+		h *= 1099511628211
+		for k := 0; k < 16 && len(out) < n; k++ {
+			out = append(out, hexd[(h>>(4*k))&0xf])
+		}
+	}
+	return string(out)
+}

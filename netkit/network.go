@@ -1,0 +1,199 @@
+package netkit
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/labrun/labrun/netkit/ipam"
+)
+
+// Network is a bridge network of the engine: the default "bridge" (docker0,
+// or the -b bridge) or a user-defined one (br-<id>).
+type Network struct {
+	ID      string
+	Name    string
+	Driver  string
+	Bridge  string
+	Subnet  netip.Prefix
+	IPRange netip.Prefix
+	Gateway netip.Addr
+	// DefaultGW is --default-gateway: the containers' default route, when
+	// it is not the bridge address.
+	DefaultGW   netip.Addr
+	Internal    bool
+	Default     bool // the default "bridge" network
+	ICC         bool
+	Masq        bool
+	HostBinding netip.Addr // default host IP for -p (--ip); zero = all
+	Options     map[string]string
+	Created     time.Time
+	// UserSubnet: the subnet was given with --subnet (so --ip is allowed).
+	UserSubnet bool
+
+	pool          *ipam.Pool
+	createdBridge bool
+	addAddress    bool
+	endpoints     map[string]*endpoint // by container ID
+}
+
+// CreateNetwork creates a user-defined bridge network.
+//
+// Equivalent to: docker network create [--subnet S] [--gateway G]
+// [--ip-range R] [--internal] NAME
+func (e *Engine) CreateNetwork(o NetworkOptions) (*Network, error) {
+	if o.Name == "" {
+		return nil, derr(ErrInvalid, "network name must not be empty")
+	}
+	if o.Name == "bridge" || o.Name == "host" || o.Name == "none" {
+		return nil, derr(ErrConflict, "network with name %s already exists", o.Name)
+	}
+	e.mu.Lock()
+	for _, n := range e.networks {
+		if n.Name == o.Name {
+			e.mu.Unlock()
+			return nil, derr(ErrConflict, "network with name %s already exists", o.Name)
+		}
+	}
+	e.mu.Unlock()
+	id := newID()
+	n := &Network{
+		ID: id, Name: o.Name, Driver: "bridge", Bridge: "br-" + id[:12],
+		Internal: o.Internal, ICC: true, Masq: !e.opts.NoIPTables, Created: time.Now(),
+		Options: map[string]string{}, endpoints: map[string]*endpoint{}, createdBridge: true,
+	}
+	for k, v := range o.Options {
+		n.Options[k] = v
+		switch k {
+		case "com.docker.network.bridge.name":
+			n.Bridge = v
+		case "com.docker.network.bridge.enable_icc":
+			n.ICC = v == "true"
+		case "com.docker.network.bridge.enable_ip_masquerade":
+			n.Masq = v == "true" && !e.opts.NoIPTables
+		}
+	}
+	if o.Subnet.IsValid() {
+		if !o.Subnet.Addr().Is4() {
+			return nil, derr(ErrInvalid, "invalid subnet %s: only IPv4 is supported by labrun", o.Subnet)
+		}
+		if o.Subnet != o.Subnet.Masked() {
+			return nil, derr(ErrInvalid, "invalid pool request: Pool overlaps with other one on this address space")
+		}
+		if err := e.spaces.Reserve(o.Subnet); err != nil {
+			return nil, derr(ErrConflict, "invalid pool request: Pool overlaps with other one on this address space")
+		}
+		n.Subnet = o.Subnet
+		n.UserSubnet = true
+	} else {
+		if o.Gateway.IsValid() || o.IPRange.IsValid() {
+			return nil, derr(ErrInvalid, "invalid config for network %s: invalid endpoint settings:\nuser specified IP address is supported only when connecting to networks with user configured subnets", o.Name)
+		}
+		sub, err := e.spaces.Allocate(e.reservedPrefixes())
+		if err != nil {
+			return nil, derr(ErrConflict, "%s", err.Error())
+		}
+		n.Subnet = sub
+	}
+	release := func() { e.spaces.Release(n.Subnet) }
+	if o.IPRange.IsValid() {
+		if !n.Subnet.Contains(o.IPRange.Addr()) || o.IPRange.Bits() < n.Subnet.Bits() {
+			release()
+			return nil, derr(ErrInvalid, "invalid pool request: ip-range %s is not within subnet %s", o.IPRange, n.Subnet)
+		}
+		n.IPRange = o.IPRange.Masked()
+	}
+	pool, err := ipam.NewPool(n.Subnet, n.IPRange)
+	if err != nil {
+		release()
+		return nil, derr(ErrInvalid, "%s", err.Error())
+	}
+	n.pool = pool
+	if o.Gateway.IsValid() {
+		if !n.Subnet.Contains(o.Gateway) {
+			release()
+			return nil, derr(ErrInvalid, "no matching subnet for gateway %s", o.Gateway)
+		}
+		if err := pool.Request(o.Gateway); err != nil {
+			release()
+			return nil, derr(ErrInvalid, "failed to allocate gateway (%s): %v", o.Gateway, err)
+		}
+		n.Gateway = o.Gateway
+	} else {
+		gw, err := pool.RequestAny()
+		if err != nil {
+			release()
+			return nil, derr(ErrConflict, "failed to allocate gateway: %v", err)
+		}
+		n.Gateway = gw
+	}
+	if err := e.addNetwork(n); err != nil {
+		release()
+		return nil, err
+	}
+	return n, nil
+}
+
+// RemoveNetwork removes a user-defined network that has no endpoints.
+//
+// Equivalent to: docker network rm NAME
+func (e *Engine) RemoveNetwork(ref string) error {
+	e.mu.Lock()
+	n, err := e.networkLocked(ref)
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	if n.Default {
+		e.mu.Unlock()
+		return derr(ErrInvalid, "bridge is a pre-defined network and cannot be removed")
+	}
+	if len(n.endpoints) > 0 {
+		e.mu.Unlock()
+		return derr(ErrConflict, "error while removing network: network %s id %s has active endpoints", n.Name, n.ID)
+	}
+	for i, x := range e.networks {
+		if x == n {
+			e.networks = append(e.networks[:i], e.networks[i+1:]...)
+			break
+		}
+	}
+	e.mu.Unlock()
+	err = e.fw.delNetwork(n)
+	if n.createdBridge {
+		if l, lerr := e.host.nl.LinkByName(n.Bridge); lerr == nil {
+			// Equivalent to: ip link del BR
+			if derr := e.host.nl.LinkDel(l); derr != nil && err == nil {
+				err = fmt.Errorf("removing bridge %s: %w", n.Bridge, derr)
+			}
+		}
+	}
+	e.spaces.Release(n.Subnet)
+	return err
+}
+
+// Endpoints returns the network's endpoints keyed by container ID.
+func (n *Network) attached() []*endpoint {
+	var out []*endpoint
+	for _, ep := range n.endpoints {
+		out = append(out, ep)
+	}
+	return out
+}
+
+// IPsInUse and DynamicIPsAvailable as docker network inspect's Status shows.
+func (n *Network) ipamStatus() (inUse, avail int) {
+	return n.pool.InUse(), n.pool.DynamicAvailable()
+}
+
+// ShortID returns the first 12 hex digits of the ID.
+func (n *Network) ShortID() string { return n.ID[:12] }
+
+// ipNetOf formats a prefix for netlink.
+func maskOf(p netip.Prefix) net.IPMask { return net.CIDRMask(p.Bits(), 32) }
+
+func isNotExist(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no such")
+}

@@ -1,0 +1,332 @@
+package netkit
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labrun/labrun/netkit/ports"
+)
+
+var (
+	any4 = netip.IPv4Unspecified()
+	any6 = netip.IPv6Unspecified()
+)
+
+// publish allocates host ports for the container's -p/-P bindings on network
+// n, starts the userland proxies and programs DNAT, as Docker's bridge driver
+// does when the endpoint joins. On error nothing of it remains.
+func (c *Container) publish(n *Network) (err error) {
+	e := c.e
+	bs := portsOf(c.opts)
+	if len(bs) == 0 {
+		return nil
+	}
+	ports.Sort(bs)
+	ctr := c.IP(n.Name)
+	var epID string
+	c.mu.Lock()
+	for _, ep := range c.endpoints {
+		if ep.net == n {
+			epID = ep.ID
+		}
+	}
+	c.mu.Unlock()
+	var got []PortBinding
+	var proxies []io.Closer
+	defer func() {
+		if err != nil {
+			for _, p := range proxies {
+				p.Close()
+			}
+			c.unpublishBindings(n, ctr, got)
+		}
+	}()
+	fail := func(cause error) error {
+		return derr(ErrConflict, "driver failed programming external connectivity on endpoint %s (%s): %s", c.Name, epID, cause.Error())
+	}
+	for _, b := range bs {
+		ips := []netip.Addr{b.HostIP}
+		switch {
+		case b.HostIP.IsValid():
+		case n.HostBinding.IsValid() && !n.HostBinding.IsUnspecified():
+			ips = []netip.Addr{n.HostBinding}
+		default:
+			ips = []netip.Addr{any4, any6}
+		}
+		port, aerr := e.allocate(ips, b)
+		if aerr != nil {
+			return fail(aerr)
+		}
+		for _, ip := range ips {
+			pb := PortBinding{Container: b.Container, HostIP: ip, HostPort: port}
+			got = append(got, pb)
+			if !e.opts.NoUserlandProxy {
+				p, perr := e.startProxy(pb, ctr)
+				if perr != nil {
+					return fail(perr)
+				}
+				proxies = append(proxies, p)
+			}
+			if ip.Is4() {
+				if ferr := e.fw.addPort(n, ctr, pb); ferr != nil {
+					return fail(ferr)
+				}
+			}
+		}
+	}
+	c.mu.Lock()
+	c.bindings = got
+	c.proxies = proxies
+	c.mu.Unlock()
+	return nil
+}
+
+// allocate reserves one host port for every address in ips, as Docker 27
+// does (the same port for 0.0.0.0 and ::).
+func (e *Engine) allocate(ips []netip.Addr, b ports.Binding) (uint16, error) {
+	start, end := b.HostPort, b.HostPortEnd
+	if end == 0 {
+		end = start
+	}
+	return e.alloc.RequestSame(ips, b.Container.Proto, start, end)
+}
+
+// unpublish removes the DNAT rules, proxies are closed by the caller, and the
+// host ports are released.
+func (c *Container) unpublish(bindings []PortBinding, eps []*endpoint) error {
+	if len(bindings) == 0 || len(eps) == 0 {
+		return nil
+	}
+	n := eps[0].net
+	return c.unpublishBindings(n, eps[0].addr, bindings)
+}
+
+func (c *Container) unpublishBindings(n *Network, ctr netip.Addr, bindings []PortBinding) error {
+	var errs []error
+	for i := len(bindings) - 1; i >= 0; i-- {
+		b := bindings[i]
+		if b.HostIP.Is4() {
+			errs = append(errs, c.e.fw.delPort(n, ctr, b))
+		}
+		c.e.alloc.Release(b.HostIP, b.Container.Proto, b.HostPort)
+	}
+	return errors.Join(errs...)
+}
+
+// startProxy starts the userland proxy for one binding: a listener in the
+// host node that forwards to the container, so that the host itself reaches
+// its published ports (127.0.0.1 is never DNATed), as docker-proxy does.
+func (e *Engine) startProxy(b PortBinding, ctr netip.Addr) (io.Closer, error) {
+	network := string(b.Container.Proto)
+	if b.HostIP.Is4() {
+		network += "4"
+	} else {
+		network += "6"
+	}
+	addr := net.JoinHostPort(b.HostIP.String(), strconv.Itoa(int(b.HostPort)))
+	target := netip.AddrPortFrom(ctr, b.Container.Num)
+	switch b.Container.Proto {
+	case ports.TCP:
+		var ln net.Listener
+		err := e.host.ns.Do(func() error {
+			var err error
+			ln, err = net.Listen(network, addr)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("Error starting userland proxy: %w", err) //nolint:staticcheck // Docker's text
+		}
+		p := &tcpProxy{ln: ln, e: e, target: target}
+		go p.serve()
+		return p, nil
+	case ports.UDP:
+		var pc net.PacketConn
+		err := e.host.ns.Do(func() error {
+			var err error
+			pc, err = net.ListenPacket(network, addr)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("Error starting userland proxy: %w", err) //nolint:staticcheck // Docker's text
+		}
+		p := &udpProxy{pc: pc, e: e, target: target, conns: map[string]net.Conn{}}
+		go p.serve()
+		return p, nil
+	default:
+		return io.NopCloser(nil), nil
+	}
+}
+
+type tcpProxy struct {
+	ln     net.Listener
+	e      *Engine
+	target netip.AddrPort
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func (p *tcpProxy) serve() {
+	for {
+		in, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			defer in.Close()
+			var out net.Conn
+			err := p.e.host.ns.Do(func() error {
+				var err error
+				out, err = net.DialTimeout("tcp", p.target.String(), 5*time.Second)
+				return err
+			})
+			if err != nil {
+				return
+			}
+			defer out.Close()
+			p.track(in, out)
+			done := make(chan struct{}, 2)
+			go func() { io.Copy(out, in); closeWrite(out); done <- struct{}{} }()
+			go func() { io.Copy(in, out); closeWrite(in); done <- struct{}{} }()
+			<-done
+			<-done
+		}()
+	}
+}
+
+func closeWrite(c net.Conn) {
+	if t, ok := c.(*net.TCPConn); ok {
+		t.CloseWrite()
+	}
+}
+
+func (p *tcpProxy) track(cs ...net.Conn) {
+	p.mu.Lock()
+	p.conns = append(p.conns, cs...)
+	p.mu.Unlock()
+}
+
+func (p *tcpProxy) Close() error {
+	err := p.ln.Close()
+	p.mu.Lock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	return err
+}
+
+type udpProxy struct {
+	pc     net.PacketConn
+	e      *Engine
+	target netip.AddrPort
+	mu     sync.Mutex
+	conns  map[string]net.Conn
+	closed bool
+}
+
+func (p *udpProxy) serve() {
+	buf := make([]byte, 65535)
+	for {
+		n, from, err := p.pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		out, ok := p.conns[from.String()]
+		p.mu.Unlock()
+		if !ok {
+			err := p.e.host.ns.Do(func() error {
+				var err error
+				out, err = net.Dial("udp", p.target.String())
+				return err
+			})
+			if err != nil {
+				continue
+			}
+			p.mu.Lock()
+			p.conns[from.String()] = out
+			p.mu.Unlock()
+			go func(out net.Conn, from net.Addr) {
+				b := make([]byte, 65535)
+				for {
+					out.SetReadDeadline(time.Now().Add(90 * time.Second))
+					n, err := out.Read(b)
+					if err != nil {
+						return
+					}
+					p.pc.WriteTo(b[:n], from)
+				}
+			}(out, from)
+		}
+		out.Write(buf[:n])
+	}
+}
+
+func (p *udpProxy) Close() error {
+	err := p.pc.Close()
+	p.mu.Lock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	return err
+}
+
+// descendants returns roots and every process descended from them, read
+// from /proc.
+func descendants(roots []int) []int {
+	if len(roots) == 0 {
+		return nil
+	}
+	children := map[int][]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		children[ppid] = append(children[ppid], pid)
+	}
+	var out []int
+	seen := map[int]bool{}
+	var walk func(int)
+	walk = func(p int) {
+		if seen[p] {
+			return
+		}
+		seen[p] = true
+		out = append(out, p)
+		for _, ch := range children[p] {
+			walk(ch)
+		}
+	}
+	for _, r := range roots {
+		walk(r)
+	}
+	return out
+}

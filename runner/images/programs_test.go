@@ -1,0 +1,588 @@
+package images
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/netns"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/crypto/ssh"
+)
+
+// Kernel tests: every program runs as a real process in a fresh network
+// namespace of its own, and is reached from sockets made inside it.
+
+const (
+	readyTimeout = 10 * time.Second
+	opTimeout    = 20 * time.Second
+)
+
+// container is a program started as a container's main process.
+type container struct {
+	ns     *netns.NS
+	cmd    *exec.Cmd
+	output *syncBuffer
+}
+
+// startProgram starts program as the main process of a new network, UTS
+// and mount namespace with lo up, and returns once it reported readiness.
+func startProgram(t *testing.T, program, comm, hostname string, args ...string) *container {
+	t.Helper()
+	ns, err := netns.New()
+	if err != nil {
+		t.Skipf("skipping: cannot create a network namespace (needs CAP_SYS_ADMIN): %v", err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	err = ns.Do(func() error {
+		lo, err := netlink.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		return netlink.LinkSetUp(lo)
+	})
+	if err != nil {
+		t.Fatalf("bringing lo up: %v", err)
+	}
+
+	cmd, err := initproc.Command(initproc.Config{
+		Mode:       initproc.ModeInit,
+		Program:    program,
+		Comm:       comm,
+		Args:       args,
+		RemountSys: true,
+		Hostname:   hostname,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	out := &syncBuffer{}
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = 5 * time.Second
+	err = ns.Start(cmd, netns.StartOptions{NewUTS: true, NewMount: true})
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	r.SetReadDeadline(time.Now().Add(readyTimeout))
+	var b [1]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil || b[0] != 'R' {
+		t.Fatalf("%s did not report readiness (%v); output:\n%s", program, err, out)
+	}
+	return &container{ns: ns, cmd: cmd, output: out}
+}
+
+// dial connects from a socket created inside the container's namespace.
+func (c *container) dial(network, addr string) (net.Conn, error) {
+	var conn net.Conn
+	err := c.ns.Do(func() error {
+		var err error
+		conn, err = net.DialTimeout(network, addr, opTimeout)
+		return err
+	})
+	return conn, err
+}
+
+// httpClient is a client whose connections start inside the namespace. It
+// accepts any server certificate; tests inspect it themselves.
+func (c *container) httpClient() *http.Client {
+	return &http.Client{
+		Timeout: opTimeout,
+		Transport: &http.Transport{
+			DialContext: func(_ context.Context, network, addr string) (net.Conn, error) {
+				return c.dial(network, addr)
+			},
+			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
+			DisableKeepAlives: true,
+		},
+	}
+}
+
+func (c *container) get(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.httpClient().Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v\ncontainer output:\n%s", url, err, c.output)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading body: %v", url, err)
+	}
+	return resp, string(body)
+}
+
+// sshClient logs in to the container's sshd on 127.0.0.1:22.
+func (c *container) sshClient(auth ssh.AuthMethod) (*ssh.Client, error) {
+	const addr = "127.0.0.1:22"
+	conn, err := c.dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &ssh.ClientConfig{
+		User: SSHUser,
+		Auth: []ssh.AuthMethod{auth},
+		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
+			if key.Type() != ssh.KeyAlgoED25519 {
+				return fmt.Errorf("host key type %s, want %s", key.Type(), ssh.KeyAlgoED25519)
+			}
+			return nil
+		},
+	}
+	conn.SetDeadline(time.Now().Add(opTimeout))
+	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	conn.SetDeadline(time.Time{})
+	return ssh.NewClient(sc, chans, reqs), nil
+}
+
+func (c *container) mustSSH(t *testing.T) *ssh.Client {
+	t.Helper()
+	client, err := c.sshClient(ssh.Password(SSHPassword))
+	if err != nil {
+		t.Fatalf("ssh login as %s: %v\ncontainer output:\n%s", SSHUser, err, c.output)
+	}
+	t.Cleanup(func() { client.Close() })
+	return client
+}
+
+// within runs fn and fails the test if it does not return in time.
+func within(t *testing.T, d time.Duration, what string, fn func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		t.Fatalf("%s: still running after %v", what, d)
+		return nil
+	}
+}
+
+// pgrep returns the PIDs that `pgrep ARGS` prints.
+func pgrep(t *testing.T, args ...string) []int {
+	t.Helper()
+	if _, err := exec.LookPath("pgrep"); err != nil {
+		t.Skip("skipping: pgrep not installed")
+	}
+	out, err := exec.Command("pgrep", args...).Output()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 1 {
+		return nil // no match
+	}
+	if err != nil {
+		t.Fatalf("pgrep %s: %v", strings.Join(args, " "), err)
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(out)) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatalf("pgrep printed %q", out)
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+func TestHTTPD(t *testing.T) {
+	t.Parallel()
+	c := startProgram(t, ProgramHTTPD, "httpd", "web1")
+
+	resp, body := c.get(t, "http://127.0.0.1/")
+	want := "<html><body><h1>It works!</h1><p>container web1 at 127.0.0.1</p></body></html>\n"
+	if resp.StatusCode != http.StatusOK || body != want {
+		t.Errorf("GET / = %s %q, want 200 %q", resp.Status, body, want)
+	}
+	if resp, _ := c.get(t, "http://127.0.0.1/nope"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /nope = %s, want 404", resp.Status)
+	}
+
+	// The address comes from the connection, so one added after start
+	// shows up.
+	err := c.ns.Do(func() error {
+		lo, err := netlink.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		addr, err := netlink.ParseAddr("172.17.0.2/32")
+		if err != nil {
+			return err
+		}
+		return netlink.AddrAdd(lo, addr)
+	})
+	if err != nil {
+		t.Fatalf("adding 172.17.0.2 in the namespace: %v", err)
+	}
+	if _, body := c.get(t, "http://172.17.0.2/"); !strings.Contains(body, "container web1 at 172.17.0.2<") {
+		t.Errorf("GET http://172.17.0.2/ = %q, want it to name 172.17.0.2", body)
+	}
+
+	if pids := pgrep(t, "-x", "httpd"); !slices.Contains(pids, c.cmd.Process.Pid) {
+		t.Errorf("pgrep -x httpd = %v, want it to include %d", pids, c.cmd.Process.Pid)
+	}
+}
+
+func TestHTTPDPort(t *testing.T) {
+	t.Parallel()
+	c := startProgram(t, ProgramHTTPD, "httpd", "web2", "-port", "8080")
+	if _, body := c.get(t, "http://127.0.0.1:8080/"); !strings.Contains(body, "It works!") {
+		t.Errorf("GET :8080 = %q", body)
+	}
+	if conn, err := c.dial("tcp", "127.0.0.1:80"); err == nil {
+		conn.Close()
+		t.Errorf("port 80 accepts connections, want only 8080")
+	}
+}
+
+func TestSSHD(t *testing.T) {
+	t.Parallel()
+	c := startProgram(t, ProgramSSHD, "sshd", "box1")
+	client := c.mustSSH(t)
+
+	t.Run("exec", func(t *testing.T) {
+		s, err := client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var out []byte
+		err = within(t, opTimeout, "ssh exec", func() error {
+			var err error
+			out, err = s.Output("echo hi; hostname")
+			return err
+		})
+		if err != nil || string(out) != "hi\nbox1\n" {
+			t.Errorf("exec `echo hi; hostname` = %q, %v; want \"hi\\nbox1\\n\"", out, err)
+		}
+	})
+
+	t.Run("stderr and exit status", func(t *testing.T) {
+		s, err := client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var stdout, stderr bytes.Buffer
+		s.Stdout, s.Stderr = &stdout, &stderr
+		err = within(t, opTimeout, "ssh exec", func() error {
+			return s.Run("echo out; echo err >&2; exit 3")
+		})
+		var ee *ssh.ExitError
+		if !errors.As(err, &ee) || ee.ExitStatus() != 3 {
+			t.Errorf("exit 3: err = %v, want exit status 3", err)
+		}
+		if stdout.String() != "out\n" || stderr.String() != "err\n" {
+			t.Errorf("stdout, stderr = %q, %q; want \"out\\n\", \"err\\n\"", stdout.String(), stderr.String())
+		}
+	})
+
+	t.Run("stdin", func(t *testing.T) {
+		s, err := client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		s.Stdin = strings.NewReader("from stdin\n")
+		var out []byte
+		err = within(t, opTimeout, "ssh exec", func() error {
+			var err error
+			out, err = s.Output("cat")
+			return err
+		})
+		if err != nil || string(out) != "from stdin\n" {
+			t.Errorf("cat = %q, %v", out, err)
+		}
+	})
+
+	t.Run("pty exec", func(t *testing.T) {
+		s, err := client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.RequestPty("xterm", 40, 80, ssh.TerminalModes{}); err != nil {
+			t.Fatalf("pty-req: %v", err)
+		}
+		var out []byte
+		err = within(t, opTimeout, "ssh exec", func() error {
+			var err error
+			out, err = s.Output(`echo "term=$TERM tty=$(tty) size=$(stty size)"`)
+			return err
+		})
+		if err != nil || !strings.HasPrefix(string(out), "term=xterm tty=/dev/pts/") || !strings.HasSuffix(string(out), " size=40 80\r\n") {
+			t.Errorf("exec on a pty = %q, %v; want term=xterm tty=/dev/pts/N size=40 80", out, err)
+		}
+	})
+
+	t.Run("pty shell", func(t *testing.T) {
+		s, err := client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.RequestPty("xterm", 40, 80, ssh.TerminalModes{}); err != nil {
+			t.Fatalf("pty-req: %v", err)
+		}
+		stdin, err := s.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out syncBuffer
+		s.Stdout = &out
+		if err := s.Shell(); err != nil {
+			t.Fatalf("shell: %v", err)
+		}
+		// The loop ends once the window-change below has reached the
+		// terminal, whenever that is: no timing assumptions.
+		io.WriteString(stdin, `while [ "$(stty size)" = "40 80" ]; do :; done; echo "new=$(stty size)"; exit 7`+"\n")
+		if err := s.WindowChange(50, 100); err != nil {
+			t.Fatalf("window-change: %v", err)
+		}
+		err = within(t, opTimeout, "ssh shell", s.Wait)
+		var ee *ssh.ExitError
+		if !errors.As(err, &ee) || ee.ExitStatus() != 7 {
+			t.Errorf("shell ended with %v, want exit status 7; output:\n%s", err, &out)
+		}
+		if !strings.Contains(out.String(), "new=50 100") {
+			t.Errorf("shell output lacks \"new=50 100\":\n%s", &out)
+		}
+	})
+
+	t.Run("keyboard-interactive", func(t *testing.T) {
+		ki := ssh.KeyboardInteractive(func(_, _ string, questions []string, _ []bool) ([]string, error) {
+			answers := make([]string, len(questions))
+			for i := range answers {
+				answers[i] = SSHPassword
+			}
+			return answers, nil
+		})
+		client, err := c.sshClient(ki)
+		if err != nil {
+			t.Fatalf("keyboard-interactive login: %v", err)
+		}
+		client.Close()
+	})
+
+	t.Run("wrong password", func(t *testing.T) {
+		if client, err := c.sshClient(ssh.Password("wrong")); err == nil {
+			client.Close()
+			t.Fatal("login with a wrong password succeeded")
+		}
+	})
+
+	t.Run("pgrep", func(t *testing.T) {
+		if pids := pgrep(t, "-x", "sshd"); !slices.Contains(pids, c.cmd.Process.Pid) {
+			t.Errorf("pgrep -x sshd = %v, want it to include %d", pids, c.cmd.Process.Pid)
+		}
+	})
+}
+
+// TestSSHDOpenSSH logs in with the real OpenSSH client, run inside the
+// namespace. The password comes from an SSH_ASKPASS script, so sshpass is
+// not needed.
+func TestSSHDOpenSSH(t *testing.T) {
+	t.Parallel()
+	sshPath, err := exec.LookPath("ssh")
+	if err != nil {
+		t.Skip("skipping: OpenSSH client (ssh) not installed")
+	}
+	c := startProgram(t, ProgramSSHD, "sshd", "box2")
+	askpass := filepath.Join(t.TempDir(), "askpass")
+	if err := os.WriteFile(askpass, []byte("#!/bin/sh\necho "+SSHPassword+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	openssh := func(t *testing.T, method string, args ...string) (stdout, stderr string, err error) {
+		return runOpenSSH(t, c, sshPath, askpass, method, args...)
+	}
+	for _, method := range []string{"password", "keyboard-interactive"} {
+		t.Run(method, func(t *testing.T) {
+			out, errOut, err := openssh(t, method, "root@127.0.0.1", "echo hi; hostname")
+			if err != nil || out != "hi\nbox2\n" {
+				t.Errorf("ssh root@127.0.0.1 'echo hi; hostname' = %q, %v; want \"hi\\nbox2\\n\"\nstderr: %s\ncontainer output:\n%s", out, err, errOut, c.output)
+			}
+		})
+	}
+	t.Run("wrong password", func(t *testing.T) {
+		// The same login with another password fails: the askpass
+		// script is what logs in above.
+		wrong := filepath.Join(t.TempDir(), "askpass")
+		if err := os.WriteFile(wrong, []byte("#!/bin/sh\necho wrong\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, errOut, err := runOpenSSH(t, c, sshPath, wrong, "password", "root@127.0.0.1", "true")
+		if err == nil || !strings.Contains(errOut, "Permission denied") {
+			t.Errorf("ssh with a wrong password: %v, stderr %q; want Permission denied", err, errOut)
+		}
+	})
+	t.Run("exit status", func(t *testing.T) {
+		_, errOut, err := openssh(t, "password", "root@127.0.0.1", "exit 5")
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 5 {
+			t.Errorf("ssh 'exit 5' = %v, want exit status 5\nstderr: %s", err, errOut)
+		}
+	})
+	t.Run("pty", func(t *testing.T) {
+		out, errOut, err := openssh(t, "password", "-tt", "root@127.0.0.1", "tty")
+		if err != nil || !strings.HasPrefix(out, "/dev/pts/") {
+			t.Errorf("ssh -tt 'tty' = %q, %v; want /dev/pts/N\nstderr: %s", out, err, errOut)
+		}
+	})
+	t.Run("interactive shell", func(t *testing.T) {
+		out, errOut, err := runOpenSSHInput(t, c, sshPath, askpass, "password",
+			"echo hello-$((1+2)); exit 4\n", "-tt", "root@127.0.0.1")
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 4 || !strings.Contains(out, "hello-3") {
+			t.Errorf("ssh -tt with a script on stdin = %q, %v; want hello-3 and exit status 4\nstderr: %s", out, err, errOut)
+		}
+	})
+}
+
+// runOpenSSH runs the OpenSSH client inside the container's namespace,
+// authenticating with method and the password that askpass prints.
+func runOpenSSH(t *testing.T, c *container, sshPath, askpass, method string, args ...string) (stdout, stderr string, err error) {
+	return runOpenSSHInput(t, c, sshPath, askpass, method, "", args...)
+}
+
+// runOpenSSHInput is runOpenSSH with stdin.
+func runOpenSSHInput(t *testing.T, c *container, sshPath, askpass, method, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	argv := append([]string{
+		"-F", "/dev/null",
+		"-o", "StrictHostKeyChecking=no",
+		"-o", "UserKnownHostsFile=/dev/null",
+		"-o", "LogLevel=ERROR",
+		"-o", "PubkeyAuthentication=no",
+		"-o", "PreferredAuthentications=" + method,
+		"-o", "NumberOfPasswordPrompts=1",
+	}, args...)
+	cmd := exec.CommandContext(ctx, sshPath, argv...)
+	cmd.Env = append(os.Environ(), "SSH_ASKPASS="+askpass, "SSH_ASKPASS_REQUIRE=force")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.Stdin = strings.NewReader(stdin)
+	if err := c.ns.Start(cmd, netns.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	return out.String(), errOut.String(), err
+}
+
+func TestWebSSH(t *testing.T) {
+	t.Parallel()
+	c := startProgram(t, ProgramWebSSH, "sshd", "www1")
+
+	if _, body := c.get(t, "http://127.0.0.1/"); !strings.Contains(body, "It works!") || !strings.Contains(body, "container www1 at 127.0.0.1") {
+		t.Errorf("GET http:// = %q", body)
+	}
+
+	resp, body := c.get(t, "https://127.0.0.1/")
+	if !strings.Contains(body, "container www1 at 127.0.0.1") {
+		t.Errorf("GET https:// = %q", body)
+	}
+	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
+		t.Fatal("GET https:// got no certificate")
+	}
+	cert := resp.TLS.PeerCertificates[0]
+	if key, ok := cert.PublicKey.(*ecdsa.PublicKey); !ok || key.Curve != elliptic.P256() {
+		t.Errorf("certificate key is %T, want ECDSA P-256", cert.PublicKey)
+	}
+	if err := cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil {
+		t.Errorf("certificate is not self-signed: %v", err)
+	}
+	if err := cert.VerifyHostname("www1"); err != nil {
+		t.Errorf("certificate: %v", err)
+	}
+
+	client := c.mustSSH(t)
+	s, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var out []byte
+	err = within(t, opTimeout, "ssh exec", func() error {
+		var err error
+		out, err = s.Output("hostname")
+		return err
+	})
+	if err != nil || string(out) != "www1\n" {
+		t.Errorf("ssh hostname = %q, %v", out, err)
+	}
+
+	pid := c.cmd.Process.Pid
+	if pids := pgrep(t, "-x", "sshd"); !slices.Contains(pids, pid) {
+		t.Errorf("pgrep -x sshd = %v, want it to include the main process %d", pids, pid)
+	}
+	if pids := pgrep(t, "-x", "-P", strconv.Itoa(pid), "httpd"); len(pids) != 1 {
+		t.Errorf("pgrep -x -P %d httpd = %v, want one child named httpd", pid, pids)
+	}
+}
+
+func TestProgramArgs(t *testing.T) {
+	noReady := func() { t.Error("ready called for bad arguments") }
+	for _, tc := range []struct {
+		run  initproc.Program
+		args []string
+	}{
+		{runHTTPD, []string{"-bogus"}},
+		{runHTTPD, []string{"extra"}},
+		{runHTTPD, []string{"-port", "0"}},
+		{runSSHD, []string{"-port", "x"}},
+		{runWebSSH, []string{"extra"}},
+	} {
+		if err := tc.run(tc.args, noReady); err == nil {
+			t.Errorf("args %q accepted", tc.args)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
