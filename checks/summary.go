@@ -66,7 +66,11 @@ func summarize(fr *frame, p Packet, tr tcpTracker) string {
 	case fr.has&(hasIP4|hasIP6) != 0:
 		summarizeIP(&b, fr, tr)
 	case fr.has&hasEth != 0:
-		fmt.Fprintf(&b, "ethertype 0x%04x, length %d", uint16(fr.eth.EthernetType), p.wireLen()-14)
+		// tcpdump names the MACs of frames it cannot decode, and dumps
+		// them in hex on the lines below.
+		fmt.Fprintf(&b, "%s > %s, ethertype Unknown (0x%04x), length %d: ",
+			fr.eth.SrcMAC, fr.eth.DstMAC, uint16(fr.eth.EthernetType), p.wireLen())
+		hexDump(&b, p.Data[14:])
 	default:
 		fmt.Fprintf(&b, "[|ether] length %d", p.wireLen())
 	}
@@ -95,6 +99,30 @@ func summarizeARP(b *strings.Builder, fr *frame, p Packet) {
 		fmt.Fprintf(b, "Unknown (%d)", a.Operation)
 	}
 	fmt.Fprintf(b, ", length %d", p.wireLen()-14)
+}
+
+// hexDump appends tcpdump's hex and ASCII dump of data: lines of 16 bytes,
+// each on a new line starting with a tab and the offset.
+func hexDump(b *strings.Builder, data []byte) {
+	for off := 0; off < len(data); off += 16 {
+		line := data[off:min(off+16, len(data))]
+		var hex, ascii strings.Builder
+		for i := 0; i < len(line); i += 2 {
+			if i+1 < len(line) {
+				fmt.Fprintf(&hex, " %02x%02x", line[i], line[i+1])
+			} else {
+				fmt.Fprintf(&hex, " %02x", line[i])
+			}
+		}
+		for _, c := range line {
+			if c > 0x20 && c < 0x7f {
+				ascii.WriteByte(c)
+			} else {
+				ascii.WriteByte('.')
+			}
+		}
+		fmt.Fprintf(b, "\n\t0x%04x: %-40s  %s", off, hex.String(), ascii.String())
+	}
 }
 
 func allZero(b []byte) bool {
@@ -126,8 +154,24 @@ func summarizeIP(b *strings.Builder, fr *frame, tr tcpTracker) {
 	case fr.has&hasICMP6 != 0:
 		fmt.Fprintf(b, "%s > %s: ICMP6, %s, length %d", src, dst, icmp6Text(&fr.icmp6), length)
 	default:
-		fmt.Fprintf(b, "%s > %s: ip-proto-%d %d", src, dst, proto, length)
+		fmt.Fprintf(b, "%s > %s:  ip-proto-%d %d", src, dst, proto, length)
 	}
+}
+
+// unreachFormats words the destination-unreachable codes that need no more
+// than the quoted destination, by code, as tcpdump does.
+var unreachFormats = [...]string{
+	5:  "%s unreachable - source route failed",
+	6:  "net %s unreachable - unknown",
+	7:  "host %s unreachable - unknown",
+	8:  "%s unreachable - source host isolated",
+	9:  "net %s unreachable - admin prohibited",
+	10: "host %s unreachable - admin prohibited",
+	11: "net %s unreachable - tos prohibited",
+	12: "host %s unreachable - tos prohibited",
+	13: "host %s unreachable - admin prohibited filter",
+	14: "host %s unreachable - host precedence violation",
+	15: "host %s unreachable - precedence cutoff",
 }
 
 // icmpText is tcpdump's text for an ICMPv4 message, without the length.
@@ -165,14 +209,11 @@ func icmpText(m *layers.ICMPv4) string {
 			return fmt.Sprintf("%s protocol %d port unreachable", qdst, qproto)
 		case layers.ICMPv4CodeFragmentationNeeded:
 			return fmt.Sprintf("%s unreachable - need to frag (mtu %d)", qdst, m.Seq)
-		case layers.ICMPv4CodeNetAdminProhibited:
-			return fmt.Sprintf("net %s unreachable - admin prohibited", qdst)
-		case layers.ICMPv4CodeHostAdminProhibited:
-			return fmt.Sprintf("host %s unreachable - admin prohibited", qdst)
-		case layers.ICMPv4CodeCommAdminProhibited:
-			return fmt.Sprintf("host %s unreachable - admin prohibited filter", qdst)
 		}
-		return fmt.Sprintf("%s unreachable - #%d", qdst, code)
+		if int(code) < len(unreachFormats) && unreachFormats[code] != "" {
+			return fmt.Sprintf(unreachFormats[code], qdst)
+		}
+		return fmt.Sprintf("#%d %s unreachable", code, qdst)
 	case layers.ICMPv4TypeTimeExceeded:
 		if code == 1 {
 			return "ip reassembly time exceeded"
@@ -382,7 +423,7 @@ func appSummary(b *strings.Builder, sport, dport uint16, pl []byte) {
 	switch {
 	case port(22):
 		if line, ok := sshBanner(pl); ok {
-			b.WriteString(": " + line)
+			b.WriteString(": SSH: " + line)
 		}
 	case port(80), port(8080):
 		b.WriteString(": HTTP")
@@ -437,7 +478,7 @@ func fetchToken(pl []byte) (tok string, rest []byte, ok bool) {
 }
 
 // firstLine returns pl's first line if it is printable text ending in LF or
-// CRLF; an unterminated printable line gets tcpdump's "[!proto]" mark, and
+// CRLF; an unterminated printable line gets tcpdump's " [|proto]" mark, and
 // binary data gives "".
 func firstLine(pl []byte, proto string) string {
 	for i := 0; i < len(pl); i++ {
@@ -454,7 +495,7 @@ func firstLine(pl []byte, proto string) string {
 			return ""
 		}
 	}
-	return string(pl) + "[!" + proto + "]"
+	return string(pl) + " [|" + proto + "]"
 }
 
 // sshBanner returns the SSH identification line at the start of pl.

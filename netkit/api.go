@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/labrun/labrun/netkit/firewall"
 	"github.com/labrun/labrun/netkit/ports"
 )
 
@@ -76,6 +77,9 @@ type DaemonOptions struct {
 	IP netip.Addr
 	// NoUserlandProxy is --userland-proxy=false.
 	NoUserlandProxy bool
+	// Era selects the Docker release whose rules, MACs and output shapes
+	// the engine reproduces (the zero value is 20.10–27).
+	Era firewall.Era
 }
 
 // ModeKind is one of the four network modes.

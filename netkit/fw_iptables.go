@@ -1,18 +1,109 @@
 package netkit
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+	"strings"
 
-// iptablesFirewall programs Docker's rules with netkit/firewall in the host
-// node. (Placeholder until netkit/firewall lands.)
-type iptablesFirewall struct{ e *Engine }
+	"github.com/labrun/labrun/netkit/firewall"
+)
 
-func newIPTablesFirewall(e *Engine) firewaller { return &iptablesFirewall{e: e} }
+// iptablesFirewall programs Docker's rules (netkit/firewall, era 27 by
+// default) in the host node: one iptables-restore per engine operation.
+type iptablesFirewall struct {
+	e    *Engine
+	cfg  firewall.Config
+	prog *firewall.Programmer
+}
 
-func (f *iptablesFirewall) start(bool) error                                { return nil }
-func (f *iptablesFirewall) addNetwork(*Network) error                       { return nil }
-func (f *iptablesFirewall) delNetwork(*Network) error                       { return nil }
-func (f *iptablesFirewall) addPort(*Network, netip.Addr, PortBinding) error { return nil }
-func (f *iptablesFirewall) delPort(*Network, netip.Addr, PortBinding) error { return nil }
-func (f *iptablesFirewall) addEndpoint(*Network, netip.Addr) error          { return nil }
-func (f *iptablesFirewall) delEndpoint(*Network, netip.Addr) error          { return nil }
-func (f *iptablesFirewall) stop() error                                     { return nil }
+func newIPTablesFirewall(e *Engine) firewaller {
+	return &iptablesFirewall{
+		e:    e,
+		cfg:  firewall.Config{Era: e.opts.Era, NoUserlandProxy: e.opts.NoUserlandProxy},
+		prog: firewall.NewProgrammer(e.host.ns, firewall.Options{Logf: e.lab.opts.Logf}),
+	}
+}
+
+func (f *iptablesFirewall) network(n *Network) firewall.Network {
+	return firewall.Network{Bridge: n.Bridge, Subnet: n.Subnet, NoICC: !n.ICC, NoIPMasq: !n.Masq, Internal: n.Internal}
+}
+
+func (f *iptablesFirewall) port(ctr netip.Addr, b PortBinding) firewall.Port {
+	return firewall.Port{Proto: b.Container.Proto, HostIP: b.HostIP, HostPort: b.HostPort, ContainerIP: ctr, ContainerPort: b.Container.Num}
+}
+
+func (f *iptablesFirewall) start(flipped bool) error {
+	f.cfg.IPForwardFlipped = flipped
+	return f.prog.Apply(f.cfg.Start())
+}
+
+func (f *iptablesFirewall) addNetwork(n *Network) error {
+	return f.prog.Apply(f.cfg.AddNetwork(f.network(n)))
+}
+
+func (f *iptablesFirewall) delNetwork(n *Network) error {
+	return f.prog.Apply(f.cfg.RemoveNetwork(f.network(n)))
+}
+
+func (f *iptablesFirewall) addPort(n *Network, ctr netip.Addr, b PortBinding) error {
+	return f.prog.Apply(f.cfg.AddPorts(f.network(n), f.port(ctr, b)))
+}
+
+func (f *iptablesFirewall) delPort(n *Network, ctr netip.Addr, b PortBinding) error {
+	return f.prog.Apply(f.cfg.RemovePorts(f.network(n), f.port(ctr, b)))
+}
+
+func (f *iptablesFirewall) addEndpoint(n *Network, ctr netip.Addr) error {
+	return f.prog.Apply(f.cfg.AddEndpoint(f.network(n), ctr))
+}
+
+func (f *iptablesFirewall) delEndpoint(n *Network, ctr netip.Addr) error {
+	return f.prog.Apply(f.cfg.RemoveEndpoint(f.network(n), ctr))
+}
+
+// stop removes what is left of the engine's rules once its networks are
+// gone: the DOCKER* chains and every rule that jumps to them, and the
+// FORWARD policy it set. It reads the tables back ("the hard way") so that
+// it also cleans what an earlier run left.
+//
+// Equivalent to: iptables-save -t T | grep -v DOCKER | iptables-restore -T T
+func (f *iptablesFirewall) stop() error {
+	for _, table := range []string{"raw", "filter", "nat"} {
+		out, err := f.e.host.Output("iptables-save", "-t", table)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		changed := false
+		for _, line := range strings.Split(string(out), "\n") {
+			switch {
+			case strings.HasPrefix(line, ":DOCKER"), strings.HasPrefix(line, "-A DOCKER"),
+				strings.HasPrefix(line, "-A") && strings.Contains(line, "-j DOCKER"):
+				changed = true
+				continue
+			case table == "filter" && f.cfg.IPForwardFlipped && strings.HasPrefix(line, ":FORWARD DROP"):
+				line = strings.Replace(line, "DROP", "ACCEPT", 1)
+				changed = true
+			}
+			b.WriteString(line + "\n")
+		}
+		if !changed {
+			continue
+		}
+		cmd, err := f.e.host.Command(nil, "iptables-restore", "-w")
+		if err != nil {
+			return err
+		}
+		cmd.Stdin = strings.NewReader(b.String())
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := f.e.host.Start(cmd); err != nil {
+			return err
+		}
+		if err := cmd.Wait(); err != nil {
+			return fmt.Errorf("removing the engine's %s rules: %w: %s", table, err, strings.TrimSpace(stderr.String()))
+		}
+	}
+	return nil
+}
+

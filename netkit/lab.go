@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/vishvananda/netlink"
@@ -219,11 +220,14 @@ func NewLab(opts LabOptions) (lab *Lab, err error) {
 	if err := inet.addDefaultRoute(GatewayWAN.Addr()); err != nil {
 		return nil, err
 	}
-	if err := gw.ns.WriteSysctl("net/ipv4/ip_forward", "1"); err != nil {
-		return nil, err
+	// New namespaces inherit IPv4 settings from the root namespace
+	// (net.core.devconf_inherit_init_net=0), so set forwarding everywhere.
+	hostFwd := "1"
+	if opts.HostIPForwardOff {
+		hostFwd = "0"
 	}
-	if !opts.HostIPForwardOff {
-		if err := l.nodes[NodeHost].ns.WriteSysctl("net/ipv4/ip_forward", "1"); err != nil {
+	for name, v := range map[string]string{NodeGateway: "1", NodeHost: hostFwd, NodeClient: "0", NodeInternet: "0", "switch": "0"} {
+		if err := l.nodes[name].ns.WriteSysctl("net/ipv4/ip_forward", v); err != nil {
 			return nil, err
 		}
 	}
@@ -352,4 +356,26 @@ func (l *Lab) Close() error {
 		errs = append(errs, n.close())
 	}
 	return errors.Join(errs...)
+}
+
+// Output runs argv inside the node and returns its standard output; a
+// failure includes its standard error.
+//
+// Equivalent to: ip netns exec NODE ARGV...
+func (n *Node) Output(argv ...string) ([]byte, error) {
+	cmd, err := n.Command(nil, argv...)
+	if err != nil {
+		return nil, err
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	if err := n.Start(cmd); err != nil {
+		return nil, err
+	}
+	if err := cmd.Wait(); err != nil {
+		return []byte(stdout.String()), fmt.Errorf("running %s in node %s: %w: %s", strings.Join(argv, " "), n.Name, err, strings.TrimSpace(stderr.String()))
+	}
+	return []byte(stdout.String()), nil
 }

@@ -34,8 +34,8 @@ var defaultPools = []struct {
 // Docker's leniency for a --subnet given with --ip-range, which it does not
 // check for overlap (moby#46756): Reserve always checks.
 //
-// The zero Spaces is not usable; call NewSpaces. Spaces is safe for
-// concurrent use.
+// The zero Spaces is empty and ready to use, like NewSpaces' result. Spaces
+// is safe for concurrent use.
 type Spaces struct {
 	mu        sync.Mutex
 	allocated []netip.Prefix // sorted by comparePrefix

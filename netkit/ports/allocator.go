@@ -121,7 +121,8 @@ func (a *Allocator) Request(ip netip.Addr, proto Proto, port uint16) (uint16, er
 // RequestRange allocates the first free port of the host range start–end
 // for proto on ip, scanning on from the last port this range handed out
 // (for a fresh range: start, start+1, …). It returns ErrAllPortsAllocated
-// when the range is full.
+// when the range is full. start == end asks for that exact port, as
+// Request does; see RequestSame for the errors.
 func (a *Allocator) RequestRange(ip netip.Addr, proto Proto, start, end uint16) (uint16, error) {
 	return a.RequestSame([]netip.Addr{ip}, proto, start, end)
 }
@@ -154,11 +155,15 @@ func (a *Allocator) RequestSame(ips []netip.Addr, proto Proto, start, end uint16
 	a.mu.Lock()
 	defer a.mu.Unlock()
 
-	keys := make([]netip.Addr, len(ips))
-	maps := make([]*portMap, len(ips))
-	for i, ip := range ips {
-		keys[i] = addrKey(ip)
-		maps[i] = a.portMap(keys[i], pi)
+	// Small requests (one address, or 0.0.0.0 and ::) stay on the stack.
+	var keyBuf [4]netip.Addr
+	var mapBuf [4]*portMap
+	var rangeBuf [4]*portRange
+	keys, maps := keyBuf[:0], mapBuf[:0]
+	for _, ip := range ips {
+		k := addrKey(ip)
+		keys = append(keys, k)
+		maps = append(maps, a.portMap(k, pi))
 	}
 
 	if exact {
@@ -177,9 +182,9 @@ func (a *Allocator) RequestSame(ips []netip.Addr, proto Proto, start, end uint16
 	if lo == 0 {
 		lo, hi = a.begin, a.end
 	}
-	rs := make([]*portRange, len(maps))
-	for i, m := range maps {
-		rs[i] = m.rangeFor(lo, hi)
+	rs := rangeBuf[:0]
+	for _, m := range maps {
+		rs = append(rs, m.rangeFor(lo, hi))
 	}
 	first := rs[0]
 	port := first.last

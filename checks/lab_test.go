@@ -1,0 +1,267 @@
+package checks
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/labrun/labrun/netkit/netns"
+)
+
+// This file builds the small topologies the kernel tests use, in fresh
+// namespaces only: nothing here touches the namespace the test runs in.
+
+// newNS returns a fresh namespace with lo up and IPv6 off (so that no
+// router solicitations or MLD reports land in captures), or skips the test
+// when namespaces cannot be made here.
+func newNS(t testing.TB) *netns.NS {
+	t.Helper()
+	ns, err := netns.New()
+	if err != nil {
+		t.Skipf("skipping: cannot create network namespaces: %v", err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	for _, k := range []string{"net/ipv6/conf/all/disable_ipv6", "net/ipv6/conf/default/disable_ipv6"} {
+		if err := ns.WriteSysctl(k, "1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := handle(t, ns)
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.LinkSetUp(lo); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// handle returns a netlink handle bound to ns.
+func handle(t testing.TB, ns *netns.NS) *netlink.Handle {
+	t.Helper()
+	h, err := netlink.NewHandleAt(ns.Handle())
+	if err != nil {
+		t.Fatalf("opening netlink handle: %v", err)
+	}
+	t.Cleanup(h.Close)
+	return h
+}
+
+// end is one end of a veth pair.
+type end struct {
+	ns   *netns.NS
+	name string
+	addr netip.Prefix // may be invalid: no address
+}
+
+// vethPair links a and b with a veth pair, addresses both ends and brings
+// them up.
+//
+// Equivalent to: ip link add A netns NSA type veth peer name B netns NSB; ip addr add …; ip link set … up
+func vethPair(t testing.TB, a, b end) {
+	t.Helper()
+	ha := handle(t, a.ns)
+	v := &netlink.Veth{
+		LinkAttrs:     netlink.LinkAttrs{Name: a.name},
+		PeerName:      b.name,
+		PeerNamespace: netlink.NsFd(b.ns.Fd()),
+	}
+	if err := ha.LinkAdd(v); err != nil {
+		t.Fatalf("adding veth %s/%s: %v", a.name, b.name, err)
+	}
+	for _, e := range []end{a, b} {
+		h := handle(t, e.ns)
+		l, err := h.LinkByName(e.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.addr.IsValid() {
+			addr := &netlink.Addr{IPNet: &net.IPNet{IP: e.addr.Addr().AsSlice(), Mask: net.CIDRMask(e.addr.Bits(), e.addr.Addr().BitLen())}}
+			if err := h.AddrAdd(l, addr); err != nil {
+				t.Fatalf("adding %s to %s: %v", e.addr, e.name, err)
+			}
+		}
+		if err := h.LinkSetUp(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// addAddr adds one more address to a link.
+func addAddr(t testing.TB, ns *netns.NS, link string, p netip.Prefix) {
+	t.Helper()
+	h := handle(t, ns)
+	l, err := h.LinkByName(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
+	if err := h.AddrAdd(l, addr); err != nil {
+		t.Fatalf("adding %s to %s: %v", p, link, err)
+	}
+}
+
+// addRoute adds a route to dst via gw.
+//
+// Equivalent to: ip route add DST via GW
+func addRoute(t testing.TB, ns *netns.NS, dst netip.Prefix, gw netip.Addr) {
+	t.Helper()
+	h := handle(t, ns)
+	r := &netlink.Route{
+		Dst: &net.IPNet{IP: dst.Addr().AsSlice(), Mask: net.CIDRMask(dst.Bits(), dst.Addr().BitLen())},
+		Gw:  gw.AsSlice(),
+	}
+	if err := h.RouteAdd(r); err != nil {
+		t.Fatalf("adding route %s via %s: %v", dst, gw, err)
+	}
+}
+
+// run runs a command inside ns and fails the test if it fails.
+func run(t testing.TB, ns *netns.NS, name string, args ...string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Skipf("skipping: %s not installed", name)
+	}
+	var out strings.Builder
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := ns.Start(cmd, netns.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out.String())
+	}
+}
+
+// listen opens a listener inside ns; only the socket is made there.
+func listen(t testing.TB, ns *netns.NS, network, addr string) net.Listener {
+	t.Helper()
+	var l net.Listener
+	err := ns.Do(func() error {
+		var err error
+		l, err = net.Listen(network, addr)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// serveHTTP serves "hello from ADDR\n" on addr inside ns.
+func serveHTTP(t testing.TB, ns *netns.NS, addr string) {
+	t.Helper()
+	l := listen(t, ns, "tcp", addr)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello from "+addr+"\n")
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+}
+
+// serveUDPEcho echoes datagrams on addr inside ns.
+func serveUDPEcho(t testing.TB, ns *netns.NS, addr string) {
+	t.Helper()
+	var c net.PacketConn
+	err := ns.Do(func() error {
+		var err error
+		c, err = net.ListenPacket("udp", addr)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			c.WriteTo(buf[:n], from)
+		}
+	}()
+}
+
+// natLab is the recording topology:
+//
+//	client 192.168.190.1/24, 203.0.113.10/24 (c0)
+//	   |
+//	router 192.168.190.128/24 (r0) — 172.17.0.1/16 (r1), forwarding
+//	   |
+//	server 172.17.0.2/16 (s0), default via 172.17.0.1
+//
+// The client reaches 172.17.0.0/16 through the router, and the router
+// reaches 203.0.113.0/24 (the "internet") through the client namespace.
+type natLab struct {
+	client, router, server *netns.NS
+}
+
+var (
+	clientAddr   = netip.MustParseAddr("192.168.190.1")
+	internetAddr = netip.MustParseAddr("203.0.113.10")
+	routerLAN    = netip.MustParseAddr("192.168.190.128")
+	routerBridge = netip.MustParseAddr("172.17.0.1")
+	serverAddr   = netip.MustParseAddr("172.17.0.2")
+)
+
+func newNATLab(t testing.TB) *natLab {
+	t.Helper()
+	l := &natLab{client: newNS(t), router: newNS(t), server: newNS(t)}
+	vethPair(t, end{l.client, "c0", netip.PrefixFrom(clientAddr, 24)}, end{l.router, "r0", netip.PrefixFrom(routerLAN, 24)})
+	vethPair(t, end{l.router, "r1", netip.PrefixFrom(routerBridge, 16)}, end{l.server, "s0", netip.PrefixFrom(serverAddr, 16)})
+	addAddr(t, l.client, "c0", netip.PrefixFrom(internetAddr, 24))
+	addRoute(t, l.client, netip.MustParsePrefix("172.17.0.0/16"), routerLAN)
+	addRoute(t, l.server, netip.MustParsePrefix("0.0.0.0/0"), routerBridge)
+	addRoute(t, l.router, netip.MustParsePrefix("203.0.113.0/24"), clientAddr)
+	if err := l.router.WriteSysctl("net/ipv4/ip_forward", "1"); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// dnat publishes server:80 on the router's 192.168.190.128:801.
+//
+// Equivalent to: iptables -t nat -A PREROUTING -d 192.168.190.128 -p tcp --dport 801 -j DNAT --to-destination 172.17.0.2:80
+func (l *natLab) dnat(t testing.TB) {
+	run(t, l.router, "iptables", "-w", "-t", "nat", "-A", "PREROUTING", "-d", routerLAN.String(), "-p", "tcp", "--dport", "801",
+		"-j", "DNAT", "--to-destination", serverAddr.String()+":80")
+}
+
+// masquerade hides 172.17.0.0/16 behind the router's LAN address.
+//
+// Equivalent to: iptables -t nat -A POSTROUTING -s 172.17.0.0/16 -o r0 -j MASQUERADE
+func (l *natLab) masquerade(t testing.TB) {
+	run(t, l.router, "iptables", "-w", "-t", "nat", "-A", "POSTROUTING", "-s", "172.17.0.0/16", "-o", "r0", "-j", "MASQUERADE")
+}
+
+// mustStop stops a capture and fails on any error.
+func mustStop(t testing.TB, c *Capture) []Packet {
+	t.Helper()
+	pkts, err := c.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkts
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}
+
+var _ = errors.New
+var _ = fmt.Sprint

@@ -1,0 +1,138 @@
+package checks
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// The recordings under testdata/pcap are made by this test, on the natLab
+// topology, and committed; the unit tests read them back. Re-record with
+//
+//	go test ./checks -run TestRecordPcaps -record
+//
+// (as root, with iptables and tcpdump installed). Each NAME.pcap gets two
+// golden renderings made by the real tcpdump: NAME.txt (tcpdump -n -t -r)
+// and NAME.S.txt (tcpdump -n -t -S -r).
+var record = flag.Bool("record", false, "re-record testdata/pcap (needs root, iptables, tcpdump)")
+
+const pcapDir = "../testdata/pcap"
+
+func TestRecordPcaps(t *testing.T) {
+	if !*record {
+		t.Skip("skipping: re-records testdata/pcap only with -record")
+	}
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Fatal("recording needs tcpdump for the golden renderings")
+	}
+	t.Run("dnat", func(t *testing.T) {
+		// Client → router:801, published as server:80; plus traffic that
+		// the router forwards unchanged (UDP, ping, an ICMP error).
+		l := newNATLab(t)
+		l.dnat(t)
+		l.masquerade(t)
+		serveHTTP(t, l.server, "172.17.0.2:80")
+		serveUDPEcho(t, l.server, "172.17.0.2:7777")
+		recordPair(t, l, "dnat", "r0", "r1", func(ctx context.Context) {
+			if _, body, err := HTTP(ctx, l.client, "http://192.168.190.128:801/"); err != nil || body != "hello from 172.17.0.2:80\n" {
+				t.Fatalf("HTTP through DNAT: %q, %v", body, err)
+			}
+			if err := Reach(ctx, l.client, "udp", netip.MustParseAddrPort("172.17.0.2:7777")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Ping(ctx, l.client, serverAddr); err != nil {
+				t.Fatal(err)
+			}
+			if err := Reach(ctx, l.client, "udp", netip.MustParseAddrPort("172.17.0.2:9")); err == nil {
+				t.Fatal("udp to a closed port succeeded")
+			}
+		})
+	})
+	t.Run("snat", func(t *testing.T) {
+		// Server → "internet" 203.0.113.10:80, masqueraded as the router.
+		l := newNATLab(t)
+		l.dnat(t)
+		l.masquerade(t)
+		serveHTTP(t, l.client, "203.0.113.10:80")
+		recordPair(t, l, "snat", "r1", "r0", func(ctx context.Context) {
+			if _, _, err := HTTP(ctx, l.server, "http://203.0.113.10/"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Ping(ctx, l.server, internetAddr); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+	t.Run("nonat", func(t *testing.T) {
+		// No rules: the connection to the published port ends at the
+		// router (refused), and the server's traffic leaves unmasqueraded.
+		l := newNATLab(t)
+		serveHTTP(t, l.client, "203.0.113.10:80")
+		recordPair(t, l, "nonat", "r0", "r1", func(ctx context.Context) {
+			if err := Reach(ctx, l.client, "tcp", netip.MustParseAddrPort("192.168.190.128:801")); err == nil {
+				t.Fatal("connect to an unpublished port succeeded")
+			}
+			if _, _, err := HTTP(ctx, l.server, "http://203.0.113.10/"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+	t.Run("synthetic", func(t *testing.T) {
+		writeGolden(t, "synthetic", syntheticPackets(t))
+	})
+}
+
+// recordPair captures on two router interfaces while traffic runs, and
+// writes NAME_IF.pcap and its goldens for each.
+func recordPair(t *testing.T, l *natLab, name, first, second string, traffic func(ctx context.Context)) {
+	c1, err := StartCapture(l.router, first, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := StartCapture(l.router, second, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	traffic(ctx)
+	writeGolden(t, name+"_"+first, mustStop(t, c1))
+	writeGolden(t, name+"_"+second, mustStop(t, c2))
+}
+
+// writeGolden writes pkts as NAME.pcap and tcpdump's renderings of it.
+func writeGolden(t *testing.T, name string, pkts []Packet) {
+	var buf bytes.Buffer
+	if err := WritePcap(&buf, pkts); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(pcapDir, name+".pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for suffix, args := range map[string][]string{".txt": {"-n", "-t"}, ".S.txt": {"-n", "-t", "-S"}} {
+		out := tcpdumpRead(t, path, args...)
+		if err := os.WriteFile(filepath.Join(pcapDir, name+suffix), out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("recorded %s: %d packets", path, len(pkts))
+}
+
+// tcpdumpRead runs tcpdump -r path with args and returns its stdout.
+func tcpdumpRead(t *testing.T, path string, args ...string) []byte {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command("tcpdump", append(args, "-r", path)...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("tcpdump -r %s: %v\n%s", path, err, stderr.String())
+	}
+	return stdout.Bytes()
+}

@@ -1,0 +1,471 @@
+package firewall
+
+import (
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/labrun/labrun/netkit/ports"
+)
+
+// Tier 1: pure tests of the operation lists and of the in-memory model. No
+// privileges needed.
+
+// modelRun applies batches to rs as the Programmer would (resolving each
+// batch), failing the test on a refused operation.
+func modelRun(t *testing.T, rs *ruleset, batches [][]Op) {
+	t.Helper()
+	for _, ops := range batches {
+		if _, err := rs.resolve(ops); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func modelSave(t *testing.T, rs *ruleset) string {
+	t.Helper()
+	s, err := rs.save(DefaultTables...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestModelGoldens replays every scenario on the in-memory model and
+// compares with the goldens the kernel produced: the model and the kernel
+// agree rule for rule, which also proves every Spec is in iptables-save's
+// canonical form (the model prints Specs verbatim).
+func TestModelGoldens(t *testing.T) {
+	for _, s := range scenarios() {
+		t.Run(s.name, func(t *testing.T) {
+			rs := newRuleset()
+			modelRun(t, rs, s.phase1())
+			if got, want := modelSave(t, rs), readGolden(t, s.name); got != want {
+				t.Errorf("after adding:\n%s", diff(want, got))
+			}
+			modelRun(t, rs, s.phase2())
+			if got, want := modelSave(t, rs), readGolden(t, s.name+"_removed"); got != want {
+				t.Errorf("after removing containers:\n%s", diff(want, got))
+			}
+			modelRun(t, rs, s.phase3())
+			base := newRuleset()
+			modelRun(t, base, s.baseline())
+			if got, want := modelSave(t, rs), modelSave(t, base); got != want {
+				t.Errorf("after removing networks:\n%s", diff(want, got))
+			}
+		})
+	}
+}
+
+// factsEra27 is docker-networking-facts.md §1.2(a): Docker 20.10–27, docker0,
+// one container 172.17.0.2 with -p 8080:80, ip_forward flipped.
+const factsEra27 = `*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:DOCKER - [0:0]
+:DOCKER-ISOLATION-STAGE-1 - [0:0]
+:DOCKER-ISOLATION-STAGE-2 - [0:0]
+:DOCKER-USER - [0:0]
+-A FORWARD -j DOCKER-USER
+-A FORWARD -j DOCKER-ISOLATION-STAGE-1
+-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -o docker0 -j DOCKER
+-A FORWARD -i docker0 ! -o docker0 -j ACCEPT
+-A FORWARD -i docker0 -o docker0 -j ACCEPT
+-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
+-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-1 -j RETURN
+-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
+-A DOCKER-ISOLATION-STAGE-2 -j RETURN
+-A DOCKER-USER -j RETURN
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+-A POSTROUTING -s 172.17.0.2/32 -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE
+-A DOCKER -i docker0 -j RETURN
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
+COMMIT
+`
+
+// factsEra29 is §1.2(c): Docker 29, same example.
+const factsEra29 = `*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -j DROP
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:DOCKER - [0:0]
+:DOCKER-BRIDGE - [0:0]
+:DOCKER-CT - [0:0]
+:DOCKER-FORWARD - [0:0]
+:DOCKER-INTERNAL - [0:0]
+:DOCKER-USER - [0:0]
+-A FORWARD -j DOCKER-USER
+-A FORWARD -j DOCKER-FORWARD
+-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
+-A DOCKER ! -i docker0 -o docker0 -j DROP
+-A DOCKER-BRIDGE -o docker0 -j DOCKER
+-A DOCKER-CT -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A DOCKER-FORWARD -j DOCKER-CT
+-A DOCKER-FORWARD -j DOCKER-INTERNAL
+-A DOCKER-FORWARD -j DOCKER-BRIDGE
+-A DOCKER-FORWARD -i docker0 -j ACCEPT
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
+COMMIT
+`
+
+// factsEra28 is §1.2(b), which the facts give abbreviated (no built-in chain
+// headers, no COMMIT): compared on the -A lines and the FORWARD policy.
+const factsEra28 = `*raw
+-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -j DROP
+*filter
+:FORWARD DROP [0:0]
+:DOCKER - [0:0]
+:DOCKER-BRIDGE - [0:0]
+:DOCKER-CT - [0:0]
+:DOCKER-FORWARD - [0:0]
+:DOCKER-ISOLATION-STAGE-1 - [0:0]
+:DOCKER-ISOLATION-STAGE-2 - [0:0]
+:DOCKER-USER - [0:0]
+-A FORWARD -j DOCKER-USER
+-A FORWARD -j DOCKER-FORWARD
+-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
+-A DOCKER ! -i docker0 -o docker0 -j DROP
+-A DOCKER-BRIDGE -o docker0 -j DOCKER
+-A DOCKER-CT -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A DOCKER-FORWARD -j DOCKER-CT
+-A DOCKER-FORWARD -j DOCKER-ISOLATION-STAGE-1
+-A DOCKER-FORWARD -j DOCKER-BRIDGE
+-A DOCKER-FORWARD -i docker0 -j ACCEPT
+-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
+*nat
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+-A DOCKER -i docker0 -j RETURN
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
+`
+
+// TestGoldensMatchFacts pins the default goldens to the facts document: the
+// era-27 one byte for byte.
+func TestGoldensMatchFacts(t *testing.T) {
+	if got := readGolden(t, "era27_default"); got != factsEra27 {
+		t.Errorf("era27_default.golden differs from facts §1.2(a):\n%s", diff(factsEra27, got))
+	}
+	if got := readGolden(t, "era29_default"); got != factsEra29 {
+		t.Errorf("era29_default.golden differs from facts §1.2(c):\n%s", diff(factsEra29, got))
+	}
+	keep := func(s string) string {
+		var out []string
+		for l := range strings.Lines(s) {
+			if strings.HasPrefix(l, "-A ") || strings.HasPrefix(l, "*") || strings.HasPrefix(l, ":FORWARD") {
+				out = append(out, l)
+			}
+		}
+		return strings.Join(out, "")
+	}
+	if got, want := keep(readGolden(t, "era28_default")), keep(factsEra28); got != want {
+		t.Errorf("era28_default.golden differs from facts §1.2(b):\n%s", diff(want, got))
+	}
+}
+
+// TestEra27Sequence checks the operation sequence of facts §1.2(a), command
+// by command (conditional kinds render as their shell idiom).
+func TestEra27Sequence(t *testing.T) {
+	c := Config{IPForwardFlipped: true}
+	var got []string
+	for _, ops := range [][]Op{c.Start(), c.AddNetwork(docker0), c.AddPorts(docker0, web)} {
+		for _, o := range ops {
+			got = append(got, o.String())
+		}
+	}
+	want := []string{
+		"iptables -t nat -L DOCKER >/dev/null 2>&1 || iptables -t nat -N DOCKER",
+		"iptables -L DOCKER >/dev/null 2>&1 || iptables -N DOCKER",
+		"iptables -L DOCKER-ISOLATION-STAGE-1 >/dev/null 2>&1 || iptables -N DOCKER-ISOLATION-STAGE-1",
+		"iptables -L DOCKER-ISOLATION-STAGE-2 >/dev/null 2>&1 || iptables -N DOCKER-ISOLATION-STAGE-2",
+		"iptables -C DOCKER-ISOLATION-STAGE-1 -j RETURN || iptables -A DOCKER-ISOLATION-STAGE-1 -j RETURN",
+		"iptables -C DOCKER-ISOLATION-STAGE-2 -j RETURN || iptables -A DOCKER-ISOLATION-STAGE-2 -j RETURN",
+		"iptables -P FORWARD DROP",
+		"iptables -t nat -C POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE || iptables -t nat -I POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE",
+		"iptables -t nat -C DOCKER -i docker0 -j RETURN || iptables -t nat -I DOCKER -i docker0 -j RETURN",
+		"iptables -C FORWARD -i docker0 -o docker0 -j ACCEPT || iptables -I FORWARD -i docker0 -o docker0 -j ACCEPT",
+		"iptables -C FORWARD -i docker0 ! -o docker0 -j ACCEPT || iptables -I FORWARD -i docker0 ! -o docker0 -j ACCEPT",
+		"iptables -t nat -C PREROUTING -m addrtype --dst-type LOCAL -j DOCKER || iptables -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
+		"iptables -t nat -C OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER || iptables -t nat -A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER",
+		"iptables -C FORWARD -o docker0 -j DOCKER || iptables -I FORWARD -o docker0 -j DOCKER",
+		"iptables -C FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT || iptables -I FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+		"iptables -D FORWARD -j DOCKER-ISOLATION-STAGE-1; iptables -I FORWARD -j DOCKER-ISOLATION-STAGE-1",
+		"iptables -C DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2 || iptables -I DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2",
+		"iptables -C DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP || iptables -I DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP",
+		"iptables -L DOCKER-USER >/dev/null 2>&1 || iptables -N DOCKER-USER",
+		"iptables -C DOCKER-USER -j RETURN || iptables -A DOCKER-USER -j RETURN",
+		"iptables -D FORWARD -j DOCKER-USER; iptables -I FORWARD -j DOCKER-USER",
+		"iptables -t nat -A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80",
+		"iptables -A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT",
+		"iptables -t nat -A POSTROUTING -s 172.17.0.2/32 -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("sequence:\n%s", diff(strings.Join(want, "\n"), strings.Join(got, "\n")))
+	}
+}
+
+// TestRemovalIsInverse: every rule a container's or network's add creates is
+// deleted by the matching remove, with the very same spec.
+func TestRemovalIsInverse(t *testing.T) {
+	for _, s := range scenarios() {
+		t.Run(s.name, func(t *testing.T) {
+			for _, c := range s.ctrs {
+				n := s.nets[c.net]
+				add := append(s.cfg.AddEndpoint(n, c.addr), s.cfg.AddPorts(n, c.ports...)...)
+				del := append(s.cfg.RemovePorts(n, c.ports...), s.cfg.RemoveEndpoint(n, c.addr)...)
+				if len(add) != len(del) {
+					t.Fatalf("%d rules added, %d deleted", len(add), len(del))
+				}
+				for _, a := range add {
+					if !slices.ContainsFunc(del, func(d Op) bool {
+						return d.Kind == Delete && d.Rule.Table == a.Rule.Table && d.Rule.String() == a.Rule.String()
+					}) {
+						t.Errorf("%s is never deleted", a)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPortOpsNeedNoState: per-container operations are plain, so applying
+// them costs one iptables-restore and no read of the rules.
+func TestPortOpsNeedNoState(t *testing.T) {
+	for _, s := range scenarios() {
+		for _, c := range s.ctrs {
+			n := s.nets[c.net]
+			for _, ops := range [][]Op{
+				s.cfg.AddPorts(n, c.ports...), s.cfg.RemovePorts(n, c.ports...),
+				s.cfg.AddEndpoint(n, c.addr), s.cfg.RemoveEndpoint(n, c.addr),
+			} {
+				for _, o := range ops {
+					if o.Kind.needsState() {
+						t.Errorf("%s: %s needs the current rules", s.name, o)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestIPTablesOffIsEmpty(t *testing.T) {
+	c := Config{NoIPTables: true, IPForwardFlipped: true}
+	all := [][]Op{
+		c.Start(), c.AddNetwork(docker0), c.RemoveNetwork(docker0),
+		c.AddPorts(docker0, web), c.RemovePorts(docker0, web),
+		c.AddEndpoint(docker0, ctr1), c.RemoveEndpoint(docker0, ctr1),
+	}
+	for _, ops := range all {
+		if len(ops) != 0 {
+			t.Errorf("--iptables=false produced %v", ops)
+		}
+	}
+}
+
+func TestPortVariants(t *testing.T) {
+	c := Config{}
+	udp := Port{Proto: ports.UDP, HostIP: netip.MustParseAddr("192.168.190.128"), HostPort: 53, ContainerIP: ctr1, ContainerPort: 5353}
+	got := c.AddPorts(docker0, udp)
+	want := []string{
+		"-A DOCKER -d 192.168.190.128/32 ! -i docker0 -p udp -m udp --dport 53 -j DNAT --to-destination 172.17.0.2:5353",
+		"-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p udp -m udp --dport 5353 -j ACCEPT",
+		"-A POSTROUTING -s 172.17.0.2/32 -d 172.17.0.2/32 -p udp -m udp --dport 5353 -j MASQUERADE",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for i := range want {
+		if got[i].Rule.String() != want[i] {
+			t.Errorf("rule %d: got %q, want %q", i, got[i].Rule.String(), want[i])
+		}
+	}
+
+	sctp := Port{Proto: ports.SCTP, HostPort: 3868, ContainerIP: ctr1, ContainerPort: 3868}
+	ops := c.AddPorts(docker0, sctp)
+	last := ops[len(ops)-1]
+	if last.Rule.Table != TableMangle || last.Rule.String() != "-A POSTROUTING -p sctp -m sctp --sport 3868 -j CHECKSUM --checksum-fill" {
+		t.Errorf("sctp checksum rule: %v", last)
+	}
+	if n := len(Config{Era: Era29}.AddPorts(docker0, sctp)); n != 2 {
+		t.Errorf("era 29 sctp: %d rules, want DNAT and ACCEPT", n)
+	}
+
+	// Host IPv6 to an IPv4 container: docker-proxy only, no rules.
+	v6 := Port{HostIP: netip.MustParseAddr("::"), HostPort: 8080, ContainerIP: ctr1, ContainerPort: 80}
+	if ops := c.AddPorts(docker0, v6); len(ops) != 0 {
+		t.Errorf("IPv6 binding: %v", ops)
+	}
+	// Ports on an internal network: none.
+	if ops := c.AddPorts(intNet, web); len(ops) != 0 {
+		t.Errorf("internal network: %v", ops)
+	}
+}
+
+func TestRender(t *testing.T) {
+	cmds, err := plainCommands(Config{}.AddPorts(docker0, web))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, lines, err := render(group(cmds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `*nat
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
+-A POSTROUTING -s 172.17.0.2/32 -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE
+COMMIT
+*filter
+-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
+COMMIT
+`
+	if script != want {
+		t.Errorf("script:\n%s", diff(want, script))
+	}
+	if w := lines[6]; w.block != 1 || w.cmd != 0 {
+		t.Errorf("line 6 maps to %+v", w)
+	}
+
+	cmds, err = plainCommands(Config{Era: Era29}.AddPorts(docker0, web))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, _, _ = render(group(cmds))
+	if !strings.Contains(script, "-I DOCKER 1 -d 172.17.0.2/32") {
+		t.Errorf("era 29 ACCEPT is not inserted at the top:\n%s", script)
+	}
+
+	if _, err := plainCommands(Config{}.Start()); !errors.Is(err, ErrRuleset) {
+		t.Errorf("conditional ops rendered without state: %v", err)
+	}
+	bad := []Op{rule(Append, TableFilter, "X", "-m", "comment", "--comment", "two words", "-j", "ACCEPT")}
+	cmds, _ = plainCommands(bad)
+	if _, _, err := render(group(cmds)); !errors.Is(err, ErrRuleset) {
+		t.Errorf("blank in an argument: %v", err)
+	}
+}
+
+func TestFailedLine(t *testing.T) {
+	for stderr, want := range map[string]int{
+		"iptables-restore: line 3 failed: Bad rule (does a matching rule exist in that chain?).\n": 3,
+		"iptables-restore v1.8.9 (nf_tables): Chain 'NOPE' does not exist\nError occurred at line: 4\n": 4,
+		"iptables-restore v1.8.9 (nf_tables): \nline 2: CHAIN_DEL failed (Device or resource busy): chain USED\n": 2,
+		"something else": 0,
+	} {
+		if got := failedLine(stderr); got != want {
+			t.Errorf("failedLine(%q) = %d, want %d", stderr, got, want)
+		}
+	}
+}
+
+func TestModelRefuses(t *testing.T) {
+	rs := newRuleset()
+	for _, o := range []Op{
+		rule(Append, TableFilter, "NOPE", "-j", "ACCEPT"),
+		rule(Append, TableFilter, "FORWARD", "-j", "NOPE"),
+		rule(Insert, TableFilter, "FORWARD", "-j", "ACCEPT"),
+	} {
+		_, err := rs.apply(o)
+		if o.Kind == Insert {
+			if err != nil {
+				t.Errorf("%s: %v", o, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrRuleset) {
+			t.Errorf("%s: got %v, want ErrRuleset", o, err)
+		}
+	}
+	if _, err := rs.apply(Op{Kind: Insert, Rule: Rule{Table: TableFilter, Chain: "FORWARD", Spec: []string{"-j", "DROP"}}, Pos: 5}); !errors.Is(err, ErrRuleset) {
+		t.Errorf("insert beyond the end: %v", err)
+	}
+	modelRun(t, rs, [][]Op{Config{}.Start(), Config{}.AddNetwork(docker0)})
+	if _, err := rs.apply(chainOp(DeleteChain, TableFilter, ChainIsolation2)); !errors.Is(err, ErrRuleset) {
+		t.Errorf("deleting a referenced chain: %v", err)
+	}
+	// Deleting a missing rule is tolerated and emits nothing.
+	if c, err := rs.apply(Op{Kind: Delete, Rule: web2Accept()}); err != nil || len(c) != 0 {
+		t.Errorf("delete of a missing rule: %v %v", c, err)
+	}
+}
+
+func web2Accept() Rule {
+	return Rule{Table: TableFilter, Chain: ChainDocker, Spec: strings.Fields("-d 172.17.0.9/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT")}
+}
+
+func TestParseSaveRoundTrip(t *testing.T) {
+	rs := newRuleset()
+	if err := rs.parseSave("# Generated\n" + factsEra27 + "# Completed\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got := modelSave(t, rs); got != factsEra27 {
+		t.Errorf("round trip:\n%s", diff(factsEra27, got))
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	in := "# Generated by iptables-save v1.8.9 (nf_tables) on Thu\n*nat\n:PREROUTING ACCEPT [12:720]\n:DOCKER - [3:4]\n-A DOCKER -j RETURN\nCOMMIT\n# Completed on Thu\n"
+	want := "*nat\n:PREROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n-A DOCKER -j RETURN\nCOMMIT\n"
+	if got := Normalize(in); got != want {
+		t.Errorf("Normalize:\n%s", diff(want, got))
+	}
+}
+
+// diff shows two texts line by line, marking lines that differ.
+func diff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var sb strings.Builder
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var a, b string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			b = g[i]
+		}
+		if a == b {
+			sb.WriteString("  " + a + "\n")
+			continue
+		}
+		if i < len(w) {
+			sb.WriteString("- " + a + "\n")
+		}
+		if i < len(g) {
+			sb.WriteString("+ " + b + "\n")
+		}
+	}
+	return sb.String()
+}

@@ -1,0 +1,259 @@
+package firewall
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/labrun/labrun/netkit/netns"
+)
+
+// Tier 2: tests against the kernel, each in a fresh network namespace made
+// by netns.New, never in the caller's.
+
+// newProgrammer returns a Programmer on a fresh namespace, or skips the test
+// when namespaces cannot be created (not root) or iptables is missing.
+func newProgrammer(tb testing.TB) *Programmer {
+	tb.Helper()
+	for _, bin := range []string{"iptables", "iptables-restore", "iptables-save"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			tb.Skipf("skipping kernel test: %s not found: %v", bin, err)
+		}
+	}
+	ns, err := netns.New()
+	if err != nil {
+		tb.Skipf("skipping kernel test: cannot create a network namespace (needs root or CAP_SYS_ADMIN): %v", err)
+	}
+	tb.Cleanup(func() { ns.Close() })
+	return NewProgrammer(ns, Options{Logf: tb.Logf})
+}
+
+func apply(tb testing.TB, p *Programmer, batches [][]Op) {
+	tb.Helper()
+	for _, ops := range batches {
+		if err := p.Apply(ops); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+func save(tb testing.TB, p *Programmer) string {
+	tb.Helper()
+	s, err := p.Save()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// goldenMu serialises golden writes of parallel subtests (distinct files,
+// but keep the directory creation simple).
+var goldenMu sync.Mutex
+
+func compareGolden(t *testing.T, name, got string) {
+	t.Helper()
+	if *update {
+		goldenMu.Lock()
+		defer goldenMu.Unlock()
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(goldenPath(name), []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if want := readGolden(t, name); got != want {
+		t.Errorf("%s:\n%s", name, diff(want, got))
+	}
+}
+
+func concat(batches [][]Op) []Op {
+	var all []Op
+	for _, b := range batches {
+		all = append(all, b...)
+	}
+	return all
+}
+
+// TestKernelGoldens applies every scenario in a fresh namespace and compares
+// iptables-save (raw, filter, nat) with the goldens; -update rewrites them.
+func TestKernelGoldens(t *testing.T) {
+	for _, s := range scenarios() {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			p := newProgrammer(t)
+			add := s.phase1()
+			apply(t, p, add)
+			compareGolden(t, s.name, save(t, p))
+			// The per-container rules are in place (ports and endpoints).
+			if err := p.Check(concat(add[1+len(s.nets):])); err != nil {
+				t.Error(err)
+			}
+
+			del := s.phase2()
+			apply(t, p, del)
+			compareGolden(t, s.name+"_removed", save(t, p))
+			if err := p.Check(concat(del)); err != nil {
+				t.Error(err)
+			}
+
+			apply(t, p, s.phase3())
+			base := newProgrammer(t)
+			apply(t, base, s.baseline())
+			if got, want := save(t, p), save(t, base); got != want {
+				t.Errorf("after removing networks:\n%s", diff(want, got))
+			}
+		})
+	}
+}
+
+// TestKernelIdempotent: starting the engine and creating a network twice
+// changes nothing (Docker's checks before it acts).
+func TestKernelIdempotent(t *testing.T) {
+	for _, era := range []Era{Era27, Era28, Era29} {
+		t.Run(era.String(), func(t *testing.T) {
+			t.Parallel()
+			p := newProgrammer(t)
+			c := Config{Era: era, IPForwardFlipped: true}
+			apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0), c.AddNetwork(userNet)})
+			before := save(t, p)
+			apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0), c.AddNetwork(userNet)})
+			if after := save(t, p); after != before {
+				t.Errorf("second start changed the rules:\n%s", diff(before, after))
+			}
+			if err := p.Check(concat([][]Op{c.Start(), c.AddNetwork(docker0), c.AddNetwork(userNet)})); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestKernelRemoveTolerant: removing a container whose rules were already
+// (partly) deleted succeeds and leaves no stale rule.
+func TestKernelRemoveTolerant(t *testing.T) {
+	t.Parallel()
+	p := newProgrammer(t)
+	c := Config{IPForwardFlipped: true}
+	apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
+	clean := save(t, p)
+	apply(t, p, [][]Op{c.AddPorts(docker0, web)})
+	// Someone deleted the filter ACCEPT behind our back.
+	add := c.AddPorts(docker0, web)
+	apply(t, p, [][]Op{{{Kind: Delete, Rule: add[1].Rule}}})
+	if err := p.Apply(c.RemovePorts(docker0, web)); err != nil {
+		t.Fatalf("removing with a rule already gone: %v", err)
+	}
+	if got := save(t, p); got != clean {
+		t.Errorf("stale rules:\n%s", diff(clean, got))
+	}
+	// Removing again (everything gone) is fine too.
+	if err := p.Apply(c.RemovePorts(docker0, web)); err != nil {
+		t.Fatalf("removing twice: %v", err)
+	}
+}
+
+// TestKernelRollback: when a later table of a batch fails, what the earlier
+// tables added is taken back, and the error carries iptables-restore's
+// stderr and the failing command.
+func TestKernelRollback(t *testing.T) {
+	t.Parallel()
+	p := newProgrammer(t)
+	c := Config{IPForwardFlipped: true}
+	apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
+	clean := save(t, p)
+	ops := append(c.AddPorts(docker0, web), rule(Append, TableFilter, "NO-SUCH-CHAIN", "-j", "ACCEPT"))
+	err := p.Apply(ops)
+	if err == nil {
+		t.Fatal("batch with a missing chain succeeded")
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Errorf("error does not wrap the exit status: %v", err)
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "applying firewall rules: iptables-restore: exit status") ||
+		!strings.Contains(msg, "line") || !strings.Contains(msg, "-A NO-SUCH-CHAIN -j ACCEPT") {
+		t.Errorf("error text: %v", err)
+	}
+	if got := save(t, p); got != clean {
+		t.Errorf("not rolled back:\n%s", diff(clean, got))
+	}
+}
+
+// TestKernelCheckDrift: Check reports a rule that went missing.
+func TestKernelCheckDrift(t *testing.T) {
+	t.Parallel()
+	p := newProgrammer(t)
+	c := Config{IPForwardFlipped: true}
+	apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0), c.AddPorts(docker0, web)})
+	dnat := c.AddPorts(docker0, web)[0]
+	apply(t, p, [][]Op{{{Kind: Delete, Rule: dnat.Rule}}})
+	err := p.Check(c.AddPorts(docker0, web))
+	if !errors.Is(err, ErrDrift) || !strings.Contains(err.Error(), "DNAT") {
+		t.Errorf("Check: %v", err)
+	}
+}
+
+// BenchmarkApplyPort publishes one port per iteration (one iptables-restore)
+// on top of a growing number of existing rules.
+func BenchmarkApplyPort(b *testing.B) {
+	for _, existing := range []int{0, 1000, 5000} {
+		b.Run(fmt.Sprintf("rules=%d", 3*existing), func(b *testing.B) {
+			p := newProgrammer(b)
+			c := Config{IPForwardFlipped: true}
+			apply(b, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
+			var pre []Port
+			for i := range existing {
+				pre = append(pre, benchPort(i))
+			}
+			apply(b, p, [][]Op{c.AddPorts(docker0, pre...)})
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				if err := p.Apply(c.AddPorts(docker0, benchPort(existing+i))); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRemovePort unpublishes one port per iteration among many.
+func BenchmarkRemovePort(b *testing.B) {
+	for _, existing := range []int{1000, 5000} {
+		b.Run(fmt.Sprintf("rules=%d", 3*existing), func(b *testing.B) {
+			p := newProgrammer(b)
+			c := Config{IPForwardFlipped: true}
+			apply(b, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
+			var pre []Port
+			for i := range existing {
+				pre = append(pre, benchPort(i))
+			}
+			apply(b, p, [][]Op{c.AddPorts(docker0, pre...)})
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				j := i % existing
+				if err := p.Apply(c.RemovePorts(docker0, benchPort(j))); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := p.Apply(c.AddPorts(docker0, benchPort(j))); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// benchPort is the i-th distinct binding: container 172.17.x.y, host port
+// 10000+i.
+func benchPort(i int) Port {
+	a := netip.AddrFrom4([4]byte{172, 17, byte((i + 2) >> 8), byte(i + 2)})
+	return Port{HostPort: uint16(10000 + i), ContainerIP: a, ContainerPort: 80}
+}

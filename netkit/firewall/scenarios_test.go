@@ -1,0 +1,156 @@
+package firewall
+
+import (
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/labrun/labrun/netkit/ports"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the kernel (needs root)")
+
+var (
+	docker0 = Network{Bridge: "docker0", Subnet: netip.MustParsePrefix("172.17.0.0/16")}
+	userNet = Network{Bridge: "br-0123456789ab", Subnet: netip.MustParsePrefix("172.18.0.0/16")}
+	intNet  = Network{Bridge: "br-internal0001", Subnet: netip.MustParsePrefix("172.19.0.0/16"), Internal: true}
+
+	ctr1 = netip.MustParseAddr("172.17.0.2")
+	ctr2 = netip.MustParseAddr("172.18.0.2")
+	ctr3 = netip.MustParseAddr("172.19.0.2")
+
+	// web is -p 8080:80 on the default bridge's first container.
+	web = Port{HostPort: 8080, ContainerIP: ctr1, ContainerPort: 80}
+)
+
+// container is a container of a scenario: its network (index into
+// scenario.nets), address and published ports.
+type container struct {
+	net   int
+	addr  netip.Addr
+	ports []Port
+}
+
+// scenario is an engine with networks and containers. Its phases are shared
+// by the model tests (no privileges) and the kernel tests (fresh namespace):
+//
+//  1. Start, AddNetwork for each network, then per container AddEndpoint +
+//     AddPorts (one Apply each): compared with testdata/NAME.golden;
+//  2. per container (last first) RemovePorts + RemoveEndpoint:
+//     testdata/NAME_removed.golden, the engine's own rules only;
+//  3. RemoveNetwork for every network but the first: must equal Start plus
+//     the first network alone.
+type scenario struct {
+	name string
+	cfg  Config
+	nets []Network
+	ctrs []container
+}
+
+func (s scenario) phase1() [][]Op {
+	batches := [][]Op{s.cfg.Start()}
+	for _, n := range s.nets {
+		batches = append(batches, s.cfg.AddNetwork(n))
+	}
+	for _, c := range s.ctrs {
+		n := s.nets[c.net]
+		batches = append(batches, append(s.cfg.AddEndpoint(n, c.addr), s.cfg.AddPorts(n, c.ports...)...))
+	}
+	return batches
+}
+
+func (s scenario) phase2() [][]Op {
+	var batches [][]Op
+	for i := len(s.ctrs) - 1; i >= 0; i-- {
+		c := s.ctrs[i]
+		n := s.nets[c.net]
+		batches = append(batches, append(s.cfg.RemovePorts(n, c.ports...), s.cfg.RemoveEndpoint(n, c.addr)...))
+	}
+	return batches
+}
+
+func (s scenario) phase3() [][]Op {
+	var batches [][]Op
+	for i := len(s.nets) - 1; i >= 1; i-- {
+		batches = append(batches, s.cfg.RemoveNetwork(s.nets[i]))
+	}
+	return batches
+}
+
+// baseline is what phase 3 must leave: Start and the first network.
+func (s scenario) baseline() [][]Op {
+	return [][]Op{s.cfg.Start(), s.cfg.AddNetwork(s.nets[0])}
+}
+
+func withNet(n Network, f func(*Network)) Network {
+	f(&n)
+	return n
+}
+
+// scenarios are the variants with golden files, for each era.
+func scenarios() []scenario {
+	var out []scenario
+	flipped := Config{IPForwardFlipped: true}
+	noProxy := Config{IPForwardFlipped: true, NoUserlandProxy: true}
+	oneWeb := []container{{0, ctr1, []Port{web}}}
+	for _, era := range []Era{Era27, Era28, Era29} {
+		with := func(c Config) Config { c.Era = era; return c }
+		prefix := "era" + era.String() + "_"
+		out = append(out,
+			scenario{prefix + "default", with(flipped), []Network{docker0}, oneWeb},
+			scenario{prefix + "noproxy", with(noProxy), []Network{docker0}, oneWeb},
+			scenario{prefix + "noicc", with(flipped), []Network{withNet(docker0, func(n *Network) { n.NoICC = true })}, oneWeb},
+			scenario{prefix + "nomasq", with(flipped), []Network{withNet(docker0, func(n *Network) { n.NoIPMasq = true })}, oneWeb},
+			scenario{prefix + "internal", with(flipped), []Network{docker0, intNet}, []container{
+				{0, ctr1, []Port{web}},
+				{1, ctr3, []Port{{HostPort: 9090, ContainerIP: ctr3, ContainerPort: 90}}}, // internal: no port rules
+			}},
+			scenario{prefix + "internal_noicc", with(flipped), []Network{docker0, withNet(intNet, func(n *Network) { n.NoICC = true })}, []container{
+				{1, ctr3, nil},
+			}},
+			scenario{prefix + "twonets", with(flipped), []Network{docker0, userNet}, []container{
+				{0, ctr1, []Port{web}},
+				{1, ctr2, []Port{{HostPort: 8081, ContainerIP: ctr2, ContainerPort: 80}}},
+			}},
+			scenario{prefix + "threenets", with(flipped), []Network{docker0, userNet, intNet}, nil},
+			scenario{prefix + "udp", with(flipped), []Network{docker0}, []container{
+				{0, ctr1, []Port{{Proto: ports.UDP, HostPort: 5353, ContainerIP: ctr1, ContainerPort: 53}}},
+			}},
+			scenario{prefix + "hostip", with(flipped), []Network{docker0}, []container{
+				{0, ctr1, []Port{{HostIP: netip.MustParseAddr("192.168.190.128"), HostPort: 8080, ContainerIP: ctr1, ContainerPort: 80}}},
+			}},
+			scenario{prefix + "loopback", with(flipped), []Network{docker0}, []container{
+				{0, ctr1, []Port{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: 8080, ContainerIP: ctr1, ContainerPort: 80}}},
+			}},
+			// Three bindings of one container port share the ACCEPT (and in
+			// 27 the hairpin MASQUERADE) rule: it is added and removed once.
+			scenario{prefix + "multiport", with(flipped), []Network{docker0}, []container{
+				{0, ctr1, []Port{
+					web,
+					{HostPort: 8081, ContainerIP: ctr1, ContainerPort: 80},
+					{HostIP: netip.MustParseAddr("0.0.0.0"), HostPort: 8443, ContainerIP: ctr1, ContainerPort: 443},
+					{HostIP: netip.MustParseAddr("::"), HostPort: 8080, ContainerIP: ctr1, ContainerPort: 80}, // docker-proxy only
+				}},
+			}},
+			scenario{prefix + "snat_noproxy", with(noProxy), []Network{withNet(docker0, func(n *Network) {
+				n.HostIPv4 = netip.MustParseAddr("192.168.190.128")
+			})}, oneWeb},
+			scenario{prefix + "forward_accept", with(Config{}), []Network{docker0}, oneWeb},
+			scenario{prefix + "iptables_off", with(Config{IPForwardFlipped: true, NoIPTables: true}), []Network{docker0}, oneWeb},
+		)
+	}
+	return out
+}
+
+func goldenPath(name string) string { return filepath.Join("testdata", name+".golden") }
+
+func readGolden(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(goldenPath(name))
+	if err != nil {
+		t.Fatalf("reading golden (run `go test -update` as root to create it): %v", err)
+	}
+	return string(b)
+}

@@ -1,0 +1,235 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"sort"
+	"strings"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/labrun/labrun/netkit"
+)
+
+// ErrUsage reports that a command was called with arguments it cannot
+// accept. Unlike any other error, which reports that the command itself
+// failed and so may be negated with "!" in a script, it always fails the
+// scenario, and the adapter prints the command's usage.
+var ErrUsage = errors.New("usage error")
+
+// usageError is an ErrUsage with a reason.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string        { return e.msg }
+func (e *usageError) Is(target error) bool { return target == ErrUsage }
+
+// usagef returns an error matching ErrUsage that says what is wrong.
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Cmd is one scenario command, defined as data: its name, its usage line and
+// summary (from which docs/scenarios.md is generated), whether "!" may negate
+// it, and its body. Run returns an error and never aborts the script itself:
+// one adapter (tsCmd) maps the error onto testscript.
+type Cmd struct {
+	// Name is the command's name in a script: lowercase, kebab-case for
+	// several words.
+	Name string
+	// Usage is the argument synopsis after the name, as printed on a
+	// usage error ("usage: reach [-udp] [-timeout D] FROM ADDR:PORT").
+	Usage string
+	// Summary is one sentence saying what the command does.
+	Summary string
+	// Detail is optional further documentation (Markdown).
+	Detail string
+	// Negatable is true when "! NAME" is meaningful: the command can fail
+	// in a way a scenario may expect. Otherwise "!" is rejected.
+	Negatable bool
+	// Run runs the command. Output goes to e.Stdout and e.Stderr only.
+	Run func(e *Env, args []string) error
+}
+
+// synopsis is the full usage line: name and arguments.
+func (c Cmd) synopsis() string {
+	if c.Usage == "" {
+		return c.Name
+	}
+	return c.Name + " " + c.Usage
+}
+
+// Env is what a command sees of the running script: its output buffers, its
+// lab, its environment and working directory. It wraps testscript's
+// TestScript so that command bodies do not depend on testscript.
+type Env struct {
+	ts     *testscript.TestScript
+	st     *scriptState
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// Stdout is the command's standard output, which the next stdout or cmp
+// command checks.
+func (e *Env) Stdout() io.Writer { return e.stdout }
+
+// Stderr is the command's standard error.
+func (e *Env) Stderr() io.Writer { return e.stderr }
+
+// Lab returns the script's lab.
+func (e *Env) Lab() *netkit.Lab { return e.st.lab }
+
+// Engine returns the lab's engine, starting it with dockerd's defaults when
+// the script has not started one (the first docker command does that).
+func (e *Env) Engine() (*netkit.Engine, error) {
+	if eng := e.st.lab.Engine(); eng != nil {
+		return eng, nil
+	}
+	eng, err := e.st.lab.StartEngine(netkit.DaemonOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("starting the engine with default flags: %w", err)
+	}
+	return eng, nil
+}
+
+// Context ends when the script ends or reaches its deadline.
+func (e *Env) Context() context.Context { return e.st.ctx }
+
+// Getenv returns a script variable.
+func (e *Env) Getenv(key string) string {
+	if e.ts == nil {
+		return ""
+	}
+	return e.ts.Getenv(key)
+}
+
+// Environ returns the script's environment as KEY=VALUE strings: every
+// variable testscript and Setup defined, with its current value.
+func (e *Env) Environ() []string {
+	var env []string
+	for _, k := range e.st.vars {
+		env = append(env, k+"="+e.Getenv(k))
+	}
+	return env
+}
+
+// Dir is the script's current directory ($WORK, unless cd moved it).
+func (e *Env) Dir() string {
+	if e.ts == nil {
+		return e.st.workdir
+	}
+	return e.ts.MkAbs(".")
+}
+
+// Logf writes a line to the script's log.
+func (e *Env) Logf(format string, args ...any) {
+	if e.ts != nil {
+		e.ts.Logf(format, args...)
+	}
+}
+
+// exitError is a command that failed after printing its reason itself (as a
+// docker command prints Docker's message on stderr); Error gives the exit
+// status only.
+type exitError struct {
+	what string
+	code int
+}
+
+func (e *exitError) Error() string { return fmt.Sprintf("%s: exit status %d", e.what, e.code) }
+
+// tsCmd adapts a Cmd to testscript. It is the only place where command
+// results meet testscript's Fatalf:
+//
+//   - an ErrUsage always fails the script and prints the usage;
+//   - "!" on a command that is not Negatable fails ("unsupported: ! NAME");
+//   - another error fails the script, unless the command was negated;
+//   - success of a negated command fails the script.
+//
+// Every command's stdout and stderr replace the previous command's, even
+// when it prints nothing, so that `! stdout .` after it checks its output.
+func tsCmd(c Cmd) func(ts *testscript.TestScript, neg bool, args []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg && !c.Negatable {
+			ts.Fatalf("unsupported: ! %s", c.Name)
+		}
+		st, _ := ts.Value(stateKey{}).(*scriptState)
+		if st == nil {
+			ts.Fatalf("%s: no lab: the script's Params were not set up with runner.Setup", c.Name)
+		}
+		e := &Env{ts: ts, st: st, stdout: ts.Stdout(), stderr: ts.Stderr()}
+		err := c.Run(e, args)
+		switch {
+		case errors.Is(err, ErrUsage):
+			if err == ErrUsage {
+				ts.Fatalf("usage: %s", c.synopsis())
+			}
+			ts.Fatalf("%v\nusage: %s", err, c.synopsis())
+		case err != nil && !neg:
+			ts.Fatalf("%v", err)
+		case err == nil && neg:
+			ts.Fatalf("unexpected %s success", c.Name)
+		}
+	}
+}
+
+// commands is the command table, built once. add panics on a duplicate
+// name, so that two commands can never silently shadow each other.
+var commands = func() map[string]Cmd {
+	m := map[string]Cmd{}
+	add := func(c Cmd) {
+		if _, dup := m[c.Name]; dup {
+			panic("runner: command defined twice: " + c.Name)
+		}
+		if c.Run == nil || c.Summary == "" {
+			panic("runner: command without Run or Summary: " + c.Name)
+		}
+		m[c.Name] = c
+	}
+	add(dockerdCmd)
+	add(dockerCmd)
+	add(onCmd)
+	add(reachCmd)
+	add(pingCmd)
+	add(httpCmd)
+	add(sshCmd)
+	return m
+}()
+
+// Commands returns the scenario commands that Setup adds, sorted by name.
+func Commands() []Cmd {
+	var out []Cmd
+	for _, c := range commands {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// waitCmd waits for a started command, killing it when ctx ends first.
+func waitCmd(ctx context.Context, cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("%s: killed: %w", cmd.Args[0], context.Cause(ctx))
+	}
+}
+
+// quoteArgs renders argv for messages.
+func quoteArgs(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t'\"") {
+			a = "'" + strings.ReplaceAll(a, "'", "''") + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}

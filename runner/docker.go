@@ -1,0 +1,231 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/labrun/labrun/netkit"
+)
+
+var dockerCmd = Cmd{
+	Name:  "docker",
+	Usage: "SUBCOMMAND [ARGS...]",
+	Summary: "Run a docker CLI command against the lab's engine, with Docker's output and error formats " +
+		"(the docker CLI of the Docker 27 era). A failure prints Docker's message on stderr, as " +
+		"`docker: Error response from daemon: ...` for run, and fails with Docker's exit status.",
+	Detail:    dockerDetail(),
+	Negatable: true,
+	Run:       runDocker,
+}
+
+// dockerSub is one docker subcommand, defined as data like Cmd: Use and
+// Short are Docker's own usage line and description, used in its error
+// messages ("See 'docker run --help'.") and in the generated docs.
+type dockerSub struct {
+	// Name is the subcommand, one or two words ("run", "network ls").
+	Name string
+	// Aliases are other spellings ("container run", "container ls").
+	Aliases []string
+	// Use is the usage line after "docker ", as Docker's.
+	Use string
+	// Short is Docker's description.
+	Short string
+	// Note says how labrun's version differs from Docker's, if it does.
+	Note string
+	run  func(d *dockerCtx, args []string) error
+}
+
+// dockerSubs is the subcommand table, in the order of the docs.
+var dockerSubs = []*dockerSub{
+	{Name: "run", Aliases: []string{"container run"}, Use: "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Create and run a new container from an image",
+		Note: "Options: -d, -i, -t, --rm, --name, -h/--hostname, -p/--publish, -P/--publish-all, --expose, " +
+			"--net/--network (bridge, host, none, container:NAME, or a network's name), --ip, -e/--env. " +
+			"IMAGE is one of the built-in images (`docker images`). With -d it prints the full container ID " +
+			"and returns once the container's listeners accept connections. Without -d, a COMMAND runs in the " +
+			"container in the foreground (its output printed, its exit status returned) and the container then " +
+			"stops; an image's own server, or a shell kept open by -i or -t, runs as with -d but prints nothing " +
+			"(a scenario cannot attach to it). busybox without COMMAND, -i or -t exits at once, as Docker's does.",
+		run: dockerRun},
+	{Name: "ps", Aliases: []string{"container ls", "container list", "container ps"}, Use: "ps [OPTIONS]",
+		Short: "List containers",
+		Note:  "Options: -a, -q, -l, --no-trunc, --format. PORTS in the Docker 27 CLI's format (`0.0.0.0:801->80/tcp, :::801->80/tcp`).",
+		run:   dockerPs},
+	{Name: "port", Aliases: []string{"container port"}, Use: "port CONTAINER [PRIVATE_PORT[/PROTO]]",
+		Short: "List port mappings or a specific mapping for the container", run: dockerPort},
+	{Name: "inspect", Use: "inspect [OPTIONS] NAME|ID [NAME|ID...]",
+		Short: "Return low-level information on Docker objects",
+		Note:  "Options: -f/--format, --type (container, image, network). Containers, networks (including host and none) and images.",
+		run:   dockerInspect},
+	{Name: "container inspect", Use: "container inspect [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Display detailed information on one or more containers", run: dockerInspectType("container")},
+	{Name: "exec", Aliases: []string{"container exec"}, Use: "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+		Short: "Execute a command in a running container",
+		Note: "Options: -d, -i, -t, -e/--env. Runs the real program inside the container's network and UTS namespaces, " +
+			"in /, with the script's PATH; prints its output and fails with its exit status.",
+		run: dockerExec},
+	{Name: "stop", Aliases: []string{"container stop"}, Use: "stop [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Stop one or more running containers", Note: "Options: -t/--time.", run: dockerStop},
+	{Name: "start", Aliases: []string{"container start"}, Use: "start [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Start one or more stopped containers", run: dockerStart},
+	{Name: "rm", Aliases: []string{"container rm"}, Use: "rm [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Remove one or more containers", Note: "Options: -f/--force.", run: dockerRm},
+	{Name: "top", Aliases: []string{"container top"}, Use: "top CONTAINER [ps OPTIONS]",
+		Short: "Display the running processes of a container",
+		Note:  "Always in `ps -ef`'s columns (UID PID PPID C STIME TTY TIME CMD), read from /proc.", run: dockerTop},
+	{Name: "images", Aliases: []string{"image ls", "image list"}, Use: "images [OPTIONS] [REPOSITORY[:TAG]]",
+		Short: "List images", Note: "Options: -q. The built-in images.", run: dockerImages},
+	{Name: "network ls", Aliases: []string{"network list"}, Use: "network ls [OPTIONS]",
+		Short: "List networks", Note: "Options: -q, --no-trunc.", run: dockerNetworkLs},
+	{Name: "network inspect", Use: "network inspect [OPTIONS] NETWORK [NETWORK...]",
+		Short: "Display detailed information on one or more networks", Note: "Options: -f/--format.", run: dockerNetworkInspect},
+	{Name: "network create", Use: "network create [OPTIONS] NETWORK",
+		Short: "Create a network",
+		Note:  "Options: -d/--driver (bridge only), --subnet, --gateway, --ip-range, --internal, -o/--opt.", run: dockerNetworkCreate},
+	{Name: "network rm", Aliases: []string{"network remove"}, Use: "network rm NETWORK [NETWORK...]",
+		Short: "Remove one or more networks", run: dockerNetworkRm},
+	{Name: "network connect", Use: "network connect [OPTIONS] NETWORK CONTAINER",
+		Short: "Connect a container to a network", Note: "Options: --ip.", run: dockerNetworkConnect},
+	{Name: "network disconnect", Use: "network disconnect [OPTIONS] NETWORK CONTAINER",
+		Short: "Disconnect a container from a network", Note: "Options: -f/--force.", run: dockerNetworkDisconnect},
+}
+
+// lookupSub finds the subcommand that args start with, and how many words
+// named it.
+func lookupSub(args []string) (*dockerSub, int) {
+	for _, n := range []int{2, 1} {
+		if len(args) < n {
+			continue
+		}
+		words := strings.Join(args[:n], " ")
+		for _, s := range dockerSubs {
+			if s.Name == words {
+				return s, n
+			}
+			for _, a := range s.Aliases {
+				if a == words {
+					return s, n
+				}
+			}
+		}
+	}
+	return nil, 0
+}
+
+func runDocker(e *Env, args []string) error {
+	if len(args) == 0 {
+		return ErrUsage
+	}
+	sub, n := lookupSub(args)
+	if sub == nil {
+		var names []string
+		for _, s := range dockerSubs {
+			names = append(names, s.Name)
+		}
+		return usagef("docker %s: not a docker command that labrun implements (%s)", args[0], strings.Join(names, ", "))
+	}
+	d := &dockerCtx{Env: e, sub: sub, path: "docker " + strings.Join(args[:n], " ")}
+	return sub.run(d, args[n:])
+}
+
+// dockerCtx is one docker command being run: the script's Env and what
+// Docker's messages need to name it.
+type dockerCtx struct {
+	*Env
+	sub  *dockerSub
+	path string // "docker run", or "docker container run" as typed
+}
+
+// fail prints a message on stderr as the CLI does and returns the exit
+// status as an error.
+func (d *dockerCtx) fail(code int, format string, args ...any) error {
+	fmt.Fprintf(d.Stderr(), format+"\n", args...)
+	return &exitError{what: d.path, code: code}
+}
+
+// flagErr reports a flag the CLI rejects (cobra's FlagErrorFunc).
+func (d *dockerCtx) flagErr(err error) error {
+	return d.fail(125, "%s\nSee '%s --help'.", err, d.path)
+}
+
+// daemonErr reports an engine error as the CLI prints an API error.
+func (d *dockerCtx) daemonErr(err error) error {
+	return d.fail(1, "Error response from daemon: %s", daemonMsg(err))
+}
+
+// daemonMsg is the engine's message for err. netkit's errors carry
+// Docker's text; a few wrap a sentinel with %w and end in its text, which
+// Docker's do not.
+func daemonMsg(err error) string {
+	msg := err.Error()
+	for _, s := range []error{netkit.ErrInvalid, netkit.ErrNotFound, netkit.ErrConflict, netkit.ErrNotRunning} {
+		if errors.Is(err, s) && msg != s.Error() {
+			msg = strings.TrimSuffix(msg, ": "+s.Error())
+		}
+	}
+	return msg
+}
+
+// argsErr reports a wrong number of arguments with the CLI's text
+// (cli.RequiresMinArgs and friends).
+func (d *dockerCtx) argsErr(what string) error {
+	return d.fail(1, "%q %s.\nSee '%s --help'.\n\nUsage:  docker %s\n\n%s", d.path, what, d.path, d.sub.Use, d.sub.Short)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// parse parses the subcommand's flags and checks the argument count
+// (min and max; max < 0 for no limit), printing Docker's messages.
+func (d *dockerCtx) parse(fs *flagSet, args []string, min, max int) ([]string, error) {
+	rest, err := fs.Parse(args)
+	if err != nil {
+		return nil, d.flagErr(err)
+	}
+	switch {
+	case max == 0 && len(rest) > 0:
+		return nil, d.argsErr("accepts no arguments")
+	case min == max && len(rest) != min:
+		return nil, d.argsErr("requires exactly " + plural(min, "argument"))
+	case max > 0 && min > 0 && (len(rest) < min || len(rest) > max):
+		return nil, d.argsErr(fmt.Sprintf("requires at least %d and at most %s", min, plural(max, "argument")))
+	case max > 0 && len(rest) > max:
+		return nil, d.argsErr("requires at most " + plural(max, "argument"))
+	case len(rest) < min:
+		return nil, d.argsErr("requires at least " + plural(min, "argument"))
+	}
+	return rest, nil
+}
+
+// engine returns the lab's engine, starting it if needed.
+func (d *dockerCtx) engine() (*netkit.Engine, error) {
+	eng, err := d.Engine()
+	if err != nil {
+		return nil, d.fail(1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n(labrun: %v)", err)
+	}
+	return eng, nil
+}
+
+func dockerDetail() string {
+	var b strings.Builder
+	b.WriteString("Subcommands (Docker's usage line and description; labrun's notes after them):\n\n")
+	subs := append([]*dockerSub(nil), dockerSubs...)
+	sort.SliceStable(subs, func(i, j int) bool { return subs[i].Name < subs[j].Name })
+	for _, s := range subs {
+		fmt.Fprintf(&b, "- `docker %s`: %s.", s.Use, s.Short)
+		if len(s.Aliases) > 0 {
+			fmt.Fprintf(&b, " Also `docker %s`.", strings.Join(s.Aliases, "`, `docker "))
+		}
+		if s.Note != "" {
+			b.WriteString(" " + s.Note)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,182 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/labrun/labrun/netkit"
+)
+
+func dockerNetworkLs(d *dockerCtx, args []string) error {
+	var quiet, noTrunc bool
+	fs := &flagSet{interspersed: true}
+	fs.Bool(&quiet, "q", "quiet")
+	fs.Bool(&noTrunc, "", "no-trunc")
+	if _, err := d.parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	eng, err := d.engine()
+	if err != nil {
+		return err
+	}
+	var rows []networkRow
+	for _, n := range eng.Networks() {
+		rows = append(rows, networkRow{ID: n.ID, Name: n.Name, Driver: n.Driver, Scope: "local"})
+	}
+	for _, n := range netkit.HostNetworks() {
+		rows = append(rows, networkRow{ID: n.Id, Name: n.Name, Driver: n.Driver, Scope: n.Scope})
+	}
+	fmt.Fprint(d.Stdout(), formatNetworks(rows, quiet, noTrunc))
+	return nil
+}
+
+func dockerNetworkInspect(d *dockerCtx, args []string) error {
+	var format string
+	var verbose bool
+	fs := &flagSet{interspersed: true}
+	fs.String(&format, "f", "format")
+	fs.Bool(&verbose, "v", "verbose")
+	refs, err := d.parse(fs, args, 1, -1)
+	if err != nil {
+		return err
+	}
+	return d.inspect(refs, format, "network")
+}
+
+func dockerNetworkCreate(d *dockerCtx, args []string) error {
+	var driver, subnet, gateway, ipRange string
+	var internal, attachable bool
+	var opts, labels []string
+	fs := &flagSet{interspersed: true}
+	fs.String(&driver, "d", "driver")
+	fs.String(&subnet, "", "subnet")
+	fs.String(&gateway, "", "gateway")
+	fs.String(&ipRange, "", "ip-range")
+	fs.Bool(&internal, "", "internal")
+	fs.Bool(&attachable, "", "attachable")
+	fs.List(&opts, "o", "opt")
+	fs.List(&labels, "", "label")
+	rest, err := d.parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	if driver != "" && driver != "bridge" {
+		return d.fail(1, "Error response from daemon: plugin %q not found", driver)
+	}
+	if (gateway != "" || ipRange != "") && subnet == "" {
+		return d.fail(1, "every ip-range or gateway must have a corresponding subnet")
+	}
+	o := netkit.NetworkOptions{Name: rest[0], Internal: internal}
+	if subnet != "" {
+		if o.Subnet, err = netip.ParsePrefix(subnet); err != nil {
+			return d.fail(1, "Error response from daemon: invalid CIDR address: %s", subnet)
+		}
+	}
+	if ipRange != "" {
+		if o.IPRange, err = netip.ParsePrefix(ipRange); err != nil {
+			return d.fail(1, "Error response from daemon: invalid CIDR address: %s", ipRange)
+		}
+	}
+	if gateway != "" {
+		if o.Gateway, err = netip.ParseAddr(gateway); err != nil {
+			return d.fail(1, "Error response from daemon: invalid gateway address %s", gateway)
+		}
+	}
+	if len(opts) > 0 {
+		o.Options = map[string]string{}
+		for _, kv := range opts {
+			k, v, _ := strings.Cut(kv, "=")
+			o.Options[k] = v
+		}
+	}
+	eng, err := d.engine()
+	if err != nil {
+		return err
+	}
+	n, err := eng.CreateNetwork(o)
+	if err != nil {
+		return d.daemonErr(err)
+	}
+	fmt.Fprintln(d.Stdout(), n.ID)
+	return nil
+}
+
+func dockerNetworkRm(d *dockerCtx, args []string) error {
+	var force bool
+	fs := &flagSet{interspersed: true}
+	fs.Bool(&force, "f", "force")
+	refs, err := d.parse(fs, args, 1, -1)
+	if err != nil {
+		return err
+	}
+	eng, err := d.engine()
+	if err != nil {
+		return err
+	}
+	failed := false
+	for _, ref := range refs {
+		err := eng.RemoveNetwork(ref)
+		if ref == "host" || ref == "none" {
+			err = errors.New(ref + " is a pre-defined network and cannot be removed")
+		}
+		if err != nil {
+			if force && errors.Is(err, netkit.ErrNotFound) {
+				continue
+			}
+			fmt.Fprintf(d.Stderr(), "Error response from daemon: %s\n", daemonMsg(err))
+			failed = true
+			continue
+		}
+		fmt.Fprintln(d.Stdout(), ref)
+	}
+	if failed {
+		return &exitError{what: d.path, code: 1}
+	}
+	return nil
+}
+
+func dockerNetworkConnect(d *dockerCtx, args []string) error {
+	var ip string
+	var aliases []string
+	fs := &flagSet{interspersed: true}
+	fs.String(&ip, "", "ip")
+	fs.List(&aliases, "", "alias")
+	rest, err := d.parse(fs, args, 2, 2)
+	if err != nil {
+		return err
+	}
+	var addr netip.Addr
+	if ip != "" {
+		if addr, err = netip.ParseAddr(ip); err != nil || !addr.Is4() {
+			return d.fail(1, "invalid IPv4 address: %s", ip)
+		}
+	}
+	eng, err := d.engine()
+	if err != nil {
+		return err
+	}
+	if err := eng.Connect(rest[0], rest[1], addr); err != nil {
+		return d.daemonErr(err)
+	}
+	return nil
+}
+
+func dockerNetworkDisconnect(d *dockerCtx, args []string) error {
+	var force bool
+	fs := &flagSet{interspersed: true}
+	fs.Bool(&force, "f", "force")
+	rest, err := d.parse(fs, args, 2, 2)
+	if err != nil {
+		return err
+	}
+	eng, err := d.engine()
+	if err != nil {
+		return err
+	}
+	if err := eng.Disconnect(rest[0], rest[1], force); err != nil {
+		return d.daemonErr(err)
+	}
+	return nil
+}

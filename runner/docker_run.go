@@ -1,0 +1,278 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/runner/images"
+)
+
+// runFlags is a parsed docker run command line.
+type runFlags struct {
+	detach, interactive, tty, rm, publishAll bool
+	name, hostname, network, ip              string
+	publish, expose, env                     []string
+	image                                    string
+	command                                  []string
+}
+
+// parseRunFlags parses docker run's flags. As in Docker, the first argument
+// that is not a flag is the image and everything after it is the command,
+// flags included. The error is a *flagError (pflag's text) or an argument
+// count error.
+func parseRunFlags(args []string) (runFlags, error) {
+	var f runFlags
+	var nets []string
+	fs := &flagSet{}
+	fs.Bool(&f.detach, "d", "detach")
+	fs.Bool(&f.interactive, "i", "interactive")
+	fs.Bool(&f.tty, "t", "tty")
+	fs.Bool(&f.rm, "", "rm")
+	fs.String(&f.name, "", "name")
+	fs.String(&f.hostname, "h", "hostname")
+	fs.List(&f.publish, "p", "publish")
+	fs.Bool(&f.publishAll, "P", "publish-all")
+	fs.List(&f.expose, "", "expose")
+	fs.List(&nets, "", "net")
+	fs.List(&nets, "", "network")
+	fs.String(&f.ip, "", "ip")
+	fs.List(&f.env, "e", "env")
+	rest, err := fs.Parse(args)
+	if err != nil {
+		return f, err
+	}
+	if len(nets) > 0 {
+		f.network = nets[len(nets)-1]
+	}
+	if len(rest) == 0 {
+		return f, errNoImage
+	}
+	f.image, f.command = rest[0], rest[1:]
+	return f, nil
+}
+
+var errNoImage = errors.New("no image")
+
+// runError is a docker run failure before the engine was asked to create
+// anything: msg is Docker's text; daemon tells whether Docker's daemon or its
+// CLI says it.
+type runError struct {
+	msg    string
+	daemon bool
+	// notFound: the image is not in the catalogue (Docker would pull).
+	notFound bool
+}
+
+func (e *runError) Error() string { return e.msg }
+
+// imageRef normalises an image reference as Docker names it when pulling:
+// "httpd" → "httpd:latest".
+func imageRef(s string) string {
+	if strings.Contains(s, ":") || strings.Contains(s, "@") {
+		return s
+	}
+	return s + ":latest"
+}
+
+// runOptions turns docker run's flags into netkit's options: the image's
+// program and EXPOSE ports, the parsed -p and --expose specs, the network
+// mode. With a COMMAND, the container's main process only waits: the runner
+// runs COMMAND in it (see dockerRun).
+func runOptions(f runFlags) (netkit.RunOptions, images.Image, error) {
+	im, ok := images.Lookup(f.image)
+	if !ok {
+		repo, _, _ := strings.Cut(f.image, ":")
+		return netkit.RunOptions{}, im, &runError{daemon: true, notFound: true,
+			msg: fmt.Sprintf("pull access denied for %s, repository does not exist or may require 'docker login': denied: requested access to the resource is denied", repo)}
+	}
+	o := netkit.RunOptions{
+		Name: f.name, Hostname: f.hostname, Image: f.image, Remove: f.rm, PublishAll: f.publishAll,
+		Program: im.Program, Comm: im.Comm, Command: strings.Trim(im.Command, `"`),
+		Expose: im.Expose,
+	}
+	if len(f.command) > 0 {
+		o.Program = ""
+		o.Comm = filepath.Base(f.command[0])
+		o.Command = strings.Join(f.command, " ")
+	}
+	for _, spec := range f.publish {
+		bs, err := ports.ParsePublish(spec)
+		if err != nil {
+			return o, im, specError(err)
+		}
+		o.Publish = append(o.Publish, bs...)
+	}
+	for _, spec := range f.expose {
+		ps, err := ports.ParseExpose(spec)
+		if err != nil {
+			return o, im, specError(err)
+		}
+		o.ExtraExpose = append(o.ExtraExpose, ps...)
+	}
+	if f.network != "" {
+		m, err := netkit.ParseMode(f.network)
+		if err != nil {
+			return o, im, &runError{msg: daemonMsg(err), daemon: true}
+		}
+		o.Network = m
+	}
+	if f.ip != "" {
+		a, err := netip.ParseAddr(f.ip)
+		if err != nil || !a.Is4() {
+			return o, im, &runError{msg: "invalid IPv4 address: " + f.ip}
+		}
+		o.IP = a
+	}
+	return o, im, nil
+}
+
+func specError(err error) error {
+	var se *ports.SpecError
+	if errors.As(err, &se) {
+		return &runError{msg: se.Msg, daemon: se.FromDaemon}
+	}
+	return &runError{msg: err.Error()}
+}
+
+// shells are the programs that, run with -i or -t, are an interactive
+// session a scenario cannot type into: the container is left running.
+var shells = map[string]bool{"sh": true, "bash": true, "ash": true, "dash": true, "zsh": true}
+
+// reportRun prints a docker run error as the CLI's reportError does:
+// "docker: MSG." with one trailing dot, and the help line when asked.
+func (d *dockerCtx) reportRun(msg string, help bool, code int) error {
+	msg = strings.TrimSuffix(msg, ".") + "."
+	if help {
+		msg += "\nSee '" + d.path + " --help'."
+	}
+	return d.fail(code, "docker: %s", msg)
+}
+
+func dockerRun(d *dockerCtx, args []string) error {
+	f, err := parseRunFlags(args)
+	switch {
+	case errors.Is(err, errNoImage):
+		return d.argsErr("requires at least 1 argument")
+	case err != nil:
+		return d.flagErr(err)
+	}
+	o, _, err := runOptions(f)
+	if err != nil {
+		var re *runError
+		errors.As(err, &re)
+		if re.notFound {
+			fmt.Fprintf(d.Stderr(), "Unable to find image '%s' locally\n", imageRef(f.image))
+		}
+		if re.daemon {
+			return d.reportRun("Error response from daemon: "+re.msg, true, 125)
+		}
+		return d.reportRun(re.msg, true, 125)
+	}
+	eng, err := d.engine()
+	if err != nil {
+		return err
+	}
+	c, err := eng.Create(o)
+	if err != nil {
+		return d.reportRun("Error response from daemon: "+daemonMsg(err), true, 125)
+	}
+	for _, w := range c.Warnings {
+		fmt.Fprintf(d.Stderr(), "WARNING: %s\n", w)
+	}
+	interactive := f.interactive || f.tty
+	keepShell := interactive && (len(f.command) == 0 || shells[filepath.Base(f.command[0])])
+	runCommand := len(f.command) > 0 && !keepShell
+	exitsAtOnce := len(f.command) == 0 && o.Program == "" && !interactive
+	if f.detach {
+		fmt.Fprintln(d.Stdout(), c.ID)
+	}
+	if err := c.Start(); err != nil {
+		if f.rm {
+			eng.Remove(c.ID, true)
+		}
+		code := 125
+		if strings.Contains(err.Error(), "executable file not found") {
+			code = 127
+		}
+		return d.reportRun("Error response from daemon: "+daemonMsg(err), false, code)
+	}
+	switch {
+	case exitsAtOnce:
+		return c.Stop(10 * time.Second)
+	case runCommand && f.detach:
+		cmd, err := d.execIn(c, f.command, f.env, f.tty)
+		if err != nil {
+			return err
+		}
+		return d.startDetached(c, cmd)
+	case runCommand:
+		cmd, err := d.execIn(c, f.command, f.env, f.tty)
+		if err != nil {
+			c.Stop(10 * time.Second)
+			return err
+		}
+		err = d.startAttached(c, cmd)
+		if serr := c.Stop(10 * time.Second); serr != nil && err == nil {
+			err = d.daemonErr(serr)
+		}
+		return err
+	}
+	return nil
+}
+
+// execIn prepares argv to run inside c as docker exec does: the script's
+// PATH, the container's hostname, in /. Errors are printed as Docker does.
+func (d *dockerCtx) execIn(c *netkit.Container, argv, extraEnv []string, tty bool) (*exec.Cmd, error) {
+	env := []string{"PATH=" + d.Getenv("PATH"), "HOSTNAME=" + c.Hostname(), "HOME=/root"}
+	if tty {
+		env = append(env, "TERM=xterm")
+	}
+	env = append(env, extraEnv...)
+	cmd, err := c.Exec(env, argv...)
+	if err != nil {
+		if errors.Is(err, netkit.ErrInvalid) {
+			// The runtime's own message (command not found), printed raw.
+			return nil, d.fail(126, "%s", daemonMsg(err))
+		}
+		return nil, d.daemonErr(err)
+	}
+	cmd.Dir = "/"
+	return cmd, nil
+}
+
+// startDetached starts cmd in c and leaves it running; it is reaped in the
+// background and killed when the container stops.
+func (d *dockerCtx) startDetached(c *netkit.Container, cmd *exec.Cmd) error {
+	if err := c.StartExec(cmd); err != nil {
+		return d.daemonErr(err)
+	}
+	go cmd.Wait()
+	return nil
+}
+
+// startAttached runs cmd in c with its output in the script's buffers and
+// returns its exit status as Docker does (silently).
+func (d *dockerCtx) startAttached(c *netkit.Container, cmd *exec.Cmd) error {
+	cmd.Stdout = d.Stdout()
+	cmd.Stderr = d.Stderr()
+	if err := c.StartExec(cmd); err != nil {
+		return d.daemonErr(err)
+	}
+	err := waitCmd(d.Context(), cmd)
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ee):
+		return &exitError{what: d.path, code: exitCode(ee)}
+	default:
+		return fmt.Errorf("%s: %w", d.path, err)
+	}
+}

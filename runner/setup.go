@@ -1,0 +1,237 @@
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/netns"
+)
+
+// stateKey is the Env.Values key of a script's state.
+type stateKey struct{}
+
+// scriptState is what Setup makes for one script.
+type scriptState struct {
+	lab     *netkit.Lab
+	ctx     context.Context
+	vars    []string // names of the script's environment variables
+	workdir string
+}
+
+// options are the CLI's extras on top of Setup.
+type options struct {
+	// keepDir, when set, is where a failed scenario's lab is pinned
+	// (/run/netns), and its $WORK kept.
+	keepDir string
+	// kept receives what was kept of a failed scenario.
+	kept func(t testscript.T, k keptLab)
+}
+
+// keptLab is what -keep left of a failed scenario.
+type keptLab struct {
+	prefix  string
+	pins    []string
+	workdir string
+	err     error
+}
+
+// Setup adds labrun's scenario language to p, in the manner of
+// go-internal's gotooltest.Setup: it chains any existing p.Setup, adds the
+// commands (dockerd, docker, on, reach, ping, http, ssh) to p.Cmds and the
+// conditions ([root], [netadmin], [iptables]) to p.Condition, and gives every
+// script a fresh lab, closed when the script ends.
+//
+// A script's environment also gets the classroom's addresses: HOST_IP
+// (192.168.190.128), CLIENT_IP, GATEWAY_IP and INTERNET_IP.
+//
+// Commands take p.Deadline, when set, as the deadline for the programs they
+// run.
+func Setup(p *testscript.Params) error { return setup(p, options{}) }
+
+func setup(p *testscript.Params, o options) error {
+	if p.Cmds == nil {
+		p.Cmds = map[string]func(*testscript.TestScript, bool, []string){}
+	}
+	for name, c := range commands {
+		if _, ok := p.Cmds[name]; ok {
+			return fmt.Errorf("setting up labrun: Params.Cmds already has a %q command", name)
+		}
+		p.Cmds[name] = tsCmd(c)
+	}
+	origCond := p.Condition
+	p.Condition = func(cond string) (bool, error) {
+		ok, known, err := condition(cond)
+		if known || origCond == nil {
+			return ok, err
+		}
+		return origCond(cond)
+	}
+	origSetup := p.Setup
+	deadline := p.Deadline
+	p.Setup = func(env *testscript.Env) error {
+		if origSetup != nil {
+			if err := origSetup(env); err != nil {
+				return err
+			}
+		}
+		name := scriptName(env.T())
+		lab, err := netkit.NewLab(netkit.LabOptions{Name: name})
+		if err != nil {
+			return fmt.Errorf("making the lab: %w", err)
+		}
+		env.Defer(func() { lab.Close() })
+		if o.keepDir != "" {
+			env.Defer(func() {
+				if f, ok := env.T().(interface{ Failed() bool }); !ok || !f.Failed() {
+					return
+				}
+				k := keptLab{prefix: pinPrefix(name), workdir: env.WorkDir}
+				k.pins, k.err = lab.Pin(o.keepDir, k.prefix)
+				if o.kept != nil {
+					o.kept(env.T(), k)
+				}
+			})
+		}
+		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if !deadline.IsZero() {
+			ctx, cancel = context.WithDeadline(ctx, deadline)
+		}
+		ctx, cancel2 := context.WithCancel(ctx)
+		env.Defer(func() { cancel2(); cancel() })
+
+		for k, v := range map[string]string{
+			"HOST_IP":     netkit.HostAddr.Addr().String(),
+			"CLIENT_IP":   netkit.ClientAddr.Addr().String(),
+			"GATEWAY_IP":  netkit.GatewayLAN.Addr().String(),
+			"INTERNET_IP": netkit.InternetAddr.Addr().String(),
+		} {
+			env.Setenv(k, v)
+		}
+		st := &scriptState{lab: lab, ctx: ctx, workdir: env.WorkDir}
+		seen := map[string]bool{}
+		for _, kv := range env.Vars {
+			k, _, _ := strings.Cut(kv, "=")
+			// testscript's own shorthands ${/}, ${:} and $$ are not for
+			// programs.
+			if k == "/" || k == ":" || k == "$" || seen[k] {
+				continue
+			}
+			seen[k] = true
+			st.vars = append(st.vars, k)
+		}
+		env.Values[stateKey{}] = st
+		return nil
+	}
+	return nil
+}
+
+// scriptName is the scenario's name, from the subtest name testscript gave
+// it ("TestScenarios/publish-ports" → "publish-ports").
+func scriptName(t testscript.T) string {
+	if n, ok := t.(interface{ Name() string }); ok {
+		return path.Base(n.Name())
+	}
+	return "lab"
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// pinPrefix names a kept lab's namespaces: labrun-<scenario>-<random>-NODE,
+// so that parallel runs of the same scenario never collide.
+func pinPrefix(scenario string) string {
+	var b [3]byte
+	rand.Read(b[:])
+	return "labrun-" + unsafeName.ReplaceAllString(scenario, "_") + "-" + hex.EncodeToString(b[:]) + "-"
+}
+
+// Cond is a condition that scripts can test with [NAME] or [!NAME].
+type Cond struct {
+	// Name is the condition; a prefix condition ends with ":" and takes
+	// a suffix ([exec:ssh]).
+	Name    string
+	Summary string
+	// eval reports whether the condition holds; nil for testscript's own.
+	eval func(suffix string) (bool, error)
+}
+
+// Conditions lists the conditions scenarios can use: labrun's own, and
+// the testscript built-ins that scenarios need.
+func Conditions() []Cond {
+	out := append([]Cond(nil), conditions...)
+	out = append(out, Cond{Name: "exec:", Summary: "the program named by the suffix is in PATH ([exec:ssh], [exec:curl]); testscript's built-in."})
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+var conditions = []Cond{
+	{Name: "root", Summary: "labrun runs as root (uid 0).", eval: func(string) (bool, error) {
+		return os.Geteuid() == 0, nil
+	}},
+	{Name: "netadmin", Summary: "labrun can create network namespaces (root, or CAP_SYS_ADMIN and CAP_NET_ADMIN).", eval: cached(func() (bool, error) {
+		return netns.Available() == nil, nil
+	})},
+	{Name: "iptables", Summary: "the iptables binary is in PATH and works inside a fresh network namespace.", eval: cached(iptablesWorks)},
+}
+
+// condition evaluates one of labrun's conditions; known is false for a
+// condition it does not define.
+func condition(cond string) (ok, known bool, err error) {
+	for _, c := range conditions {
+		if c.Name == cond {
+			ok, err := c.eval("")
+			return ok, true, err
+		}
+	}
+	return false, false, fmt.Errorf("unknown condition %q", cond)
+}
+
+// cached evaluates f once per process.
+func cached(f func() (bool, error)) func(string) (bool, error) {
+	var once sync.Once
+	var ok bool
+	var err error
+	return func(string) (bool, error) {
+		once.Do(func() { ok, err = f() })
+		return ok, err
+	}
+}
+
+// iptablesWorks runs `iptables -t nat -S` in a throwaway namespace: the
+// binary must exist and its kernel backend must answer.
+func iptablesWorks() (bool, error) {
+	path, err := exec.LookPath("iptables")
+	if err != nil {
+		return false, nil
+	}
+	ns, err := netns.New()
+	if err != nil {
+		return false, nil
+	}
+	defer ns.Close()
+	cmd := exec.Command(path, "-t", "nat", "-S")
+	if err := ns.Start(cmd, netns.StartOptions{}); err != nil {
+		return false, nil
+	}
+	return cmd.Wait() == nil, nil
+}
+
+// absPaths makes paths absolute for messages.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
