@@ -103,6 +103,12 @@ type Capture struct {
 //
 // Equivalent to: ip netns exec NS tcpdump -i IFACE -s 262144 -B 32768 -w - FILTER
 func StartCapture(ns *netns.NS, iface string, filter string) (*Capture, error) {
+	return startCapture(ns, iface, filter, captureRcvbuf)
+}
+
+// startCapture is StartCapture with the receive buffer size as a parameter,
+// for measuring what the size buys (see docs/captures.md).
+func startCapture(ns *netns.NS, iface string, filter string, rcvbuf int) (*Capture, error) {
 	flt, err := ParseFilter(filter)
 	if err != nil {
 		return nil, err
@@ -125,7 +131,7 @@ func StartCapture(ns *netns.NS, iface string, filter string) (*Capture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capturing on %q: %w", iface, err)
 	}
-	if err := setupCaptureSocket(fd, ifindex, captureRcvbuf); err != nil {
+	if err := setupCaptureSocket(fd, ifindex, rcvbuf); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("capturing on %q: %w", iface, err)
 	}

@@ -1,8 +1,6 @@
 package checks
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 
@@ -93,6 +92,32 @@ func vethPair(t testing.TB, a, b end) {
 		if err := h.LinkSetUp(l); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for _, e := range []end{a, b} {
+		waitUp(t, e.ns, e.name)
+	}
+}
+
+// waitUp polls until link is operationally up. Until the kernel's link
+// watcher has run, a new link has no working queue and drops what is sent
+// (the first ARP request, typically), which costs a one-second
+// retransmission.
+func waitUp(t testing.TB, ns *netns.NS, link string) {
+	t.Helper()
+	h := handle(t, ns)
+	deadline := time.Now().Add(5 * time.Second)
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		l, err := h.LinkByName(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Attrs().OperState == netlink.OperUp {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("link %s is still %s after 5s", link, l.Attrs().OperState)
+		}
+		<-time.After(wait)
 	}
 }
 
@@ -262,6 +287,3 @@ func errText(err error) string {
 	}
 	return err.Error()
 }
-
-var _ = errors.New
-var _ = fmt.Sprint

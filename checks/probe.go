@@ -148,14 +148,15 @@ const pingPayloadLen = 56
 // wait happens outside it.
 func Ping(ctx context.Context, ns *netns.NS, addr netip.Addr) (time.Duration, error) {
 	start := time.Now()
-	rtt, err := ping(ctx, ns, addr)
+	rtt, err := ping(ctx, ns, addr, false)
 	if err != nil {
 		return 0, fmt.Errorf("pinging %s: %w", addr, probeErr(ctx, start, err))
 	}
 	return rtt, nil
 }
 
-func ping(ctx context.Context, ns *netns.NS, addr netip.Addr) (time.Duration, error) {
+// ping is Ping; onlyDgram skips the raw socket (for testing the fallback).
+func ping(ctx context.Context, ns *netns.NS, addr netip.Addr, onlyDgram bool) (time.Duration, error) {
 	if !addr.IsValid() {
 		return 0, errors.New("invalid address")
 	}
@@ -172,8 +173,10 @@ func ping(ctx context.Context, ns *netns.NS, addr netip.Addr) (time.Duration, er
 	var dgram bool
 	var dst net.Addr
 	err := ns.Do(func() error {
-		var err error
-		c, err = icmp.ListenPacket(rawNet, wildcard)
+		err := os.ErrPermission
+		if !onlyDgram {
+			c, err = icmp.ListenPacket(rawNet, wildcard)
+		}
 		if errors.Is(err, os.ErrPermission) {
 			dgram = true
 			c, err = icmp.ListenPacket(dgramNet, wildcard)

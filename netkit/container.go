@@ -373,6 +373,12 @@ func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (ep *endpoi
 	if err := e.host.linkUp(ep.hostVeth); err != nil {
 		return nil, err
 	}
+	if e.opts.NoUserlandProxy {
+		// Equivalent to: bridge link set dev vethX hairpin on
+		if err := e.host.nl.LinkSetHairpin(veth, true); err != nil {
+			return nil, fmt.Errorf("setting hairpin on %s: %w", ep.hostVeth, err)
+		}
+	}
 	if err := node.addAddr(ifname, netip.PrefixFrom(addr, n.Subnet.Bits())); err != nil {
 		return nil, err
 	}

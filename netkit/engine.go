@@ -42,8 +42,8 @@ type firewaller interface {
 	start(flippedForward bool) error
 	addNetwork(n *Network) error
 	delNetwork(n *Network) error
-	addPort(n *Network, ctr netip.Addr, b PortBinding) error
-	delPort(n *Network, ctr netip.Addr, b PortBinding) error
+	addPorts(n *Network, ctr netip.Addr, bs []PortBinding) error
+	delPorts(n *Network, ctr netip.Addr, bs []PortBinding) error
 	addEndpoint(n *Network, ctr netip.Addr) error
 	delEndpoint(n *Network, ctr netip.Addr) error
 	stop() error
@@ -141,6 +141,13 @@ func (e *Engine) start(c *carry) error {
 				return err
 			}
 			e.flipped = true
+		}
+	}
+	if e.opts.NoICC || e.opts.NoUserlandProxy {
+		// Docker makes bridged traffic traverse iptables for these modes.
+		// Equivalent to: sysctl -w net.bridge.bridge-nf-call-iptables=1
+		if err := e.host.ns.WriteSysctl("net/bridge/bridge-nf-call-iptables", "1"); err != nil {
+			return err
 		}
 	}
 	if e.opts.NoIPTables {
@@ -363,6 +370,13 @@ func (e *Engine) addNetwork(n *Network) (err error) {
 	if err := e.host.linkUp(n.Bridge); err != nil {
 		return err
 	}
+	if e.opts.NoUserlandProxy {
+		// Hairpin mode: 127.0.0.1 may be DNATed to the bridge.
+		// Equivalent to: sysctl -w net.ipv4.conf.BR.route_localnet=1
+		if err := e.host.ns.WriteSysctl("net/ipv4/conf/"+n.Bridge+"/route_localnet", "1"); err != nil {
+			return err
+		}
+	}
 	if err := e.fw.addNetwork(n); err != nil {
 		return fmt.Errorf("programming rules for network %s: %w", n.Name, err)
 	}
@@ -476,11 +490,11 @@ func sortNetworks(ns []*Network) {
 
 type noFirewall struct{}
 
-func (noFirewall) start(bool) error                                { return nil }
-func (noFirewall) addNetwork(*Network) error                       { return nil }
-func (noFirewall) delNetwork(*Network) error                       { return nil }
-func (noFirewall) addPort(*Network, netip.Addr, PortBinding) error { return nil }
-func (noFirewall) delPort(*Network, netip.Addr, PortBinding) error { return nil }
-func (noFirewall) addEndpoint(*Network, netip.Addr) error          { return nil }
-func (noFirewall) delEndpoint(*Network, netip.Addr) error          { return nil }
-func (noFirewall) stop() error                                     { return nil }
+func (noFirewall) start(bool) error                                   { return nil }
+func (noFirewall) addNetwork(*Network) error                          { return nil }
+func (noFirewall) delNetwork(*Network) error                          { return nil }
+func (noFirewall) addPorts(*Network, netip.Addr, []PortBinding) error { return nil }
+func (noFirewall) delPorts(*Network, netip.Addr, []PortBinding) error { return nil }
+func (noFirewall) addEndpoint(*Network, netip.Addr) error             { return nil }
+func (noFirewall) delEndpoint(*Network, netip.Addr) error             { return nil }
+func (noFirewall) stop() error                                        { return nil }

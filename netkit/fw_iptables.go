@@ -45,12 +45,25 @@ func (f *iptablesFirewall) delNetwork(n *Network) error {
 	return f.prog.Apply(f.cfg.RemoveNetwork(f.network(n)))
 }
 
-func (f *iptablesFirewall) addPort(n *Network, ctr netip.Addr, b PortBinding) error {
-	return f.prog.Apply(f.cfg.AddPorts(f.network(n), f.port(ctr, b)))
+// addPorts programs all of a container's IPv4 bindings in one batch, so that
+// rules shared by two bindings of one container port are added once, as
+// Docker does.
+func (f *iptablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []PortBinding) error {
+	return f.prog.Apply(f.cfg.AddPorts(f.network(n), f.ports(ctr, bs)...))
 }
 
-func (f *iptablesFirewall) delPort(n *Network, ctr netip.Addr, b PortBinding) error {
-	return f.prog.Apply(f.cfg.RemovePorts(f.network(n), f.port(ctr, b)))
+func (f *iptablesFirewall) delPorts(n *Network, ctr netip.Addr, bs []PortBinding) error {
+	return f.prog.Apply(f.cfg.RemovePorts(f.network(n), f.ports(ctr, bs)...))
+}
+
+func (f *iptablesFirewall) ports(ctr netip.Addr, bs []PortBinding) []firewall.Port {
+	var out []firewall.Port
+	for _, b := range bs {
+		if b.HostIP.Is4() {
+			out = append(out, f.port(ctr, b))
+		}
+	}
+	return out
 }
 
 func (f *iptablesFirewall) addEndpoint(n *Network, ctr netip.Addr) error {
@@ -106,4 +119,3 @@ func (f *iptablesFirewall) stop() error {
 	}
 	return nil
 }
-

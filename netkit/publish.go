@@ -1,7 +1,6 @@
 package netkit
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -61,26 +60,56 @@ func (c *Container) publish(n *Network) (err error) {
 		default:
 			ips = []netip.Addr{any4, any6}
 		}
-		port, aerr := e.allocate(ips, b)
-		if aerr != nil {
-			return fail(aerr)
-		}
-		for _, ip := range ips {
-			pb := PortBinding{Container: b.Container, HostIP: ip, HostPort: port}
-			got = append(got, pb)
-			if !e.opts.NoUserlandProxy {
-				p, perr := e.startProxy(pb, ctr)
-				if perr != nil {
-					return fail(perr)
+		// Ephemeral and range requests move on to the next port when the
+		// kernel refuses the bind (Docker retries up to 10 times); an exact
+		// port fails at once.
+		ephemeral := b.HostPort == 0 || (b.HostPortEnd != 0 && b.HostPortEnd != b.HostPort)
+		var lastErr error
+		for attempt := 0; attempt < 10; attempt++ {
+			port, aerr := e.allocate(ips, b)
+			if aerr != nil {
+				if lastErr != nil {
+					return fail(lastErr)
 				}
-				proxies = append(proxies, p)
+				return fail(aerr)
 			}
-			if ip.Is4() {
-				if ferr := e.fw.addPort(n, ctr, pb); ferr != nil {
-					return fail(ferr)
+			var these []io.Closer
+			var bound []PortBinding
+			lastErr = nil
+			for _, ip := range ips {
+				pb := PortBinding{Container: b.Container, HostIP: ip, HostPort: port}
+				if !e.opts.NoUserlandProxy {
+					p, perr := e.startProxy(pb, ctr)
+					if perr != nil {
+						lastErr = perr
+						break
+					}
+					these = append(these, p)
 				}
+				bound = append(bound, pb)
 			}
+			if lastErr != nil {
+				for _, p := range these {
+					p.Close()
+				}
+				for _, ip := range ips {
+					e.alloc.Release(ip, b.Container.Proto, port)
+				}
+				if !ephemeral {
+					return fail(lastErr)
+				}
+				continue
+			}
+			proxies = append(proxies, these...)
+			got = append(got, bound...)
+			break
 		}
+		if lastErr != nil {
+			return fail(lastErr)
+		}
+	}
+	if ferr := e.fw.addPorts(n, ctr, got); ferr != nil {
+		return fail(ferr)
 	}
 	c.mu.Lock()
 	c.bindings = got
@@ -110,15 +139,11 @@ func (c *Container) unpublish(bindings []PortBinding, eps []*endpoint) error {
 }
 
 func (c *Container) unpublishBindings(n *Network, ctr netip.Addr, bindings []PortBinding) error {
-	var errs []error
-	for i := len(bindings) - 1; i >= 0; i-- {
-		b := bindings[i]
-		if b.HostIP.Is4() {
-			errs = append(errs, c.e.fw.delPort(n, ctr, b))
-		}
+	err := c.e.fw.delPorts(n, ctr, bindings)
+	for _, b := range bindings {
 		c.e.alloc.Release(b.HostIP, b.Container.Proto, b.HostPort)
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // startProxy starts the userland proxy for one binding: a listener in the

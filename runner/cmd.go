@@ -179,24 +179,24 @@ func tsCmd(c Cmd) func(ts *testscript.TestScript, neg bool, args []string) {
 // name, so that two commands can never silently shadow each other.
 var commands = func() map[string]Cmd {
 	m := map[string]Cmd{}
-	add := func(c Cmd) {
-		if _, dup := m[c.Name]; dup {
-			panic("runner: command defined twice: " + c.Name)
-		}
-		if c.Run == nil || c.Summary == "" {
-			panic("runner: command without Run or Summary: " + c.Name)
-		}
-		m[c.Name] = c
+	for _, c := range []Cmd{dockerdCmd, dockerCmd, onCmd, reachCmd, pingCmd, httpCmd, sshCmd} {
+		addCmd(m, c)
 	}
-	add(dockerdCmd)
-	add(dockerCmd)
-	add(onCmd)
-	add(reachCmd)
-	add(pingCmd)
-	add(httpCmd)
-	add(sshCmd)
 	return m
 }()
+
+// addCmd registers c in m. It panics on a duplicate name or a command
+// without a body or summary: registration happens at init, so a mistake
+// shows on the first run.
+func addCmd(m map[string]Cmd, c Cmd) {
+	if _, dup := m[c.Name]; dup {
+		panic("runner: command defined twice: " + c.Name)
+	}
+	if c.Run == nil || c.Summary == "" {
+		panic("runner: command without Run or Summary: " + c.Name)
+	}
+	m[c.Name] = c
+}
 
 // Commands returns the scenario commands that Setup adds, sorted by name.
 func Commands() []Cmd {

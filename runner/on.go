@@ -14,7 +14,9 @@ var onCmd = Cmd{
 	Detail: "NODE is host, client, gateway, internet, or a running container's name. The program sees a /sys " +
 		"of that namespace, as under `ip netns exec`, so `on host brctl show` and `on host ip -br addr` " +
 		"show the node's interfaces. It is looked up in the script's PATH and runs until it exits " +
-		"(or the script's deadline); unlike exec, it cannot run in the background with `&`.",
+		"(or the script's deadline); unlike exec, it cannot run in the background with `&`. " +
+		"Its environment holds the variables testscript and labrun define, with their current values " +
+		"(a variable that `env` creates later is not passed: use `on NODE env NAME=VALUE PROGRAM`).",
 	Negatable: true,
 	Run:       runOn,
 }

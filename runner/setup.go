@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -92,7 +91,15 @@ func setup(p *testscript.Params, o options) error {
 		if err != nil {
 			return fmt.Errorf("making the lab: %w", err)
 		}
-		env.Defer(func() { lab.Close() })
+		// A kept lab is pinned as it was when the script failed, and not
+		// closed: closing would stop its containers and remove their
+		// links and rules. Its processes still die with labrun.
+		kept := false
+		env.Defer(func() {
+			if !kept {
+				lab.Close()
+			}
+		})
 		if o.keepDir != "" {
 			env.Defer(func() {
 				if f, ok := env.T().(interface{ Failed() bool }); !ok || !f.Failed() {
@@ -100,6 +107,7 @@ func setup(p *testscript.Params, o options) error {
 				}
 				k := keptLab{prefix: pinPrefix(name), workdir: env.WorkDir}
 				k.pins, k.err = lab.Pin(o.keepDir, k.prefix)
+				kept = k.err == nil
 				if o.kept != nil {
 					o.kept(env.T(), k)
 				}
@@ -228,10 +236,3 @@ func iptablesWorks() (bool, error) {
 	return cmd.Wait() == nil, nil
 }
 
-// absPaths makes paths absolute for messages.
-func absPath(p string) string {
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
-}

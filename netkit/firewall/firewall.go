@@ -51,7 +51,7 @@ const (
 )
 
 // Era selects which Docker release's rule set is produced. The zero value is
-// Era27.
+// Era27; an unknown value is treated as Era27.
 type Era int
 
 const (
@@ -116,7 +116,10 @@ type Network struct {
 	HostIPv4 netip.Addr
 }
 
-// Port is one published port binding of a container.
+// Port is one published port binding of a container. Pass all of a
+// container's bindings to one AddPorts call, in the order Docker programs
+// them: bindings that share a rule (two host ports for one container port)
+// then add and remove it once, as Docker does.
 type Port struct {
 	// Proto is the transport protocol; "" means tcp.
 	Proto ports.Proto

@@ -67,12 +67,17 @@ func NewProgrammer(ns *netns.NS, opts Options) *Programmer {
 // namespace; a batch without them (AddPorts, RemovePorts, endpoints) is
 // applied without reading anything.
 //
-// A Delete whose rule is already gone is not an error: if the restore fails
-// on a delete, the deletes not yet applied are checked one by one with
-// iptables -C, those whose rule is missing are dropped (and logged), and the
-// rest is applied once more. iptables-restore commits table by table; when a
-// later table fails for another reason, the rules the earlier tables of the
-// same call added are deleted again before the error is returned.
+// A Delete whose rule is already gone is not an error. In a batch resolved
+// against the current rules such a delete is simply left out. In a plain
+// batch, if the restore fails on a delete, the deletes not yet applied are
+// checked one by one with iptables -C, those whose rule is missing are
+// dropped (and logged), and the rest is applied once more: removing a
+// container always leaves none of its rules behind.
+//
+// iptables-restore commits table by table. When a later table fails for
+// another reason, the rules that the earlier tables of the same call added
+// are deleted again before the error, which carries iptables-restore's
+// output and the failing line, is returned.
 func (p *Programmer) Apply(ops []Op) error {
 	if len(ops) == 0 {
 		return nil
@@ -370,6 +375,9 @@ var DefaultTables = []string{TableRaw, TableFilter, TableNAT}
 // `iptables-save -t TABLE` prints them one after the other, without the
 // "# Generated"/"# Completed" comment lines and with chain counters zeroed,
 // so that it can be compared with golden files and Docker's documentation.
+// With iptables-nft, "-t raw" prints the built-in chains even before
+// anything used the table, as in Docker's own dumps, so nothing has to touch
+// it first.
 //
 // Equivalent to: for t in raw filter nat; do iptables-save -t $t; done
 func (p *Programmer) Save(tables ...string) (string, error) {

@@ -22,9 +22,6 @@ var builtinChains = map[string][]string{
 	TableNAT:    {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"},
 }
 
-// tableOrder is the order iptables-save (nf_tables) dumps tables in.
-var tableOrder = []string{TableMangle, TableRaw, TableFilter, TableNAT}
-
 // Targets that are not chains. A -j to anything else must name a user chain
 // of the same table.
 var targets = map[string]bool{
@@ -38,7 +35,8 @@ var targets = map[string]bool{
 // and the rules of every chain, each rule kept as its spec string.
 type table struct {
 	name     string
-	policies map[string]string
+	builtins []string          // built-in chains in iptables-save order
+	policies map[string]string // built-in chain → policy
 	chains   map[string][]string
 }
 
@@ -62,13 +60,26 @@ func (rs *ruleset) table(name string) (*table, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown table %q", ErrRuleset, name)
 	}
-	t := &table{name: name, policies: map[string]string{}, chains: map[string][]string{}}
+	t := newTable(name)
 	for _, c := range builtins {
-		t.policies[c] = "ACCEPT"
-		t.chains[c] = nil
+		t.addBuiltin(c, "ACCEPT")
 	}
 	rs.tables[name] = t
 	return t, nil
+}
+
+func newTable(name string) *table {
+	return &table{name: name, policies: map[string]string{}, chains: map[string][]string{}}
+}
+
+func (t *table) addBuiltin(chain, policy string) {
+	if !t.builtin(chain) {
+		t.builtins = append(t.builtins, chain)
+	}
+	t.policies[chain] = policy
+	if _, ok := t.chains[chain]; !ok {
+		t.chains[chain] = nil
+	}
 }
 
 func (t *table) builtin(chain string) bool {
@@ -77,7 +88,8 @@ func (t *table) builtin(chain string) bool {
 }
 
 // parseSave reads iptables-save output (any number of tables) into rs,
-// replacing the tables it contains.
+// replacing the tables it contains. A table this package does not know
+// (security, …) is kept as read: its chains with a policy are its built-ins.
 func (rs *ruleset) parseSave(s string) error {
 	var t *table
 	sc := bufio.NewScanner(strings.NewReader(s))
@@ -89,10 +101,13 @@ func (rs *ruleset) parseSave(s string) error {
 		switch {
 		case line == "" || strings.HasPrefix(line, "#"):
 		case strings.HasPrefix(line, "*"):
-			delete(rs.tables, line[1:])
-			var err error
-			if t, err = rs.table(line[1:]); err != nil {
-				return fmt.Errorf("parsing iptables-save line %d: %w", n, err)
+			name := line[1:]
+			delete(rs.tables, name)
+			if _, known := builtinChains[name]; known {
+				t, _ = rs.table(name)
+			} else {
+				t = newTable(name)
+				rs.tables[name] = t
 			}
 		case line == "COMMIT":
 			t = nil
@@ -103,8 +118,8 @@ func (rs *ruleset) parseSave(s string) error {
 			if len(f) < 2 {
 				return fmt.Errorf("parsing iptables-save line %d: bad chain line %q", n, line)
 			}
-			if t.builtin(f[0]) {
-				t.policies[f[0]] = f[1]
+			if f[1] != "-" {
+				t.addBuiltin(f[0], f[1])
 			} else {
 				t.chains[f[0]] = nil
 			}
@@ -153,7 +168,7 @@ func (rs *ruleset) save(tables ...string) (string, error) {
 // chainOrder is built-in chains in kernel order, then user chains sorted by
 // name (iptables-nft sorts them).
 func (t *table) chainOrder() []string {
-	order := slices.Clone(builtinChains[t.name])
+	order := slices.Clone(t.builtins)
 	var user []string
 	for c := range t.chains {
 		if !t.builtin(c) {
@@ -204,6 +219,10 @@ func (rs *ruleset) apply(o Op) ([][]string, error) {
 
 	switch o.Kind {
 	case NewChain:
+		// Rendered as -N, never as a ":CHAIN - [0:0]" line: with --noflush,
+		// iptables 1.8.9 (nf_tables) flushes an existing user chain named
+		// by such a line, which would wipe DOCKER's rules on an engine
+		// restart.
 		if exists {
 			return nil, nil
 		}

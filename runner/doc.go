@@ -1,0 +1,23 @@
+// Package runner is labrun's scenario language and its runner: the commands
+// (dockerd, docker, on, reach, ping, http, ssh) and conditions that
+// testscript files use to build a lab, start containers with real listeners
+// and check what a person would check, and the code that runs those files,
+// under `go test` (TestScenarios) and under the labrun command (Run) alike.
+//
+// It exists so that there is a single implementation of that contract.
+// Setup extends any testscript.Params, the way go-internal's
+// gotooltest.Setup does; Run drives the same Params through testscript.RunT
+// from a binary, in parallel, with one lab per scenario. Commands are data
+// (Cmd values) whose bodies return errors and see the script only through
+// Env; one adapter, tsCmd, maps them onto testscript. The reference
+// docs/scenarios.md is generated from the commands' own Usage and Summary
+// (go generate ./runner) and a test fails when it is stale.
+//
+// It is not a network library: labs, engines and containers are netkit's,
+// probes are package checks', and the images and their programs are
+// runner/images'. What runner adds is Docker's command line: flag parsing
+// with the docker CLI's and dockerd's rules, and output and error messages in
+// the formats of the Docker 27 era CLI (docker ps's table and PORTS column,
+// docker port, docker inspect's JSON and templates, `docker: Error response
+// from daemon: ...`), as pure functions tested with golden strings.
+package runner
