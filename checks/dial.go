@@ -93,7 +93,7 @@ func dial(ctx context.Context, ns *netns.NS, network string, addr netip.AddrPort
 	}
 	_, sa := sockaddr(addr, zoneID)
 	f := os.NewFile(uintptr(fd), network+" socket") // f owns fd from here
-	defer f.Close()                                  // FileConn below keeps its own duplicate
+	defer f.Close()                                 // FileConn below keeps its own duplicate
 
 	if err := connect(ctx, f, fd, sa); err != nil {
 		return nil, fmt.Errorf("connecting to %s %s: %w", network, addr, probeErr(ctx, start, err))
@@ -190,5 +190,14 @@ func ctxErr(ctx context.Context, start time.Time) error {
 	if dl, ok := ctx.Deadline(); ok {
 		d = dl.Sub(start)
 	}
-	return fmt.Errorf("timed out after %v: %w", d.Round(10*time.Millisecond), context.DeadlineExceeded)
+	return &timeoutError{d.Round(10 * time.Millisecond)}
 }
+
+// timeoutError reads "timed out after 1s" and is context.DeadlineExceeded
+// to errors.Is.
+type timeoutError struct{ after time.Duration }
+
+func (e *timeoutError) Error() string   { return "timed out after " + e.after.String() }
+func (e *timeoutError) Unwrap() error   { return context.DeadlineExceeded }
+func (e *timeoutError) Timeout() bool   { return true }
+func (e *timeoutError) Temporary() bool { return true }

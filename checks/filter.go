@@ -359,9 +359,9 @@ func (p *parser) bareValue(v string) (node, error) {
 	if p.last != nil {
 		return p.last.value(v)
 	}
-	if a, err := netip.ParseAddr(v); err == nil {
+	if _, err := netip.ParseAddr(v); err == nil {
 		p.last = &qual{kind: "host"}
-		return &hostNode{addr: a}, nil
+		return p.last.value(v)
 	}
 	if _, err := netip.ParsePrefix(v); err == nil {
 		p.last = &qual{kind: "net"}

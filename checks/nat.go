@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/google/gopacket/layers"
 )
@@ -78,12 +77,11 @@ type Rewrite struct {
 	// flow seen on one side only, or a direction rewritten two different
 	// ways. Empty when the flow is consistent.
 	Problems []string
-	// Clipped counts the flow's packets seen in one capture only, at a
-	// time when the other capture was not running (before its first
-	// packet or after its last): the other capture stopped too early or
-	// started too late to see them, so they are not problems. A connection
-	// closing while the captures stop one after the other leaves such
-	// packets.
+	// Clipped counts the flow's packets seen in one capture only, before
+	// the first or after the last packet that both captures saw: the other
+	// capture was most likely not running yet, or any more, so they are not
+	// counted as problems. A connection still closing while the captures
+	// stop one after the other leaves such packets.
 	Clipped int
 	// FirstPackets and SecondPackets are the flow's packets in each
 	// capture, in capture order.
@@ -302,17 +300,18 @@ func conv(side int, pi pinfo) convKey {
 // tuple in first — a reply that does not is reported as a broken reverse
 // mapping in Problems. Packets that pair with nothing are reported in
 // Problems of their flow, or as a lost or extra flow of their own — except
-// those that passed while the other capture was not running (by the
-// packets' timestamps), which are only counted in Clipped: stop both
-// captures after the traffic of interest has ended, and a connection still
-// closing then does not count against it.
+// those that come before the first or after the last packet both captures
+// saw, which are only counted in Clipped: the captures do not start and stop
+// at the same instant, and a connection still closing when they stop must
+// not count against it. (Capture order decides this, not timestamps, which
+// two captures take at slightly different points of a packet's path.) Stop
+// the captures after the traffic of interest has ended.
 //
 // Only TCP, UDP and ICMP over IP take part; narrow the captures with
 // FilterPackets to leave out unrelated traffic. Rewrites come in the order
 // of their first packet in first, then the extra flows in the order of
 // second.
 func MatchNAT(first, second []Packet) []Rewrite {
-	spans := [2]timeSpan{spanOf(first), spanOf(second)}
 	fr := newFrame()
 	var sides [2][]natEntry
 	for s, pkts := range [2][]Packet{first, second} {
@@ -341,6 +340,20 @@ func MatchNAT(first, second []Packet) []Rewrite {
 			queue[k] = q[1:]
 		}
 	}
+
+	// The stretch of each capture that the other one also saw: from its
+	// first paired packet to its last. An unpaired packet outside it passed
+	// while the other capture was not (yet, or any more) running.
+	var window [2][2]int
+	for s := range sides {
+		window[s] = [2]int{len(sides[s]), -1}
+		for i, e := range sides[s] {
+			if e.peer >= 0 {
+				window[s][0], window[s][1] = min(window[s][0], i), max(window[s][1], i)
+			}
+		}
+	}
+	outside := func(s, i int) bool { return i < window[s][0] || i > window[s][1] }
 
 	// Flows are the connected components of conversations tied by pairs.
 	uf := unionFind{}
@@ -422,7 +435,7 @@ func MatchNAT(first, second []Packet) []Rewrite {
 		for _, i := range fl.first {
 			e := sides[0][i]
 			if e.peer < 0 {
-				if spans[1].outside(e.pkt.Time) {
+				if outside(0, i) {
 					r.Clipped++
 				} else {
 					onlyFirst = append(onlyFirst, e.pkt)
@@ -460,7 +473,7 @@ func MatchNAT(first, second []Packet) []Rewrite {
 			e := sides[1][j]
 			switch {
 			case e.peer >= 0:
-			case spans[0].outside(e.pkt.Time):
+			case outside(1, j):
 				r.Clipped++
 			default:
 				onlySecond = append(onlySecond, e.pkt)
@@ -475,34 +488,6 @@ func MatchNAT(first, second []Packet) []Rewrite {
 		out = append(out, r)
 	}
 	return out
-}
-
-// timeSpan is the time from a capture's first packet to its last; the zero
-// span (no timestamps) contains every time.
-type timeSpan struct{ lo, hi time.Time }
-
-func spanOf(pkts []Packet) timeSpan {
-	var s timeSpan
-	for _, p := range pkts {
-		if p.Time.IsZero() {
-			continue
-		}
-		if s.lo.IsZero() || p.Time.Before(s.lo) {
-			s.lo = p.Time
-		}
-		if p.Time.After(s.hi) {
-			s.hi = p.Time
-		}
-	}
-	return s
-}
-
-// outside reports whether t falls outside the span.
-func (s timeSpan) outside(t time.Time) bool {
-	if s.lo.IsZero() || t.IsZero() {
-		return false
-	}
-	return t.Before(s.lo) || t.After(s.hi)
 }
 
 // natEntry is a packet taking part in MatchNAT.
@@ -607,7 +592,7 @@ func FormatRewrites(rws []Rewrite) string {
 			b.WriteString("    problem: " + p + "\n")
 		}
 		if r.Clipped > 0 {
-			fmt.Fprintf(&b, "    (%d packet(s) passed while the other capture was not running)\n", r.Clipped)
+			fmt.Fprintf(&b, "    (%d packet(s) on one side only, outside the stretch both captures saw)\n", r.Clipped)
 		}
 		for _, side := range []struct {
 			name string

@@ -244,3 +244,29 @@ func TestExpectRewriteNoFlows(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestMatchNATRetransmission: a retransmitted SYN (the same fingerprint
+// twice on each side) pairs in order and is no problem.
+func TestMatchNATRetransmission(t *testing.T) {
+	dup := func(pkts []Packet) []Packet {
+		var out []Packet
+		for _, p := range pkts {
+			out = append(out, p)
+			if strings.Contains(Summary(p), "Flags [S],") {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	first, second := readPcap(t, "dnat_r0"), readPcap(t, "dnat_r1")
+	plain := find(t, MatchNAT(first, second), "DNAT tcp * > * => * > *")
+	r := find(t, MatchNAT(dup(first), dup(second)), "DNAT tcp * > * => * > *")
+	if len(r.Problems) != 0 || r.Forward != plain.Forward+1 {
+		t.Errorf("with a retransmitted SYN: %s, %d forward (%d without)", r, r.Forward, plain.Forward)
+	}
+	// Retransmitted on one side only: the extra copy is a problem.
+	r = find(t, MatchNAT(dup(first), second), "DNAT tcp * > * => * > *")
+	if len(r.Problems) != 1 || !strings.HasPrefix(r.Problems[0], "1 packet(s) only in first: IP 192.168.190.1.") {
+		t.Errorf("SYN duplicated in first only: %q", r.Problems)
+	}
+}

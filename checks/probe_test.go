@@ -125,7 +125,9 @@ func TestWaitReach(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- WaitReach(timeout(t, 10*time.Second), a, "tcp", netip.MustParseAddrPort("10.0.0.2:8080")) }()
+	go func() {
+		done <- WaitReach(timeout(t, 10*time.Second), a, "tcp", netip.MustParseAddrPort("10.0.0.2:8080"))
+	}()
 	if err := c.Wait(timeout(t, 5*time.Second), 1); err != nil {
 		t.Fatal(err)
 	}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -86,6 +88,32 @@ func TestRecordPcaps(t *testing.T) {
 	t.Run("synthetic", func(t *testing.T) {
 		writeGolden(t, "synthetic", syntheticPackets(t))
 	})
+	t.Run("filters", func(t *testing.T) {
+		// How many packets of each recording tcpdump's own filter
+		// (compiled to BPF) keeps, for TestFilterMatches.
+		var b strings.Builder
+		for _, name := range recordings(t) {
+			for _, expr := range filterExprs {
+				out := tcpdumpRead(t, filepath.Join(pcapDir, name+".pcap"), "-n", "-t", expr)
+				fmt.Fprintf(&b, "%s\t%d\t%s\n", name, countLines(out), expr)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(pcapDir, "filters.txt"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// countLines counts tcpdump's packet lines (hex dump lines start with a
+// tab).
+func countLines(out []byte) int {
+	n := 0
+	for _, l := range bytes.Split(out, []byte("\n")) {
+		if len(l) > 0 && l[0] != '\t' {
+			n++
+		}
+	}
+	return n
 }
 
 // recordPair captures on two router interfaces while traffic runs, and

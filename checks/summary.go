@@ -12,7 +12,8 @@ import (
 
 // Summary renders one packet as tcpdump -n -S -t would: tcpdump's line
 // without the timestamp, with absolute TCP sequence numbers (a single
-// packet has no flow to be relative to). Examples:
+// packet has no flow to be relative to). The output is tested against
+// tcpdump 4.99 on recorded and synthetic packets. Examples:
 //
 //	IP 192.168.190.1.40312 > 192.168.190.128.801: Flags [S], seq 12345, win 64240, options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0
 //	IP 192.168.190.1.40000 > 172.17.0.2.9999: UDP, length 5
@@ -20,12 +21,15 @@ import (
 //	ARP, Request who-has 192.168.190.128 tell 192.168.190.1, length 28
 //
 // What is covered: Ethernet frames carrying ARP, IPv4 or IPv6 with TCP
-// (flags, seq, ack, win, urg, options, length), UDP, ICMP (echo,
-// unreachable, time exceeded) and ICMPv6 echo; for TCP payloads, the first
-// line of HTTP on ports 80 and 8080 and the SSH version banner on port 22,
-// as tcpdump prints them without -v. Other application protocols (DNS,
-// DHCP, …) and IP options, fragments and VLAN tags are not decoded: their
-// lines stop at the transport ("UDP, length 40") where tcpdump would go on.
+// (flags, seq, ack, win, urg, options, length), UDP, ICMP (echo and the
+// unreachable and time-exceeded errors) and ICMPv6 (echo, neighbour
+// discovery, unreachable, time exceeded); for TCP payloads, the first line
+// of HTTP on ports 80 and 8080 and the SSH version banner on port 22, as
+// tcpdump prints them without -v; unknown EtherTypes with tcpdump's hex dump
+// on the following lines (so that string holds several lines). Not
+// reproduced: other application protocols (DNS, DHCP, … — the line stops at
+// "UDP, length 40" where tcpdump goes on), IP fragments and options, VLAN
+// tags, and other ICMP types (printed "type-#N").
 func Summary(p Packet) string {
 	return summarize(newFrame(), p, nil)
 }
@@ -251,8 +255,37 @@ func icmp6Text(m *layers.ICMPv6) string {
 		}
 		return "neighbor advertisement"
 	case layers.ICMPv6TypeDestinationUnreachable:
-		return "destination unreachable"
+		q := m.Payload // 4 unused bytes, then the quoted packet
+		if len(q) < 4+40 {
+			return "destination unreachable"
+		}
+		qsrc, qdst := netip.AddrFrom16([16]byte(q[12:28])), netip.AddrFrom16([16]byte(q[28:44]))
+		switch m.TypeCode.Code() {
+		case 0:
+			return "destination unreachable, unreachable route " + qdst.String()
+		case 1:
+			return "destination unreachable,  unreachable prohibited " + qdst.String() // sic
+		case 2:
+			return "destination unreachable, beyond scope " + qdst.String() + ", source address " + qsrc.String()
+		case 3:
+			return "destination unreachable, unreachable address " + qdst.String()
+		case 4:
+			if len(q) >= 4+40+4 && (q[10] == 6 || q[10] == 17) {
+				name := "tcp"
+				if q[10] == 17 {
+					name = "udp"
+				}
+				return fmt.Sprintf("destination unreachable, unreachable port, %s %s port %d", qdst, name, binary.BigEndian.Uint16(q[46:48]))
+			}
+		}
+		return fmt.Sprintf("destination unreachable, code %d", m.TypeCode.Code())
 	case layers.ICMPv6TypeTimeExceeded:
+		if m.TypeCode.Code() == 1 {
+			return "time exceeded in-transit (reassembly)"
+		}
+		if len(m.Payload) >= 4+40 {
+			return "time exceeded in-transit for " + netip.AddrFrom16([16]byte(m.Payload[28:44])).String()
+		}
 		return "time exceeded in-transit"
 	}
 	return fmt.Sprintf("type-#%d", typ)

@@ -149,6 +149,24 @@ func syntheticPackets(t testing.TB) []Packet {
 	add(eth(layers.EthernetTypeIPv6), ip6(a6, b6, layers.IPProtocolICMPv6), &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(128, 0)}, gopacket.Payload(echo6))
 	add(eth(layers.EthernetTypeIPv6), ip6(b6, a6, layers.IPProtocolICMPv6), &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(129, 0)}, gopacket.Payload(echo6))
 
+	// ICMPv6 neighbour discovery and errors.
+	tgt := append([]byte{0, 0, 0, 0}, b6.AsSlice()...)
+	add(eth(layers.EthernetTypeIPv6), ip6(a6, b6, layers.IPProtocolICMPv6), &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(133, 0)}, gopacket.Payload(make([]byte, 4)))
+	add(eth(layers.EthernetTypeIPv6), ip6(a6, b6, layers.IPProtocolICMPv6), &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(135, 0)}, gopacket.Payload(tgt))
+	add(eth(layers.EthernetTypeIPv6), ip6(b6, a6, layers.IPProtocolICMPv6), &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(136, 0)}, gopacket.Payload(tgt))
+	quoted6 := func(proto layers.IPProtocol) gopacket.Payload {
+		b := gopacket.NewSerializeBuffer()
+		l4 := []byte{0x9c, 0x40, 0, 9, 0, 16, 0, 0}
+		gopacket.SerializeLayers(b, gopacket.SerializeOptions{FixLengths: true}, ip6(a6, b6, proto), gopacket.Payload(l4))
+		return gopacket.Payload(append(make([]byte, 4), b.Bytes()...))
+	}
+	for _, code := range []uint8{0, 1, 2, 3, 4} {
+		add(eth(layers.EthernetTypeIPv6), ip6(b6, a6, layers.IPProtocolICMPv6), &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(1, code)}, quoted6(layers.IPProtocolUDP))
+	}
+	add(eth(layers.EthernetTypeIPv6), ip6(b6, a6, layers.IPProtocolICMPv6), &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(1, 4)}, quoted6(layers.IPProtocolTCP))
+	add(eth(layers.EthernetTypeIPv6), ip6(b6, a6, layers.IPProtocolICMPv6), &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(3, 0)}, quoted6(layers.IPProtocolUDP))
+	add(eth(layers.EthernetTypeIPv6), ip6(b6, a6, layers.IPProtocolICMPv6), &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(3, 1)}, quoted6(layers.IPProtocolUDP))
+
 	// Unknown IP protocol and EtherType.
 	add(eth(layers.EthernetTypeIPv4), ip4(a4, b4, 253), pl("experimental"))
 	add(eth(0x88b5), pl("local experimental ethertype"))

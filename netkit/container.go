@@ -119,6 +119,8 @@ func (c *Container) IP(network string) netip.Addr {
 
 // Run creates and starts a container, as docker run does.
 func (e *Engine) Run(o RunOptions) (*Container, error) {
+	t0 := time.Now()
+	defer func() { if os.Getenv("NKTRACE") != "" { fmt.Fprintf(os.Stderr, "TRACE run=%v\n", time.Since(t0)) } }()
 	c, err := e.Create(o)
 	if err != nil {
 		return nil, err
@@ -242,6 +244,7 @@ func (c *Container) Start() (err error) {
 		return derr(ErrNotFound, "No such container: %s", c.Name)
 	}
 	c.mu.Unlock()
+	tStart := time.Now()
 	e := c.e
 	o := c.opts
 	var node *Node
@@ -292,9 +295,12 @@ func (c *Container) Start() (err error) {
 		}
 		node = n
 	}
+	tNode := time.Now()
 	c.mu.Lock()
 	c.node = node
 	c.mu.Unlock()
+	var tAttach, tPub time.Time
+	defer func() { if os.Getenv("NKTRACE") != "" { t := time.Now(); fmt.Fprintf(os.Stderr, "TRACE node=%v attach=%v pub=%v proc=%v\n", tNode.Sub(tStart), tAttach.Sub(tNode), tPub.Sub(tAttach), t.Sub(tPub)) } }()
 	if o.Network.Kind == ModeBridge {
 		netName := o.Network.Network
 		if netName == "" {
@@ -312,11 +318,13 @@ func (c *Container) Start() (err error) {
 			if _, aerr := c.attach(n, o.IP, true); aerr != nil {
 				return aerr
 			}
+			tAttach = time.Now()
 			if perr := c.publish(n); perr != nil {
 				return perr
 			}
 		}
 	}
+	tPub = time.Now()
 	return c.startProcess()
 }
 

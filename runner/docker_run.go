@@ -1,9 +1,11 @@
 package runner
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -54,7 +56,10 @@ func parseRunFlags(args []string) (runFlags, error) {
 	if len(rest) == 0 {
 		return f, errNoImage
 	}
-	f.image, f.command = rest[0], rest[1:]
+	f.image = rest[0]
+	if len(rest) > 1 {
+		f.command = rest[1:]
+	}
 	return f, nil
 }
 
@@ -254,7 +259,34 @@ func (d *dockerCtx) startDetached(c *netkit.Container, cmd *exec.Cmd) error {
 		return d.daemonErr(err)
 	}
 	go cmd.Wait()
+	// Docker returns once the program runs; ours first runs as labrun's
+	// namespace wrapper, which then replaces itself with the program.
+	waitExeced(d.Context(), cmd.Process.Pid)
 	return nil
+}
+
+// waitExeced polls, for up to 2s, until process pid is no longer this
+// binary (it has called execve) or has gone.
+func waitExeced(ctx context.Context, pid int) {
+	self, err := os.Executable()
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		if err != nil || exe != self {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // startAttached runs cmd in c with its output in the script's buffers and

@@ -104,7 +104,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	r := &cliRun{out: stdout, verbose: *verbose, sem: make(chan struct{}, *jobs), kept: map[string]keptLab{}}
+	r := newCLIRun(stdout, *verbose, *jobs)
 	p := testscript.Params{
 		Files:               files,
 		RequireExplicitExec: true,
@@ -206,13 +206,47 @@ func scenarioName(file string) string {
 type cliRun struct {
 	out      io.Writer
 	verbose  bool
-	sem      chan struct{} // one slot per scenario allowed to run (-j)
 	wg       sync.WaitGroup
 	workRoot string // -keep: where the work directories are
+
+	// Scenarios start in the order of the command line, at most jobs at
+	// a time (-j).
+	slots     sync.Mutex
+	slotFree  *sync.Cond
+	jobs      int
+	running   int
+	nextStart int // sequence number of the next scenario to start
+	nextSeq   int // sequence number for the next Run
 
 	mu                  sync.Mutex // guards what follows, and out
 	nPass, nFail, nSkip int
 	kept                map[string]keptLab
+}
+
+func newCLIRun(out io.Writer, verbose bool, jobs int) *cliRun {
+	r := &cliRun{out: out, verbose: verbose, jobs: jobs, kept: map[string]keptLab{}}
+	r.slotFree = sync.NewCond(&r.slots)
+	return r
+}
+
+// acquire waits until scenario seq may start: its predecessors have
+// started and fewer than jobs scenarios run.
+func (r *cliRun) acquire(seq int) {
+	r.slots.Lock()
+	defer r.slots.Unlock()
+	for r.nextStart != seq || r.running >= r.jobs {
+		r.slotFree.Wait()
+	}
+	r.nextStart++
+	r.running++
+	r.slotFree.Broadcast()
+}
+
+func (r *cliRun) release() {
+	r.slots.Lock()
+	defer r.slots.Unlock()
+	r.running--
+	r.slotFree.Broadcast()
 }
 
 // run runs p's scripts through testscript.RunT and waits for them all. It
@@ -290,6 +324,7 @@ var (
 type runT struct {
 	r    *cliRun
 	name string
+	seq  int
 
 	mu      sync.Mutex
 	log     bytes.Buffer
@@ -323,7 +358,7 @@ func (t *runT) Fatal(args ...any) {
 }
 
 func (t *runT) Parallel() {
-	t.r.sem <- struct{}{}
+	t.r.acquire(t.seq)
 	t.mu.Lock()
 	t.holding = true
 	t.start = time.Now()
@@ -354,7 +389,10 @@ func (t *runT) FailNow() {
 }
 
 func (t *runT) Run(name string, f func(testscript.T)) {
-	sub := &runT{r: t.r, name: name, start: time.Now()}
+	t.r.slots.Lock()
+	sub := &runT{r: t.r, name: name, start: time.Now(), seq: t.r.nextSeq}
+	t.r.nextSeq++
+	t.r.slots.Unlock()
 	t.r.wg.Add(1)
 	go func() {
 		defer t.r.wg.Done()
@@ -367,7 +405,7 @@ func (t *runT) Run(name string, f func(testscript.T)) {
 				sub.mu.Unlock()
 			}
 			if sub.holding {
-				<-t.r.sem
+				t.r.release()
 			}
 			t.r.report(sub)
 		}()

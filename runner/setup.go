@@ -235,4 +235,3 @@ func iptablesWorks() (bool, error) {
 	}
 	return cmd.Wait() == nil, nil
 }
-

@@ -1,0 +1,228 @@
+package checks
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labrun/labrun/netkit/netns"
+)
+
+// TestCaptureFirstPacket: a connect made right after StartCapture returns
+// has its SYN in the capture, every time.
+func TestCaptureFirstPacket(t *testing.T) {
+	a, b := pair(t)
+	listen(t, b, "tcp", "10.0.0.2:80")
+	for i := range 20 {
+		c, err := StartCapture(a, "a0", "tcp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Reach(timeout(t, 2*time.Second), a, "tcp", netip.MustParseAddrPort("10.0.0.2:80")); err != nil {
+			t.Fatal(err)
+		}
+		pkts := mustStop(t, c)
+		if len(pkts) == 0 || !strings.Contains(Summary(pkts[0]), "> 10.0.0.2.80: Flags [S], seq ") {
+			t.Fatalf("attempt %d: the capture does not start with the SYN:\n%s", i+1, strings.Join(Summaries(pkts), "\n"))
+		}
+		if i == 0 {
+			checkTcpdumpReads(t, pkts)
+		}
+	}
+}
+
+// checkTcpdumpReads writes pkts with WritePcap and has tcpdump read them
+// back, when tcpdump is installed.
+func checkTcpdumpReads(t *testing.T, pkts []Packet) {
+	t.Helper()
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Log("tcpdump not installed: not reading the capture back")
+		return
+	}
+	path := filepath.Join(t.TempDir(), "capture.pcap")
+	var buf bytes.Buffer
+	if err := WritePcap(&buf, pkts); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := strings.TrimSuffix(string(tcpdumpRead(t, path, "-n", "-t")), "\n")
+	if got := strings.Join(Summaries(pkts), "\n"); out != got {
+		t.Errorf("tcpdump -r reads:\n%s\nSummaries:\n%s", out, got)
+	}
+}
+
+func TestCaptureFilterAndStats(t *testing.T) {
+	a, b := pair(t)
+	serveUDPEcho(t, b, "10.0.0.2:7")
+	c, err := StartCapture(b, "b0", "udp and src host 10.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Ping(timeout(t, 2*time.Second), a, addrB); err != nil {
+		t.Fatal(err)
+	}
+	if err := Reach(timeout(t, 2*time.Second), a, "udp", netip.MustParseAddrPort("10.0.0.2:7")); err != nil {
+		t.Fatal(err)
+	}
+	pkts := mustStop(t, c)
+	if len(pkts) != 1 || !strings.HasPrefix(Summary(pkts[0]), "IP 10.0.0.1.") {
+		t.Errorf("filtered capture:\n%s", strings.Join(Summaries(pkts), "\n"))
+	}
+	st := c.Stats()
+	if st.Kept != 1 || st.Received < 4 || st.Dropped != 0 {
+		t.Errorf("stats %+v: want 1 kept of at least 4 received (echo request and reply, datagram and reply), none dropped", st)
+	}
+	if pkts[0].Time.IsZero() || pkts[0].Length != len(pkts[0].Data) {
+		t.Errorf("packet time %v, length %d of %d bytes", pkts[0].Time, pkts[0].Length, len(pkts[0].Data))
+	}
+}
+
+// TestCaptureStop: Stop returns at once on a quiet interface, can be
+// called again, and Wait reports a stopped capture.
+func TestCaptureStop(t *testing.T) {
+	a, _ := pair(t)
+	c, err := StartCapture(a, "a0", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Stop on a quiet interface took %v", d)
+	}
+	if _, err := c.Stop(); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+	if err := c.Wait(timeout(t, time.Second), 1); err == nil || !strings.Contains(err.Error(), "capture stopped after 0") {
+		t.Errorf("Wait after Stop: %v", err)
+	}
+}
+
+func TestCaptureErrors(t *testing.T) {
+	a, _ := pair(t)
+	_, err := StartCapture(a, "nope0", "")
+	if want := `capturing on "nope0": finding interface:`; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("unknown interface: %v, want %q…", err, want)
+	}
+	_, err = StartCapture(a, "a0", "port")
+	var fe *FilterError
+	if !errors.As(err, &fe) || err.Error() != `filter "port": expected a port number after "port"` {
+		t.Errorf("bad filter: %v", err)
+	}
+}
+
+// busyCount is the burst TestCaptureBusy sends; -busy.n changes it for
+// heavier measurements.
+var busyCount = 5000
+
+func init() {
+	flag.IntVar(&busyCount, "busy.n", busyCount, "datagrams TestCaptureBusy sends")
+}
+
+// sendBurst sends n numbered UDP datagrams of 64 bytes from a to
+// 10.0.0.2:9000 as fast as the socket takes them, and returns how long it
+// took.
+func sendBurst(t *testing.T, a *netns.NS, n int) time.Duration {
+	t.Helper()
+	conn, err := dial(timeout(t, 2*time.Second), a, "udp", netip.MustParseAddrPort("10.0.0.2:9000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 64)
+	start := time.Now()
+	for i := range n {
+		binary.BigEndian.PutUint32(buf, uint32(i))
+		if _, err := conn.Write(buf); err != nil {
+			t.Fatalf("sending datagram %d: %v", i, err)
+		}
+	}
+	return time.Since(start)
+}
+
+// TestCaptureBusy: a burst of 5000 datagrams (-busy.n), sent as fast as possible, is
+// captured whole on both ends of the veth, with no kernel drops. It logs
+// the figures docs/captures.md quotes; run it with -v to see them, and
+// with -count=N to repeat.
+func TestCaptureBusy(t *testing.T) {
+	a, b := pair(t)
+	// A receiver that never reads: datagrams it cannot queue are dropped
+	// by its socket, after the capture saw them, and no port-unreachable
+	// errors come back to the sender.
+	var sink net.PacketConn
+	if err := b.Do(func() (err error) { sink, err = net.ListenPacket("udp", "10.0.0.2:9000"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+
+	const filter = "udp and dst port 9000"
+	tx, err := StartCapture(a, "a0", filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx, err := StartCapture(b, "b0", filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := sendBurst(t, a, busyCount)
+	for name, c := range map[string]*Capture{"sender a0": tx, "receiver b0": rx} {
+		// The datagrams are all sent; wait (bounded) for the reader to
+		// take them, then stop.
+		waitErr := c.Wait(timeout(t, 10*time.Second), busyCount)
+		pkts, err := c.Stop()
+		st := c.Stats()
+		t.Logf("%s: sent %d datagrams in %v (%.0f/s); captured %d, kernel received %d, dropped %d",
+			name, busyCount, took.Round(time.Millisecond), float64(busyCount)/took.Seconds(), len(pkts), st.Received, st.Dropped)
+		if waitErr != nil || err != nil || len(pkts) != busyCount || st.Dropped != 0 {
+			t.Errorf("%s: captured %d of %d (wait: %v, stop: %v)", name, len(pkts), busyCount, waitErr, err)
+			continue
+		}
+		for i, p := range pkts {
+			if p.Length != 14+20+8+64 || binary.BigEndian.Uint32(p.Data[42:]) != uint32(i) {
+				t.Errorf("%s: packet %d is %s, want datagram %d in order", name, i, Summary(p), i)
+				break
+			}
+		}
+	}
+}
+
+// TestCaptureBusySmallBuffer measures the same burst with the kernel's
+// default receive buffer (208 KiB), for comparison in docs/captures.md. It
+// asserts nothing about loss: only that losses are counted, not hidden.
+func TestCaptureBusySmallBuffer(t *testing.T) {
+	a, b := pair(t)
+	var sink net.PacketConn
+	if err := b.Do(func() (err error) { sink, err = net.ListenPacket("udp", "10.0.0.2:9000"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	c, err := startCapture(b, "b0", "udp and dst port 9000", 212992)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := sendBurst(t, a, busyCount)
+	pkts, err := c.Stop() // reads all that the kernel queued
+
+	st := c.Stats()
+	t.Logf("default buffer: sent %d in %v; captured %d, kernel received %d, dropped %d (stop: %v)",
+		busyCount, took.Round(time.Millisecond), len(pkts), st.Received, st.Dropped, err)
+	if len(pkts)+st.Dropped != busyCount {
+		t.Errorf("captured %d + dropped %d != sent %d: a loss went uncounted", len(pkts), st.Dropped, busyCount)
+	}
+	if (st.Dropped > 0) != errors.Is(err, ErrDropped) {
+		t.Errorf("%d drops, Stop error %v: want ErrDropped exactly when packets were dropped", st.Dropped, err)
+	}
+}

@@ -1,0 +1,105 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"time"
+
+	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/ports"
+)
+
+// labStartStats summarises the timings of fresh labs.
+type labStartStats struct {
+	n                 int
+	min, median, max time.Duration
+}
+
+// timeLabStarts times n fresh labs: the four-node world and an engine with
+// docker0 and Docker's chains, ready for docker run.
+//
+// Equivalent to: labrun's lab-up of a scenario.
+func timeLabStarts(n int) (labStartStats, error) {
+	var ds []time.Duration
+	for i := 0; i < n; i++ {
+		t0 := time.Now()
+		lab, err := netkit.NewLab(netkit.LabOptions{Name: "bench"})
+		if err != nil {
+			return labStartStats{}, err
+		}
+		_, err = lab.StartEngine(netkit.DaemonOptions{})
+		d := time.Since(t0)
+		lab.Close()
+		if err != nil {
+			return labStartStats{}, err
+		}
+		ds = append(ds, d)
+	}
+	if len(ds) == 0 {
+		return labStartStats{}, nil
+	}
+	slices.Sort(ds)
+	return labStartStats{n: len(ds), min: ds[0], median: ds[len(ds)/2], max: ds[len(ds)-1]}, nil
+}
+
+// benchLabrun builds the lab with labrun's engine: a fresh lab, then N
+// containers started as `docker run` starts them (engine.Run with the
+// parsed -p), cfg.parallel at a time, then removed as `docker rm -f` removes
+// them.
+//
+// Equivalent to:
+//
+//	for i in $(seq 0 N-1); do docker run -d --name bI -p $((20000+i)):80 busybox sleep infinity; done
+//	for i in $(seq 0 N-1); do docker rm -f bI; done
+func benchLabrun(cfg *config, n int) (res result) {
+	runtime.GC()
+	debug.FreeOSMemory()
+	lab, err := netkit.NewLab(netkit.LabOptions{Name: "bench"})
+	if err != nil {
+		res.err = err
+		return res
+	}
+	defer func() {
+		if err := lab.Close(); err != nil && res.err == nil {
+			res.err = fmt.Errorf("closing the lab: %w", err)
+		}
+	}()
+	e, err := lab.StartEngine(netkit.DaemonOptions{})
+	if err != nil {
+		res.err = err
+		return res
+	}
+	name := func(i int) string { return fmt.Sprintf("b%d", i) }
+	t0 := time.Now()
+	err = forEach(n, cfg.parallel, func(i int) error {
+		pub, err := ports.ParsePublish(fmt.Sprintf("%d:80", 20000+i))
+		if err != nil {
+			return err
+		}
+		_, err = e.Run(netkit.RunOptions{
+			Name: name(i), Image: "busybox", Comm: "sleep", Command: "sleep infinity", Publish: pub,
+		})
+		return err
+	})
+	res.up = time.Since(t0)
+	if err != nil {
+		res.err = fmt.Errorf("docker run: %w", err)
+		return res
+	}
+	pids := append([]int{os.Getpid()}, descendants(os.Getpid())...)
+	res.pss, res.procs = sumPSS(pids)
+
+	t1 := time.Now()
+	err = forEach(n, cfg.parallel, func(i int) error { return e.Remove(name(i), true) })
+	if err == nil {
+		err = waitBridgeEmpty(lab.Host().Netlink(), "docker0", time.Minute)
+	}
+	res.down = time.Since(t1)
+	if err != nil {
+		res.err = fmt.Errorf("docker rm -f: %w", err)
+	}
+	return res
+}

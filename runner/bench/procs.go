@@ -1,0 +1,174 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vishvananda/netlink"
+)
+
+// pss returns the proportional set size of process pid in bytes, from
+// /proc/PID/smaps_rollup: shared pages (the program text every container
+// re-executes) are split among the processes that map them, so a sum over
+// processes counts them once.
+func pss(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+	if err != nil {
+		return 0, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 2 && f[0] == "Pss:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parsing smaps_rollup of %d: %w", pid, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("no Pss line in smaps_rollup of %d", pid)
+}
+
+// descendants returns every process descended from pid (not pid itself).
+func descendants(pid int) []int {
+	children := map[int][]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		p, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		children[ppid] = append(children[ppid], p)
+	}
+	var out []int
+	var walk func(int)
+	walk = func(p int) {
+		for _, c := range children[p] {
+			out = append(out, c)
+			walk(c)
+		}
+	}
+	walk(pid)
+	return out
+}
+
+// sumPSS adds up the PSS of pids; processes that exited meanwhile count 0.
+func sumPSS(pids []int) (total int64, counted int) {
+	for _, p := range pids {
+		if v, err := pss(p); err == nil {
+			total += v
+			counted++
+		}
+	}
+	return total, counted
+}
+
+// forEach calls fn(i) for i in [0, n) with at most par calls at once, and
+// returns the first error (after which no new call starts).
+func forEach(n, par int, fn func(i int) error) error {
+	if par <= 1 {
+		for i := 0; i < n; i++ {
+			if err := fn(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var (
+		mu    sync.Mutex
+		next  int
+		first error
+		wg    sync.WaitGroup
+	)
+	for w := 0; w < par; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if first != nil || next >= n {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// bridgePorts counts the interfaces enslaved to bridge br.
+func bridgePorts(h *netlink.Handle, br string) (int, error) {
+	for attempt := 0; ; attempt++ {
+		b, err := h.LinkByName(br)
+		if err != nil {
+			return 0, fmt.Errorf("finding bridge %q: %w", br, err)
+		}
+		links, err := h.LinkList()
+		if errors.Is(err, netlink.ErrDumpInterrupted) && attempt < 100 {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("listing links: %w", err)
+		}
+		n := 0
+		for _, l := range links {
+			if l.Attrs().MasterIndex == b.Attrs().Index {
+				n++
+			}
+		}
+		return n, nil
+	}
+}
+
+// waitBridgeEmpty polls until bridge br has no ports, so that a tear-down
+// is timed until the kernel has really removed the containers' veths, not
+// only until the last command returned.
+func waitBridgeEmpty(h *netlink.Handle, br string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := bridgePorts(h, br)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bridge %q still has %d ports after %v", br, n, timeout)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

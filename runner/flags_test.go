@@ -1,0 +1,205 @@
+package runner
+
+import (
+	"errors"
+	"net/netip"
+	"reflect"
+	"testing"
+
+	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/runner/images"
+)
+
+func TestParseDockerd(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want netkit.DaemonOptions
+	}{
+		{nil, netkit.DaemonOptions{}},
+		{[]string{"-b", "bridge0"}, netkit.DaemonOptions{Bridge: "bridge0"}},
+		{[]string{"--bridge=bridge0"}, netkit.DaemonOptions{Bridge: "bridge0"}},
+		{[]string{"-bbridge0"}, netkit.DaemonOptions{Bridge: "bridge0"}},
+		{[]string{"--bip", "192.168.1.1/24"}, netkit.DaemonOptions{BIP: netip.MustParsePrefix("192.168.1.1/24")}},
+		{[]string{"--bip=192.168.1.1/24"}, netkit.DaemonOptions{BIP: netip.MustParsePrefix("192.168.1.1/24")}},
+		{[]string{"--fixed-cidr", "10.2.2.0/24", "--default-gateway=10.2.2.254"}, netkit.DaemonOptions{
+			FixedCIDR: netip.MustParsePrefix("10.2.2.0/24"), DefaultGateway: netip.MustParseAddr("10.2.2.254")}},
+		{[]string{"--icc=false", "--iptables=false", "--ip-forward=false", "--ip-masq=false", "--userland-proxy=false"},
+			netkit.DaemonOptions{NoICC: true, NoIPTables: true, NoIPForward: true, NoIPMasq: true, NoUserlandProxy: true}},
+		{[]string{"--icc", "--iptables=true", "--ip-masq=1"}, netkit.DaemonOptions{}},
+		{[]string{"--ip", "192.168.190.128"}, netkit.DaemonOptions{IP: netip.MustParseAddr("192.168.190.128")}},
+		{[]string{"--", "--icc=false"}, netkit.DaemonOptions{}}, // checked below: an argument
+	} {
+		got, err := parseDockerd(tc.args)
+		if tc.args != nil && tc.args[0] == "--" {
+			if err == nil {
+				t.Errorf("parseDockerd(%q): no error for an argument", tc.args)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("parseDockerd(%q): %v", tc.args, err)
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("parseDockerd(%q) = %+v, want %+v", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestParseDockerdErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--foo"}, "unknown flag: --foo"},
+		{[]string{"--foo=bar"}, "unknown flag: --foo"},
+		{[]string{"-z"}, "unknown shorthand flag: 'z' in -z"},
+		{[]string{"--icc", "false"}, `"dockerd" accepts no arguments.`},
+		{[]string{"--icc=maybe"}, `invalid argument "maybe" for "--icc" flag: strconv.ParseBool: parsing "maybe": invalid syntax`},
+		{[]string{"--bip"}, "flag needs an argument: --bip"},
+		{[]string{"-b"}, "flag needs an argument: 'b' in -b"},
+		{[]string{"--bip", "nonsense"}, `invalid argument "nonsense" for "--bip" flag: invalid CIDR address: nonsense`},
+		{[]string{"--default-gateway", "x"}, `invalid argument "x" for "--default-gateway" flag: invalid string being converted to IP address: x`},
+	} {
+		_, err := parseDockerd(tc.args)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("parseDockerd(%q) error = %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestParseRunFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want runFlags
+	}{
+		{[]string{"-d", "--name", "web", "-p", "10111:22", "-p", "801:80", "web-ssh"},
+			runFlags{detach: true, name: "web", publish: []string{"10111:22", "801:80"}, image: "web-ssh"}},
+		{[]string{"-itd", "--name=c1", "busybox"},
+			runFlags{detach: true, interactive: true, tty: true, name: "c1", image: "busybox"}},
+		{[]string{"-dit", "busybox", "/bin/sh"},
+			runFlags{detach: true, interactive: true, tty: true, image: "busybox", command: []string{"/bin/sh"}}},
+		{[]string{"-dp", "80:80", "httpd"}, runFlags{detach: true, publish: []string{"80:80"}, image: "httpd"}},
+		{[]string{"-p80:80", "-dP", "httpd"}, runFlags{detach: true, publishAll: true, publish: []string{"80:80"}, image: "httpd"}},
+		{[]string{"-p=8080:80", "--publish", "8443:443", "--publish=9000:9000", "httpd"},
+			runFlags{publish: []string{"8080:80", "8443:443", "9000:9000"}, image: "httpd"}},
+		{[]string{"--net=container:web", "busybox"}, runFlags{network: "container:web", image: "busybox"}},
+		{[]string{"--network", "host", "-d", "httpd"}, runFlags{network: "host", detach: true, image: "httpd"}},
+		{[]string{"--net=none", "--network=bridge", "busybox"}, runFlags{network: "bridge", image: "busybox"}},
+		{[]string{"-h", "myhost", "--rm", "--ip", "10.1.0.5", "busybox", "ls", "-l", "--all"},
+			runFlags{hostname: "myhost", rm: true, ip: "10.1.0.5", image: "busybox", command: []string{"ls", "-l", "--all"}}},
+		{[]string{"--hostname=h", "--expose", "7000-7002", "--expose=8080/udp", "-P", "httpd"},
+			runFlags{hostname: "h", expose: []string{"7000-7002", "8080/udp"}, publishAll: true, image: "httpd"}},
+		{[]string{"-e", "A=1", "--env=B=2", "-d=false", "--", "busybox", "env"},
+			runFlags{env: []string{"A=1", "B=2"}, image: "busybox", command: []string{"env"}}},
+	} {
+		got, err := parseRunFlags(tc.args)
+		if err != nil {
+			t.Errorf("parseRunFlags(%q): %v", tc.args, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("parseRunFlags(%q)\n got %+v\nwant %+v", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestParseRunFlagsErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--foo", "httpd"}, "unknown flag: --foo"},
+		{[]string{"-dz", "httpd"}, "unknown shorthand flag: 'z' in -dz"},
+		{[]string{"--name"}, "flag needs an argument: --name"},
+		{[]string{"-dp"}, "flag needs an argument: 'p' in -dp"},
+		{[]string{"--rm=yes", "httpd"}, `invalid argument "yes" for "--rm" flag: strconv.ParseBool: parsing "yes": invalid syntax`},
+		{[]string{"-d=no", "httpd"}, `invalid argument "no" for "-d, --detach" flag: strconv.ParseBool: parsing "no": invalid syntax`},
+	} {
+		_, err := parseRunFlags(tc.args)
+		var fe *flagError
+		if !errors.As(err, &fe) || err.Error() != tc.want {
+			t.Errorf("parseRunFlags(%q) error = %v, want flag error %q", tc.args, err, tc.want)
+		}
+	}
+	if _, err := parseRunFlags([]string{"-d", "--name", "web"}); !errors.Is(err, errNoImage) {
+		t.Errorf("parseRunFlags without an image: error = %v, want errNoImage", err)
+	}
+}
+
+func TestRunOptions(t *testing.T) {
+	f, err := parseRunFlags([]string{"-d", "--name", "web", "-p", "10111:22", "-p", "127.0.0.1::80", "--expose", "7000-7001", "web-ssh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _, err := runOptions(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, _ := images.Lookup("web-ssh")
+	want := netkit.RunOptions{
+		Name: "web", Image: "web-ssh", Program: ws.Program, Comm: "sshd", Command: "/usr/sbin/sshd -D",
+		Expose: ws.Expose,
+		Publish: []ports.Binding{
+			{Container: ports.Port{Num: 22, Proto: ports.TCP}, HostPort: 10111},
+			{Container: ports.Port{Num: 80, Proto: ports.TCP}, HostIP: netip.MustParseAddr("127.0.0.1")},
+		},
+		ExtraExpose: []ports.Port{{Num: 7000, Proto: ports.TCP}, {Num: 7001, Proto: ports.TCP}},
+	}
+	if !reflect.DeepEqual(o, want) {
+		t.Errorf("runOptions\n got %+v\nwant %+v", o, want)
+	}
+
+	f, _ = parseRunFlags([]string{"--net=container:web", "busybox", "sleep", "100"})
+	o, _, err = runOptions(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Network != (netkit.Mode{Kind: netkit.ModeContainer, Container: "web"}) || o.Program != "" || o.Comm != "sleep" || o.Command != "sleep 100" {
+		t.Errorf("runOptions(--net=container:web busybox sleep 100) = %+v", o)
+	}
+
+	for _, tc := range []struct {
+		args     []string
+		msg      string
+		daemon   bool
+		notFound bool
+	}{
+		{[]string{"nosuch"}, "pull access denied for nosuch, repository does not exist or may require 'docker login': denied: requested access to the resource is denied", true, true},
+		{[]string{"-p", "80/bogus", "httpd"}, "invalid proto: bogus", false, false},
+		{[]string{"-p", "0", "httpd"}, `invalid port specification: "0/tcp"`, true, false},
+		{[]string{"--net", "container", "busybox"}, "invalid container format container:<name|id>", true, false},
+		{[]string{"--ip", "10.0.0.300", "busybox"}, "invalid IPv4 address: 10.0.0.300", false, false},
+	} {
+		f, err := parseRunFlags(tc.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = runOptions(f)
+		var re *runError
+		if !errors.As(err, &re) || re.msg != tc.msg || re.daemon != tc.daemon || re.notFound != tc.notFound {
+			t.Errorf("runOptions(%q) error = %#v, want %q (daemon %v, not found %v)", tc.args, err, tc.msg, tc.daemon, tc.notFound)
+		}
+	}
+}
+
+func TestParseSSHTarget(t *testing.T) {
+	for _, tc := range []struct {
+		in, user, addr string
+	}{
+		{"192.168.190.128", "root", "192.168.190.128:22"},
+		{"root@192.168.190.128:10111", "root", "192.168.190.128:10111"},
+		{"alice@10.0.0.1", "alice", "10.0.0.1:22"},
+		{"[::1]:2222", "root", "[::1]:2222"},
+		{"::1", "root", "[::1]:22"},
+	} {
+		user, addr, err := parseSSHTarget(tc.in)
+		if err != nil || user != tc.user || addr.String() != tc.addr {
+			t.Errorf("parseSSHTarget(%q) = %q, %v, %v; want %q, %s", tc.in, user, addr, err, tc.user, tc.addr)
+		}
+	}
+	if _, _, err := parseSSHTarget("root@host"); err == nil {
+		t.Error("parseSSHTarget(root@host): no error for a name")
+	}
+}
