@@ -27,10 +27,11 @@ import (
 const Snaplen = 262144
 
 // captureRcvbuf is the receive buffer asked of a capture socket. The kernel
-// charges the buffer with each queued packet's full memory footprint (about
-// 1–2 KiB for a small packet on a veth), so the default (208 KiB) holds only
-// a couple of hundred packets; 32 MiB holds tens of thousands while the
-// reader catches up. Memory is used only while packets wait.
+// charges the buffer with each queued packet's whole memory footprint
+// (several hundred bytes even for a small packet), so the default (208 KiB)
+// holds only a few hundred packets and a burst overflows it (see
+// docs/captures.md); 32 MiB holds tens of thousands while the reader catches
+// up. Memory is used only while packets wait.
 const captureRcvbuf = 32 << 20
 
 // ErrDropped is wrapped by Stop's error when the kernel dropped packets
@@ -218,11 +219,13 @@ func newReader(f *Filter) *reader {
 }
 
 // drain reads every packet queued on fd and returns EAGAIN once the queue is
-// empty, or the error that ended reading.
+// empty, or the error that ended reading. It hands packets to c in batches,
+// so that a long burst does not keep Wait and Packets waiting.
 func (r *reader) drain(fd int, c *Capture) error {
+	const batchSize = 256
 	var batch []Packet
 	seen := 0
-	defer func() {
+	flush := func() {
 		if seen == 0 {
 			return
 		}
@@ -232,8 +235,13 @@ func (r *reader) drain(fd int, c *Capture) error {
 		close(c.changed)
 		c.changed = make(chan struct{})
 		c.mu.Unlock()
-	}()
+		batch, seen = batch[:0], 0
+	}
+	defer flush()
 	for {
+		if seen >= batchSize {
+			flush()
+		}
 		// MSG_TRUNC makes recvmsg return the packet's full length even
 		// when the buffer held only part of it.
 		n, oobn, _, _, err := unix.Recvmsg(fd, r.buf, r.oob, unix.MSG_TRUNC|unix.MSG_DONTWAIT)

@@ -360,13 +360,13 @@ func HTTP(ctx context.Context, ns *netns.NS, rawURL string) (status, body string
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return "", "", fmt.Errorf("getting %s: %w", rawURL, httpErr(ctx, start, err))
+		return "", "", fmt.Errorf("getting %s: %w", rawURL, wholeErr(ctx, start, err))
 	}
 	defer resp.Body.Close()
 	status = resp.Proto + " " + resp.Status
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return status, string(b), fmt.Errorf("reading body of %s: %w", rawURL, httpErr(ctx, start, err))
+		return status, string(b), fmt.Errorf("reading body of %s: %w", rawURL, wholeErr(ctx, start, err))
 	}
 	if len(b) > maxBody {
 		return status, string(b[:maxBody]), fmt.Errorf("reading body of %s: larger than %d bytes", rawURL, maxBody)
@@ -374,9 +374,14 @@ func HTTP(ctx context.Context, ns *netns.NS, rawURL string) (status, body string
 	return status, string(b), nil
 }
 
-// httpErr is probeErr for errors that already name the connection (dial
-// errors): it leaves them whole unless time ran out.
-func httpErr(ctx context.Context, start time.Time, err error) error {
+// wholeErr is probeErr for errors that name their operation (a dial error,
+// an SSH handshake error): it keeps them whole, unless time ran out and they
+// do not say so yet.
+func wholeErr(ctx context.Context, start time.Time, err error) error {
+	var te *timeoutError
+	if errors.As(err, &te) {
+		return err
+	}
 	if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
 		return ctxErr(ctx, start)
 	}
@@ -415,13 +420,13 @@ func SSH(ctx context.Context, ns *netns.NS, user, password string, addr netip.Ad
 	}
 	sc, chans, reqs, err := ssh.NewClientConn(conn, addr.String(), cfg)
 	if err != nil {
-		return "", -1, fmt.Errorf("ssh %s@%s: %w", user, addr, httpErr(ctx, start, err))
+		return "", -1, fmt.Errorf("ssh %s@%s: %w", user, addr, wholeErr(ctx, start, err))
 	}
 	client := ssh.NewClient(sc, chans, reqs)
 	defer client.Close()
 	sess, err := client.NewSession()
 	if err != nil {
-		return "", -1, fmt.Errorf("ssh %s@%s: opening session: %w", user, addr, httpErr(ctx, start, err))
+		return "", -1, fmt.Errorf("ssh %s@%s: opening session: %w", user, addr, wholeErr(ctx, start, err))
 	}
 	defer sess.Close()
 	out, err := sess.CombinedOutput(command)
@@ -432,5 +437,5 @@ func SSH(ctx context.Context, ns *netns.NS, user, password string, addr netip.Ad
 	case errors.As(err, &exitErr):
 		return string(out), exitErr.ExitStatus(), nil
 	}
-	return string(out), -1, fmt.Errorf("ssh %s@%s: running %q: %w", user, addr, command, httpErr(ctx, start, err))
+	return string(out), -1, fmt.Errorf("ssh %s@%s: running %q: %w", user, addr, command, wholeErr(ctx, start, err))
 }

@@ -118,6 +118,9 @@ type RunOptions struct {
 	Hostname string
 	// Image is the image name shown by docker ps and inspect.
 	Image string
+	// ImageID is the image's full ID (64 hex digits) for docker inspect's
+	// Image field; derived from Image when empty.
+	ImageID string
 	// Program is the registered initproc program run as the container's
 	// main process ("" waits forever), with Args.
 	Program string

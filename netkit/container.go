@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -46,6 +47,7 @@ type Container struct {
 	stopping   bool
 	removed    bool
 	done       chan struct{} // closed when the main process has been reaped
+	exited     bool          // the current main process has been reaped
 	// Warnings are the daemon's warnings for docker run (e.g. published
 	// ports discarded in host mode).
 	Warnings []string
@@ -119,8 +121,6 @@ func (c *Container) IP(network string) netip.Addr {
 
 // Run creates and starts a container, as docker run does.
 func (e *Engine) Run(o RunOptions) (*Container, error) {
-	t0 := time.Now()
-	defer func() { if os.Getenv("NKTRACE") != "" { fmt.Fprintf(os.Stderr, "TRACE run=%v\n", time.Since(t0)) } }()
 	c, err := e.Create(o)
 	if err != nil {
 		return nil, err
@@ -244,7 +244,6 @@ func (c *Container) Start() (err error) {
 		return derr(ErrNotFound, "No such container: %s", c.Name)
 	}
 	c.mu.Unlock()
-	tStart := time.Now()
 	e := c.e
 	o := c.opts
 	var node *Node
@@ -295,12 +294,9 @@ func (c *Container) Start() (err error) {
 		}
 		node = n
 	}
-	tNode := time.Now()
 	c.mu.Lock()
 	c.node = node
 	c.mu.Unlock()
-	var tAttach, tPub time.Time
-	defer func() { if os.Getenv("NKTRACE") != "" { t := time.Now(); fmt.Fprintf(os.Stderr, "TRACE node=%v attach=%v pub=%v proc=%v\n", tNode.Sub(tStart), tAttach.Sub(tNode), tPub.Sub(tAttach), t.Sub(tPub)) } }()
 	if o.Network.Kind == ModeBridge {
 		netName := o.Network.Network
 		if netName == "" {
@@ -318,13 +314,11 @@ func (c *Container) Start() (err error) {
 			if _, aerr := c.attach(n, o.IP, true); aerr != nil {
 				return aerr
 			}
-			tAttach = time.Now()
 			if perr := c.publish(n); perr != nil {
 				return perr
 			}
 		}
 	}
-	tPub = time.Now()
 	return c.startProcess()
 }
 
@@ -477,6 +471,7 @@ func (c *Container) startProcess() error {
 	c.proc = cmd
 	c.pid = cmd.Process.Pid
 	c.done = done
+	c.exited = false
 	c.mu.Unlock()
 	go c.reap(cmd, done)
 
@@ -499,6 +494,12 @@ func (c *Container) startProcess() error {
 		return fmt.Errorf("container %s: %s", c.Name, msg)
 	}
 	c.mu.Lock()
+	if c.exited {
+		// The program exited right after reporting readiness: reap saw a
+		// container that was not running yet, so stop it here.
+		c.mu.Unlock()
+		return fmt.Errorf("container %s: main process exited at start (exit code %d)", c.Name, c.exitCode)
+	}
 	c.state = "running"
 	c.startedAt = time.Now()
 	c.mu.Unlock()
@@ -520,8 +521,9 @@ func (c *Container) reap(cmd *exec.Cmd, done chan struct{}) {
 	c.exitCode = code
 	stopping := c.stopping
 	wasRunning := c.state == "running"
-	c.mu.Unlock()
+	c.exited = true
 	close(done)
+	c.mu.Unlock()
 	if !stopping && wasRunning {
 		c.teardown()
 		c.mu.Lock()
@@ -646,14 +648,7 @@ func (c *Container) Exec(env []string, argv ...string) (*exec.Cmd, error) {
 	if _, err := exec.LookPath(argv[0]); err != nil {
 		return nil, derr(ErrInvalid, "OCI runtime exec failed: exec failed: unable to start container process: exec: %q: executable file not found in $PATH: unknown", argv[0])
 	}
-	cmd, err := initproc.Command(initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv, UTSFromPID: c.Pid()})
-	if err != nil {
-		return nil, err
-	}
-	if env != nil {
-		cmd.Env = append(append([]string{}, env...), cmd.Env[len(cmd.Env)-1])
-	}
-	return cmd, nil
+	return execCommand(env, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv, UTSFromPID: c.Pid()})
 }
 
 // StartExec starts a command made by Exec inside the container and records
@@ -663,7 +658,7 @@ func (c *Container) StartExec(cmd *exec.Cmd) error {
 	if node == nil {
 		return derr(ErrNotRunning, "container %s is not running", c.ID)
 	}
-	if err := node.ns.Start(cmd, netns.StartOptions{NewMount: true}); err != nil {
+	if err := startExec(node.ns, cmd); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -682,7 +677,7 @@ func (c *Container) Processes() []int {
 		roots = append(roots, pid)
 	}
 	for _, x := range c.execs {
-		if x.Process != nil && x.ProcessState == nil {
+		if x.Process != nil && alive(x.Process.Pid) {
 			roots = append(roots, x.Process.Pid)
 		}
 	}
@@ -725,4 +720,15 @@ func portsOf(o RunOptions) []ports.Binding {
 		}
 	}
 	return bs
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
 }

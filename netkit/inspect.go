@@ -3,6 +3,7 @@ package netkit
 import (
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labrun/labrun/netkit/ports"
@@ -172,16 +173,21 @@ func (c *Container) Inspect() ContainerJSON {
 		Status: c.state, Running: c.state == "running", Pid: c.pid, ExitCode: c.exitCode,
 		StartedAt: timeJSON(c.startedAt), FinishedAt: timeJSON(c.finishedAt),
 	}
-	cmd := o.Command
-	if cmd == "" {
-		cmd = "sh"
+	argv := strings.Fields(strings.Trim(o.Command, `"`))
+	if len(argv) == 0 {
+		argv = []string{"sh"}
+	}
+	cmd := argv[0]
+	imageID := o.ImageID
+	if imageID == "" {
+		imageID = imageDigest(o.Image)
 	}
 	j := ContainerJSON{
-		Id: c.ID, Created: timeJSON(c.Created), Path: cmd, Args: []string{}, State: st,
-		Image: "sha256:" + imageDigest(o.Image), Name: "/" + c.Name, Driver: "overlay2", Platform: "linux",
+		Id: c.ID, Created: timeJSON(c.Created), Path: cmd, Args: append([]string{}, argv[1:]...), State: st,
+		Image: "sha256:" + imageID, Name: "/" + c.Name, Driver: "overlay2", Platform: "linux",
 		HostConfig: HostConfig{NetworkMode: o.Network.String(), PortBindings: map[string][]PortBindingJSON{},
 			AutoRemove: o.Remove, PublishAllPorts: o.PublishAll},
-		Config: ContainerConfig{Hostname: c.hostname, Cmd: []string{cmd}, Image: o.Image},
+		Config: ContainerConfig{Hostname: c.hostname, Cmd: argv, Image: o.Image},
 	}
 	if j.Config.Hostname == "" {
 		j.Config.Hostname = c.ID[:12]

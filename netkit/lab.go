@@ -3,6 +3,7 @@ package netkit
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -93,7 +94,13 @@ func (n *Node) Command(env []string, argv ...string) (*exec.Cmd, error) {
 	if _, err := exec.LookPath(argv[0]); err != nil {
 		return nil, fmt.Errorf("running in node %s: %w", n.Name, err)
 	}
-	cmd, err := initproc.Command(initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv})
+	return execCommand(env, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv})
+}
+
+// execCommand builds a ModeExec re-exec whose fd 3 reports the execve.
+func execCommand(env []string, cfg initproc.Config) (*exec.Cmd, error) {
+	cfg.NotifyExec = true
+	cmd, err := initproc.Command(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -103,10 +110,32 @@ func (n *Node) Command(env []string, argv ...string) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
-// Start starts a command made by Command inside the node. The process dies
+// Start starts a command made by Command inside the node and returns once
+// the program itself runs (after the wrapper's execve). The process dies
 // with labrun.
 func (n *Node) Start(cmd *exec.Cmd) error {
-	return n.ns.Start(cmd, netns.StartOptions{NewMount: true})
+	return startExec(n.ns, cmd)
+}
+
+// startExec starts a ModeExec command in ns and waits for its execve.
+func startExec(ns *netns.NS, cmd *exec.Cmd) error {
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("making exec pipe: %w", err)
+	}
+	defer rd.Close()
+	cmd.ExtraFiles = append([]*os.File{wr}, cmd.ExtraFiles...)
+	err = ns.Start(cmd, netns.StartOptions{NewMount: true})
+	wr.Close()
+	if err != nil {
+		return err
+	}
+	msg, _ := io.ReadAll(rd)
+	if len(msg) > 0 {
+		cmd.Wait()
+		return fmt.Errorf("starting %s: %s", cmd.Args[0], msg)
+	}
+	return nil
 }
 
 // linkUp sets a link up by name.
@@ -277,7 +306,7 @@ func (l *Lab) Node(name string) (*Node, error) {
 			if node := c.Node(); node != nil {
 				return node, nil
 			}
-			return nil, fmt.Errorf("container %s is not running: %w", name, ErrNotRunning)
+			return nil, derr(ErrNotRunning, "container %s is not running", name)
 		}
 	}
 	return nil, fmt.Errorf("no node %q (nodes: %s, or a running container): %w", name, "host, client, gateway, internet", ErrNotFound)

@@ -1,9 +1,6 @@
 package netkit
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // ParseMode parses a --net/--network value once into a Mode: "bridge" (or
 // ""), "host", "none", "container:NAME", or the name of a user-defined
@@ -17,11 +14,11 @@ func ParseMode(s string) (Mode, error) {
 	case s == "none":
 		return Mode{Kind: ModeNone}, nil
 	case s == "container":
-		return Mode{}, fmt.Errorf("invalid container format container:<name|id>: %w", ErrInvalid)
+		return Mode{}, derr(ErrInvalid, "invalid container format container:<name|id>")
 	case strings.HasPrefix(s, "container:"):
 		name := strings.TrimPrefix(s, "container:")
 		if name == "" {
-			return Mode{}, fmt.Errorf("invalid container format container:<name|id>: %w", ErrInvalid)
+			return Mode{}, derr(ErrInvalid, "invalid container format container:<name|id>")
 		}
 		return Mode{Kind: ModeContainer, Container: name}, nil
 	default:

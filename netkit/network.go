@@ -140,6 +140,9 @@ func (e *Engine) CreateNetwork(o NetworkOptions) (*Network, error) {
 //
 // Equivalent to: docker network rm NAME
 func (e *Engine) RemoveNetwork(ref string) error {
+	if ref == "host" || ref == "none" {
+		return derr(ErrInvalid, "%s is a pre-defined network and cannot be removed", ref)
+	}
 	e.mu.Lock()
 	n, err := e.networkLocked(ref)
 	if err != nil {

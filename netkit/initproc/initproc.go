@@ -63,6 +63,10 @@ type Config struct {
 	// UTSFromPID, when set, joins the UTS namespace (hostname) of that
 	// process before exec (docker exec sees the container's hostname).
 	UTSFromPID int `json:"uts_from_pid,omitempty"`
+	// NotifyExec (ModeExec): fd 3 is a pipe to the parent that closes when
+	// execve succeeds (close-on-exec), or carries the error if it fails, so
+	// the parent knows the program itself is running.
+	NotifyExec bool `json:"notify_exec,omitempty"`
 }
 
 // Program is the body of a registered program. It runs inside the
@@ -189,10 +193,19 @@ func run(cfg Config) error {
 			return fmt.Errorf("exec: no command")
 		}
 		path, err := exec.LookPath(cfg.Args[0])
-		if err != nil {
-			return err
+		if err == nil {
+			if cfg.NotifyExec {
+				unix.CloseOnExec(3)
+			}
+			err = syscall.Exec(path, cfg.Args, os.Environ())
 		}
-		return syscall.Exec(path, cfg.Args, os.Environ())
+		if cfg.NotifyExec {
+			if f := os.NewFile(3, "notify"); f != nil {
+				f.Write([]byte(err.Error()))
+				f.Close()
+			}
+		}
+		return err
 	case ModeInit:
 		return runInit(cfg)
 	default:
@@ -223,9 +236,11 @@ func runInit(cfg Config) error {
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
 	if cfg.Program == "" {
+		// Like sh as PID 1, which ignores SIGTERM until docker stop kills
+		// it: report the kill (137) without making anyone wait 10s.
 		ready()
 		<-term
-		os.Exit(143)
+		os.Exit(137)
 	}
 	p, ok := lookup(cfg.Program)
 	if !ok {
@@ -241,7 +256,8 @@ func runInit(cfg Config) error {
 		<-term
 	case <-term:
 	}
-	os.Exit(143)
+	// Servers (httpd, sshd) stop cleanly on SIGTERM, as Docker's do.
+	os.Exit(0)
 	return nil
 }
 
