@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/labrun/labrun/runner/bench"
 	"io"
 	"os"
 	"path/filepath"
@@ -49,6 +50,9 @@ func Main(args []string) int { return Run(args, os.Stdout, os.Stderr) }
 // scenario passed (or was skipped), 1 when one failed or the machine lacks
 // what labs need, 2 for bad usage.
 func Run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "bench" {
+		return bench.Main(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "clean" {
 		if len(args) > 1 {
 			fmt.Fprintf(stderr, "labrun clean: unexpected arguments %q\n", args[1:])

@@ -1,0 +1,136 @@
+package firewall
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// TestKernelConcurrentApply: plain batches of concurrent callers are applied
+// together, and each caller still gets its own outcome: a batch that cannot
+// apply fails alone, and leaves nothing behind, while the others land.
+func TestKernelConcurrentApply(t *testing.T) {
+	t.Parallel()
+	p := newProgrammer(t)
+	c := Config{IPForwardFlipped: true}
+	apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
+	const n = 40
+	bad := Op{Kind: Append, Rule: Rule{Table: TableFilter, Chain: "NO-SUCH-CHAIN", Spec: []string{"-j", "ACCEPT"}}}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ops := c.AddPorts(docker0, benchPort(i))
+			if i%10 == 7 {
+				ops = append(ops, bad)
+			}
+			errs[i] = p.Apply(ops)
+		}()
+	}
+	wg.Wait()
+	var good []Port
+	for i, err := range errs {
+		switch {
+		case i%10 == 7 && err == nil:
+			t.Errorf("batch %d with a rule in a missing chain applied", i)
+		case i%10 == 7 && !strings.Contains(err.Error(), "NO-SUCH-CHAIN"):
+			t.Errorf("batch %d: error does not name its failing rule: %v", i, err)
+		case i%10 != 7 && err != nil:
+			t.Errorf("batch %d: %v", i, err)
+		case i%10 != 7:
+			good = append(good, benchPort(i))
+		}
+	}
+	// Exactly the good ports' rules are there, once each: the order of
+	// concurrent batches is not defined, so compare sorted rule sets.
+	want := newProgrammer(t)
+	apply(t, want, [][]Op{c.Start(), c.AddNetwork(docker0), c.AddPorts(docker0, good...)})
+	if got, exp := sortedLines(save(t, p)), sortedLines(save(t, want)); got != exp {
+		t.Errorf("rules after concurrent batches:\n%s", diff(exp, got))
+	}
+	// Removing concurrently, with some rules already gone, leaves the
+	// engine's rules only.
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = p.Apply(c.RemovePorts(docker0, benchPort(i)))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("removing batch %d: %v", i, err)
+		}
+	}
+	clean := newProgrammer(t)
+	apply(t, clean, [][]Op{c.Start(), c.AddNetwork(docker0)})
+	if got, exp := save(t, p), save(t, clean); got != exp {
+		t.Errorf("rules after concurrent removal:\n%s", diff(exp, got))
+	}
+}
+
+func sortedLines(s string) string {
+	lines := strings.Split(s, "\n")
+	// A stable order that keeps the table boundaries: sort within runs
+	// of -A lines only.
+	start := -1
+	for i := 0; i <= len(lines); i++ {
+		if i < len(lines) && strings.HasPrefix(lines[i], "-A ") {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			sortStrings(lines[start:i])
+			start = -1
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// BenchmarkApplyPortParallel publishes one port per operation from many
+// goroutines at once, as a lab starting containers in parallel does: the
+// batches of concurrent callers share one iptables-restore.
+func BenchmarkApplyPortParallel(b *testing.B) {
+	for _, par := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("callers=%d", par), func(b *testing.B) {
+			p := newProgrammer(b)
+			c := Config{IPForwardFlipped: true}
+			apply(b, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for range par {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						i := next.Add(1) - 1
+						if i >= int64(b.N) {
+							return
+						}
+						if err := p.Apply(c.AddPorts(docker0, benchPort(int(i)))); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+		})
+	}
+}
