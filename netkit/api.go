@@ -80,6 +80,18 @@ type DaemonOptions struct {
 	// Era selects the Docker release whose rules, MACs and output shapes
 	// the engine reproduces (the zero value is 20.10–27).
 	Era firewall.Era
+	// APIVersion narrows Era to one release by its engine API version
+	// ("1.41" is Docker 20.10, "1.47" 27.5, "1.51" 28.3–28.5, "1.52"
+	// 29.0): it selects the JSON shapes of inspect. "" is the era's newest
+	// (27: 1.47, 28: 1.51, 29: 1.52). See era.go.
+	APIVersion string
+	// FirewallBackend is --firewall-backend: "" or "iptables" (netkit/
+	// firewall), or "nftables" (Docker 29's ip docker-bridges table,
+	// programmed over netlink).
+	FirewallBackend string
+	// MTU is --mtu, the default bridge's com.docker.network.driver.mtu
+	// option and the MTU of its links; 0 means 1500.
+	MTU int
 }
 
 // ModeKind is one of the four network modes.

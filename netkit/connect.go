@@ -24,6 +24,9 @@ func (e *Engine) Connect(network, container string, ip netip.Addr) error {
 		}
 		return derr(ErrInvalid, "user specified IP address is supported only when connecting to networks with user configured subnets")
 	}
+	if ip.IsValid() && !n.Subnet.Contains(ip) {
+		return derr(ErrInvalid, "no configured subnet or ip-range contain the IP address %s", ip)
+	}
 	c.mu.Lock()
 	for _, ep := range c.endpoints {
 		if ep.net == n {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
@@ -48,6 +50,7 @@ type Container struct {
 	removed    bool
 	done       chan struct{} // closed when the main process has been reaped
 	exited     bool          // the current main process has been reaped
+	sandboxed  bool          // a start got as far as making the namespace
 	// Warnings are the daemon's warnings for docker run (e.g. published
 	// ports discarded in host mode).
 	Warnings []string
@@ -206,7 +209,7 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 	}
 	if o.Network.Kind == ModeContainer {
 		if o.Network.Container == o.Name {
-			return nil, derr(ErrInvalid, "cannot join own network")
+			return nil, e.release().ownNetNSError()
 		}
 		if _, err := e.containerLocked(o.Network.Container); err != nil {
 			return nil, err
@@ -266,29 +269,24 @@ func (c *Container) Start() (err error) {
 			return terr
 		}
 		if target.ID == c.ID {
-			return derr(ErrInvalid, "cannot join own network")
+			return e.release().ownNetNSError()
 		}
 		tn := target.Node()
 		if tn == nil {
-			return derr(ErrNotRunning, "cannot join network of a non running container: %s", target.ID)
+			return e.release().notRunningError(target)
 		}
 		if tn.shared {
-			node = &Node{Name: c.Name, ns: tn.ns, nl: tn.nl, shared: true}
+			node = &Node{Name: c.Name, ns: tn.ns, nl: tn.Netlink(), shared: true}
 		} else {
 			ns, oerr := netns.OpenPID(target.Pid())
 			if oerr != nil {
 				return oerr
 			}
-			h, herr := netlink.NewHandleAt(ns.Handle())
-			if herr != nil {
-				ns.Close()
-				return fmt.Errorf("opening netlink in container %s: %w", c.Name, herr)
-			}
-			node = &Node{Name: c.Name, ns: ns, nl: h}
+			node = &Node{Name: c.Name, ns: ns}
 		}
 		c.hostname = target.hostname
 	case ModeNone, ModeBridge:
-		n, nerr := newNode(c.Name)
+		n, nerr := newContainerNode(c.Name)
 		if nerr != nil {
 			return fmt.Errorf("making the namespace of container %s: %w", c.Name, nerr)
 		}
@@ -296,6 +294,7 @@ func (c *Container) Start() (err error) {
 	}
 	c.mu.Lock()
 	c.node = node
+	c.sandboxed = true
 	c.mu.Unlock()
 	if o.Network.Kind == ModeBridge {
 		netName := o.Network.Network
@@ -312,10 +311,10 @@ func (c *Container) Start() (err error) {
 		}
 		if n != nil {
 			if _, aerr := c.attach(n, o.IP, true); aerr != nil {
-				return aerr
+				return e.release().setupError(aerr)
 			}
 			if perr := c.publish(n); perr != nil {
-				return perr
+				return e.release().setupError(perr)
 			}
 		}
 	}
@@ -327,7 +326,9 @@ func (c *Container) Start() (err error) {
 // default route via the gateway when gateway is set.
 //
 // Equivalent to: ip link add vethX type veth peer name ethN netns CTR;
-// ip link set vethX master BR up; ip -n CTR addr add IP/BITS dev ethN;
+// ip link set vethX master BR up;
+// ip netns exec CTR sysctl -w net.ipv6.conf.ethN.disable_ipv6=1;
+// ip -n CTR addr add IP/BITS dev ethN;
 // ip -n CTR link set ethN up; ip -n CTR route add default via GW
 func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (ep *endpoint, err error) {
 	e := c.e
@@ -353,48 +354,72 @@ func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (ep *endpoi
 	ifname := fmt.Sprintf("eth%d", len(c.endpoints))
 	node := c.node
 	c.mu.Unlock()
-	ep = &endpoint{ID: newID(), net: n, ifname: ifname, hostVeth: "veth" + newID()[:7], addr: addr, mac: macFromIP(addr), reqIP: req}
+	ep = &endpoint{ID: newID(), net: n, ifname: ifname, hostVeth: "veth" + newID()[:7], addr: addr, mac: e.release().containerMAC(addr), reqIP: req}
 	br, err := e.host.nl.LinkByName(n.Bridge)
 	if err != nil {
 		return nil, fmt.Errorf("finding bridge %s: %w", n.Bridge, err)
 	}
+	// The host end is created up (one request less than setting it up
+	// afterwards).
 	veth := &netlink.Veth{
-		LinkAttrs:        netlink.LinkAttrs{Name: ep.hostVeth, MasterIndex: br.Attrs().Index},
+		LinkAttrs:        netlink.LinkAttrs{Name: ep.hostVeth, MasterIndex: br.Attrs().Index, Flags: net.FlagUp, MTU: e.linkMTU(n)},
 		PeerName:         ifname,
 		PeerHardwareAddr: ep.mac,
 		PeerNamespace:    netlink.NsFd(node.ns.Fd()),
 	}
-	if err := e.host.nl.LinkAdd(veth); err != nil {
-		return nil, fmt.Errorf("adding veth %s for container %s: %w", ep.hostVeth, c.Name, err)
-	}
+	added := false
 	defer func() {
-		if err != nil {
+		if err != nil && added {
 			e.host.nl.LinkDel(veth)
 		}
 	}()
-	if err := e.host.linkUp(ep.hostVeth); err != nil {
-		return nil, err
-	}
-	if e.opts.NoUserlandProxy {
-		// Equivalent to: bridge link set dev vethX hairpin on
-		if err := e.host.nl.LinkSetHairpin(veth, true); err != nil {
-			return nil, fmt.Errorf("setting hairpin on %s: %w", ep.hostVeth, err)
+	// The container side is configured from a thread inside its
+	// namespace, with a short-lived handle (see Node.nl).
+	err = node.config(func(h *netlink.Handle) error {
+		// IPv6 off on the new interface, as Docker does (see
+		// noIPv6Default), then the veth.
+		restore, err := noIPv6Default()
+		if err != nil {
+			return fmt.Errorf("turning IPv6 off for %s in container %s: %w", ifname, c.Name, err)
 		}
-	}
-	if err := node.addAddr(ifname, netip.PrefixFrom(addr, n.Subnet.Bits())); err != nil {
-		return nil, err
-	}
-	if err := node.linkUp(ifname); err != nil {
-		return nil, err
-	}
-	if gateway && !n.Internal {
-		gw := n.Gateway
-		if n.DefaultGW.IsValid() {
-			gw = n.DefaultGW
+		err = e.host.nl.LinkAdd(veth)
+		if rerr := restore(); err == nil && rerr != nil {
+			err = rerr
 		}
-		if err := node.addDefaultRoute(gw); err != nil {
-			return nil, err
+		if err != nil {
+			return fmt.Errorf("adding veth %s for container %s: %w", ep.hostVeth, c.Name, err)
 		}
+		added = true
+		if e.opts.NoUserlandProxy {
+			// Equivalent to: bridge link set dev vethX hairpin on
+			if err := e.host.nl.LinkSetHairpin(veth, true); err != nil {
+				return fmt.Errorf("setting hairpin on %s: %w", ep.hostVeth, err)
+			}
+		}
+		eth, err := h.LinkByName(ifname)
+		if err != nil {
+			return fmt.Errorf("finding %s in container %s: %w", ifname, c.Name, err)
+		}
+		if err := h.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(addr, n.Subnet.Bits()))}); err != nil {
+			return fmt.Errorf("adding %s to %s in container %s: %w", addr, ifname, c.Name, err)
+		}
+		if err := h.LinkSetUp(eth); err != nil {
+			return fmt.Errorf("setting %s up in container %s: %w", ifname, c.Name, err)
+		}
+		if gateway && !n.Internal {
+			gw := n.Gateway
+			if n.DefaultGW.IsValid() {
+				gw = n.DefaultGW
+			}
+			// Equivalent to: ip route add default via GW
+			if err := h.RouteAdd(&netlink.Route{Gw: gw.AsSlice()}); err != nil {
+				return fmt.Errorf("adding default route via %s in container %s: %w", gw, c.Name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := e.fw.addEndpoint(n, addr); err != nil {
 		return nil, err
@@ -408,15 +433,47 @@ func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (ep *endpoi
 	return ep, nil
 }
 
+// noIPv6Default makes the interfaces created next in the calling thread's
+// namespace start with IPv6 off, and returns the function that puts the
+// default back. It must run on a thread inside the container's namespace
+// (Node.config).
+//
+// Docker turns IPv6 off on a container's interface on networks without
+// IPv6 (libnetwork's setIPv6, since 1.13; labrun's networks are IPv4
+// only): the interface has no link-local address, and sends none of the
+// duplicate-address probes, MLD reports and router solicitations that the
+// bridge would flood to every other container — with 1000 containers that
+// flooding, not the API, is what makes each new container cost more than
+// the last. Docker writes the interface's own disable_ipv6 once it exists;
+// that write takes the rtnl lock by retrying the system call while anyone
+// holds it, which under a lab's parallel starts burns a core. Letting the
+// interface inherit the setting from the namespace's default is lock-free
+// and leaves the same state: ethN's disable_ipv6 is 1, the default is
+// back at its value. A kernel without IPv6 has nothing to turn off.
+//
+// Equivalent to: ip netns exec CTR sysctl -w net.ipv6.conf.ethN.disable_ipv6=1
+func noIPv6Default() (restore func() error, err error) {
+	const key = "/proc/sys/net/ipv6/conf/default/disable_ipv6"
+	old, err := os.ReadFile(key)
+	if errors.Is(err, os.ErrNotExist) {
+		return func() error { return nil }, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(key, []byte("1"), 0o644); err != nil {
+		return nil, err
+	}
+	return func() error { return os.WriteFile(key, old, 0o644) }, nil
+}
+
 // detach undoes attach.
 func (c *Container) detach(ep *endpoint) error {
 	e := c.e
 	var errs []error
 	errs = append(errs, e.fw.delEndpoint(ep.net, ep.addr))
-	if l, err := e.host.nl.LinkByName(ep.hostVeth); err == nil {
-		// Equivalent to: ip link del vethX (its peer goes with it)
-		errs = append(errs, e.host.nl.LinkDel(l))
-	}
+	// Equivalent to: ip link del vethX (its peer goes with it)
+	errs = append(errs, e.veths.del(ep.hostVeth))
 	ep.net.pool.Release(ep.addr)
 	e.mu.Lock()
 	delete(ep.net.endpoints, c.ID)
@@ -430,6 +487,152 @@ func (c *Container) detach(ep *endpoint) error {
 	}
 	c.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// vethDeleter deletes an engine's host-side veths. Deleting a link waits
+// for an RCU grace period (about 20 ms on a 2-core machine) however many
+// links go with it, and deletions do not overlap in the kernel, so one by
+// one a lab of 1000 containers would take 20 s to remove. The deleter
+// batches instead (group commit): veths that several goroutines delete at
+// the same time (docker rm -f of many containers, an engine stopping) are
+// put in one link group and deleted with one request. A deletion that runs
+// alone (the usual case in a scenario) is a plain ip link del. Either way
+// del returns once the veth, and with it its peer, is gone.
+//
+// Equivalent to: ip link set vethX group G; ip link set vethY group G; …;
+// ip link del group G
+type vethDeleter struct {
+	host *Node
+
+	mu     sync.Mutex
+	queue  []*vethDel
+	leader bool // a caller is deleting a batch or has been asked to
+}
+
+// vethDel is one veth waiting to be deleted.
+type vethDel struct {
+	name string
+	err  error
+	done chan struct{} // closed once deleted (or failed)
+	lead chan struct{} // receives when this caller must delete the queue
+}
+
+// vethGroup is the link group veths are moved to just before a batch
+// deletes them. It only has to differ from 0, every link's default group
+// (deleting group 0 would delete every link): the host node is the lab's
+// own namespace.
+const vethGroup = 0x4c52 // "LR"
+
+// del deletes the veth named name in the host node; a veth already gone is
+// not an error.
+func (d *vethDeleter) del(name string) error {
+	r := &vethDel{name: name, done: make(chan struct{}), lead: make(chan struct{}, 1)}
+	d.mu.Lock()
+	d.queue = append(d.queue, r)
+	if d.leader {
+		d.mu.Unlock()
+		select {
+		case <-r.done:
+			return r.err
+		case <-r.lead:
+		}
+	} else {
+		d.leader = true
+		d.mu.Unlock()
+	}
+	d.mu.Lock()
+	batch := d.queue
+	d.queue = nil
+	d.mu.Unlock()
+	d.deleteBatch(batch)
+	d.mu.Lock()
+	if len(d.queue) > 0 {
+		d.queue[0].lead <- struct{}{}
+	} else {
+		d.leader = false
+	}
+	d.mu.Unlock()
+	return r.err
+}
+
+// deleteBatch deletes the batch's veths, sets each request's error and
+// closes its done.
+func (d *vethDeleter) deleteBatch(batch []*vethDel) {
+	defer func() {
+		for _, r := range batch {
+			close(r.done)
+		}
+	}()
+	h := d.host.nl
+	if len(batch) == 1 {
+		batch[0].err = d.delOne(batch[0].name)
+		return
+	}
+	var grouped []*vethDel
+	for _, r := range batch {
+		l, err := h.LinkByName(r.name)
+		if err != nil {
+			if !isLinkNotFound(err) {
+				r.err = fmt.Errorf("finding veth %s: %w", r.name, err)
+			}
+			continue
+		}
+		if err := h.LinkSetGroup(l, vethGroup); err != nil {
+			r.err = d.delOne(r.name)
+			continue
+		}
+		grouped = append(grouped, r)
+	}
+	if len(grouped) == 0 {
+		return
+	}
+	if err := d.delGroup(); err != nil {
+		// Whatever is left of the group goes one by one.
+		for _, r := range grouped {
+			r.err = d.delOne(r.name)
+		}
+	}
+}
+
+// delOne deletes one veth by name.
+//
+// Equivalent to: ip link del NAME
+func (d *vethDeleter) delOne(name string) error {
+	l, err := d.host.nl.LinkByName(name)
+	if err != nil {
+		if isLinkNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("finding veth %s: %w", name, err)
+	}
+	if err := d.host.nl.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("deleting veth %s: %w", name, err)
+	}
+	return nil
+}
+
+// delGroup deletes every link of vethGroup in the host node with one
+// RTM_DELLINK (the kernel unregisters them, and their veth peers, as one
+// batch). vishvananda/netlink has no call for it, so the request is sent
+// on a socket opened from a thread inside the host node.
+//
+// Equivalent to: ip link del group G
+func (d *vethDeleter) delGroup() error {
+	return d.host.ns.Do(func() error {
+		req := nl.NewNetlinkRequest(unix.RTM_DELLINK, unix.NLM_F_ACK)
+		req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+		req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(vethGroup)))
+		if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
+			return fmt.Errorf("deleting link group %d: %w", vethGroup, err)
+		}
+		return nil
+	})
+}
+
+// isLinkNotFound reports whether err says that a link does not exist.
+func isLinkNotFound(err error) bool {
+	var nf netlink.LinkNotFoundError
+	return errors.As(err, &nf) || errors.Is(err, unix.ENODEV)
 }
 
 // startProcess starts the main process inside the container's namespace and

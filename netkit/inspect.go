@@ -70,7 +70,9 @@ type PortBindingJSON struct {
 	HostPort string
 }
 
-// NetworkSettings is docker inspect's NetworkSettings (API 1.44–1.47 order).
+// NetworkSettings is docker inspect's NetworkSettings. It holds the fields
+// of every API version; MarshalJSON writes those of the engine's, in its
+// order (inspect_shapes.go).
 type NetworkSettings struct {
 	Bridge                 string
 	SandboxID              string
@@ -90,9 +92,12 @@ type NetworkSettings struct {
 	IPv6Gateway            string
 	MacAddress             string
 	Networks               map[string]*EndpointSettings
+
+	api int // the engine API version whose shape MarshalJSON writes
 }
 
-// EndpointSettings is one entry of NetworkSettings.Networks (27 order).
+// EndpointSettings is one entry of NetworkSettings.Networks (every API
+// version's fields; see MarshalJSON).
 type EndpointSettings struct {
 	IPAMConfig          *EndpointIPAMConfig
 	Links               []string
@@ -108,6 +113,11 @@ type EndpointSettings struct {
 	GlobalIPv6Address   string
 	GlobalIPv6PrefixLen int
 	DNSNames            []string
+	// GwPriority is the endpoint's gateway priority (API 1.48+; always 0
+	// in labrun).
+	GwPriority int
+
+	api int
 }
 
 // EndpointIPAMConfig holds a requested --ip.
@@ -115,13 +125,15 @@ type EndpointIPAMConfig struct {
 	IPv4Address string `json:",omitempty"`
 }
 
-// NetworkJSON is docker network inspect's object (API 1.47 order).
+// NetworkJSON is docker network inspect's object, with the fields of every
+// API version; MarshalJSON writes those of the engine's, in its order.
 type NetworkJSON struct {
 	Name       string
 	Id         string
 	Created    string
 	Scope      string
 	Driver     string
+	EnableIPv4 bool // API 1.48+
 	EnableIPv6 bool
 	IPAM       IPAMJSON
 	Internal   bool
@@ -132,6 +144,10 @@ type NetworkJSON struct {
 	Containers map[string]NetworkContainer
 	Options    map[string]string
 	Labels     map[string]string
+	// Status is the networks' address use (API 1.52+).
+	Status *NetworkStatus
+
+	api int
 }
 
 // IPAMJSON is a network's IPAM section.
@@ -214,8 +230,10 @@ func (c *Container) Inspect() ContainerJSON {
 			j.Config.ExposedPorts[p.String()] = struct{}{}
 		}
 	}
-	ns := NetworkSettings{Networks: map[string]*EndpointSettings{}, Ports: map[string][]PortBindingJSON{}}
-	if c.state == "running" && o.Network.Kind != ModeContainer {
+	api := c.e.release().api
+	ns := NetworkSettings{Networks: map[string]*EndpointSettings{}, Ports: map[string][]PortBindingJSON{}, api: api}
+	r := c.e.release()
+	if (c.state == "running" || (r.keepSandbox && c.sandboxed)) && o.Network.Kind != ModeContainer {
 		ns.SandboxID = sandboxID(c.ID)
 		ns.SandboxKey = "/var/run/docker/netns/" + ns.SandboxID[:12]
 		if o.Network.Kind == ModeHost {
@@ -225,12 +243,17 @@ func (c *Container) Inspect() ContainerJSON {
 	switch o.Network.Kind {
 	case ModeHost, ModeNone:
 		name := o.Network.String()
-		ns.Networks[name] = &EndpointSettings{NetworkID: pseudoNetworkID(name)}
+		ns.Networks[name] = &EndpointSettings{NetworkID: pseudoNetworkID(name), api: api}
+		if c.state == "running" {
+			ns.Networks[name].EndpointID = stableHex("endpoint:"+name+":"+c.ID, 64)
+		}
 		ns.Ports = map[string][]PortBindingJSON{}
 	case ModeContainer:
 		ns.Ports = map[string][]PortBindingJSON{}
 	case ModeBridge:
-		if c.state == "running" {
+		if c.state == "running" && !c.onInternal() {
+			// Exposed ports show on bridge networks, never on internal
+			// ones (Docker gives their endpoints no port settings).
 			for _, p := range exposed {
 				ns.Ports[p.String()] = nil
 			}
@@ -243,17 +266,23 @@ func (c *Container) Inspect() ContainerJSON {
 			es := &EndpointSettings{
 				MacAddress: ep.mac.String(), NetworkID: ep.net.ID, EndpointID: ep.ID,
 				Gateway: ep.net.Gateway.String(), IPAddress: ep.addr.String(), IPPrefixLen: ep.net.Subnet.Bits(),
+				api: api,
 			}
 			if ep.net.DefaultGW.IsValid() {
 				es.Gateway = ep.net.DefaultGW.String()
 			}
-			if ep.net.Internal {
+			if ep.net.Internal && !r.internalGateway {
 				es.Gateway = ""
 			}
 			if ep.reqIP.IsValid() {
 				es.IPAMConfig = &EndpointIPAMConfig{IPv4Address: ep.reqIP.String()}
 			}
-			if !ep.net.Default {
+			switch {
+			case ep.net.Default:
+			case api <= apiShortIDAlias:
+				// Before DNSNames (API 1.44), the short ID was an alias.
+				es.Aliases = []string{c.ID[:12]}
+			default:
 				es.DNSNames = []string{c.Name, c.ID[:12]}
 				if c.hostname != c.ID[:12] && c.hostname != c.Name {
 					es.DNSNames = append(es.DNSNames, c.hostname)
@@ -271,7 +300,7 @@ func (c *Container) Inspect() ContainerJSON {
 				name = "bridge"
 			}
 			if n, err := c.e.networkByNameNoLock(name); err == nil {
-				ns.Networks[name] = &EndpointSettings{NetworkID: n.ID}
+				ns.Networks[name] = &EndpointSettings{NetworkID: n.ID, api: api}
 			}
 		}
 	}
@@ -317,13 +346,24 @@ func (c *Container) ExposedPorts() []ports.Port { return exposedPorts(c.opts) }
 func (n *Network) Inspect(e *Engine) NetworkJSON {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	r := e.release()
 	j := NetworkJSON{
 		Name: n.Name, Id: n.ID, Created: timeJSON(n.Created), Scope: "local", Driver: n.Driver,
+		EnableIPv4: true, api: r.api,
 		IPAM:     IPAMJSON{Driver: "default", Config: []IPAMConfig{{Subnet: n.Subnet.String(), Gateway: n.Gateway.String()}}},
 		Internal: n.Internal, Containers: map[string]NetworkContainer{}, Options: map[string]string{}, Labels: map[string]string{},
 	}
 	if n.IPRange.IsValid() {
 		j.IPAM.Config[0].IPRange = n.IPRange.String()
+	}
+	if n.Default && n.createdBridge && r.bridgeGatewayHidden {
+		j.IPAM.Config[0].Gateway = ""
+	}
+	if r.api >= apiV29 {
+		inUse, avail := n.ipamStatus()
+		j.Status = &NetworkStatus{IPAM: NetworkStatusIPAM{Subnets: map[string]SubnetStatus{
+			n.Subnet.String(): {IPsInUse: inUse, DynamicIPsAvailable: avail},
+		}}}
 	}
 	if !n.Default {
 		j.IPAM.Options = map[string]string{}
@@ -339,7 +379,7 @@ func (n *Network) Inspect(e *Engine) NetworkJSON {
 			"com.docker.network.bridge.enable_ip_masquerade": strconv.FormatBool(n.Masq),
 			"com.docker.network.bridge.host_binding_ipv4":    hb,
 			"com.docker.network.bridge.name":                 n.Bridge,
-			"com.docker.network.driver.mtu":                  "1500",
+			"com.docker.network.driver.mtu":                  strconv.Itoa(e.mtu()),
 		}
 	} else {
 		for k, v := range n.Options {

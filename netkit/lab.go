@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
@@ -38,7 +39,14 @@ type Node struct {
 	// Name is the node's name in the lab.
 	Name string
 	ns   *netns.NS
-	nl   *netlink.Handle
+	// nl is the node's netlink handle. World nodes open it at once; a
+	// container's node opens it on first use of Netlink (netkit configures
+	// containers with short-lived handles), so that a lab of many
+	// containers does not hold three netlink sockets for each: every
+	// process labrun starts copies, and closes, all of its descriptors.
+	nl     *netlink.Handle
+	nlMu   sync.Mutex
+	closed bool
 	// shared marks a node that borrows another node's namespace (host mode
 	// and container: mode); closing it leaves the namespace alone.
 	shared bool
@@ -47,16 +55,29 @@ type Node struct {
 // NS returns the node's network namespace.
 func (n *Node) NS() *netns.NS { return n.ns }
 
-// Netlink returns a netlink handle bound to the node's namespace.
-func (n *Node) Netlink() *netlink.Handle { return n.nl }
+// Netlink returns a netlink handle bound to the node's namespace, or nil
+// once the node is gone.
+func (n *Node) Netlink() *netlink.Handle {
+	n.nlMu.Lock()
+	defer n.nlMu.Unlock()
+	if n.nl == nil && !n.closed && !n.shared {
+		if h, err := openNetlink(n.ns); err == nil {
+			n.nl = h
+		}
+	}
+	return n.nl
+}
 
 func (n *Node) close() error {
 	if n.shared {
 		return nil
 	}
+	n.nlMu.Lock()
+	n.closed = true
 	if n.nl != nil {
 		n.nl.Close()
 	}
+	n.nlMu.Unlock()
 	return n.ns.Close()
 }
 
@@ -68,18 +89,73 @@ func newNode(name string) (*Node, error) {
 	return nodeFromNS(name, ns)
 }
 
+// newContainerNode makes a container's node: a fresh namespace with lo up,
+// and no netlink handle until one is asked for (see Node.nl).
+func newContainerNode(name string) (*Node, error) {
+	ns, err := netns.New()
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{Name: name, ns: ns}
+	if err := n.config(func(h *netlink.Handle) error { return setLoUp(h) }); err != nil {
+		ns.Close()
+		return nil, fmt.Errorf("setting lo up in container %s: %w", name, err)
+	}
+	return n, nil
+}
+
+// config runs fn with a short-lived rtnetlink handle opened from a thread
+// inside the node's namespace. fn runs on that thread; it may use other
+// nodes' handles too (their sockets live in their own namespaces).
+func (n *Node) config(fn func(h *netlink.Handle) error) error {
+	return n.ns.Do(func() error {
+		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+		if err != nil {
+			return fmt.Errorf("opening netlink: %w", err)
+		}
+		defer h.Close()
+		return fn(h)
+	})
+}
+
+// setLoUp sets lo up. lo is always ifindex 1 in a new namespace
+// (LOOPBACK_IFINDEX): no lookup needed.
+//
+// Equivalent to: ip link set lo up
+func setLoUp(h *netlink.Handle) error {
+	return h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}})
+}
+
+// nodeFromNS makes a node of a fresh namespace and sets its lo up.
 func nodeFromNS(name string, ns *netns.NS) (*Node, error) {
-	h, err := netlink.NewHandleAt(ns.Handle())
+	h, err := openNetlink(ns)
 	if err != nil {
 		ns.Close()
 		return nil, fmt.Errorf("opening netlink in node %s: %w", name, err)
 	}
 	n := &Node{Name: name, ns: ns, nl: h}
-	if err := n.linkUp("lo"); err != nil {
+	if err := setLoUp(h); err != nil {
 		n.close()
-		return nil, err
+		return nil, fmt.Errorf("setting lo up in node %s: %w", name, err)
 	}
 	return n, nil
+}
+
+// openNetlink returns a netlink handle whose sockets live in ns. It opens
+// them from a thread inside ns (netns.Do) in one go, which costs a third of
+// netlink.NewHandleAt's socket-by-socket namespace switching and keeps the
+// thread handling in netns.
+//
+// A closed handle must never be used again: vishvananda/netlink then opens
+// a socket in the calling thread's namespace, which is labrun's own.
+func openNetlink(ns *netns.NS) (*netlink.Handle, error) {
+	var h *netlink.Handle
+	err := ns.Do(func() error {
+		var err error
+		h, err = netlink.NewHandle()
+		return err
+	})
+	return h, err
 }
 
 // Command returns a command that runs argv inside the node's network

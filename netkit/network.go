@@ -80,7 +80,8 @@ func (e *Engine) CreateNetwork(o NetworkOptions) (*Network, error) {
 			return nil, derr(ErrInvalid, "invalid subnet %s: only IPv4 is supported by labrun", o.Subnet)
 		}
 		if o.Subnet != o.Subnet.Masked() {
-			return nil, derr(ErrInvalid, "invalid pool request: Pool overlaps with other one on this address space")
+			// Docker: the API's ValidateIPAM (moby api/types/network).
+			return nil, derr(ErrInvalid, "invalid network config:\ninvalid subnet %s: it should be %s", o.Subnet, o.Subnet.Masked())
 		}
 		if err := e.spaces.Reserve(o.Subnet); err != nil {
 			return nil, derr(ErrConflict, "invalid pool request: Pool overlaps with other one on this address space")

@@ -25,7 +25,9 @@ var (
 func (c *Container) publish(n *Network) (err error) {
 	e := c.e
 	bs := portsOf(c.opts)
-	if len(bs) == 0 {
+	if len(bs) == 0 || n.Internal {
+		// Docker maps no ports on an --internal network (the daemon's
+		// buildCreateEndpointOptions skips them).
 		return nil
 	}
 	ports.Sort(bs)

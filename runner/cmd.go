@@ -82,10 +82,15 @@ func (e *Env) Stderr() io.Writer { return e.stderr }
 func (e *Env) Lab() *netkit.Lab { return e.st.lab }
 
 // Engine returns the lab's engine, starting it with dockerd's defaults when
-// the script has not started one (the first docker command does that).
+// the script has not started one (the first docker command does that). After
+// a dockerd that failed, the engine stays stopped, as a docker CLI finds no
+// daemon then, until a dockerd succeeds.
 func (e *Env) Engine() (*netkit.Engine, error) {
 	if eng := e.st.lab.Engine(); eng != nil {
 		return eng, nil
+	}
+	if e.st.engineDown {
+		return nil, errors.New("the engine is not running: the last dockerd failed")
 	}
 	eng, err := e.st.lab.StartEngine(netkit.DaemonOptions{})
 	if err != nil {
@@ -100,7 +105,7 @@ func (e *Env) Context() context.Context { return e.st.ctx }
 // Getenv returns a script variable.
 func (e *Env) Getenv(key string) string {
 	if e.ts == nil {
-		return ""
+		return e.st.environ[key]
 	}
 	return e.ts.Getenv(key)
 }
@@ -179,7 +184,7 @@ func tsCmd(c Cmd) func(ts *testscript.TestScript, neg bool, args []string) {
 // name, so that two commands can never silently shadow each other.
 var commands = func() map[string]Cmd {
 	m := map[string]Cmd{}
-	for _, c := range []Cmd{dockerdCmd, dockerCmd, onCmd, reachCmd, pingCmd, httpCmd, sshCmd} {
+	for _, c := range []Cmd{dockerdCmd, dockerCmd, onCmd, reachCmd, pingCmd, httpCmd, sshCmd, envStdoutCmd, captureCmd, packetsCmd, natCmd} {
 		addCmd(m, c)
 	}
 	return m

@@ -1,7 +1,8 @@
 // Package runner is labrun's scenario language and its runner: the commands
-// (dockerd, docker, on, reach, ping, http, ssh) and conditions that
-// testscript files use to build a lab, start containers with real listeners
-// and check what a person would check, and the code that runs those files,
+// (dockerd, docker, on, reach, ping, http, ssh, env-stdout, capture, packets,
+// nat) and conditions that testscript files use to build a lab, start
+// containers with real listeners, check what a person would check and
+// capture the packets that prove it, and the code that runs those files,
 // under `go test` (TestScenarios) and under the labrun command (Run) alike.
 //
 // It exists so that there is a single implementation of that contract.

@@ -67,7 +67,7 @@ func dockerPs(d *dockerCtx, args []string) error {
 	for _, c := range cs {
 		rows = append(rows, psRowOf(c))
 	}
-	out, err := formatPs(rows, format, quiet, !noTrunc, time.Now())
+	out, err := formatPs(rows, format, quiet, !noTrunc, time.Now(), d.cli())
 	if err != nil {
 		return d.fail(1, "%v", err)
 	}

@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 
@@ -69,9 +70,30 @@ func dockerNetworkCreate(d *dockerCtx, args []string) error {
 		return d.fail(1, "every ip-range or gateway must have a corresponding subnet")
 	}
 	o := netkit.NetworkOptions{Name: rest[0], Internal: internal}
+	// The docker CLI matches --ip-range and --gateway with --subnet itself
+	// (createIPAMConfig's subnetMatches) before it asks the daemon.
+	if subnet != "" && (ipRange != "" || gateway != "") {
+		_, sn, err := net.ParseCIDR(subnet)
+		if err != nil {
+			return d.fail(1, "invalid subnet: %v", err)
+		}
+		if ipRange != "" {
+			ip, _, err := net.ParseCIDR(ipRange)
+			if err != nil {
+				return d.fail(1, "%v", err)
+			}
+			if !sn.Contains(ip) {
+				return d.fail(1, "no matching subnet for range %s", ipRange)
+			}
+		}
+		if gateway != "" && !sn.Contains(net.ParseIP(gateway)) {
+			return d.fail(1, "no matching subnet for gateway %s", gateway)
+		}
+	}
 	if subnet != "" {
 		if o.Subnet, err = netip.ParsePrefix(subnet); err != nil {
-			return d.fail(1, "Error response from daemon: invalid CIDR address: %s", subnet)
+			// Docker: the daemon's ValidateIPAM (moby api/types/network).
+			return d.fail(1, "Error response from daemon: invalid network config:\ninvalid subnet %s: invalid CIDR block notation", subnet)
 		}
 	}
 	if ipRange != "" {

@@ -150,14 +150,11 @@ func specError(err error) error {
 // session a scenario cannot type into: the container is left running.
 var shells = map[string]bool{"sh": true, "bash": true, "ash": true, "dash": true, "zsh": true}
 
-// reportRun prints a docker run error as the CLI's reportError does:
-// "docker: MSG." with one trailing dot, and the help line when asked.
+// reportRun prints a docker run error as the CLI of the script's era does
+// (cliEra.withHelp): before 28 "docker: MSG." with one trailing dot, and
+// the help line when asked.
 func (d *dockerCtx) reportRun(msg string, help bool, code int) error {
-	msg = strings.TrimSuffix(msg, ".") + "."
-	if help {
-		msg += "\nSee '" + d.path + " --help'."
-	}
-	return d.fail(code, "docker: %s", msg)
+	return d.fail(code, "%s", d.cli().withHelp(msg, d.path, help))
 }
 
 func dockerRun(d *dockerCtx, args []string) error {

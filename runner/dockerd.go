@@ -3,19 +3,33 @@ package runner
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
 
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/firewall"
 )
 
 var dockerdCmd = Cmd{
 	Name:  "dockerd",
-	Usage: "[-b BRIDGE] [--bip CIDR] [--fixed-cidr CIDR] [--default-gateway IP] [--icc=false] [--iptables=false] [--ip-forward=false] [--ip-masq=false] [--ip IP] [--userland-proxy=false]",
+	Usage: "[--compat=20.10|27|28|29] [--firewall-backend=iptables|nftables] [-b BRIDGE] [--bip CIDR] [--fixed-cidr CIDR] [--default-gateway IP] [--icc=false] [--iptables=false] [--ip-forward=false] [--ip-masq=false] [--ip IP] [--mtu N] [--userland-proxy=false]",
 	Summary: "(Re)start the lab's Docker engine on `host` with dockerd's networking flags. " +
 		"A running engine stops first, as when dockerd restarts: its containers stop and stay; user-defined networks stay. " +
-		"The first `docker` command starts the engine with no flags if the scenario did not.",
+		"The first `docker` command starts the engine with no flags if the scenario did not; after a dockerd " +
+		"that failed, the engine stays stopped and docker commands find no daemon until a dockerd succeeds.",
 	Detail: "Flags take dockerd's forms: `--bip=192.168.1.1/24` or `--bip 192.168.1.1/24`, " +
 		"booleans only as `--icc=false`. A bad flag or a refused combination prints dockerd's own message " +
-		"(`unknown flag: --foo`, `failed to start daemon: You specified -b & --bip, ...`) on stderr and fails.",
+		"(`unknown flag: --foo`, `failed to start daemon: You specified -b & --bip, ...`) on stderr and fails.\n\n" +
+		"`--compat` is labrun's own flag: the Docker release whose behaviour the engine and the `docker` " +
+		"command reproduce (default 27). `20.10` and `23`–`27` share era 27's rules (20.10–27), `28` is " +
+		"28.3–28.5's rules, `29` is 29.x's; a full version (`28.2.2`, `20.10.24+dfsg1`) picks the release's " +
+		"engine API version and with it the JSON shapes of `docker inspect`. The era also sets container MACs " +
+		"(02:42 and the IPv4 address before 28, random since), error texts, and the docker CLI's formats " +
+		"(`[::]:8080->80/tcp` in PORTS and `Run 'docker run --help' for more information` from 28). " +
+		"The script variable `DOCKER_CLI_VERSION` (e.g. `env DOCKER_CLI_VERSION=28.2.2`) sets the CLI's " +
+		"release apart from the engine's, as on a host with Debian's docker.io engine and Docker's CLI. " +
+		"`--firewall-backend=nftables` (29 only, as with Docker) programs the `ip docker-bridges` nftables " +
+		"table over netlink instead of iptables.",
 	Negatable: true,
 	Run:       runDockerd,
 }
@@ -24,9 +38,12 @@ var dockerdCmd = Cmd{
 // error is what dockerd prints (without its "See 'dockerd --help'." line).
 func parseDockerd(args []string) (netkit.DaemonOptions, error) {
 	var o netkit.DaemonOptions
-	var bip, fixed, gw, ip string
+	var bip, fixed, gw, ip, compat, mtu string
 	icc, iptables, fwd, masq, proxy := true, true, true, true, true
 	fs := &flagSet{interspersed: true}
+	fs.String(&compat, "", "compat")
+	fs.String(&o.FirewallBackend, "", "firewall-backend")
+	fs.String(&mtu, "", "mtu")
 	fs.String(&o.Bridge, "b", "bridge")
 	fs.String(&bip, "", "bip")
 	fs.String(&fixed, "", "fixed-cidr")
@@ -45,6 +62,30 @@ func parseDockerd(args []string) (netkit.DaemonOptions, error) {
 		return o, &flagError{`"dockerd" accepts no arguments.`}
 	}
 	o.NoICC, o.NoIPTables, o.NoIPForward, o.NoIPMasq, o.NoUserlandProxy = !icc, !iptables, !fwd, !masq, !proxy
+	if compat != "" {
+		r, ok := parseCompat(compat)
+		if !ok {
+			return o, &flagError{fmt.Sprintf("invalid argument %q for \"--compat\" flag: labrun knows Docker 20.10 and 23 to 29", compat)}
+		}
+		o.Era, o.APIVersion = r.era, r.api
+	}
+	switch o.FirewallBackend {
+	case "", "iptables":
+	case "nftables":
+		if o.Era < firewall.Era29 {
+			// Docker before 29 has no nftables back end.
+			return o, &flagError{"unknown flag: --firewall-backend"}
+		}
+	default:
+		return o, &flagError{fmt.Sprintf("invalid argument %q for \"--firewall-backend\" flag: must be iptables or nftables", o.FirewallBackend)}
+	}
+	if mtu != "" {
+		n, err := strconv.Atoi(mtu)
+		if err != nil {
+			return o, &flagError{fmt.Sprintf("invalid argument %q for \"--mtu\" flag: %v", mtu, err.(*strconv.NumError).Err)}
+		}
+		o.MTU = n
+	}
 	if bip != "" {
 		if o.BIP, err = netip.ParsePrefix(bip); err != nil || !o.BIP.Addr().Is4() {
 			return o, &flagError{fmt.Sprintf("invalid argument %q for \"--bip\" flag: invalid CIDR address: %s", bip, bip)}
@@ -74,9 +115,67 @@ func runDockerd(e *Env, args []string) error {
 		fmt.Fprintf(e.Stderr(), "%s\nSee 'dockerd --help'.\n", err)
 		return &exitError{what: "dockerd", code: 1}
 	}
-	if _, err := e.Lab().StartEngine(o); err != nil {
-		fmt.Fprintf(e.Stderr(), "failed to start daemon: %s\n", err)
+	_, err = e.Lab().StartEngine(o)
+	e.st.engineDown = err != nil && e.Lab().Engine() == nil
+	if err != nil {
+		fmt.Fprintf(e.Stderr(), "failed to start daemon: %s\n", daemonMsg(err))
 		return &exitError{what: "dockerd", code: 1}
 	}
 	return nil
+}
+
+// compatRelease is what --compat names: a firewall era and the engine API
+// version of the release (which selects the JSON shapes).
+type compatRelease struct {
+	era firewall.Era
+	api string
+}
+
+// compatAPI is the engine API version of each Docker release (facts §0;
+// 28.1 and 28.2 from moby's api/common.go history).
+var compatAPI = map[string]string{
+	"20.10": "1.41", "23.0": "1.42", "24.0": "1.43", "25.0": "1.44", "26.0": "1.45", "26.1": "1.45",
+	"27.0": "1.46", "27.1": "1.46", "27.2": "1.47", "27.3": "1.47", "27.4": "1.47", "27.5": "1.47",
+	"28.0": "1.48", "28.1": "1.49", "28.2": "1.50", "28.3": "1.51", "28.4": "1.51", "28.5": "1.51",
+	"29.0": "1.52",
+}
+
+// parseCompat reads a --compat value: a major release ("27", "20.10") or
+// a full version ("28.2.2", "20.10.24+dfsg1"). A major release alone is
+// the era's newest API version.
+func parseCompat(v string) (compatRelease, bool) {
+	v, _, _ = strings.Cut(v, "+")
+	v, _, _ = strings.Cut(v, "-")
+	parts := strings.Split(v, ".")
+	major, err := strconv.Atoi(parts[0])
+	if err != nil {
+		return compatRelease{}, false
+	}
+	var r compatRelease
+	switch {
+	case major == 20 || (major >= 23 && major <= 27):
+		r.era = firewall.Era27
+	case major == 28:
+		r.era = firewall.Era28
+	case major >= 29 && major < 30:
+		r.era = firewall.Era29
+	default:
+		return compatRelease{}, false
+	}
+	if major == 20 && (len(parts) < 2 || parts[1] != "10") {
+		return compatRelease{}, false
+	}
+	if len(parts) >= 2 {
+		r.api = compatAPI[parts[0]+"."+parts[1]]
+		if r.api == "" && major == 29 {
+			r.api = compatAPI["29.0"] // 29.x speaks up to 1.55; labrun's shapes are 1.52's
+		}
+	}
+	if len(parts) == 1 && major < 27 {
+		r.api = compatAPI[parts[0]+".0"]
+	}
+	if major == 20 {
+		r.api = compatAPI["20.10"]
+	}
+	return r, true
 }

@@ -16,22 +16,14 @@ import (
 
 // This file renders docker's output as pure functions of the engine's data:
 // the tables of docker ps, images, network ls and top, the PORTS column,
-// docker port's lines, and docker inspect's JSON and templates. Everything
-// here follows the docker CLI of the Docker 27 era (see cliEra).
-
-// cliEra is the docker CLI release whose output labrun reproduces. The one
-// place where the era shows is hostPortCLI.
-const cliEra = 27
+// docker port's lines, and docker inspect's JSON and templates. Where the
+// docker CLI's releases differ, the functions take the CLI's era (cliEra,
+// cli_era.go); hostPortCLI is the one place where it shows in tables.
 
 // hostPortCLI joins a host address and port as docker ps's PORTS column
 // does. The CLI before 28.0 concatenated them (":::801" for IPv6); 28.0 and
 // later bracket IPv6 addresses ("[::]:801").
-func hostPortCLI(ip, port string) string {
-	if cliEra >= 28 {
-		return net.JoinHostPort(ip, port)
-	}
-	return ip + ":" + port
-}
+func hostPortCLI(cli cliEra, ip, port string) string { return cli.hostPort(ip, port) }
 
 // newTable returns a tabwriter with the docker CLI's table settings
 // (formatter.Context: min width 10, padding 3, spaces).
@@ -91,7 +83,7 @@ type psPort struct {
 // the same number (or only exposed) collapsed into ranges
 // ("0.0.0.0:8000-8002->8000-8002/tcp", "7000-7002/tcp"); bindings to another
 // host port listed one by one after them ("0.0.0.0:801->80/tcp").
-func formatPorts(ports []psPort) string {
+func formatPorts(ports []psPort, cli cliEra) string {
 	ps := append([]psPort(nil), ports...)
 	sort.SliceStable(ps, func(i, j int) bool {
 		a, b := ps[i], ps[j]
@@ -113,7 +105,7 @@ func formatPorts(ports []psPort) string {
 		key := p.Type
 		if p.IP != "" {
 			if p.PublicPort != p.PrivatePort {
-				mappings = append(mappings, fmt.Sprintf("%s->%d/%s", hostPortCLI(p.IP, strconv.Itoa(int(p.PublicPort))), p.PrivatePort, p.Type))
+				mappings = append(mappings, fmt.Sprintf("%s->%d/%s", hostPortCLI(cli, p.IP, strconv.Itoa(int(p.PublicPort))), p.PrivatePort, p.Type))
 				continue
 			}
 			key = p.IP + "/" + p.Type
@@ -126,20 +118,20 @@ func formatPorts(ports []psPort) string {
 		case p.PrivatePort == g.last+1:
 			g.last = p.PrivatePort
 		default:
-			result = append(result, formGroup(key, g.first, g.last))
+			result = append(result, formGroup(key, g.first, g.last, cli))
 			groups[key] = &group{p.PrivatePort, p.PrivatePort}
 		}
 	}
 	for _, k := range keys {
 		g := groups[k]
-		result = append(result, formGroup(k, g.first, g.last))
+		result = append(result, formGroup(k, g.first, g.last, cli))
 	}
 	return strings.Join(append(result, mappings...), ", ")
 }
 
 // formGroup renders one collapsed run of formatPorts; key is "PROTO" or
 // "IP/PROTO". An IPv6 address has no "/" in it, so the split is safe.
-func formGroup(key string, first, last uint16) string {
+func formGroup(key string, first, last uint16, cli cliEra) string {
 	ip, typ, hasIP := strings.Cut(key, "/")
 	if !hasIP {
 		ip, typ = "", key
@@ -149,7 +141,7 @@ func formGroup(key string, first, last uint16) string {
 		g += "-" + strconv.Itoa(int(last))
 	}
 	if ip != "" {
-		g = hostPortCLI(ip, g) + "->" + g
+		g = hostPortCLI(cli, ip, g) + "->" + g
 	}
 	return g + "/" + typ
 }
@@ -189,6 +181,7 @@ type psContext struct {
 	r     psRow
 	trunc bool
 	now   time.Time
+	cli   cliEra
 }
 
 func (c psContext) ID() string {
@@ -209,7 +202,7 @@ func (c psContext) CreatedAt() string { return c.r.Created.Format("2006-01-02 15
 func (c psContext) RunningFor() string {
 	return humanDuration(c.now.Sub(c.r.Created)) + " ago"
 }
-func (c psContext) Ports() string    { return formatPorts(c.r.Ports) }
+func (c psContext) Ports() string    { return formatPorts(c.r.Ports, c.cli) }
 func (c psContext) State() string    { return c.r.State }
 func (c psContext) Status() string   { return c.r.status(c.now) }
 func (c psContext) Names() string    { return c.r.Name }
@@ -228,7 +221,7 @@ const defaultPsFormat = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}
 
 // formatPs renders docker ps: the default table, -q, or a --format
 // template ("table ..." for a table with headers).
-func formatPs(rows []psRow, format string, quiet, trunc bool, now time.Time) (string, error) {
+func formatPs(rows []psRow, format string, quiet, trunc bool, now time.Time, cli cliEra) (string, error) {
 	if quiet && (format == "" || format == "table") {
 		format = "{{.ID}}"
 	}
@@ -237,7 +230,7 @@ func formatPs(rows []psRow, format string, quiet, trunc bool, now time.Time) (st
 	}
 	var ctxs []any
 	for _, r := range rows {
-		ctxs = append(ctxs, psContext{r: r, trunc: trunc, now: now})
+		ctxs = append(ctxs, psContext{r: r, trunc: trunc, now: now, cli: cli})
 	}
 	return renderFormat(format, psHeaders, ctxs)
 }

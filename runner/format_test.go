@@ -50,7 +50,7 @@ func TestFormatPorts(t *testing.T) {
 		{"udp and tcp", append(both(53, 53, "udp"), psPort{IP: "127.0.0.1", PrivatePort: 53, PublicPort: 5353, Type: "tcp"}),
 			"0.0.0.0:53->53/udp, :::53->53/udp, 127.0.0.1:5353->53/tcp"},
 	} {
-		if got := formatPorts(tc.ports); got != tc.want {
+		if got := formatPorts(tc.ports, 27); got != tc.want {
 			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
 		}
 	}
@@ -59,10 +59,10 @@ func TestFormatPorts(t *testing.T) {
 func TestHostPortCLIEra(t *testing.T) {
 	// The Docker 27 CLI glues the address to the port; 28 and later
 	// bracket IPv6 ("[::]:801").
-	if got := hostPortCLI("::", "801"); got != ":::801" {
+	if got := hostPortCLI(27, "::", "801"); got != ":::801" {
 		t.Errorf("hostPortCLI(::, 801) = %q, want :::801 (the Docker 27 CLI)", got)
 	}
-	if got := hostPortCLI("0.0.0.0", "801"); got != "0.0.0.0:801" {
+	if got := hostPortCLI(27, "0.0.0.0", "801"); got != "0.0.0.0:801" {
 		t.Errorf("hostPortCLI(0.0.0.0, 801) = %q", got)
 	}
 }
@@ -112,7 +112,7 @@ old exited
 b created 
 `},
 	} {
-		got, err := formatPs(psRows, tc.format, tc.quiet, tc.trunc, now)
+		got, err := formatPs(psRows, tc.format, tc.quiet, tc.trunc, now, 27)
 		if err != nil {
 			t.Errorf("formatPs(%q): %v", tc.format, err)
 			continue
@@ -122,7 +122,7 @@ b created
 		}
 	}
 	// The header is printed even with no containers.
-	got, _ := formatPs(nil, "", false, true, now)
+	got, _ := formatPs(nil, "", false, true, now, 27)
 	if want := "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n"; got != want {
 		t.Errorf("formatPs(no containers) = %q, want %q", got, want)
 	}

@@ -44,14 +44,34 @@ Flags:
 // Main runs labrun's command line (without the program name) on the
 // process's stdout and stderr and returns the exit status. The binary must
 // call initproc.MaybeRun before it.
-func Main(args []string) int { return Run(args, os.Stdout, os.Stderr) }
+//
+// SIGINT and SIGTERM close the labs still open and end labrun promptly with
+// "labrun: interrupted (SIGTERM); labs removed" and status 128+signal.
+// Subcommands (bench, clean, ...) keep the default signal handling.
+func Main(args []string) int {
+	if len(args) > 0 {
+		if _, ok := lookupSubcommand(args[0]); ok || args[0] == "bench" || args[0] == "clean" {
+			return Run(args, os.Stdout, os.Stderr)
+		}
+	}
+	labs := &labSet{}
+	return interruptible(labs, os.Stderr, func() int { return run(args, os.Stdout, os.Stderr, labs) })
+}
 
 // Run runs labrun's command line and returns the exit status: 0 when every
 // scenario passed (or was skipped), 1 when one failed or the machine lacks
 // what labs need, 2 for bad usage.
-func Run(args []string, stdout, stderr io.Writer) int {
+func Run(args []string, stdout, stderr io.Writer) int { return run(args, stdout, stderr, nil) }
+
+// run is Run, recording the labs it opens in labs when not nil.
+func run(args []string, stdout, stderr io.Writer, labs *labSet) int {
 	if len(args) > 0 && args[0] == "bench" {
 		return bench.Main(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 {
+		if s, ok := lookupSubcommand(args[0]); ok {
+			return s.Run(args[1:], stdout, stderr)
+		}
 	}
 	if len(args) > 0 && args[0] == "clean" {
 		if len(args) > 1 {
@@ -63,7 +83,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("labrun", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, cliUsage)
+		fmt.Fprint(stderr, strings.Replace(cliUsage, "labrun clean\n", "labrun clean\n"+subcommandUsage(), 1))
 		fs.PrintDefaults()
 	}
 	verbose := fs.Bool("v", false, "print every scenario's full log")
@@ -72,6 +92,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	keep := fs.Bool("keep", false, "leave a failed scenario's lab pinned under /run/netns, and its work directory, for inspection")
 	update := fs.Bool("u", false, "rewrite the files that cmp compares with (the scenario's golden sections) instead of failing")
 	timeout := fs.Duration("timeout", 10*time.Minute, "fail scenarios still running after `d`")
+	pcapDir := fs.String("pcap-dir", "", "also write every capture's pcap file to `dir`, as SCENARIO-NAME.pcap")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -116,7 +137,18 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		UpdateScripts:       *update,
 		Deadline:            time.Now().Add(*timeout),
 	}
-	var o options
+	o := options{labs: labs}
+	if *pcapDir != "" {
+		dir, err := filepath.Abs(*pcapDir)
+		if err == nil {
+			err = os.MkdirAll(dir, 0o755)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "labrun: -pcap-dir: %v\n", err)
+			return 1
+		}
+		o.pcapDir = dir
+	}
 	if *keep {
 		root, err := os.MkdirTemp("", "labrun-work-")
 		if err != nil {
@@ -185,14 +217,19 @@ func scenarioFiles(args []string, re *regexp.Regexp) ([]string, error) {
 		sort.Strings(found)
 		files = append(files, found...)
 	}
-	if re == nil {
-		return files, nil
-	}
 	var out []string
 	for _, f := range files {
-		if re.MatchString(scenarioName(f)) {
-			out = append(out, f)
+		if re != nil && !re.MatchString(scenarioName(f)) {
+			continue
 		}
+		// A scenario that cannot be read is a bad command line, said
+		// before any lab is made (not a failed scenario at line 0).
+		r, err := os.Open(f)
+		if err != nil {
+			return nil, err
+		}
+		r.Close()
+		out = append(out, f)
 	}
 	return out, nil
 }

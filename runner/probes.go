@@ -67,7 +67,7 @@ func probeFlags(args []string, timeout time.Duration, extra func(fs *flagSet)) (
 	if extra != nil {
 		extra(fs)
 	}
-	rest, err := fs.Parse(args)
+	rest, err := fs.Parse(goFlags(fs, args))
 	if err != nil {
 		return nil, 0, usagef("%v", err)
 	}
@@ -77,6 +77,30 @@ func probeFlags(args []string, timeout time.Duration, extra func(fs *flagSet)) (
 		}
 	}
 	return rest, timeout, nil
+}
+
+// goFlags rewrites the probes' Go-style flags (-timeout 1s, -udp), as their
+// usage spells them, into the long flags that fs parses (--timeout 1s); it
+// stops at the first argument that is not a flag or a flag's value, so that
+// an ssh COMMAND's own flags are left alone.
+func goFlags(fs *flagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") || len(a) < 2 {
+			return append(out, args[i:]...)
+		}
+		if !strings.HasPrefix(a, "--") {
+			a = "-" + a
+		}
+		out = append(out, a)
+		name, _, hasValue := strings.Cut(a[2:], "=")
+		if d := fs.lookupLong(name); d != nil && d.kind != boolFlag && !hasValue && i+1 < len(args) {
+			i++
+			out = append(out, args[i])
+		}
+	}
+	return out
 }
 
 // nodeNS finds the namespace of a node or running container.

@@ -28,6 +28,14 @@ type scriptState struct {
 	ctx     context.Context
 	vars    []string // names of the script's environment variables
 	workdir string
+	// captures are the script's packet captures (capture, packets, nat).
+	captures *captureSet
+	// environ is the environment of a command run by Exec, outside any
+	// script.
+	environ map[string]string
+	// engineDown is set when the script's last dockerd failed: the engine
+	// is stopped, and docker commands must not start a new one.
+	engineDown bool
 }
 
 // options are the CLI's extras on top of Setup.
@@ -37,6 +45,15 @@ type options struct {
 	keepDir string
 	// kept receives what was kept of a failed scenario.
 	kept func(t testscript.T, k keptLab)
+	// pcapDir, when set, also receives every capture's pcap file, as
+	// SCENARIO-NAME.pcap.
+	pcapDir string
+	// lab, when set, is the lab every script uses (SetupLab): the
+	// caller's, never closed by a script.
+	lab *netkit.Lab
+	// labs, when set, records the open labs, for the CLI to close on
+	// SIGINT or SIGTERM.
+	labs *labSet
 }
 
 // keptLab is what -keep left of a failed scenario.
@@ -49,7 +66,7 @@ type keptLab struct {
 
 // Setup adds labrun's scenario language to p, in the manner of
 // go-internal's gotooltest.Setup: it chains any existing p.Setup, adds the
-// commands (dockerd, docker, on, reach, ping, http, ssh) to p.Cmds and the
+// commands (dockerd, docker, on, reach, ping, http, ssh, env-stdout, capture, packets, nat) to p.Cmds and the
 // conditions ([root], [netadmin], [iptables]) to p.Condition, and gives every
 // script a fresh lab, closed when the script ends.
 //
@@ -87,14 +104,23 @@ func setup(p *testscript.Params, o options) error {
 			}
 		}
 		name := scriptName(env.T())
-		lab, err := netkit.NewLab(netkit.LabOptions{Name: name})
+		lab, err := o.newLab(name)
 		if err != nil {
 			return fmt.Errorf("making the lab: %w", err)
 		}
+		if o.labs != nil {
+			// The CLI closes the labs still open when it is interrupted.
+			if !o.labs.add(lab) {
+				lab.Close()
+				return errInterrupted
+			}
+			env.Defer(func() { o.labs.remove(lab) })
+		}
 		// A kept lab is pinned as it was when the script failed, and not
 		// closed: closing would stop its containers and remove their
-		// links and rules. Its processes still die with labrun.
-		kept := false
+		// links and rules. Its processes still die with labrun. A lab
+		// the caller owns (SetupLab) outlives the script.
+		kept := o.lab != nil
 		env.Defer(func() {
 			if !kept {
 				lab.Close()
@@ -128,7 +154,7 @@ func setup(p *testscript.Params, o options) error {
 		} {
 			env.Setenv(k, v)
 		}
-		st := &scriptState{lab: lab, ctx: ctx, workdir: env.WorkDir}
+		st := &scriptState{lab: lab, ctx: ctx, workdir: env.WorkDir, captures: newCaptureSet(name, env.WorkDir, o.pcapDir)}
 		seen := map[string]bool{}
 		for _, kv := range env.Vars {
 			k, _, _ := strings.Cut(kv, "=")

@@ -5,6 +5,7 @@
 //
 //	labrun [-v] [-run REGEXP] [-j N] [-keep] [-u] [-timeout D] FILE|DIR...
 //	labrun clean
+//	labrun up|down|ls|shell|exercise|grade|diagram ...  (docs/classroom.md)
 package main
 
 import (
@@ -12,6 +13,9 @@ import (
 
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/runner"
+	// The classroom's subcommands: up, down, ls, shell, exercise, grade,
+	// diagram (they register themselves with runner).
+	_ "github.com/labrun/labrun/runner/classroom"
 )
 
 func main() {

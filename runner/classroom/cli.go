@@ -1,0 +1,423 @@
+package classroom
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/labrun/labrun/netkit/prereq"
+	"github.com/labrun/labrun/runner"
+)
+
+func init() {
+	for _, s := range []runner.Subcommand{
+		{Name: "up", Usage: "up [-name LAB] [-keep] [FILE]", Run: upMain},
+		{Name: "down", Usage: "down [-all] [LAB...]", Run: downMain},
+		{Name: "ls", Usage: "ls [-v]", Run: lsMain},
+		{Name: "shell", Usage: "shell [-lab LAB] NODE [COMMAND [ARG...]]", Run: shellMain},
+		{Name: "docker", Usage: "docker ARGS... (in a live lab; LAB from $LABRUN_LAB)", Run: dockerMain("docker")},
+		{Name: "dockerd", Usage: "dockerd FLAGS... (restart a live lab's engine)", Run: dockerMain("dockerd")},
+		{Name: "exercise", Usage: "exercise start|check|task|list|run ...", Run: exerciseMain},
+		{Name: "grade", Usage: "grade [-exercises DIR] [-o DIR] [-j N] SUBMISSIONS", Run: gradeMain},
+		{Name: "diagram", Usage: "diagram [-lab LAB] [-format mermaid|svg|json] [-o FILE] [FILE]", Run: diagramMain},
+		{Name: keeperCmd, Run: keeperMain},
+	} {
+		runner.AddSubcommand(s)
+	}
+}
+
+// flagSet makes a subcommand's flag set with labrun's conventions: errors
+// on stderr, exit status 2 for bad usage.
+func flagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: labrun %s\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args; it returns the exit status to return at once (0 for
+// -h, 2 for bad usage) and ok false when parsing stopped.
+func parse(fs *flag.FlagSet, args []string) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false
+	}
+	return 0, true
+}
+
+func upMain(args []string, stdout, stderr io.Writer) int {
+	fs := flagSet("up", "up [-name LAB] [-keep] [FILE]\n\nBuild a lab (the classroom world, plus what FILE sets up) and keep it running in the\nbackground until labrun down. FILE is a scenario (its whole script runs) or an exercise\n(its set-up runs, and its task is printed).", stderr)
+	name := fs.String("name", "", "the lab's `name` (default: FILE's name without .txt, or \"lab\")")
+	keep := fs.Bool("keep", false, "keep the lab up when FILE's script fails, as it stopped")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 1 {
+		fs.Usage()
+		return 2
+	}
+	return up(fs.Arg(0), *name, *keep, false, stdout, stderr)
+}
+
+// up starts a keeper for a lab built from file and waits until the lab is
+// up. With mustBeExercise, file must be an exercise.
+func up(file, name string, keep, mustBeExercise bool, stdout, stderr io.Writer) int {
+	if file != "" {
+		abs, err := filepath.Abs(file)
+		if err != nil {
+			fmt.Fprintf(stderr, "labrun up: %v\n", err)
+			return 2
+		}
+		x, err := ParseExercise(abs)
+		switch {
+		case err == nil:
+		case errors.Is(err, errNotExercise) && !mustBeExercise:
+			if _, err := os.Stat(abs); err != nil {
+				fmt.Fprintf(stderr, "labrun up: %v\n", err)
+				return 2
+			}
+		default:
+			fmt.Fprintf(stderr, "labrun: %v\n", err)
+			return 2
+		}
+		_ = x
+		file = abs
+	}
+	if name == "" {
+		name = defaultName(file)
+	}
+	if err := checkName(name); err != nil {
+		fmt.Fprintf(stderr, "labrun up: %v\n", err)
+		return 2
+	}
+	if err := prereq.Err(); err != nil {
+		fmt.Fprintf(stderr, "labrun: this machine cannot build labs:\n%s\n", indent(err.Error(), "  "))
+		return 1
+	}
+	if err := os.MkdirAll(RunDir, 0o755); err != nil {
+		fmt.Fprintf(stderr, "labrun up: %v\n", err)
+		return 1
+	}
+	switch stateOf(name) {
+	case labAlive, labStarting:
+		fmt.Fprintf(stderr, "labrun up: lab %q is already up (labrun down %s removes it; -name picks another name)\n", name, name)
+		return 1
+	case labDead:
+		removeStale(name)
+		fmt.Fprintf(stderr, "labrun up: removed the remains of lab %q, whose keeper had died\n", name)
+	}
+	if err := os.Mkdir(labDir(name), 0o755); err != nil {
+		fmt.Fprintf(stderr, "labrun up: lab %q: %v\n", name, err)
+		return 1
+	}
+	res, err := startKeeper(name, file, keep)
+	if err != nil {
+		fmt.Fprintf(stderr, "labrun up: %v\n", err)
+		if b, rerr := os.ReadFile(logPath(name)); rerr == nil && len(b) > 0 {
+			fmt.Fprintf(stderr, "keeper log:\n%s", indent(string(b), "  "))
+		}
+		if stateOf(name) == labDead {
+			os.RemoveAll(labDir(name))
+		}
+		return 1
+	}
+	if !res.OK {
+		fmt.Fprintf(stderr, "labrun up: lab %s: %s\n", name, res.Error)
+		if res.Log != "" {
+			fmt.Fprint(stderr, indent(res.Log, "    "))
+		}
+		return 1
+	}
+	info := res.Info
+	if res.Log != "" {
+		fmt.Fprintf(stderr, "labrun up: the script failed; the lab is up as it stopped (-keep):\n%s", indent(res.Log, "    "))
+	}
+	fmt.Fprintf(stdout, "lab %s is up (keeper pid %d, %s)\n", name, info.PID, labDir(name))
+	var nodes []string
+	for _, n := range info.Nodes {
+		nodes = append(nodes, n.Name)
+	}
+	fmt.Fprintf(stdout, "nodes: %s\n", strings.Join(nodes, ", "))
+	fmt.Fprintf(stdout, "enter a node: labrun shell -lab %s NODE   (docker, ip, iptables, brctl, curl, tcpdump work there)\n", name)
+	if info.Exercise != "" {
+		fmt.Fprintf(stdout, "check your work: labrun exercise check -lab %s\n", name)
+	}
+	fmt.Fprintf(stdout, "remove it: labrun down %s\n", name)
+	if info.Task != "" {
+		fmt.Fprintf(stdout, "\nTask (%s; also in %s):\n\n%s", info.Exercise, filepath.Join(info.Work, "task.txt"), indent(info.Task, "  "))
+	}
+	return 0
+}
+
+// startKeeper re-executes labrun as the lab's keeper, detached (a session
+// of its own, output to keeper.log), and waits for its report.
+func startKeeper(name, file string, keep bool) (upResult, error) {
+	var res upResult
+	self, err := os.Executable()
+	if err != nil {
+		return res, err
+	}
+	logf, err := os.OpenFile(logPath(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return res, err
+	}
+	defer logf.Close()
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		return res, err
+	}
+	defer rd.Close()
+	args := []string{keeperCmd, "-name", name}
+	if keep {
+		args = append(args, "-keep")
+	}
+	if file != "" {
+		args = append(args, file)
+	}
+	cmd := exec.Command(self, args...)
+	cmd.Args[0] = "labrun-keeper"
+	cmd.Dir = "/"
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{wr}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LABRUN_LAB=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = env
+	err = cmd.Start()
+	wr.Close()
+	if err != nil {
+		return res, fmt.Errorf("starting the keeper: %w", err)
+	}
+	os.WriteFile(filepath.Join(labDir(name), "keeper.pid"), []byte(fmt.Sprintln(cmd.Process.Pid)), 0o644)
+	done := make(chan error, 1)
+	var b []byte
+	go func() {
+		var err error
+		b, err = io.ReadAll(rd)
+		done <- err
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(setupTimeout + time.Minute):
+		cmd.Process.Kill()
+		err = errors.New("the keeper did not report in time")
+	}
+	// The keeper goes on alone; it is reaped by init once it ends.
+	cmd.Process.Release()
+	if err != nil {
+		return res, err
+	}
+	if len(b) == 0 {
+		return res, errors.New("the keeper ended before the lab was up")
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return res, fmt.Errorf("reading the keeper's report: %w", err)
+	}
+	return res, nil
+}
+
+func downMain(args []string, stdout, stderr io.Writer) int {
+	fs := flagSet("down", "down [-all] [LAB...]\n\nRemove live labs: their containers, namespaces, shells and directory. With no LAB,\nthe only live lab.", stderr)
+	all := fs.Bool("all", false, "remove every live lab")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	names := fs.Args()
+	if *all {
+		live, _ := liveLabs()
+		names = append(names, live...)
+		if len(names) == 0 {
+			fmt.Fprintln(stdout, "no live lab")
+			return 0
+		}
+	} else if len(names) == 0 {
+		n, err := resolveLab("")
+		if err != nil {
+			fmt.Fprintf(stderr, "labrun down: %v\n", err)
+			return 1
+		}
+		names = []string{n}
+	}
+	status := 0
+	for _, n := range names {
+		if err := down(n); err != nil {
+			fmt.Fprintf(stderr, "labrun down: %v\n", err)
+			status = 1
+			continue
+		}
+		fmt.Fprintf(stdout, "lab %s is down\n", n)
+	}
+	return status
+}
+
+// down asks lab name's keeper to shut down and waits until it has gone and
+// its directory with it. A keeper that does not go within 15s is killed.
+func down(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	switch stateOf(name) {
+	case labMissing:
+		return fmt.Errorf("no live lab %q", name)
+	case labDead:
+		return removeStale(name)
+	}
+	pid := keeperPID(name)
+	if _, err := call(name, request{Op: opDown}, nil); err != nil && pid == 0 {
+		return err
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		_, err := os.Stat(labDir(name))
+		if (pid == 0 || !processAlive(pid)) && errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if pid > 0 && processAlive(pid) {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	os.RemoveAll(labDir(name))
+	return fmt.Errorf("lab %s: the keeper (pid %d) did not end in time and was killed", name, pid)
+}
+
+func lsMain(args []string, stdout, stderr io.Writer) int {
+	fs := flagSet("ls", "ls [-v]\n\nList the live labs. A lab whose keeper died is reported, and its directory removed.", stderr)
+	verbose := fs.Bool("v", false, "list each lab's nodes and their network namespaces")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	live, dead := liveLabs()
+	for _, n := range dead {
+		fmt.Fprintf(stderr, "lab %s: its keeper died; removed its directory (its namespaces and processes died with the keeper)\n", n)
+	}
+	if len(live) == 0 {
+		fmt.Fprintln(stdout, "no live lab")
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "LAB\tKEEPER\tUP\tCONTAINERS\tFILE")
+	var infos []LabInfo
+	for _, n := range live {
+		var info LabInfo
+		if _, err := call(n, request{Op: opInfo}, func(r reply) error {
+			if r.Info != nil {
+				info = *r.Info
+			}
+			return nil
+		}); err != nil {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t(%v)\n", n, err)
+			continue
+		}
+		ctrs := 0
+		for _, nd := range info.Nodes {
+			if nd.Kind == "container" {
+				ctrs++
+			}
+		}
+		file := info.File
+		if file == "" {
+			file = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", n, info.PID, time.Since(info.Started).Round(time.Second), ctrs, file)
+		infos = append(infos, info)
+	}
+	tw.Flush()
+	if *verbose {
+		for _, info := range infos {
+			fmt.Fprintf(stdout, "\nlab %s (work directory %s):\n", info.Name, info.Work)
+			tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
+			fmt.Fprintln(tw, "  NODE\tKIND\tNETNS")
+			for _, nd := range info.Nodes {
+				fmt.Fprintf(tw, "  %s\t%s\tnet:[%d]\n", nd.Name, nd.Kind, nd.NetNS)
+			}
+			tw.Flush()
+		}
+	}
+	return 0
+}
+
+// dockerMain forwards `labrun docker ARGS` (and dockerd) to a live lab's
+// keeper: the docker and dockerd commands of the lab's shells.
+func dockerMain(cmd string) func(args []string, stdout, stderr io.Writer) int {
+	return func(args []string, stdout, stderr io.Writer) int {
+		name, err := resolveLab("")
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+			return 1
+		}
+		if cmd == "docker" {
+			if ctr, argv, env, ok := interactiveExec(args); ok && isTerminal(0) {
+				return shellSession(name, ctr, argv, env, stderr)
+			}
+		}
+		code, err := call(name, request{Op: opExec, Args: append([]string{cmd}, args...), Env: os.Environ()}, func(r reply) error {
+			stdout.Write(r.Stdout)
+			stderr.Write(r.Stderr)
+			return nil
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		}
+		return code
+	}
+}
+
+// interactiveExec recognizes `docker exec -it CONTAINER COMMAND...` (or
+// `container exec`), which runs on a terminal of its own, as a shell does.
+func interactiveExec(args []string) (ctr string, argv, env []string, ok bool) {
+	switch {
+	case len(args) > 0 && args[0] == "exec":
+		args = args[1:]
+	case len(args) > 1 && args[0] == "container" && args[1] == "exec":
+		args = args[2:]
+	default:
+		return "", nil, nil, false
+	}
+	tty := false
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		a := args[0]
+		args = args[1:]
+		switch {
+		case a == "--tty" || a == "--tty=true":
+			tty = true
+		case a == "-e" || a == "--env":
+			if len(args) == 0 {
+				return "", nil, nil, false
+			}
+			env = append(env, args[0])
+			args = args[1:]
+		case strings.HasPrefix(a, "--env="):
+			env = append(env, strings.TrimPrefix(a, "--env="))
+		case a == "-d" || a == "--detach":
+			return "", nil, nil, false
+		case !strings.HasPrefix(a, "--") && strings.Trim(a[1:], "it") == "":
+			tty = tty || strings.Contains(a, "t")
+		case a == "-i" || a == "--interactive":
+		default:
+			return "", nil, nil, false
+		}
+	}
+	if !tty || len(args) < 2 {
+		return "", nil, nil, false
+	}
+	return args[0], args[1:], env, true
+}

@@ -1,0 +1,205 @@
+package classroom
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The keeper's control protocol. A client connects to the lab's socket
+// (/run/labrun/LAB/sock, a unix stream socket), sends one request as a JSON
+// line and reads replies, one JSON line each, until a final one (Exit or
+// Error set). The shell request's first reply carries the PTY master as
+// SCM_RIGHTS ancillary data.
+//
+//	client                          keeper
+//	{"op":"exec","args":[docker ps]} →
+//	                                ← {"stdout":"..."} ... {"exit":0}
+//	{"op":"shell","node":"client"}   →
+//	                                ← {"ok":true} + fd (PTY master)
+//	                                ← {"exit":0}   (when the shell ends)
+
+// Request ops.
+const (
+	opInfo     = "info"     // the lab's LabInfo
+	opExec     = "exec"     // run a scenario command line (docker ...)
+	opShell    = "shell"    // start a shell (or Args) in Node on a PTY
+	opTopology = "topology" // the lab's Topology
+	opCheck    = "check"    // run the exercise's checks
+	opDown     = "down"     // shut the lab down
+)
+
+// request is what a client asks of the keeper.
+type request struct {
+	Op string `json:"op"`
+	// Args: exec's command line; shell's program and arguments (empty
+	// for an interactive shell).
+	Args []string `json:"args,omitempty"`
+	// Env: exec's and shell's environment additions (the caller's PATH,
+	// TERM).
+	Env []string `json:"env,omitempty"`
+	// Node: the node a shell runs in.
+	Node string `json:"node,omitempty"`
+	// Rows and Cols: the shell's terminal size.
+	Rows uint16 `json:"rows,omitempty"`
+	Cols uint16 `json:"cols,omitempty"`
+	// Diagram: check: attach the topology to every failing check.
+	Diagram bool `json:"diagram,omitempty"`
+}
+
+// reply is one message of the keeper.
+type reply struct {
+	Stdout   []byte       `json:"stdout,omitempty"`
+	Stderr   []byte       `json:"stderr,omitempty"`
+	OK       bool         `json:"ok,omitempty"`
+	Info     *LabInfo     `json:"info,omitempty"`
+	Topology *Topology    `json:"topology,omitempty"`
+	Check    *CheckResult `json:"check,omitempty"`
+	// Exit ends the exchange with an exit status.
+	Exit *int `json:"exit,omitempty"`
+	// Error ends the exchange: the request could not be served.
+	Error string `json:"error,omitempty"`
+}
+
+func (r reply) final() bool { return r.Exit != nil || r.Error != "" }
+
+func exitReply(code int) reply { return reply{Exit: &code} }
+
+// conn is one side of a control connection.
+type conn struct {
+	c   *net.UnixConn
+	dec *json.Decoder
+	// pending holds bytes read past the first reply of a shell request.
+	pending []byte
+}
+
+func newConn(c *net.UnixConn) *conn { return &conn{c: c} }
+
+func (c *conn) Close() error { return c.c.Close() }
+
+// send writes one message as a JSON line.
+func (c *conn) send(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = c.c.Write(append(b, '\n'))
+	return err
+}
+
+// sendFD writes one message with a descriptor attached.
+func (c *conn) sendFD(v any, fd int) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, _, err = c.c.WriteMsgUnix(append(b, '\n'), unix.UnixRights(fd), nil)
+	return err
+}
+
+// recv reads one message into v.
+func (c *conn) recv(v any) error {
+	if c.dec == nil {
+		c.dec = json.NewDecoder(io.MultiReader(bytes.NewReader(c.pending), c.c))
+	}
+	return c.dec.Decode(v)
+}
+
+// recvFD reads the first reply of a request that carries a descriptor. It
+// must come before any recv.
+func (c *conn) recvFD(v any) (*os.File, error) {
+	var data []byte
+	var fds []int
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	for !bytes.Contains(data, []byte{'\n'}) {
+		n, oobn, _, _, err := c.c.ReadMsgUnix(buf, oob)
+		if oobn > 0 {
+			msgs, perr := unix.ParseSocketControlMessage(oob[:oobn])
+			if perr == nil {
+				for _, m := range msgs {
+					if rights, err := unix.ParseUnixRights(&m); err == nil {
+						fds = append(fds, rights...)
+					}
+				}
+			}
+		}
+		data = append(data, buf[:n]...)
+		if err != nil {
+			closeAll(fds)
+			return nil, err
+		}
+		if n == 0 {
+			closeAll(fds)
+			return nil, io.ErrUnexpectedEOF
+		}
+	}
+	line, rest, _ := bytes.Cut(data, []byte{'\n'})
+	c.pending = rest
+	if err := json.Unmarshal(line, v); err != nil {
+		closeAll(fds)
+		return nil, err
+	}
+	if len(fds) == 0 {
+		return nil, nil
+	}
+	closeAll(fds[1:])
+	unix.CloseOnExec(fds[0])
+	return os.NewFile(uintptr(fds[0]), "pty"), nil
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
+
+// dial connects to a live lab's keeper.
+func dial(name string) (*conn, error) {
+	p := socketPath(name)
+	c, err := net.DialTimeout("unix", p, 5*time.Second)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no live lab %q (labrun ls lists them)", name)
+		}
+		return nil, fmt.Errorf("connecting to lab %q: %w", name, err)
+	}
+	return newConn(c.(*net.UnixConn)), nil
+}
+
+// call sends req to lab name's keeper and hands each reply to each until
+// the final one, whose exit status (or error) it returns.
+func call(name string, req request, each func(reply) error) (int, error) {
+	c, err := dial(name)
+	if err != nil {
+		return 1, err
+	}
+	defer c.Close()
+	if err := c.send(req); err != nil {
+		return 1, fmt.Errorf("talking to lab %q: %w", name, err)
+	}
+	for {
+		var r reply
+		if err := c.recv(&r); err != nil {
+			return 1, fmt.Errorf("lab %q: the keeper hung up: %w", name, err)
+		}
+		if each != nil {
+			if err := each(r); err != nil {
+				return 1, err
+			}
+		}
+		if r.Error != "" {
+			return 1, errors.New(r.Error)
+		}
+		if r.Exit != nil {
+			return *r.Exit, nil
+		}
+	}
+}

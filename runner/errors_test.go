@@ -1,0 +1,719 @@
+package runner
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/vishvananda/netlink"
+
+	"github.com/labrun/labrun/netkit"
+)
+
+// badInput is one mistake a person can make in a scenario, and exactly what
+// labrun answers. Each runs as a scenario of its own: setup (commands that
+// succeed), then the bad command, not negated, so that the scenario fails
+// there as a person would see it.
+type badInput struct {
+	name  string
+	setup []string
+	cmd   string
+	// stderr is the bad command's standard error, exactly; <ID> stands for
+	// a 64-hex-digit container, network or endpoint ID.
+	stderr string
+	// fail is the FAIL line's reason, after "FILE:LINE: ".
+	fail string
+	// docker names where Docker says the same (docker/cli, moby,
+	// go-connections, spf13/pflag); empty for labrun's own commands.
+	docker string
+	// engineStops: the bad command is a dockerd restart, which stops the
+	// running engine before the new one fails, as a real restart does
+	// (scenarios/custom-bridge.txt relies on it). The lab must then be
+	// exactly as a stopped engine leaves it (see withoutEngine).
+	engineStops bool
+}
+
+// lines returns the scenario's setup lines: b.setup, with a plain
+// dockerd first when the bad command is a docker command and nothing
+// started the engine, so that the first docker command's starting of the
+// engine is not taken for the bad command's doing.
+func (b badInput) lines() []string {
+	if !strings.HasPrefix(b.cmd, "docker ") {
+		return b.setup
+	}
+	for _, l := range b.setup {
+		if strings.HasPrefix(l, "docker") {
+			return b.setup
+		}
+	}
+	return append([]string{"dockerd"}, b.setup...)
+}
+
+// exit status reasons of the docker and dockerd commands, as the FAIL line
+// gives them.
+const (
+	runFailed     = "docker run: exit status 125"
+	runUsage      = "docker run: exit status 1"
+	dockerdFailed = "dockerd: exit status 1"
+	createFailed  = "docker network create: exit status 1"
+	connectFailed = "docker network connect: exit status 1"
+	pflagSrc      = "spf13/pflag via the docker CLI"
+	natSrc        = "go-connections nat.ParsePortSpec via the docker CLI"
+)
+
+// runHelp is the docker CLI's help line after a docker run error found
+// before the container exists.
+const runHelp = "\nSee 'docker run --help'.\n"
+
+var badInputs = []badInput{
+	// Malformed -p and --expose values: the docker CLI's messages.
+	{name: "publish-reversed-range", cmd: "docker run -d -p 9090-9089:80 httpd",
+		stderr: "docker: invalid hostPort: 9090-9089." + runHelp, fail: runFailed, docker: natSrc},
+	{name: "publish-negative-port", cmd: "docker run -d -p -9090:80 httpd",
+		stderr: "docker: invalid hostPort: -9090." + runHelp, fail: runFailed, docker: natSrc},
+	{name: "publish-short-ip", cmd: "docker run -d -p 1.2.3:80:80 httpd",
+		stderr: "docker: invalid IP address: 1.2.3." + runHelp, fail: runFailed, docker: natSrc},
+	{name: "publish-bad-proto", cmd: "docker run -d -p 80/sctpx httpd",
+		stderr: "docker: invalid proto: sctpx." + runHelp, fail: runFailed, docker: natSrc},
+	{name: "publish-host-port-too-big", cmd: "docker run -d -p 70000:80 httpd",
+		stderr: "docker: invalid hostPort: 70000." + runHelp, fail: runFailed, docker: natSrc},
+	{name: "publish-container-port-too-big", cmd: "docker run -d -p 80:70000 httpd",
+		stderr: "docker: invalid containerPort: 70000." + runHelp, fail: runFailed, docker: natSrc},
+	{name: "publish-empty", cmd: "docker run -d -p : httpd",
+		stderr: "docker: no port specified: :<empty>." + runHelp, fail: runFailed, docker: natSrc},
+	{name: "publish-port-zero", cmd: "docker run -d -p 0 httpd",
+		stderr: `docker: Error response from daemon: invalid port specification: "0/tcp".` + runHelp, fail: runFailed,
+		docker: "moby daemon validatePortBindings"},
+	{name: "publish-range-sizes", cmd: "docker run -d -p 8000-8001:80-82 httpd",
+		stderr: "docker: invalid ranges specified for container and host Ports: 80-82 and 8000-8001." + runHelp, fail: runFailed, docker: natSrc},
+	{name: "publish-unclosed-bracket", cmd: "docker run -d -p [::1:80:80 httpd",
+		stderr: "docker: invalid IP address [::1: address [::1:: missing ']' in address." + runHelp, fail: runFailed, docker: natSrc},
+	{name: "expose-open-range", cmd: "docker run -d --expose 80- httpd",
+		stderr: "docker: invalid range format for --expose: invalid end port '': value is empty." + runHelp, fail: runFailed,
+		docker: "docker CLI opts.go, moby api ParsePortRange"},
+
+	// Flags the docker CLI and dockerd do not know, or miss a value.
+	{name: "run-unknown-flag", cmd: "docker run --nope httpd",
+		stderr: "unknown flag: --nope" + runHelp, fail: runFailed, docker: pflagSrc},
+	{name: "run-unknown-shorthand", cmd: "docker run -Z httpd",
+		stderr: "unknown shorthand flag: 'Z' in -Z" + runHelp, fail: runFailed, docker: pflagSrc},
+	{name: "run-flag-without-value", cmd: "docker run --name",
+		stderr: "flag needs an argument: --name" + runHelp, fail: runFailed, docker: pflagSrc},
+	{name: "run-shorthand-without-value", cmd: "docker run -d -p",
+		stderr: "flag needs an argument: 'p' in -p" + runHelp, fail: runFailed, docker: pflagSrc},
+	{name: "run-no-image", cmd: "docker run",
+		stderr: "\"docker run\" requires at least 1 argument.\nSee 'docker run --help'.\n\n" +
+			"Usage:  docker run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nCreate and run a new container from an image\n",
+		fail: runUsage, docker: "docker CLI cli.RequiresMinArgs"},
+	{name: "network-create-unknown-flag", cmd: "docker network create --nope x",
+		stderr: "unknown flag: --nope\nSee 'docker network create --help'.\n",
+		fail: "docker network create: exit status 125", docker: pflagSrc},
+	{name: "dockerd-unknown-flag", cmd: "dockerd --nope",
+		stderr: "unknown flag: --nope\nSee 'dockerd --help'.\n", fail: dockerdFailed, docker: "spf13/pflag via dockerd"},
+	{name: "dockerd-bad-bool", cmd: "dockerd --icc=maybe",
+		stderr: "invalid argument \"maybe\" for \"--icc\" flag: strconv.ParseBool: parsing \"maybe\": invalid syntax\nSee 'dockerd --help'.\n",
+		fail: dockerdFailed, docker: "spf13/pflag via dockerd"},
+	{name: "dockerd-flag-without-value", cmd: "dockerd --bip",
+		stderr: "flag needs an argument: --bip\nSee 'dockerd --help'.\n", fail: dockerdFailed, docker: "spf13/pflag via dockerd"},
+	{name: "dockerd-bad-bip", cmd: "dockerd --bip 300.1.1.1/24",
+		stderr: "invalid argument \"300.1.1.1/24\" for \"--bip\" flag: invalid CIDR address: 300.1.1.1/24\nSee 'dockerd --help'.\n",
+		fail: dockerdFailed},
+	{name: "dockerd-argument", cmd: "dockerd extra",
+		stderr: "\"dockerd\" accepts no arguments.\nSee 'dockerd --help'.\n", fail: dockerdFailed},
+
+	// Images, names and container: references.
+	{name: "unknown-image", cmd: "docker run -d nosuchimage",
+		stderr: "Unable to find image 'nosuchimage:latest' locally\n" +
+			"docker: Error response from daemon: pull access denied for nosuchimage, repository does not exist or may require 'docker login': denied: requested access to the resource is denied." + runHelp,
+		fail: runFailed, docker: "docker CLI pull; registry's denial"},
+	{name: "duplicate-name", setup: []string{"docker run -d --name a httpd"}, cmd: "docker run -d --name a httpd",
+		stderr: `docker: Error response from daemon: Conflict. The container name "/a" is already in use by container "<ID>". You have to remove (or rename) that container to be able to reuse that name.` + runHelp,
+		fail: runFailed, docker: "moby daemon/names.go"},
+	{name: "invalid-name", cmd: "docker run -d --name 'bad name' httpd",
+		stderr: "docker: Error response from daemon: Invalid container name (bad name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed." + runHelp,
+		fail: runFailed, docker: "moby daemon/names.go"},
+	{name: "container-mode-missing", cmd: "docker run -d --net container:ghost httpd",
+		stderr: "docker: Error response from daemon: No such container: ghost." + runHelp, fail: runFailed,
+		docker: "moby daemon GetContainer"},
+	{name: "container-mode-no-name", cmd: "docker run -d --net container httpd",
+		stderr: "docker: Error response from daemon: invalid container format container:<name|id>." + runHelp, fail: runFailed,
+		docker: "moby runconfig hostconfig.go"},
+	{name: "container-mode-publish", setup: []string{"docker run -d --name a httpd"}, cmd: "docker run -d --net container:a -p 80:80 httpd",
+		stderr: "docker: Error response from daemon: conflicting options: port publishing and the container type network mode." + runHelp,
+		fail: runFailed, docker: "moby runconfig hostconfig.go"},
+	{name: "container-mode-hostname", setup: []string{"docker run -d --name a httpd"}, cmd: "docker run -d --net container:a -h x httpd",
+		stderr: "docker: Error response from daemon: conflicting options: hostname and the network mode." + runHelp,
+		fail: runFailed, docker: "moby runconfig hostconfig.go"},
+	{name: "container-mode-stopped", setup: []string{"docker run -d --name a httpd", "docker stop a"}, cmd: "docker run -d --name b --net container:a httpd",
+		stderr: "docker: Error response from daemon: cannot join network of a non running container: <ID>.\n", fail: runFailed,
+		docker: "moby 24 container_operations.go"},
+	{name: "unknown-network", cmd: "docker run -d --net nosuchnet httpd",
+		stderr: "docker: Error response from daemon: network nosuchnet not found." + runHelp, fail: runFailed,
+		docker: "moby libnetwork ErrNoSuchNetwork"},
+	{name: "ip-on-default-bridge", cmd: "docker run -d --ip 172.17.0.9 httpd",
+		stderr: "docker: Error response from daemon: user specified IP address is supported on user defined networks only." + runHelp,
+		fail: runFailed, docker: "moby runconfig/errors.go"},
+
+	// Ports already taken: Docker's allocator refuses, and the new
+	// container stays created, with nothing of its network.
+	{name: "port-conflict", setup: []string{"docker run -d --name a -p 801:80 httpd"}, cmd: "docker run -d --name b -p 801:80 httpd",
+		stderr: "docker: Error response from daemon: driver failed programming external connectivity on endpoint b (<ID>): Bind for 0.0.0.0:801 failed: port is already allocated.\n",
+		fail: runFailed, docker: "moby portallocator, libnetwork"},
+	{name: "port-conflict-second-binding", setup: []string{"docker run -d --name a -p 801:80 httpd"}, cmd: "docker run -d --name b -p 802:80 -p 801:81 httpd",
+		stderr: "docker: Error response from daemon: driver failed programming external connectivity on endpoint b (<ID>): Bind for 0.0.0.0:801 failed: port is already allocated.\n",
+		fail: runFailed, docker: "moby portallocator, libnetwork"},
+	{name: "port-conflict-udp", setup: []string{"docker run -d --name a -p 53:53/udp httpd"}, cmd: "docker run -d --name b -p 53:53/udp httpd",
+		stderr: "docker: Error response from daemon: driver failed programming external connectivity on endpoint b (<ID>): Bind for 0.0.0.0:53 failed: port is already allocated.\n",
+		fail: runFailed, docker: "moby portallocator, libnetwork"},
+	{name: "port-conflict-same-container", cmd: "docker run -d --name a -p 801:80 -p 801:81 httpd",
+		stderr: "docker: Error response from daemon: driver failed programming external connectivity on endpoint a (<ID>): Bind for 0.0.0.0:801 failed: port is already allocated.\n",
+		fail: runFailed, docker: "moby portallocator, libnetwork"},
+	{name: "port-range-exhausted", cmd: "docker run -d --name a -p 801-802:80 -p 801-802:81 -p 801-802:82 httpd",
+		stderr: "docker: Error response from daemon: driver failed programming external connectivity on endpoint a (<ID>): all ports are allocated.\n",
+		fail: runFailed, docker: "moby portallocator ErrAllPortsAllocated"},
+
+	// Addresses: an exhausted pool, a taken or foreign --ip.
+	{name: "pool-exhausted", setup: []string{"dockerd --bip 10.9.0.1/30", "docker run -d --name a httpd"}, cmd: "docker run -d --name b httpd",
+		stderr: "docker: Error response from daemon: no available IPv4 addresses on this network's address pools: bridge (<ID>).\n",
+		fail: runFailed, docker: "moby libnetwork endpoint.go"},
+	{name: "pool-exhausted-connect", setup: []string{"docker network create --subnet 10.9.0.0/30 x", "docker run -d --name a httpd",
+		"docker run -d --name b httpd", "docker network connect x a"}, cmd: "docker network connect x b",
+		stderr: "Error response from daemon: no available IPv4 addresses on this network's address pools: x (<ID>)\n",
+		fail: connectFailed, docker: "moby libnetwork endpoint.go"},
+	{name: "ip-taken", setup: []string{"docker network create --subnet 10.9.0.0/24 x", "docker run -d --name a --net x --ip 10.9.0.5 httpd"},
+		cmd:    "docker run -d --name b --net x --ip 10.9.0.5 httpd",
+		stderr: "docker: Error response from daemon: Address already in use.\n", fail: runFailed, docker: "moby libnetwork ipam ErrIPAlreadyAllocated"},
+	{name: "connect-ip-outside-subnet", setup: []string{"docker network create --subnet 10.9.0.0/24 x", "docker run -d --name a httpd"},
+		cmd:    "docker network connect --ip 10.8.0.5 x a",
+		stderr: "Error response from daemon: no configured subnet or ip-range contain the IP address 10.8.0.5\n", fail: connectFailed,
+		docker: "moby libnetwork network.go"},
+	{name: "connect-twice", setup: []string{"docker network create x", "docker run -d --name a --net x httpd"}, cmd: "docker network connect x a",
+		stderr: "Error response from daemon: endpoint with name a already exists in network x\n", fail: connectFailed,
+		docker: "moby libnetwork ActiveEndpointError"},
+
+	// Subnets: overlapping, invalid, and what does not fit in them.
+	{name: "subnet-overlap", cmd: "docker network create --subnet 172.17.0.0/16 x",
+		stderr: "Error response from daemon: invalid pool request: Pool overlaps with other one on this address space\n",
+		fail: createFailed, docker: "moby libnetwork ipam"},
+	{name: "subnet-overlap-user", setup: []string{"docker network create --subnet 10.9.0.0/16 x"}, cmd: "docker network create --subnet 10.9.8.0/24 y",
+		stderr: "Error response from daemon: invalid pool request: Pool overlaps with other one on this address space\n",
+		fail: createFailed, docker: "moby libnetwork ipam"},
+	{name: "subnet-invalid", cmd: "docker network create --subnet 300.1.1.0/24 x",
+		stderr: "Error response from daemon: invalid network config:\ninvalid subnet 300.1.1.0/24: invalid CIDR block notation\n",
+		fail: createFailed, docker: "moby api network.ValidateIPAM"},
+	{name: "subnet-host-bits", cmd: "docker network create --subnet 10.1.1.1/24 x",
+		stderr: "Error response from daemon: invalid network config:\ninvalid subnet 10.1.1.1/24: it should be 10.1.1.0/24\n",
+		fail: createFailed, docker: "moby api network.ValidateIPAM"},
+	{name: "gateway-outside-subnet", cmd: "docker network create --subnet 10.1.0.0/16 --gateway 10.2.0.1 x",
+		stderr: "no matching subnet for gateway 10.2.0.1\n", fail: createFailed, docker: "docker CLI network create"},
+	{name: "ip-range-outside-subnet", cmd: "docker network create --subnet 10.1.0.0/16 --ip-range 10.2.0.0/24 x",
+		stderr: "no matching subnet for range 10.2.0.0/24\n", fail: createFailed, docker: "docker CLI network create"},
+	{name: "gateway-without-subnet", cmd: "docker network create --gateway 10.2.0.1 x",
+		stderr: "every ip-range or gateway must have a corresponding subnet\n", fail: createFailed, docker: "docker CLI network create"},
+	{name: "network-exists", setup: []string{"docker network create x"}, cmd: "docker network create x",
+		stderr: "Error response from daemon: network with name x already exists\n", fail: createFailed, docker: "moby libnetwork NetworkNameError"},
+	{name: "network-rm-in-use", setup: []string{"docker network create x", "docker run -d --name a --net x httpd"}, cmd: "docker network rm x",
+		stderr: "Error response from daemon: error while removing network: network x id <ID> has active endpoints\n",
+		fail: "docker network rm: exit status 1", docker: "moby libnetwork ActiveEndpointsError"},
+
+	// dockerd: -b, --bip and the flags they refuse.
+	{name: "bridge-missing", cmd: "dockerd -b nosuchbr",
+		stderr: "failed to start daemon: bridge device with non default name nosuchbr must be created manually\n",
+		fail: dockerdFailed, docker: "moby bridge driver setup_device"},
+	{name: "bridge-missing-restart", setup: []string{"docker run -d --name a -p 801:80 httpd"}, cmd: "dockerd -b nosuchbr",
+		stderr: "failed to start daemon: bridge device with non default name nosuchbr must be created manually\n",
+		fail: dockerdFailed, docker: "moby bridge driver setup_device", engineStops: true},
+	{name: "bridge-and-bip", cmd: "dockerd -b br0 --bip 10.0.0.1/24",
+		stderr: "failed to start daemon: You specified -b & --bip, mutually exclusive options. Please specify only one\n",
+		fail: dockerdFailed, docker: "moby verifyDaemonSettings"},
+	{name: "icc-without-iptables", cmd: "dockerd --icc=false --iptables=false",
+		stderr: "failed to start daemon: You specified --iptables=false with --icc=false. ICC=false uses iptables to function. Please set --icc or --iptables to true\n",
+		fail: dockerdFailed, docker: "moby verifyDaemonSettings"},
+	{name: "fixed-cidr-outside-bip", cmd: "dockerd --icc=false --bip 10.0.0.1/24 --fixed-cidr 10.1.0.0/24",
+		stderr: "failed to start daemon: fixed-cidr 10.1.0.0/24 is not within the bridge subnet 10.0.0.0/24\n", fail: dockerdFailed},
+	{name: "fixed-cidr-outside-bip-restart", setup: []string{"docker network create --subnet 10.9.0.0/24 x", "docker run -d --name a -p 801:80 httpd", "docker run -d --name b --net x httpd"},
+		cmd:    "dockerd --icc=false --userland-proxy=false --bip 10.0.0.1/24 --fixed-cidr 10.1.0.0/24",
+		stderr: "failed to start daemon: fixed-cidr 10.1.0.0/24 is not within the bridge subnet 10.0.0.0/24\n", fail: dockerdFailed, engineStops: true},
+	{name: "default-gateway-outside-bip", cmd: "dockerd --bip 10.0.0.1/24 --default-gateway 10.1.0.1",
+		stderr: "failed to start daemon: default gateway 10.1.0.1 is not within the bridge subnet 10.0.0.0/24\n", fail: dockerdFailed},
+
+	// labrun's own commands: unknown nodes, commands and arguments.
+	{name: "on-unknown-node", cmd: "on nosuch true",
+		fail: `no node "nosuch" (nodes: host, client, gateway, internet, or a running container): not found`},
+	{name: "on-stopped-container", setup: []string{"docker run -d --name a httpd", "docker stop a"}, cmd: "on a true",
+		fail: "container a is not running"},
+	{name: "on-no-program", cmd: "on host", fail: "usage: on NODE PROGRAM [ARGS...]"},
+	{name: "on-unknown-program", cmd: "on host nosuchprogram",
+		fail: `running in node host: exec: "nosuchprogram": executable file not found in $PATH`},
+	{name: "reach-no-address", cmd: "reach client", fail: "usage: reach [-udp] [-timeout D] FROM ADDR:PORT"},
+	{name: "reach-no-port", cmd: "reach client 1.2.3.4",
+		fail: "reach: \"1.2.3.4\" is not ADDR:PORT\nusage: reach [-udp] [-timeout D] FROM ADDR:PORT"},
+	{name: "reach-unknown-node", cmd: "reach nosuch 192.168.190.128:80",
+		fail: `no node "nosuch" (nodes: host, client, gateway, internet, or a running container): not found`},
+	{name: "reach-bad-timeout", cmd: "reach -timeout xyz client 192.168.190.128:80",
+		fail: "invalid -timeout \"xyz\"\nusage: reach [-udp] [-timeout D] FROM ADDR:PORT"},
+	{name: "ping-no-args", cmd: "ping", fail: "usage: ping [-timeout D] FROM ADDR"},
+	{name: "ping-bad-address", cmd: "ping client nota.ddr",
+		fail: "ping: \"nota.ddr\" is not an IP address\nusage: ping [-timeout D] FROM ADDR"},
+	{name: "http-not-a-url", cmd: "http client notaurl",
+		stderr: "http: getting notaurl: unsupported protocol scheme \"\"\n",
+		fail:   "http: getting notaurl: unsupported protocol scheme \"\""},
+	{name: "ssh-no-args", cmd: "ssh", fail: "usage: ssh [-timeout D] [-password P] FROM [USER@]ADDR[:PORT] [COMMAND...]"},
+	{name: "docker-no-subcommand", cmd: "docker", fail: "usage: docker SUBCOMMAND [ARGS...]"},
+	{name: "docker-unknown-subcommand", cmd: "docker frob",
+		fail: "docker frob: not a docker command that labrun implements (run, ps, port, inspect, container inspect, exec, stop, start, rm, top, images, network ls, network inspect, network create, network rm, network connect, network disconnect)\nusage: docker SUBCOMMAND [ARGS...]"},
+	{name: "unknown-command", cmd: "frobnicate x", fail: `unknown command "frobnicate"`},
+	{name: "negated-usage-error", cmd: "! reach client", fail: "usage: reach [-udp] [-timeout D] FROM ADDR:PORT"},
+	{name: "unknown-condition", cmd: "[nosuchcond] on host true", fail: `bad condition "nosuchcond": unknown condition "nosuchcond"`},
+}
+
+// TestBadInput runs every bad input as a scenario of its own through the
+// labrun CLI's runner, one at a time, and checks three things: the bad
+// command's stderr is exactly the expected text, the FAIL line names the
+// scenario file and the bad command's line, and the lab after the failure
+// is as it was just before the bad command (see labState).
+func TestBadInput(t *testing.T) {
+	requireLab(t)
+	if len(badInputs) < 40 {
+		t.Fatalf("only %d bad inputs; the reliability issue asks for at least 40", len(badInputs))
+	}
+	dir := t.TempDir()
+	seen := map[string]bool{}
+	for _, b := range badInputs {
+		if seen[b.name] {
+			t.Fatalf("bad input %q listed twice", b.name)
+		}
+		seen[b.name] = true
+		var s strings.Builder
+		fmt.Fprintf(&s, "# bad input: %s\n", b.name)
+		for _, l := range b.lines() {
+			s.WriteString(l + "\n")
+		}
+		fmt.Fprintf(&s, "lab-mark %s\n%s\n", b.name, b.cmd)
+		if err := os.WriteFile(filepath.Join(dir, b.name+".txt"), []byte(s.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	marks := &labMarks{after: map[string]string{}, before: map[string]string{}}
+	out := runWithCmds(t, dir, 1, Cmd{
+		Name: "lab-mark", Usage: "NAME", Summary: "Record the lab's state, to compare when the script ends.",
+		Run: marks.run,
+	})
+	logs := scenarioLogs(out)
+	id := regexp.MustCompile(`[0-9a-f]{64}`)
+	for _, b := range badInputs {
+		log, ok := logs[b.name]
+		if !ok {
+			t.Errorf("%s: no result in labrun's output:\n%s", b.name, out)
+			continue
+		}
+		line := len(b.lines()) + 3
+		wantFail := fmt.Sprintf("FAIL: %s:%d: %s", filepath.Join(dir, b.name+".txt"), line, b.fail)
+		if !strings.Contains(log, wantFail+"\n") {
+			t.Errorf("%s: want the failure\n%s\nin the log:\n%s", b.name, wantFail, log)
+			continue
+		}
+		got := id.ReplaceAllString(badStderr(log, b.cmd), "<ID>")
+		if got != b.stderr {
+			t.Errorf("%s: %s\nstderr:\n%s\nwant:\n%s", b.name, b.cmd, got, b.stderr)
+		}
+		marks.mu.Lock()
+		before, after := marks.before[b.name], marks.after[b.name]
+		marks.mu.Unlock()
+		if before == "" || after == "" {
+			t.Errorf("%s: the lab's state was not recorded (before %d bytes, after %d)", b.name, len(before), len(after))
+			continue
+		}
+		if b.engineStops {
+			if err := engineStopped(before, after); err != nil {
+				t.Errorf("%s: %s: %v", b.name, b.cmd, err)
+			}
+			continue
+		}
+		if before != after {
+			t.Errorf("%s: %s changed the lab:\n%s", b.name, b.cmd, lineDiff(before, after))
+		}
+	}
+}
+
+// TestBadCLIInput checks labrun's own command line: unreadable scenario
+// files and wrong flags, with exactly what it prints and its exit status.
+func TestBadCLIInput(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.txt")
+	broken := filepath.Join(dir, "links")
+	os.Mkdir(broken, 0o755)
+	os.Symlink("nowhere", filepath.Join(broken, "dangling.txt"))
+	empty := filepath.Join(dir, "empty")
+	os.Mkdir(empty, 0o755)
+	for _, tc := range []struct {
+		args   []string
+		stderr string
+		code   int
+	}{
+		{[]string{missing}, "labrun: stat " + missing + ": no such file or directory\n", 2},
+		{[]string{broken}, "labrun: open " + filepath.Join(broken, "dangling.txt") + ": no such file or directory\n", 2},
+		{[]string{empty}, "labrun: no .txt or .txtar scenarios in " + empty + "\n", 2},
+		{[]string{"-run", "(", empty}, "labrun: bad -run: error parsing regexp: missing closing ): `(`\n", 2},
+		{[]string{"-j", "0", empty}, "labrun: -j must be at least 1\n", 2},
+		{[]string{"clean", "extra"}, "labrun clean: unexpected arguments [\"extra\"]\n", 2},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := Run(tc.args, &stdout, &stderr)
+		if code != tc.code || stderr.String() != tc.stderr {
+			t.Errorf("labrun %q: exit status %d, stderr\n%s\nwant status %d, stderr\n%s", tc.args, code, stderr.String(), tc.code, tc.stderr)
+		}
+	}
+}
+
+// runWithCmds runs the scenarios in dir through the labrun CLI's runner with
+// jobs at a time, with extra commands, and returns its output.
+func runWithCmds(t *testing.T, dir string, jobs int, cmds ...Cmd) string {
+	t.Helper()
+	files, err := scenarioFiles([]string{dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testscript.Params{
+		Files:               files,
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){},
+	}
+	if d, ok := t.Deadline(); ok {
+		p.Deadline = d
+	}
+	for _, c := range cmds {
+		p.Cmds[c.Name] = tsCmd(c)
+	}
+	if err := setup(&p, options{}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	r := newCLIRun(&out, false, jobs)
+	if top := r.run(p); top.failed {
+		t.Fatalf("testscript did not start: %s", top.logText())
+	}
+	return out.String()
+}
+
+// scenarioLogs splits labrun's output into each scenario's result line and
+// log, by scenario name.
+func scenarioLogs(out string) map[string]string {
+	logs := map[string]string{}
+	head := regexp.MustCompile(`^(PASS|FAIL|SKIP) (\S+) \(`)
+	cur := ""
+	for _, l := range strings.SplitAfter(out, "\n") {
+		if m := head.FindStringSubmatch(l); m != nil {
+			cur = m[2]
+		}
+		if cur != "" {
+			logs[cur] += strings.TrimPrefix(l, "    ")
+		}
+	}
+	return logs
+}
+
+// badStderr returns what the log shows as the standard error of the last
+// run of cmd: the lines after "[stderr]" up to the FAIL line, without the
+// blank line that ends the section.
+func badStderr(log, cmd string) string {
+	i := strings.LastIndex(log, "> "+cmd+"\n")
+	if i < 0 {
+		return "(command not in the log)"
+	}
+	log = log[i:]
+	j := strings.Index(log, "[stderr]\n")
+	if j < 0 {
+		return ""
+	}
+	s := log[j+len("[stderr]\n"):]
+	if k := strings.Index(s, "\nFAIL: "); k >= 0 {
+		s = s[:k+1]
+	}
+	return strings.TrimSuffix(s, "\n")
+}
+
+// labMarks is the lab-mark command's record: each scenario's lab state
+// when lab-mark ran, and when the scenario ended (before its lab closed).
+type labMarks struct {
+	mu            sync.Mutex
+	before, after map[string]string
+}
+
+func (m *labMarks) run(e *Env, args []string) error {
+	if len(args) != 1 {
+		return ErrUsage
+	}
+	name := args[0]
+	s, err := labState(e.Lab())
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.before[name] = s
+	m.mu.Unlock()
+	// Deferred functions run in reverse order: this one before the lab
+	// closes, which Setup deferred first.
+	e.ts.Defer(func() {
+		s, err := labState(e.Lab())
+		if err != nil {
+			s = "error: " + err.Error()
+		}
+		m.mu.Lock()
+		m.after[name] = s
+		m.mu.Unlock()
+	})
+	return nil
+}
+
+// labState describes what a failed command must leave as it was, one fact
+// a line: the host node's links, addresses, routes, listening sockets,
+// iptables rules and forwarding sysctls; the engine's networks, endpoints
+// and running containers with their addresses and ports (a container that
+// a failed docker run leaves created, as Docker does, must have nothing of
+// a network); the processes descending from labrun; and the network
+// namespaces labrun holds open.
+func labState(lab *netkit.Lab) (string, error) {
+	var lines []string
+	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
+	host := lab.Host()
+	h := host.Netlink()
+	links, err := h.LinkList()
+	if err != nil {
+		return "", err
+	}
+	names := map[int]string{}
+	for _, l := range links {
+		names[l.Attrs().Index] = l.Attrs().Name
+	}
+	for _, l := range links {
+		a := l.Attrs()
+		add("link %s %s master=%s up=%v", a.Name, l.Type(), names[a.MasterIndex], a.Flags&(1<<0) != 0)
+	}
+	addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return "", err
+	}
+	// IPv6 link-local addresses and their routes are the kernel's own,
+	// made when a link first has a carrier, at a time of its choosing:
+	// not the lab's doing, so not part of its state.
+	for _, a := range addrs {
+		if !a.IP.IsLinkLocalUnicast() {
+			add("addr %s %s", names[a.LinkIndex], a.IPNet)
+		}
+	}
+	routes, err := h.RouteList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range routes {
+		if r.Dst == nil || !r.Dst.IP.IsLinkLocalUnicast() {
+			add("route %v via %v dev %s", r.Dst, r.Gw, names[r.LinkIndex])
+		}
+	}
+	err = host.NS().Do(func() error {
+		for _, f := range []string{"tcp", "tcp6", "udp", "udp6"} {
+			b, err := os.ReadFile("/proc/thread-self/net/" + f)
+			if err != nil {
+				return err
+			}
+			for _, l := range strings.Split(string(b), "\n")[1:] {
+				fs := strings.Fields(l)
+				if len(fs) > 3 && (fs[3] == "0A" || strings.HasPrefix(f, "udp")) {
+					add("socket %s %s", f, fs[1])
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	rules, err := host.Output("iptables-save")
+	if err != nil {
+		return "", err
+	}
+	// A table the kernel made when iptables first looked at it, with
+	// only its built-in chains accepting everything, is no rule: only
+	// chains, rules and other policies count.
+	counters := regexp.MustCompile(`\[\d+:\d+\]`)
+	builtin := regexp.MustCompile(`^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) ACCEPT \[\]$`)
+	table := ""
+	for _, l := range strings.Split(string(rules), "\n") {
+		l = counters.ReplaceAllString(l, "[]")
+		switch {
+		case strings.HasPrefix(l, "*"):
+			table = l[1:]
+		case l == "" || l == "COMMIT" || strings.HasPrefix(l, "#") || builtin.MatchString(l):
+		default:
+			add("iptables %s %s", table, l)
+		}
+	}
+	for _, key := range []string{"net/ipv4/ip_forward", "net/bridge/bridge-nf-call-iptables"} {
+		v, err := host.NS().ReadSysctl(key)
+		if err != nil {
+			v = "unreadable"
+		}
+		add("sysctl %s %s", key, v)
+	}
+	if eng := lab.Engine(); eng == nil {
+		add("engine stopped")
+	} else {
+		add("engine %+v", eng.Options())
+		for _, n := range eng.Networks() {
+			j := n.Inspect(eng)
+			add("network %s %s %s", n.Name, n.Bridge, n.Subnet)
+			for id, c := range j.Containers {
+				add("endpoint %s %s %s %s %s", n.Name, id, c.Name, c.IPv4Address, c.MacAddress)
+			}
+		}
+		for _, c := range eng.Containers(true) {
+			switch st := c.State(); {
+			case st == "running":
+				add("container %s running %s %v", c.Name, c.IP(""), c.Ports())
+			case c.IP("").IsValid() || len(c.Ports()) > 0 || c.Node() != nil:
+				add("container %s %s still has a network: %s %v", c.Name, st, c.IP(""), c.Ports())
+			}
+		}
+	}
+	for _, p := range descendantProcs(os.Getpid()) {
+		add("process %s", p)
+	}
+	ents, _ := os.ReadDir("/proc/self/fd")
+	for _, ent := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + ent.Name()); err == nil && strings.HasPrefix(l, "net:") {
+			add("netns %s", l)
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n") + "\n", nil
+}
+
+// descendantProcs lists the processes descending from pid as "PID COMM".
+func descendantProcs(pid int) []string {
+	parent := map[int]int{}
+	comm := map[int]string{}
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		p, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || close < open {
+			continue
+		}
+		f := strings.Fields(s[close+1:])
+		if len(f) < 2 {
+			continue
+		}
+		pp, _ := strconv.Atoi(f[1])
+		parent[p] = pp
+		comm[p] = s[open+1 : close]
+	}
+	var out []string
+	for p := range parent {
+		for a := parent[p]; a > 1; a = parent[a] {
+			if a == pid {
+				out = append(out, fmt.Sprintf("%d %s", p, comm[p]))
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// lineDiff shows the lines only in a (-) and only in b (+).
+func lineDiff(a, b string) string {
+	in := func(s string) map[string]int {
+		m := map[string]int{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l]++
+		}
+		return m
+	}
+	ma, mb := in(a), in(b)
+	var out []string
+	for l, n := range ma {
+		if mb[l] < n {
+			out = append(out, "- "+l)
+		}
+	}
+	for l, n := range mb {
+		if ma[l] < n {
+			out = append(out, "+ "+l)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
+}
+
+// engineStopped checks the lab after a failed dockerd restart against the
+// one before it: the engine is stopped and everything of it is gone (rules,
+// proxies, container processes and namespaces, veths), and the rest is as it
+// was: the world's links and addresses, docker0 and the user-defined
+// networks' bridges (Docker leaves them), the sysctls.
+func engineStopped(before, after string) error {
+	want := withoutEngine(before) + "engine stopped\n"
+	if got := withoutEngine(after) + "engine stopped\n"; got != want || !strings.Contains(after, "engine stopped\n") {
+		return fmt.Errorf("the lab is not as a stopped engine leaves it:\n%s", lineDiff(want, after))
+	}
+	beforeNS := map[string]bool{}
+	for _, l := range strings.Split(before, "\n") {
+		if strings.HasPrefix(l, "netns ") {
+			beforeNS[l] = true
+		}
+	}
+	for _, l := range strings.Split(after, "\n") {
+		switch {
+		case strings.HasPrefix(l, "process "), strings.HasPrefix(l, "socket "):
+			return fmt.Errorf("the stopped engine left %q", l)
+		case strings.HasPrefix(l, "netns ") && !beforeNS[l]:
+			return fmt.Errorf("a new namespace appeared: %q", l)
+		}
+	}
+	return nil
+}
+
+// withoutEngine drops from a lab state what a running engine owns and a
+// stopped one does not: the engine, its networks, endpoints and running
+// containers, their processes, sockets and namespaces, its iptables chains
+// and rules, and the containers' veths.
+func withoutEngine(state string) string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSuffix(state, "\n"), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		switch f[0] {
+		case "engine", "network", "endpoint", "container", "process", "socket", "netns", "iptables":
+			continue
+		case "link", "addr":
+			if strings.HasPrefix(f[1], "veth") {
+				continue
+			}
+		case "route":
+			if strings.HasPrefix(f[len(f)-1], "veth") {
+				continue
+			}
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n") + "\n"
+}

@@ -1,0 +1,98 @@
+package fidelity
+
+// Case is one differential case: docker command lines run in order against
+// both engines, after which their state is compared. In a command line,
+// "@NAME" is a container or network of the case (prefixed with the run's
+// unique prefix on both engines), {IMAGE} the case image and {SERVE} the
+// command that keeps its container running (busybox's on the real engine,
+// the image's own server in labrun).
+type Case struct {
+	// Name is short, category first, as scenario files are named.
+	Name string
+	// Steps are docker command lines (without "docker"); each one's
+	// stdout, stderr and exit status are compared.
+	Steps []string
+	// Known, when set, says why this case is expected to differ: the
+	// report still prints the diff, and the test does not fail on it.
+	Known string
+}
+
+// Cases are the differential cases. Every case starts from a fresh labrun
+// lab and, on the real engine, from no container or network of the run's
+// prefix. After the steps, both engines are compared on: docker port and
+// docker inspect's NetworkSettings of every container the case named,
+// docker ps's PORTS column, docker network inspect of the default bridge
+// and of every network the case created, and iptables-save of the engine's
+// chains (rules naming the case's bridges, subnets and containers).
+//
+// The real engine's daemon flags cannot be changed by a test, so
+// --icc=false and --ip-masq=false are compared through the network options
+// that set them on a user-defined network
+// (com.docker.network.bridge.enable_icc and enable_ip_masquerade): the
+// engine's rules are the same for both spellings.
+var Cases = []Case{
+	// Each -p form of facts §2.4.
+	{Name: "publish_tcp", Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}", "port @web 80"}},
+	{Name: "publish_udp", Steps: []string{"run -d --name @web -p 8080:80/udp {IMAGE} {SERVE}"}},
+	{Name: "publish_tcp_and_udp", Steps: []string{"run -d --name @web -p 5353:53/tcp -p 5353:53/udp {IMAGE} {SERVE}"}},
+	{Name: "publish_hostip", Steps: []string{"run -d --name @web -p 127.0.0.1:8080:80 {IMAGE} {SERVE}"}},
+	{Name: "publish_hostip_ephemeral", Steps: []string{"run -d --name @web -p 127.0.0.1::80 {IMAGE} {SERVE}"}},
+	{Name: "publish_ephemeral", Steps: []string{"run -d --name @web -p 80 {IMAGE} {SERVE}", "port @web 80"}},
+	{Name: "publish_ephemeral_colon", Steps: []string{"run -d --name @web -p :80 {IMAGE} {SERVE}"}},
+	{Name: "publish_hostrange", Steps: []string{"run -d --name @web -p 8000-8010:80 {IMAGE} {SERVE}"}},
+	{Name: "publish_range_pairs", Steps: []string{"run -d --name @web -p 9800-9803:80-83 {IMAGE} {SERVE}"}},
+	{Name: "publish_ipv6_loopback", Steps: []string{"run -d --name @web -p [::1]:8080:80 {IMAGE} {SERVE}"}},
+	{Name: "publish_article", Steps: []string{"run -d --name @web -p 10111:22 -p 801:80 {IMAGE} {SERVE}", "port @web"}},
+	{Name: "publish_all", Steps: []string{"run -d --name @web -P {IMAGE} {SERVE}"}},
+	{Name: "publish_all_expose", Steps: []string{"run -d --name @web -P --expose 443 --expose 7000-7001/udp {IMAGE} {SERVE}"}},
+	{Name: "expose_only", Steps: []string{"run -d --name @web --expose 81 {IMAGE} {SERVE}", "port @web"}},
+	{Name: "port_unpublished", Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}", "port @web 81"}},
+	{Name: "publish_two_containers", Steps: []string{
+		"run -d --name @a -p 8080:80 {IMAGE} {SERVE}", "run -d --name @b -p 8081:80 {IMAGE} {SERVE}"}},
+	{Name: "publish_removed", Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}", "rm -f @web"}},
+	{Name: "publish_stopped", Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}", "stop -t 0 @web"}},
+
+	// Network modes.
+	{Name: "mode_host", Steps: []string{"run -d --name @h --network host -p 8080:80 {IMAGE} {SERVE}"}},
+	{Name: "mode_none", Steps: []string{"run -d --name @n --network none {IMAGE} {SERVE}"}},
+	{Name: "mode_container", Steps: []string{
+		"run -d --name @web -p 8080:80 {IMAGE} {SERVE}", "run -d --name @side --network container:@web {IMAGE} {SERVE}"}},
+	{Name: "mode_container_publish", Steps: []string{
+		"run -d --name @web {IMAGE} {SERVE}", "run -d --name @side --network container:@web -p 8081:80 {IMAGE} {SERVE}"}},
+
+	// User-defined networks, and the daemon flags as network options.
+	{Name: "usernet_publish", Steps: []string{
+		"network create @net", "run -d --name @web --network @net -p 8080:80 {IMAGE} {SERVE}"}},
+	{Name: "usernet_subnet", Steps: []string{
+		"network create --subnet 10.99.0.0/24 --gateway 10.99.0.254 @net", "run -d --name @web --network @net -p 8080:80 {IMAGE} {SERVE}"}},
+	{Name: "usernet_noicc", Steps: []string{
+		"network create -o com.docker.network.bridge.enable_icc=false @net", "run -d --name @web --network @net -p 8080:80 {IMAGE} {SERVE}"}},
+	{Name: "usernet_nomasq", Steps: []string{
+		"network create -o com.docker.network.bridge.enable_ip_masquerade=false @net", "run -d --name @web --network @net -p 8080:80 {IMAGE} {SERVE}"}},
+	{Name: "usernet_internal", Steps: []string{
+		"network create --internal @net", "run -d --name @web --network @net {IMAGE} {SERVE}"}},
+	{Name: "usernet_two", Steps: []string{
+		"network create @n1", "network create @n2",
+		"run -d --name @a --network @n1 -p 8080:80 {IMAGE} {SERVE}", "run -d --name @b --network @n2 -p 8081:80 {IMAGE} {SERVE}"}},
+
+	// Conflicts.
+	{Name: "conflict_port", Steps: []string{
+		"run -d --name @a -p 8080:80 {IMAGE} {SERVE}", "run -d --name @b -p 8080:80 {IMAGE} {SERVE}"}},
+	{Name: "conflict_udp_no_conflict", Steps: []string{
+		"run -d --name @a -p 8080:80 {IMAGE} {SERVE}", "run -d --name @b -p 8080:80/udp {IMAGE} {SERVE}"}},
+	{Name: "conflict_range_full", Steps: []string{
+		"run -d --name @a -p 9090-9091:80 {IMAGE} {SERVE}", "run -d --name @b -p 9090-9091:80 {IMAGE} {SERVE}",
+		"run -d --name @c -p 9090-9091:80 {IMAGE} {SERVE}"}},
+	{Name: "conflict_name", Steps: []string{"run -d --name @web {IMAGE} {SERVE}", "run -d --name @web {IMAGE} {SERVE}"}},
+
+	// Bad -p specs (the CLI's messages).
+	{Name: "badspec_hostport", Steps: []string{"run -d --name @web -p abc:80 {IMAGE} {SERVE}"}},
+	{Name: "badspec_containerport", Steps: []string{"run -d --name @web -p 80:abc {IMAGE} {SERVE}"}},
+	{Name: "badspec_proto", Steps: []string{"run -d --name @web -p 8080:80/xyz {IMAGE} {SERVE}"}},
+	{Name: "badspec_reversed_range", Steps: []string{"run -d --name @web -p 9090-9089:80 {IMAGE} {SERVE}"}},
+	{Name: "badspec_open_range", Steps: []string{"run -d --name @web -p 9090-:80 {IMAGE} {SERVE}"}},
+	{Name: "badspec_ip", Steps: []string{"run -d --name @web -p 1.2.3:80:80 {IMAGE} {SERVE}"}},
+	{Name: "badspec_range_sizes", Steps: []string{"run -d --name @web -p 8000-8002:80-81 {IMAGE} {SERVE}"}},
+	{Name: "badspec_too_big", Steps: []string{"run -d --name @web -p 70000:80 {IMAGE} {SERVE}"}},
+	{Name: "badspec_unknown_flag", Steps: []string{"run -d --name @web --publishh 80 {IMAGE} {SERVE}"}},
+}

@@ -1,0 +1,427 @@
+package fidelity
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/runner"
+)
+
+// engine is one side of a comparison: something that runs docker command
+// lines and dumps its host's iptables rules.
+type engine interface {
+	// docker runs a docker command and returns its output and exit status.
+	docker(args ...string) result
+	// iptablesSave returns iptables-save of the engine's host.
+	iptablesSave() (string, error)
+	// portRange is the host's ip_local_port_range.
+	portRange() (lo, hi int)
+}
+
+// result is one docker command's outcome.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return r.stdout + r.stderr + "exit " + strconv.Itoa(r.code) + "\n"
+}
+
+// Real is the real Docker Engine on this machine, driven through the
+// docker CLI. It is an oracle: the tests only create, inspect and remove
+// containers, networks and one image of their own prefix, and never send
+// traffic.
+type Real struct {
+	// Image is the image the cases run ({IMAGE}), with Serve the command
+	// that keeps its containers running ({SERVE}).
+	Image string
+	Serve []string
+}
+
+func (Real) docker(args ...string) result {
+	cmd := exec.Command("docker", args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		return result{stderr: err.Error() + "\n", code: -1}
+	}
+	return result{stdout: out.String(), stderr: errb.String(), code: code}
+}
+
+// iptablesSave reads the root namespace's rules: read only.
+func (Real) iptablesSave() (string, error) {
+	out, err := exec.Command("iptables-save").Output()
+	return string(out), err
+}
+
+func (Real) portRange() (int, int) { return readRange(os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")) }
+
+func readRange(b []byte, err error) (int, int) {
+	if err == nil {
+		f := strings.Fields(string(b))
+		if len(f) == 2 {
+			lo, err1 := strconv.Atoi(f[0])
+			hi, err2 := strconv.Atoi(f[1])
+			if err1 == nil && err2 == nil {
+				return lo, hi
+			}
+		}
+	}
+	return 49153, 65535
+}
+
+// Versions are the real engine's and CLI's versions.
+type Versions struct {
+	Server, Client string
+	// MTU is the default bridge's MTU (daemon.json's "mtu").
+	MTU string
+}
+
+// Probe asks the real engine for its versions; an error means no engine
+// answers.
+func Probe() (Versions, error) {
+	var v Versions
+	r := Real{}.docker("version", "--format", "{{.Server.Version}}\t{{.Client.Version}}")
+	if r.code != 0 {
+		return v, fmt.Errorf("docker version: %s", strings.TrimSpace(r.stderr))
+	}
+	f := strings.Fields(r.stdout)
+	if len(f) != 2 || f[0] == "" {
+		return v, fmt.Errorf("docker version: unexpected output %q", r.stdout)
+	}
+	v.Server, v.Client = f[0], f[1]
+	r = Real{}.docker("network", "inspect", "-f", `{{index .Options "com.docker.network.driver.mtu"}}`, "bridge")
+	v.MTU = strings.TrimSpace(r.stdout)
+	return v, nil
+}
+
+// MakeImage imports a one-binary image from busybox (Debian's
+// busybox-static) into the real engine, EXPOSE 80/tcp like labrun's httpd
+// image, and returns its name. It returns an error when busybox is missing.
+func MakeImage(tag string) (string, error) {
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		return "", fmt.Errorf("no busybox (apt-get install busybox-static): %w", err)
+	}
+	dir, err := os.MkdirTemp("", "labrun-fidelity-image")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.MkdirAll(dir+"/bin", 0o755); err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(bb)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(dir+"/bin/busybox", data, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Symlink("busybox", dir+"/bin/sh"); err != nil {
+		return "", err
+	}
+	name := "labrun-fidelity:" + tag
+	cmd := exec.Command("sh", "-c", `tar -C "$1" -c . | docker import -c 'EXPOSE 80/tcp' -c 'CMD ["sh"]' - "$2"`, "sh", dir, name)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("docker import: %w: %s", err, out)
+	}
+	return name, nil
+}
+
+// RemoveImage removes the image MakeImage made.
+func RemoveImage(name string) { Real{}.docker("rmi", "-f", name) }
+
+// Clean removes every container and network of the real engine whose name
+// starts with prefix (the case's, or a crashed run's).
+func Clean(prefix string) {
+	r := Real{}.docker("ps", "-aq", "--filter", "name=^/"+prefix)
+	if ids := strings.Fields(r.stdout); len(ids) > 0 {
+		Real{}.docker(append([]string{"rm", "-f"}, ids...)...)
+	}
+	r = Real{}.docker("network", "ls", "-q", "--filter", "name=^"+prefix)
+	for _, id := range strings.Fields(r.stdout) {
+		Real{}.docker("network", "rm", id)
+	}
+}
+
+// Labrun is one case's labrun side: a fresh lab whose engine was started
+// with --compat set to the real engine's version.
+type Labrun struct {
+	lab *netkit.Lab
+	env []string
+}
+
+// NewLabrun makes a lab and starts its engine as dockerd with args, the
+// docker command emulating the CLI of version cli.
+func NewLabrun(name string, v Versions) (*Labrun, error) {
+	lab, err := netkit.NewLab(netkit.LabOptions{Name: name, HostIPForwardOff: true})
+	if err != nil {
+		return nil, err
+	}
+	l := &Labrun{lab: lab, env: []string{"PATH=" + os.Getenv("PATH"), "DOCKER_CLI_VERSION=" + v.Client}}
+	args := []string{"dockerd", "--compat=" + v.Server}
+	if v.MTU != "" && v.MTU != "1500" {
+		args = append(args, "--mtu="+v.MTU)
+	}
+	var stderr bytes.Buffer
+	if err := runner.Exec(context.Background(), lab, runner.ExecOptions{Env: l.env, Stderr: &stderr}, args); err != nil {
+		lab.Close()
+		return nil, fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return l, nil
+}
+
+// Close closes the lab.
+func (l *Labrun) Close() error { return l.lab.Close() }
+
+func (l *Labrun) docker(args ...string) result {
+	var out, errb bytes.Buffer
+	err := runner.Exec(context.Background(), l.lab, runner.ExecOptions{Env: l.env, Stdout: &out, Stderr: &errb}, append([]string{"docker"}, args...))
+	return result{stdout: out.String(), stderr: errb.String(), code: runner.ExitStatus(err)}
+}
+
+func (l *Labrun) iptablesSave() (string, error) {
+	out, err := l.lab.Host().Output("iptables-save")
+	return string(out), err
+}
+
+func (l *Labrun) portRange() (int, int) {
+	out, err := l.lab.Host().Output("cat", "/proc/sys/net/ipv4/ip_local_port_range")
+	return readRange(out, err)
+}
+
+// observation is one compared output.
+type observation struct {
+	title, text string
+}
+
+var (
+	nameRE    = regexp.MustCompile(`@([a-z0-9]+)`)
+	runNameRE = regexp.MustCompile(`--name @([a-z0-9]+)`)
+	netNameRE = regexp.MustCompile(`^network create .*@([a-z0-9]+)$`)
+)
+
+// expand turns a case's command line into docker's arguments.
+func expand(line, prefix, image string, serve []string) []string {
+	var args []string
+	for _, f := range strings.Fields(line) {
+		switch f {
+		case "{IMAGE}":
+			args = append(args, image)
+		case "{SERVE}":
+			args = append(args, serve...)
+		default:
+			args = append(args, nameRE.ReplaceAllString(f, prefix+"$1"))
+		}
+	}
+	return args
+}
+
+// run runs c on e and returns what is compared, and what the normaliser
+// needs to know of e.
+func run(e engine, c Case, prefix, image string, serve []string) ([]observation, *side) {
+	var obs []observation
+	var ctrs, nets []string
+	for _, line := range c.Steps {
+		r := e.docker(expand(line, prefix, image, serve)...)
+		obs = append(obs, observation{"$ docker " + line, r.String()})
+		if m := runNameRE.FindStringSubmatch(line); m != nil && !contains(ctrs, m[1]) {
+			ctrs = append(ctrs, m[1])
+		}
+		if m := netNameRE.FindStringSubmatch(line); m != nil {
+			nets = append(nets, m[1])
+		}
+	}
+	s := &side{prefix: prefix, ids: map[string]string{}, subnets: map[string]netip.Prefix{}}
+	s.portLo, s.portHi = e.portRange()
+	addrs := map[netip.Addr]bool{}
+	for _, n := range ctrs {
+		r := e.docker("inspect", "-f", "{{.Id}} {{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", prefix+n)
+		f := strings.Fields(r.stdout)
+		if r.code != 0 || len(f) == 0 {
+			continue
+		}
+		s.ids[f[0]] = "<ctr:" + n + ">"
+		for _, a := range f[1:] {
+			if ip, err := netip.ParseAddr(a); err == nil {
+				addrs[ip] = true
+			}
+		}
+	}
+	bridges := []string{"docker0"}
+	for _, n := range append([]string{"bridge", "host", "none"}, nets...) {
+		full := n
+		if contains(nets, n) {
+			full = prefix + n
+		}
+		r := e.docker("network", "inspect", "-f", "{{.Id}} {{range .IPAM.Config}}{{.Subnet}} {{end}}", full)
+		f := strings.Fields(r.stdout)
+		if r.code != 0 || len(f) == 0 {
+			continue
+		}
+		s.ids[f[0]] = "<net:" + n + ">"
+		if len(f) > 1 {
+			if p, err := netip.ParsePrefix(f[1]); err == nil {
+				s.subnets[n] = p
+			}
+		}
+		if contains(nets, n) {
+			bridges = append(bridges, "br-"+f[0][:12])
+		}
+	}
+	for _, n := range ctrs {
+		r := e.docker("port", prefix+n)
+		obs = append(obs, observation{"docker port " + n, r.String()})
+		r = e.docker("inspect", prefix+n)
+		text := block(r.stdout, "NetworkSettings", 8)
+		if r.code != 0 {
+			text = r.String()
+		}
+		obs = append(obs, observation{"docker inspect " + n + " (NetworkSettings)", text})
+	}
+	r := e.docker("ps", "-a", "--format", "{{.Names}}\t{{.Ports}}")
+	var ps []string
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			ps = append(ps, l)
+		}
+	}
+	sort.Strings(ps)
+	obs = append(obs, observation{"docker ps (PORTS)", strings.Join(ps, "\n") + "\n"})
+	for _, n := range append([]string{"bridge"}, nets...) {
+		full := n
+		if n != "bridge" {
+			full = prefix + n
+		}
+		r := e.docker("network", "inspect", full)
+		obs = append(obs, observation{"docker network inspect " + n, r.stdout + r.stderr})
+	}
+	save, err := e.iptablesSave()
+	if err != nil {
+		save = "iptables-save: " + err.Error()
+	}
+	var subnets []netip.Prefix
+	for _, p := range s.subnets {
+		subnets = append(subnets, p)
+	}
+	obs = append(obs, observation{"iptables-save (the engine's rules)", filterRules(save, bridges, subnets, addrs)})
+	return obs, s
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Outcome is one case's comparison.
+type Outcome struct {
+	Case Case
+	// Diffs holds, per differing observation, its title and diff.
+	Diffs []string
+	// Err is a failure to run the case on labrun.
+	Err error
+	// Docker holds the real engine's normalised outputs, titled.
+	Docker []string
+}
+
+// Same reports whether labrun's outputs were identical to Docker's.
+func (o Outcome) Same() bool { return o.Err == nil && len(o.Diffs) == 0 }
+
+// Compare runs c against the real engine and a fresh labrun lab set to
+// the engine's release, and compares their outputs after normalising.
+func Compare(c Case, real Real, v Versions) Outcome {
+	prefix := "fid" + randHex(3) + "-"
+	Clean(prefix)
+	defer Clean(prefix)
+	want, ws := run(real, c, prefix, real.Image, real.Serve)
+	l, err := NewLabrun("fidelity-"+c.Name, v)
+	if err != nil {
+		return Outcome{Case: c, Err: err}
+	}
+	defer l.Close()
+	got, gs := run(l, c, prefix, "httpd", nil)
+	wm, gm := newMapping(ws, gs), newMapping(gs, gs)
+	out := Outcome{Case: c}
+	for i := 0; i < max(len(want), len(got)); i++ {
+		var w, g observation
+		if i < len(want) {
+			w = want[i]
+			w.text = wm.normalize(w.text)
+		}
+		if i < len(got) {
+			g = got[i]
+			g.text = gm.normalize(g.text)
+		}
+		out.Docker = append(out.Docker, w.title+":\n"+w.text)
+		if d := diff(w.text, g.text); d != "" {
+			title := w.title
+			if title == "" {
+				title = g.title
+			}
+			out.Diffs = append(out.Diffs, title+":\n"+d)
+		}
+	}
+	return out
+}
+
+// Report prints one line per case ("same", or "different" and the diffs)
+// and last the summary line, and returns how many cases were identical.
+func Report(w io.Writer, outs []Outcome, v Versions) int {
+	same := 0
+	for _, o := range outs {
+		switch {
+		case o.Err != nil:
+			fmt.Fprintf(w, "%-28s different: labrun failed: %v\n", o.Case.Name, o.Err)
+		case o.Same():
+			same++
+			fmt.Fprintf(w, "%-28s same\n", o.Case.Name)
+		default:
+			known := ""
+			if o.Case.Known != "" {
+				known = " (known: " + o.Case.Known + ")"
+			}
+			fmt.Fprintf(w, "%-28s different%s\n", o.Case.Name, known)
+			for _, d := range o.Diffs {
+				fmt.Fprintf(w, "%s\n", indent(d, "    "))
+			}
+		}
+	}
+	fmt.Fprintf(w, "fidelity: %d of %d cases identical to Docker %s (CLI %s)\n", same, len(outs), v.Server, v.Client)
+	return same
+}
+
+func indent(s, pad string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = pad + l
+	}
+	return strings.Join(lines, "\n")
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

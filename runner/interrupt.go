@@ -1,0 +1,121 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/labrun/labrun/netkit"
+)
+
+// errInterrupted is a scenario's Setup error once labrun has been told to
+// stop: no new lab is made.
+var errInterrupted = errors.New("labrun is stopping (interrupted)")
+
+// labSet is the labs a labrun run has open, so that SIGINT or SIGTERM can
+// close them before labrun exits. It belongs to one run (Main), never to
+// the process.
+type labSet struct {
+	mu     sync.Mutex
+	labs   map[*netkit.Lab]bool
+	closed bool
+}
+
+// add records an open lab. It reports false once closeAll has run: the
+// caller must then close the lab itself and give up.
+func (s *labSet) add(l *netkit.Lab) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if s.labs == nil {
+		s.labs = map[*netkit.Lab]bool{}
+	}
+	s.labs[l] = true
+	return true
+}
+
+// remove forgets a lab its scenario has finished with.
+func (s *labSet) remove(l *netkit.Lab) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.labs, l)
+}
+
+// closeAll closes every open lab, all at once, and refuses new ones.
+func (s *labSet) closeAll() error {
+	s.mu.Lock()
+	s.closed = true
+	var labs []*netkit.Lab
+	for l := range s.labs {
+		labs = append(labs, l)
+	}
+	s.labs = nil
+	s.mu.Unlock()
+	errs := make([]error, len(labs))
+	var wg sync.WaitGroup
+	for i, l := range labs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = l.Close()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// closeGrace bounds how long an interrupted labrun waits for its labs to
+// close in order. Whatever is left then goes when the process exits: the
+// namespaces are held by labrun's descriptors and the lab's processes die
+// with it (parent-death signal).
+const closeGrace = 10 * time.Second
+
+// interruptible runs f (a labrun run whose labs are in labs) and returns
+// its status. On SIGINT or SIGTERM it does not wait for f: it closes every
+// open lab, says so on stderr and returns 128+signal (130, 143), as a shell
+// reports a command killed by that signal. A second signal ends labrun at
+// once (the default action), which also removes its labs.
+func interruptible(labs *labSet, stderr io.Writer, f func() int) int {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	done := make(chan int, 1)
+	go func() { done <- f() }()
+	select {
+	case code := <-done:
+		return code
+	case sig := <-sigs:
+		signal.Stop(sigs)
+		s, _ := sig.(syscall.Signal)
+		closed := make(chan error, 1)
+		go func() { closed <- labs.closeAll() }()
+		select {
+		case err := <-closed:
+			if err != nil {
+				fmt.Fprintf(stderr, "labrun: closing labs: %v\n", err)
+			}
+		case <-time.After(closeGrace):
+			fmt.Fprintf(stderr, "labrun: labs still closing after %s; exiting removes them\n", closeGrace)
+		}
+		fmt.Fprintf(stderr, "labrun: interrupted (%s); labs removed\n", signalName(s))
+		return 128 + int(s)
+	}
+}
+
+// signalName is the signal's conventional name, as kill -l prints it.
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
