@@ -421,6 +421,9 @@ func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (ep *endpoi
 	if err != nil {
 		return nil, err
 	}
+	// The host end and the bridge are usable once the kernel has seen
+	// their carrier (see waitOperUp).
+	waitOperUp(e.host.nl, ep.hostVeth, n.Bridge)
 	if err := e.fw.addEndpoint(n, addr); err != nil {
 		return nil, err
 	}

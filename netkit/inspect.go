@@ -359,6 +359,12 @@ func (n *Network) Inspect(e *Engine) NetworkJSON {
 	if n.Default && n.createdBridge && r.bridgeGatewayHidden {
 		j.IPAM.Config[0].Gateway = ""
 	}
+	if n.UserSubnet && !n.UserGateway {
+		// With --subnet, IPAM.Config is the request (libnetwork's
+		// IpamConfig), which has no gateway unless --gateway gave one;
+		// without, it is what IPAM allocated (IpamInfo).
+		j.IPAM.Config[0].Gateway = ""
+	}
 	if r.api >= apiV29 {
 		inUse, avail := n.ipamStatus()
 		j.Status = &NetworkStatus{IPAM: NetworkStatusIPAM{Subnets: map[string]SubnetStatus{

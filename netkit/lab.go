@@ -336,6 +336,10 @@ func NewLab(opts LabOptions) (lab *Lab, err error) {
 			return nil, err
 		}
 	}
+	// The ends that were set up before their peers are usable once the
+	// kernel has seen their carrier (see waitOperUp).
+	waitOperUp(sw.nl, "p-host", "p-client", "p-gateway")
+	waitOperUp(gw.nl, "eth1")
 	return l, nil
 }
 

@@ -32,6 +32,8 @@ type Network struct {
 	Created     time.Time
 	// UserSubnet: the subnet was given with --subnet (so --ip is allowed).
 	UserSubnet bool
+	// UserGateway: the gateway was given with --gateway.
+	UserGateway bool
 
 	pool          *ipam.Pool
 	createdBridge bool
@@ -122,6 +124,7 @@ func (e *Engine) CreateNetwork(o NetworkOptions) (*Network, error) {
 			return nil, derr(ErrInvalid, "failed to allocate gateway (%s): %v", o.Gateway, err)
 		}
 		n.Gateway = o.Gateway
+		n.UserGateway = true
 	} else {
 		gw, err := pool.RequestAny()
 		if err != nil {

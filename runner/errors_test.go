@@ -588,9 +588,12 @@ func labState(lab *netkit.Lab) (string, error) {
 	for _, p := range descendantProcs(os.Getpid()) {
 		add("process %s", p)
 	}
+	// The root namespace is left out: a thread switching namespaces holds
+	// a descriptor of it for a moment.
+	root, _ := os.Readlink("/proc/1/ns/net")
 	ents, _ := os.ReadDir("/proc/self/fd")
 	for _, ent := range ents {
-		if l, err := os.Readlink("/proc/self/fd/" + ent.Name()); err == nil && strings.HasPrefix(l, "net:") {
+		if l, err := os.Readlink("/proc/self/fd/" + ent.Name()); err == nil && strings.HasPrefix(l, "net:") && l != root {
 			add("netns %s", l)
 		}
 	}

@@ -388,7 +388,10 @@ func (c Config) forwardChainNetwork(b *builder, n Network) {
 	b.own(rule(AppendUnique, TableFilter, ChainBridge, "-o", br, "-j", ChainDocker))
 }
 
-// isolate adds the inter-network isolation rules (eras 27 and 28).
+// isolate adds the inter-network isolation rules (eras 27 and 28). An
+// --internal network gets none: its own DROP rules already keep its
+// traffic on its bridge (libnetwork's isolateNetwork returns early for
+// internal networks; observed on Docker 20.10).
 //
 // Equivalent to (27; 28 appends the STAGE-1 rule instead):
 //
@@ -396,7 +399,7 @@ func (c Config) forwardChainNetwork(b *builder, n Network) {
 //	iptables -I DOCKER-ISOLATION-STAGE-2 -o BR -j DROP
 func (c Config) isolate(b *builder, n Network) {
 	r, br := c.era(), n.Bridge
-	if !r.isolation {
+	if !r.isolation || n.Internal {
 		return
 	}
 	stage1 := InsertUnique

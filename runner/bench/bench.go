@@ -278,10 +278,3 @@ func report(cfg *config, results []result, ls labStartStats) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// temporary stubs
-type cniPlugins struct{}
-
-func installCNI(cfg *config) (*cniPlugins, error)            { return nil, nil }
-func benchShell(cfg *config, n int) result                   { return result{err: fmt.Errorf("todo")} }
-func benchCNI(cfg *config, p *cniPlugins, n int) result      { return result{err: fmt.Errorf("todo")} }

@@ -14,7 +14,7 @@ import (
 
 // labStartStats summarises the timings of fresh labs.
 type labStartStats struct {
-	n                 int
+	n                int
 	min, median, max time.Duration
 }
 
@@ -73,6 +73,12 @@ func benchLabrun(cfg *config, n int) (res result) {
 		return res
 	}
 	name := func(i int) string { return fmt.Sprintf("b%d", i) }
+	veths := func() (int, error) { return countVeths(lab.Host().Netlink()) }
+	before, err := veths() // the host's own eth0 to the lab's LAN
+	if err != nil {
+		res.err = err
+		return res
+	}
 	t0 := time.Now()
 	err = forEach(n, cfg.parallel, func(i int) error {
 		pub, err := ports.ParsePublish(fmt.Sprintf("%d:80", 20000+i))
@@ -95,7 +101,7 @@ func benchLabrun(cfg *config, n int) (res result) {
 	t1 := time.Now()
 	err = forEach(n, cfg.parallel, func(i int) error { return e.Remove(name(i), true) })
 	if err == nil {
-		err = waitBridgeEmpty(lab.Host().Netlink(), "docker0", time.Minute)
+		err = waitVeths(veths, before, time.Minute)
 	}
 	res.down = time.Since(t1)
 	if err != nil {

@@ -3,15 +3,11 @@ package bench
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
-
-	"github.com/vishvananda/netlink"
 )
 
 // pss returns the proportional set size of process pid in bytes, from
@@ -127,48 +123,4 @@ func forEach(n, par int, fn func(i int) error) error {
 	}
 	wg.Wait()
 	return first
-}
-
-// bridgePorts counts the interfaces enslaved to bridge br.
-func bridgePorts(h *netlink.Handle, br string) (int, error) {
-	for attempt := 0; ; attempt++ {
-		b, err := h.LinkByName(br)
-		if err != nil {
-			return 0, fmt.Errorf("finding bridge %q: %w", br, err)
-		}
-		links, err := h.LinkList()
-		if errors.Is(err, netlink.ErrDumpInterrupted) && attempt < 100 {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("listing links: %w", err)
-		}
-		n := 0
-		for _, l := range links {
-			if l.Attrs().MasterIndex == b.Attrs().Index {
-				n++
-			}
-		}
-		return n, nil
-	}
-}
-
-// waitBridgeEmpty polls until bridge br has no ports, so that a tear-down
-// is timed until the kernel has really removed the containers' veths, not
-// only until the last command returned.
-func waitBridgeEmpty(h *netlink.Handle, br string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		n, err := bridgePorts(h, br)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("bridge %q still has %d ports after %v", br, n, timeout)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }

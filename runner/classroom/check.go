@@ -34,8 +34,8 @@ type CheckResult struct {
 	// Topology is the same as data, to draw it as SVG.
 	Topology *Topology `json:"-"`
 	// DiagramFile is where the SVG picture of the topology was written.
-	DiagramFile string `json:"diagram_file,omitempty"`
-	Seconds  float64   `json:"seconds"`
+	DiagramFile string  `json:"diagram_file,omitempty"`
+	Seconds     float64 `json:"seconds"`
 }
 
 // runCheck runs one check against the lab.
@@ -93,9 +93,9 @@ func (r *ExerciseResult) finish() {
 // RunAnswer runs an answer to x in a fresh lab of its own: the set-up, the
 // answer, then each check; the lab is removed afterwards. With diagram,
 // every failed check carries the topology.
-func RunAnswer(x *Exercise, an *Answer, diagram bool) ExerciseResult {
+func RunAnswer(x *Exercise, an *Answer, diagram bool) (res ExerciseResult) {
 	start := time.Now()
-	res := ExerciseResult{Exercise: x.Name, Title: x.Title}
+	res = ExerciseResult{Exercise: x.Name, Title: x.Title}
 	defer func() { res.Seconds = time.Since(start).Seconds() }()
 	lab, err := netkit.NewLab(netkit.LabOptions{Name: x.Name})
 	if err != nil {
@@ -146,7 +146,8 @@ func printResult(w io.Writer, r ExerciseResult) {
 }
 
 // printCheck prints one check: PASS or FAIL and its title; for a failure,
-// the hint, the reason and the evidence, indented, and the diagram.
+// the hint, the reason and the evidence, indented, and the topology: the
+// file of its picture, or else its Mermaid text.
 func printCheck(w io.Writer, c CheckResult) {
 	if c.Passed {
 		fmt.Fprintf(w, "PASS  %s\n", c.Title)
@@ -160,11 +161,11 @@ func printCheck(w io.Writer, c CheckResult) {
 	if c.Evidence != "" {
 		fmt.Fprintf(w, "      evidence:\n%s", indent(c.Evidence, "        "))
 	}
-	if c.Diagram != "" {
+	switch {
+	case c.DiagramFile != "":
+		fmt.Fprintf(w, "      topology: %s\n", c.DiagramFile)
+	case c.Diagram != "":
 		fmt.Fprintf(w, "      topology (Mermaid):\n%s", indent(c.Diagram, "        "))
-	}
-	if c.DiagramFile != "" {
-		fmt.Fprintf(w, "      topology picture: %s\n", c.DiagramFile)
 	}
 }
 

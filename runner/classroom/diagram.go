@@ -168,23 +168,22 @@ func SVG(t *Topology) string {
 	for _, b := range boxes {
 		byName[b.n.Name] = b
 	}
-	// Links under the boxes.
+	// Links under the boxes: between tiers, from the bottom of the upper
+	// box to the top of the lower one, with the interfaces' names at the
+	// ends; within a tier, between the boxes' facing sides.
+	ends := linkAnchors(t.Links, byName)
 	s.WriteString(`<g fill="none" stroke="#555" stroke-width="1.5">` + "\n")
-	for _, l := range t.Links {
-		a, b := byName[l.A.Node], byName[l.B.Node]
-		if a == nil || b == nil {
+	var labels []string
+	for i, l := range t.Links {
+		e, ok := ends[i]
+		if !ok {
 			continue
 		}
-		x1, y1, x2, y2 := linkEnds(a, l.A.Iface, b, l.B.Iface)
-		dx := 60.0
-		if x2 < x1 {
-			dx = -dx
-		}
-		if a == b {
-			dx = 40
-		}
 		fmt.Fprintf(&s, `<path d="M %.1f %.1f C %.1f %.1f, %.1f %.1f, %.1f %.1f"><title>veth %s:%s - %s:%s</title></path>`+"\n",
-			x1, y1, x1+dx, y1, x2-dx, y2, x2, y2, html.EscapeString(l.A.Node), html.EscapeString(l.A.Iface), html.EscapeString(l.B.Node), html.EscapeString(l.B.Iface))
+			e.x1, e.y1, e.cx1, e.cy1, e.cx2, e.cy2, e.x2, e.y2, html.EscapeString(l.A.Node), html.EscapeString(l.A.Iface), html.EscapeString(l.B.Node), html.EscapeString(l.B.Iface))
+		if e.vertical {
+			labels = append(labels, endLabel(e.x1, e.y1+12*e.dir1+2, e.left1, e.label1), endLabel(e.x2, e.y2+12*e.dir2+2, e.left2, e.label2))
+		}
 	}
 	for _, b := range boxes {
 		if b.n.Shares == "" {
@@ -195,6 +194,9 @@ func SVG(t *Topology) string {
 		}
 	}
 	s.WriteString("</g>\n")
+	if len(labels) > 0 {
+		s.WriteString(`<g font-size="10" fill="#555">` + "\n" + strings.Join(labels, "\n") + "\n</g>\n")
+	}
 	for _, b := range boxes {
 		fmt.Fprintf(&s, `<g><rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="6" fill="%s" stroke="%s" stroke-width="1.5"/>`+"\n", b.x, b.y, b.w, b.h, b.fill, b.stroke)
 		fmt.Fprintf(&s, `<text x="%.1f" y="%.1f" font-weight="bold">%s</text>`+"\n", b.x+svgPad, b.y+17, html.EscapeString(nodeTitle(b.n)))
@@ -217,18 +219,102 @@ func SVG(t *Topology) string {
 	return s.String()
 }
 
-// linkEnds picks where a link leaves and enters its two boxes: the sides of
-// the interfaces' rows that face each other.
-func linkEnds(a *svgBox, ai string, b *svgBox, bi string) (x1, y1, x2, y2 float64) {
-	y1 = rowY(a, ai)
-	y2 = rowY(b, bi)
-	switch {
-	case a == b:
-		return a.x + a.w, y1, a.x + a.w, y2
-	case a.x+a.w/2 <= b.x+b.w/2:
-		return a.x + a.w, y1, b.x, y2
+// anchor is where a link is drawn: from (x1, y1) to (x2, y2), with the
+// Bezier control points; vertical links carry the interfaces' names.
+type anchor struct {
+	x1, y1, cx1, cy1, cx2, cy2, x2, y2 float64
+	vertical                           bool
+	dir1, dir2                         float64 // +1: label below the end, -1: above
+	label1, label2                     string
+	left1, left2                       bool // the end is on the left half of its box
+}
+
+// endLabel names the interface at a link's end, beside the line: to its
+// left on the left half of a box, to its right on the right half, so that
+// the names of neighbouring ends do not overlap.
+func endLabel(x, y float64, left bool, name string) string {
+	if left {
+		return fmt.Sprintf(`<text x="%.1f" y="%.1f" text-anchor="end">%s</text>`, x-4, y, html.EscapeString(name))
 	}
-	return a.x, y1, b.x + b.w, y2
+	return fmt.Sprintf(`<text x="%.1f" y="%.1f">%s</text>`, x+4, y, html.EscapeString(name))
+}
+
+// linkAnchors places the links. Between tiers, each box spreads its links
+// along its bottom (or top) edge in the order of the other ends, so that
+// they do not cross on the way.
+func linkAnchors(links []TLink, byName map[string]*svgBox) map[int]anchor {
+	type end struct {
+		link  int
+		first bool // the link's A end
+		other *svgBox
+	}
+	bottoms, tops := map[*svgBox][]end{}, map[*svgBox][]end{}
+	out := map[int]anchor{}
+	for i, l := range links {
+		a, b := byName[l.A.Node], byName[l.B.Node]
+		if a == nil || b == nil {
+			continue
+		}
+		switch {
+		case a.tier < b.tier:
+			bottoms[a] = append(bottoms[a], end{i, true, b})
+			tops[b] = append(tops[b], end{i, false, a})
+		case b.tier < a.tier:
+			bottoms[b] = append(bottoms[b], end{i, false, a})
+			tops[a] = append(tops[a], end{i, true, b})
+		default:
+			y1, y2 := rowY(a, l.A.Iface), rowY(b, l.B.Iface)
+			var x1, x2, s1, s2 float64
+			switch {
+			case a == b:
+				x1, s1, x2, s2 = a.x+a.w, 1, a.x+a.w, 1
+			case a.x < b.x:
+				x1, s1, x2, s2 = a.x+a.w, 1, b.x, -1
+			default:
+				x1, s1, x2, s2 = a.x, -1, b.x+b.w, 1
+			}
+			out[i] = anchor{x1: x1, y1: y1, cx1: x1 + 50*s1, cy1: y1, cx2: x2 + 50*s2, cy2: y2, x2: x2, y2: y2}
+		}
+	}
+	type pos struct {
+		x, y float64
+		left bool
+	}
+	at := map[[2]int]pos{} // (link, 0 for A / 1 for B) -> point
+	place := func(m map[*svgBox][]end, bottom bool) {
+		for box, es := range m {
+			sort.SliceStable(es, func(i, j int) bool { return es[i].other.x+es[i].other.w/2 < es[j].other.x+es[j].other.w/2 })
+			for k, e := range es {
+				p := pos{x: box.x + box.w*float64(k+1)/float64(len(es)+1), y: box.y}
+				p.left = p.x < box.x+box.w/2
+				if bottom {
+					p.y = box.y + box.h
+				}
+				side := 1
+				if e.first {
+					side = 0
+				}
+				at[[2]int{e.link, side}] = p
+			}
+		}
+	}
+	place(bottoms, true)
+	place(tops, false)
+	for i, l := range links {
+		pa, okA := at[[2]int{i, 0}]
+		pb, okB := at[[2]int{i, 1}]
+		if !okA || !okB {
+			continue
+		}
+		da, db := 1.0, -1.0 // A at a bottom edge, B at a top edge
+		if pa.y > pb.y {
+			da, db = -1, 1
+		}
+		bend := max(30, (max(pa.y, pb.y)-min(pa.y, pb.y))/2)
+		out[i] = anchor{x1: pa.x, y1: pa.y, cx1: pa.x, cy1: pa.y + da*bend, cx2: pb.x, cy2: pb.y + db*bend, x2: pb.x, y2: pb.y,
+			vertical: true, dir1: da, dir2: db, label1: l.A.Iface, label2: l.B.Iface, left1: pa.left, left2: pb.left}
+	}
+	return out
 }
 
 func rowY(b *svgBox, iface string) float64 {

@@ -74,11 +74,11 @@ func gradeMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "labrun grade: %v\n", err)
 		return 2
 	}
-	printSummary(stdout, rep)
 	if err := writeReports(*outDir, rep); err != nil {
 		fmt.Fprintf(stderr, "labrun grade: writing the reports: %v\n", err)
 		return 1
 	}
+	printSummary(stdout, rep)
 	fmt.Fprintf(stdout, "reports: %s (report.json, junit.xml, and STUDENT.json, STUDENT.xml)\n", *outDir)
 	return 0
 }

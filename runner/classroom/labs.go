@@ -97,10 +97,10 @@ func defaultName(file string) string {
 type labState int
 
 const (
-	labMissing labState = iota // no directory
-	labAlive                   // the keeper answers on its socket
-	labDead                    // a directory whose keeper is gone
-	labStarting                // a directory whose keeper is starting
+	labMissing  labState = iota // no directory
+	labAlive                    // the keeper answers on its socket
+	labDead                     // a directory whose keeper is gone
+	labStarting                 // a directory whose keeper is starting
 )
 
 // stateOf looks at lab name: alive when its socket accepts a connection;

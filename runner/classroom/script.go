@@ -105,7 +105,7 @@ func runFragment(lab *netkit.Lab, work string, f fragment, timeout time.Duration
 		testscript.RunT(t, p)
 	}()
 	res.Duration = time.Since(start)
-	res.Log = strings.ReplaceAll(t.logs(), path, f.Display)
+	res.Log = strings.ReplaceAll(strings.ReplaceAll(t.logs(), path, f.Display), work, "$WORK")
 	res.Skipped = t.skippedAny()
 	res.Passed = !t.failedAny()
 	if !res.Passed {

@@ -121,7 +121,18 @@ func Collect(lab *netkit.Lab) (*Topology, error) {
 	var shared []TNode
 	if eng := lab.Engine(); eng != nil {
 		ctrs := eng.Containers(false)
-		sort.Slice(ctrs, func(i, j int) bool { return ctrs[i].Name < ctrs[j].Name })
+		// Containers that own their namespace come first, so that a
+		// container: mode one is drawn as sharing its owner's.
+		owns := func(c *netkit.Container) bool {
+			k := c.Options().Network.Kind
+			return k != netkit.ModeContainer && k != netkit.ModeHost
+		}
+		sort.Slice(ctrs, func(i, j int) bool {
+			if owns(ctrs[i]) != owns(ctrs[j]) {
+				return owns(ctrs[i])
+			}
+			return ctrs[i].Name < ctrs[j].Name
+		})
 		for _, c := range ctrs {
 			n := c.Node()
 			if n == nil {
@@ -135,14 +146,32 @@ func Collect(lab *netkit.Lab) (*Topology, error) {
 			top.Networks = append(top.Networks, TNetwork{Name: nw.Name, Bridge: nw.Bridge, Subnet: nw.Subnet.String(), Gateway: nw.Gateway.String()})
 		}
 		for _, c := range ctrs {
+			// Docker binds 0.0.0.0 and :: for each port; the picture
+			// shows the IPv4 binding for both.
+			v4 := map[[2]string]bool{}
+			for _, b := range c.Ports() {
+				if !b.HostIP.IsValid() || b.HostIP.Is4() {
+					v4[[2]string{fmt.Sprint(b.HostPort), b.Container.String()}] = true
+				}
+			}
 			for _, b := range c.Ports() {
 				ip := "0.0.0.0"
 				if b.HostIP.IsValid() {
 					ip = b.HostIP.String()
 				}
+				if ip == "::" && v4[[2]string{fmt.Sprint(b.HostPort), b.Container.String()}] {
+					continue
+				}
 				top.Ports = append(top.Ports, TPort{HostIP: ip, HostPort: b.HostPort, Container: c.Name, Port: b.Container.String()})
 			}
 		}
+		sort.SliceStable(top.Ports, func(i, j int) bool {
+			a, b := top.Ports[i], top.Ports[j]
+			if a.Container != b.Container {
+				return a.Container < b.Container
+			}
+			return a.HostPort < b.HostPort
+		})
 	}
 	// Interfaces.
 	for _, x := range nodes {

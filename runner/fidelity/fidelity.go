@@ -219,8 +219,19 @@ var (
 	netNameRE = regexp.MustCompile(`^network create .*@([a-z0-9]+)$`)
 )
 
-// expand turns a case's command line into docker's arguments.
-func expand(line, prefix, image string, serve []string) []string {
+// rangeRE is a fresh range's port, {R} or {R+N}.
+var rangeRE = regexp.MustCompile(`\{R(\+\d+)?\}`)
+
+// expand turns a case's command line into docker's arguments; base is the
+// first port of the run's fresh host port range ({R}).
+func expand(line, prefix, image string, serve []string, base int) []string {
+	line = rangeRE.ReplaceAllStringFunc(line, func(m string) string {
+		n := 0
+		if m != "{R}" {
+			n, _ = strconv.Atoi(m[3 : len(m)-1])
+		}
+		return strconv.Itoa(base + n)
+	})
 	var args []string
 	for _, f := range strings.Fields(line) {
 		switch f {
@@ -237,11 +248,11 @@ func expand(line, prefix, image string, serve []string) []string {
 
 // run runs c on e and returns what is compared, and what the normaliser
 // needs to know of e.
-func run(e engine, c Case, prefix, image string, serve []string) ([]observation, *side) {
+func run(e engine, c Case, prefix, image string, serve []string, base int) ([]observation, *side) {
 	var obs []observation
 	var ctrs, nets []string
 	for _, line := range c.Steps {
-		r := e.docker(expand(line, prefix, image, serve)...)
+		r := e.docker(expand(line, prefix, image, serve, base)...)
 		obs = append(obs, observation{"$ docker " + line, r.String()})
 		if m := runNameRE.FindStringSubmatch(line); m != nil && !contains(ctrs, m[1]) {
 			ctrs = append(ctrs, m[1])
@@ -344,6 +355,16 @@ type Outcome struct {
 	Err error
 	// Docker holds the real engine's normalised outputs, titled.
 	Docker []string
+	// Major is the real engine's major version ("20").
+	Major string
+}
+
+// Known returns why the case is expected to differ from this engine, or "".
+func (o Outcome) Known() string { return o.Case.Known[o.Major] }
+
+func major(version string) string {
+	m, _, _ := strings.Cut(version, ".")
+	return m
 }
 
 // Same reports whether labrun's outputs were identical to Docker's.
@@ -355,24 +376,34 @@ func Compare(c Case, real Real, v Versions) Outcome {
 	prefix := "fid" + randHex(3) + "-"
 	Clean(prefix)
 	defer Clean(prefix)
-	want, ws := run(real, c, prefix, real.Image, real.Serve)
+	// A host port range no earlier run used: 20000–29990, by tens.
+	var b [2]byte
+	rand.Read(b[:])
+	base := 20000 + 10*(int(b[0])<<8|int(b[1]))%1000
+	want, ws := run(real, c, prefix, real.Image, real.Serve, base)
 	l, err := NewLabrun("fidelity-"+c.Name, v)
 	if err != nil {
 		return Outcome{Case: c, Err: err}
 	}
 	defer l.Close()
-	got, gs := run(l, c, prefix, "httpd", nil)
+	got, gs := run(l, c, prefix, "httpd", []string{"sleep", "3600"}, base)
 	wm, gm := newMapping(ws, gs), newMapping(gs, gs)
-	out := Outcome{Case: c}
+	out := Outcome{Case: c, Major: major(v.Server)}
 	for i := 0; i < max(len(want), len(got)); i++ {
 		var w, g observation
 		if i < len(want) {
 			w = want[i]
 			w.text = wm.normalize(w.text)
+			if strings.HasPrefix(w.title, "docker network inspect") {
+				w.text = sortContainers(w.text)
+			}
 		}
 		if i < len(got) {
 			g = got[i]
 			g.text = gm.normalize(g.text)
+			if strings.HasPrefix(g.title, "docker network inspect") {
+				g.text = sortContainers(g.text)
+			}
 		}
 		out.Docker = append(out.Docker, w.title+":\n"+w.text)
 		if d := diff(w.text, g.text); d != "" {
@@ -399,8 +430,8 @@ func Report(w io.Writer, outs []Outcome, v Versions) int {
 			fmt.Fprintf(w, "%-28s same\n", o.Case.Name)
 		default:
 			known := ""
-			if o.Case.Known != "" {
-				known = " (known: " + o.Case.Known + ")"
+			if k := o.Known(); k != "" {
+				known = " (known: " + k + ")"
 			}
 			fmt.Fprintf(w, "%-28s different%s\n", o.Case.Name, known)
 			for _, d := range o.Diffs {

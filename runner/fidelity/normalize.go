@@ -330,3 +330,40 @@ func diff(want, got string) string {
 	}
 	return sb.String()
 }
+
+// sortContainers orders the entries of each "Containers" object of a docker
+// network inspect output by their (normalised) text: the engine sorts them
+// by container ID, which differs between the engines.
+func sortContainers(text string) string {
+	lines := strings.Split(text, "\n")
+	var out []string
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		out = append(out, l)
+		if !strings.HasSuffix(l, `"Containers": {`) {
+			continue
+		}
+		pad := l[:len(l)-len(strings.TrimLeft(l, " "))]
+		var entries []string
+		var cur []string
+		j := i + 1
+		for ; j < len(lines) && !strings.HasPrefix(lines[j], pad+"}"); j++ {
+			if strings.HasPrefix(lines[j], pad+"    }") {
+				cur = append(cur, strings.TrimSuffix(lines[j], ","))
+				entries = append(entries, strings.Join(cur, "\n"))
+				cur = nil
+				continue
+			}
+			cur = append(cur, lines[j])
+		}
+		sort.Strings(entries)
+		for k, e := range entries {
+			if k < len(entries)-1 {
+				e += ","
+			}
+			out = append(out, strings.Split(e, "\n")...)
+		}
+		i = j - 1
+	}
+	return strings.Join(out, "\n")
+}

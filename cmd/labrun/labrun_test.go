@@ -1,0 +1,402 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/labrun/labrun/netkit/netns"
+)
+
+// These tests run the labrun binary itself, built into the test's temporary
+// directory, as a person runs it: killed half-way, and several labs at once.
+
+// containers is how many containers the killed scenario builds.
+const containers = 50
+
+// binaries builds labrun and rootguard into a temporary directory, or skips
+// the test on a machine that cannot make labs.
+func binaries(t *testing.T) (labrun, rootguard string) {
+	t.Helper()
+	if err := netns.Available(); err != nil {
+		t.Skipf("skipping: cannot make network namespaces (labs need root): %v", err)
+	}
+	if _, err := exec.LookPath("iptables"); err != nil {
+		t.Skip("skipping: no iptables")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = "/usr/local/go/bin/go"
+	}
+	dir := t.TempDir()
+	labrun, rootguard = filepath.Join(dir, "labrun"), filepath.Join(dir, "rootguard")
+	for bin, pkg := range map[string]string{labrun: ".", rootguard: "../rootguard"} {
+		cmd := exec.Command(goBin, "build", "-o", bin, pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	return labrun, rootguard
+}
+
+// fiftyScenario writes a scenario that starts 50 containers, each with a
+// published port, then checks each port from the client (reach, then a page
+// through the proxy), and ends with a check that runs a program in the lab
+// until it is killed.
+func fiftyScenario(t *testing.T) string {
+	var b strings.Builder
+	b.WriteString("# Set-up: 50 web servers, each published on a port of its own.\n")
+	for i := 1; i <= containers; i++ {
+		fmt.Fprintf(&b, "docker run -d --name web%d -p %d:80 httpd\n", i, 20000+i)
+	}
+	b.WriteString("\n# Checks: every published port answers through the host's address.\n")
+	for i := 1; i <= containers; i++ {
+		fmt.Fprintf(&b, "reach client 192.168.190.128:%d\n", 20000+i)
+	}
+	for i := 1; i <= containers; i++ {
+		fmt.Fprintf(&b, "http client http://192.168.190.128:%d/\nstdout 'It works!'\n", 20000+i)
+	}
+	b.WriteString("\n# A long check: a program in the client, until the run is killed.\non client sleep 120\n")
+	path := filepath.Join(t.TempDir(), "fifty.txt")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// killPoint is a moment to stop labrun at, seen from outside: ready
+// reports it from what labrun's children are.
+type killPoint struct {
+	name  string
+	ready func(w *watch) bool
+}
+
+var killPoints = []killPoint{
+	{"set-up, first container", func(w *watch) bool { return w.inits >= 1 }},
+	{"set-up, half the containers", func(w *watch) bool { return w.inits >= containers/2 }},
+	{"checks, all containers up", func(w *watch) bool { return w.inits >= containers }},
+	{"checks, a program running in the lab", func(w *watch) bool { return w.sleeping }},
+}
+
+// TestKilledRuns starts labrun on the 50-container scenario and stops it,
+// with SIGKILL at each kill point, and with SIGINT and SIGTERM during set-up
+// and during checks. The moment comes from labrun's children (how many
+// container processes, re-executions of the labrun binary, it has; whether
+// the check's program runs), never from a fixed sleep. Afterwards nothing of
+// the lab is left anywhere on the machine: no process, no namespace (so none
+// of its interfaces and rules), and the root namespace is as it was
+// (rootguard). SIGINT and SIGTERM must end labrun promptly, with a message
+// and status 128+signal.
+func TestKilledRuns(t *testing.T) {
+	labrun, rootguard := binaries(t)
+	scenario := fiftyScenario(t)
+	type run struct {
+		sig   syscall.Signal
+		point killPoint
+	}
+	var runs []run
+	for _, p := range killPoints {
+		runs = append(runs, run{syscall.SIGKILL, p})
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		runs = append(runs, run{sig, killPoints[1]}, run{sig, killPoints[3]})
+	}
+	for _, r := range runs {
+		t.Run(fmt.Sprintf("%s/%s", signalName(r.sig), r.point.name), func(t *testing.T) {
+			killRun(t, labrun, rootguard, scenario, r.sig, r.point)
+		})
+	}
+}
+
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signal, point killPoint) {
+	snap := filepath.Join(t.TempDir(), "root.snapshot")
+	if out, err := exec.Command(rootguard, "snapshot", snap).CombinedOutput(); err != nil {
+		t.Fatalf("rootguard snapshot: %v\n%s", err, out)
+	}
+	nsBefore := allNetns()
+
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(labrun, "-v", scenario)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	w := &watch{labrun: cmd.Process.Pid, exe: labrun, seen: map[procID]bool{}, ns: map[string]bool{}}
+
+	// Wait for the kill point, watching labrun's children.
+	deadline := time.Now().Add(2 * time.Minute)
+	for !point.ready(w) {
+		select {
+		case err := <-exited:
+			t.Fatalf("labrun ended (%v) before the kill point %q:\n%s%s", err, point.name, stdout.String(), stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no kill point %q after 2 minutes (%d container processes)", point.name, w.inits)
+		}
+		w.look()
+		time.Sleep(2 * time.Millisecond)
+	}
+	w.look()
+	sent := time.Now()
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("sending %s: %v", signalName(sig), err)
+	}
+	var err error
+	select {
+	case err = <-exited:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("labrun still running 30s after %s", signalName(sig))
+	}
+	took := time.Since(sent)
+	t.Logf("%s at %q: %d container processes, %d lab namespaces seen; labrun exited after %v (%v)",
+		signalName(sig), point.name, w.inits, len(w.ns), took.Round(time.Millisecond), err)
+
+	status := -1
+	if ee, ok := err.(*exec.ExitError); ok {
+		status = ee.ExitCode()
+	}
+	switch sig {
+	case syscall.SIGKILL:
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Errorf("labrun did not die of SIGKILL: %v", err)
+		}
+	default:
+		want := fmt.Sprintf("labrun: interrupted (%s); labs removed\n", signalName(sig))
+		if !strings.HasSuffix(stderr.String(), want) {
+			t.Errorf("labrun's stderr after %s:\n%s\nwant it to end with %q", signalName(sig), stderr.String(), want)
+		}
+		if status != 128+int(sig) {
+			t.Errorf("labrun's exit status after %s: %d (%v), want %d", signalName(sig), status, err, 128+int(sig))
+		}
+		if took > 10*time.Second {
+			t.Errorf("labrun took %v to exit after %s, want under 10s", took, signalName(sig))
+		}
+	}
+
+	// Nothing of the lab is left: wait for the kernel to reap the lab's
+	// processes and free its namespaces, with a deadline.
+	var left []string
+	for end := time.Now().Add(20 * time.Second); ; {
+		left = w.leftovers()
+		if len(left) == 0 || time.Now().After(end) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(left) > 0 {
+		t.Errorf("the killed lab left:\n%s", strings.Join(left, "\n"))
+	}
+	if out, err := exec.Command(rootguard, "compare", "-ignore-docker", snap).CombinedOutput(); err != nil {
+		t.Errorf("rootguard compare: %v\n%s", err, out)
+	}
+	// Namespaces that exist now and did not before belong to something
+	// else running on the machine (never to this lab: see leftovers).
+	var others int
+	for ino := range allNetns() {
+		if !nsBefore[ino] {
+			others++
+		}
+	}
+	if others > 0 {
+		t.Logf("%d network namespaces appeared meanwhile, none of them the lab's (other programs on this machine)", others)
+	}
+}
+
+// procID names a process for good: PID and start time (PIDs are reused).
+type procID struct {
+	pid   int
+	start string
+}
+
+// watch follows a running labrun from outside: its children, and the
+// network namespaces it and they hold.
+type watch struct {
+	labrun int
+	exe    string
+
+	seen     map[procID]bool // every child of labrun seen
+	ns       map[string]bool // "net:[N]" of every lab namespace seen
+	inits    int             // children running the labrun binary (containers' main processes)
+	sleeping bool            // the scenario's sleep runs
+}
+
+// look records labrun's children and namespaces now.
+func (w *watch) look() {
+	w.inits, w.sleeping = 0, false
+	if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", w.labrun)); err == nil {
+		for _, fd := range fds {
+			if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", w.labrun, fd.Name())); err == nil && strings.HasPrefix(l, "net:") {
+				w.ns[l] = true
+			}
+		}
+	}
+	root, _ := os.Readlink("/proc/1/ns/net")
+	delete(w.ns, root)
+	for _, p := range procs() {
+		if p.ppid != w.labrun {
+			continue
+		}
+		w.seen[p.id] = true
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.id.pid))
+		switch {
+		case exe == w.exe:
+			w.inits++
+		case filepath.Base(exe) == "sleep":
+			w.sleeping = true
+		}
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", p.id.pid)); err == nil && l != root {
+			w.ns[l] = true
+		}
+	}
+}
+
+// leftovers lists what is left of the lab: its processes (children seen,
+// or anything running the labrun binary) and its namespaces, held by any
+// process, thread, descriptor or mount on the machine.
+func (w *watch) leftovers() []string {
+	var left []string
+	for _, p := range procs() {
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.id.pid))
+		if w.seen[p.id] || p.id.pid == w.labrun || strings.TrimSuffix(exe, " (deleted)") == w.exe {
+			left = append(left, fmt.Sprintf("process %d (%s, parent %d)", p.id.pid, exe, p.ppid))
+		}
+	}
+	for ino, where := range netnsHolders() {
+		if w.ns[ino] {
+			left = append(left, fmt.Sprintf("namespace %s, held by %s", ino, strings.Join(where, ", ")))
+		}
+	}
+	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			for ino := range w.ns {
+				if strings.Contains(l, ino) {
+					left = append(left, "mount of namespace "+ino+": "+l)
+				}
+			}
+		}
+	}
+	return left
+}
+
+type proc struct {
+	id   procID
+	ppid int
+}
+
+// procs lists the machine's processes.
+func procs() []proc {
+	var out []proc
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:]) // f[0] is field 3 (state)
+		if len(f) < 20 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		out = append(out, proc{id: procID{pid, f[19]}, ppid: ppid})
+	}
+	return out
+}
+
+// netnsHolders maps every network namespace ("net:[N]") that a process, a
+// thread or a descriptor refers to, to who refers to it.
+func netnsHolders() map[string][]string {
+	held := map[string][]string{}
+	for _, p := range procs() {
+		dir := fmt.Sprintf("/proc/%d", p.id.pid)
+		if l, err := os.Readlink(dir + "/ns/net"); err == nil {
+			held[l] = append(held[l], fmt.Sprintf("process %d", p.id.pid))
+		}
+		if tasks, err := os.ReadDir(dir + "/task"); err == nil {
+			for _, task := range tasks {
+				if l, err := os.Readlink(dir + "/task/" + task.Name() + "/ns/net"); err == nil {
+					held[l] = append(held[l], fmt.Sprintf("thread %s of %d", task.Name(), p.id.pid))
+				}
+			}
+		}
+		if fds, err := os.ReadDir(dir + "/fd"); err == nil {
+			for _, fd := range fds {
+				if l, err := os.Readlink(dir + "/fd/" + fd.Name()); err == nil && strings.HasPrefix(l, "net:") {
+					held[l] = append(held[l], fmt.Sprintf("descriptor %s of %d", fd.Name(), p.id.pid))
+				}
+			}
+		}
+	}
+	return held
+}
+
+// allNetns is the set of network namespaces referred to now.
+func allNetns() map[string]bool {
+	set := map[string]bool{}
+	for ino := range netnsHolders() {
+		set[ino] = true
+	}
+	return set
+}
+
+// TestParallelLabs runs eight copies of the same scenario at once: the same
+// addresses, the same published ports, each in a lab of its own.
+func TestParallelLabs(t *testing.T) {
+	labrun, rootguard := binaries(t)
+	src, err := os.ReadFile("../../scenarios/publish-ports.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for i := 1; i <= 8; i++ {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("publish-ports-%d.txt", i)), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap := filepath.Join(t.TempDir(), "root.snapshot")
+	if out, err := exec.Command(rootguard, "snapshot", snap).CombinedOutput(); err != nil {
+		t.Fatalf("rootguard snapshot: %v\n%s", err, out)
+	}
+	start := time.Now()
+	out, err := exec.Command(labrun, "-j", "8", dir).CombinedOutput()
+	t.Logf("labrun -j 8 (8 copies of publish-ports.txt): %v, %v", time.Since(start).Round(time.Millisecond), err)
+	if err != nil || !strings.HasSuffix(string(out), "8 passed, 0 failed\n") {
+		t.Errorf("labrun -j 8 %s: %v\n%s", dir, err, out)
+	}
+	if out, err := exec.Command(rootguard, "compare", "-ignore-docker", snap).CombinedOutput(); err != nil {
+		t.Errorf("rootguard compare: %v\n%s", err, out)
+	}
+}

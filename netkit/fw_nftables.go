@@ -1,0 +1,129 @@
+package netkit
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+
+	"github.com/labrun/labrun/netkit/firewall/nft"
+)
+
+// nftablesFirewall is dockerd --firewall-backend=nftables (Docker 29): the
+// engine's networks, endpoints and published ports kept as an nft.State,
+// and the host node's table ip docker-bridges replaced from it, over
+// netlink, after each change (netkit/firewall/nft).
+type nftablesFirewall struct {
+	e    *Engine
+	prog *nft.Programmer
+
+	mu    sync.Mutex
+	state nft.State
+}
+
+func newNFTablesFirewall(e *Engine) firewaller {
+	return &nftablesFirewall{
+		e:     e,
+		prog:  nft.NewProgrammer(e.host.ns.Fd()),
+		state: nft.State{NoUserlandProxy: e.opts.NoUserlandProxy},
+	}
+}
+
+// update changes the state with f and programs the table; on error the
+// state is left as it was.
+func (f *nftablesFirewall) update(what string, change func(s *nft.State)) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := f.state
+	next.Networks = slices.Clone(f.state.Networks)
+	next.Endpoints = slices.Clone(f.state.Endpoints)
+	next.Ports = slices.Clone(f.state.Ports)
+	change(&next)
+	if err := f.prog.Apply(nft.Build(next)); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	f.state = next
+	return nil
+}
+
+// Ruleset returns the table as it is programmed, in nft list ruleset's
+// form.
+func (f *nftablesFirewall) ruleset() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return nft.Build(f.state).String()
+}
+
+func (f *nftablesFirewall) start(bool) error {
+	return f.update("creating table ip docker-bridges", func(*nft.State) {})
+}
+
+func (f *nftablesFirewall) addNetwork(n *Network) error {
+	return f.update("adding network "+n.Name, func(s *nft.State) {
+		s.Networks = append(s.Networks, nft.Network{Bridge: n.Bridge, Subnet: n.Subnet, NoICC: !n.ICC, NoIPMasq: !n.Masq, Internal: n.Internal})
+	})
+}
+
+func (f *nftablesFirewall) delNetwork(n *Network) error {
+	return f.update("removing network "+n.Name, func(s *nft.State) {
+		s.Networks = slices.DeleteFunc(s.Networks, func(x nft.Network) bool { return x.Bridge == n.Bridge })
+		s.Ports = slices.DeleteFunc(s.Ports, func(x nft.Port) bool { return x.Bridge == n.Bridge })
+		s.Endpoints = slices.DeleteFunc(s.Endpoints, func(x nft.Endpoint) bool { return x.Bridge == n.Bridge })
+	})
+}
+
+func (f *nftablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []PortBinding) error {
+	return f.update("publishing ports", func(s *nft.State) {
+		for _, b := range bs {
+			if b.HostIP.Is4() {
+				s.Ports = append(s.Ports, nftPort(n, ctr, b))
+			}
+		}
+	})
+}
+
+func (f *nftablesFirewall) delPorts(n *Network, ctr netip.Addr, bs []PortBinding) error {
+	return f.update("unpublishing ports", func(s *nft.State) {
+		for _, b := range bs {
+			p := nftPort(n, ctr, b)
+			if i := slices.Index(s.Ports, p); i >= 0 {
+				s.Ports = slices.Delete(s.Ports, i, i+1)
+			}
+		}
+	})
+}
+
+func nftPort(n *Network, ctr netip.Addr, b PortBinding) nft.Port {
+	return nft.Port{Bridge: n.Bridge, Proto: string(b.Container.Proto), HostIP: b.HostIP, HostPort: b.HostPort,
+		ContainerIP: ctr, ContainerPort: b.Container.Num}
+}
+
+func (f *nftablesFirewall) addEndpoint(n *Network, ctr netip.Addr) error {
+	return f.update("adding endpoint "+ctr.String(), func(s *nft.State) {
+		s.Endpoints = append(s.Endpoints, nft.Endpoint{Bridge: n.Bridge, Addr: ctr})
+	})
+}
+
+func (f *nftablesFirewall) delEndpoint(n *Network, ctr netip.Addr) error {
+	return f.update("removing endpoint "+ctr.String(), func(s *nft.State) {
+		s.Endpoints = slices.DeleteFunc(s.Endpoints, func(x nft.Endpoint) bool { return x.Bridge == n.Bridge && x.Addr == ctr })
+	})
+}
+
+// stop deletes the table, as stopping dockerd with the nftables back end
+// leaves none of its rules.
+//
+// Equivalent to: nft delete table ip docker-bridges
+func (f *nftablesFirewall) stop() error { return f.prog.Delete() }
+
+// NFTRuleset returns the engine's nftables table in nft list ruleset's
+// form, or "" when the engine uses iptables.
+func (e *Engine) NFTRuleset() string {
+	e.mu.Lock()
+	fw := e.fw
+	e.mu.Unlock()
+	if f, ok := fw.(*nftablesFirewall); ok {
+		return f.ruleset()
+	}
+	return ""
+}

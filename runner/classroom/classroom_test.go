@@ -1,0 +1,342 @@
+package classroom
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/prereq"
+)
+
+func TestMain(m *testing.M) {
+	// The test binary is also the programs that run inside the labs.
+	initproc.MaybeRun()
+	os.Exit(m.Run())
+}
+
+// requireLab skips a test on a machine that cannot build labs.
+func requireLab(t *testing.T) {
+	t.Helper()
+	if err := netns.Available(); err != nil {
+		t.Skipf("skipping: cannot create network namespaces (labs need root): %v", err)
+	}
+	if err := prereq.Err(); err != nil {
+		t.Skipf("skipping: this machine cannot build labs:\n%v", err)
+	}
+}
+
+const sampleExercise = `# A sample.
+dockerd
+
+# checks
+
+# check: First.
+# hint: Do the first thing.
+# hint: Really.
+docker ps
+stdout web
+
+# A phase comment inside a check.
+# check: Second.
+# hint: Do the second thing.
+# diagram
+reach client 192.168.190.128:80
+
+-- task.txt --
+Do things.
+
+Carefully.
+-- golden --
+x
+`
+
+func TestParseExercise(t *testing.T) {
+	x, err := parseExercise("dir/sample.txt", []byte(sampleExercise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.Name != "sample" || x.Title != "Do things." || !strings.HasSuffix(x.Task, "Carefully.\n") {
+		t.Errorf("name %q title %q task %q", x.Name, x.Title, x.Task)
+	}
+	if !strings.Contains(x.Setup.Text, "dockerd") || strings.Contains(x.Setup.Text, "docker ps") {
+		t.Errorf("set-up %q", x.Setup.Text)
+	}
+	if len(x.Checks) != 2 {
+		t.Fatalf("%d checks, want 2", len(x.Checks))
+	}
+	c0, c1 := x.Checks[0], x.Checks[1]
+	if c0.Title != "First." || c0.Hint() != "Do the first thing. Really." || c0.Diagram || c0.Line != 6 {
+		t.Errorf("check 0: %+v", c0)
+	}
+	if !strings.Contains(c0.Text, "# A phase comment inside a check.") {
+		t.Errorf("check 0 text %q lost its trailing comment", c0.Text)
+	}
+	if c1.Title != "Second." || !c1.Diagram || c1.Line != 13 || !strings.HasPrefix(c1.Text, "# check: Second.") {
+		t.Errorf("check 1: %+v", c1)
+	}
+	if len(c1.Files) != 2 {
+		t.Errorf("check 1 has %d files, want the exercise's 2", len(c1.Files))
+	}
+}
+
+func TestParseExerciseErrors(t *testing.T) {
+	for _, tc := range []struct{ name, text, want string }{
+		{"no checks line", "dockerd\n-- task.txt --\nx\n", "no \"# checks\" line"},
+		{"no task", "dockerd\n# checks\n# check: a\n# hint: b\ndocker ps\n", "needs a task"},
+		{"no check", "dockerd\n# checks\n-- task.txt --\nx\n", "at least one check"},
+		{"stray command", "# checks\ndocker ps\n# check: a\n# hint: b\ndocker ps\n-- task.txt --\nx\n", ":2: a command after # checks must belong to a check"},
+		{"no hint", "# checks\n# check: a\ndocker ps\n-- task.txt --\nx\n", "check \"a\" has no hint"},
+		{"no command", "# checks\n# check: a\n# hint: b\n-- task.txt --\nx\n", "check \"a\" has no command"},
+		{"no title", "# checks\n# check:\n# hint: b\ndocker ps\n-- task.txt --\nx\n", "a check needs a title"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseExercise("x.txt", []byte(tc.text))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFailureOf(t *testing.T) {
+	log := `# check: Both ports are published. (0.020s)
+> docker port web
+[stdout]
+80/tcp -> 0.0.0.0:801
+
+> stdout '^80/tcp'
+> stdout '^22/tcp'
+FAIL: ex.txt:31: no match for ` + "`^22/tcp`" + ` found in stdout
+`
+	failure, evidence := failureOf(log)
+	if failure != "ex.txt:31: no match for `^22/tcp` found in stdout" {
+		t.Errorf("failure %q", failure)
+	}
+	want := "> docker port web\n[stdout]\n80/tcp -> 0.0.0.0:801\n\n> stdout '^80/tcp'\n> stdout '^22/tcp'"
+	if evidence != want {
+		t.Errorf("evidence\n%s\nwant\n%s", evidence, want)
+	}
+	if f, e := failureOf("PASS\n"); f != "" || e != "" {
+		t.Errorf("a passing log gave %q, %q", f, e)
+	}
+}
+
+func TestInteractiveExec(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		ctr  string
+		argv []string
+		env  []string
+		ok   bool
+	}{
+		{[]string{"exec", "-it", "web", "sh"}, "web", []string{"sh"}, nil, true},
+		{[]string{"container", "exec", "-t", "-e", "A=1", "web", "ip", "addr"}, "web", []string{"ip", "addr"}, []string{"A=1"}, true},
+		{[]string{"exec", "-i", "web", "sh"}, "", nil, nil, false},
+		{[]string{"exec", "-d", "-t", "web", "sh"}, "", nil, nil, false},
+		{[]string{"exec", "web", "sh"}, "", nil, nil, false},
+		{[]string{"ps"}, "", nil, nil, false},
+	} {
+		ctr, argv, env, ok := interactiveExec(tc.args)
+		if ok != tc.ok || ctr != tc.ctr || strings.Join(argv, " ") != strings.Join(tc.argv, " ") || strings.Join(env, " ") != strings.Join(tc.env, " ") {
+			t.Errorf("interactiveExec(%q) = %q %q %q %v", tc.args, ctr, argv, env, ok)
+		}
+	}
+}
+
+func TestDefaultName(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                "lab",
+		"exercises/publish_host_port.txt": "publish_host_port",
+		"a b/c d.txtar":                   "c_d",
+		"/x/.hidden.txt":                  "hidden",
+	} {
+		if got := defaultName(in); got != want {
+			t.Errorf("defaultName(%q) = %q, want %q", in, got, want)
+		}
+		if err := checkName(defaultName(in)); err != nil {
+			t.Error(err)
+		}
+	}
+	if checkName("../etc") == nil || checkName("") == nil {
+		t.Error("checkName accepts a path")
+	}
+}
+
+// sampleTopology is the article's classroom with one published container.
+func sampleTopology() *Topology {
+	return &Topology{
+		Lab: "demo",
+		Nodes: []TNode{
+			{Name: "client", Kind: "world", Ifaces: []TIface{{Name: "eth0", Kind: "veth", Up: true, Addrs: []string{"192.168.190.1/24"}}}},
+			{Name: "host", Kind: "world", Ifaces: []TIface{
+				{Name: "docker0", Kind: "bridge", Up: true, Addrs: []string{"172.17.0.1/16"}},
+				{Name: "eth0", Kind: "veth", Up: true, Addrs: []string{"192.168.190.128/24"}},
+				{Name: "veth1", Kind: "veth", Up: true, Master: "docker0"},
+			}},
+			{Name: "web", Kind: "container", Ifaces: []TIface{{Name: "eth0", Kind: "veth", Up: true, Addrs: []string{"172.17.0.2/16"}}}},
+			{Name: "switch", Kind: "switch", Ifaces: []TIface{{Name: "lan", Kind: "bridge", Up: true}, {Name: "p-client", Kind: "veth", Master: "lan", Up: true}, {Name: "p-host", Kind: "veth", Master: "lan", Up: true}}},
+			{Name: "side", Kind: "container", Shares: "web"},
+		},
+		Links: []TLink{
+			{A: TEnd{"client", "eth0"}, B: TEnd{"switch", "p-client"}},
+			{A: TEnd{"host", "eth0"}, B: TEnd{"switch", "p-host"}},
+			{A: TEnd{"host", "veth1"}, B: TEnd{"web", "eth0"}},
+		},
+		Ports: []TPort{{HostIP: "0.0.0.0", HostPort: 801, Container: "web", Port: "80/tcp"}},
+	}
+}
+
+func TestMermaid(t *testing.T) {
+	m := Mermaid(sampleTopology())
+	for _, want := range []string{
+		"flowchart TB\n",
+		`  subgraph n_host["host"]`,
+		`    n_host__docker0[["docker0 (bridge)<br/>172.17.0.1/16"]]`,
+		`    n_web__eth0["eth0<br/>172.17.0.2/16"]`,
+		"  n_host__veth1 ---|veth| n_web__eth0\n",
+		"  n_host__veth1 -.- n_host__docker0\n",
+		"  n_side -.-|shares| n_web\n",
+		`  n_host ==>|"0.0.0.0:801->80/tcp"| n_web`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("Mermaid lacks %q:\n%s", want, m)
+		}
+	}
+}
+
+func TestSVG(t *testing.T) {
+	s := SVG(sampleTopology())
+	// Well-formed XML, with every node and address drawn.
+	d := xml.NewDecoder(strings.NewReader(s))
+	for {
+		_, err := d.Token()
+		if err != nil {
+			if err.Error() != "EOF" {
+				t.Fatalf("SVG is not well-formed XML: %v\n%s", err, s)
+			}
+			break
+		}
+	}
+	for _, want := range []string{"<svg ", ">host<", ">container web<", "172.17.0.2/16", "veth1  → docker0", "published 0.0.0.0:801-&gt;80/tcp", "shares the network of web", "<title>veth host:veth1 - web:eth0</title>"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+}
+
+func TestJUnit(t *testing.T) {
+	rep := StudentReport{Student: "ann", Exercises: []ExerciseResult{
+		{Exercise: "a", Status: "pass", Results: []CheckResult{{Title: "one", Passed: true}}},
+		{Exercise: "b", Status: "fail", Results: []CheckResult{{Title: "two", Hint: "do <this>", Failure: "b.txt:3: no", Evidence: "> reach"}}},
+		{Exercise: "c", Status: "missing"},
+		{Exercise: "d", Status: "error", Error: "set-up failed"},
+	}}
+	var got junitSuites
+	if err := xml.Unmarshal(JUnit(rep), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Tests != 4 || got.Failures != 2 || got.Errors != 1 || len(got.Suites) != 1 {
+		t.Fatalf("totals %+v", got)
+	}
+	c := got.Suites[0].Cases[1]
+	if c.Classname != "ann.b" || c.Failure == nil || c.Failure.Message != "hint: do <this>" || !strings.Contains(c.Failure.Text, "> reach") {
+		t.Errorf("failed case %+v", c)
+	}
+}
+
+// wantHint reads the "# want-hint: TEXT" line of a wrong answer.
+func wantHint(t *testing.T, path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if h, ok := directive(l, "want-hint"); ok {
+			return h
+		}
+	}
+	t.Fatalf("%s has no # want-hint: line", path)
+	return ""
+}
+
+// TestExercises grades the reference solutions and the wrong answers of
+// testdata/exercises as two students of a class, through Grade, as labrun
+// grade does: every exercise has both; the solutions pass every check; each
+// wrong answer fails, and a failed check carries the hint its want-hint
+// line names. The reports are written and read back.
+func TestExercises(t *testing.T) {
+	xs, err := exerciseFiles("../../exercises")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(xs) < 8 {
+		t.Fatalf("%d exercises in exercises/, want at least 8", len(xs))
+	}
+	subs := "../../testdata/exercises"
+	for _, x := range xs {
+		for _, st := range []string{"solution", "wrong"} {
+			if _, err := os.Stat(filepath.Join(subs, st, x.Name+".txt")); err != nil {
+				t.Errorf("exercise %s has no %s answer: %v", x.Name, st, err)
+			}
+		}
+	}
+	requireLab(t)
+	rep, err := Grade(subs, xs, 4, false, func(student string, r ExerciseResult) {
+		t.Logf("graded %s/%s: %s (%d/%d checks, %.1fs)", student, r.Exercise, r.Status, r.ChecksPassed, r.Checks, r.Seconds)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range rep.Students {
+		for _, r := range s.Exercises {
+			var out strings.Builder
+			printResult(&out, r)
+			switch s.Student {
+			case "solution":
+				if r.Status != "pass" || r.AnswerFailure != "" {
+					t.Errorf("the reference solution of %s does not pass:\n%s", r.Exercise, out.String())
+				}
+			case "wrong":
+				hint := wantHint(t, filepath.Join(subs, "wrong", r.Exercise+".txt"))
+				found := false
+				for _, c := range r.Results {
+					if !c.Passed && strings.Contains(c.Hint, hint) && c.Evidence != "" {
+						found = true
+					}
+				}
+				if r.Status != "fail" || !found {
+					t.Errorf("the wrong answer to %s does not fail with the hint %q:\n%s", r.Exercise, hint, out.String())
+				}
+			default:
+				t.Errorf("unexpected student %q in %s", s.Student, subs)
+			}
+		}
+	}
+	dir := t.TempDir()
+	if err := writeReports(dir, rep); err != nil {
+		t.Fatal(err)
+	}
+	var back GradeReport
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &back); err != nil || len(back.Students) != 2 {
+		t.Fatalf("report.json: %v, %d students", err, len(back.Students))
+	}
+	for _, f := range []string{"junit.xml", "solution.json", "solution.xml", "wrong.json", "wrong.xml"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	var ju junitSuites
+	b, _ = os.ReadFile(filepath.Join(dir, "junit.xml"))
+	if err := xml.Unmarshal(b, &ju); err != nil || len(ju.Suites) != 2 || ju.Suites[0].Failures != 0 || ju.Suites[1].Failures == 0 {
+		t.Errorf("junit.xml: %v %+v", err, ju)
+	}
+}

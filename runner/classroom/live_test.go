@@ -1,0 +1,394 @@
+package classroom
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// These tests drive the labrun binary as a person would: labrun up, a
+// shell on a pseudo-terminal, labrun down; then they look for anything the
+// lab left behind.
+
+var (
+	buildOnce sync.Once
+	labrunBin string
+	buildErr  error
+)
+
+// labrun builds the labrun binary once for the package's tests.
+func labrun(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "labrun-classroom-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		labrunBin = filepath.Join(dir, "labrun")
+		out, err := exec.Command("go", "build", "-o", labrunBin, "../../cmd/labrun").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/labrun: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return labrunBin
+}
+
+// run runs labrun with args and returns its combined output and exit code.
+func run(t *testing.T, env []string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(labrun(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Dir = "../.."
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("labrun %s: %v", strings.Join(args, " "), err)
+	}
+	return string(out), code
+}
+
+// mustRun runs labrun and fails the test unless it exits 0.
+func mustRun(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	out, code := run(t, env, args...)
+	if code != 0 {
+		t.Fatalf("labrun %s: exit status %d\n%s", strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+func testLabName(t *testing.T, what string) string {
+	return fmt.Sprintf("test-%s-%d", what, os.Getpid())
+}
+
+// labNetns lists the network namespace inodes of a live lab's nodes, from
+// labrun ls -v.
+func labNetns(t *testing.T, name string) []uint64 {
+	out := mustRun(t, nil, "ls", "-v")
+	var inos []uint64
+	in := false
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "lab ") {
+			in = strings.HasPrefix(l, "lab "+name+" ")
+		}
+		if m := regexp.MustCompile(`net:\[(\d+)\]`).FindStringSubmatch(l); in && m != nil {
+			n, _ := strconv.ParseUint(m[1], 10, 64)
+			inos = append(inos, n)
+		}
+	}
+	if len(inos) < 4 {
+		t.Fatalf("labrun ls -v lists %d namespaces for lab %s:\n%s", len(inos), name, out)
+	}
+	return inos
+}
+
+// leftovers lists what of lab name is still there: its directory, its
+// keeper, processes that belong to it (by their LABRUN_LAB), mounts under
+// its directory, and anything that still holds one of its namespaces (a
+// process in it, or a descriptor).
+func leftovers(name string, keeper int, inos []uint64) []string {
+	var left []string
+	if _, err := os.Stat(labDir(name)); err == nil {
+		left = append(left, "directory "+labDir(name))
+	}
+	if keeper > 0 && processAlive(keeper) {
+		left = append(left, fmt.Sprintf("keeper process %d", keeper))
+	}
+	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil && bytes.Contains(b, []byte(labDir(name))) {
+		left = append(left, "a mount under "+labDir(name))
+	}
+	want := map[string]bool{}
+	for _, ino := range inos {
+		want[fmt.Sprintf("net:[%d]", ino)] = true
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		pid, _ := strconv.Atoi(filepath.Base(p))
+		if pid == os.Getpid() || !processAlive(pid) {
+			continue
+		}
+		if l, err := os.Readlink(p + "/ns/net"); err == nil && want[l] {
+			left = append(left, fmt.Sprintf("process %d in %s", pid, l))
+		}
+		if env, err := os.ReadFile(p + "/environ"); err == nil && bytes.Contains(env, []byte("LABRUN_LAB="+name+"\x00")) {
+			left = append(left, fmt.Sprintf("process %d of the lab (LABRUN_LAB)", pid))
+		}
+		fds, _ := filepath.Glob(p + "/fd/*")
+		for _, fd := range fds {
+			if l, err := os.Readlink(fd); err == nil && want[l] {
+				left = append(left, fmt.Sprintf("descriptor %s on %s", fd, l))
+			}
+		}
+	}
+	return left
+}
+
+// waitGone waits until nothing of the lab is left, or reports what is.
+func waitGone(t *testing.T, name string, keeper int, inos []uint64) {
+	t.Helper()
+	var left []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if left = leftovers(name, keeper, inos); len(left) == 0 {
+			return
+		}
+	}
+	t.Errorf("lab %s left behind:\n  %s", name, strings.Join(left, "\n  "))
+}
+
+// term is a pseudo-terminal session with a program, read as expect does.
+type term struct {
+	t    *testing.T
+	f    *os.File
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	seen int
+	done chan struct{}
+}
+
+func startTerm(t *testing.T, args ...string) *term {
+	t.Helper()
+	cmd := exec.Command(labrun(t), args...)
+	cmd.Env = append(os.Environ(), "TERM=dumb")
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := &term{t: t, f: f, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		defer close(tm.done)
+		b := make([]byte, 4096)
+		for {
+			n, err := f.Read(b)
+			tm.mu.Lock()
+			tm.buf.Write(b[:n])
+			tm.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return tm
+}
+
+// expect waits until the output since the last match matches re, and
+// returns the match.
+func (tm *term) expect(re string, timeout time.Duration) string {
+	tm.t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(timeout)
+	for {
+		tm.mu.Lock()
+		out := tm.buf.String()[tm.seen:]
+		loc := rx.FindStringIndex(out)
+		if loc != nil {
+			tm.seen += loc[1]
+		}
+		tm.mu.Unlock()
+		if loc != nil {
+			return out[loc[0]:loc[1]]
+		}
+		if time.Now().After(deadline) {
+			tm.t.Fatalf("no %q in the terminal after %s; it shows:\n%s", re, timeout, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (tm *term) send(line string) {
+	if _, err := io.WriteString(tm.f, line+"\r"); err != nil {
+		tm.t.Fatal(err)
+	}
+}
+
+// wait waits for the program to end and returns its exit status.
+func (tm *term) wait() int {
+	tm.t.Helper()
+	errc := make(chan error, 1)
+	go func() { errc <- tm.cmd.Wait() }()
+	select {
+	case err := <-errc:
+		<-tm.done
+		tm.f.Close()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		return 0
+	case <-time.After(15 * time.Second):
+		tm.cmd.Process.Kill()
+		tm.t.Fatalf("labrun did not end; the terminal shows:\n%s", tm.buf.String())
+	}
+	return -1
+}
+
+// TestLiveLab: labrun up; a scripted labrun shell session on the client,
+// through a pseudo-terminal, that starts httpd with docker run -p 801:80
+// and fetches its page with curl; labrun down; then nothing is left: no
+// keeper, no process, no namespace, no directory, no mount.
+func TestLiveLab(t *testing.T) {
+	requireLab(t)
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("skipping: needs curl")
+	}
+	name := testLabName(t, "live")
+	out := mustRun(t, nil, "up", "-name", name)
+	if !strings.Contains(out, "lab "+name+" is up") {
+		t.Fatalf("labrun up said:\n%s", out)
+	}
+	keeper := keeperPID(name)
+	defer func() {
+		if stateOf(name) != labMissing {
+			run(t, nil, "down", name)
+		}
+	}()
+
+	sh := startTerm(t, "shell", "-lab", name, "client")
+	prompt := regexp.QuoteMeta("[" + name + " client]# ")
+	sh.expect(prompt, 10*time.Second)
+	sh.send("hostname")
+	sh.expect(`\nclient\r?\n`, 5*time.Second)
+	sh.expect(prompt, 5*time.Second)
+	sh.send("docker run -d -p 801:80 httpd")
+	sh.expect(`\n[0-9a-f]{64}\r?\n`, 15*time.Second)
+	sh.expect(prompt, 5*time.Second)
+	sh.send("curl -s http://192.168.190.128:801/")
+	sh.expect(`It works!`, 10*time.Second)
+	sh.expect(prompt, 5*time.Second)
+	sh.send("docker ps --format '{{.Image}} {{.Ports}}'")
+	sh.expect(`httpd 0\.0\.0\.0:801->80/tcp, :::801->80/tcp`, 5*time.Second)
+	sh.expect(prompt, 5*time.Second)
+	// The real tools see the node's network.
+	sh.send("ip -4 -br addr show eth0")
+	sh.expect(`192\.168\.190\.1/24`, 5*time.Second)
+	sh.expect(prompt, 5*time.Second)
+	// A background job of the shell, which must not outlive it.
+	sh.send("sleep 100000 &")
+	sh.expect(prompt, 5*time.Second)
+	inos := labNetns(t, name)
+	// What the checks below must not find any more is there now.
+	left := strings.Join(leftovers(name, keeper, inos), "\n")
+	for _, want := range []string{"directory ", "keeper process", "of the lab (LABRUN_LAB)", "descriptor "} {
+		if !strings.Contains(left, want) {
+			t.Errorf("leftovers of the live lab lack %q:\n%s", want, left)
+		}
+	}
+	sh.send("exit")
+	if code := sh.wait(); code != 0 {
+		t.Errorf("labrun shell exited with %d; the terminal shows:\n%s", code, sh.buf.String())
+	}
+
+	// From the host's side, with the same engine.
+	if out := mustRun(t, []string{"LABRUN_LAB=" + name}, "docker", "ps", "-q"); len(strings.Fields(out)) != 1 {
+		t.Errorf("docker ps -q from outside the lab: %q", out)
+	}
+	out = mustRun(t, nil, "shell", "-lab", name, "host", "iptables", "-t", "nat", "-S", "DOCKER")
+	if !strings.Contains(out, "--dport 801 -j DNAT --to-destination 172.17.0.2:80") {
+		t.Errorf("the host's DOCKER chain:\n%s", out)
+	}
+
+	out = mustRun(t, nil, "down", name)
+	if !strings.Contains(out, "lab "+name+" is down") {
+		t.Errorf("labrun down said:\n%s", out)
+	}
+	waitGone(t, name, keeper, inos)
+}
+
+// TestLiveLabKilled: a keeper killed with SIGKILL takes its lab with it
+// (namespaces, containers, shells and their background jobs); labrun ls
+// then reports it and removes its directory.
+func TestLiveLabKilled(t *testing.T) {
+	requireLab(t)
+	name := testLabName(t, "killed")
+	mustRun(t, nil, "up", "-name", name)
+	keeper := keeperPID(name)
+	defer func() {
+		if stateOf(name) != labMissing {
+			run(t, nil, "down", name)
+		}
+	}()
+	mustRun(t, []string{"LABRUN_LAB=" + name}, "docker", "run", "-d", "--name", "web", "-p", "801:80", "httpd")
+	sh := startTerm(t, "shell", "-lab", name, "host")
+	prompt := regexp.QuoteMeta("[" + name + " host]# ")
+	sh.expect(prompt, 10*time.Second)
+	sh.send("sleep 100000 &")
+	sh.expect(prompt, 5*time.Second)
+	inos := labNetns(t, name)
+	if len(inos) != 5 {
+		t.Errorf("%d namespaces, want 5 (4 nodes and web)", len(inos))
+	}
+	if err := syscall.Kill(keeper, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// The shell goes with its keeper.
+	sh.wait()
+	for deadline := time.Now().Add(10 * time.Second); processAlive(keeper) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	out, _ := run(t, nil, "ls")
+	if !strings.Contains(out, "lab "+name+": its keeper died") {
+		t.Errorf("labrun ls did not report the dead lab:\n%s", out)
+	}
+	waitGone(t, name, keeper, inos)
+}
+
+// TestLiveExercise: labrun exercise start, check (failing, with hints),
+// the student's docker command from outside the shells, check (passing),
+// a diagram of the live lab, down.
+func TestLiveExercise(t *testing.T) {
+	requireLab(t)
+	name := testLabName(t, "exercise")
+	out := mustRun(t, nil, "exercise", "start", "-name", name, "exercises/publish_host_port.txt")
+	if !strings.Contains(out, "Task (publish_host_port") || !strings.Contains(out, "-p hostPort:containerPort") {
+		t.Errorf("exercise start said:\n%s", out)
+	}
+	defer func() {
+		if stateOf(name) != labMissing {
+			run(t, nil, "down", name)
+		}
+	}()
+	env := []string{"LABRUN_LAB=" + name}
+	out, code := run(t, env, "exercise", "check")
+	if code != 1 || !strings.Contains(out, "FAIL  A running container named web runs the web-ssh image.") ||
+		!strings.Contains(out, "hint: Start it with docker run -d --name web") || !strings.Contains(out, "0 of 4 checks pass") {
+		t.Errorf("exercise check on the fresh lab: exit %d\n%s", code, out)
+	}
+	mustRun(t, env, "docker", "run", "-d", "--name", "web", "-p", "801:80", "web-ssh")
+	out, code = run(t, env, "exercise", "check")
+	if code != 1 || !strings.Contains(out, "PASS  The client reaches the web page") || !strings.Contains(out, "connection refused") {
+		t.Errorf("exercise check, half done: exit %d\n%s", code, out)
+	}
+	mustRun(t, env, "docker", "rm", "-f", "web")
+	mustRun(t, env, "docker", "run", "-d", "--name", "web", "-p", "10111:22", "-p", "801:80", "web-ssh")
+	out = mustRun(t, env, "exercise", "check")
+	if !strings.Contains(out, "4 of 4 checks pass") {
+		t.Errorf("exercise check, solved:\n%s", out)
+	}
+	out = mustRun(t, env, "diagram")
+	if !strings.Contains(out, `n_host ==>|"0.0.0.0:801->80/tcp, 0.0.0.0:10111->22/tcp"| n_web`) {
+		t.Errorf("labrun diagram of the live lab:\n%s", out)
+	}
+	svg := filepath.Join(t.TempDir(), "lab.svg")
+	mustRun(t, env, "diagram", "-o", svg)
+	if b, err := os.ReadFile(svg); err != nil || !bytes.Contains(b, []byte("container web")) {
+		t.Errorf("labrun diagram -o lab.svg: %v", err)
+	}
+	mustRun(t, nil, "down", name)
+}
