@@ -15,6 +15,10 @@ FUZZPKGS ?= ./...
 SOAK_RUNS ?= 20
 # Where `test` keeps the root namespace's snapshot between its two looks.
 GUARD_FILE ?= bin/rootguard.snapshot
+# soak's own snapshot (so that a `make test` running meanwhile keeps its own),
+# and extra labrun flags for every soak run (e.g. SOAK_ARGS='-j 8').
+SOAK_GUARD_FILE ?= bin/rootguard-soak.snapshot
+SOAK_ARGS ?=
 
 # command:package pairs that `deps` checks with `command -v` and installs
 # on Debian.
@@ -25,7 +29,7 @@ DEPS := iptables:iptables iptables-restore:iptables iptables-save:iptables \
 .PHONY: help deps build test bench soak fuzz clean
 
 help: ## Show the targets and what they do
-	@echo 'usage: make TARGET [FUZZTIME=60s] [FUZZPKGS=./...] [SOAK_RUNS=20]'
+	@echo 'usage: make TARGET [FUZZTIME=60s] [FUZZPKGS=./...] [SOAK_RUNS=20] [SOAK_ARGS=...]'
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-6s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 deps: ## Install the missing system packages (as root on Debian), or say which to install and fail
@@ -69,16 +73,27 @@ bench: ## Run labrun's benchmarks (placeholder until `labrun bench` exists)
 	$(GO) run ./cmd/labrun bench
 
 soak: build ## Run the scenario suite SOAK_RUNS times (default 20), guarding the root namespace, and count failures
-	@mkdir -p bin
+	@mkdir -p bin/soak
 	@$(GO) build -o bin/rootguard ./cmd/rootguard
-	@bin/rootguard snapshot $(GUARD_FILE)
-	@failures=0; \
+	@bin/rootguard snapshot $(SOAK_GUARD_FILE)
+	@failures=0; scenarios=0; rm -f bin/soak/run-*.log; \
 	for i in $$(seq 1 $(SOAK_RUNS)); do \
-		echo "soak: run $$i of $(SOAK_RUNS)"; \
-		./bin/labrun scenarios/ || failures=$$((failures + 1)); \
+		log=bin/soak/run-$$i.log; \
+		if ./bin/labrun $(SOAK_ARGS) scenarios/ >$$log 2>&1; then \
+			echo "soak: run $$i of $(SOAK_RUNS): $$(tail -n 1 $$log)"; \
+		else \
+			failures=$$((failures + 1)); \
+			scenarios=$$((scenarios + $$(grep -c '^FAIL ' $$log || true))); \
+			echo "soak: run $$i of $(SOAK_RUNS): $$(tail -n 1 $$log) (log: $$log)"; \
+			grep -E '^FAIL |^ +FAIL: ' $$log | sed 's/^ */    /' || true; \
+		fi; \
 	done; \
-	echo "soak: $$failures failures in $(SOAK_RUNS) runs"; \
-	guard=0; bin/rootguard compare $(GUARD_FILE) || guard=1; \
+	echo "soak: $$failures failures in $(SOAK_RUNS) runs ($$scenarios failed scenarios)"; \
+	if [ "$$failures" != 0 ]; then \
+		echo "soak: failures by scenario:"; \
+		cat bin/soak/run-*.log | sed -n 's/^FAIL \([^ ]*\) (.*/\1/p' | sort | uniq -c | sort -rn; \
+	fi; \
+	guard=0; bin/rootguard compare $(SOAK_GUARD_FILE) || guard=1; \
 	[ "$$failures" = 0 ] && [ "$$guard" = 0 ]
 
 fuzz: ## Run every fuzz target (in FUZZPKGS, default ./...) for FUZZTIME each (default 60s)
@@ -92,6 +107,16 @@ fuzz: ## Run every fuzz target (in FUZZPKGS, default ./...) for FUZZTIME each (d
 	done <<<"$$targets"; \
 	echo "fuzz: $$failed of $$(wc -l <<<"$$targets") targets failed"; \
 	[ "$$failed" = 0 ]
+
+fidelity: ## Compare labrun with this machine's real Docker Engine (runner/fidelity) and print the report
+	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo 'fidelity: no Docker Engine answers docker info: nothing to compare with' >&2; exit 1; }
+	@command -v busybox >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo 'fidelity: installing busybox-static (the case image is made from it)'; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null || \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null; }; \
+		else echo 'fidelity: needs busybox (Debian: apt-get install busybox-static)' >&2; exit 1; fi; }
+	$(GO) test -count=1 -timeout 20m -run '^TestFidelity$$' -v ./runner/fidelity | grep -v -E '^(=== RUN|--- PASS|PASS$$|ok )'
 
 clean: ## Remove build output (bin/)
 	rm -rf bin

@@ -649,10 +649,21 @@ func (c *Container) startProcess() error {
 	if comm == "" {
 		comm = "sh"
 	}
-	cmd, err := initproc.Command(initproc.Config{
+	cfg := initproc.Config{
 		Mode: initproc.ModeInit, RemountSys: true, Hostname: c.hostname,
 		Comm: comm, Program: o.Program, Args: o.Args,
-	})
+	}
+	var cmd *exec.Cmd
+	var err error
+	if o.Program == "" {
+		// A container that runs no program (busybox) gets the light
+		// waiter, where there is one: re-executing labrun costs its
+		// package initialisation for every container.
+		cmd, err = initproc.Waiter(cfg)
+	}
+	if cmd == nil && err == nil {
+		cmd, err = initproc.Command(cfg)
+	}
 	if err != nil {
 		return err
 	}

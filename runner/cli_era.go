@@ -48,12 +48,15 @@ func (d *dockerCtx) cli() cliEra {
 	if era, ok := cliEraOf(d.Getenv("DOCKER_CLI_VERSION")); ok {
 		return era
 	}
-	if eng := d.Lab().Engine(); eng != nil {
-		switch eng.Options().Era {
-		case firewall.Era28:
-			return 28
-		case firewall.Era29:
-			return 29
+	// A docker command checked without a lab (TestDockerUsage) has none.
+	if lab := d.Lab(); lab != nil {
+		if eng := lab.Engine(); eng != nil {
+			switch eng.Options().Era {
+			case firewall.Era28:
+				return 28
+			case firewall.Era29:
+				return 29
+			}
 		}
 	}
 	return 27

@@ -92,7 +92,11 @@ func (e *Env) Engine() (*netkit.Engine, error) {
 	if e.st.engineDown {
 		return nil, errors.New("the engine is not running: the last dockerd failed")
 	}
-	eng, err := e.st.lab.StartEngine(netkit.DaemonOptions{})
+	o, err := parseDockerd(nil)
+	if err != nil {
+		return nil, fmt.Errorf("starting the engine with default flags: %s: %w", DockerdEnv, err)
+	}
+	eng, err := e.st.lab.StartEngine(o)
 	if err != nil {
 		return nil, fmt.Errorf("starting the engine with default flags: %w", err)
 	}

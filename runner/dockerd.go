@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 
@@ -34,9 +35,24 @@ var dockerdCmd = Cmd{
 	Run:       runDockerd,
 }
 
-// parseDockerd parses dockerd's networking flags into netkit's options. The
-// error is what dockerd prints (without its "See 'dockerd --help'." line).
+// DockerdEnv names the environment variable whose dockerd flags (e.g.
+// "--compat=29 --firewall-backend=nftables") come before every dockerd
+// command's own, and start the engine that the first docker command starts
+// when a script ran no dockerd: `LABRUN_DOCKERD=--compat=28 make
+// scenarios` runs the suite against another era.
+const DockerdEnv = "LABRUN_DOCKERD"
+
+// parseDockerd parses dockerd's networking flags into netkit's options,
+// after the flags of $LABRUN_DOCKERD. The error is what dockerd prints
+// (without its "See 'dockerd --help'." line).
 func parseDockerd(args []string) (netkit.DaemonOptions, error) {
+	if env := strings.Fields(os.Getenv(DockerdEnv)); len(env) > 0 {
+		args = append(env, args...)
+	}
+	return parseDockerdFlags(args)
+}
+
+func parseDockerdFlags(args []string) (netkit.DaemonOptions, error) {
 	var o netkit.DaemonOptions
 	var bip, fixed, gw, ip, compat, mtu string
 	icc, iptables, fwd, masq, proxy := true, true, true, true, true
@@ -178,4 +194,20 @@ func parseCompat(v string) (compatRelease, bool) {
 		r.api = compatAPI["20.10"]
 	}
 	return r, true
+}
+
+// compatCondition is the [compat:ERA] condition: true when the engine a
+// script starts without flags reproduces era ERA (27, 28 or 29), which is
+// 27 unless $LABRUN_DOCKERD says otherwise. Scenarios use it for what
+// differs between eras ([compat:27] stdout ':::801->80/tcp').
+func compatCondition(era string) (bool, error) {
+	want, ok := parseCompat(era)
+	if !ok {
+		return false, fmt.Errorf("unknown condition compat:%s: want 27, 28 or 29", era)
+	}
+	o, err := parseDockerd(nil)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", DockerdEnv, err)
+	}
+	return o.Era == want.era, nil
 }

@@ -206,6 +206,7 @@ type Cond struct {
 func Conditions() []Cond {
 	out := append([]Cond(nil), conditions...)
 	out = append(out, Cond{Name: "exec:", Summary: "the program named by the suffix is in PATH ([exec:ssh], [exec:curl]); testscript's built-in."})
+	out = append(out, Cond{Name: "compat:", Summary: "the engine a script starts without flags reproduces the Docker era named by the suffix ([compat:27], [compat:28], [compat:29]): 27 unless $LABRUN_DOCKERD (e.g. `--compat=29 --firewall-backend=nftables`) says otherwise."})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
@@ -223,6 +224,10 @@ var conditions = []Cond{
 // condition evaluates one of labrun's conditions; known is false for a
 // condition it does not define.
 func condition(cond string) (ok, known bool, err error) {
+	if era, isCompat := strings.CutPrefix(cond, "compat:"); isCompat {
+		ok, err := compatCondition(era)
+		return ok, true, err
+	}
 	for _, c := range conditions {
 		if c.Name == cond {
 			ok, err := c.eval("")

@@ -62,7 +62,7 @@ func parse(fs *flag.FlagSet, args []string) (int, bool) {
 func upMain(args []string, stdout, stderr io.Writer) int {
 	fs := flagSet("up", "up [-name LAB] [-keep] [FILE]\n\nBuild a lab (the classroom world, plus what FILE sets up) and keep it running in the\nbackground until labrun down. FILE is a scenario (its whole script runs) or an exercise\n(its set-up runs, and its task is printed).", stderr)
 	name := fs.String("name", "", "the lab's `name` (default: FILE's name without .txt, or \"lab\")")
-	keep := fs.Bool("keep", false, "keep the lab up when FILE's script fails, as it stopped")
+	keep := fs.Bool("keep", false, "keep the lab up when FILE's script fails, as it stopped (the exit status is still 1)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -76,13 +76,18 @@ func upMain(args []string, stdout, stderr io.Writer) int {
 // up starts a keeper for a lab built from file and waits until the lab is
 // up. With mustBeExercise, file must be an exercise.
 func up(file, name string, keep, mustBeExercise bool, stdout, stderr io.Writer) int {
+	if node := os.Getenv("LABRUN_NODE"); node != "" {
+		// The keeper would start inside the node, and end with the shell.
+		fmt.Fprintf(stderr, "labrun up: this is a shell of lab %s (node %s): start labs from the machine's own shell\n", os.Getenv("LABRUN_LAB"), node)
+		return 2
+	}
 	if file != "" {
 		abs, err := filepath.Abs(file)
 		if err != nil {
 			fmt.Fprintf(stderr, "labrun up: %v\n", err)
 			return 2
 		}
-		x, err := ParseExercise(abs)
+		_, err = ParseExercise(abs)
 		switch {
 		case err == nil:
 		case errors.Is(err, errNotExercise) && !mustBeExercise:
@@ -94,7 +99,6 @@ func up(file, name string, keep, mustBeExercise bool, stdout, stderr io.Writer) 
 			fmt.Fprintf(stderr, "labrun: %v\n", err)
 			return 2
 		}
-		_ = x
 		file = abs
 	}
 	if name == "" {
@@ -159,6 +163,9 @@ func up(file, name string, keep, mustBeExercise bool, stdout, stderr io.Writer) 
 	fmt.Fprintf(stdout, "remove it: labrun down %s\n", name)
 	if info.Task != "" {
 		fmt.Fprintf(stdout, "\nTask (%s; also in %s):\n\n%s", info.Exercise, filepath.Join(info.Work, "task.txt"), indent(info.Task, "  "))
+	}
+	if res.Log != "" {
+		return 1 // up, but not as FILE meant it
 	}
 	return 0
 }
@@ -292,7 +299,7 @@ func down(name string) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if pid > 0 && processAlive(pid) {
+	if pid > 0 && isKeeper(pid) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	os.RemoveAll(labDir(name))

@@ -131,7 +131,7 @@ func exerciseCheck(lab string, diagram bool, stdout, stderr io.Writer) int {
 		return 1
 	}
 	res := ExerciseResult{}
-	if info, err := readInfo(name); err == nil {
+	if info, err := readInfo(name); err == nil && info.Exercise != "" {
 		res.Exercise = info.Exercise
 		fmt.Fprintf(stdout, "checking exercise %s in lab %s\n", info.Exercise, name)
 	}

@@ -61,6 +61,10 @@ type keeper struct {
 	checkMu sync.Mutex // one check run at a time
 	stop    chan struct{}
 	once    sync.Once
+	// owns is set once the keeper listens on the lab's socket: the lab
+	// directory is then its own, to remove when it ends. (Before, it may
+	// be another keeper's; labrun up removes it when no keeper answers.)
+	owns bool
 }
 
 // keeperMain runs the keeper: it builds the lab, reports on fd 3 and serves
@@ -71,6 +75,11 @@ func keeperMain(args []string, stdout, stderr io.Writer) int {
 	name := fs.String("name", "", "")
 	keepFailed := fs.Bool("keep", false, "")
 	if err := fs.Parse(args); err != nil || *name == "" || fs.NArg() > 1 {
+		fmt.Fprintln(stderr, "labrun __keeper: started by labrun up only")
+		return 2
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(3, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
 		fmt.Fprintln(stderr, "labrun __keeper: started by labrun up only")
 		return 2
 	}
@@ -136,6 +145,16 @@ func (k *keeper) start(keepFailed bool) upResult {
 			return fail("%v", err)
 		}
 	}
+	// The socket first: it fails if another keeper has it, and then
+	// nothing here is this keeper's. Connections wait in its backlog
+	// until the lab is up and served.
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: socketPath(k.name), Net: "unix"})
+	if err != nil {
+		return fail("listening on %s: %v", socketPath(k.name), err)
+	}
+	os.Chmod(socketPath(k.name), 0o600)
+	k.ln = ln
+	k.owns = true
 	for _, d := range []string{k.work, filepath.Join(k.dir, "bin")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fail("%v", err)
@@ -149,12 +168,6 @@ func (k *keeper) start(keepFailed bool) upResult {
 		return fail("making the lab: %v", err)
 	}
 	k.lab = lab
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: socketPath(k.name), Net: "unix"})
-	if err != nil {
-		return fail("listening on %s: %v", socketPath(k.name), err)
-	}
-	os.Chmod(socketPath(k.name), 0o600)
-	k.ln = ln
 	k.info = LabInfo{Name: k.name, PID: os.Getpid(), File: k.file, Started: time.Now(), Work: k.work}
 	if k.ex != nil {
 		k.info.Exercise, k.info.Task = k.ex.Name, k.ex.Task
@@ -254,7 +267,9 @@ func (k *keeper) cleanup() {
 	if k.lab != nil {
 		k.lab.Close()
 	}
-	os.RemoveAll(k.dir)
+	if k.owns {
+		os.RemoveAll(k.dir)
+	}
 }
 
 func (k *keeper) serve() {

@@ -18,12 +18,14 @@ import (
 // RunDir holds one directory per live lab:
 //
 //	/run/labrun/LAB/
-//	  sock        the keeper's control socket
-//	  lab.json    LabInfo, written once the lab is up
-//	  keeper.log  the keeper's stdout and stderr
-//	  bin/        docker, dockerd and labrun for the lab's shells
-//	  bashrc      the shells' start-up file (prompt, PATH)
-//	  work/       the shells' directory: the lab's files, the student's
+//	  sock          the keeper's control socket
+//	  keeper.pid    the keeper's PID, written by labrun up
+//	  lab.json      LabInfo, written once the lab is up
+//	  keeper.log    the keeper's stdout and stderr
+//	  bin/          docker, dockerd and labrun for the lab's shells
+//	  bashrc        the shells' start-up file (prompt, PATH)
+//	  history-NODE  the shells' command history, per node
+//	  work/         the shells' directory: the lab's files, the student's
 //
 // Nothing else of a lab is on disk: its namespaces are held by the keeper's
 // descriptors and its processes die with the keeper.
@@ -113,10 +115,20 @@ func stateOf(name string) labState {
 		c.Close()
 		return labAlive
 	}
-	if pid := keeperPID(name); pid > 0 && processAlive(pid) {
+	if pid := keeperPID(name); pid > 0 && isKeeper(pid) {
 		return labStarting
 	}
 	return labDead
+}
+
+// isKeeper reports whether pid is alive and a keeper (not a process that
+// reused a dead keeper's PID).
+func isKeeper(pid int) bool {
+	if !processAlive(pid) {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && strings.Contains(string(b), "\x00"+keeperCmd+"\x00")
 }
 
 // keeperPID reads the keeper's PID from keeper.pid (written by up when it

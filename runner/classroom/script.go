@@ -105,7 +105,11 @@ func runFragment(lab *netkit.Lab, work string, f fragment, timeout time.Duration
 		testscript.RunT(t, p)
 	}()
 	res.Duration = time.Since(start)
-	res.Log = strings.ReplaceAll(strings.ReplaceAll(t.logs(), path, f.Display), work, "$WORK")
+	log := t.logs()
+	if first, rest, ok := strings.Cut(log, "\n"); ok && strings.HasPrefix(first, "WORK=") {
+		log = rest // testscript's own work directory, gone with tmp
+	}
+	res.Log = strings.ReplaceAll(strings.ReplaceAll(log, path, f.Display), work, "$WORK")
 	res.Skipped = t.skippedAny()
 	res.Passed = !t.failedAny()
 	if !res.Passed {
