@@ -292,6 +292,7 @@ func (c *Container) Start() (err error) {
 		}
 		node = n
 	}
+	node.utsPID = c.Pid
 	c.mu.Lock()
 	c.node = node
 	c.sandboxed = true
@@ -776,6 +777,13 @@ func (c *Container) stop(timeout time.Duration, honourRm bool) error {
 		case <-time.After(timeout):
 		}
 	}
+	// Kill the whole tree, children first, so that nothing of the
+	// container outlives it (not even a zombie waiting for init).
+	if kids := descendants([]int{proc.Process.Pid}); len(kids) > 1 {
+		for _, pid := range kids[1:] {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 	proc.Process.Kill()
 	<-done
 	err := c.teardown()
@@ -875,7 +883,7 @@ func (c *Container) StartExec(cmd *exec.Cmd) error {
 	if node == nil {
 		return derr(ErrNotRunning, "container %s is not running", c.ID)
 	}
-	if err := startExec(node.ns, cmd); err != nil {
+	if err := startExec(node.ns, cmd, netns.StartOptions{NewMount: true}); err != nil {
 		return err
 	}
 	c.mu.Lock()

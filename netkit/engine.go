@@ -85,12 +85,15 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 	l.engine = nil
 	host := l.nodes[NodeHost]
 	l.mu.Unlock()
-	var carried *carry
+	// What a stopped dockerd keeps on disk: user-defined networks and
+	// containers, restored by the next start (even after a failed one).
+	carried := l.stored
 	if old != nil {
 		c, err := old.shutdown(true)
 		_ = err
 		carried = c
 	}
+	l.stored = carried
 	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: &vethDeleter{host: host}}
 	if err := e.start(carried); err != nil {
 		e.shutdown(false)
@@ -98,6 +101,7 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 	}
 	l.mu.Lock()
 	l.engine = e
+	l.stored = nil
 	l.mu.Unlock()
 	return e, nil
 }
@@ -111,7 +115,8 @@ func (l *Lab) StopEngine() error {
 	if e == nil {
 		return nil
 	}
-	_, err := e.shutdown(false)
+	c, err := e.shutdown(true)
+	l.stored = c
 	return err
 }
 

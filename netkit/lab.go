@@ -29,6 +29,7 @@ type Lab struct {
 	mu     sync.Mutex
 	nodes  map[string]*Node
 	engine *Engine
+	stored *carry // networks and containers kept while no engine runs
 	pins   []string
 	closed bool
 }
@@ -50,6 +51,9 @@ type Node struct {
 	// shared marks a node that borrows another node's namespace (host mode
 	// and container: mode); closing it leaves the namespace alone.
 	shared bool
+	// utsPID, for a container's node, returns the PID whose UTS namespace
+	// (hostname) commands run in.
+	utsPID func() int
 }
 
 // NS returns the node's network namespace.
@@ -170,7 +174,15 @@ func (n *Node) Command(env []string, argv ...string) (*exec.Cmd, error) {
 	if _, err := exec.LookPath(argv[0]); err != nil {
 		return nil, fmt.Errorf("running in node %s: %w", n.Name, err)
 	}
-	return execCommand(env, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv})
+	cfg := initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv}
+	if n.utsPID != nil {
+		cfg.UTSFromPID = n.utsPID()
+	} else {
+		// World nodes get a UTS namespace of their own per command, whose
+		// hostname is the node's name (`on host hostname` prints host).
+		cfg.Hostname = n.Name
+	}
+	return execCommand(env, cfg)
 }
 
 // execCommand builds a ModeExec re-exec whose fd 3 reports the execve.
@@ -190,18 +202,18 @@ func execCommand(env []string, cfg initproc.Config) (*exec.Cmd, error) {
 // the program itself runs (after the wrapper's execve). The process dies
 // with labrun.
 func (n *Node) Start(cmd *exec.Cmd) error {
-	return startExec(n.ns, cmd)
+	return startExec(n.ns, cmd, netns.StartOptions{NewMount: true, NewUTS: n.utsPID == nil})
 }
 
 // startExec starts a ModeExec command in ns and waits for its execve.
-func startExec(ns *netns.NS, cmd *exec.Cmd) error {
+func startExec(ns *netns.NS, cmd *exec.Cmd, opts netns.StartOptions) error {
 	rd, wr, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("making exec pipe: %w", err)
 	}
 	defer rd.Close()
 	cmd.ExtraFiles = append([]*os.File{wr}, cmd.ExtraFiles...)
-	err = ns.Start(cmd, netns.StartOptions{NewMount: true})
+	err = ns.Start(cmd, opts)
 	wr.Close()
 	if err != nil {
 		return err

@@ -289,3 +289,38 @@ func TestEngineFlagErrors(t *testing.T) {
 	_, err = lab.StartEngine(netkit.DaemonOptions{Bridge: "bridge0"})
 	require.EqualError(t, err, "bridge device with non default name bridge0 must be created manually")
 }
+
+// TestEngineRestartKeepsState: a dockerd restart, even after a failed start,
+// keeps user-defined networks and (stopped) containers, as Docker's on-disk
+// state does.
+func TestEngineRestartKeepsState(t *testing.T) {
+	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
+	_, err := e.Run(netkit.RunOptions{Name: "old"})
+	require.NoError(t, err)
+	_, err = e.CreateNetwork(netkit.NetworkOptions{Name: "lan2"})
+	require.NoError(t, err)
+	_, err = lab.StartEngine(netkit.DaemonOptions{Bridge: "bridge0"})
+	require.Error(t, err)
+	e, err = lab.StartEngine(netkit.DaemonOptions{})
+	require.NoError(t, err)
+	c, err := e.Container("old")
+	require.NoError(t, err)
+	require.Equal(t, "exited", c.State())
+	require.NoError(t, c.Start())
+	_, err = e.Network("lan2")
+	require.NoError(t, err)
+}
+
+// TestNodeHostname: commands on a world node see the node's name as
+// hostname; in a container, the container's.
+func TestNodeHostname(t *testing.T) {
+	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
+	out, err := lab.Host().Output("hostname")
+	require.NoError(t, err)
+	require.Equal(t, "host\n", string(out))
+	_, err = e.Run(netkit.RunOptions{Name: "web", Hostname: "box1"})
+	require.NoError(t, err)
+	out, err = node(t, lab, "web").Output("hostname")
+	require.NoError(t, err)
+	require.Equal(t, "box1\n", string(out))
+}

@@ -1,0 +1,318 @@
+package runner
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/vishvananda/netlink"
+
+	"github.com/labrun/labrun/checks"
+	"github.com/labrun/labrun/netkit/netns"
+)
+
+// labPrefixes hold every address a lab uses: the classroom world, the
+// default address pools of Docker's bridge networks, and the private ranges
+// scenarios give --bip, --subnet and -b bridges.
+var labPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("203.0.113.0/24"),
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("10.0.0.0/8"),
+}
+
+// TestNothingLeavesTheLab runs the whole scenario suite, as labrun does, and
+// watches two things meanwhile:
+//
+//   - the machine's real interfaces: a capture in the root namespace (an
+//     AF_PACKET socket, which reads and changes nothing) on every interface
+//     but a real Docker Engine's (docker0, br-*, veth*) sees no packet from
+//     or to a lab address;
+//   - the labs themselves: every network namespace labrun holds, sampled
+//     again and again while scenarios run, has only a loopback, bridges and
+//     veths whose other end is in a lab namespace (never the root one), and
+//     routes only through them to gateways on their own links.
+func TestNothingLeavesTheLab(t *testing.T) {
+	requireLab(t)
+	root, err := netns.Open("/proc/1/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	rootIno, _ := root.Inode()
+
+	// Capture on the machine's interfaces.
+	rh, err := netlink.NewHandleAt(root.Handle())
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, err := rh.LinkList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefixes := append([]netip.Prefix(nil), labPrefixes...)
+	var ifaces []string
+	for _, l := range links {
+		name := l.Attrs().Name
+		if name == "docker0" || strings.HasPrefix(name, "br-") || strings.HasPrefix(name, "veth") {
+			continue
+		}
+		ifaces = append(ifaces, name)
+		// A range the machine itself uses on these interfaces cannot tell
+		// lab packets from its own: it is left out (and said so).
+		addrs, _ := rh.AddrList(l, netlink.FAMILY_V4)
+		for _, a := range addrs {
+			ip, _ := netip.AddrFromSlice(a.IP.To4())
+			for i := 0; i < len(prefixes); i++ {
+				if prefixes[i].Contains(ip) && !ip.IsLoopback() {
+					t.Logf("leaving out %s: %s has %s", prefixes[i], name, ip)
+					prefixes = append(prefixes[:i], prefixes[i+1:]...)
+					i--
+				}
+			}
+		}
+	}
+	rh.Close()
+	var terms []string
+	for _, p := range prefixes {
+		terms = append(terms, "net "+p.String())
+	}
+	filter := strings.Join(terms, " or ")
+	var caps []*checks.Capture
+	for _, name := range ifaces {
+		c, err := checks.StartCapture(root, name, filter)
+		if err != nil {
+			t.Fatalf("capturing on the machine's %s: %v", name, err)
+		}
+		defer c.Stop()
+		caps = append(caps, c)
+	}
+
+	// Inspect the labs' namespaces while the scenarios run.
+	insp := &inspector{root: fmt.Sprintf("net:[%d]", rootIno), rootNS: root, unresolved: map[string]int{}}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			insp.sample()
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	})
+
+	files, err := scenarioFiles([]string{"../scenarios"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testscript.Params{Files: files, RequireExplicitExec: true, RequireUniqueNames: true}
+	if d, ok := t.Deadline(); ok {
+		p.Deadline = d
+	}
+	if err := setup(&p, options{}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	r := newCLIRun(&out, false, runtime.GOMAXPROCS(0))
+	start := time.Now()
+	if top := r.run(p); top.failed {
+		t.Fatalf("testscript did not start: %s", top.logText())
+	}
+	close(stop)
+	wg.Wait()
+	insp.sample()
+	if r.nFail > 0 {
+		t.Errorf("the scenario suite failed:\n%s", out.String())
+	}
+
+	var leaked []string
+	received := 0
+	for i, c := range caps {
+		pkts, err := c.Stop()
+		if err != nil {
+			t.Errorf("capture on %s: %v", ifaces[i], err)
+		}
+		received += c.Stats().Received
+		for _, pkt := range pkts {
+			leaked = append(leaked, ifaces[i]+": "+checks.Summary(pkt))
+		}
+	}
+	if len(leaked) > 0 {
+		t.Errorf("packets of a lab on the machine's interfaces:\n%s", strings.Join(leaked, "\n"))
+	}
+	insp.mu.Lock()
+	defer insp.mu.Unlock()
+	t.Logf("%d scenarios in %v; captured on %s (%s): %d packets seen, %d of a lab; %d samples of %d lab namespaces, %d links and %d routes checked",
+		r.nPass+r.nFail+r.nSkip, time.Since(start).Round(time.Millisecond), strings.Join(ifaces, ", "), filter,
+		received, len(leaked), insp.samples, len(insp.namespaces), insp.links, insp.routes)
+	if len(insp.namespaces) < 5 {
+		t.Errorf("only %d lab namespaces seen: the inspector did not watch the labs", len(insp.namespaces))
+	}
+	for _, v := range insp.violations {
+		t.Error(v)
+	}
+}
+
+// inspector checks, from outside, the network namespaces labrun holds open
+// (its descriptors): what their links and routes lead to.
+type inspector struct {
+	root   string // "net:[N]" of the root namespace
+	rootNS *netns.NS
+
+	mu         sync.Mutex
+	samples    int
+	namespaces map[string]bool
+	links      int
+	routes     int
+	unresolved map[string]int // ns and link → consecutive samples with an unknown peer
+	violations []string
+}
+
+// sample inspects every lab namespace once.
+func (in *inspector) sample() {
+	held := map[string]string{} // "net:[N]" → /proc/self/fd/FD
+	ents, _ := os.ReadDir("/proc/self/fd")
+	for _, ent := range ents {
+		p := "/proc/self/fd/" + ent.Name()
+		if l, err := os.Readlink(p); err == nil && strings.HasPrefix(l, "net:") && l != in.root {
+			held[l] = p
+		}
+	}
+	var opened []*netns.NS
+	byIno := map[string]*netns.NS{}
+	for ino, p := range held {
+		ns, err := netns.Open(p)
+		if err != nil {
+			continue // closed meanwhile
+		}
+		if l, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", ns.Fd())); err != nil || l != ino {
+			ns.Close()
+			continue // the descriptor number was reused meanwhile
+		}
+		opened = append(opened, ns)
+		byIno[ino] = ns
+	}
+	defer func() {
+		for _, ns := range opened {
+			ns.Close()
+		}
+	}()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.namespaces == nil {
+		in.namespaces = map[string]bool{}
+	}
+	in.samples++
+	seen := map[string]bool{}
+	inos := make([]string, 0, len(byIno))
+	for ino := range byIno {
+		inos = append(inos, ino)
+	}
+	sort.Strings(inos)
+	for _, ino := range inos {
+		ns := byIno[ino]
+		h, err := netlink.NewHandleAt(ns.Handle())
+		if err != nil {
+			continue
+		}
+		in.inspect(ino, h, byIno, seen)
+		h.Close()
+	}
+	for k := range in.unresolved {
+		if !seen[k] {
+			delete(in.unresolved, k)
+		}
+	}
+}
+
+// inspect checks one namespace's links and routes.
+func (in *inspector) inspect(ino string, h *netlink.Handle, lab map[string]*netns.NS, seen map[string]bool) {
+	links, err := h.LinkList()
+	if err != nil {
+		return // the namespace is going away
+	}
+	in.namespaces[ino] = true
+	// The ids this namespace gives its peers: the lab's, and the root's.
+	labIDs := map[int]bool{}
+	for _, other := range lab {
+		if id, err := h.GetNetNsIdByFd(other.Fd()); err == nil && id >= 0 {
+			labIDs[id] = true
+		}
+	}
+	rootID := -1
+	if id, err := h.GetNetNsIdByFd(in.rootNS.Fd()); err == nil {
+		rootID = id
+	}
+	var onLink []netip.Prefix
+	for _, l := range links {
+		in.links++
+		a := l.Attrs()
+		switch l.Type() {
+		case "device":
+			if a.Name != "lo" {
+				in.violate("%s: link %s is a device of its own (%s)", ino, a.Name, l.Type())
+			}
+		case "bridge":
+		case "veth":
+			switch peer := a.NetNsID; {
+			case peer < 0 || labIDs[peer]:
+			case peer == rootID:
+				in.violate("%s: veth %s leads to the root namespace", ino, a.Name)
+			default:
+				// A lab namespace opened or closed between the descriptor
+				// scan and now: an unknown peer is a leak only if it stays.
+				k := ino + " " + a.Name
+				seen[k] = true
+				if in.unresolved[k]++; in.unresolved[k] == 3 {
+					in.violate("%s: veth %s leads to namespace id %d, not one of the lab's", ino, a.Name, peer)
+				}
+			}
+		default:
+			in.violate("%s: link %s of type %s may lead out of the lab", ino, a.Name, l.Type())
+		}
+		addrs, _ := h.AddrList(l, netlink.FAMILY_ALL)
+		for _, ad := range addrs {
+			ip, _ := netip.AddrFromSlice(ad.IP)
+			bits, _ := ad.Mask.Size()
+			onLink = append(onLink, netip.PrefixFrom(ip.Unmap(), bits).Masked())
+		}
+	}
+	routes, err := h.RouteList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return
+	}
+	for _, r := range routes {
+		in.routes++
+		if r.Gw == nil {
+			continue
+		}
+		gw, _ := netip.AddrFromSlice(r.Gw)
+		gw = gw.Unmap()
+		ok := gw.IsLinkLocalUnicast()
+		for _, p := range onLink {
+			ok = ok || p.Contains(gw)
+		}
+		if !ok {
+			in.violate("%s: route %v via %s: the gateway is on none of the namespace's links", ino, r.Dst, gw)
+		}
+	}
+}
+
+func (in *inspector) violate(format string, args ...any) {
+	if len(in.violations) < 50 {
+		in.violations = append(in.violations, fmt.Sprintf(format, args...))
+	}
+}
+
+var _ = strconv.Itoa
