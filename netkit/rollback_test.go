@@ -217,7 +217,7 @@ func rollbackState(t *testing.T, lab *netkit.Lab) string {
 	for _, p := range descendantsOf(os.Getpid()) {
 		add("process %s", p)
 	}
-	root, _ := os.Readlink("/proc/1/ns/net")
+	root, _ := os.Readlink("/proc/thread-self/ns/net")
 	ents, _ := os.ReadDir("/proc/self/fd")
 	for _, ent := range ents {
 		if l, err := os.Readlink("/proc/self/fd/" + ent.Name()); err == nil && strings.HasPrefix(l, "net:") && l != root {

@@ -115,17 +115,17 @@ var badInputs = []badInput{
 		fail: runUsage, docker: "docker CLI cli.RequiresMinArgs"},
 	{name: "network-create-unknown-flag", cmd: "docker network create --nope x",
 		stderr: "unknown flag: --nope\nSee 'docker network create --help'.\n",
-		fail: "docker network create: exit status 125", docker: pflagSrc},
+		fail:   "docker network create: exit status 125", docker: pflagSrc},
 	{name: "dockerd-unknown-flag", cmd: "dockerd --nope",
 		stderr: "unknown flag: --nope\nSee 'dockerd --help'.\n", fail: dockerdFailed, docker: "spf13/pflag via dockerd"},
 	{name: "dockerd-bad-bool", cmd: "dockerd --icc=maybe",
 		stderr: "invalid argument \"maybe\" for \"--icc\" flag: strconv.ParseBool: parsing \"maybe\": invalid syntax\nSee 'dockerd --help'.\n",
-		fail: dockerdFailed, docker: "spf13/pflag via dockerd"},
+		fail:   dockerdFailed, docker: "spf13/pflag via dockerd"},
 	{name: "dockerd-flag-without-value", cmd: "dockerd --bip",
 		stderr: "flag needs an argument: --bip\nSee 'dockerd --help'.\n", fail: dockerdFailed, docker: "spf13/pflag via dockerd"},
 	{name: "dockerd-bad-bip", cmd: "dockerd --bip 300.1.1.1/24",
 		stderr: "invalid argument \"300.1.1.1/24\" for \"--bip\" flag: invalid CIDR address: 300.1.1.1/24\nSee 'dockerd --help'.\n",
-		fail: dockerdFailed},
+		fail:   dockerdFailed},
 	{name: "dockerd-argument", cmd: "dockerd extra",
 		stderr: "\"dockerd\" accepts no arguments.\nSee 'dockerd --help'.\n", fail: dockerdFailed},
 
@@ -136,10 +136,10 @@ var badInputs = []badInput{
 		fail: runFailed, docker: "docker CLI pull; registry's denial"},
 	{name: "duplicate-name", setup: []string{"docker run -d --name a httpd"}, cmd: "docker run -d --name a httpd",
 		stderr: `docker: Error response from daemon: Conflict. The container name "/a" is already in use by container "<ID>". You have to remove (or rename) that container to be able to reuse that name.` + runHelp,
-		fail: runFailed, docker: "moby daemon/names.go"},
+		fail:   runFailed, docker: "moby daemon/names.go"},
 	{name: "invalid-name", cmd: "docker run -d --name 'bad name' httpd",
 		stderr: "docker: Error response from daemon: Invalid container name (bad name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed." + runHelp,
-		fail: runFailed, docker: "moby daemon/names.go"},
+		fail:   runFailed, docker: "moby daemon/names.go"},
 	{name: "container-mode-missing", cmd: "docker run -d --net container:ghost httpd",
 		stderr: "docker: Error response from daemon: No such container: ghost." + runHelp, fail: runFailed,
 		docker: "moby daemon GetContainer"},
@@ -148,10 +148,10 @@ var badInputs = []badInput{
 		docker: "moby runconfig hostconfig.go"},
 	{name: "container-mode-publish", setup: []string{"docker run -d --name a httpd"}, cmd: "docker run -d --net container:a -p 80:80 httpd",
 		stderr: "docker: Error response from daemon: conflicting options: port publishing and the container type network mode." + runHelp,
-		fail: runFailed, docker: "moby runconfig hostconfig.go"},
+		fail:   runFailed, docker: "moby runconfig hostconfig.go"},
 	{name: "container-mode-hostname", setup: []string{"docker run -d --name a httpd"}, cmd: "docker run -d --net container:a -h x httpd",
 		stderr: "docker: Error response from daemon: conflicting options: hostname and the network mode." + runHelp,
-		fail: runFailed, docker: "moby runconfig hostconfig.go"},
+		fail:   runFailed, docker: "moby runconfig hostconfig.go"},
 	{name: "container-mode-stopped", setup: []string{"docker run -d --name a httpd", "docker stop a"}, cmd: "docker run -d --name b --net container:a httpd",
 		stderr: "docker: Error response from daemon: cannot join network of a non running container: <ID>.\n", fail: runFailed,
 		docker: "moby 24 container_operations.go"},
@@ -160,34 +160,34 @@ var badInputs = []badInput{
 		docker: "moby libnetwork ErrNoSuchNetwork"},
 	{name: "ip-on-default-bridge", cmd: "docker run -d --ip 172.17.0.9 httpd",
 		stderr: "docker: Error response from daemon: user specified IP address is supported on user defined networks only." + runHelp,
-		fail: runFailed, docker: "moby runconfig/errors.go"},
+		fail:   runFailed, docker: "moby runconfig/errors.go"},
 
 	// Ports already taken: Docker's allocator refuses, and the new
 	// container stays created, with nothing of its network.
 	{name: "port-conflict", setup: []string{"docker run -d --name a -p 801:80 httpd"}, cmd: "docker run -d --name b -p 801:80 httpd",
 		stderr: "docker: Error response from daemon: driver failed programming external connectivity on endpoint b (<ID>): Bind for 0.0.0.0:801 failed: port is already allocated.\n",
-		fail: runFailed, docker: "moby portallocator, libnetwork"},
+		fail:   runFailed, docker: "moby portallocator, libnetwork"},
 	{name: "port-conflict-second-binding", setup: []string{"docker run -d --name a -p 801:80 httpd"}, cmd: "docker run -d --name b -p 802:80 -p 801:81 httpd",
 		stderr: "docker: Error response from daemon: driver failed programming external connectivity on endpoint b (<ID>): Bind for 0.0.0.0:801 failed: port is already allocated.\n",
-		fail: runFailed, docker: "moby portallocator, libnetwork"},
+		fail:   runFailed, docker: "moby portallocator, libnetwork"},
 	{name: "port-conflict-udp", setup: []string{"docker run -d --name a -p 53:53/udp httpd"}, cmd: "docker run -d --name b -p 53:53/udp httpd",
 		stderr: "docker: Error response from daemon: driver failed programming external connectivity on endpoint b (<ID>): Bind for 0.0.0.0:53 failed: port is already allocated.\n",
-		fail: runFailed, docker: "moby portallocator, libnetwork"},
+		fail:   runFailed, docker: "moby portallocator, libnetwork"},
 	{name: "port-conflict-same-container", cmd: "docker run -d --name a -p 801:80 -p 801:81 httpd",
 		stderr: "docker: Error response from daemon: driver failed programming external connectivity on endpoint a (<ID>): Bind for 0.0.0.0:801 failed: port is already allocated.\n",
-		fail: runFailed, docker: "moby portallocator, libnetwork"},
+		fail:   runFailed, docker: "moby portallocator, libnetwork"},
 	{name: "port-range-exhausted", cmd: "docker run -d --name a -p 801-802:80 -p 801-802:81 -p 801-802:82 httpd",
 		stderr: "docker: Error response from daemon: driver failed programming external connectivity on endpoint a (<ID>): all ports are allocated.\n",
-		fail: runFailed, docker: "moby portallocator ErrAllPortsAllocated"},
+		fail:   runFailed, docker: "moby portallocator ErrAllPortsAllocated"},
 
 	// Addresses: an exhausted pool, a taken or foreign --ip.
 	{name: "pool-exhausted", setup: []string{"dockerd --bip 10.9.0.1/30", "docker run -d --name a httpd"}, cmd: "docker run -d --name b httpd",
 		stderr: "docker: Error response from daemon: no available IPv4 addresses on this network's address pools: bridge (<ID>).\n",
-		fail: runFailed, docker: "moby libnetwork endpoint.go"},
+		fail:   runFailed, docker: "moby libnetwork endpoint.go"},
 	{name: "pool-exhausted-connect", setup: []string{"docker network create --subnet 10.9.0.0/30 x", "docker run -d --name a httpd",
 		"docker run -d --name b httpd", "docker network connect x a"}, cmd: "docker network connect x b",
 		stderr: "Error response from daemon: no available IPv4 addresses on this network's address pools: x (<ID>)\n",
-		fail: connectFailed, docker: "moby libnetwork endpoint.go"},
+		fail:   connectFailed, docker: "moby libnetwork endpoint.go"},
 	{name: "ip-taken", setup: []string{"docker network create --subnet 10.9.0.0/24 x", "docker run -d --name a --net x --ip 10.9.0.5 httpd"},
 		cmd:    "docker run -d --name b --net x --ip 10.9.0.5 httpd",
 		stderr: "docker: Error response from daemon: Address already in use.\n", fail: runFailed, docker: "moby libnetwork ipam ErrIPAlreadyAllocated"},
@@ -202,16 +202,16 @@ var badInputs = []badInput{
 	// Subnets: overlapping, invalid, and what does not fit in them.
 	{name: "subnet-overlap", cmd: "docker network create --subnet 172.17.0.0/16 x",
 		stderr: "Error response from daemon: invalid pool request: Pool overlaps with other one on this address space\n",
-		fail: createFailed, docker: "moby libnetwork ipam"},
+		fail:   createFailed, docker: "moby libnetwork ipam"},
 	{name: "subnet-overlap-user", setup: []string{"docker network create --subnet 10.9.0.0/16 x"}, cmd: "docker network create --subnet 10.9.8.0/24 y",
 		stderr: "Error response from daemon: invalid pool request: Pool overlaps with other one on this address space\n",
-		fail: createFailed, docker: "moby libnetwork ipam"},
+		fail:   createFailed, docker: "moby libnetwork ipam"},
 	{name: "subnet-invalid", cmd: "docker network create --subnet 300.1.1.0/24 x",
 		stderr: "Error response from daemon: invalid network config:\ninvalid subnet 300.1.1.0/24: invalid CIDR block notation\n",
-		fail: createFailed, docker: "moby api network.ValidateIPAM"},
+		fail:   createFailed, docker: "moby api network.ValidateIPAM"},
 	{name: "subnet-host-bits", cmd: "docker network create --subnet 10.1.1.1/24 x",
 		stderr: "Error response from daemon: invalid network config:\ninvalid subnet 10.1.1.1/24: it should be 10.1.1.0/24\n",
-		fail: createFailed, docker: "moby api network.ValidateIPAM"},
+		fail:   createFailed, docker: "moby api network.ValidateIPAM"},
 	{name: "gateway-outside-subnet", cmd: "docker network create --subnet 10.1.0.0/16 --gateway 10.2.0.1 x",
 		stderr: "no matching subnet for gateway 10.2.0.1\n", fail: createFailed, docker: "docker CLI network create"},
 	{name: "ip-range-outside-subnet", cmd: "docker network create --subnet 10.1.0.0/16 --ip-range 10.2.0.0/24 x",
@@ -222,21 +222,21 @@ var badInputs = []badInput{
 		stderr: "Error response from daemon: network with name x already exists\n", fail: createFailed, docker: "moby libnetwork NetworkNameError"},
 	{name: "network-rm-in-use", setup: []string{"docker network create x", "docker run -d --name a --net x httpd"}, cmd: "docker network rm x",
 		stderr: "Error response from daemon: error while removing network: network x id <ID> has active endpoints\n",
-		fail: "docker network rm: exit status 1", docker: "moby libnetwork ActiveEndpointsError"},
+		fail:   "docker network rm: exit status 1", docker: "moby libnetwork ActiveEndpointsError"},
 
 	// dockerd: -b, --bip and the flags they refuse.
 	{name: "bridge-missing", cmd: "dockerd -b nosuchbr",
 		stderr: "failed to start daemon: bridge device with non default name nosuchbr must be created manually\n",
-		fail: dockerdFailed, docker: "moby bridge driver setup_device"},
+		fail:   dockerdFailed, docker: "moby bridge driver setup_device"},
 	{name: "bridge-missing-restart", setup: []string{"docker run -d --name a -p 801:80 httpd"}, cmd: "dockerd -b nosuchbr",
 		stderr: "failed to start daemon: bridge device with non default name nosuchbr must be created manually\n",
-		fail: dockerdFailed, docker: "moby bridge driver setup_device", engineStops: true},
+		fail:   dockerdFailed, docker: "moby bridge driver setup_device", engineStops: true},
 	{name: "bridge-and-bip", cmd: "dockerd -b br0 --bip 10.0.0.1/24",
 		stderr: "failed to start daemon: You specified -b & --bip, mutually exclusive options. Please specify only one\n",
-		fail: dockerdFailed, docker: "moby verifyDaemonSettings"},
+		fail:   dockerdFailed, docker: "moby verifyDaemonSettings"},
 	{name: "icc-without-iptables", cmd: "dockerd --icc=false --iptables=false",
 		stderr: "failed to start daemon: You specified --iptables=false with --icc=false. ICC=false uses iptables to function. Please set --icc or --iptables to true\n",
-		fail: dockerdFailed, docker: "moby verifyDaemonSettings"},
+		fail:   dockerdFailed, docker: "moby verifyDaemonSettings"},
 	{name: "fixed-cidr-outside-bip", cmd: "dockerd --icc=false --bip 10.0.0.1/24 --fixed-cidr 10.1.0.0/24",
 		stderr: "failed to start daemon: fixed-cidr 10.1.0.0/24 is not within the bridge subnet 10.0.0.0/24\n", fail: dockerdFailed},
 	{name: "fixed-cidr-outside-bip-restart", setup: []string{"docker network create --subnet 10.9.0.0/24 x", "docker run -d --name a -p 801:80 httpd", "docker run -d --name b --net x httpd"},
@@ -308,6 +308,13 @@ func TestBadInput(t *testing.T) {
 		Run: marks.run,
 	})
 	logs := scenarioLogs(out)
+	docker := 0
+	for _, b := range badInputs {
+		if b.docker != "" {
+			docker++
+		}
+	}
+	t.Logf("%d bad inputs (%d with Docker's own text), each in a scenario of its own", len(badInputs), docker)
 	id := regexp.MustCompile(`[0-9a-f]{64}`)
 	for _, b := range badInputs {
 		log, ok := logs[b.name]
@@ -590,7 +597,7 @@ func labState(lab *netkit.Lab) (string, error) {
 	}
 	// The root namespace is left out: a thread switching namespaces holds
 	// a descriptor of it for a moment.
-	root, _ := os.Readlink("/proc/1/ns/net")
+	root, _ := os.Readlink("/proc/thread-self/ns/net")
 	ents, _ := os.ReadDir("/proc/self/fd")
 	for _, ent := range ents {
 		if l, err := os.Readlink("/proc/self/fd/" + ent.Name()); err == nil && strings.HasPrefix(l, "net:") && l != root {

@@ -23,7 +23,15 @@ var errInterrupted = errors.New("labrun is stopping (interrupted)")
 type labSet struct {
 	mu     sync.Mutex
 	labs   map[*netkit.Lab]bool
+	dirs   []string // removed by closeAll too
 	closed bool
+}
+
+// removeDir has closeAll remove dir (the run's work directories) too.
+func (s *labSet) removeDir(dir string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dirs = append(s.dirs, dir)
 }
 
 // add records an open lab. It reports false once closeAll has run: the
@@ -48,7 +56,8 @@ func (s *labSet) remove(l *netkit.Lab) {
 	delete(s.labs, l)
 }
 
-// closeAll closes every open lab, all at once, and refuses new ones.
+// closeAll closes every open lab, all at once, refuses new ones, and
+// removes the run's work directories.
 func (s *labSet) closeAll() error {
 	s.mu.Lock()
 	s.closed = true
@@ -57,7 +66,13 @@ func (s *labSet) closeAll() error {
 		labs = append(labs, l)
 	}
 	s.labs = nil
+	dirs := s.dirs
 	s.mu.Unlock()
+	defer func() {
+		for _, d := range dirs {
+			os.RemoveAll(d)
+		}
+	}()
 	errs := make([]error, len(labs))
 	var wg sync.WaitGroup
 	for i, l := range labs {

@@ -166,6 +166,18 @@ func run(args []string, stdout, stderr io.Writer, labs *labSet) int {
 			}
 		}
 	}
+	if !*keep && labs != nil {
+		// labrun owns its work directories (rather than testscript), so
+		// that an interrupted run removes them too.
+		root, err := os.MkdirTemp("", "labrun-run-")
+		if err != nil {
+			fmt.Fprintf(stderr, "labrun: %v\n", err)
+			return 1
+		}
+		p.WorkdirRoot = root
+		labs.removeDir(root)
+		defer os.RemoveAll(root)
+	}
 	if err := setup(&p, o); err != nil {
 		fmt.Fprintf(stderr, "labrun: %v\n", err)
 		return 1

@@ -136,7 +136,9 @@ func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signa
 	nsBefore := allNetns()
 
 	var stdout, stderr bytes.Buffer
+	tmp := t.TempDir() // labrun's TMPDIR: its work directories
 	cmd := exec.Command(labrun, "-v", scenario)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -210,9 +212,20 @@ func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signa
 	}
 	if len(left) > 0 {
 		t.Errorf("the killed lab left:\n%s", strings.Join(left, "\n"))
+	} else {
+		t.Logf("nothing of the lab left %v after the signal", time.Since(sent).Round(time.Millisecond))
 	}
 	if out, err := exec.Command(rootguard, "compare", "-ignore-docker", snap).CombinedOutput(); err != nil {
 		t.Errorf("rootguard compare: %v\n%s", err, out)
+	}
+	// Files: an interrupted labrun removes its work directories; a killed
+	// one cannot (they are plain files in TMPDIR, no part of a lab).
+	if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
+		if sig == syscall.SIGKILL {
+			t.Logf("left in TMPDIR, as any killed program leaves its temporary files: %s", ents[0].Name())
+		} else {
+			t.Errorf("labrun left its work directory %s in TMPDIR after %s", ents[0].Name(), signalName(sig))
+		}
 	}
 	// Namespaces that exist now and did not before belong to something
 	// else running on the machine (never to this lab: see leftovers).
@@ -255,7 +268,7 @@ func (w *watch) look() {
 			}
 		}
 	}
-	root, _ := os.Readlink("/proc/1/ns/net")
+	root, _ := os.Readlink("/proc/self/ns/net")
 	delete(w.ns, root)
 	for _, p := range procs() {
 		if p.ppid != w.labrun {
@@ -391,12 +404,18 @@ func TestParallelLabs(t *testing.T) {
 		t.Fatalf("rootguard snapshot: %v\n%s", err, out)
 	}
 	start := time.Now()
-	out, err := exec.Command(labrun, "-j", "8", dir).CombinedOutput()
+	tmp := t.TempDir()
+	cmd := exec.Command(labrun, "-j", "8", dir)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	out, err := cmd.CombinedOutput()
 	t.Logf("labrun -j 8 (8 copies of publish-ports.txt): %v, %v", time.Since(start).Round(time.Millisecond), err)
 	if err != nil || !strings.HasSuffix(string(out), "8 passed, 0 failed\n") {
 		t.Errorf("labrun -j 8 %s: %v\n%s", dir, err, out)
 	}
 	if out, err := exec.Command(rootguard, "compare", "-ignore-docker", snap).CombinedOutput(); err != nil {
 		t.Errorf("rootguard compare: %v\n%s", err, out)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
+		t.Errorf("labrun left %s in TMPDIR", ents[0].Name())
 	}
 }

@@ -16,7 +16,11 @@ import (
 func TestMain(m *testing.M) {
 	// The test binary is also the programs that run inside the labs.
 	initproc.MaybeRun()
-	os.Exit(m.Run())
+	code := m.Run()
+	if labrunBin != "" {
+		os.RemoveAll(filepath.Dir(labrunBin))
+	}
+	os.Exit(code)
 }
 
 // requireLab skips a test on a machine that cannot build labs.

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestNamedNamespacesAndForwarding: the guard that `make test` runs after the
+// whole suite sees a named namespace left in /run/netns (a lab pinned and
+// never removed) and a changed ip_forward, with or without -ignore-docker,
+// which never leaves those sections out.
+func TestNamedNamespacesAndForwarding(t *testing.T) {
+	before := snapshot{"netns": {"mine"}, "sysctl": {"net.ipv4.ip_forward = 1", "net.ipv6.conf.all.forwarding = 0"}}
+	after := snapshot{"netns": {"labrun-publish-ports-a1b2c3-host", "mine"}, "sysctl": {"net.ipv4.ip_forward = 0", "net.ipv6.conf.all.forwarding = 0"}}
+	for _, ignore := range []bool{false, true} {
+		b, a := before, after
+		if ignore {
+			subnets := dockerSubnets(b, a)
+			b, _ = withoutDocker(b, subnets)
+			a, _ = withoutDocker(a, subnets)
+		}
+		got := compare(b, a)
+		for _, want := range []string{"+ labrun-publish-ports-a1b2c3-host", "- net.ipv4.ip_forward = 1", "+ net.ipv4.ip_forward = 0"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("ignore-docker %v: the report lacks %q:\n%s", ignore, want, got)
+			}
+		}
+	}
+
+	// namedNetns lists what `ip netns list` lists: the files in the directory.
+	dir := t.TempDir()
+	for _, n := range []string{"b", "a"} {
+		os.WriteFile(filepath.Join(dir, n), nil, 0o444)
+	}
+	names, err := namedNetns(dir)
+	if err != nil || strings.Join(names, ",") != "a,b" {
+		t.Errorf("namedNetns = %q, %v; want [a b]", names, err)
+	}
+	if names, err := namedNetns(filepath.Join(dir, "missing")); err != nil || names != nil {
+		t.Errorf("namedNetns(missing dir) = %q, %v; want nothing", names, err)
+	}
+}
