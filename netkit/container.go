@@ -822,10 +822,15 @@ func (c *Container) teardown() error {
 	for _, p := range proxies {
 		errs = append(errs, p.Close())
 	}
-	errs = append(errs, c.unpublish(bindings, eps))
+	// The port rules and the veths go at the same time: deleting either
+	// waits for the kernel (an RCU grace period), and each is batched with
+	// other containers' deletions (firewall.Programmer, vethDeleter).
+	unpublished := make(chan error, 1)
+	go func() { unpublished <- c.unpublish(bindings, eps) }()
 	for _, ep := range eps {
 		errs = append(errs, c.detach(ep))
 	}
+	errs = append(errs, <-unpublished)
 	if node != nil {
 		errs = append(errs, node.close())
 	}

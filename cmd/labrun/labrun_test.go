@@ -203,7 +203,7 @@ func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signa
 	// Nothing of the lab is left: wait for the kernel to reap the lab's
 	// processes and free its namespaces, with a deadline.
 	var left []string
-	for end := time.Now().Add(20 * time.Second); ; {
+	for end := time.Now().Add(time.Minute); ; {
 		left = w.leftovers()
 		if len(left) == 0 || time.Now().After(end) {
 			break

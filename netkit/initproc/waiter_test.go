@@ -37,8 +37,8 @@ func TestWaiter(t *testing.T) {
 	cmd.ExtraFiles = []*os.File{wr}
 	require.NoError(t, ns.Start(cmd, netns.StartOptions{NewUTS: true, NewMount: true}))
 	wr.Close()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
 	defer func() {
 		cmd.Process.Kill()
 		<-exited
@@ -61,15 +61,14 @@ func TestWaiter(t *testing.T) {
 	// SIGINT is ignored, as by an init that does not handle it.
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	select {
-	case err := <-exited:
-		t.Fatalf("the waiter exited on SIGINT: %v", err)
+	case <-exited:
+		t.Fatalf("the waiter exited on SIGINT: %v", cmd.ProcessState)
 	case <-time.After(100 * time.Millisecond):
 	}
 	// SIGTERM ends it with 137, as ModeInit without a program.
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	select {
 	case <-exited:
-		exited <- nil // for the deferred Kill and receive
 	case <-time.After(5 * time.Second):
 		t.Fatal("the waiter did not exit on SIGTERM")
 	}
@@ -77,25 +76,39 @@ func TestWaiter(t *testing.T) {
 }
 
 // hostnameOf reads the hostname of pid's UTS namespace from a thread that
-// joins it and is then discarded (the goroutine ends locked).
+// joins it and comes back. The thread is not let die: a thread's exit sends
+// the parent-death signal to the processes it started (netns.Start).
 func hostnameOf(t *testing.T, pid int) string {
 	t.Helper()
 	got := make(chan string, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		runtime.LockOSThread()
+		self, err := unix.Open("/proc/thread-self/ns/uts", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			got <- "open: " + err.Error()
+			return
+		}
+		defer unix.Close(self)
 		fd, err := unix.Open("/proc/"+itoa(pid)+"/ns/uts", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
+			runtime.UnlockOSThread()
 			got <- "open: " + err.Error()
 			return
 		}
 		defer unix.Close(fd)
 		if err := unix.Setns(fd, unix.CLONE_NEWUTS); err != nil {
+			runtime.UnlockOSThread()
 			got <- "setns: " + err.Error()
 			return
 		}
 		var u unix.Utsname
-		if err := unix.Uname(&u); err != nil {
-			got <- "uname: " + err.Error()
+		uerr := unix.Uname(&u)
+		if err := unix.Setns(self, unix.CLONE_NEWUTS); err == nil {
+			runtime.UnlockOSThread()
+		}
+		if uerr != nil {
+			got <- "uname: " + uerr.Error()
 			return
 		}
 		got <- string(bytes.TrimRight(u.Nodename[:], "\x00"))

@@ -71,7 +71,9 @@ func (Real) iptablesSave() (string, error) {
 	return string(out), err
 }
 
-func (Real) portRange() (int, int) { return readRange(os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")) }
+func (Real) portRange() (int, int) {
+	return readRange(os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"))
+}
 
 func readRange(b []byte, err error) (int, int) {
 	if err == nil {
