@@ -69,8 +69,8 @@ test: deps ## Vet, check gofmt, and run all tests, failing if they changed the r
 	bin/rootguard compare $(GUARD_FILE) || status=1; \
 	exit $$status
 
-bench: ## Run labrun's benchmarks (placeholder until `labrun bench` exists)
-	$(GO) run ./cmd/labrun bench
+bench: deps ## Compare labrun with a shell script and the CNI plugins at N=10,100,1000 (BENCH_FLAGS=-quick: N=10,100); see docs/performance.md
+	$(GO) run ./cmd/labrun bench $(BENCH_FLAGS)
 
 soak: build ## Run the scenario suite SOAK_RUNS times (default 20), guarding the root namespace, and count failures
 	@mkdir -p bin/soak

@@ -199,7 +199,10 @@ func parseCompat(v string) (compatRelease, bool) {
 // compatCondition is the [compat:ERA] condition: true when the engine a
 // script starts without flags reproduces era ERA (27, 28 or 29), which is
 // 27 unless $LABRUN_DOCKERD says otherwise. Scenarios use it for what
-// differs between eras ([compat:27] stdout ':::801->80/tcp').
+// differs between eras ([compat:27] stdout ':::801->80/tcp'). A release
+// with its minor version that has an API version of its own ([compat:20.10],
+// [compat:28.2]) must match that too: [compat:20.10] holds under
+// LABRUN_DOCKERD=--compat=20.10, not under the default.
 func compatCondition(era string) (bool, error) {
 	want, ok := parseCompat(era)
 	if !ok {
@@ -209,5 +212,28 @@ func compatCondition(era string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", DockerdEnv, err)
 	}
+	if want.api != "" && strings.Contains(era, ".") && o.APIVersion != want.api {
+		return false, nil
+	}
 	return o.Era == want.era, nil
+}
+
+// firewallCondition is the [firewall:BACKEND] condition: true when the
+// engine a script starts without flags programs BACKEND (iptables or
+// nftables), which is iptables unless $LABRUN_DOCKERD says
+// --firewall-backend=nftables. Scenarios use it to read the rules with the
+// back end's own tool ([firewall:nftables] on host nft list ruleset).
+func firewallCondition(backend string) (bool, error) {
+	if backend != "iptables" && backend != "nftables" {
+		return false, fmt.Errorf("unknown condition firewall:%s: want iptables or nftables", backend)
+	}
+	o, err := parseDockerd(nil)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", DockerdEnv, err)
+	}
+	got := o.FirewallBackend
+	if got == "" {
+		got = "iptables"
+	}
+	return got == backend, nil
 }

@@ -3,6 +3,7 @@ package runner
 import (
 	"flag"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -52,6 +53,36 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 func TestScenarios(t *testing.T) {
 	requireLab(t)
 	testscript.Run(t, scriptParams(t, "../scenarios"))
+}
+
+// scenarioEras are the engines, besides the default (era 27, which
+// TestScenarios runs), that every scenario must pass under: each era's
+// rules, MACs and CLI formats, and 29's nftables back end. Each entry is a
+// value of $LABRUN_DOCKERD.
+var scenarioEras = []string{
+	"--compat=20.10",
+	"--compat=28",
+	"--compat=29",
+	"--compat=29 --firewall-backend=nftables",
+}
+
+// TestScenariosEras runs every scenario under scenarios/ again with each
+// of scenarioEras as $LABRUN_DOCKERD, as `make eras` does with labrun (about
+// 6s an era). Scenarios guard what Docker does differently per era with
+// [compat:N] and [firewall:BACKEND].
+func TestScenariosEras(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping in -short mode: runs the scenario suite once per era")
+	}
+	requireLab(t)
+	for _, era := range scenarioEras {
+		t.Run(strings.NewReplacer("--", "", "=", "", " ", "_").Replace(era), func(t *testing.T) {
+			// The subtest sets the variable, so that the scripts (its
+			// parallel subtests) all see it, and restores it after them.
+			t.Setenv(DockerdEnv, era)
+			testscript.Run(t, scriptParams(t, "../scenarios"))
+		})
+	}
 }
 
 // TestScripts runs the scripts that exercise each command against a real lab.

@@ -206,7 +206,8 @@ type Cond struct {
 func Conditions() []Cond {
 	out := append([]Cond(nil), conditions...)
 	out = append(out, Cond{Name: "exec:", Summary: "the program named by the suffix is in PATH ([exec:ssh], [exec:curl]); testscript's built-in."})
-	out = append(out, Cond{Name: "compat:", Summary: "the engine a script starts without flags reproduces the Docker era named by the suffix ([compat:27], [compat:28], [compat:29]): 27 unless $LABRUN_DOCKERD (e.g. `--compat=29 --firewall-backend=nftables`) says otherwise."})
+	out = append(out, Cond{Name: "compat:", Summary: "the engine a script starts without flags reproduces the Docker era named by the suffix ([compat:27], [compat:28], [compat:29]): 27 unless $LABRUN_DOCKERD (e.g. `--compat=29 --firewall-backend=nftables`) says otherwise. A release with its minor version ([compat:20.10]) must also match the engine API version that $LABRUN_DOCKERD's `--compat` picks."})
+	out = append(out, Cond{Name: "firewall:", Summary: "the engine a script starts without flags programs the firewall back end named by the suffix ([firewall:iptables], [firewall:nftables]): iptables unless $LABRUN_DOCKERD says `--firewall-backend=nftables`; `on host iptables ...` shows no Docker rules under nftables, `on host nft list ruleset` does."})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
@@ -226,6 +227,10 @@ var conditions = []Cond{
 func condition(cond string) (ok, known bool, err error) {
 	if era, isCompat := strings.CutPrefix(cond, "compat:"); isCompat {
 		ok, err := compatCondition(era)
+		return ok, true, err
+	}
+	if backend, isFirewall := strings.CutPrefix(cond, "firewall:"); isFirewall {
+		ok, err := firewallCondition(backend)
 		return ok, true, err
 	}
 	for _, c := range conditions {

@@ -52,13 +52,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // config is the parsed command line.
 type config struct {
-	sizes      []int
-	methods    []string
-	parallel   int
-	cacheDir   string
-	cniVersion string
-	labStarts  int
-	verbose    bool
+	sizes        []int
+	methods      []string
+	upParallel   int
+	downParallel int
+	cacheDir     string
+	cniVersion   string
+	labStarts    int
+	verbose      bool
 
 	stdout, stderr io.Writer
 }
@@ -87,7 +88,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	methods := fs.String("methods", strings.Join(allMethods, ","), "methods to run, comma-separated: labrun, shell, cni")
 	quick := fs.Bool("quick", false, "a short run: -n 10,100")
 	cfg := &config{}
-	fs.IntVar(&cfg.parallel, "parallel", 4, "docker run / docker rm calls labrun's engine serves at once (1: one after the other)")
+	fs.IntVar(&cfg.upParallel, "up-parallel", 16, "labrun: docker run calls at once, as xargs -P or compose would issue them (1: one after the other)")
+	fs.IntVar(&cfg.downParallel, "down-parallel", 50, "labrun: docker rm -f calls at once (50: what docker rm -f A B C... does)")
 	fs.StringVar(&cfg.cacheDir, "cache", "", "directory for the installed CNI plugins (default: the user cache directory's labrun/bench)")
 	fs.StringVar(&cfg.cniVersion, "cni-version", cniVersion, "github.com/containernetworking/plugins version to install")
 	fs.IntVar(&cfg.labStarts, "lab-starts", 10, "fresh labs (NewLab + StartEngine) to time for the lab start figure")
@@ -122,8 +124,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			return nil, fmt.Errorf("unknown method %q in -methods (labrun, shell, cni)", m)
 		}
 	}
-	if cfg.parallel < 1 {
-		return nil, fmt.Errorf("-parallel must be at least 1")
+	if cfg.upParallel < 1 || cfg.downParallel < 1 {
+		return nil, fmt.Errorf("-up-parallel and -down-parallel must be at least 1")
 	}
 	return cfg, nil
 }
@@ -134,8 +136,9 @@ type result struct {
 	n      int
 	up     time.Duration
 	down   time.Duration
-	pss    int64 // bytes, all lab processes together, with the lab up
-	procs  int   // lab processes counted in pss
+	cpu    time.Duration // CPU time of the benchmark and its children, up and down
+	pss    int64         // bytes, all lab processes together, with the lab up
+	procs  int           // lab processes counted in pss
 	err    error
 }
 
@@ -169,6 +172,7 @@ func run(cfg *config) error {
 		for _, m := range cfg.methods {
 			cfg.logf("bench: %s, N=%d ...", m, n)
 			var r result
+			cpu0 := cpuTime()
 			switch m {
 			case methodLabrun:
 				r = benchLabrun(cfg, n)
@@ -177,7 +181,7 @@ func run(cfg *config) error {
 			case methodCNI:
 				r = benchCNI(cfg, cni, n)
 			}
-			r.method, r.n = m, n
+			r.method, r.n, r.cpu = m, n, cpuTime()-cpu0
 			if r.err != nil {
 				failed = true
 				fmt.Fprintf(cfg.stderr, "labrun bench: %s at N=%d: %v\n", m, n, r.err)
@@ -237,24 +241,27 @@ func contains(list []string, s string) bool {
 // report prints the table and, last, the summary line.
 func report(cfg *config, results []result, ls labStartStats) {
 	w := cfg.stdout
-	fmt.Fprintf(w, "%-7s %5s  %12s  %14s  %14s  %9s  %9s\n", "method", "N", "up ms/ctr", "down ms/ctr", "PSS MB/ctr", "up s", "down s")
+	const row = "%-7s %5s  %10s  %12s  %11s  %11s  %7s  %7s\n"
+	fmt.Fprintf(w, row, "method", "N", "up ms/ctr", "down ms/ctr", "PSS MB/ctr", "CPU ms/ctr", "up s", "down s")
 	for _, r := range results {
+		n := strconv.Itoa(r.n)
 		if r.err != nil {
-			fmt.Fprintf(w, "%-7s %5d  %12s  %14s  %14s  %9s  %9s\n", r.method, r.n, "error", "error", "-", "-", "-")
+			fmt.Fprintf(w, row, r.method, n, "error", "error", "-", "-", "-", "-")
 			continue
 		}
 		mem := "0 (none)"
 		if r.procs > 0 {
 			mem = fmt.Sprintf("%.2f", float64(r.pss)/float64(r.n)/(1<<20))
 		}
-		fmt.Fprintf(w, "%-7s %5d  %12.2f  %14.2f  %14s  %9.2f  %9.2f\n", r.method, r.n,
-			r.perCtr(r.up), r.perCtr(r.down), mem, r.up.Seconds(), r.down.Seconds())
+		fmt.Fprintf(w, row, r.method, n, f2(r.perCtr(r.up)), f2(r.perCtr(r.down)), mem, f2(r.perCtr(r.cpu)),
+			f2(r.up.Seconds()), f2(r.down.Seconds()))
 	}
 	if ls.n > 0 {
 		fmt.Fprintf(w, "fresh lab (NewLab + StartEngine: 5 namespaces, docker0, Docker's chains): median %.1f ms, min %.1f ms, max %.1f ms of %d\n",
 			ms(ls.median), ms(ls.min), ms(ls.max), ls.n)
 	}
 	fmt.Fprintln(w, "PSS: /proc/PID/smaps_rollup summed over the lab's processes with the lab up (labrun: labrun itself and every container's main process); shell and cni keep no process per container.")
+	fmt.Fprintln(w, "CPU: user+system time of the benchmark and the processes it started (plugins, ip, iptables), up and down; the kernel's own threads are not counted.")
 	// The summary line compares the largest N that labrun ran.
 	var lab *result
 	for i := range results {
@@ -278,3 +285,5 @@ func report(cfg *config, results []result, ls labStartStats) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }

@@ -47,13 +47,14 @@ func timeLabStarts(n int) (labStartStats, error) {
 
 // benchLabrun builds the lab with labrun's engine: a fresh lab, then N
 // containers started as `docker run` starts them (engine.Run with the
-// parsed -p), cfg.parallel at a time, then removed as `docker rm -f` removes
-// them.
+// parsed -p), cfg.upParallel at a time, then removed as `docker rm -f`
+// removes them, cfg.downParallel at a time (the docker CLI removes the
+// containers it is given 50 at a time).
 //
 // Equivalent to:
 //
-//	for i in $(seq 0 N-1); do docker run -d --name bI -p $((20000+i)):80 busybox sleep infinity; done
-//	for i in $(seq 0 N-1); do docker rm -f bI; done
+//	seq 0 N-1 | xargs -P UP -I{} sh -c 'docker run -d --name b{} -p $((20000+{})):80 busybox sleep infinity'
+//	docker rm -f b0 b1 … bN-1
 func benchLabrun(cfg *config, n int) (res result) {
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -80,7 +81,7 @@ func benchLabrun(cfg *config, n int) (res result) {
 		return res
 	}
 	t0 := time.Now()
-	err = forEach(n, cfg.parallel, func(i int) error {
+	err = forEach(n, cfg.upParallel, func(i int) error {
 		pub, err := ports.ParsePublish(fmt.Sprintf("%d:80", 20000+i))
 		if err != nil {
 			return err
@@ -99,7 +100,7 @@ func benchLabrun(cfg *config, n int) (res result) {
 	res.pss, res.procs = sumPSS(pids)
 
 	t1 := time.Now()
-	err = forEach(n, cfg.parallel, func(i int) error { return e.Remove(name(i), true) })
+	err = forEach(n, cfg.downParallel, func(i int) error { return e.Remove(name(i), true) })
 	if err == nil {
 		err = waitVeths(veths, before, time.Minute)
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // pss returns the proportional set size of process pid in bytes, from
@@ -123,4 +125,18 @@ func forEach(n, par int, fn func(i int) error) error {
 	}
 	wg.Wait()
 	return first
+}
+
+// cpuTime returns the CPU time (user and system) this process and its
+// reaped children have used so far. Work the kernel does in its own
+// threads (namespace clean-up, for one) is not in it.
+func cpuTime() time.Duration {
+	var total time.Duration
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		if syscall.Getrusage(who, &ru) == nil {
+			total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
+	return total
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 )
@@ -65,7 +66,11 @@ func (p *Programmer) Apply(rs Ruleset) error {
 	}
 	maps := map[string]mapRef{}
 	for _, m := range rs.Maps {
-		s := &nftables.Set{Table: t, Name: m.Name, IsMap: true, KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict}
+		// An ifname key is host-endian data to nft, as nft itself
+		// records in the set's userdata: without that, `nft list
+		// ruleset` shows every element's key as "".
+		s := &nftables.Set{Table: t, Name: m.Name, IsMap: true, KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict,
+			KeyByteOrder: binaryutil.NativeEndian}
 		var els []nftables.SetElement
 		for _, e := range m.Elements {
 			els = append(els, nftables.SetElement{Key: ifname(e.Ifname),

@@ -1,0 +1,92 @@
+package bench
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/netns"
+)
+
+func TestMain(m *testing.M) {
+	initproc.MaybeRun()
+	os.Exit(m.Run())
+}
+
+func TestParseFlags(t *testing.T) {
+	cfg, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.sizes; len(got) != 3 || got[0] != 10 || got[2] != 1000 {
+		t.Errorf("default sizes %v", got)
+	}
+	if strings.Join(cfg.methods, ",") != "labrun,shell,cni" {
+		t.Errorf("default methods %v", cfg.methods)
+	}
+	cfg, err = parseFlags([]string{"-quick", "-methods", "shell,labrun"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.sizes) != 2 || cfg.sizes[1] != 100 || strings.Join(cfg.methods, ",") != "shell,labrun" {
+		t.Errorf("-quick: %v %v", cfg.sizes, cfg.methods)
+	}
+	for _, bad := range [][]string{{"-n", "0"}, {"-n", "x"}, {"-methods", "docker"}, {"-up-parallel", "0"}, {"extra"}} {
+		if _, err := parseFlags(bad, io.Discard); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if code := Main([]string{"-methods", "nope"}, io.Discard, io.Discard); code != 2 {
+		t.Errorf("bad usage: exit %d, want 2", code)
+	}
+}
+
+// TestScripts: the shell method's script is the course's commands, with
+// Docker's exact per-port rules, and its tear-down mirrors it.
+func TestScripts(t *testing.T) {
+	up := upScript("lbx", 2)
+	for _, want := range []string{
+		"ip netns add lbxc1\n",
+		"ip link add lbxv1 type veth peer name eth0 netns lbxc1\n",
+		"ip link set lbxv1 master docker0\n",
+		"ip -n lbxc1 addr add 172.17.0.3/16 dev eth0\n",
+		"ip -n lbxc1 route add default via 172.17.0.1\n",
+		"iptables -t nat -A DOCKER ! -i docker0 -p tcp -m tcp --dport 20001 -j DNAT --to-destination 172.17.0.3:80\n",
+		"iptables -A DOCKER -d 172.17.0.3/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT\n",
+		"iptables -t nat -A POSTROUTING -s 172.17.0.3/32 -d 172.17.0.3/32 -p tcp -m tcp --dport 80 -j MASQUERADE\n",
+	} {
+		if !strings.Contains(up, want) {
+			t.Errorf("up script lacks %q", want)
+		}
+	}
+	if got := strings.Count(up, "\n"); got != 2*10 {
+		t.Errorf("up script: %d commands for 2 containers, want 20", got)
+	}
+	down := downScript("lbx", 2)
+	if !strings.Contains(down, "iptables -t nat -D DOCKER ! -i docker0 -p tcp -m tcp --dport 20000 -j DNAT --to-destination 172.17.0.2:80\n") ||
+		!strings.Contains(down, "ip netns del lbxc0\n") {
+		t.Errorf("down script:\n%s", down)
+	}
+}
+
+// TestSmoke runs the labrun and shell methods on tiny labs (the cni method
+// needs the plugins installed from the network).
+func TestSmoke(t *testing.T) {
+	if err := netns.Available(); err != nil {
+		t.Skipf("skipping: cannot make network namespaces: %v", err)
+	}
+	var out, errb bytes.Buffer
+	code := Main([]string{"-n", "3", "-methods", "labrun,shell", "-lab-starts", "1"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "labrun at N=3: up ") || !strings.Contains(last, "faster than shell") {
+		t.Errorf("last line: %q\n%s", last, out.String())
+	}
+	t.Log("\n" + out.String())
+}
