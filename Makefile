@@ -26,7 +26,7 @@ DEPS := iptables:iptables iptables-restore:iptables iptables-save:iptables \
 	ip:iproute2 brctl:bridge-utils tcpdump:tcpdump ssh:openssh-client \
 	curl:curl pgrep:procps modprobe:kmod
 
-.PHONY: help deps build test bench soak fuzz clean
+.PHONY: help deps build test bench soak eras fuzz clean
 
 help: ## Show the targets and what they do
 	@echo 'usage: make TARGET [FUZZTIME=60s] [FUZZPKGS=./...] [SOAK_RUNS=20] [SOAK_ARGS=...]'
@@ -95,6 +95,20 @@ soak: build ## Run the scenario suite SOAK_RUNS times (default 20), guarding the
 	fi; \
 	guard=0; bin/rootguard compare $(SOAK_GUARD_FILE) || guard=1; \
 	[ "$$failures" = 0 ] && [ "$$guard" = 0 ]
+
+eras: build ## Run the scenario suite under each Docker era and firewall back end (LABRUN_DOCKERD=...), one summary line per era
+	@mkdir -p bin/eras
+	@$(GO) build -o bin/rootguard ./cmd/rootguard
+	@bin/rootguard snapshot bin/rootguard-eras.snapshot
+	@failed=0; \
+	for era in '' '--compat=20.10' '--compat=28' '--compat=29' '--compat=29 --firewall-backend=nftables'; do \
+		log="bin/eras/$$(tr -cs 'a-z0-9.\n' _ <<<"$${era:-default}" | sed 's/^_*//').log"; \
+		if LABRUN_DOCKERD="$$era" ./bin/labrun scenarios/ >"$$log" 2>&1; then :; else failed=$$((failed + 1)); fi; \
+		printf 'eras: %-40s %s\n' "$${era:-default (27)}" "$$(tail -n 1 "$$log") (log: $$log)"; \
+		grep -E '^ +FAIL: ' "$$log" | sed 's/^ */    /' || true; \
+	done; \
+	guard=0; bin/rootguard compare bin/rootguard-eras.snapshot || guard=1; \
+	[ "$$failed" = 0 ] && [ "$$guard" = 0 ]
 
 fuzz: ## Run every fuzz target (in FUZZPKGS, default ./...) for FUZZTIME each (default 60s)
 	@list=$$($(GO) test -list '^Fuzz' $(FUZZPKGS)); \

@@ -42,7 +42,9 @@ func TestGoldenNFTables(t *testing.T) {
 		out, err := lab.Host().Output("nft", "list", "table", "ip", "docker-bridges")
 		require.NoError(t, err)
 		for _, want := range []string{`iifname != "docker0" tcp dport 8080 counter`, `dnat to 172.17.0.2:80 comment "DNAT"`,
-			`ip daddr 172.17.0.2 iifname != "docker0" counter`, `oifname != "docker0" ip saddr 172.17.0.0/16 counter`} {
+			`ip daddr 172.17.0.2 iifname != "docker0" counter`, `oifname != "docker0" ip saddr 172.17.0.0/16 counter`,
+			// The maps' keys are host-endian to nft, else it lists "".
+			`elements = { "docker0" : jump filter-forward-in__docker0 }`} {
 			require.Contains(t, string(out), want)
 		}
 	}

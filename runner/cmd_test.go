@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -141,6 +142,35 @@ func TestConditions(t *testing.T) {
 	ok, known, err := condition("root")
 	if !known || err != nil || ok != (os.Geteuid() == 0) {
 		t.Errorf("condition(root) = %v, %v, %v", ok, known, err)
+	}
+}
+
+// TestEraConditions checks [compat:N] and [firewall:BACKEND] against
+// $LABRUN_DOCKERD.
+func TestEraConditions(t *testing.T) {
+	for _, tc := range []struct {
+		env   string
+		holds []string // every other condition below is false
+	}{
+		{"", []string{"compat:27", "firewall:iptables"}},
+		{"--compat=20.10", []string{"compat:27", "compat:20.10", "firewall:iptables"}},
+		{"--compat=28", []string{"compat:28", "firewall:iptables"}},
+		{"--compat=29", []string{"compat:29", "firewall:iptables"}},
+		{"--compat=29 --firewall-backend=nftables", []string{"compat:29", "firewall:nftables"}},
+	} {
+		t.Setenv(DockerdEnv, tc.env)
+		for _, cond := range []string{"compat:27", "compat:20.10", "compat:28", "compat:29", "firewall:iptables", "firewall:nftables"} {
+			ok, known, err := condition(cond)
+			if want := slices.Contains(tc.holds, cond); !known || err != nil || ok != want {
+				t.Errorf("%s=%q: condition(%s) = %v, known %v, error %v; want %v", DockerdEnv, tc.env, cond, ok, known, err, want)
+			}
+		}
+	}
+	t.Setenv(DockerdEnv, "")
+	for _, cond := range []string{"firewall:ebtables", "compat:30"} {
+		if _, known, err := condition(cond); !known || err == nil {
+			t.Errorf("condition(%s) = known %v, error %v; want an error", cond, known, err)
+		}
 	}
 }
 

@@ -265,21 +265,28 @@ func (s *session) signal(name string) bool {
 }
 
 // startOrFail starts the session's command and answers req; on failure the
-// channel is closed, as OpenSSH does.
+// channel is closed, as OpenSSH does. The answer goes before the exit
+// status and the channel's close: a command as quick as `true` may end
+// before req is answered, and a client whose channel closes before the
+// answer to its exec request sees EOF, not the command's status.
 func (s *session) startOrFail(req *ssh.Request, command string, shell bool) {
-	if err := s.start(command, shell); err != nil {
+	replied := make(chan struct{})
+	if err := s.start(command, shell, replied); err != nil {
 		req.Reply(false, nil)
 		fmt.Fprintf(s.ch.Stderr(), "sshd: %v\r\n", err)
 		s.ch.Close()
 		return
 	}
 	req.Reply(true, nil)
+	close(replied)
 }
 
 // start runs the command (`sh -c COMMAND`, or a login shell) in the
 // background, wires it to the channel and, when it ends, sends its exit
 // status and closes the channel.
-func (s *session) start(command string, shell bool) error {
+//
+// The exit status and the close wait for replied to be closed.
+func (s *session) start(command string, shell bool, replied <-chan struct{}) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started {
@@ -349,6 +356,7 @@ func (s *session) start(command string, shell bool) error {
 			s.ptmx = nil
 		}
 		s.mu.Unlock()
+		<-replied
 		s.ch.CloseWrite()
 		sendExit(s.ch, cmd.ProcessState)
 		s.ch.Close()
