@@ -456,19 +456,35 @@ func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (ep *endpoi
 // back at its value. A kernel without IPv6 has nothing to turn off.
 //
 // Equivalent to: ip netns exec CTR sysctl -w net.ipv6.conf.ethN.disable_ipv6=1
+//
+// The file is opened once: every lookup of a path under /proc/sys/net
+// walks past the entries of every other namespace on the machine that
+// looked it up too, which in a lab of 1000 containers costs more than the
+// writes.
 func noIPv6Default() (restore func() error, err error) {
-	const key = "/proc/sys/net/ipv6/conf/default/disable_ipv6"
-	old, err := os.ReadFile(key)
+	f, err := os.OpenFile("/proc/sys/net/ipv6/conf/default/disable_ipv6", os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return func() error { return nil }, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(key, []byte("1"), 0o644); err != nil {
+	old := make([]byte, 16)
+	n, err := f.ReadAt(old, 0)
+	if err == nil || errors.Is(err, io.EOF) {
+		_, err = f.WriteAt([]byte("1"), 0)
+	}
+	if err != nil {
+		f.Close()
 		return nil, err
 	}
-	return func() error { return os.WriteFile(key, old, 0o644) }, nil
+	return func() error {
+		_, err := f.WriteAt(old[:n], 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}, nil
 }
 
 // detach undoes attach.
@@ -662,6 +678,7 @@ func (c *Container) startProcess() error {
 		// package initialisation for every container.
 		cmd, err = initproc.Waiter(cfg)
 	}
+	waiter := cmd != nil
 	if cmd == nil && err == nil {
 		cmd, err = initproc.Command(cfg)
 	}
@@ -675,7 +692,12 @@ func (c *Container) startProcess() error {
 	defer rd.Close()
 	var stderr strings.Builder
 	cmd.ExtraFiles = []*os.File{wr}
-	cmd.Stderr = &limitedWriter{w: &stderr, n: 4096}
+	if !waiter {
+		// The waiter writes nothing: it needs no pipe (a descriptor held,
+		// and copied into every process labrun starts, for as long as the
+		// container runs).
+		cmd.Stderr = &limitedWriter{w: &stderr, n: 4096}
+	}
 	c.mu.Lock()
 	node := c.node
 	c.mu.Unlock()

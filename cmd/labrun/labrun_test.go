@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/netns"
 )
@@ -145,7 +149,7 @@ func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signa
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	w := &watch{labrun: cmd.Process.Pid, exe: labrun, seen: map[procID]bool{}, ns: map[string]bool{}}
+	w := &watch{labrun: cmd.Process.Pid, exe: labrun, seen: map[procID]bool{}, ns: map[string]bool{}, cookies: map[uint64]string{}}
 
 	// Wait for the kill point, watching labrun's children.
 	deadline := time.Now().Add(2 * time.Minute)
@@ -163,6 +167,19 @@ func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signa
 		time.Sleep(2 * time.Millisecond)
 	}
 	w.look()
+	// The check that follows the kill must see the lab while it runs.
+	var procsSeen, nsSeen int
+	for _, l := range w.leftovers() {
+		switch {
+		case strings.HasPrefix(l, "process "):
+			procsSeen++
+		case strings.HasPrefix(l, "namespace "):
+			nsSeen++
+		}
+	}
+	if procsSeen == 0 || nsSeen == 0 {
+		t.Errorf("the leftover check sees %d processes and %d namespaces of the running lab", procsSeen, nsSeen)
+	}
 	sent := time.Now()
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatalf("sending %s: %v", signalName(sig), err)
@@ -175,8 +192,8 @@ func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signa
 		t.Fatalf("labrun still running 30s after %s", signalName(sig))
 	}
 	took := time.Since(sent)
-	t.Logf("%s at %q: %d container processes, %d lab namespaces seen; labrun exited after %v (%v)",
-		signalName(sig), point.name, w.inits, len(w.ns), took.Round(time.Millisecond), err)
+	t.Logf("%s at %q: %d container processes, %d lab namespaces seen (%d cookies); labrun exited after %v (%v)",
+		signalName(sig), point.name, w.inits, len(w.ns), len(w.cookies), took.Round(time.Millisecond), err)
 
 	status := -1
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -252,39 +269,49 @@ type watch struct {
 	labrun int
 	exe    string
 
-	seen     map[procID]bool // every child of labrun seen
-	ns       map[string]bool // "net:[N]" of every lab namespace seen
-	inits    int             // children running the labrun binary (containers' main processes)
-	sleeping bool            // the scenario's sleep runs
+	seen     map[procID]bool   // every child of labrun seen
+	ns       map[string]bool   // "net:[N]" of every lab namespace seen
+	cookies  map[uint64]string // the lab namespaces' cookies (see netnsCookie)
+	inits    int               // containers' main processes (the labrun binary, named httpd)
+	sleeping bool              // the scenario's sleep runs
 }
 
 // look records labrun's children and namespaces now.
 func (w *watch) look() {
 	w.inits, w.sleeping = 0, false
-	if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", w.labrun)); err == nil {
-		for _, fd := range fds {
-			if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", w.labrun, fd.Name())); err == nil && strings.HasPrefix(l, "net:") {
-				w.ns[l] = true
-			}
+	root, _ := os.Readlink("/proc/self/ns/net")
+	record := func(path string) {
+		l, err := os.Readlink(path)
+		if err != nil || !strings.HasPrefix(l, "net:") || l == root || w.ns[l] {
+			return
+		}
+		w.ns[l] = true
+		if c, err := netnsCookie(path); err == nil {
+			w.cookies[c] = l
 		}
 	}
-	root, _ := os.Readlink("/proc/self/ns/net")
-	delete(w.ns, root)
+	if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", w.labrun)); err == nil {
+		for _, fd := range fds {
+			record(fmt.Sprintf("/proc/%d/fd/%s", w.labrun, fd.Name()))
+		}
+	}
 	for _, p := range procs() {
 		if p.ppid != w.labrun {
 			continue
 		}
 		w.seen[p.id] = true
 		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.id.pid))
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.id.pid))
 		switch {
-		case exe == w.exe:
+		case exe == w.exe && strings.TrimSpace(string(comm)) == "httpd":
+			// A container's main process: the labrun binary, named after
+			// the image's program (other re-executions, such as labrun's
+			// checks of the machine, are not).
 			w.inits++
 		case filepath.Base(exe) == "sleep":
 			w.sleeping = true
 		}
-		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", p.id.pid)); err == nil && l != root {
-			w.ns[l] = true
-		}
+		record(fmt.Sprintf("/proc/%d/ns/net", p.id.pid))
 	}
 }
 
@@ -299,21 +326,66 @@ func (w *watch) leftovers() []string {
 			left = append(left, fmt.Sprintf("process %d (%s, parent %d)", p.id.pid, exe, p.ppid))
 		}
 	}
-	for ino, where := range netnsHolders() {
-		if w.ns[ino] {
-			left = append(left, fmt.Sprintf("namespace %s, held by %s", ino, strings.Join(where, ", ")))
-		}
-	}
+	// A namespace number the kernel frees is soon handed out again (the
+	// lowest free one goes first), to whatever else on the machine makes a
+	// namespace: the lab's is the one with the lab's cookie.
+	holders := netnsHolders()
 	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
-			for ino := range w.ns {
-				if strings.Contains(l, ino) {
-					left = append(left, "mount of namespace "+ino+": "+l)
-				}
+			f := strings.Fields(l)
+			if len(f) > 4 && strings.HasPrefix(f[3], "net:[") {
+				holders[f[3]] = append(holders[f[3]], f[4])
+			}
+		}
+	}
+	for ino, paths := range holders {
+		if !w.ns[ino] {
+			continue
+		}
+		for _, path := range paths {
+			c, err := netnsCookie(path)
+			if err != nil {
+				continue // gone meanwhile
+			}
+			if _, ours := w.cookies[c]; ours || len(w.cookies) == 0 {
+				left = append(left, fmt.Sprintf("namespace %s, held by %s", ino, strings.Join(paths, ", ")))
+				break
 			}
 		}
 	}
 	return left
+}
+
+// soNetnsCookie is SO_NETNS_COOKIE (Linux 5.14), missing from x/sys/unix.
+const soNetnsCookie = 71
+
+// netnsCookie returns the cookie of the network namespace at path: a
+// number the kernel gives each namespace and never gives again (unlike its
+// inode number). It is read from a socket made inside the namespace, which
+// sends nothing and is closed at once.
+func netnsCookie(path string) (uint64, error) {
+	ns, err := netns.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer ns.Close()
+	var cookie uint64
+	err = ns.Do(func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		var buf [8]byte
+		n := uint32(len(buf))
+		if _, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, soNetnsCookie,
+			uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&n)), 0); errno != 0 {
+			return errno
+		}
+		cookie = binary.NativeEndian.Uint64(buf[:])
+		return nil
+	})
+	return cookie, err
 }
 
 type proc struct {
@@ -350,26 +422,25 @@ func procs() []proc {
 }
 
 // netnsHolders maps every network namespace ("net:[N]") that a process, a
-// thread or a descriptor refers to, to who refers to it.
+// thread or a descriptor refers to, to the /proc paths that refer to it.
 func netnsHolders() map[string][]string {
 	held := map[string][]string{}
+	add := func(path string) {
+		if l, err := os.Readlink(path); err == nil && strings.HasPrefix(l, "net:") {
+			held[l] = append(held[l], path)
+		}
+	}
 	for _, p := range procs() {
 		dir := fmt.Sprintf("/proc/%d", p.id.pid)
-		if l, err := os.Readlink(dir + "/ns/net"); err == nil {
-			held[l] = append(held[l], fmt.Sprintf("process %d", p.id.pid))
-		}
+		add(dir + "/ns/net")
 		if tasks, err := os.ReadDir(dir + "/task"); err == nil {
 			for _, task := range tasks {
-				if l, err := os.Readlink(dir + "/task/" + task.Name() + "/ns/net"); err == nil {
-					held[l] = append(held[l], fmt.Sprintf("thread %s of %d", task.Name(), p.id.pid))
-				}
+				add(dir + "/task/" + task.Name() + "/ns/net")
 			}
 		}
 		if fds, err := os.ReadDir(dir + "/fd"); err == nil {
 			for _, fd := range fds {
-				if l, err := os.Readlink(dir + "/fd/" + fd.Name()); err == nil && strings.HasPrefix(l, "net:") {
-					held[l] = append(held[l], fmt.Sprintf("descriptor %s of %d", fd.Name(), p.id.pid))
-				}
+				add(dir + "/fd/" + fd.Name())
 			}
 		}
 	}

@@ -98,6 +98,9 @@ func benchLabrun(cfg *config, n int) (res result) {
 	}
 	pids := append([]int{os.Getpid()}, descendants(os.Getpid())...)
 	res.pss, res.procs = sumPSS(pids)
+	if cfg.verbose {
+		cfg.logf("bench: labrun, N=%d: %d processes; descriptors open in labrun: %s", n, len(pids), fdKinds())
+	}
 
 	t1 := time.Now()
 	err = forEach(n, cfg.downParallel, func(i int) error { return e.Remove(name(i), true) })

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,4 +140,40 @@ func cpuTime() time.Duration {
 		}
 	}
 	return total
+}
+
+// fdKinds summarises this process's open descriptors by kind ("socket: 600,
+// net: 300, …"): every process labrun starts copies them, so their number
+// is part of what a container costs.
+func fdKinds() string {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return err.Error()
+	}
+	count := map[string]int{}
+	for _, e := range ents {
+		l, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil {
+			continue
+		}
+		kind, _, _ := strings.Cut(l, ":")
+		if strings.HasPrefix(l, "/") {
+			kind = "file"
+		}
+		if strings.HasPrefix(l, "anon_inode:") {
+			kind = l
+		}
+		count[kind]++
+	}
+	var kinds []string
+	for k := range count {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool { return count[kinds[i]] > count[kinds[j]] })
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d", len(ents))
+	for _, k := range kinds {
+		fmt.Fprintf(&b, ", %s %d", k, count[k])
+	}
+	return b.String()
 }
