@@ -80,7 +80,7 @@ func benchLabrun(cfg *config, n int) (res result) {
 		res.err = err
 		return res
 	}
-	t0 := time.Now()
+	t0, c0 := time.Now(), cpuTime()
 	err = forEach(n, cfg.upParallel, func(i int) error {
 		pub, err := ports.ParsePublish(fmt.Sprintf("%d:80", 20000+i))
 		if err != nil {
@@ -92,6 +92,7 @@ func benchLabrun(cfg *config, n int) (res result) {
 		return err
 	})
 	res.up = time.Since(t0)
+	upCPU := cpuTime() - c0
 	if err != nil {
 		res.err = fmt.Errorf("docker run: %w", err)
 		return res
@@ -102,12 +103,14 @@ func benchLabrun(cfg *config, n int) (res result) {
 		cfg.logf("bench: labrun, N=%d: %d processes; descriptors open in labrun: %s", n, len(pids), fdKinds())
 	}
 
-	t1 := time.Now()
+	t1, c1 := time.Now(), cpuTime()
 	err = forEach(n, cfg.downParallel, func(i int) error { return e.Remove(name(i), true) })
 	if err == nil {
 		err = waitVeths(veths, before, time.Minute)
 	}
 	res.down = time.Since(t1)
+	cfg.logf("bench: labrun, N=%d: CPU up %.2f ms/ctr, down %.2f ms/ctr (labrun and the processes it reaped)",
+		n, ms(upCPU)/float64(n), ms(cpuTime()-c1)/float64(n))
 	if err != nil {
 		res.err = fmt.Errorf("docker rm -f: %w", err)
 	}
