@@ -283,8 +283,11 @@ func (in *inspector) inspect(ino string, h *netlink.Handle, lab map[string]*netn
 			}
 		case "bridge":
 		case "veth":
+			// NETNSA_NSID_NOT_ASSIGNED (-1) may come back as its
+			// unsigned 32-bit form: the peer is in this namespace, or
+			// has no id here yet.
 			switch peer := a.NetNsID; {
-			case peer < 0 || labIDs[peer]:
+			case peer < 0 || uint32(peer) == ^uint32(0) || labIDs[peer]:
 			case peer == rootID:
 				in.violate("%s: veth %s leads to the root namespace", ino, a.Name)
 			default:
@@ -322,7 +325,14 @@ func (in *inspector) inspect(ino string, h *netlink.Handle, lab map[string]*netn
 			ok = ok || p.Contains(gw)
 		}
 		if !ok {
-			in.violate("%s: route %v via %s: the gateway is on none of the namespace's links", ino, r.Dst, gw)
+			// Links, addresses and routes are read one after the other: a
+			// namespace being torn down can show a route whose link just
+			// went. Only a state that stays is a leak.
+			k := ino + " route " + fmt.Sprint(r.Dst) + " " + gw.String()
+			seen[k] = true
+			if in.unresolved[k]++; in.unresolved[k] == 3 {
+				in.violate("%s: route %v via %s: the gateway is on none of the namespace's links", ino, r.Dst, gw)
+			}
 		}
 	}
 }
@@ -373,7 +383,9 @@ func TestInspectorCatchesLeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := &inspector{root: fmt.Sprintf("net:[%d]", rootIno), rootNS: root, unresolved: map[string]int{}}
-	in.sample()
+	for i := 0; i < 3; i++ { // a state must stay for three samples to count
+		in.sample()
+	}
 	got := strings.Join(in.violations, "\n")
 	for _, want := range []string{"link out0 of type ifb may lead out of the lab", "route 10.3.0.0/16 via 10.2.0.1: the gateway is on none"} {
 		if !strings.Contains(got, want) {
