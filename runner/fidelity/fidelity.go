@@ -378,10 +378,19 @@ func Compare(c Case, real Real, v Versions) Outcome {
 	prefix := "fid" + randHex(3) + "-"
 	Clean(prefix)
 	defer Clean(prefix)
-	// A host port range no earlier run used: 20000–29990, by tens.
+	// A host port range no earlier run used, 20000–39980 by twenties, and
+	// that no socket of the real host holds: Docker moves on to the next
+	// port of a range when its proxy cannot bind, which would make the two
+	// sides differ for a reason outside both.
 	var b [2]byte
 	rand.Read(b[:])
-	base := 20000 + 10*(int(b[0])<<8|int(b[1]))%1000
+	base := 20000 + 20*((int(b[0])<<8|int(b[1]))%1000)
+	for busy := hostPortsInUse(); rangeBusy(busy, base, 12); {
+		base += 20
+		if base > 39980 {
+			base = 20000
+		}
+	}
 	want, ws := run(real, c, prefix, real.Image, real.Serve, base)
 	l, err := NewLabrun("fidelity-"+c.Name, v)
 	if err != nil {
@@ -457,4 +466,40 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// hostPortsInUse returns the local TCP and UDP ports of every socket in the
+// test's own (the real engine's) network namespace, read from /proc/net.
+func hostPortsInUse() map[int]bool {
+	used := map[int]bool{}
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6", "/proc/net/udp", "/proc/net/udp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fields := strings.Fields(line)
+			if len(fields) < 2 {
+				continue
+			}
+			i := strings.LastIndexByte(fields[1], ':')
+			if i < 0 {
+				continue
+			}
+			if p, err := strconv.ParseInt(fields[1][i+1:], 16, 32); err == nil {
+				used[int(p)] = true
+			}
+		}
+	}
+	return used
+}
+
+// rangeBusy reports whether any of the n ports from base is in used.
+func rangeBusy(used map[int]bool, base, n int) bool {
+	for p := base; p < base+n; p++ {
+		if used[p] {
+			return true
+		}
+	}
+	return false
 }
