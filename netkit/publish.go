@@ -320,6 +320,12 @@ func (p *udpProxy) Close() error {
 // a lab grow with the square of its size. Without that file (a kernel
 // without CONFIG_PROC_CHILDREN), it scans /proc.
 func descendants(roots []int) []int {
+	return Descendants(roots)
+}
+
+// Descendants returns roots and every process descended from them, roots
+// first, each once.
+func Descendants(roots []int) []int {
 	if len(roots) == 0 {
 		return nil
 	}
