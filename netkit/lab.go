@@ -69,7 +69,35 @@ func (n *Node) Netlink() *netlink.Handle {
 			n.nl = h
 		}
 	}
+	if n.nl == nil {
+		// A nil *netlink.Handle acts on the calling thread's namespace,
+		// which is labrun's own: never hand one out. A closed node gets a
+		// handle to an empty namespace, where every lookup fails.
+		return emptyHandle()
+	}
 	return n.nl
+}
+
+var (
+	emptyOnce sync.Once
+	emptyH    *netlink.Handle
+)
+
+// emptyHandle returns a netlink handle bound to a namespace that holds
+// nothing but a down lo, made once per process: the safe answer for a node
+// that is gone.
+func emptyHandle() *netlink.Handle {
+	emptyOnce.Do(func() {
+		ns, err := netns.New()
+		if err == nil {
+			emptyH, err = openNetlink(ns)
+			ns.Close() // the handle's sockets keep it alive
+		}
+		if err != nil {
+			panic("netkit: cannot make an empty namespace for a closed node's handle: " + err.Error())
+		}
+	})
+	return emptyH
 }
 
 func (n *Node) close() error {

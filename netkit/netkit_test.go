@@ -324,3 +324,20 @@ func TestNodeHostname(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "box1\n", string(out))
 }
+
+// TestClosedNodeHandle: a stopped container's node never hands out a handle
+// that would act on labrun's own namespace.
+func TestClosedNodeHandle(t *testing.T) {
+	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
+	_, err := e.Run(netkit.RunOptions{Name: "gone"})
+	require.NoError(t, err)
+	n := node(t, lab, "gone")
+	require.NoError(t, e.Remove("gone", true))
+	h := n.Netlink()
+	require.NotNil(t, h)
+	links, err := h.LinkList()
+	require.NoError(t, err)
+	for _, l := range links {
+		require.Equal(t, "lo", l.Attrs().Name, "a closed node's handle must not see another namespace")
+	}
+}
