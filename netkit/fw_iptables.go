@@ -1,9 +1,7 @@
 package netkit
 
 import (
-	"fmt"
 	"net/netip"
-	"strings"
 
 	"github.com/labrun/labrun/netkit/firewall"
 )
@@ -75,47 +73,8 @@ func (f *iptablesFirewall) delEndpoint(n *Network, ctr netip.Addr) error {
 }
 
 // stop removes what is left of the engine's rules once its networks are
-// gone: the DOCKER* chains and every rule that jumps to them, and the
-// FORWARD policy it set. It reads the tables back ("the hard way") so that
-// it also cleans what an earlier run left.
-//
-// Equivalent to: iptables-save -t T | grep -v DOCKER | iptables-restore -T T
+// gone (see firewall.Programmer.Teardown), serialised with every other batch
+// of this namespace.
 func (f *iptablesFirewall) stop() error {
-	for _, table := range []string{"raw", "filter", "nat"} {
-		out, err := f.e.host.Output("iptables-save", "-t", table)
-		if err != nil {
-			return err
-		}
-		var b strings.Builder
-		changed := false
-		for _, line := range strings.Split(string(out), "\n") {
-			switch {
-			case strings.HasPrefix(line, ":DOCKER"), strings.HasPrefix(line, "-A DOCKER"),
-				strings.HasPrefix(line, "-A") && strings.Contains(line, "-j DOCKER"):
-				changed = true
-				continue
-			case table == "filter" && f.cfg.IPForwardFlipped && strings.HasPrefix(line, ":FORWARD DROP"):
-				line = strings.Replace(line, "DROP", "ACCEPT", 1)
-				changed = true
-			}
-			b.WriteString(line + "\n")
-		}
-		if !changed {
-			continue
-		}
-		cmd, err := f.e.host.Command(nil, "iptables-restore", "-w")
-		if err != nil {
-			return err
-		}
-		cmd.Stdin = strings.NewReader(b.String())
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := f.e.host.Start(cmd); err != nil {
-			return err
-		}
-		if err := cmd.Wait(); err != nil {
-			return fmt.Errorf("removing the engine's %s rules: %w: %s", table, err, strings.TrimSpace(stderr.String()))
-		}
-	}
-	return nil
+	return f.prog.Teardown(f.cfg.IPForwardFlipped)
 }

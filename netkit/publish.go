@@ -161,29 +161,26 @@ func (e *Engine) startProxy(b PortBinding, ctr netip.Addr) (io.Closer, error) {
 	}
 	addr := net.JoinHostPort(b.HostIP.String(), strconv.Itoa(int(b.HostPort)))
 	target := netip.AddrPortFrom(ctr, b.Container.Num)
+	// The socket is made in the host node and used from anywhere after.
+	listen := func(f func() error) error {
+		if err := e.host.ns.Do(f); err != nil {
+			return fmt.Errorf("Error starting userland proxy: %w", err) //nolint:staticcheck // Docker's text
+		}
+		return nil
+	}
 	switch b.Container.Proto {
 	case ports.TCP:
 		var ln net.Listener
-		err := e.host.ns.Do(func() error {
-			var err error
-			ln, err = net.Listen(network, addr)
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("Error starting userland proxy: %w", err) //nolint:staticcheck // Docker's text
+		if err := listen(func() (err error) { ln, err = net.Listen(network, addr); return err }); err != nil {
+			return nil, err
 		}
 		p := &tcpProxy{ln: ln, e: e, target: target}
 		go p.serve()
 		return p, nil
 	case ports.UDP:
 		var pc net.PacketConn
-		err := e.host.ns.Do(func() error {
-			var err error
-			pc, err = net.ListenPacket(network, addr)
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("Error starting userland proxy: %w", err) //nolint:staticcheck // Docker's text
+		if err := listen(func() (err error) { pc, err = net.ListenPacket(network, addr); return err }); err != nil {
+			return nil, err
 		}
 		p := &udpProxy{pc: pc, e: e, target: target, conns: map[string]net.Conn{}}
 		go p.serve()

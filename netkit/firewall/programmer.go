@@ -421,7 +421,13 @@ func failedLine(stderr string) int {
 // restore runs iptables-restore --noflush -w inside the namespace with
 // script on its standard input.
 func (p *Programmer) restore(script string) error {
-	c := exec.Command("iptables-restore", "--noflush", "-w")
+	return p.restoreWith(script, "--noflush")
+}
+
+// restoreWith runs iptables-restore -w with extra flags inside the
+// namespace; without --noflush it replaces each table the script names.
+func (p *Programmer) restoreWith(script string, flags ...string) error {
+	c := exec.Command("iptables-restore", append([]string{"-w"}, flags...)...)
 	c.Stdin = strings.NewReader(script)
 	var out bytes.Buffer
 	c.Stdout = &out
@@ -613,4 +619,43 @@ func (p *Programmer) iptables() (*iptables.IPTables, error) {
 var isNotExist = func(err error) bool {
 	var e *iptables.Error
 	return errors.As(err, &e) && e.IsNotExist()
+}
+
+// Teardown removes what is left of an engine's rules once its networks are
+// gone: every DOCKER* chain, every rule that jumps to one, and (when the
+// engine had set it) the FORWARD DROP policy. It reads the tables back ("the
+// hard way"), so it also cleans what an earlier engine left, and replaces
+// only the tables it changes.
+//
+// Equivalent to: iptables-save -t T | grep -v DOCKER | iptables-restore -w
+func (p *Programmer) Teardown(resetForwardPolicy bool) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, table := range DefaultTables {
+		out, err := p.output("iptables-save", "-t", table)
+		if err != nil {
+			return fmt.Errorf("removing the engine's %s rules: %w", table, err)
+		}
+		var b strings.Builder
+		changed := false
+		for line := range strings.Lines(out) {
+			switch {
+			case strings.HasPrefix(line, ":DOCKER"), strings.HasPrefix(line, "-A DOCKER"),
+				strings.HasPrefix(line, "-A") && strings.Contains(line, "-j DOCKER"):
+				changed = true
+				continue
+			case table == TableFilter && resetForwardPolicy && strings.HasPrefix(line, ":FORWARD DROP"):
+				line = strings.Replace(line, "DROP", "ACCEPT", 1)
+				changed = true
+			}
+			b.WriteString(line)
+		}
+		if !changed {
+			continue
+		}
+		if err := p.restoreWith(b.String()); err != nil {
+			return fmt.Errorf("removing the engine's %s rules: %w", table, err)
+		}
+	}
+	return nil
 }

@@ -44,16 +44,26 @@ func runSSHD(args []string, ready func()) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	srv, err := newSSHServer()
+	srv, ln, err := listenSSH(*port)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", ":"+strconv.Itoa(*port))
-	if err != nil {
-		return fmt.Errorf("listening for ssh: %w", err)
-	}
 	ready()
 	return srv.serve(ln)
+}
+
+// listenSSH makes an SSH server (with a fresh host key) and its listener on
+// port, on every address of the container.
+func listenSSH(port int) (*sshServer, net.Listener, error) {
+	srv, err := newSSHServer()
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+	if err != nil {
+		return nil, nil, fmt.Errorf("listening for ssh: %w", err)
+	}
+	return srv, ln, nil
 }
 
 // sshServer is an SSH server with a host key made at start. It serves

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -29,13 +28,9 @@ func runWebSSH(args []string, ready func()) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	srv, err := newSSHServer()
+	srv, ln, err := listenSSH(*sshPort)
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", ":"+strconv.Itoa(*sshPort))
-	if err != nil {
-		return fmt.Errorf("listening for ssh: %w", err)
 	}
 	httpd, err := startChild(initproc.Config{
 		Mode:    initproc.ModeInit,
