@@ -82,7 +82,7 @@ func (e *Engine) Disconnect(network, container string, force bool) error {
 		p.Close()
 	}
 	if len(bindings) > 0 {
-		c.unpublishBindings(n, found.addr, bindings)
+		c.unpublishBindings(n, found.addr, bindings, nil)
 	}
-	return c.detach(found)
+	return c.detach(found, nil)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
+	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
@@ -256,7 +257,7 @@ func (c *Container) Start() (err error) {
 	}
 	defer func() {
 		if err != nil {
-			c.teardown()
+			c.teardown(announced{})
 		}
 	}()
 	switch o.Network.Kind {
@@ -311,10 +312,33 @@ func (c *Container) Start() (err error) {
 			}
 		}
 		if n != nil {
-			if _, aerr := c.attach(n, o.IP, true); aerr != nil {
+			// Its port rules are announced (see package batch) before
+			// the veth is made, which takes a while, so that a batch of
+			// rules waits for them when many containers start at once.
+			var t *batch.Ticket
+			if len(portsOf(o)) > 0 {
+				t = e.fw.expect(1)
+				defer t.Release()
+			}
+			// The veth and the published ports are made at the same
+			// time: neither needs the other, and each mostly waits for
+			// the kernel (rtnl, iptables-restore).
+			ep, rerr := c.reserve(n, o.IP)
+			if rerr != nil {
+				return e.release().setupError(rerr)
+			}
+			published := make(chan error, 1)
+			go func() { published <- c.publish(n, ep.addr, ep.ID, t) }()
+			aerr := c.plumb(ep, true)
+			perr := <-published
+			if aerr != nil {
+				if perr == nil {
+					c.unpublishAll(n, ep.addr)
+				}
+				n.pool.Release(ep.addr)
 				return e.release().setupError(aerr)
 			}
-			if perr := c.publish(n); perr != nil {
+			if perr != nil {
 				return e.release().setupError(perr)
 			}
 		}
@@ -331,8 +355,22 @@ func (c *Container) Start() (err error) {
 // ip netns exec CTR sysctl -w net.ipv6.conf.ethN.disable_ipv6=1;
 // ip -n CTR addr add IP/BITS dev ethN;
 // ip -n CTR link set ethN up; ip -n CTR route add default via GW
-func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (ep *endpoint, err error) {
-	e := c.e
+func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (*endpoint, error) {
+	ep, err := c.reserve(n, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.plumb(ep, gateway); err != nil {
+		n.pool.Release(ep.addr)
+		return nil, err
+	}
+	return ep, nil
+}
+
+// reserve takes the container's address on network n from IPAM (req if
+// valid) and returns its endpoint, not yet plumbed. Release ep.addr if it
+// is not plumbed after all.
+func (c *Container) reserve(n *Network, req netip.Addr) (*endpoint, error) {
 	var addr netip.Addr
 	if req.IsValid() {
 		if rerr := n.pool.Request(req); rerr != nil {
@@ -346,19 +384,28 @@ func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (ep *endpoi
 		}
 		addr = a
 	}
-	defer func() {
-		if err != nil {
-			n.pool.Release(addr)
-		}
-	}()
 	c.mu.Lock()
 	ifname := fmt.Sprintf("eth%d", len(c.endpoints))
+	c.mu.Unlock()
+	return &endpoint{ID: newID(), net: n, ifname: ifname, hostVeth: "veth" + newID()[:7], addr: addr, mac: c.e.release().containerMAC(addr), reqIP: req}, nil
+}
+
+// plumb makes a reserved endpoint's veth pair and configures the
+// container's end (see attach), then records the endpoint. On error
+// nothing of it remains but its address, which the caller releases.
+func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
+	e, n, addr, ifname := c.e, ep.net, ep.addr, ep.ifname
+	c.mu.Lock()
 	node := c.node
 	c.mu.Unlock()
-	ep = &endpoint{ID: newID(), net: n, ifname: ifname, hostVeth: "veth" + newID()[:7], addr: addr, mac: e.release().containerMAC(addr), reqIP: req}
-	br, err := e.host.nl.LinkByName(n.Bridge)
+	hh, err := e.host.borrow()
 	if err != nil {
-		return nil, fmt.Errorf("finding bridge %s: %w", n.Bridge, err)
+		return err
+	}
+	defer e.host.giveBack(hh)
+	br, err := hh.LinkByName(n.Bridge)
+	if err != nil {
+		return fmt.Errorf("finding bridge %s: %w", n.Bridge, err)
 	}
 	// The host end is created up (one request less than setting it up
 	// afterwards).
@@ -371,19 +418,28 @@ func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (ep *endpoi
 	added := false
 	defer func() {
 		if err != nil && added {
-			e.host.nl.LinkDel(veth)
+			hh.LinkDel(veth)
 		}
 	}()
 	// The container side is configured from a thread inside its
 	// namespace, with a short-lived handle (see Node.nl).
 	err = node.config(func(h *netlink.Handle) error {
 		// IPv6 off on the new interface, as Docker does (see
-		// noIPv6Default), then the veth.
+		// noIPv6Default), and on its host end (see hostIPv6Off), then
+		// the veth.
 		restore, err := noIPv6Default()
 		if err != nil {
 			return fmt.Errorf("turning IPv6 off for %s in container %s: %w", ifname, c.Name, err)
 		}
-		err = e.host.nl.LinkAdd(veth)
+		restoreHost, err := e.hostV6.off()
+		if err != nil {
+			restore()
+			return err
+		}
+		err = hh.LinkAdd(veth)
+		if rerr := restoreHost(); err == nil && rerr != nil {
+			err = rerr
+		}
 		if rerr := restore(); err == nil && rerr != nil {
 			err = rerr
 		}
@@ -393,7 +449,7 @@ func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (ep *endpoi
 		added = true
 		if e.opts.NoUserlandProxy {
 			// Equivalent to: bridge link set dev vethX hairpin on
-			if err := e.host.nl.LinkSetHairpin(veth, true); err != nil {
+			if err := hh.LinkSetHairpin(veth, true); err != nil {
 				return fmt.Errorf("setting hairpin on %s: %w", ep.hostVeth, err)
 			}
 		}
@@ -420,13 +476,13 @@ func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (ep *endpoi
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// The host end and the bridge are usable once the kernel has seen
 	// their carrier (see waitOperUp).
-	waitOperUp(e.host.nl, ep.hostVeth, n.Bridge)
+	waitOperUp(hh, ep.hostVeth, n.Bridge)
 	if err := e.fw.addEndpoint(n, addr); err != nil {
-		return nil, err
+		return err
 	}
 	e.mu.Lock()
 	n.endpoints[c.ID] = ep
@@ -434,7 +490,7 @@ func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (ep *endpoi
 	c.mu.Lock()
 	c.endpoints = append(c.endpoints, ep)
 	c.mu.Unlock()
-	return ep, nil
+	return nil
 }
 
 // noIPv6Default makes the interfaces created next in the calling thread's
@@ -488,12 +544,12 @@ func noIPv6Default() (restore func() error, err error) {
 }
 
 // detach undoes attach.
-func (c *Container) detach(ep *endpoint) error {
+func (c *Container) detach(ep *endpoint, t *batch.Ticket) error {
 	e := c.e
 	var errs []error
 	errs = append(errs, e.fw.delEndpoint(ep.net, ep.addr))
 	// Equivalent to: ip link del vethX (its peer goes with it)
-	errs = append(errs, e.veths.del(ep.hostVeth))
+	errs = append(errs, e.veths.del(ep.hostVeth, t))
 	ep.net.pool.Release(ep.addr)
 	e.mu.Lock()
 	delete(ep.net.endpoints, c.ID)
@@ -513,28 +569,25 @@ func (c *Container) detach(ep *endpoint) error {
 // for an RCU grace period (about 20 ms on a 2-core machine) however many
 // links go with it, and deletions do not overlap in the kernel, so one by
 // one a lab of 1000 containers would take 20 s to remove. The deleter
-// batches instead (group commit): veths that several goroutines delete at
+// batches instead (package batch): veths that several goroutines delete at
 // the same time (docker rm -f of many containers, an engine stopping) are
-// put in one link group and deleted with one request. A deletion that runs
-// alone (the usual case in a scenario) is a plain ip link del. Either way
-// del returns once the veth, and with it its peer, is gone.
+// put in one link group and deleted with one request. A container being
+// stopped announces its veths before it kills its process, so that a batch
+// waits for them (see stop). A deletion that runs alone (the usual case in
+// a scenario) is a plain ip link del. Either way del returns once the veth,
+// and with it its peer, is gone.
 //
 // Equivalent to: ip link set vethX group G; ip link set vethY group G; …;
 // ip link del group G
 type vethDeleter struct {
-	host *Node
-
-	mu     sync.Mutex
-	queue  []*vethDel
-	leader bool // a caller is deleting a batch or has been asked to
+	host  *Node
+	group batch.Group[string]
 }
 
-// vethDel is one veth waiting to be deleted.
-type vethDel struct {
-	name string
-	err  error
-	done chan struct{} // closed once deleted (or failed)
-	lead chan struct{} // receives when this caller must delete the queue
+func newVethDeleter(host *Node) *vethDeleter {
+	d := &vethDeleter{host: host}
+	d.group.Run = d.deleteBatch
+	return d
 }
 
 // vethGroup is the link group veths are moved to just before a batch
@@ -543,75 +596,48 @@ type vethDel struct {
 // own namespace.
 const vethGroup = 0x4c52 // "LR"
 
+// expect announces n veths that the caller is about to delete.
+func (d *vethDeleter) expect(n int) *batch.Ticket { return d.group.Expect(n) }
+
 // del deletes the veth named name in the host node; a veth already gone is
-// not an error.
-func (d *vethDeleter) del(name string) error {
-	r := &vethDel{name: name, done: make(chan struct{}), lead: make(chan struct{}, 1)}
-	d.mu.Lock()
-	d.queue = append(d.queue, r)
-	if d.leader {
-		d.mu.Unlock()
-		select {
-		case <-r.done:
-			return r.err
-		case <-r.lead:
-		}
-	} else {
-		d.leader = true
-		d.mu.Unlock()
-	}
-	d.mu.Lock()
-	batch := d.queue
-	d.queue = nil
-	d.mu.Unlock()
-	d.deleteBatch(batch)
-	d.mu.Lock()
-	if len(d.queue) > 0 {
-		d.queue[0].lead <- struct{}{}
-	} else {
-		d.leader = false
-	}
-	d.mu.Unlock()
-	return r.err
+// not an error. t, if not nil, is the ticket that announced it.
+func (d *vethDeleter) del(name string, t *batch.Ticket) error {
+	return d.group.Do(name, t)
 }
 
-// deleteBatch deletes the batch's veths, sets each request's error and
-// closes its done.
-func (d *vethDeleter) deleteBatch(batch []*vethDel) {
-	defer func() {
-		for _, r := range batch {
-			close(r.done)
-		}
-	}()
+// deleteBatch deletes a batch of veths, returning each one's error.
+func (d *vethDeleter) deleteBatch(names []string) []error {
+	errs := make([]error, len(names))
 	h := d.host.nl
-	if len(batch) == 1 {
-		batch[0].err = d.delOne(batch[0].name)
-		return
+	if len(names) == 1 {
+		errs[0] = d.delOne(names[0])
+		return errs
 	}
-	var grouped []*vethDel
-	for _, r := range batch {
-		l, err := h.LinkByName(r.name)
+	var grouped []int
+	for i, name := range names {
+		l, err := h.LinkByName(name)
 		if err != nil {
 			if !isLinkNotFound(err) {
-				r.err = fmt.Errorf("finding veth %s: %w", r.name, err)
+				errs[i] = fmt.Errorf("finding veth %s: %w", name, err)
 			}
 			continue
 		}
 		if err := h.LinkSetGroup(l, vethGroup); err != nil {
-			r.err = d.delOne(r.name)
+			errs[i] = d.delOne(name)
 			continue
 		}
-		grouped = append(grouped, r)
+		grouped = append(grouped, i)
 	}
 	if len(grouped) == 0 {
-		return
+		return errs
 	}
 	if err := d.delGroup(); err != nil {
 		// Whatever is left of the group goes one by one.
-		for _, r := range grouped {
-			r.err = d.delOne(r.name)
+		for _, i := range grouped {
+			errs[i] = d.delOne(names[i])
 		}
 	}
+	return errs
 }
 
 // delOne deletes one veth by name.
@@ -701,7 +727,10 @@ func (c *Container) startProcess() error {
 	c.mu.Lock()
 	node := c.node
 	c.mu.Unlock()
-	err = node.ns.Start(cmd, netns.StartOptions{NewUTS: true, NewMount: true})
+	// The waiter remounts nothing, so it needs no mount namespace of its
+	// own (whose copy and teardown, an expedited RCU grace period on
+	// exit, would cost more than the rest of its life).
+	err = node.ns.Start(cmd, netns.StartOptions{NewUTS: true, NewMount: !waiter})
 	wr.Close()
 	if err != nil {
 		return fmt.Errorf("starting container %s: %w", c.Name, err)
@@ -765,7 +794,7 @@ func (c *Container) reap(cmd *exec.Cmd, done chan struct{}) {
 	close(done)
 	c.mu.Unlock()
 	if !stopping && wasRunning {
-		c.teardown()
+		c.teardown(announced{})
 		c.mu.Lock()
 		c.state = "exited"
 		c.finishedAt = time.Now()
@@ -799,6 +828,16 @@ func (c *Container) stop(timeout time.Duration, honourRm bool) error {
 		case <-time.After(timeout):
 		}
 	}
+	// Its veths and port rules are announced (see package batch) before
+	// the kill, which takes a while, so that the batches that remove them
+	// wait for them when many containers stop at once.
+	c.mu.Lock()
+	t := announced{veths: c.e.veths.expect(len(c.endpoints))}
+	if len(c.bindings) > 0 {
+		t.rules = c.e.fw.expect(1)
+	}
+	c.mu.Unlock()
+	defer t.release()
 	// Kill the whole tree, children first, so that nothing of the
 	// container outlives it (not even a zombie waiting for init).
 	if kids := descendants([]int{proc.Process.Pid}); len(kids) > 1 {
@@ -808,7 +847,7 @@ func (c *Container) stop(timeout time.Duration, honourRm bool) error {
 	}
 	proc.Process.Kill()
 	<-done
-	err := c.teardown()
+	err := c.teardown(t)
 	c.mu.Lock()
 	c.state = "exited"
 	c.finishedAt = time.Now()
@@ -820,9 +859,18 @@ func (c *Container) stop(timeout time.Duration, honourRm bool) error {
 	return err
 }
 
+// announced holds the tickets of a container being stopped: its veths, and
+// its port rules (see package batch).
+type announced struct{ veths, rules *batch.Ticket }
+
+func (a announced) release() {
+	a.veths.Release()
+	a.rules.Release()
+}
+
 // teardown removes everything of a container's network and processes: exec'd
 // processes, proxies, port rules, endpoints, and its namespace.
-func (c *Container) teardown() error {
+func (c *Container) teardown(t announced) error {
 	var errs []error
 	c.mu.Lock()
 	execs := c.execs
@@ -848,9 +896,9 @@ func (c *Container) teardown() error {
 	// waits for the kernel (an RCU grace period), and each is batched with
 	// other containers' deletions (firewall.Programmer, vethDeleter).
 	unpublished := make(chan error, 1)
-	go func() { unpublished <- c.unpublish(bindings, eps) }()
+	go func() { unpublished <- c.unpublish(bindings, eps, t.rules) }()
 	for _, ep := range eps {
-		errs = append(errs, c.detach(ep))
+		errs = append(errs, c.detach(ep, t.veths))
 	}
 	errs = append(errs, <-unpublished)
 	if node != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/ipam"
 	"github.com/labrun/labrun/netkit/ports"
 )
@@ -31,6 +32,7 @@ type Engine struct {
 	containers []*Container // in creation order
 	alloc      *ports.Allocator
 	veths      *vethDeleter // deletes containers' host-side veths, in batches
+	hostV6     *hostIPv6Off // host-side veths start with IPv6 off
 	flipped    bool         // the engine turned ip_forward on
 	started    time.Time
 	stopped    bool
@@ -42,8 +44,11 @@ type firewaller interface {
 	start(flippedForward bool) error
 	addNetwork(n *Network) error
 	delNetwork(n *Network) error
-	addPorts(n *Network, ctr netip.Addr, bs []PortBinding) error
-	delPorts(n *Network, ctr netip.Addr, bs []PortBinding) error
+	// expect announces n calls of addPorts or delPorts that a container
+	// being started or stopped is about to make (see package batch).
+	expect(n int) *batch.Ticket
+	addPorts(n *Network, ctr netip.Addr, bs []PortBinding, t *batch.Ticket) error
+	delPorts(n *Network, ctr netip.Addr, bs []PortBinding, t *batch.Ticket) error
 	addEndpoint(n *Network, ctr netip.Addr) error
 	delEndpoint(n *Network, ctr netip.Addr) error
 	stop() error
@@ -94,7 +99,7 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 		carried = c
 	}
 	l.stored = carried
-	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: &vethDeleter{host: host}}
+	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: newVethDeleter(host), hostV6: &hostIPv6Off{ns: host.ns}}
 	if err := e.start(carried); err != nil {
 		e.shutdown(false)
 		return nil, err
@@ -242,6 +247,7 @@ func (e *Engine) shutdown(keep bool) (*carry, error) {
 	if e.fw != nil {
 		errs = append(errs, e.fw.stop())
 	}
+	errs = append(errs, e.hostV6.close())
 	if keep {
 		for _, ctr := range ctrs {
 			if !ctr.removed {
@@ -387,7 +393,7 @@ func (e *Engine) addNetwork(n *Network) (err error) {
 	if n.createdBridge {
 		// Equivalent to: ip link add BR type bridge && ip addr add GW/BITS dev BR && ip link set BR up
 		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, HardwareAddr: e.release().bridgeMAC(), MTU: e.linkMTU(n)}}
-		if err := h.LinkAdd(br); err != nil {
+		if err := e.hostV6.bridge(func() error { return h.LinkAdd(br) }); err != nil {
 			return fmt.Errorf("adding bridge %s: %w", n.Bridge, err)
 		}
 		defer func() {
@@ -510,11 +516,12 @@ func sortNetworks(ns []*Network) {
 
 type noFirewall struct{}
 
-func (noFirewall) start(bool) error                                   { return nil }
-func (noFirewall) addNetwork(*Network) error                          { return nil }
-func (noFirewall) delNetwork(*Network) error                          { return nil }
-func (noFirewall) addPorts(*Network, netip.Addr, []PortBinding) error { return nil }
-func (noFirewall) delPorts(*Network, netip.Addr, []PortBinding) error { return nil }
-func (noFirewall) addEndpoint(*Network, netip.Addr) error             { return nil }
-func (noFirewall) delEndpoint(*Network, netip.Addr) error             { return nil }
-func (noFirewall) stop() error                                        { return nil }
+func (noFirewall) start(bool) error                                                  { return nil }
+func (noFirewall) addNetwork(*Network) error                                         { return nil }
+func (noFirewall) delNetwork(*Network) error                                         { return nil }
+func (noFirewall) expect(int) *batch.Ticket                                          { return nil }
+func (noFirewall) addPorts(*Network, netip.Addr, []PortBinding, *batch.Ticket) error { return nil }
+func (noFirewall) delPorts(*Network, netip.Addr, []PortBinding, *batch.Ticket) error { return nil }
+func (noFirewall) addEndpoint(*Network, netip.Addr) error                            { return nil }
+func (noFirewall) delEndpoint(*Network, netip.Addr) error                            { return nil }
+func (noFirewall) stop() error                                                       { return nil }

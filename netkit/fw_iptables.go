@@ -3,6 +3,7 @@ package netkit
 import (
 	"net/netip"
 
+	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/firewall"
 )
 
@@ -46,13 +47,15 @@ func (f *iptablesFirewall) delNetwork(n *Network) error {
 // addPorts programs all of a container's IPv4 bindings in one batch, so that
 // rules shared by two bindings of one container port are added once, as
 // Docker does.
-func (f *iptablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []PortBinding) error {
-	return f.prog.Apply(f.cfg.AddPorts(f.network(n), f.ports(ctr, bs)...))
+func (f *iptablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []PortBinding, t *batch.Ticket) error {
+	return f.prog.ApplyAnnounced(f.cfg.AddPorts(f.network(n), f.ports(ctr, bs)...), t)
 }
 
-func (f *iptablesFirewall) delPorts(n *Network, ctr netip.Addr, bs []PortBinding) error {
-	return f.prog.Apply(f.cfg.RemovePorts(f.network(n), f.ports(ctr, bs)...))
+func (f *iptablesFirewall) delPorts(n *Network, ctr netip.Addr, bs []PortBinding, t *batch.Ticket) error {
+	return f.prog.ApplyAnnounced(f.cfg.RemovePorts(f.network(n), f.ports(ctr, bs)...), t)
 }
+
+func (f *iptablesFirewall) expect(n int) *batch.Ticket { return f.prog.Expect(n) }
 
 func (f *iptablesFirewall) ports(ctr netip.Addr, bs []PortBinding) []firewall.Port {
 	var out []firewall.Port

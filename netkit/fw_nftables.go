@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/firewall/nft"
 )
 
@@ -72,7 +73,10 @@ func (f *nftablesFirewall) delNetwork(n *Network) error {
 	})
 }
 
-func (f *nftablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []PortBinding) error {
+// expect announces nothing: the netlink back end does not batch.
+func (f *nftablesFirewall) expect(int) *batch.Ticket { return nil }
+
+func (f *nftablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []PortBinding, _ *batch.Ticket) error {
 	return f.update("publishing ports", func(s *nft.State) {
 		for _, b := range bs {
 			if b.HostIP.Is4() {
@@ -82,7 +86,7 @@ func (f *nftablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []PortBinding
 	})
 }
 
-func (f *nftablesFirewall) delPorts(n *Network, ctr netip.Addr, bs []PortBinding) error {
+func (f *nftablesFirewall) delPorts(n *Network, ctr netip.Addr, bs []PortBinding, _ *batch.Ticket) error {
 	return f.update("unpublishing ports", func(s *nft.State) {
 		for _, b := range bs {
 			p := nftPort(n, ctr, b)

@@ -1,6 +1,7 @@
 package netkit
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/ports"
 )
 
@@ -21,9 +23,10 @@ var (
 )
 
 // publish allocates host ports for the container's -p/-P bindings on network
-// n, starts the userland proxies and programs DNAT, as Docker's bridge driver
-// does when the endpoint joins. On error nothing of it remains.
-func (c *Container) publish(n *Network) (err error) {
+// n, where it has address ctr on endpoint epID, starts the userland proxies
+// and programs DNAT, as Docker's bridge driver does when the endpoint joins.
+// On error nothing of it remains; unpublishAll undoes a success.
+func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ticket) (err error) {
 	e := c.e
 	bs := portsOf(c.opts)
 	if len(bs) == 0 || n.Internal {
@@ -32,15 +35,6 @@ func (c *Container) publish(n *Network) (err error) {
 		return nil
 	}
 	ports.Sort(bs)
-	ctr := c.IP(n.Name)
-	var epID string
-	c.mu.Lock()
-	for _, ep := range c.endpoints {
-		if ep.net == n {
-			epID = ep.ID
-		}
-	}
-	c.mu.Unlock()
 	var got []PortBinding
 	var proxies []io.Closer
 	defer func() {
@@ -48,7 +42,7 @@ func (c *Container) publish(n *Network) (err error) {
 			for _, p := range proxies {
 				p.Close()
 			}
-			c.unpublishBindings(n, ctr, got)
+			c.unpublishBindings(n, ctr, got, nil)
 		}
 	}()
 	fail := func(cause error) error {
@@ -111,7 +105,7 @@ func (c *Container) publish(n *Network) (err error) {
 			return fail(lastErr)
 		}
 	}
-	if ferr := e.fw.addPorts(n, ctr, got); ferr != nil {
+	if ferr := e.fw.addPorts(n, ctr, got, t); ferr != nil {
 		return fail(ferr)
 	}
 	c.mu.Lock()
@@ -131,18 +125,33 @@ func (e *Engine) allocate(ips []netip.Addr, b ports.Binding) (uint16, error) {
 	return e.alloc.RequestSame(ips, b.Container.Proto, start, end)
 }
 
+// unpublishAll undoes a successful publish on network n, where the
+// container has address ctr: its proxies, rules and host ports.
+func (c *Container) unpublishAll(n *Network, ctr netip.Addr) error {
+	c.mu.Lock()
+	proxies, bindings := c.proxies, c.bindings
+	c.proxies, c.bindings = nil, nil
+	c.mu.Unlock()
+	var errs []error
+	for _, p := range proxies {
+		errs = append(errs, p.Close())
+	}
+	errs = append(errs, c.unpublishBindings(n, ctr, bindings, nil))
+	return errors.Join(errs...)
+}
+
 // unpublish removes the DNAT rules, proxies are closed by the caller, and the
 // host ports are released.
-func (c *Container) unpublish(bindings []PortBinding, eps []*endpoint) error {
+func (c *Container) unpublish(bindings []PortBinding, eps []*endpoint, t *batch.Ticket) error {
 	if len(bindings) == 0 || len(eps) == 0 {
 		return nil
 	}
 	n := eps[0].net
-	return c.unpublishBindings(n, eps[0].addr, bindings)
+	return c.unpublishBindings(n, eps[0].addr, bindings, t)
 }
 
-func (c *Container) unpublishBindings(n *Network, ctr netip.Addr, bindings []PortBinding) error {
-	err := c.e.fw.delPorts(n, ctr, bindings)
+func (c *Container) unpublishBindings(n *Network, ctr netip.Addr, bindings []PortBinding, t *batch.Ticket) error {
+	err := c.e.fw.delPorts(n, ctr, bindings, t)
 	for _, b := range bindings {
 		c.e.alloc.Release(b.HostIP, b.Container.Proto, b.HostPort)
 	}

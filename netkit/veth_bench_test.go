@@ -5,9 +5,11 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/netns"
 )
 
@@ -57,19 +59,14 @@ func vethsLeft(t testing.TB, h *netlink.Handle, names []string) []string {
 // veth already gone is no error, and the host's other links stay.
 func TestVethDeleterBatch(t *testing.T) {
 	host, names := vethHost(t, 4)
-	d := &vethDeleter{host: host}
+	d := newVethDeleter(host)
 	// One is gone already.
 	if err := d.delOne(names[0]); err != nil {
 		t.Fatal(err)
 	}
-	var batch []*vethDel
-	for _, n := range names {
-		batch = append(batch, &vethDel{name: n, done: make(chan struct{}), lead: make(chan struct{}, 1)})
-	}
-	d.deleteBatch(batch)
-	for _, r := range batch {
-		if r.err != nil {
-			t.Errorf("deleting %s: %v", r.name, r.err)
+	for i, err := range d.deleteBatch(names) {
+		if err != nil {
+			t.Errorf("deleting %s: %v", names[i], err)
 		}
 	}
 	if left := vethsLeft(t, host.nl, names); len(left) != 0 {
@@ -84,14 +81,14 @@ func TestVethDeleterBatch(t *testing.T) {
 // all gone when each call returns.
 func TestVethDeleterConcurrent(t *testing.T) {
 	host, names := vethHost(t, 16)
-	d := &vethDeleter{host: host}
+	d := newVethDeleter(host)
 	var wg sync.WaitGroup
 	errs := make([]error, len(names))
 	for i, n := range names {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = d.del(n)
+			errs[i] = d.del(n, nil)
 			if _, err := host.nl.LinkByName(n); !isLinkNotFound(err) {
 				errs[i] = fmt.Errorf("%s still there after del: %v", n, err)
 			}
@@ -103,8 +100,45 @@ func TestVethDeleterConcurrent(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if d.leader || len(d.queue) != 0 {
-		t.Errorf("deleter not idle: leader %v, queue %d", d.leader, len(d.queue))
+}
+
+// TestVethDeleterAnnounced: the veths of containers being stopped together
+// are announced, and go in one batch with the first of them.
+func TestVethDeleterAnnounced(t *testing.T) {
+	host, names := vethHost(t, 8)
+	d := newVethDeleter(host)
+	var batches [][]string
+	run := d.group.Run
+	d.group.Run = func(b []string) []error {
+		batches = append(batches, b)
+		return run(b)
+	}
+	d.group.Gather = time.Minute
+	tickets := make([]*batch.Ticket, len(names))
+	for i := range names {
+		tickets[i] = d.expect(1)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(names))
+	for i, n := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer tickets[i].Release()
+			errs[i] = d.del(n, tickets[i])
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if len(batches) != 1 || len(batches[0]) != len(names) {
+		t.Errorf("batches %v, want one of all %d veths", batches, len(names))
+	}
+	if left := vethsLeft(t, host.nl, names); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
 	}
 }
 
@@ -117,11 +151,11 @@ func BenchmarkVethDelete(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				host, names := vethHost(b, n)
-				d := &vethDeleter{host: host}
+				d := newVethDeleter(host)
 				b.StartTimer()
 				if !concurrent {
 					for _, name := range names {
-						if err := d.del(name); err != nil {
+						if err := d.del(name, nil); err != nil {
 							b.Fatal(err)
 						}
 					}
@@ -132,7 +166,7 @@ func BenchmarkVethDelete(b *testing.B) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						if err := d.del(name); err != nil {
+						if err := d.del(name, nil); err != nil {
 							b.Error(err)
 						}
 					}()

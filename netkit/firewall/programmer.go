@@ -13,6 +13,7 @@ import (
 
 	"github.com/coreos/go-iptables/iptables"
 
+	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/netns"
 )
 
@@ -44,12 +45,10 @@ type Programmer struct {
 	// mu is held while a command runs in the namespace (one at a time).
 	mu sync.Mutex
 
-	// Plain batches that arrive while another is being applied wait in
-	// queue and are then applied together, by one of their callers (the
-	// leader), with one iptables-restore: see applyPlain.
-	qmu    sync.Mutex
-	queue  []*plainReq
-	leader bool // a caller is applying batches or has been asked to
+	// Plain batches that arrive while another is being applied are then
+	// applied together, by one of their callers, with one
+	// iptables-restore: see runPlain.
+	plain batch.Group[[]cmd]
 
 	iptOnce sync.Once
 	ipt     *iptables.IPTables
@@ -63,7 +62,9 @@ func NewProgrammer(ns *netns.NS, opts Options) *Programmer {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	return &Programmer{ns: ns, logf: logf}
+	p := &Programmer{ns: ns, logf: logf}
+	p.plain.Run = p.runPlain
+	return p
 }
 
 // Apply performs ops in order with a single iptables-restore --noflush run
@@ -88,9 +89,20 @@ func NewProgrammer(ns *netns.NS, opts Options) *Programmer {
 // output and the failing line, is returned.
 //
 // Apply is safe for concurrent use. Plain batches of concurrent calls are
-// applied together (see applyPlain); each call still returns only its own
+// applied together (see runPlain); each call still returns only its own
 // batch's outcome.
 func (p *Programmer) Apply(ops []Op) error {
+	return p.ApplyAnnounced(ops, nil)
+}
+
+// Expect announces n calls of ApplyAnnounced that the caller is about to
+// make (a container being started or stopped): a merged batch that starts
+// meanwhile waits a little for them (see package batch). Release the
+// ticket once they are made.
+func (p *Programmer) Expect(n int) *batch.Ticket { return p.plain.Expect(n) }
+
+// ApplyAnnounced is Apply for a call that t announced.
+func (p *Programmer) ApplyAnnounced(ops []Op, t *batch.Ticket) error {
 	if len(ops) == 0 {
 		return nil
 	}
@@ -99,7 +111,7 @@ func (p *Programmer) Apply(ops []Op) error {
 		if err != nil {
 			return fmt.Errorf("applying firewall rules: %w", err)
 		}
-		if err := p.applyPlain(cmds); err != nil {
+		if err := p.plain.Do(cmds, t); err != nil {
 			return fmt.Errorf("applying firewall rules: %w", err)
 		}
 		return nil
@@ -120,85 +132,35 @@ func (p *Programmer) Apply(ops []Op) error {
 	return nil
 }
 
-// plainReq is one caller's plain batch waiting to be applied.
-type plainReq struct {
-	cmds []cmd
-	err  error
-	done chan struct{} // closed once cmds are applied (or failed)
-	lead chan struct{} // receives when this caller must apply the queue
-}
-
-// applyPlain applies a plain batch, together with the plain batches of
-// concurrent callers: one iptables-restore costs about 2 ms whatever it
-// holds, so a lab that starts or removes containers in parallel pays it
-// once per group rather than once per container (group commit).
-//
-// The first caller to find nobody applying becomes the leader: it takes the
-// whole queue (its own batch and whatever arrived meanwhile), applies it,
-// and hands the leadership to the first caller that queued during that run,
-// if any. A merged batch that fails is undone as any failed batch is (see
-// run), and then every caller's batch is applied on its own, so that each
-// caller gets exactly the outcome and error it would have had alone. A
-// caller that runs alone (the usual case in a scenario) pays nothing extra.
-func (p *Programmer) applyPlain(cmds []cmd) error {
-	r := &plainReq{cmds: cmds, done: make(chan struct{}), lead: make(chan struct{}, 1)}
-	p.qmu.Lock()
-	p.queue = append(p.queue, r)
-	if p.leader {
-		p.qmu.Unlock()
-		select {
-		case <-r.done:
-			return r.err
-		case <-r.lead:
-		}
-	} else {
-		p.leader = true
-		p.qmu.Unlock()
-	}
-	// This caller leads: its own batch is still queued.
-	p.qmu.Lock()
-	batch := p.queue
-	p.queue = nil
-	p.qmu.Unlock()
-
+// runPlain applies plain batches of concurrent callers (package batch)
+// with one iptables-restore: one costs about 2 ms whatever it holds, so a
+// lab that starts or removes containers in parallel pays it once per group
+// rather than once per container. A merged batch that fails is undone as
+// any failed batch is (see run), and then every caller's batch is applied
+// on its own, so that each caller gets exactly the outcome and error it
+// would have had alone. A caller that runs alone (the usual case in a
+// scenario) pays nothing extra.
+func (p *Programmer) runPlain(batches [][]cmd) []error {
 	p.mu.Lock()
-	p.runPlain(batch)
-	p.mu.Unlock()
-
-	p.qmu.Lock()
-	if len(p.queue) > 0 {
-		p.queue[0].lead <- struct{}{}
-	} else {
-		p.leader = false
-	}
-	p.qmu.Unlock()
-	return r.err
-}
-
-// runPlain applies queued batches with one restore, or one by one when the
-// merged restore fails. It sets every request's error and closes its done.
-func (p *Programmer) runPlain(batch []*plainReq) {
-	defer func() {
-		for _, r := range batch {
-			close(r.done)
-		}
-	}()
-	if len(batch) == 1 {
-		batch[0].err = p.run(batch[0].cmds, true)
-		return
+	defer p.mu.Unlock()
+	errs := make([]error, len(batches))
+	if len(batches) == 1 {
+		errs[0] = p.run(batches[0], true)
+		return errs
 	}
 	var all []cmd
-	for _, r := range batch {
-		all = append(all, r.cmds...)
+	for _, b := range batches {
+		all = append(all, b...)
 	}
 	err := p.run(all, true)
 	if err == nil {
-		return
+		return errs
 	}
-	p.logf("firewall: a merged batch of %d failed, applying each on its own: %v", len(batch), err)
-	for _, r := range batch {
-		r.err = p.run(r.cmds, true)
+	p.logf("firewall: a merged batch of %d failed, applying each on its own: %v", len(batches), err)
+	for i, b := range batches {
+		errs[i] = p.run(b, true)
 	}
+	return errs
 }
 
 // plainCommands renders operations that do not depend on the current rules.

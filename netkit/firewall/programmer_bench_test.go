@@ -6,6 +6,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/labrun/labrun/netkit/batch"
 )
 
 // TestKernelConcurrentApply: plain batches of concurrent callers are applied
@@ -132,5 +135,51 @@ func BenchmarkApplyPortParallel(b *testing.B) {
 			}
 			wg.Wait()
 		})
+	}
+}
+
+// TestKernelAnnouncedApply: calls that containers starting together
+// announced (Expect) go in one iptables-restore, even when they come one
+// after the other, and land as if applied alone.
+func TestKernelAnnouncedApply(t *testing.T) {
+	t.Parallel()
+	p := newProgrammer(t)
+	c := Config{IPForwardFlipped: true}
+	apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
+	var restores atomic.Int64
+	run := p.plain.Run
+	p.plain.Run = func(b [][]cmd) []error {
+		restores.Add(1)
+		return run(b)
+	}
+	p.plain.Gather = time.Minute
+	const n = 6
+	tickets := make([]*batch.Ticket, n)
+	for i := range n {
+		tickets[i] = p.Expect(1)
+	}
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			defer tickets[i].Release()
+			errs <- p.ApplyAnnounced(c.AddPorts(docker0, benchPort(i)), tickets[i])
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := restores.Load(); got != 1 {
+		t.Errorf("%d announced calls took %d restores, want 1", n, got)
+	}
+	var ports []Port
+	for i := range n {
+		ports = append(ports, benchPort(i))
+	}
+	want := newProgrammer(t)
+	apply(t, want, [][]Op{c.Start(), c.AddNetwork(docker0), c.AddPorts(docker0, ports...)})
+	if got, exp := sortedLines(save(t, p)), sortedLines(save(t, want)); got != exp {
+		t.Errorf("rules after announced batches:\n%s", diff(exp, got))
 	}
 }

@@ -1,0 +1,126 @@
+package netkit
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/labrun/labrun/netkit/netns"
+)
+
+// defaultDisableIPv6 is the sysctl that new interfaces of a namespace copy
+// their disable_ipv6 from when they are registered.
+const defaultDisableIPv6 = "/proc/sys/net/ipv6/conf/default/disable_ipv6"
+
+// hostIPv6Off makes the host-side veths of containers start with IPv6 off:
+// while any container's veth is being created, the host node's default
+// disable_ipv6 is 1; when the last creation ends, it is put back.
+//
+// A host-side veth on labrun's IPv4-only networks carries no IPv6 (the
+// container's end has IPv6 off, as Docker does). With IPv6 on, each one
+// still gets a link-local address and its routes, runs duplicate-address
+// detection in a kernel worker that takes the rtnl lock, and every link
+// coming up or going away walks the host's whole IPv6 routing table, which
+// holds three routes for each other veth: a cost that grows with the lab
+// (issue 6; docs/performance.md). Docker leaves these veths' IPv6 on, so
+// on a real host they show an fe80:: address that labrun's do not.
+//
+// The default is lock-free to write (unlike an interface's own
+// disable_ipv6, which spins on the rtnl lock), and the file is opened once
+// in the host node and kept. Bridges the engine creates take the exclusive
+// side (bridge), so that they never see the temporary default.
+//
+// Equivalent to: ip netns exec HOST sysctl -w net.ipv6.conf.default.disable_ipv6=1;
+// ip link add vethX …; sysctl -w net.ipv6.conf.default.disable_ipv6=OLD
+type hostIPv6Off struct {
+	ns *netns.NS
+
+	excl sync.RWMutex // veth creations share it; bridge creations hold it alone
+
+	mu     sync.Mutex
+	active int      // veth creations under way
+	f      *os.File // the default, opened in the host node; nil: no IPv6
+	opened bool
+	old    []byte // the default's value before the first creation
+}
+
+// off makes new interfaces of the host node start with IPv6 off until the
+// returned function is called.
+func (h *hostIPv6Off) off() (restore func() error, err error) {
+	h.excl.RLock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.active == 0 {
+		if err := h.setLocked(); err != nil {
+			h.excl.RUnlock()
+			return nil, err
+		}
+	}
+	h.active++
+	return func() error {
+		defer h.excl.RUnlock()
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.active--
+		if h.active > 0 || h.f == nil {
+			return nil
+		}
+		if _, err := h.f.WriteAt(h.old, 0); err != nil {
+			return fmt.Errorf("restoring the host's default disable_ipv6: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+// setLocked opens the default (once) and writes 1 to it, saving its value.
+func (h *hostIPv6Off) setLocked() error {
+	if !h.opened {
+		err := h.ns.Do(func() error {
+			f, err := os.OpenFile(defaultDisableIPv6, os.O_RDWR, 0)
+			if errors.Is(err, os.ErrNotExist) {
+				return nil // a kernel without IPv6 has nothing to turn off
+			}
+			h.f = f
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("opening the host's default disable_ipv6: %w", err)
+		}
+		h.opened = true
+	}
+	if h.f == nil {
+		return nil
+	}
+	buf := make([]byte, 16)
+	n, err := h.f.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("reading the host's default disable_ipv6: %w", err)
+	}
+	h.old = buf[:n]
+	if _, err := h.f.WriteAt([]byte("1"), 0); err != nil {
+		return fmt.Errorf("turning IPv6 off for the host's new veths: %w", err)
+	}
+	return nil
+}
+
+// bridge holds off veth creations while fn creates an interface that must
+// get the host's own IPv6 default (a network's bridge).
+func (h *hostIPv6Off) bridge(fn func() error) error {
+	h.excl.Lock()
+	defer h.excl.Unlock()
+	return fn()
+}
+
+// close closes the default's file.
+func (h *hostIPv6Off) close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.f == nil {
+		return nil
+	}
+	err := h.f.Close()
+	h.f, h.opened = nil, false
+	return err
+}

@@ -1,0 +1,159 @@
+package netkit_test
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/vishvananda/netlink"
+
+	"github.com/labrun/labrun/netkit"
+)
+
+// Tests of what the speed work of issue 6 changed in behaviour
+// (docs/performance.md): host-side veths without IPv6, a busybox container's
+// main process without a mount namespace, and a failed veth after the
+// container's ports were published (the two are made at the same time).
+
+func sysctl(t *testing.T, n *netkit.Node, key string) string {
+	t.Helper()
+	v, err := n.NS().ReadSysctl(key)
+	require.NoError(t, err, key)
+	return v
+}
+
+// TestHostVethsWithoutIPv6: a container's host-side veth has IPv6 off, while
+// the host's default, docker0 and a network created while containers start
+// keep theirs.
+func TestHostVethsWithoutIPv6(t *testing.T) {
+	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
+	if _, err := os.Stat("/proc/sys/net/ipv6"); err != nil {
+		t.Skip("skipping: this kernel has no IPv6")
+	}
+	host := lab.Host()
+	before := sysctl(t, host, "net/ipv6/conf/default/disable_ipv6")
+	var wg sync.WaitGroup
+	errs := make([]error, 9)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.Run(netkit.RunOptions{Name: fmt.Sprintf("v%d", i), Command: "sleep infinity", Comm: "sleep"})
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, errs[8] = e.CreateNetwork(netkit.NetworkOptions{Name: "mid"})
+	}()
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	links, err := host.Netlink().LinkList()
+	require.NoError(t, err)
+	veths := 0
+	for _, l := range links {
+		name := l.Attrs().Name
+		v := sysctl(t, host, "net/ipv6/conf/"+name+"/disable_ipv6")
+		switch {
+		case l.Type() == "veth" && l.Attrs().MasterIndex != 0:
+			veths++
+			assert.Equal(t, "1", v, "IPv6 of host-side veth %s", name)
+		case l.Type() == "bridge":
+			assert.Equal(t, before, v, "IPv6 of bridge %s", name)
+		}
+	}
+	assert.Equal(t, 8, veths)
+	assert.Equal(t, before, sysctl(t, host, "net/ipv6/conf/default/disable_ipv6"), "the host's default")
+	// The container's end has IPv6 off too, as Docker's does.
+	c, err := e.Container("v0")
+	require.NoError(t, err)
+	assert.Equal(t, "1", sysctl(t, c.Node(), "net/ipv6/conf/eth0/disable_ipv6"))
+}
+
+// TestWaiterSharesMountNamespace: a container that runs no program gets the
+// light waiter, which remounts nothing and so needs no mount namespace of
+// its own; a command run in it still gets one, with the container's /sys.
+func TestWaiterSharesMountNamespace(t *testing.T) {
+	_, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
+	c, err := e.Run(netkit.RunOptions{Name: "w", Command: "sleep infinity", Comm: "sleep"})
+	require.NoError(t, err)
+	own, err := os.Readlink("/proc/self/ns/mnt")
+	require.NoError(t, err)
+	its, err := os.Readlink("/proc/" + strconv.Itoa(c.Pid()) + "/ns/mnt")
+	require.NoError(t, err)
+	if comm, _ := os.ReadFile("/proc/" + strconv.Itoa(c.Pid()) + "/comm"); strings.TrimSpace(string(comm)) != "sleep" {
+		t.Skipf("skipping: no waiter on this machine (main process is %q)", comm)
+	}
+	assert.Equal(t, own, its, "the waiter's mount namespace")
+	cmd, err := c.Exec(nil, "ls", "/sys/class/net")
+	require.NoError(t, err)
+	var out strings.Builder
+	cmd.Stdout = &out
+	require.NoError(t, c.StartExec(cmd))
+	require.NoError(t, cmd.Wait())
+	assert.Equal(t, "eth0\nlo\n", out.String(), "/sys of an exec'd command")
+}
+
+// TestPublishRolledBackWhenVethFails: the veth and the published ports are
+// made at the same time; when the veth fails (here the bridge was deleted
+// behind the engine's back), the ports that were published go again: no
+// proxy holds the host port, no rule names the container, the port and
+// the address are free.
+func TestPublishRolledBackWhenVethFails(t *testing.T) {
+	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
+	host := lab.Host()
+	rulesBefore, err := host.Output("iptables-save", "-t", "nat")
+	require.NoError(t, err)
+	br, err := host.Netlink().LinkByName("docker0")
+	require.NoError(t, err)
+	require.NoError(t, host.Netlink().LinkDel(br))
+	_, err = e.Run(netkit.RunOptions{Name: "f", Command: "sleep infinity", Comm: "sleep", Publish: mustBindings(t, "8080:80")})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "finding bridge docker0")
+	rulesAfter, err := host.Output("iptables-save", "-t", "nat")
+	require.NoError(t, err)
+	assert.Equal(t, stripCounters(string(rulesBefore)), stripCounters(string(rulesAfter)), "nat rules after the failure")
+	// Nothing listens on the host port any more.
+	require.NoError(t, host.NS().Do(func() error {
+		ln, err := net.Listen("tcp4", "0.0.0.0:8080")
+		if err == nil {
+			ln.Close()
+		}
+		return err
+	}), "binding the host port the failed container had published")
+	// With docker0 back, the port and the address are handed out again.
+	require.NoError(t, host.Netlink().LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "docker0"}}))
+	l, err := host.Netlink().LinkByName("docker0")
+	require.NoError(t, err)
+	require.NoError(t, host.Netlink().LinkSetUp(l))
+	require.NoError(t, e.Remove("f", true))
+	c, err := e.Run(netkit.RunOptions{Name: "g", Command: "sleep infinity", Comm: "sleep", Publish: mustBindings(t, "8080:80")})
+	require.NoError(t, err)
+	assert.Equal(t, "172.17.0.2", c.IP("").String())
+}
+
+// stripCounters drops iptables-save's comment and counter lines, which
+// differ between two dumps of the same rules.
+func stripCounters(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "#") {
+			continue
+		}
+		if strings.HasPrefix(l, ":") {
+			if i := strings.Index(l, " ["); i > 0 {
+				l = l[:i]
+			}
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}
