@@ -14,5 +14,6 @@
 //
 // Sub-packages: netns (the only code that enters namespaces), initproc (the
 // processes that run inside them), ipam and ports (pure allocation and
-// parsing), firewall (Docker's iptables rules as data).
+// parsing), firewall (Docker's iptables rules as data), batch (the pure
+// group commit that merges concurrent rule and link deletions).
 package netkit
