@@ -493,56 +493,6 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 	return nil
 }
 
-// noIPv6Default makes the interfaces created next in the calling thread's
-// namespace start with IPv6 off, and returns the function that puts the
-// default back. It must run on a thread inside the container's namespace
-// (Node.config).
-//
-// Docker turns IPv6 off on a container's interface on networks without
-// IPv6 (libnetwork's setIPv6, since 1.13; labrun's networks are IPv4
-// only): the interface has no link-local address, and sends none of the
-// duplicate-address probes, MLD reports and router solicitations that the
-// bridge would flood to every other container — with 1000 containers that
-// flooding, not the API, is what makes each new container cost more than
-// the last. Docker writes the interface's own disable_ipv6 once it exists;
-// that write takes the rtnl lock by retrying the system call while anyone
-// holds it, which under a lab's parallel starts burns a core. Letting the
-// interface inherit the setting from the namespace's default is lock-free
-// and leaves the same state: ethN's disable_ipv6 is 1, the default is
-// back at its value. A kernel without IPv6 has nothing to turn off.
-//
-// Equivalent to: ip netns exec CTR sysctl -w net.ipv6.conf.ethN.disable_ipv6=1
-//
-// The file is opened once: every lookup of a path under /proc/sys/net
-// walks past the entries of every other namespace on the machine that
-// looked it up too, which in a lab of 1000 containers costs more than the
-// writes.
-func noIPv6Default() (restore func() error, err error) {
-	f, err := os.OpenFile("/proc/sys/net/ipv6/conf/default/disable_ipv6", os.O_RDWR, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return func() error { return nil }, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	old := make([]byte, 16)
-	n, err := f.ReadAt(old, 0)
-	if err == nil || errors.Is(err, io.EOF) {
-		_, err = f.WriteAt([]byte("1"), 0)
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() error {
-		_, err := f.WriteAt(old[:n], 0)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	}, nil
-}
-
 // detach undoes attach.
 func (c *Container) detach(ep *endpoint, t *batch.Ticket) error {
 	e := c.e
