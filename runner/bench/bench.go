@@ -59,6 +59,7 @@ type config struct {
 	cacheDir     string
 	cniVersion   string
 	labStarts    int
+	labSettle    time.Duration
 	verbose      bool
 
 	stdout, stderr io.Writer
@@ -92,7 +93,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.downParallel, "down-parallel", 50, "labrun: docker rm -f calls at once (50: what docker rm -f A B C... does)")
 	fs.StringVar(&cfg.cacheDir, "cache", "", "directory for the installed CNI plugins (default: the user cache directory's labrun/bench)")
 	fs.StringVar(&cfg.cniVersion, "cni-version", cniVersion, "github.com/containernetworking/plugins version to install")
-	fs.IntVar(&cfg.labStarts, "lab-starts", 10, "fresh labs (NewLab + StartEngine) to time for the lab start figure")
+	fs.IntVar(&cfg.labStarts, "lab-starts", 10, "fresh labs (NewLab + StartEngine) to time for the lab start figure, back to back and settled")
+	fs.DurationVar(&cfg.labSettle, "lab-settle", 300*time.Millisecond, "pause before each settled fresh lab, for the kernel to finish removing the last one")
 	fs.BoolVar(&cfg.verbose, "v", false, "log progress to stderr")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -158,9 +160,9 @@ func run(cfg *config) error {
 		}
 		cni = p
 	}
-	var labStart labStartStats
+	var labStart labStarts
 	if contains(cfg.methods, methodLabrun) {
-		s, err := timeLabStarts(cfg.labStarts)
+		s, err := timeLabStarts(cfg.labStarts, cfg.labSettle)
 		if err != nil {
 			return fmt.Errorf("timing lab starts: %w", err)
 		}
@@ -239,7 +241,7 @@ func contains(list []string, s string) bool {
 }
 
 // report prints the table and, last, the summary line.
-func report(cfg *config, results []result, ls labStartStats) {
+func report(cfg *config, results []result, ls labStarts) {
 	w := cfg.stdout
 	const row = "%-7s %5s  %10s  %12s  %11s  %11s  %7s  %7s\n"
 	fmt.Fprintf(w, row, "method", "N", "up ms/ctr", "down ms/ctr", "PSS MB/ctr", "CPU ms/ctr", "up s", "down s")
@@ -256,9 +258,13 @@ func report(cfg *config, results []result, ls labStartStats) {
 		fmt.Fprintf(w, row, r.method, n, f2(r.perCtr(r.up)), f2(r.perCtr(r.down)), mem, f2(r.perCtr(r.cpu)),
 			f2(r.up.Seconds()), f2(r.down.Seconds()))
 	}
-	if ls.n > 0 {
-		fmt.Fprintf(w, "fresh lab (NewLab + StartEngine: 5 namespaces, docker0, Docker's chains): median %.1f ms, min %.1f ms, max %.1f ms of %d\n",
-			ms(ls.median), ms(ls.min), ms(ls.max), ls.n)
+	if s := ls.settled; s.n > 0 {
+		fmt.Fprintf(w, "fresh lab (NewLab + StartEngine: 5 namespaces, docker0, Docker's chains): median %.1f ms, min %.1f ms, max %.1f ms of %d, each %s after the last closed\n",
+			ms(s.median), ms(s.min), ms(s.max), s.n, ls.settle)
+	}
+	if b := ls.backToBack; b.n > 0 {
+		fmt.Fprintf(w, "fresh lab, back to back (the kernel still removing the last one): median %.1f ms, min %.1f ms, max %.1f ms of %d\n",
+			ms(b.median), ms(b.min), ms(b.max), b.n)
 	}
 	fmt.Fprintln(w, "PSS: /proc/PID/smaps_rollup summed over the lab's processes with the lab up (labrun: labrun itself and every container's main process); shell and cni keep no process per container.")
 	fmt.Fprintln(w, "CPU: user+system time of the benchmark and the processes it started (plugins, ip, iptables), up and down; the kernel's own threads are not counted.")

@@ -18,13 +18,36 @@ type labStartStats struct {
 	min, median, max time.Duration
 }
 
-// timeLabStarts times n fresh labs: the four-node world and an engine with
-// docker0 and Docker's chains, ready for docker run.
+// labStarts holds the two lab start figures: labs made one right after the
+// other closed, while the kernel still tears the last one down (as
+// `labrun scenarios/` makes them), and labs made once it is done.
+type labStarts struct {
+	backToBack, settled labStartStats
+	settle              time.Duration
+}
+
+// timeLabStarts times n fresh labs back to back, then n more each made
+// settle after the last one closed (the pause is not timed: the kernel
+// removes a closed lab's namespaces in the background, under the locks a
+// new lab needs).
+func timeLabStarts(n int, settle time.Duration) (labStarts, error) {
+	b2b, err := timeLabSeries(n, 0)
+	if err != nil {
+		return labStarts{}, err
+	}
+	s, err := timeLabSeries(n, settle)
+	return labStarts{backToBack: b2b, settled: s, settle: settle}, err
+}
+
+// timeLabSeries times n fresh labs: the four-node world and an engine with
+// docker0 and Docker's chains, ready for docker run, waiting pause after
+// each one is closed.
 //
 // Equivalent to: labrun's lab-up of a scenario.
-func timeLabStarts(n int) (labStartStats, error) {
+func timeLabSeries(n int, pause time.Duration) (labStartStats, error) {
 	var ds []time.Duration
 	for i := 0; i < n; i++ {
+		time.Sleep(pause)
 		t0 := time.Now()
 		lab, err := netkit.NewLab(netkit.LabOptions{Name: "bench"})
 		if err != nil {
