@@ -37,7 +37,7 @@ type Container struct {
 	mu         sync.Mutex
 	state      string // created, running, exited
 	node       *Node
-	proc       *exec.Cmd
+	proc       *os.Process
 	pid        int
 	hostname   string
 	endpoints  []*endpoint
@@ -427,7 +427,7 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 		// IPv6 off on the new interface, as Docker does (see
 		// noIPv6Default), and on its host end (see hostIPv6Off), then
 		// the veth.
-		restore, err := noIPv6Default()
+		restore, err := noIPv6Default(&e.sysctls)
 		if err != nil {
 			return fmt.Errorf("turning IPv6 off for %s in container %s: %w", ifname, c.Name, err)
 		}
@@ -654,7 +654,11 @@ func (c *Container) startProcess() error {
 		// package initialisation for every container.
 		cmd, err = initproc.Waiter(cfg)
 	}
-	waiter := cmd != nil
+	var exe *os.File
+	if cmd != nil {
+		exe, err = initproc.WaiterExe()
+	}
+	waiter := exe != nil
 	if cmd == nil && err == nil {
 		cmd, err = initproc.Command(cfg)
 	}
@@ -667,32 +671,48 @@ func (c *Container) startProcess() error {
 	}
 	defer rd.Close()
 	var stderr strings.Builder
-	cmd.ExtraFiles = []*os.File{wr}
-	if !waiter {
-		// The waiter writes nothing: it needs no pipe (a descriptor held,
-		// and copied into every process labrun starts, for as long as the
-		// container runs).
-		cmd.Stderr = &limitedWriter{w: &stderr, n: 4096}
-	}
 	c.mu.Lock()
 	node := c.node
 	c.mu.Unlock()
-	// The waiter remounts nothing, so it needs no mount namespace of its
-	// own (whose copy and teardown, an expedited RCU grace period on
-	// exit, would cost more than the rest of its life).
-	err = node.ns.Start(cmd, netns.StartOptions{NewUTS: true, NewMount: !waiter})
+	var proc *os.Process
+	var wait func() *os.ProcessState
+	if waiter {
+		// The waiter writes nothing: it needs no pipe (a descriptor held,
+		// and copied into every process labrun starts, for as long as the
+		// container runs). It remounts nothing, so it needs no mount
+		// namespace of its own (whose copy and teardown, an expedited RCU
+		// grace period on exit, would cost more than the rest of its
+		// life). It is spawned (see netns.Spawn): a lab starts one per
+		// container, while labrun holds the descriptors of all the others.
+		proc, err = node.ns.Spawn(netns.Spawn{Exe: exe, Args: cmd.Args, Env: cmd.Env, Extra: []*os.File{wr}}, netns.StartOptions{NewUTS: true})
+		wait = func() *os.ProcessState {
+			st, _ := proc.Wait()
+			return st
+		}
+	} else {
+		cmd.ExtraFiles = []*os.File{wr}
+		cmd.Stderr = &limitedWriter{w: &stderr, n: 4096}
+		err = node.ns.Start(cmd, netns.StartOptions{NewUTS: true, NewMount: true})
+		if err == nil {
+			proc = cmd.Process
+			wait = func() *os.ProcessState {
+				cmd.Wait()
+				return cmd.ProcessState
+			}
+		}
+	}
 	wr.Close()
 	if err != nil {
 		return fmt.Errorf("starting container %s: %w", c.Name, err)
 	}
 	done := make(chan struct{})
 	c.mu.Lock()
-	c.proc = cmd
-	c.pid = cmd.Process.Pid
+	c.proc = proc
+	c.pid = proc.Pid
 	c.done = done
 	c.exited = false
 	c.mu.Unlock()
-	go c.reap(cmd, done)
+	go c.reap(wait, done)
 
 	timeout := o.ReadyTimeout
 	if timeout == 0 {
@@ -701,7 +721,7 @@ func (c *Container) startProcess() error {
 	rd.SetReadDeadline(time.Now().Add(timeout))
 	var b [1]byte
 	if _, rerr := rd.Read(b[:]); rerr != nil {
-		cmd.Process.Kill()
+		proc.Kill()
 		<-done
 		msg := strings.TrimSpace(stderr.String())
 		if errors.Is(rerr, os.ErrDeadlineExceeded) {
@@ -727,12 +747,11 @@ func (c *Container) startProcess() error {
 
 // reap waits for the main process; when it exits by itself, the container
 // stops as Docker's does (network released, --rm honoured).
-func (c *Container) reap(cmd *exec.Cmd, done chan struct{}) {
-	err := cmd.Wait()
+func (c *Container) reap(wait func() *os.ProcessState, done chan struct{}) {
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+	if st := wait(); st != nil {
+		code = st.ExitCode()
+		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			code = 128 + int(ws.Signal())
 		}
 	}
@@ -772,7 +791,7 @@ func (c *Container) stop(timeout time.Duration, honourRm bool) error {
 	proc, done := c.proc, c.done
 	c.mu.Unlock()
 	if timeout > 0 {
-		proc.Process.Signal(syscall.SIGTERM)
+		proc.Signal(syscall.SIGTERM)
 		select {
 		case <-done:
 		case <-time.After(timeout):
@@ -790,12 +809,12 @@ func (c *Container) stop(timeout time.Duration, honourRm bool) error {
 	defer t.release()
 	// Kill the whole tree, children first, so that nothing of the
 	// container outlives it (not even a zombie waiting for init).
-	if kids := descendants([]int{proc.Process.Pid}); len(kids) > 1 {
+	if kids := descendants([]int{proc.Pid}); len(kids) > 1 {
 		for _, pid := range kids[1:] {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
-	proc.Process.Kill()
+	proc.Kill()
 	<-done
 	err := c.teardown(t)
 	c.mu.Lock()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/ipam"
+	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
 )
 
@@ -31,9 +32,10 @@ type Engine struct {
 	networks   []*Network   // in creation order
 	containers []*Container // in creation order
 	alloc      *ports.Allocator
-	veths      *vethDeleter // deletes containers' host-side veths, in batches
-	hostV6     *hostIPv6Off // host-side veths start with IPv6 off
-	flipped    bool         // the engine turned ip_forward on
+	veths      *vethDeleter  // deletes containers' host-side veths, in batches
+	hostV6     *hostIPv6Off  // host-side veths start with IPv6 off
+	sysctls    netns.Sysctls // containers' /proc/sys, through private procfs instances
+	flipped    bool          // the engine turned ip_forward on
 	started    time.Time
 	stopped    bool
 }
@@ -247,7 +249,7 @@ func (e *Engine) shutdown(keep bool) (*carry, error) {
 	if e.fw != nil {
 		errs = append(errs, e.fw.stop())
 	}
-	errs = append(errs, e.hostV6.close())
+	errs = append(errs, e.hostV6.close(), e.sysctls.Close())
 	if keep {
 		for _, ctr := range ctrs {
 			if !ctr.removed {

@@ -12,7 +12,10 @@ import (
 
 // defaultDisableIPv6 is the sysctl that new interfaces of a namespace copy
 // their disable_ipv6 from when they are registered.
-const defaultDisableIPv6 = "/proc/sys/net/ipv6/conf/default/disable_ipv6"
+const (
+	defaultDisableIPv6    = "/proc/sys/" + defaultDisableIPv6Key
+	defaultDisableIPv6Key = "net/ipv6/conf/default/disable_ipv6"
+)
 
 // noIPv6Default makes the interfaces created next in the calling thread's
 // namespace start with IPv6 off, and returns the function that puts the
@@ -34,12 +37,12 @@ const defaultDisableIPv6 = "/proc/sys/net/ipv6/conf/default/disable_ipv6"
 //
 // Equivalent to: ip netns exec CTR sysctl -w net.ipv6.conf.ethN.disable_ipv6=1
 //
-// The file is opened once: every lookup of a path under /proc/sys/net
-// walks past the entries of every other namespace on the machine that
-// looked it up too, which in a lab of 1000 containers costs more than the
-// writes.
-func noIPv6Default() (restore func() error, err error) {
-	f, err := os.OpenFile(defaultDisableIPv6, os.O_RDWR, 0)
+// The file is opened once, through sys (see netns.Sysctls): every lookup
+// of a path under /proc/sys/net walks past the entries of every other
+// namespace that looked it up through the same procfs, which in a lab of
+// 1000 containers costs more than the writes.
+func noIPv6Default(sys *netns.Sysctls) (restore func() error, err error) {
+	f, err := sys.Open(defaultDisableIPv6Key, os.O_RDWR)
 	if errors.Is(err, os.ErrNotExist) {
 		return func() error { return nil }, nil
 	}

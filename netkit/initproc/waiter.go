@@ -59,7 +59,7 @@ func Waiter(cfg Config) (*exec.Cmd, error) {
 
 var (
 	waiterOnce sync.Once
-	waiterFile string
+	waiterFile *os.File
 	waiterErr  error
 )
 
@@ -68,6 +68,18 @@ var (
 // process and kept open. A child execs it through its own copy of that
 // descriptor (close-on-exec: the exec'd program does not keep it).
 func waiterPath() (string, error) {
+	f, err := WaiterExe()
+	if f == nil || err != nil {
+		return "", err
+	}
+	return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())), nil
+}
+
+// WaiterExe returns the waiter's program, open read-only, for starting it
+// through its descriptor (netns.Spawn) with the Args and Env of Waiter's
+// command. It is nil, with no error, where there is no waiter. The file is
+// labrun's, kept open for its lifetime: never close it.
+func WaiterExe() (*os.File, error) {
 	waiterOnce.Do(func() {
 		if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
 			return
@@ -80,7 +92,7 @@ func waiterPath() (string, error) {
 	return waiterFile, waiterErr
 }
 
-func makeWaiter() (string, error) {
+func makeWaiter() (*os.File, error) {
 	// MFD_EXEC (Linux 6.3+) keeps it executable where vm.memfd_noexec
 	// would make memfds non-executable by default; older kernels do not
 	// know the flag.
@@ -90,23 +102,23 @@ func makeWaiter() (string, error) {
 		fd, err = unix.MemfdCreate("labrun-waiter", flags)
 	}
 	if err != nil {
-		return "", fmt.Errorf("memfd_create: %w", err)
+		return nil, fmt.Errorf("memfd_create: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), "labrun-waiter")
 	defer f.Close()
 	if _, err := f.Write(waiterELF()); err != nil {
-		return "", err
+		return nil, err
 	}
 	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE); err != nil {
-		return "", fmt.Errorf("sealing: %w", err)
+		return nil, fmt.Errorf("sealing: %w", err)
 	}
 	// A file open for writing cannot be executed (ETXTBSY): keep a
 	// read-only descriptor and close the writable one.
 	ro, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return "", fmt.Errorf("reopening read-only: %w", err)
+		return nil, fmt.Errorf("reopening read-only: %w", err)
 	}
-	return "/proc/self/fd/" + strconv.Itoa(ro), nil
+	return os.NewFile(uintptr(ro), "labrun-waiter"), nil
 }
 
 // waiterCode is the waiter's machine code (x86-64, Linux system calls), as

@@ -1,7 +1,9 @@
 // Package netns is the one place in labrun that switches a thread into another
 // network namespace. It creates anonymous namespaces held only by a file
 // descriptor (so they vanish when labrun exits, however it exits), runs code
-// inside a namespace on a locked OS thread, starts processes inside one, and
+// inside a namespace on a locked OS thread, starts processes inside one (the
+// many small ones through spawner threads with descriptor tables of their
+// own), opens a namespace's /proc/sys through private procfs instances, and
 // pins a namespace to a path for inspection when asked.
 //
 // It is not a general namespace library: it knows network namespaces only (and
