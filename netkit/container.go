@@ -497,9 +497,11 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 func (c *Container) detach(ep *endpoint, t *batch.Ticket) error {
 	e := c.e
 	var errs []error
-	errs = append(errs, e.fw.delEndpoint(ep.net, ep.addr))
-	// Equivalent to: ip link del vethX (its peer goes with it)
-	errs = append(errs, e.veths.del(ep.hostVeth, t))
+	if !e.discarding.Load() {
+		errs = append(errs, e.fw.delEndpoint(ep.net, ep.addr))
+		// Equivalent to: ip link del vethX (its peer goes with it)
+		errs = append(errs, e.veths.del(ep.hostVeth, t))
+	}
 	ep.net.pool.Release(ep.addr)
 	e.mu.Lock()
 	delete(ep.net.endpoints, c.ID)

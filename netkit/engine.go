@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -36,6 +37,7 @@ type Engine struct {
 	hostV6     *hostIPv6Off  // host-side veths start with IPv6 off
 	sysctls    netns.Sysctls // containers' /proc/sys, through private procfs instances
 	flipped    bool          // the engine turned ip_forward on
+	discarding atomic.Bool   // the lab is closing: links and rules go with its namespaces
 	started    time.Time
 	stopped    bool
 }
@@ -43,7 +45,10 @@ type Engine struct {
 // firewaller is the seam between the engine and its rule back end (iptables
 // through netkit/firewall, or none with --iptables=false).
 type firewaller interface {
-	start(flippedForward bool) error
+	// start programs the engine's own chains and, when first is not nil,
+	// that network's rules, in one batch (one iptables-save and one
+	// iptables-restore for a fresh engine instead of two of each).
+	start(flippedForward bool, first *Network) error
 	addNetwork(n *Network) error
 	delNetwork(n *Network) error
 	// expect announces n calls of addPorts or delPorts that a container
@@ -96,14 +101,14 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 	// containers, restored by the next start (even after a failed one).
 	carried := l.stored
 	if old != nil {
-		c, err := old.shutdown(true)
+		c, err := old.shutdown(stopKeep)
 		_ = err
 		carried = c
 	}
 	l.stored = carried
 	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: newVethDeleter(host), hostV6: &hostIPv6Off{ns: host.ns}}
 	if err := e.start(carried); err != nil {
-		e.shutdown(false)
+		e.shutdown(stopRemove)
 		return nil, err
 	}
 	l.mu.Lock()
@@ -122,7 +127,7 @@ func (l *Lab) StopEngine() error {
 	if e == nil {
 		return nil
 	}
-	c, err := e.shutdown(true)
+	c, err := e.shutdown(stopKeep)
 	l.stored = c
 	return err
 }
@@ -175,17 +180,24 @@ func (e *Engine) start(c *carry) error {
 	default:
 		e.fw = newIPTablesFirewall(e)
 	}
-	if err := e.fw.start(e.flipped); err != nil {
-		return fmt.Errorf("programming the engine's chains: %w", err)
-	}
 	if e.opts.Bridge != "none" {
+		// The default network's links first, then its rules together
+		// with the engine's chains: the rules name the bridge, they do
+		// not need it.
 		n, err := e.defaultNetwork()
 		if err != nil {
 			return err
 		}
-		if err := e.addNetwork(n); err != nil {
+		if err := e.plumbNetwork(n, func() error {
+			if err := e.fw.start(e.flipped, n); err != nil {
+				return fmt.Errorf("programming the engine's chains and the rules of network %s: %w", n.Name, err)
+			}
+			return nil
+		}); err != nil {
 			return err
 		}
+	} else if err := e.fw.start(e.flipped, nil); err != nil {
+		return fmt.Errorf("programming the engine's chains: %w", err)
 	}
 	if c != nil {
 		for _, n := range c.networks {
@@ -214,16 +226,35 @@ func (e *Engine) start(c *carry) error {
 	return nil
 }
 
+// shutdownMode says what stopping an engine removes.
+type shutdownMode int
+
+const (
+	// stopRemove removes the containers with their links and rules, and
+	// the networks' rules: the host namespace lives on (a failed start, a
+	// lab whose namespaces are pinned).
+	stopRemove shutdownMode = iota
+	// stopKeep is stopRemove that carries user-defined networks and
+	// containers to the next engine, as dockerd's restart does.
+	stopKeep
+	// stopDiscard is for a closing lab whose namespaces nothing pins: its
+	// containers' processes and proxies stop, but no rule and no link is
+	// removed one by one, since the kernel frees them all with the
+	// namespaces (iptables-save and iptables-restore would cost several
+	// processes per lab for nothing).
+	stopDiscard
+)
+
 // carry is what survives an engine restart.
 type carry struct {
 	networks   []*Network
 	containers []*Container
 }
 
-// shutdown stops every container and removes the engine's rules. With keep,
-// it returns the user-defined networks and the containers for the next
-// engine; otherwise it removes the bridges it created too.
-func (e *Engine) shutdown(keep bool) (*carry, error) {
+// shutdown stops every container and, unless mode is stopDiscard, removes
+// their links and rules and the engine's rules. With stopKeep it returns
+// the user-defined networks and the containers for the next engine.
+func (e *Engine) shutdown(mode shutdownMode) (*carry, error) {
 	e.mu.Lock()
 	if e.stopped {
 		e.mu.Unlock()
@@ -232,6 +263,11 @@ func (e *Engine) shutdown(keep bool) (*carry, error) {
 	e.stopped = true
 	ctrs := append([]*Container(nil), e.containers...)
 	e.mu.Unlock()
+	keep := mode == stopKeep
+	discard := mode == stopDiscard
+	if discard {
+		e.discarding.Store(true)
+	}
 	errs := stopAll(ctrs)
 	e.mu.Lock()
 	nets := append([]*Network(nil), e.networks...)
@@ -239,14 +275,14 @@ func (e *Engine) shutdown(keep bool) (*carry, error) {
 	c := &carry{}
 	for i := len(nets) - 1; i >= 0; i-- {
 		n := nets[i]
-		if e.fw != nil {
+		if e.fw != nil && !discard {
 			errs = append(errs, e.fw.delNetwork(n))
 		}
 		if keep && !n.Default {
 			c.networks = append([]*Network{n}, c.networks...)
 		}
 	}
-	if e.fw != nil {
+	if e.fw != nil && !discard {
 		errs = append(errs, e.fw.stop())
 	}
 	errs = append(errs, e.hostV6.close(), e.sysctls.Close())
@@ -384,7 +420,18 @@ func (e *Engine) reservedPrefixes() []netip.Prefix {
 
 // addNetwork creates the network's bridge (if netkit owns it) and its rules,
 // rolling back on error.
-func (e *Engine) addNetwork(n *Network) (err error) {
+func (e *Engine) addNetwork(n *Network) error {
+	return e.plumbNetwork(n, func() error {
+		if err := e.fw.addNetwork(n); err != nil {
+			return fmt.Errorf("programming rules for network %s: %w", n.Name, err)
+		}
+		return nil
+	})
+}
+
+// plumbNetwork makes network n's bridge (or adopts it), then runs program
+// (its rules) and registers n. A bridge it made goes again if either fails.
+func (e *Engine) plumbNetwork(n *Network, program func() error) (err error) {
 	h := e.host.nl
 	if n.createdBridge {
 		if _, err := h.LinkByName(n.Bridge); err == nil {
@@ -420,8 +467,8 @@ func (e *Engine) addNetwork(n *Network) (err error) {
 			return err
 		}
 	}
-	if err := e.fw.addNetwork(n); err != nil {
-		return fmt.Errorf("programming rules for network %s: %w", n.Name, err)
+	if err := program(); err != nil {
+		return err
 	}
 	e.mu.Lock()
 	e.networks = append(e.networks, n)
@@ -518,7 +565,7 @@ func sortNetworks(ns []*Network) {
 
 type noFirewall struct{}
 
-func (noFirewall) start(bool) error                                                  { return nil }
+func (noFirewall) start(bool, *Network) error                                        { return nil }
 func (noFirewall) addNetwork(*Network) error                                         { return nil }
 func (noFirewall) delNetwork(*Network) error                                         { return nil }
 func (noFirewall) expect(int) *batch.Ticket                                          { return nil }

@@ -31,9 +31,13 @@ func (f *iptablesFirewall) port(ctr netip.Addr, b PortBinding) firewall.Port {
 	return firewall.Port{Proto: b.Container.Proto, HostIP: b.HostIP, HostPort: b.HostPort, ContainerIP: ctr, ContainerPort: b.Container.Num}
 }
 
-func (f *iptablesFirewall) start(flipped bool) error {
+func (f *iptablesFirewall) start(flipped bool, first *Network) error {
 	f.cfg.IPForwardFlipped = flipped
-	return f.prog.Apply(f.cfg.Start())
+	ops := f.cfg.Start()
+	if first != nil {
+		ops = append(ops, f.cfg.AddNetwork(f.network(first))...)
+	}
+	return f.prog.Apply(ops)
 }
 
 func (f *iptablesFirewall) addNetwork(n *Network) error {

@@ -55,8 +55,14 @@ func (f *nftablesFirewall) ruleset() string {
 	return nft.Build(f.state).String()
 }
 
-func (f *nftablesFirewall) start(bool) error {
-	return f.update("creating table ip docker-bridges", func(*nft.State) {})
+func (f *nftablesFirewall) start(_ bool, first *Network) error {
+	if err := f.update("creating table ip docker-bridges", func(*nft.State) {}); err != nil {
+		return err
+	}
+	if first != nil {
+		return f.addNetwork(first)
+	}
+	return nil
 }
 
 func (f *nftablesFirewall) addNetwork(n *Network) error {

@@ -544,10 +544,14 @@ func (l *Lab) Close() error {
 	l.closed = true
 	e := l.engine
 	l.engine = nil
+	mode := stopDiscard
+	if len(l.pins) > 0 {
+		mode = stopRemove
+	}
 	l.mu.Unlock()
 	var errs []error
 	if e != nil {
-		_, err := e.shutdown(false)
+		_, err := e.shutdown(mode)
 		errs = append(errs, err)
 	}
 	for _, n := range l.nodes {

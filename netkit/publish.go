@@ -151,7 +151,10 @@ func (c *Container) unpublish(bindings []PortBinding, eps []*endpoint, t *batch.
 }
 
 func (c *Container) unpublishBindings(n *Network, ctr netip.Addr, bindings []PortBinding, t *batch.Ticket) error {
-	err := c.e.fw.delPorts(n, ctr, bindings, t)
+	var err error
+	if !c.e.discarding.Load() {
+		err = c.e.fw.delPorts(n, ctr, bindings, t)
+	}
 	for _, b := range bindings {
 		c.e.alloc.Release(b.HostIP, b.Container.Proto, b.HostPort)
 	}

@@ -1,9 +1,12 @@
 package netkit_test
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +17,8 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/ports"
 )
 
 // Tests of what the speed work of issue 6 changed in behaviour
@@ -156,4 +161,73 @@ func stripCounters(s string) string {
 		out = append(out, l)
 	}
 	return strings.Join(out, "\n")
+}
+
+// logIPTables puts iptables-save and iptables-restore wrappers first in
+// PATH that log each call, one line each, and returns a function that
+// reads the log.
+func logIPTables(t *testing.T) (calls func() []string) {
+	t.Helper()
+	dir := t.TempDir()
+	logf := filepath.Join(dir, "calls.log")
+	for _, name := range []string{"iptables-save", "iptables-restore"} {
+		real, err := exec.LookPath(name)
+		if err != nil {
+			t.Skipf("skipping: %s not installed", name)
+		}
+		script := fmt.Sprintf("#!/bin/sh\necho \"%s $*\" >> %s\nexec %s \"$@\"\n", name, logf, real)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755))
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return func() []string {
+		b, err := os.ReadFile(logf)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		require.NoError(t, err)
+		return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	}
+}
+
+// TestIPTablesProcessesOfALab: a fresh lab's engine programs its chains
+// and docker0's rules with one iptables-restore and no iptables-save (its
+// host namespace has no table yet), and closing the lab runs neither: the
+// kernel frees the rules with the namespace. A host that has a table
+// already is read first, and keeps it.
+func TestIPTablesProcessesOfALab(t *testing.T) {
+	if err := netns.Available(); err != nil {
+		t.Skipf("skipping: cannot make network namespaces here: %v", err)
+	}
+	calls := logIPTables(t)
+	lab, err := netkit.NewLab(netkit.LabOptions{})
+	require.NoError(t, err)
+	defer lab.Close()
+	e, err := lab.StartEngine(netkit.DaemonOptions{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"iptables-restore -w --noflush"}, calls(), "starting the engine")
+	pb, err := ports.ParsePublish("8080:80")
+	require.NoError(t, err)
+	_, err = e.Run(netkit.RunOptions{Name: "web", Publish: pb, Command: "sleep infinity", Comm: "sleep"})
+	require.NoError(t, err)
+	nat, err := lab.Host().Output("iptables", "-t", "nat", "-S", "DOCKER")
+	require.NoError(t, err)
+	require.Contains(t, string(nat), "--dport 8080 -j DNAT --to-destination 172.17.0.2:80")
+	before := len(calls())
+	require.NoError(t, lab.Close())
+	require.Len(t, calls(), before, "closing the lab: %q", calls()[before:])
+
+	// A host with a table of its own: the engine reads the rules first.
+	lab2, err := netkit.NewLab(netkit.LabOptions{})
+	require.NoError(t, err)
+	defer lab2.Close()
+	_, err = lab2.Host().Output("iptables", "-t", "nat", "-N", "MINE")
+	require.NoError(t, err)
+	before = len(calls())
+	_, err = lab2.StartEngine(netkit.DaemonOptions{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"iptables-save ", "iptables-restore -w --noflush"}, calls()[before:], "starting the engine")
+	nat, err = lab2.Host().Output("iptables", "-t", "nat", "-S")
+	require.NoError(t, err)
+	require.Contains(t, string(nat), "-N MINE\n")
+	require.Contains(t, string(nat), "-N DOCKER\n")
 }

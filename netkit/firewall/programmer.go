@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/coreos/go-iptables/iptables"
+	"github.com/google/nftables"
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/netns"
@@ -419,8 +421,13 @@ func (p *Programmer) output(name string, args ...string) (string, error) {
 	return out.String(), nil
 }
 
-// state reads the namespace's rules (all tables, one iptables-save).
+// state reads the namespace's rules (all tables, one iptables-save). A
+// namespace without any IPv4 table has no rules, which needs no
+// iptables-save (a fresh engine's first batch).
 func (p *Programmer) state() (*ruleset, error) {
+	if empty, err := p.noTables(); err == nil && empty {
+		return newRuleset(), nil
+	}
 	out, err := p.output("iptables-save")
 	if err != nil {
 		return nil, fmt.Errorf("reading rules: %w", err)
@@ -430,6 +437,44 @@ func (p *Programmer) state() (*ruleset, error) {
 		return nil, fmt.Errorf("reading rules: %w", err)
 	}
 	return rs, nil
+}
+
+// noTables reports whether the namespace has no IPv4 table at all, for
+// either kind of iptables: no nf_tables table of family ip (iptables-nft
+// makes its tables there on first use) and none in x_tables (iptables-legacy,
+// /proc/net/ip_tables_names). Any table, even an empty one or one that is
+// not iptables' (nft's own), answers false. It costs two requests where an
+// iptables-save costs a process.
+//
+// Equivalent to: [ -z "$(nft list tables ip)" ] && [ ! -s /proc/net/ip_tables_names ]
+func (p *Programmer) noTables() (bool, error) {
+	var legacy []byte
+	err := p.ns.Do(func() error {
+		b, err := os.ReadFile("/proc/thread-self/net/ip_tables_names")
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		legacy = b
+		return nil
+	})
+	if err != nil || len(bytes.TrimSpace(legacy)) > 0 {
+		return false, err
+	}
+	// The socket is made inside the namespace by the library (its fd
+	// option), never in the caller's.
+	fd := p.ns.Fd()
+	if fd < 0 {
+		return false, netns.ErrClosed
+	}
+	c, err := nftables.New(nftables.WithNetNSFd(fd))
+	if err != nil {
+		return false, err
+	}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return false, err
+	}
+	return len(tables) == 0, nil
 }
 
 // DefaultTables are the tables Save dumps when given none, in the order of
