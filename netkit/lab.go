@@ -262,17 +262,10 @@ func (n *Node) Command(env []string, argv ...string) (*exec.Cmd, error) {
 	return execCommand(env, cfg)
 }
 
-// execCommand builds a ModeExec re-exec whose fd 3 reports the execve.
+// execCommand builds a ModeExec command (the exec wrapper, see
+// initproc.Exec) whose fd 3 reports the execve.
 func execCommand(env []string, cfg initproc.Config) (*exec.Cmd, error) {
-	cfg.NotifyExec = true
-	cmd, err := initproc.Command(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if env != nil {
-		cmd.Env = append(append([]string{}, env...), cmd.Env[len(cmd.Env)-1])
-	}
-	return cmd, nil
+	return initproc.Exec(cfg, env)
 }
 
 // Start starts a command made by Command inside the node and returns once
@@ -298,7 +291,7 @@ func startExec(ns *netns.NS, cmd *exec.Cmd, opts netns.StartOptions) error {
 	msg, _ := io.ReadAll(rd)
 	if len(msg) > 0 {
 		cmd.Wait()
-		return fmt.Errorf("starting %s: %s", cmd.Args[0], msg)
+		return fmt.Errorf("starting %s: %s", cmd.Args[0], initproc.ExecFailure(msg))
 	}
 	return nil
 }

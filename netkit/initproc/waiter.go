@@ -57,56 +57,72 @@ func Waiter(cfg Config) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
-var (
-	waiterOnce sync.Once
-	waiterFile *os.File
-	waiterErr  error
-)
+// WaiterExe returns the waiter's program, open read-only, for starting it
+// through its descriptor (netns.Spawn) with the Args and Env of Waiter's
+// command. It is nil, with no error, where there is no waiter. The file is
+// labrun's, kept open for its lifetime: never close it.
+func WaiterExe() (*os.File, error) { return waiter.file() }
 
-// waiterPath returns the path to execute the waiter at: /proc/self/fd/N of
-// a read-only descriptor of a sealed memfd that holds it, made once per
-// process and kept open. A child execs it through its own copy of that
-// descriptor (close-on-exec: the exec'd program does not keep it).
-func waiterPath() (string, error) {
-	f, err := WaiterExe()
+// waiterPath returns the path to execute the waiter at (see program.path).
+func waiterPath() (string, error) { return waiter.path() }
+
+var waiter = &program{name: "labrun-waiter", code: waiterCode}
+
+// program is a tiny static program held in a sealed memfd, made once per
+// process (on linux/amd64 only) and kept open.
+type program struct {
+	name string
+	code []byte // x86-64 machine code, loaded at codeBase+elfHeaders
+
+	once sync.Once
+	f    *os.File
+	err  error
+}
+
+// file returns the program's read-only descriptor, or nil where there is
+// no such program.
+func (p *program) file() (*os.File, error) {
+	p.once.Do(func() {
+		if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+			return
+		}
+		p.f, p.err = loadProgram(p.name, elf(p.code))
+		if p.err != nil {
+			p.err = fmt.Errorf("initproc: loading %s: %w", p.name, p.err)
+		}
+	})
+	return p.f, p.err
+}
+
+// path returns the path to execute the program at: /proc/self/fd/N of its
+// descriptor, or "" where there is no such program. A child execs it
+// through its own copy of that descriptor (close-on-exec: the exec'd
+// program does not keep it).
+func (p *program) path() (string, error) {
+	f, err := p.file()
 	if f == nil || err != nil {
 		return "", err
 	}
 	return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())), nil
 }
 
-// WaiterExe returns the waiter's program, open read-only, for starting it
-// through its descriptor (netns.Spawn) with the Args and Env of Waiter's
-// command. It is nil, with no error, where there is no waiter. The file is
-// labrun's, kept open for its lifetime: never close it.
-func WaiterExe() (*os.File, error) {
-	waiterOnce.Do(func() {
-		if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
-			return
-		}
-		waiterFile, waiterErr = makeWaiter()
-		if waiterErr != nil {
-			waiterErr = fmt.Errorf("initproc: loading the waiter: %w", waiterErr)
-		}
-	})
-	return waiterFile, waiterErr
-}
-
-func makeWaiter() (*os.File, error) {
+// loadProgram puts an executable image into a sealed memfd and returns a
+// read-only descriptor of it.
+func loadProgram(name string, image []byte) (*os.File, error) {
 	// MFD_EXEC (Linux 6.3+) keeps it executable where vm.memfd_noexec
 	// would make memfds non-executable by default; older kernels do not
 	// know the flag.
 	flags := unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
-	fd, err := unix.MemfdCreate("labrun-waiter", flags|unix.MFD_EXEC)
+	fd, err := unix.MemfdCreate(name, flags|unix.MFD_EXEC)
 	if errors.Is(err, unix.EINVAL) {
-		fd, err = unix.MemfdCreate("labrun-waiter", flags)
+		fd, err = unix.MemfdCreate(name, flags)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("memfd_create: %w", err)
 	}
-	f := os.NewFile(uintptr(fd), "labrun-waiter")
+	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
-	if _, err := f.Write(waiterELF()); err != nil {
+	if _, err := f.Write(image); err != nil {
 		return nil, err
 	}
 	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE); err != nil {
@@ -118,12 +134,12 @@ func makeWaiter() (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reopening read-only: %w", err)
 	}
-	return os.NewFile(uintptr(ro), "labrun-waiter"), nil
+	return os.NewFile(uintptr(ro), name), nil
 }
 
 // waiterCode is the waiter's machine code (x86-64, Linux system calls), as
 // assembled by GNU as from this source (Intel syntax), loaded at
-// waiterBase+waiterHeaders:
+// codeBase+elfHeaders:
 //
 //	_start:
 //		mov	rbx, [rsp+8]		# argv[0]
@@ -199,17 +215,17 @@ var waiterCode = []byte{
 }
 
 const (
-	waiterBase    = 0x400000 // load address
-	waiterHeaders = 64 + 2*56
+	codeBase   = 0x400000 // load address
+	elfHeaders = 64 + 2*56
 )
 
-// waiterELF wraps waiterCode in a minimal static ELF executable: the ELF
+// elf wraps machine code in a minimal static ELF executable: the ELF
 // header, a PT_LOAD segment mapping the file (headers and code) read and
-// execute at waiterBase, and a PT_GNU_STACK entry asking for a
-// non-executable stack. The code starts right after the headers.
-func waiterELF() []byte {
+// execute at codeBase, and a PT_GNU_STACK entry asking for a non-executable
+// stack. The code starts right after the headers.
+func elf(code []byte) []byte {
 	le := binary.LittleEndian
-	size := uint64(waiterHeaders + len(waiterCode))
+	size := uint64(elfHeaders + len(code))
 	b := make([]byte, 0, size)
 	// ELF header.
 	b = append(b, 0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* little endian */, 1 /* version */, 0 /* System V */)
@@ -217,7 +233,7 @@ func waiterELF() []byte {
 	b = le.AppendUint16(b, 2)    // e_type: ET_EXEC
 	b = le.AppendUint16(b, 0x3e) // e_machine: x86-64
 	b = le.AppendUint32(b, 1)    // e_version
-	b = le.AppendUint64(b, waiterBase+waiterHeaders)
+	b = le.AppendUint64(b, codeBase+elfHeaders)
 	b = le.AppendUint64(b, 64) // e_phoff
 	b = le.AppendUint64(b, 0)  // e_shoff
 	b = le.AppendUint32(b, 0)  // e_flags
@@ -227,12 +243,12 @@ func waiterELF() []byte {
 	b = le.AppendUint16(b, 0)  // e_shentsize
 	b = le.AppendUint16(b, 0)  // e_shnum
 	b = le.AppendUint16(b, 0)  // e_shstrndx
-	// PT_LOAD, R+X, the whole file at waiterBase.
+	// PT_LOAD, R+X, the whole file at codeBase.
 	b = le.AppendUint32(b, 1)
 	b = le.AppendUint32(b, 5)
 	b = le.AppendUint64(b, 0)
-	b = le.AppendUint64(b, waiterBase)
-	b = le.AppendUint64(b, waiterBase)
+	b = le.AppendUint64(b, codeBase)
+	b = le.AppendUint64(b, codeBase)
 	b = le.AppendUint64(b, size)
 	b = le.AppendUint64(b, size)
 	b = le.AppendUint64(b, 0x1000)
@@ -241,5 +257,5 @@ func waiterELF() []byte {
 	b = le.AppendUint32(b, 6)
 	b = append(b, make([]byte, 5*8)...)
 	b = le.AppendUint64(b, 16)
-	return append(b, waiterCode...)
+	return append(b, code...)
 }

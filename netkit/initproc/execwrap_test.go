@@ -1,0 +1,92 @@
+package initproc_test
+
+import (
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/netns"
+)
+
+// runExec starts an Exec command in ns (a mount and a UTS namespace of its
+// own, as netkit starts them) and returns its output, or the failure its
+// descriptor 3 reported.
+func runExec(t *testing.T, ns *netns.NS, cfg initproc.Config, env []string) (out string, failure string) {
+	t.Helper()
+	cmd, err := initproc.Exec(cfg, env)
+	require.NoError(t, err)
+	var b strings.Builder
+	cmd.Stdout = &b
+	rd, wr, err := os.Pipe()
+	require.NoError(t, err)
+	defer rd.Close()
+	cmd.ExtraFiles = []*os.File{wr}
+	require.NoError(t, ns.Start(cmd, netns.StartOptions{NewMount: true, NewUTS: cfg.UTSFromPID == 0}))
+	wr.Close()
+	msg, err := io.ReadAll(rd)
+	require.NoError(t, err)
+	werr := cmd.Wait()
+	if len(msg) > 0 {
+		require.Error(t, werr)
+		return b.String(), initproc.ExecFailure(msg)
+	}
+	require.NoError(t, werr)
+	return b.String(), ""
+}
+
+// TestExecWrapper: an `on NODE` command runs with the node's hostname, a
+// /sys that shows the node's namespace, the environment it was given, and
+// no descriptor of the wrapper; docker exec's joins a container's UTS
+// namespace; a program that cannot start is reported.
+func TestExecWrapper(t *testing.T) {
+	if err := netns.Available(); err != nil {
+		t.Skipf("skipping: cannot make namespaces: %v", err)
+	}
+	ns, err := netns.New()
+	require.NoError(t, err)
+	defer ns.Close()
+	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "GREETING=hi"}
+	script := `hostname; ls /sys/class/net; echo "$GREETING"; [ -e /proc/$$/fd/3 ] && echo "fd 3 open"; true`
+	out, fail := runExec(t, ns, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Hostname: "host", Args: []string{"sh", "-c", script}}, env)
+	require.Empty(t, fail)
+	require.Equal(t, "host\nlo\nhi\n", out)
+
+	// A container's UTS namespace, joined by path.
+	waiter := exec.Command("/bin/sh", "-c", "hostname c0ffee; exec sleep 60")
+	require.NoError(t, ns.Start(waiter, netns.StartOptions{NewUTS: true}))
+	defer func() { waiter.Process.Kill(); waiter.Wait() }()
+	var got string
+	for range 200 {
+		out, fail = runExec(t, ns, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, UTSFromPID: waiter.Process.Pid, Args: []string{"hostname"}}, env)
+		require.Empty(t, fail)
+		if got = strings.TrimSpace(out); got == "c0ffee" {
+			break
+		}
+	}
+	require.Equal(t, "c0ffee", got)
+
+	_, fail = runExec(t, ns, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: []string{"/nonexistent/tool"}}, env)
+	require.Equal(t, "no such file or directory", fail)
+	_, fail = runExec(t, ns, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, UTSFromPID: 1 << 30, Args: []string{"true"}}, env)
+	require.Equal(t, "joining container UTS namespace: no such file or directory", fail)
+
+	// Looked up in the command's PATH, not labrun's.
+	_, err = initproc.Exec(initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: []string{"sh"}}, []string{"PATH=/nonexistent"})
+	if runtime.GOARCH == "amd64" {
+		require.ErrorIs(t, err, exec.ErrNotFound)
+	}
+}
+
+// TestExecFailure: the wrapper's two bytes read as labrun's own wrapper's
+// words; anything else is text already.
+func TestExecFailure(t *testing.T) {
+	require.Equal(t, "permission denied", initproc.ExecFailure([]byte{5, 13}))
+	require.Equal(t, "mounting /sys: operation not permitted", initproc.ExecFailure([]byte{3, 1}))
+	require.Equal(t, "exec: boom", initproc.ExecFailure([]byte("exec: boom")))
+}
