@@ -201,12 +201,7 @@ func (n *NS) Start(cmd *exec.Cmd, opts StartOptions) error {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	if opts.NewUTS {
-		cmd.SysProcAttr.Cloneflags |= unix.CLONE_NEWUTS
-	}
-	if opts.NewMount {
-		cmd.SysProcAttr.Cloneflags |= unix.CLONE_NEWNS
-	}
+	cmd.SysProcAttr.Cloneflags |= cloneFlags(opts)
 	// The child is forked from the locked thread, so it inherits the
 	// thread's network namespace. Pdeathsig is tied to that thread: the
 	// thread survives because Do unlocks it after a successful restore.

@@ -45,55 +45,49 @@ func (n *NS) Spawn(s Spawn, opts StartOptions) (*os.Process, error) {
 	if s.Exe == nil || len(s.Args) == 0 {
 		return nil, errors.New("spawning: no program")
 	}
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	if n.fd < 0 {
-		return nil, ErrClosed
-	}
-	flags := cloneFlags(opts)
 	if sp, err := theSpawner.get(); err == nil {
-		req := &spawnReq{ns: n.fd, exe: int(s.Exe.Fd()), args: s.Args, env: s.Env, flags: flags, resp: make(chan spawnResp, 1)}
-		for _, f := range s.Extra {
-			req.extra = append(req.extra, int(f.Fd()))
-		}
-		sp.reqs <- req
-		r := <-req.resp
-		runtime.KeepAlive(s)
-		if r.err != nil {
-			return nil, r.err
-		}
-		// The child is labrun's (the spawner's thread is one of labrun's),
-		// and unreaped, so its pid cannot have been reused.
-		p, err := os.FindProcess(r.pid)
-		if err != nil {
-			return nil, fmt.Errorf("spawning %s: %w", s.Args[0], err)
-		}
-		return p, nil
+		return sp.spawn(n, s, cloneFlags(opts))
 	}
 	// No spawner: an ordinary start, in the namespace.
 	cmd := &exec.Cmd{
 		Path: "/proc/self/fd/" + strconv.Itoa(int(s.Exe.Fd())), Args: s.Args, Env: s.Env,
-		ExtraFiles:  s.Extra,
-		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Cloneflags: flags},
+		ExtraFiles: s.Extra,
 	}
 	if cmd.Env == nil {
 		cmd.Env = []string{}
 	}
-	target := n.fd
-	err := onLockedThread(func() error {
-		if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
-			return fmt.Errorf("entering network namespace: %w", err)
-		}
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("starting %s: %w", s.Args[0], err)
-		}
-		return nil
-	})
+	err := n.Start(cmd, opts)
 	runtime.KeepAlive(s)
 	if err != nil {
 		return nil, err
 	}
 	return cmd.Process, nil
+}
+
+// spawn asks a spawner thread for the process.
+func (sp *spawner) spawn(n *NS, s Spawn, flags uintptr) (*os.Process, error) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if n.fd < 0 {
+		return nil, ErrClosed
+	}
+	req := &spawnReq{ns: n.fd, exe: int(s.Exe.Fd()), args: s.Args, env: s.Env, flags: flags, resp: make(chan spawnResp, 1)}
+	for _, f := range s.Extra {
+		req.extra = append(req.extra, int(f.Fd()))
+	}
+	sp.reqs <- req
+	r := <-req.resp
+	runtime.KeepAlive(s)
+	if r.err != nil {
+		return nil, r.err
+	}
+	// The child is labrun's (the spawner's thread is one of labrun's),
+	// and unreaped, so its pid cannot have been reused.
+	p, err := os.FindProcess(r.pid)
+	if err != nil {
+		return nil, fmt.Errorf("spawning %s: %w", s.Args[0], err)
+	}
+	return p, nil
 }
 
 func cloneFlags(opts StartOptions) uintptr {
