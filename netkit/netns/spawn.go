@@ -195,14 +195,9 @@ func (s *spawner) run(ready chan<- error, locked func()) {
 		fail(fmt.Errorf("unshare CLONE_FILES: %w", err))
 		return
 	}
-	// From here on this thread's table is its own: keep 0–2 and self,
-	// close the rest (the copy of labrun's).
-	if self > 3 {
-		err = unix.CloseRange(3, uint(self-1), 0)
-	}
-	if err == nil {
-		err = unix.CloseRange(uint(self+1), ^uint(0), 0)
-	}
+	// From here on this thread's table is its own: keep 0–2, self and the
+	// Go runtime's poller, close the rest (the copy of labrun's).
+	err = closeCopies(self)
 	var orig, null int
 	if err == nil {
 		orig, err = unix.Open(threadNSPath(), unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -232,6 +227,53 @@ func (s *spawner) run(ready chan<- error, locked func()) {
 		}
 		req.resp <- spawnResp{pid: pid, err: err}
 	}
+}
+
+// closeCopies closes the descriptors of the calling thread's own table
+// (a copy of labrun's) except 0–2, keep, and the Go runtime's poller: its
+// epoll instance and the eventfd that wakes it. The runtime polls on any
+// thread that starts the world after a garbage collection, this one
+// included, and dies if the poller's descriptors are not there.
+//
+// Equivalent to: for fd in /proc/thread-self/fd/*; do close unless 0-2,
+// keep, anon_inode:[eventpoll] or anon_inode:[eventfd]; done
+func closeCopies(keep int) error {
+	const dir = "/proc/thread-self/fd"
+	d, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", dir, err)
+	}
+	var fds []int
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.Getdents(d, buf)
+		if err != nil {
+			unix.Close(d)
+			return fmt.Errorf("listing %s: %w", dir, err)
+		}
+		if n <= 0 {
+			break
+		}
+		var names []string
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+		for _, name := range names {
+			if fd, err := strconv.Atoi(name); err == nil && fd > 2 && fd != keep && fd != d {
+				fds = append(fds, fd)
+			}
+		}
+	}
+	unix.Close(d)
+	link := make([]byte, 64)
+	for _, fd := range fds {
+		n, err := unix.Readlink(dir+"/"+strconv.Itoa(fd), link)
+		if err == nil {
+			if target := string(link[:n]); target == "anon_inode:[eventpoll]" || target == "anon_inode:[eventfd]" {
+				continue
+			}
+		}
+		unix.Close(fd)
+	}
+	return nil
 }
 
 var errPoisoned = errors.New("spawner thread stuck in a container's network namespace")

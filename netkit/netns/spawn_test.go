@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,4 +92,43 @@ func TestSpawnClosedNamespace(t *testing.T) {
 	defer sh.Close()
 	_, err = ns.Spawn(netns.Spawn{Exe: sh, Args: []string{"sh", "-c", "true"}}, netns.StartOptions{})
 	require.ErrorIs(t, err, netns.ErrClosed)
+}
+
+// TestSpawnSurvivesGC: the spawner threads allocate, so a garbage
+// collection may start on one of them, and the runtime then polls its
+// network poller from that thread: the thread's own descriptor table must
+// still hold the poller's descriptors (it crashed the process when it did
+// not).
+func TestSpawnSurvivesGC(t *testing.T) {
+	skipUnlessNetns(t)
+	defer debug.SetGCPercent(debug.SetGCPercent(1))
+	ns, err := netns.New()
+	require.NoError(t, err)
+	defer ns.Close()
+	exe, err := os.Open("/bin/true")
+	require.NoError(t, err)
+	defer exe.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // garbage, so that collections start often
+		var keep [][]byte
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			keep = append(keep, make([]byte, 64<<10))
+			if len(keep) > 64 {
+				keep = nil
+			}
+		}
+	}()
+	for range 300 {
+		p, err := ns.Spawn(netns.Spawn{Exe: exe, Args: []string{"true"}}, netns.StartOptions{})
+		require.NoError(t, err)
+		st, err := p.Wait()
+		require.NoError(t, err)
+		require.True(t, st.Success())
+	}
 }
