@@ -329,8 +329,24 @@ func (c *Container) Start() (err error) {
 			}
 			published := make(chan error, 1)
 			go func() { published <- c.publish(n, ep.addr, ep.ID, t) }()
+			// A container that runs no program has nothing that could
+			// miss its network: its main process starts meanwhile too.
+			var launched chan error
+			if o.Program == "" {
+				launched = make(chan error, 1)
+				go func() { launched <- c.launch() }()
+			}
 			aerr := c.plumb(ep, true)
 			perr := <-published
+			if launched != nil {
+				lerr := <-launched
+				if lerr == nil && (aerr != nil || perr != nil) {
+					c.killLaunched()
+				}
+				if lerr != nil && aerr == nil && perr == nil {
+					return lerr
+				}
+			}
 			if aerr != nil {
 				if perr == nil {
 					c.unpublishAll(n, ep.addr)
@@ -340,6 +356,9 @@ func (c *Container) Start() (err error) {
 			}
 			if perr != nil {
 				return e.release().setupError(perr)
+			}
+			if launched != nil {
+				return c.running()
 			}
 		}
 	}
@@ -633,9 +652,18 @@ func isLinkNotFound(err error) bool {
 	return errors.As(err, &nf) || errors.Is(err, unix.ENODEV)
 }
 
-// startProcess starts the main process inside the container's namespace and
-// waits for it to report readiness.
+// startProcess starts the main process inside the container's namespace,
+// waits for it to report readiness and marks the container running.
 func (c *Container) startProcess() error {
+	if err := c.launch(); err != nil {
+		return err
+	}
+	return c.running()
+}
+
+// launch starts the main process inside the container's namespace and
+// waits for it to report readiness.
+func (c *Container) launch() error {
 	o := c.opts
 	comm := o.Comm
 	if comm == "" {
@@ -734,17 +762,33 @@ func (c *Container) startProcess() error {
 		}
 		return fmt.Errorf("container %s: %s", c.Name, msg)
 	}
+	return nil
+}
+
+// running marks the container running once its main process is ready.
+func (c *Container) running() error {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.exited {
 		// The program exited right after reporting readiness: reap saw a
 		// container that was not running yet, so stop it here.
-		c.mu.Unlock()
 		return fmt.Errorf("container %s: main process exited at start (exit code %d)", c.Name, c.exitCode)
 	}
 	c.state = "running"
 	c.startedAt = time.Now()
-	c.mu.Unlock()
 	return nil
+}
+
+// killLaunched kills a main process that launch started for a container
+// whose start failed afterwards, and waits for it.
+func (c *Container) killLaunched() {
+	c.mu.Lock()
+	proc, done := c.proc, c.done
+	c.mu.Unlock()
+	if proc != nil {
+		proc.Kill()
+		<-done
+	}
 }
 
 // reap waits for the main process; when it exits by itself, the container

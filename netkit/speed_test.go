@@ -123,6 +123,8 @@ func TestPublishRolledBackWhenVethFails(t *testing.T) {
 	_, err = e.Run(netkit.RunOptions{Name: "f", Command: "sleep infinity", Comm: "sleep", Publish: mustBindings(t, "8080:80")})
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "finding bridge docker0")
+	// Its main process, started meanwhile, is gone too.
+	assert.Empty(t, childrenNamed(t, "sleep"), "the failed container's main process")
 	rulesAfter, err := host.Output("iptables-save", "-t", "nat")
 	require.NoError(t, err)
 	assert.Equal(t, stripCounters(string(rulesBefore)), stripCounters(string(rulesAfter)), "nat rules after the failure")
@@ -143,6 +145,29 @@ func TestPublishRolledBackWhenVethFails(t *testing.T) {
 	c, err := e.Run(netkit.RunOptions{Name: "g", Command: "sleep infinity", Comm: "sleep", Publish: mustBindings(t, "8080:80")})
 	require.NoError(t, err)
 	assert.Equal(t, "172.17.0.2", c.IP("").String())
+}
+
+// childrenNamed returns the PIDs of this process's children (of any of its
+// threads) whose name is comm.
+func childrenNamed(t *testing.T, comm string) []int {
+	t.Helper()
+	tasks, err := filepath.Glob("/proc/self/task/*/children")
+	require.NoError(t, err)
+	var pids []int
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread ended
+		}
+		for _, field := range strings.Fields(string(b)) {
+			pid, _ := strconv.Atoi(field)
+			name, err := os.ReadFile("/proc/" + field + "/comm")
+			if err == nil && strings.TrimSpace(string(name)) == comm {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
 }
 
 // stripCounters drops iptables-save's comment and counter lines, which
