@@ -682,14 +682,16 @@ func (c *Container) launch() error {
 		// A container that runs no program (busybox) gets the light
 		// waiter, where there is one: re-executing labrun costs its
 		// package initialisation for every container.
+		// Where the waiter cannot be loaded (a kernel that refuses to
+		// execute memfds), labrun is re-executed instead.
 		cmd, err = initproc.Waiter(cfg)
 	}
 	var exe *os.File
-	if cmd != nil {
+	if cmd != nil && err == nil {
 		exe, err = initproc.WaiterExe()
 	}
-	waiter := exe != nil
-	if cmd == nil && err == nil {
+	waiter := exe != nil && err == nil
+	if !waiter {
 		cmd, err = initproc.Command(cfg)
 	}
 	if err != nil {

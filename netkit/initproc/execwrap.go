@@ -30,11 +30,10 @@ func Exec(cfg Config, env []string) (*exec.Cmd, error) {
 	} else {
 		env = append(append([]string(nil), env...), cfg.Env...)
 	}
+	// Where the wrapper cannot be loaded (a kernel that refuses to
+	// execute memfds), labrun's own wrapper does the same.
 	wrapper, err := execWrapper.path()
-	if err != nil {
-		return nil, err
-	}
-	if wrapper == "" || !cfg.RemountSys {
+	if err != nil || wrapper == "" || !cfg.RemountSys {
 		cfg.NotifyExec = true
 		cmd, err := Command(cfg)
 		if err != nil {
