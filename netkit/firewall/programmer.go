@@ -46,6 +46,9 @@ type Programmer struct {
 
 	// mu is held while a command runs in the namespace (one at a time).
 	mu sync.Mutex
+	// hasTables (under mu) is set once the namespace is known to have an
+	// IPv4 table, which it keeps: state stops asking (see noTables).
+	hasTables bool
 
 	// Plain batches that arrive while another is being applied are then
 	// applied together, by one of their callers, with one
@@ -131,6 +134,7 @@ func (p *Programmer) ApplyAnnounced(ops []Op, t *batch.Ticket) error {
 	if err := p.run(cmds, true); err != nil {
 		return fmt.Errorf("applying firewall rules: %w", err)
 	}
+	p.hasTables = p.hasTables || len(cmds) > 0
 	return nil
 }
 
@@ -425,8 +429,12 @@ func (p *Programmer) output(name string, args ...string) (string, error) {
 // namespace without any IPv4 table has no rules, which needs no
 // iptables-save (a fresh engine's first batch).
 func (p *Programmer) state() (*ruleset, error) {
-	if empty, err := p.noTables(); err == nil && empty {
-		return newRuleset(), nil
+	if !p.hasTables {
+		empty, err := p.noTables()
+		if err == nil && empty {
+			return newRuleset(), nil
+		}
+		p.hasTables = err == nil
 	}
 	out, err := p.output("iptables-save")
 	if err != nil {
