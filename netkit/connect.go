@@ -64,25 +64,13 @@ func (e *Engine) Disconnect(network, container string, force bool) error {
 			first = i == 0
 		}
 	}
-	var bindings []PortBinding
-	var proxies []interface{ Close() error }
-	if found != nil && first {
-		bindings = c.bindings
-		c.bindings = nil
-		for _, p := range c.proxies {
-			proxies = append(proxies, p)
-		}
-		c.proxies = nil
-	}
 	c.mu.Unlock()
 	if found == nil {
 		return derr(ErrNotFound, "container %s is not connected to network %s", c.ID, n.Name)
 	}
-	for _, p := range proxies {
-		p.Close()
-	}
-	if len(bindings) > 0 {
-		c.unpublishBindings(n, found.addr, bindings, nil)
+	if first {
+		// The published ports belong to the first network's endpoint.
+		c.unpublishAll(n, found.addr)
 	}
 	return c.detach(found, nil)
 }

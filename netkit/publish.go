@@ -143,7 +143,7 @@ func (c *Container) unpublishAll(n *Network, ctr netip.Addr) error {
 // unpublish removes the DNAT rules, proxies are closed by the caller, and the
 // host ports are released.
 func (c *Container) unpublish(bindings []PortBinding, eps []*endpoint, t *batch.Ticket) error {
-	if len(bindings) == 0 || len(eps) == 0 {
+	if len(eps) == 0 {
 		return nil
 	}
 	n := eps[0].net
@@ -151,6 +151,9 @@ func (c *Container) unpublish(bindings []PortBinding, eps []*endpoint, t *batch.
 }
 
 func (c *Container) unpublishBindings(n *Network, ctr netip.Addr, bindings []PortBinding, t *batch.Ticket) error {
+	if len(bindings) == 0 {
+		return nil
+	}
 	var err error
 	if !c.e.discarding.Load() {
 		err = c.e.fw.delPorts(n, ctr, bindings, t)
