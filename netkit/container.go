@@ -417,35 +417,30 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 	c.mu.Lock()
 	node := c.node
 	c.mu.Unlock()
-	hh, err := e.host.borrow()
+	hc, err := e.host.borrow()
 	if err != nil {
 		return err
 	}
-	defer e.host.giveBack(hh)
-	br, err := hh.LinkByName(n.Bridge)
+	defer e.host.giveBack(hc)
+	hh := hc.Handle
+	master, err := n.bridgeIndex.get(hh, n.Bridge)
 	if err != nil {
-		return fmt.Errorf("finding bridge %s: %w", n.Bridge, err)
+		return err
 	}
-	// The host end is created up (one request less than setting it up
-	// afterwards).
-	veth := &netlink.Veth{
-		LinkAttrs:        netlink.LinkAttrs{Name: ep.hostVeth, MasterIndex: br.Attrs().Index, Flags: net.FlagUp, MTU: e.linkMTU(n)},
-		PeerName:         ifname,
-		PeerHardwareAddr: ep.mac,
-		PeerNamespace:    netlink.NsFd(node.ns.Fd()),
-	}
+	pair := vethPair{host: ep.hostVeth, master: master, mtu: e.linkMTU(n), txqs: vethTxQueues(), peer: ifname, peerMAC: ep.mac, peerNSFd: node.ns.Fd()}
+	var ix vethIndexes
 	added := false
 	defer func() {
 		if err != nil && added {
-			hh.LinkDel(veth)
+			hh.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.hostVeth, Index: ix.host}})
 		}
 	}()
 	// The container side is configured from a thread inside its
-	// namespace, with a short-lived handle (see Node.nl).
+	// namespace, with a short-lived handle (see Node.config).
 	err = node.config(func(h *netlink.Handle) error {
 		// IPv6 off on the new interface, as Docker does (see
 		// noIPv6Default), and on its host end (see hostIPv6Off), then
-		// the veth.
+		// the veth, its host end up and a port of the bridge.
 		restore, err := noIPv6Default(&e.sysctls)
 		if err != nil {
 			return fmt.Errorf("turning IPv6 off for %s in container %s: %w", ifname, c.Name, err)
@@ -455,7 +450,17 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 			restore()
 			return err
 		}
-		err = hh.LinkAdd(veth)
+		ix, err = addVeth(hc.raw, pair)
+		if err != nil {
+			// The bridge may have been replaced or removed since its
+			// index was looked up: look again, and retry if it changed.
+			if i, lerr := n.bridgeIndex.lookup(hh, n.Bridge); lerr != nil {
+				err = lerr
+			} else if i != pair.master {
+				pair.master = i
+				ix, err = addVeth(hc.raw, pair)
+			}
+		}
 		if rerr := restoreHost(); err == nil && rerr != nil {
 			err = rerr
 		}
@@ -468,13 +473,16 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 		added = true
 		if e.opts.NoUserlandProxy {
 			// Equivalent to: bridge link set dev vethX hairpin on
-			if err := hh.LinkSetHairpin(veth, true); err != nil {
+			if err := hh.LinkSetHairpin(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.hostVeth, Index: ix.host}}, true); err != nil {
 				return fmt.Errorf("setting hairpin on %s: %w", ep.hostVeth, err)
 			}
 		}
-		eth, err := h.LinkByName(ifname)
-		if err != nil {
-			return fmt.Errorf("finding %s in container %s: %w", ifname, c.Name, err)
+		eth := netlink.Link(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ifname, Index: ix.peer}})
+		if ix.peer == 0 {
+			// A kernel that did not echo the new link (see addVeth).
+			if eth, err = h.LinkByName(ifname); err != nil {
+				return fmt.Errorf("finding %s in container %s: %w", ifname, c.Name, err)
+			}
 		}
 		if err := h.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(addr, n.Subnet.Bits()))}); err != nil {
 			return fmt.Errorf("adding %s to %s in container %s: %w", addr, ifname, c.Name, err)

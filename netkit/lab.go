@@ -54,51 +54,48 @@ type Node struct {
 	// utsPID, for a container's node, returns the PID whose UTS namespace
 	// (hostname) commands run in.
 	utsPID func() int
-	// spare holds netlink handles bound to the namespace for work done
-	// from many goroutines at once (see borrow).
-	spare []*netlink.Handle
+	// spare holds netlink connections bound to the namespace for work
+	// done from many goroutines at once (see borrow).
+	spare []*hostConn
 }
 
-// maxSpare bounds the handles a node keeps for borrow.
+// maxSpare bounds the connections a node keeps for borrow.
 const maxSpare = 16
 
-// borrow returns a netlink handle bound to the node's namespace that no
-// one else uses until giveBack. A handle serialises its requests (one
+// borrow returns a netlink connection bound to the node's namespace that
+// no one else uses until giveBack. A handle serialises its requests (one
 // socket, locked from request to answer), so the host's veth work for
-// containers started in parallel goes through handles of their own;
+// containers started in parallel goes through connections of their own;
 // otherwise each waits while another's request waits for the kernel.
-func (n *Node) borrow() (*netlink.Handle, error) {
+func (n *Node) borrow() (*hostConn, error) {
 	n.nlMu.Lock()
 	if n.closed {
 		n.nlMu.Unlock()
-		return emptyHandle(), nil
+		return nil, fmt.Errorf("using node %s: %w", n.Name, errNodeGone)
 	}
 	if k := len(n.spare); k > 0 {
-		h := n.spare[k-1]
+		c := n.spare[k-1]
 		n.spare = n.spare[:k-1]
 		n.nlMu.Unlock()
-		return h, nil
+		return c, nil
 	}
 	n.nlMu.Unlock()
-	h, err := openNetlink(n.ns)
+	c, err := openHostConn(n.ns)
 	if err != nil {
 		return nil, fmt.Errorf("opening netlink in node %s: %w", n.Name, err)
 	}
-	return h, nil
+	return c, nil
 }
 
-// giveBack returns a handle that borrow gave.
-func (n *Node) giveBack(h *netlink.Handle) {
-	if h == emptyHandle() {
-		return
-	}
+// giveBack returns a connection that borrow gave.
+func (n *Node) giveBack(c *hostConn) {
 	n.nlMu.Lock()
 	defer n.nlMu.Unlock()
 	if n.closed || len(n.spare) >= maxSpare {
-		h.Close()
+		c.close()
 		return
 	}
-	n.spare = append(n.spare, h)
+	n.spare = append(n.spare, c)
 }
 
 // NS returns the node's network namespace.
@@ -154,8 +151,8 @@ func (n *Node) close() error {
 	if n.nl != nil {
 		n.nl.Close()
 	}
-	for _, h := range n.spare {
-		h.Close()
+	for _, c := range n.spare {
+		c.close()
 	}
 	n.spare = nil
 	n.nlMu.Unlock()

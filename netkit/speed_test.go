@@ -83,6 +83,68 @@ func TestHostVethsWithoutIPv6(t *testing.T) {
 	assert.Equal(t, "1", sysctl(t, c.Node(), "net/ipv6/conf/eth0/disable_ipv6"))
 }
 
+// TestVethQueuesAsTheKernelDefault: a container's veth pair gets the number
+// of queues that a veth made without asking (as Docker makes them) gets, so
+// `ip -d link` shows the same numtxqueues and numrxqueues.
+func TestVethQueuesAsTheKernelDefault(t *testing.T) {
+	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
+	c, err := e.Run(netkit.RunOptions{Name: "q", Command: "sleep infinity", Comm: "sleep"})
+	require.NoError(t, err)
+	// A reference pair, made the plain way in another node of the lab.
+	// Equivalent to: ip -n internet link add ref0 type veth peer name ref1
+	inet, err := lab.Node("internet")
+	require.NoError(t, err)
+	require.NoError(t, inet.Netlink().LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "ref0"}, PeerName: "ref1"}))
+	ref, err := inet.Netlink().LinkByName("ref0")
+	require.NoError(t, err)
+	want := [2]int{ref.Attrs().NumTxQueues, ref.Attrs().NumRxQueues}
+	require.NotZero(t, want[0], "the kernel reports no queue counts")
+
+	eth0, err := c.Node().Netlink().LinkByName("eth0")
+	require.NoError(t, err)
+	assert.Equal(t, want, [2]int{eth0.Attrs().NumTxQueues, eth0.Attrs().NumRxQueues}, "eth0's tx and rx queues")
+	links, err := lab.Host().Netlink().LinkList()
+	require.NoError(t, err)
+	veths := 0
+	for _, l := range links {
+		if l.Type() == "veth" && l.Attrs().MasterIndex != 0 {
+			veths++
+			assert.Equal(t, want, [2]int{l.Attrs().NumTxQueues, l.Attrs().NumRxQueues}, "%s's tx and rx queues", l.Attrs().Name)
+		}
+	}
+	assert.Equal(t, 1, veths)
+}
+
+// TestBridgeReplacedUnderTheEngine: netkit remembers a bridge's ifindex
+// between containers; a docker0 deleted and made again by hand (a new
+// index) still takes the next container's veth.
+func TestBridgeReplacedUnderTheEngine(t *testing.T) {
+	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
+	_, err := e.Run(netkit.RunOptions{Name: "a", Command: "sleep infinity", Comm: "sleep"})
+	require.NoError(t, err)
+	h := lab.Host().Netlink()
+	old, err := h.LinkByName("docker0")
+	require.NoError(t, err)
+	// Equivalent to: ip link del docker0; ip link add docker0 type bridge; ip link set docker0 up
+	require.NoError(t, h.LinkDel(old))
+	require.NoError(t, h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "docker0", Flags: net.FlagUp}}))
+	br, err := h.LinkByName("docker0")
+	require.NoError(t, err)
+	require.NotEqual(t, old.Attrs().Index, br.Attrs().Index)
+
+	_, err = e.Run(netkit.RunOptions{Name: "b", Command: "sleep infinity", Comm: "sleep"})
+	require.NoError(t, err)
+	links, err := h.LinkList()
+	require.NoError(t, err)
+	ports := 0
+	for _, l := range links {
+		if l.Type() == "veth" && l.Attrs().MasterIndex == br.Attrs().Index {
+			ports++
+		}
+	}
+	assert.Equal(t, 1, ports, "veths on the new docker0")
+}
+
 // TestWaiterSharesMountNamespace: a container that runs no program gets the
 // light waiter, which remounts nothing and so needs no mount namespace of
 // its own; a command run in it still gets one, with the container's /sys.
