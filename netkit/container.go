@@ -423,10 +423,18 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 	}
 	defer e.host.giveBack(hc)
 	hh := hc.Handle
-	master, err := n.bridgeIndex.get(hh, n.Bridge)
+	// The bridge is looked up each time, not remembered: the lookup also
+	// makes the kernel apply a carrier change of the bridge it has not
+	// yet (link events wait up to a second). A docker0 whose last port
+	// just went loses its carrier, and with it its ARP entries, before
+	// the new port brings the carrier back; otherwise a container run
+	// again on the same address with a new MAC (Docker 28's random MACs)
+	// would meet the old container's ARP entry on the host.
+	br, err := hh.LinkByName(n.Bridge)
 	if err != nil {
-		return err
+		return fmt.Errorf("finding bridge %s: %w", n.Bridge, err)
 	}
+	master := br.Attrs().Index
 	pair := vethPair{host: ep.hostVeth, master: master, mtu: e.linkMTU(n), txqs: vethTxQueues(), peer: ifname, peerMAC: ep.mac, peerNSFd: node.ns.Fd()}
 	var ix vethIndexes
 	added := false
@@ -451,16 +459,6 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 			return err
 		}
 		ix, err = addVeth(hc.raw, pair)
-		if err != nil {
-			// The bridge may have been replaced or removed since its
-			// index was looked up: look again, and retry if it changed.
-			if i, lerr := n.bridgeIndex.lookup(hh, n.Bridge); lerr != nil {
-				err = lerr
-			} else if i != pair.master {
-				pair.master = i
-				ix, err = addVeth(hc.raw, pair)
-			}
-		}
 		if rerr := restoreHost(); err == nil && rerr != nil {
 			err = rerr
 		}

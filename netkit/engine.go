@@ -203,7 +203,6 @@ func (e *Engine) start(c *carry) error {
 		for _, n := range c.networks {
 			fresh := *n
 			fresh.endpoints = map[string]*endpoint{}
-			fresh.bridgeIndex = bridgeIndex{}
 			pool, err := ipam.NewPool(n.Subnet, n.IPRange)
 			if err != nil {
 				return err

@@ -154,3 +154,28 @@ func keys(t *testing.T, v any) []string {
 	}
 	return out
 }
+
+// TestRerunOnSameAddressWithNewMAC: with Docker 28's random MACs, a
+// container run right after the last one left docker0 gets the same address
+// and a new MAC, and the host reaches it at once: docker0 lost its carrier,
+// and with it the old container's ARP entry, before the new port brought
+// the carrier back (see Container.plumb).
+func TestRerunOnSameAddressWithNewMAC(t *testing.T) {
+	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{Era: firewall.Era28})
+	host := node(t, lab, "host")
+	var macs []string
+	for _, name := range []string{"a", "b"} {
+		c, err := e.Run(netkit.RunOptions{Name: name, Command: "sleep infinity", Comm: "sleep"})
+		require.NoError(t, err)
+		require.Equal(t, "172.17.0.2", c.IP("bridge").String())
+		eth0, err := c.Node().Netlink().LinkByName("eth0")
+		require.NoError(t, err)
+		macs = append(macs, eth0.Attrs().HardwareAddr.String())
+		listen(t, node(t, lab, name), ":80")
+		out, err := dial(host, "172.17.0.2:80")
+		require.NoError(t, err, "container %s (MAC %s) from the host", name, macs[len(macs)-1])
+		require.Equal(t, "hello", out)
+		require.NoError(t, e.Remove(name, true))
+	}
+	require.NotEqual(t, macs[0], macs[1], "Docker 28 gives each container a random MAC")
+}

@@ -39,7 +39,6 @@ type Network struct {
 	createdBridge bool
 	addAddress    bool
 	endpoints     map[string]*endpoint // by container ID
-	bridgeIndex   bridgeIndex
 }
 
 // CreateNetwork creates a user-defined bridge network.

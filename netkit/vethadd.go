@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
@@ -216,29 +215,3 @@ func openHostConn(ns *netns.NS) (*hostConn, error) {
 
 // errNodeGone is returned for work on a node that has been closed.
 var errNodeGone = errors.New("node is gone")
-
-// bridgeIndex caches a network's bridge ifindex, looked up by name on first
-// use and again whenever a request that used it fails. A copy of a network
-// (an engine's restart) starts with a zero one.
-type bridgeIndex struct{ v int32 }
-
-// get returns the cached index, looking the bridge up with h if there is
-// none.
-func (b *bridgeIndex) get(h *netlink.Handle, name string) (int, error) {
-	if i := atomic.LoadInt32(&b.v); i != 0 {
-		return int(i), nil
-	}
-	return b.lookup(h, name)
-}
-
-// lookup looks the bridge up by name and caches its index.
-func (b *bridgeIndex) lookup(h *netlink.Handle, name string) (int, error) {
-	l, err := h.LinkByName(name)
-	if err != nil {
-		atomic.StoreInt32(&b.v, 0)
-		return 0, fmt.Errorf("finding bridge %s: %w", name, err)
-	}
-	i := l.Attrs().Index
-	atomic.StoreInt32(&b.v, int32(i))
-	return i, nil
-}
