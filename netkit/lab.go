@@ -56,7 +56,7 @@ type Node struct {
 	utsPID func() int
 	// spare holds netlink connections bound to the namespace for work
 	// done from many goroutines at once (see borrow).
-	spare []*hostConn
+	spare []*nodeConn
 }
 
 // maxSpare bounds the connections a node keeps for borrow.
@@ -67,7 +67,7 @@ const maxSpare = 16
 // socket, locked from request to answer), so the host's veth work for
 // containers started in parallel goes through connections of their own;
 // otherwise each waits while another's request waits for the kernel.
-func (n *Node) borrow() (*hostConn, error) {
+func (n *Node) borrow() (*nodeConn, error) {
 	n.nlMu.Lock()
 	if n.closed {
 		n.nlMu.Unlock()
@@ -80,7 +80,7 @@ func (n *Node) borrow() (*hostConn, error) {
 		return c, nil
 	}
 	n.nlMu.Unlock()
-	c, err := openHostConn(n.ns)
+	c, err := openNodeConn(n.ns)
 	if err != nil {
 		return nil, fmt.Errorf("opening netlink in node %s: %w", n.Name, err)
 	}
@@ -88,7 +88,7 @@ func (n *Node) borrow() (*hostConn, error) {
 }
 
 // giveBack returns a connection that borrow gave.
-func (n *Node) giveBack(c *hostConn) {
+func (n *Node) giveBack(c *nodeConn) {
 	n.nlMu.Lock()
 	defer n.nlMu.Unlock()
 	if n.closed || len(n.spare) >= maxSpare {

@@ -155,8 +155,8 @@ func (r *rawSocket) roundTrip(req *nl.NetlinkRequest) ([]syscall.NetlinkMessage,
 			continue
 		}
 		for _, m := range msgs {
-			// Answers to an earlier request that failed half-way are
-			// left behind.
+			// Skip what an earlier request that failed half-way
+			// left unread.
 			if m.Header.Seq != req.Seq || m.Header.Pid != pid {
 				continue
 			}
@@ -175,25 +175,25 @@ func (r *rawSocket) roundTrip(req *nl.NetlinkRequest) ([]syscall.NetlinkMessage,
 	}
 }
 
-// hostConn is a netlink handle bound to the host node, with a raw
-// rtnetlink socket in the same namespace for the requests the handle
-// cannot make (addVeth).
-type hostConn struct {
+// nodeConn is a netlink handle bound to a node's namespace (Node.borrow),
+// with a raw rtnetlink socket in the same namespace for the requests the
+// handle cannot make (addVeth).
+type nodeConn struct {
 	*netlink.Handle
 	raw *rawSocket
 }
 
 // close closes both sockets.
-func (c *hostConn) close() {
+func (c *nodeConn) close() {
 	c.Handle.Close()
 	if c.raw != nil {
 		c.raw.s.Close()
 	}
 }
 
-// openHostConn opens a hostConn in ns, from one thread inside it.
-func openHostConn(ns *netns.NS) (*hostConn, error) {
-	c := &hostConn{}
+// openNodeConn opens a nodeConn in ns, from one thread inside it.
+func openNodeConn(ns *netns.NS) (*nodeConn, error) {
+	c := &nodeConn{}
 	err := ns.Do(func() error {
 		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 		if err != nil {
