@@ -71,7 +71,7 @@ func (n *Node) borrow() (*nodeConn, error) {
 	n.nlMu.Lock()
 	if n.closed {
 		n.nlMu.Unlock()
-		return nil, fmt.Errorf("using node %s: %w", n.Name, errNodeGone)
+		return nil, fmt.Errorf("node %s is closed: %w", n.Name, ErrNotRunning)
 	}
 	if k := len(n.spare); k > 0 {
 		c := n.spare[k-1]

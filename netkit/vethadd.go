@@ -1,7 +1,6 @@
 package netkit
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"syscall"
@@ -40,9 +39,10 @@ type vethIndexes struct{ host, peer int }
 // first: an RCU grace period under that lock (docs/performance.md). The
 // container's end cannot be made up in the same request (the kernel opens
 // it before the pair is linked, and refuses with ENOTCONN), so the caller
-// sets it up. The request asks for its own notification back (NLM_F_ECHO,
-// kernels since 6.3), which carries the host end's ifindex and its peer's
-// (IFLA_LINK); older kernels send none and the indexes stay 0.
+// sets it up. The request asks for its own notification back (NLM_F_ECHO),
+// which carries the host end's ifindex and its peer's (IFLA_LINK); a
+// kernel that does not honour the flag for new links sends none, and the
+// indexes stay 0.
 //
 // Both ends get txqueuelen 0, as Docker's (libnetwork makes its veths with
 // TxQLen 0). A request that fails leaves nothing behind: the kernel undoes
@@ -212,6 +212,3 @@ func openNodeConn(ns *netns.NS) (*nodeConn, error) {
 	}
 	return c, nil
 }
-
-// errNodeGone is returned for work on a node that has been closed.
-var errNodeGone = errors.New("node is gone")
