@@ -585,7 +585,7 @@ func (d *vethDeleter) del(name string, t *batch.Ticket) error {
 // deleteBatch deletes a batch of veths, returning each one's error.
 func (d *vethDeleter) deleteBatch(names []string) []error {
 	errs := make([]error, len(names))
-	h := d.host.nl
+	h := d.host.Netlink()
 	if len(names) == 1 {
 		errs[0] = d.delOne(names[0])
 		return errs
@@ -621,14 +621,15 @@ func (d *vethDeleter) deleteBatch(names []string) []error {
 //
 // Equivalent to: ip link del NAME
 func (d *vethDeleter) delOne(name string) error {
-	l, err := d.host.nl.LinkByName(name)
+	h := d.host.Netlink()
+	l, err := h.LinkByName(name)
 	if err != nil {
 		if isLinkNotFound(err) {
 			return nil
 		}
 		return fmt.Errorf("finding veth %s: %w", name, err)
 	}
-	if err := d.host.nl.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
+	if err := h.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("deleting veth %s: %w", name, err)
 	}
 	return nil
@@ -636,20 +637,23 @@ func (d *vethDeleter) delOne(name string) error {
 
 // delGroup deletes every link of vethGroup in the host node with one
 // RTM_DELLINK (the kernel unregisters them, and their veth peers, as one
-// batch). vishvananda/netlink has no call for it, so the request is sent
-// on a socket opened from a thread inside the host node.
+// batch). vishvananda/netlink has no call for it, so the request goes on
+// the raw socket of a borrowed connection (see addVeth).
 //
 // Equivalent to: ip link del group G
 func (d *vethDeleter) delGroup() error {
-	return d.host.ns.Do(func() error {
-		req := nl.NewNetlinkRequest(unix.RTM_DELLINK, unix.NLM_F_ACK)
-		req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
-		req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(vethGroup)))
-		if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
-			return fmt.Errorf("deleting link group %d: %w", vethGroup, err)
-		}
-		return nil
-	})
+	c, err := d.host.borrow()
+	if err != nil {
+		return err
+	}
+	defer d.host.giveBack(c)
+	req := nl.NewNetlinkRequest(unix.RTM_DELLINK, unix.NLM_F_ACK)
+	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(vethGroup)))
+	if _, err := c.raw.roundTrip(req); err != nil {
+		return fmt.Errorf("deleting link group %d: %w", vethGroup, err)
+	}
+	return nil
 }
 
 // isLinkNotFound reports whether err says that a link does not exist.

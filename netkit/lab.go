@@ -149,7 +149,10 @@ func (n *Node) close() error {
 	n.nlMu.Lock()
 	n.closed = true
 	if n.nl != nil {
+		// Netlink hands out the empty namespace's handle from now on: a
+		// closed handle acts on the calling thread's namespace.
 		n.nl.Close()
+		n.nl = nil
 	}
 	for _, c := range n.spare {
 		c.close()

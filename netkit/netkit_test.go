@@ -340,4 +340,12 @@ func TestClosedNodeHandle(t *testing.T) {
 	for _, l := range links {
 		require.Equal(t, "lo", l.Attrs().Name, "a closed node's handle must not see another namespace")
 	}
+	// The same for a world node, whose handle was open from the start.
+	host := lab.Host()
+	require.NoError(t, lab.Close())
+	links, err = host.Netlink().LinkList()
+	require.NoError(t, err)
+	for _, l := range links {
+		require.Equal(t, "lo", l.Attrs().Name, "a closed host node's handle must not see another namespace")
+	}
 }

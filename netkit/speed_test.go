@@ -33,6 +33,21 @@ func sysctl(t *testing.T, n *netkit.Node, key string) string {
 	return v
 }
 
+// bridgePorts returns the host's veths that are ports of a bridge, of the
+// bridge with ifindex master when master is not 0.
+func bridgePorts(t *testing.T, lab *netkit.Lab, master int) []netlink.Link {
+	t.Helper()
+	links, err := lab.Host().Netlink().LinkList()
+	require.NoError(t, err)
+	var ports []netlink.Link
+	for _, l := range links {
+		if m := l.Attrs().MasterIndex; l.Type() == "veth" && m != 0 && (master == 0 || m == master) {
+			ports = append(ports, l)
+		}
+	}
+	return ports
+}
+
 // TestHostVethsWithoutIPv6: a container's host-side veth has IPv6 off, while
 // the host's default, docker0 and a network created while containers start
 // keep theirs.
@@ -103,16 +118,9 @@ func TestVethQueuesAsTheKernelDefault(t *testing.T) {
 	eth0, err := c.Node().Netlink().LinkByName("eth0")
 	require.NoError(t, err)
 	assert.Equal(t, want, [2]int{eth0.Attrs().NumTxQueues, eth0.Attrs().NumRxQueues}, "eth0's tx and rx queues")
-	links, err := lab.Host().Netlink().LinkList()
-	require.NoError(t, err)
-	veths := 0
-	for _, l := range links {
-		if l.Type() == "veth" && l.Attrs().MasterIndex != 0 {
-			veths++
-			assert.Equal(t, want, [2]int{l.Attrs().NumTxQueues, l.Attrs().NumRxQueues}, "%s's tx and rx queues", l.Attrs().Name)
-		}
-	}
-	assert.Equal(t, 1, veths)
+	ports := bridgePorts(t, lab, 0)
+	require.Len(t, ports, 1)
+	assert.Equal(t, want, [2]int{ports[0].Attrs().NumTxQueues, ports[0].Attrs().NumRxQueues}, "%s's tx and rx queues", ports[0].Attrs().Name)
 }
 
 // TestBridgeReplacedUnderTheEngine: netkit remembers a bridge's ifindex
@@ -134,15 +142,7 @@ func TestBridgeReplacedUnderTheEngine(t *testing.T) {
 
 	_, err = e.Run(netkit.RunOptions{Name: "b", Command: "sleep infinity", Comm: "sleep"})
 	require.NoError(t, err)
-	links, err := h.LinkList()
-	require.NoError(t, err)
-	ports := 0
-	for _, l := range links {
-		if l.Type() == "veth" && l.Attrs().MasterIndex == br.Attrs().Index {
-			ports++
-		}
-	}
-	assert.Equal(t, 1, ports, "veths on the new docker0")
+	assert.Len(t, bridgePorts(t, lab, br.Attrs().Index), 1, "veths on the new docker0")
 }
 
 // TestWaiterSharesMountNamespace: a container that runs no program gets the

@@ -1,39 +1,84 @@
 package netns_test
 
 import (
-	"io"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/netns"
 )
 
-// spawnReport starts sh through Spawn in ns; sh writes its namespaces and
-// the descriptors it holds on descriptor 3, then exits with 7.
-func spawnReport(t *testing.T, ns *netns.NS, opts netns.StartOptions) (out string, code int) {
+// spawned is what a spawned process held, read from /proc while it ran.
+type spawned struct {
+	net, uts string
+	fds      string // its descriptors, "0 1 2 3"
+}
+
+// spawnReport starts sleep through Spawn in ns with one extra descriptor,
+// reads its namespaces and descriptors from /proc, then kills it. (A shell
+// listing its own descriptors would see those it holds for a pipeline or
+// a redirection of its own.)
+func spawnReport(t *testing.T, ns *netns.NS, opts netns.StartOptions) spawned {
 	t.Helper()
-	sh, err := os.Open("/bin/sh")
+	exe, err := exec.LookPath("sleep")
 	require.NoError(t, err)
-	defer sh.Close()
+	f, err := os.Open(exe)
+	require.NoError(t, err)
+	defer f.Close()
 	rd, wr, err := os.Pipe()
 	require.NoError(t, err)
 	defer rd.Close()
-	script := `readlink /proc/$$/ns/net /proc/$$/ns/uts >&3; ls /proc/$$/fd | tr '\n' ' ' >&3; exit 7`
-	p, err := ns.Spawn(netns.Spawn{Exe: sh, Args: []string{"sh", "-c", script}, Extra: []*os.File{wr}}, opts)
+	p, err := ns.Spawn(netns.Spawn{Exe: f, Args: []string{"sleep", "60"}, Extra: []*os.File{wr}}, opts)
 	wr.Close()
 	require.NoError(t, err)
-	b, err := io.ReadAll(rd)
+	defer p.Wait()
+	defer p.Kill()
+	dir := "/proc/" + strconv.Itoa(p.Pid)
+	waitSleeping(t, dir)
+	var s spawned
+	s.net, err = os.Readlink(dir + "/ns/net")
 	require.NoError(t, err)
-	st, err := p.Wait()
+	s.uts, err = os.Readlink(dir + "/ns/uts")
 	require.NoError(t, err)
-	return string(b), st.ExitCode()
+	ents, err := os.ReadDir(dir + "/fd")
+	require.NoError(t, err)
+	var fds []int
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		require.NoError(t, err)
+		fds = append(fds, n)
+	}
+	slices.Sort(fds)
+	s.fds = strings.Trim(fmt.Sprint(fds), "[]")
+	return s
+}
+
+// waitSleeping waits until the process of /proc directory dir sleeps in
+// clock_nanosleep: its exec is over, and with it the closing of its
+// close-on-exec descriptors (Spawn returns once the exec has begun).
+func waitSleeping(t *testing.T, dir string) {
+	t.Helper()
+	want := []string{strconv.Itoa(unix.SYS_CLOCK_NANOSLEEP), strconv.Itoa(unix.SYS_NANOSLEEP)}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(dir + "/syscall")
+		require.NoError(t, err)
+		if f := strings.Fields(string(b)); len(f) > 0 && slices.Contains(want, f[0]) {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "%s never slept: %s", dir, b)
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // TestSpawnInNamespaceWithOwnDescriptors: a spawned process is in the
@@ -56,20 +101,25 @@ func TestSpawnInNamespaceWithOwnDescriptors(t *testing.T) {
 	require.NoError(t, err)
 	defer syscall.Close(leak)
 
-	out, code := spawnReport(t, ns, netns.StartOptions{NewUTS: true})
-	require.Equal(t, 7, code)
-	lines := strings.SplitN(out, "\n", 3)
-	require.Len(t, lines, 3, out)
-	require.Equal(t, "net:["+strconv.FormatUint(ino, 10)+"]", lines[0])
-	require.NotEqual(t, ownUTS, lines[1], "no UTS namespace of its own")
-	require.Equal(t, "0 1 2 3 ", lines[2], "descriptors of the spawned shell")
+	got := spawnReport(t, ns, netns.StartOptions{NewUTS: true})
+	require.Equal(t, "net:["+strconv.FormatUint(ino, 10)+"]", got.net)
+	require.NotEqual(t, ownUTS, got.uts, "no UTS namespace of its own")
+	require.Equal(t, "0 1 2 3", got.fds, "descriptors of the spawned process")
 
 	// Without NewUTS it shares ours; many spawns reuse one spawner.
 	for i := 0; i < 20; i++ {
-		out, code = spawnReport(t, ns, netns.StartOptions{})
-		require.Equal(t, 7, code)
-		require.Equal(t, ownUTS, strings.SplitN(out, "\n", 3)[1])
+		require.Equal(t, ownUTS, spawnReport(t, ns, netns.StartOptions{}).uts)
 	}
+
+	// Its exit status comes back through Wait.
+	sh, err := os.Open("/bin/sh")
+	require.NoError(t, err)
+	defer sh.Close()
+	p, err := ns.Spawn(netns.Spawn{Exe: sh, Args: []string{"sh", "-c", "exit 7"}}, netns.StartOptions{})
+	require.NoError(t, err)
+	st, err := p.Wait()
+	require.NoError(t, err)
+	require.Equal(t, 7, st.ExitCode())
 
 	// The test can fail: an ordinary start from labrun's table hands the
 	// forgotten descriptor down.
