@@ -436,11 +436,10 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 	}
 	master := br.Attrs().Index
 	pair := vethPair{host: ep.hostVeth, master: master, mtu: e.linkMTU(n), txqs: vethTxQueues(), peer: ifname, peerMAC: ep.mac, peerNSFd: node.ns.Fd()}
-	var ix vethIndexes
-	added := false
+	var hostEnd netlink.Link // once made
 	defer func() {
-		if err != nil && added {
-			hh.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.hostVeth, Index: ix.host}})
+		if err != nil && hostEnd != nil {
+			hh.LinkDel(hostEnd)
 		}
 	}()
 	// The container side is configured from a thread inside its
@@ -458,7 +457,11 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 			restore()
 			return err
 		}
-		ix, err = addVeth(hc.raw, pair)
+		ix, err := addVeth(hc.raw, pair)
+		if err == nil {
+			// Made: rolled back from here on, even if a restore fails.
+			hostEnd = &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.hostVeth, Index: ix.host}}
+		}
 		if rerr := restoreHost(); err == nil && rerr != nil {
 			err = rerr
 		}
@@ -468,10 +471,9 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 		if err != nil {
 			return fmt.Errorf("adding veth %s for container %s: %w", ep.hostVeth, c.Name, err)
 		}
-		added = true
 		if e.opts.NoUserlandProxy {
 			// Equivalent to: bridge link set dev vethX hairpin on
-			if err := hh.LinkSetHairpin(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.hostVeth, Index: ix.host}}, true); err != nil {
+			if err := hh.LinkSetHairpin(hostEnd, true); err != nil {
 				return fmt.Errorf("setting hairpin on %s: %w", ep.hostVeth, err)
 			}
 		}

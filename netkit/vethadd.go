@@ -102,7 +102,7 @@ func addVeth(s *rawSocket, v vethPair) (vethIndexes, error) {
 		for _, a := range attrs {
 			switch a.Attr.Type {
 			case unix.IFLA_IFNAME:
-				name = string(trimNUL(a.Value))
+				name = unix.ByteSliceToString(a.Value)
 			case unix.IFLA_LINK:
 				if len(a.Value) == 4 {
 					link = int(nl.NativeEndian().Uint32(a.Value))
@@ -114,13 +114,6 @@ func addVeth(s *rawSocket, v vethPair) (vethIndexes, error) {
 		}
 	}
 	return ix, nil
-}
-
-func trimNUL(b []byte) []byte {
-	for len(b) > 0 && b[len(b)-1] == 0 {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // rawSocket is a rtnetlink socket for requests that vishvananda/netlink
