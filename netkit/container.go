@@ -556,8 +556,8 @@ func (c *Container) detach(ep *endpoint, t *batch.Ticket) error {
 // a scenario) is a plain ip link del. Either way del returns once the veth,
 // and with it its peer, is gone.
 //
-// Equivalent to: ip link set vethX group G; ip link set vethY group G; …;
-// ip link del group G
+// Equivalent to: ip link set vethX nomaster group G; ip link set vethY
+// nomaster group G; …; ip link del group G
 type vethDeleter struct {
 	host  *Node
 	group batch.Group[string]
@@ -584,24 +584,34 @@ func (d *vethDeleter) del(name string, t *batch.Ticket) error {
 	return d.group.Do(name, t)
 }
 
-// deleteBatch deletes a batch of veths, returning each one's error.
+// deleteBatch deletes a batch of veths, returning each one's error. Each
+// leaves docker0 before the group goes: a port deleted while still on the
+// bridge makes the bridge re-select every remaining port's state twice
+// (when it goes down, and when it leaves), one that has left once.
 func (d *vethDeleter) deleteBatch(names []string) []error {
 	errs := make([]error, len(names))
-	h := d.host.Netlink()
 	if len(names) == 1 {
 		errs[0] = d.delOne(names[0])
 		return errs
 	}
+	c, err := d.host.borrow()
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	defer d.host.giveBack(c)
 	var grouped []int
 	for i, name := range names {
-		l, err := h.LinkByName(name)
+		l, err := c.LinkByName(name)
 		if err != nil {
 			if !isLinkNotFound(err) {
 				errs[i] = fmt.Errorf("finding veth %s: %w", name, err)
 			}
 			continue
 		}
-		if err := h.LinkSetGroup(l, vethGroup); err != nil {
+		if err := leaveForGroup(c, l.Attrs().Index); err != nil {
 			errs[i] = d.delOne(name)
 			continue
 		}
@@ -610,13 +620,30 @@ func (d *vethDeleter) deleteBatch(names []string) []error {
 	if len(grouped) == 0 {
 		return errs
 	}
-	if err := d.delGroup(); err != nil {
+	if err := delGroup(c); err != nil {
 		// Whatever is left of the group goes one by one.
 		for _, i := range grouped {
 			errs[i] = d.delOne(names[i])
 		}
 	}
 	return errs
+}
+
+// leaveForGroup takes the link with index ix off its bridge and moves it
+// to vethGroup, in one request.
+//
+// Equivalent to: ip link set dev vethX nomaster group G
+func leaveForGroup(c *nodeConn, ix int) error {
+	req := nl.NewNetlinkRequest(unix.RTM_SETLINK, unix.NLM_F_ACK)
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(ix)
+	req.AddData(msg)
+	req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(0)))
+	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(vethGroup)))
+	if _, err := c.raw.roundTrip(req); err != nil {
+		return fmt.Errorf("moving link %d to group %d: %w", ix, vethGroup, err)
+	}
+	return nil
 }
 
 // delOne deletes one veth by name.
@@ -637,18 +664,13 @@ func (d *vethDeleter) delOne(name string) error {
 	return nil
 }
 
-// delGroup deletes every link of vethGroup in the host node with one
+// delGroup deletes every link of vethGroup in c's node with one
 // RTM_DELLINK (the kernel unregisters them, and their veth peers, as one
 // batch). vishvananda/netlink has no call for it, so the request goes on
-// the raw socket of a borrowed connection (see addVeth).
+// the raw socket (see addVeth).
 //
 // Equivalent to: ip link del group G
-func (d *vethDeleter) delGroup() error {
-	c, err := d.host.borrow()
-	if err != nil {
-		return err
-	}
-	defer d.host.giveBack(c)
+func delGroup(c *nodeConn) error {
 	req := nl.NewNetlinkRequest(unix.RTM_DELLINK, unix.NLM_F_ACK)
 	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
 	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(vethGroup)))

@@ -7,7 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/netns"
@@ -176,4 +180,64 @@ func BenchmarkVethDelete(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/veth")
 		})
 	}
+}
+
+// TestVethDeleterLeavesBridgeOnce: a batch takes each veth off its bridge
+// before it deletes the group, so that the bridge disables each leaving
+// port once (one AF_BRIDGE RTM_NEWLINK, one re-selection of every other
+// port's state), not twice (when the link goes down, and when it leaves);
+// the bridge's other port stays.
+func TestVethDeleterLeavesBridgeOnce(t *testing.T) {
+	host, names := vethHost(t, 4)
+	require.NoError(t, host.nl.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0", Flags: net.FlagUp}}))
+	br, err := host.nl.LinkByName("br0")
+	require.NoError(t, err)
+	index := map[int32]string{}
+	for _, name := range names {
+		l, err := host.nl.LinkByName(name)
+		require.NoError(t, err)
+		require.NoError(t, host.nl.LinkSetMasterByIndex(l, br.Attrs().Index))
+		index[int32(l.Attrs().Index)] = name
+	}
+	var s *nl.NetlinkSocket
+	require.NoError(t, host.ns.Do(func() error {
+		s, err = nl.Subscribe(unix.NETLINK_ROUTE, unix.RTNLGRP_LINK)
+		return err
+	}))
+	defer s.Close()
+	require.NoError(t, s.SetReceiveTimeout(&unix.Timeval{Sec: 2}))
+
+	d := newVethDeleter(host)
+	for i, err := range d.deleteBatch(names[:3]) {
+		require.NoError(t, err, "deleting %s", names[i])
+	}
+	// The kernel has sent every notification by now; read up to the last
+	// veth's own RTM_DELLINK.
+	disabled := map[string]int{}
+	gone := 0
+	for gone < 3 {
+		msgs, _, err := s.Receive()
+		require.NoError(t, err, "reading link notifications")
+		for _, m := range msgs {
+			if len(m.Data) < unix.SizeofIfInfomsg {
+				continue
+			}
+			ifi := nl.DeserializeIfInfomsg(m.Data)
+			name, ok := index[ifi.Index]
+			if !ok {
+				continue
+			}
+			switch {
+			case ifi.Family == unix.AF_BRIDGE && m.Header.Type == unix.RTM_NEWLINK:
+				disabled[name]++
+			case ifi.Family == unix.AF_UNSPEC && m.Header.Type == unix.RTM_DELLINK:
+				gone++
+			}
+		}
+	}
+	assert.Equal(t, map[string]int{names[0]: 1, names[1]: 1, names[2]: 1}, disabled, "port state changes announced by the bridge")
+	assert.Equal(t, []string{names[3]}, vethsLeft(t, host.nl, names))
+	last, err := host.nl.LinkByName(names[3])
+	require.NoError(t, err)
+	assert.Equal(t, br.Attrs().Index, last.Attrs().MasterIndex, "%s is still a port of br0", names[3])
 }
