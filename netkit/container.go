@@ -447,7 +447,7 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 	err = node.config(func(h *netlink.Handle) error {
 		// IPv6 off on the new interface, as Docker does (see
 		// noIPv6Default), and on its host end (see hostIPv6Off), then
-		// the veth, its host end up and a port of the bridge.
+		// the veth, its host end a port of the bridge.
 		restore, err := noIPv6Default(&e.sysctls)
 		if err != nil {
 			return fmt.Errorf("turning IPv6 off for %s in container %s: %w", ifname, c.Name, err)
@@ -490,6 +490,12 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 		if err := h.LinkSetUp(eth); err != nil {
 			return fmt.Errorf("setting %s up in container %s: %w", ifname, c.Name, err)
 		}
+		// The host end goes up right after, so that the bridge enables
+		// its port once (see addVeth).
+		// Equivalent to: ip link set vethX up
+		if err := hh.LinkSetUp(hostEnd); err != nil {
+			return fmt.Errorf("setting %s up: %w", ep.hostVeth, err)
+		}
 		if gateway && !n.Internal {
 			gw := n.Gateway
 			if n.DefaultGW.IsValid() {
@@ -500,13 +506,15 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 				return fmt.Errorf("adding default route via %s in container %s: %w", gw, c.Name, err)
 			}
 		}
+		// The container's end came up before its peer: it sends nothing
+		// until the kernel has seen its carrier (see waitOperUp).
+		waitOperUp(h, ifname)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	// The host end and the bridge are usable once the kernel has seen
-	// their carrier (see waitOperUp).
+	// So are the host end and the bridge.
 	waitOperUp(hh, ep.hostVeth, n.Bridge)
 	if err := e.fw.addEndpoint(n, addr); err != nil {
 		return err

@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/netns"
@@ -143,6 +145,82 @@ func TestBridgeReplacedUnderTheEngine(t *testing.T) {
 	_, err = e.Run(netkit.RunOptions{Name: "b", Command: "sleep infinity", Comm: "sleep"})
 	require.NoError(t, err)
 	assert.Len(t, bridgePorts(t, lab, br.Attrs().Index), 1, "veths on the new docker0")
+}
+
+// TestBridgeEnablesANewPortOnce: a container's host end is made down and
+// set up after the container's end (see addVeth), so that docker0 enables
+// the new port once, and does not enable it while its operational state is
+// not yet known, disable it for want of carrier, and enable it again: each
+// is a pass over every port of the bridge. The port's states as docker0
+// announces them (IFLA_BRPORT_STATE) go from disabled to forwarding, and
+// the container answers through it.
+func TestBridgeEnablesANewPortOnce(t *testing.T) {
+	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
+	host := lab.Host()
+	var s *nl.NetlinkSocket
+	require.NoError(t, host.NS().Do(func() error {
+		var err error
+		s, err = nl.Subscribe(unix.NETLINK_ROUTE, unix.RTNLGRP_LINK)
+		return err
+	}))
+	defer s.Close()
+	require.NoError(t, s.SetReceiveTimeout(&unix.Timeval{Sec: 2}))
+
+	_, err := e.Run(netkit.RunOptions{Name: "a", Command: "sleep infinity", Comm: "sleep"})
+	require.NoError(t, err)
+	ports := bridgePorts(t, lab, 0)
+	require.Len(t, ports, 1)
+	veth := ports[0]
+	// A change of lo's alias marks the end of what docker run caused.
+	lo, err := host.Netlink().LinkByName("lo")
+	require.NoError(t, err)
+	require.NoError(t, host.Netlink().LinkSetAlias(lo, "mark"))
+	const disabled, forwarding = 0, 3 // BR_STATE_*
+	var states []int
+	for marked := false; !marked; {
+		msgs, _, err := s.Receive()
+		require.NoError(t, err, "reading link notifications")
+		for _, m := range msgs {
+			if m.Header.Type != unix.RTM_NEWLINK || len(m.Data) < unix.SizeofIfInfomsg {
+				continue
+			}
+			ifi := nl.DeserializeIfInfomsg(m.Data)
+			if int(ifi.Index) == lo.Attrs().Index {
+				marked = true
+			}
+			if int(ifi.Index) != veth.Attrs().Index || ifi.Family != unix.AF_BRIDGE {
+				continue
+			}
+			if st, ok := portState(t, m.Data[unix.SizeofIfInfomsg:]); ok && (len(states) == 0 || states[len(states)-1] != st) {
+				states = append(states, st)
+			}
+		}
+	}
+	assert.Equal(t, []int{disabled, forwarding}, states, "%s's port states, as docker0 announced them", veth.Attrs().Name)
+	listen(t, node(t, lab, "a"), ":80")
+	out, err := dial(host, "172.17.0.2:80")
+	require.NoError(t, err, "the container from the host, through docker0")
+	assert.Equal(t, "hello", out)
+}
+
+// portState finds IFLA_BRPORT_STATE in the attributes of a bridge's
+// AF_BRIDGE link message.
+func portState(t *testing.T, b []byte) (int, bool) {
+	attrs, err := nl.ParseRouteAttr(b)
+	require.NoError(t, err)
+	for _, a := range attrs {
+		if a.Attr.Type&^unix.NLA_F_NESTED != unix.IFLA_PROTINFO {
+			continue
+		}
+		nested, err := nl.ParseRouteAttr(a.Value)
+		require.NoError(t, err)
+		for _, n := range nested {
+			if n.Attr.Type == unix.IFLA_BRPORT_STATE && len(n.Value) == 1 {
+				return int(n.Value[0]), true
+			}
+		}
+	}
+	return 0, false
 }
 
 // TestWaiterSharesMountNamespace: a container that runs no program gets the

@@ -12,8 +12,9 @@ import (
 	"github.com/labrun/labrun/netkit/netns"
 )
 
-// vethPair describes a container's veth pair: the host end, up and a port
-// of a bridge, and the container's end, in the container's namespace.
+// vethPair describes a container's veth pair: the host end, a port of a
+// bridge, and the container's end, in the container's namespace. Both are
+// made down (see addVeth).
 type vethPair struct {
 	host     string // the host end's name
 	master   int    // the bridge's ifindex
@@ -38,8 +39,15 @@ type vethIndexes struct{ host, peer int }
 // while its peer is still down, had the kernel deactivate its queues
 // first: an RCU grace period under that lock (docs/performance.md). The
 // container's end cannot be made up in the same request (the kernel opens
-// it before the pair is linked, and refuses with ENOTCONN), so the caller
-// sets it up. The request asks for its own notification back (NLM_F_ECHO),
+// it before the pair is linked, and refuses with ENOTCONN), and the host
+// end is better made down: the caller sets the container's end up, then
+// the host's (plumb). A host end up from the start is a port the bridge
+// enables at once (its operational state is not known yet), disables when
+// the kernel sees it has no carrier, with its queues deactivated (an RCU
+// grace period under the rtnl lock), and enables again when the peer comes
+// up: three passes over every port of the bridge instead of one (Docker
+// sets the host end up before the container's; the end state is the
+// same). The request asks for its own notification back (NLM_F_ECHO),
 // which carries the host end's ifindex and its peer's (IFLA_LINK); a
 // kernel that does not honour the flag for new links sends none, and the
 // indexes stay 0.
@@ -49,13 +57,11 @@ type vethIndexes struct{ host, peer int }
 // a pair whose master it cannot set.
 //
 // Equivalent to: ip link add vethX mtu M txqueuelen 0 numtxqueues Q master
-// BR up type veth peer name ethN address MAC netns CTR mtu M txqueuelen 0
+// BR type veth peer name ethN address MAC netns CTR mtu M txqueuelen 0
 // numtxqueues Q
 func addVeth(s *rawSocket, v vethPair) (vethIndexes, error) {
 	req := nl.NewNetlinkRequest(unix.RTM_NEWLINK, unix.NLM_F_CREATE|unix.NLM_F_EXCL|unix.NLM_F_ACK|unix.NLM_F_ECHO)
-	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
-	msg.Flags, msg.Change = unix.IFF_UP, unix.IFF_UP
-	req.AddData(msg)
+	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
 	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(v.host)))
 	if v.mtu > 0 {
 		req.AddData(nl.NewRtAttr(unix.IFLA_MTU, nl.Uint32Attr(uint32(v.mtu))))

@@ -12,8 +12,9 @@ import (
 )
 
 // TestAddVeth: one request makes the pair as plumb needs it: the host end
-// up, a port of the bridge, txqueuelen 0; the container's end in its
-// namespace with its MAC, down; both with the MTU and queues asked for.
+// a port of the bridge, txqueuelen 0; the container's end in its namespace
+// with its MAC; both down (plumb sets them up), with the MTU and queues
+// asked for.
 // A request that fails leaves nothing behind in either namespace.
 func TestAddVeth(t *testing.T) {
 	if err := netns.Available(); err != nil {
@@ -48,7 +49,7 @@ func TestAddVeth(t *testing.T) {
 	}
 	assert.Equal(t, "veth", hv.Type())
 	assert.Equal(t, br.Attrs().Index, hv.Attrs().MasterIndex, "host end's master")
-	assert.NotZero(t, hv.Attrs().Flags&net.FlagUp, "host end up")
+	assert.Zero(t, hv.Attrs().Flags&net.FlagUp, "host end down")
 	assert.Zero(t, eth0.Attrs().Flags&net.FlagUp, "container end down")
 	assert.Equal(t, mac, eth0.Attrs().HardwareAddr)
 	for _, l := range []netlink.Link{hv, eth0} {
