@@ -593,9 +593,9 @@ func (d *vethDeleter) del(name string, t *batch.Ticket) error {
 }
 
 // deleteBatch deletes a batch of veths, returning each one's error. Each
-// leaves docker0 before the group goes: a port deleted while still on the
-// bridge makes the bridge re-select every remaining port's state twice
-// (when it goes down, and when it leaves), one that has left once.
+// leaves its bridge before the group goes: a port deleted while still on
+// the bridge makes the bridge re-select every remaining port's state twice
+// (when it goes down, and when it leaves), one that has left, once.
 func (d *vethDeleter) deleteBatch(names []string) []error {
 	errs := make([]error, len(names))
 	if len(names) == 1 {
