@@ -612,15 +612,10 @@ func (d *vethDeleter) deleteBatch(names []string) []error {
 	defer d.host.giveBack(c)
 	var grouped []int
 	for i, name := range names {
-		l, err := c.LinkByName(name)
-		if err != nil {
-			if !isLinkNotFound(err) {
-				errs[i] = fmt.Errorf("finding veth %s: %w", name, err)
+		if err := leaveForGroup(c, name); err != nil {
+			if !errors.Is(err, unix.ENODEV) { // gone already
+				errs[i] = d.delOne(name)
 			}
-			continue
-		}
-		if err := leaveForGroup(c, l.Attrs().Index); err != nil {
-			errs[i] = d.delOne(name)
 			continue
 		}
 		grouped = append(grouped, i)
@@ -637,19 +632,19 @@ func (d *vethDeleter) deleteBatch(names []string) []error {
 	return errs
 }
 
-// leaveForGroup takes the link with index ix off its bridge and moves it
-// to vethGroup, in one request.
+// leaveForGroup takes the link named name off its bridge and moves it to
+// vethGroup, in one request that names it (no lookup first); a link that
+// is gone gives ENODEV.
 //
 // Equivalent to: ip link set dev vethX nomaster group G
-func leaveForGroup(c *nodeConn, ix int) error {
+func leaveForGroup(c *nodeConn, name string) error {
 	req := nl.NewNetlinkRequest(unix.RTM_SETLINK, unix.NLM_F_ACK)
-	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
-	msg.Index = int32(ix)
-	req.AddData(msg)
+	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
 	req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(0)))
 	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(vethGroup)))
 	if _, err := c.raw.roundTrip(req); err != nil {
-		return fmt.Errorf("moving link %d to group %d: %w", ix, vethGroup, err)
+		return fmt.Errorf("moving %s to link group %d: %w", name, vethGroup, err)
 	}
 	return nil
 }
