@@ -598,10 +598,6 @@ func (d *vethDeleter) del(name string, t *batch.Ticket) error {
 // (when it goes down, and when it leaves), one that has left, once.
 func (d *vethDeleter) deleteBatch(names []string) []error {
 	errs := make([]error, len(names))
-	if len(names) == 1 {
-		errs[0] = d.delOne(names[0])
-		return errs
-	}
 	c, err := d.host.borrow()
 	if err != nil {
 		for i := range errs {
@@ -610,11 +606,15 @@ func (d *vethDeleter) deleteBatch(names []string) []error {
 		return errs
 	}
 	defer d.host.giveBack(c)
+	if len(names) == 1 {
+		errs[0] = delLink(c, names[0])
+		return errs
+	}
 	var grouped []int
 	for i, name := range names {
 		if err := leaveForGroup(c, name); err != nil {
 			if !errors.Is(err, unix.ENODEV) { // gone already
-				errs[i] = d.delOne(name)
+				errs[i] = delLink(c, name)
 			}
 			continue
 		}
@@ -626,7 +626,7 @@ func (d *vethDeleter) deleteBatch(names []string) []error {
 	if err := delGroup(c); err != nil {
 		// Whatever is left of the group goes one by one.
 		for _, i := range grouped {
-			errs[i] = d.delOne(names[i])
+			errs[i] = delLink(c, names[i])
 		}
 	}
 	return errs
@@ -649,44 +649,38 @@ func leaveForGroup(c *nodeConn, name string) error {
 	return nil
 }
 
-// delOne deletes one veth by name.
+// delLink deletes the link named name in c's node, and with it its veth
+// peer, with one request that names it; one already gone is not an error.
 //
 // Equivalent to: ip link del NAME
-func (d *vethDeleter) delOne(name string) error {
-	h := d.host.Netlink()
-	l, err := h.LinkByName(name)
-	if err != nil {
-		if isLinkNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("finding veth %s: %w", name, err)
-	}
-	if err := h.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
+func delLink(c *nodeConn, name string) error {
+	if err := dellink(c, nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name))); err != nil && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("deleting veth %s: %w", name, err)
 	}
 	return nil
 }
 
-// delGroup deletes every link of vethGroup in c's node with one
-// RTM_DELLINK (the kernel unregisters them, and their veth peers, as one
-// batch). vishvananda/netlink has no call for it, so the request goes on
-// the raw socket (see addVeth).
+// delGroup deletes every link of vethGroup in c's node with one request
+// (the kernel unregisters them, and their veth peers, as one batch).
 //
 // Equivalent to: ip link del group G
 func delGroup(c *nodeConn) error {
-	req := nl.NewNetlinkRequest(unix.RTM_DELLINK, unix.NLM_F_ACK)
-	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
-	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(vethGroup)))
-	if _, err := c.raw.roundTrip(req); err != nil {
+	if err := dellink(c, nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(vethGroup))); err != nil {
 		return fmt.Errorf("deleting link group %d: %w", vethGroup, err)
 	}
 	return nil
 }
 
-// isLinkNotFound reports whether err says that a link does not exist.
-func isLinkNotFound(err error) bool {
-	var nf netlink.LinkNotFoundError
-	return errors.As(err, &nf) || errors.Is(err, unix.ENODEV)
+// dellink sends one RTM_DELLINK for the link or links that by names (a
+// name or a group). vishvananda/netlink looks a link up before it deletes
+// it and has no call for groups, so the request goes on the raw socket
+// (see addVeth).
+func dellink(c *nodeConn, by *nl.RtAttr) error {
+	req := nl.NewNetlinkRequest(unix.RTM_DELLINK, unix.NLM_F_ACK)
+	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+	req.AddData(by)
+	_, err := c.raw.roundTrip(req)
+	return err
 }
 
 // startProcess starts the main process inside the container's namespace,

@@ -128,6 +128,7 @@ func addVeth(s *rawSocket, v vethPair) (vethIndexes, error) {
 // acknowledgement, and with it the request's error, unread.
 type rawSocket struct {
 	s   *nl.NetlinkSocket
+	pid uint32 // the socket's port ID, which the kernel's answers carry
 	seq uint32
 }
 
@@ -138,10 +139,6 @@ func (r *rawSocket) roundTrip(req *nl.NetlinkRequest) ([]syscall.NetlinkMessage,
 	r.seq++
 	req.Seq = r.seq
 	if err := r.s.Send(req); err != nil {
-		return nil, err
-	}
-	pid, err := r.s.GetPid()
-	if err != nil {
 		return nil, err
 	}
 	var out []syscall.NetlinkMessage
@@ -156,7 +153,7 @@ func (r *rawSocket) roundTrip(req *nl.NetlinkRequest) ([]syscall.NetlinkMessage,
 		for _, m := range msgs {
 			// Skip what an earlier request that failed half-way
 			// left unread.
-			if m.Header.Seq != req.Seq || m.Header.Pid != pid {
+			if m.Header.Seq != req.Seq || m.Header.Pid != r.pid {
 				continue
 			}
 			if m.Header.Type != unix.NLMSG_ERROR {
@@ -176,7 +173,7 @@ func (r *rawSocket) roundTrip(req *nl.NetlinkRequest) ([]syscall.NetlinkMessage,
 
 // nodeConn is a netlink handle bound to a node's namespace (Node.borrow),
 // with a raw rtnetlink socket in the same namespace for the requests the
-// handle cannot make (addVeth).
+// handle cannot make (addVeth, the veth deletions).
 type nodeConn struct {
 	*netlink.Handle
 	raw *rawSocket
@@ -185,9 +182,7 @@ type nodeConn struct {
 // close closes both sockets.
 func (c *nodeConn) close() {
 	c.Handle.Close()
-	if c.raw != nil {
-		c.raw.s.Close()
-	}
+	c.raw.s.Close()
 }
 
 // openNodeConn opens a nodeConn in ns, from one thread inside it.
@@ -203,7 +198,13 @@ func openNodeConn(ns *netns.NS) (*nodeConn, error) {
 			h.Close()
 			return err
 		}
-		c.Handle, c.raw = h, &rawSocket{s: s}
+		pid, err := s.GetPid()
+		if err != nil {
+			h.Close()
+			s.Close()
+			return err
+		}
+		c.Handle, c.raw = h, &rawSocket{s: s, pid: pid}
 		return nil
 	})
 	if err != nil {
