@@ -1,7 +1,9 @@
 // Package docs_test checks that every package of the module has exactly one
-// package doc comment (house rule 2: it states the package's room). It lives
-// in docs/ because it is about documentation and belongs to no package; docs/
-// holds no Go code besides it.
+// package doc comment (house rule 2: it states the package's room), and
+// (layout_test.go) that the packages keep the house's shape: imports point
+// down and no file or package outgrows its room. These tests live in docs/
+// because they are about the whole house and belong to no package; docs/
+// holds no other Go code.
 package docs_test
 
 import (
