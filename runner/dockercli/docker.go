@@ -124,6 +124,8 @@ type dockerCtx struct {
 	path string // "docker run", or "docker container run" as typed
 }
 
+// Stdout, Stderr, Lab, Context and Getenv are what a subcommand reads of
+// its session and its caller.
 func (d *dockerCtx) Stdout() io.Writer        { return d.o.Stdout }
 func (d *dockerCtx) Stderr() io.Writer        { return d.o.Stderr }
 func (d *dockerCtx) Lab() *netkit.Lab         { return d.s.Lab }

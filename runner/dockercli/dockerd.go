@@ -13,9 +13,10 @@ import (
 
 // DockerdEnv names the environment variable whose dockerd flags (e.g.
 // "--compat=29 --firewall-backend=nftables") come before every dockerd
-// command's own, and start the engine that the first docker command starts
-// when a script ran no dockerd: `LABRUN_DOCKERD=--compat=28 make
-// scenarios` runs the suite against another era.
+// command's own (Session.Dockerd), and start the engine that the first
+// docker command starts when a session ran no dockerd:
+// `LABRUN_DOCKERD=--compat=28 make scenarios` runs the suite against
+// another era.
 const DockerdEnv = "LABRUN_DOCKERD"
 
 // parseDockerd parses dockerd's networking flags into netkit's options,
@@ -108,8 +109,8 @@ type compatRelease struct {
 	api string
 }
 
-// compatAPI is the engine API version of each Docker release (the DefaultVersion
-// of moby's api/common.go in each release).
+// compatAPI is the engine API version of each Docker release (the
+// DefaultVersion of moby's api/common.go in each release).
 var compatAPI = map[string]string{
 	"20.10": "1.41", "23.0": "1.42", "24.0": "1.43", "25.0": "1.44", "26.0": "1.45", "26.1": "1.45",
 	"27.0": "1.46", "27.1": "1.46", "27.2": "1.47", "27.3": "1.47", "27.4": "1.47", "27.5": "1.47",
