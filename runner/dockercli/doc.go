@@ -18,7 +18,9 @@
 // It is not the network: labs, engines, containers, IPAM, ports and rules
 // are netkit's, which already speaks Docker's daemon-side error texts; the
 // images and their programs are runner/images'. Nor is it the scenario
-// language: commands, conditions, usage errors and testscript are runner's.
+// language: commands, conditions, usage errors and testscript are runner's
+// (CompatCondition and FirewallCondition only answer, from dockerd's flags,
+// what the [compat:] and [firewall:] conditions ask).
 // Its Docker releases (cliEra for the CLI, compatRelease for --compat) are
 // its own names of netkit's firewall eras, for the formats that changed
 // between releases.
