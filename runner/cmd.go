@@ -81,28 +81,6 @@ func (e *Env) Stderr() io.Writer { return e.stderr }
 // Lab returns the script's lab.
 func (e *Env) Lab() *netkit.Lab { return e.st.lab }
 
-// Engine returns the lab's engine, starting it with dockerd's defaults when
-// the script has not started one (the first docker command does that). After
-// a dockerd that failed, the engine stays stopped, as a docker CLI finds no
-// daemon then, until a dockerd succeeds.
-func (e *Env) Engine() (*netkit.Engine, error) {
-	if eng := e.st.lab.Engine(); eng != nil {
-		return eng, nil
-	}
-	if e.st.engineDown {
-		return nil, errors.New("the engine is not running: the last dockerd failed")
-	}
-	o, err := parseDockerd(nil)
-	if err != nil {
-		return nil, fmt.Errorf("starting the engine with default flags: %s: %w", DockerdEnv, err)
-	}
-	eng, err := e.st.lab.StartEngine(o)
-	if err != nil {
-		return nil, fmt.Errorf("starting the engine with default flags: %w", err)
-	}
-	return eng, nil
-}
-
 // Context ends when the script ends or reaches its deadline.
 func (e *Env) Context() context.Context { return e.st.ctx }
 
@@ -138,16 +116,6 @@ func (e *Env) Logf(format string, args ...any) {
 		e.ts.Logf(format, args...)
 	}
 }
-
-// exitError is a command that failed after printing its reason itself (as a
-// docker command prints Docker's message on stderr); Error gives the exit
-// status only.
-type exitError struct {
-	what string
-	code int
-}
-
-func (e *exitError) Error() string { return fmt.Sprintf("%s: exit status %d", e.what, e.code) }
 
 // tsCmd adapts a Cmd to testscript. It is the only place where command
 // results meet testscript's Fatalf:

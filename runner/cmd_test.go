@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/labrun/labrun/runner/dockercli"
 )
 
 // runScripts runs txtar scripts (name → content) with extra commands
@@ -128,11 +130,6 @@ func TestCommandTable(t *testing.T) {
 			t.Errorf("command %q: no usage", c.Name)
 		}
 	}
-	for _, s := range dockerSubs {
-		if s.run == nil || s.Use == "" || s.Short == "" {
-			t.Errorf("docker %s: incomplete subcommand", s.Name)
-		}
-	}
 }
 
 func TestConditions(t *testing.T) {
@@ -158,15 +155,15 @@ func TestEraConditions(t *testing.T) {
 		{"--compat=29", []string{"compat:29", "firewall:iptables"}},
 		{"--compat=29 --firewall-backend=nftables", []string{"compat:29", "firewall:nftables"}},
 	} {
-		t.Setenv(DockerdEnv, tc.env)
+		t.Setenv(dockercli.DockerdEnv, tc.env)
 		for _, cond := range []string{"compat:27", "compat:20.10", "compat:28", "compat:29", "firewall:iptables", "firewall:nftables"} {
 			ok, known, err := condition(cond)
 			if want := slices.Contains(tc.holds, cond); !known || err != nil || ok != want {
-				t.Errorf("%s=%q: condition(%s) = %v, known %v, error %v; want %v", DockerdEnv, tc.env, cond, ok, known, err, want)
+				t.Errorf("%s=%q: condition(%s) = %v, known %v, error %v; want %v", dockercli.DockerdEnv, tc.env, cond, ok, known, err, want)
 			}
 		}
 	}
-	t.Setenv(DockerdEnv, "")
+	t.Setenv(dockercli.DockerdEnv, "")
 	for _, cond := range []string{"firewall:ebtables", "compat:30"} {
 		if _, known, err := condition(cond); !known || err == nil {
 			t.Errorf("condition(%s) = known %v, error %v; want an error", cond, known, err)
@@ -174,40 +171,9 @@ func TestEraConditions(t *testing.T) {
 	}
 }
 
-// TestDockerUsage checks Docker's messages for wrong arguments, which need
-// no engine.
+// TestDockerUsage checks that a docker command line that names no
+// subcommand labrun implements is a usage error of the docker command.
 func TestDockerUsage(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want string
-		code int
-	}{
-		{[]string{"run"}, `"docker run" requires at least 1 argument.
-See 'docker run --help'.
-
-Usage:  docker run [OPTIONS] IMAGE [COMMAND] [ARG...]
-
-Create and run a new container from an image
-`, 1},
-		{[]string{"container", "run", "-d"}, `"docker container run" requires at least 1 argument.`, 1},
-		{[]string{"run", "--bogus", "httpd"}, "unknown flag: --bogus\nSee 'docker run --help'.\n", 125},
-		{[]string{"port", "a", "b", "c"}, `"docker port" requires at least 1 and at most 2 arguments.`, 1},
-		{[]string{"network", "connect", "lan"}, `"docker network connect" requires exactly 2 arguments.`, 1},
-		{[]string{"ps", "x"}, `"docker ps" accepts no arguments.`, 1},
-		{[]string{"images", "a", "b"}, `"docker images" requires at most 1 argument.`, 1},
-		{[]string{"network", "ls", "-z"}, "unknown shorthand flag: 'z' in -z\nSee 'docker network ls --help'.\n", 125},
-	} {
-		var stdout, stderr bytes.Buffer
-		e := &Env{st: &scriptState{}, stdout: &stdout, stderr: &stderr}
-		err := runDocker(e, tc.args)
-		var ee *exitError
-		if !errors.As(err, &ee) || ee.code != tc.code {
-			t.Errorf("docker %q: error %v, want exit status %d", tc.args, err, tc.code)
-		}
-		if !strings.HasPrefix(stderr.String(), tc.want) {
-			t.Errorf("docker %q: stderr\n%s\nwant\n%s", tc.args, stderr.String(), tc.want)
-		}
-	}
 	e := &Env{st: &scriptState{}, stdout: new(bytes.Buffer), stderr: new(bytes.Buffer)}
 	for _, args := range [][]string{nil, {"build", "."}, {"network"}} {
 		if err := runDocker(e, args); !errors.Is(err, ErrUsage) {

@@ -16,9 +16,7 @@
 //
 // It is not a network library: labs, engines and containers are netkit's,
 // probes are package checks', and the images and their programs are
-// runner/images'. What runner adds is Docker's command line: flag parsing
-// with the docker CLI's and dockerd's rules, and output and error messages in
-// the formats of the Docker 27 era CLI (docker ps's table and PORTS column,
-// docker port, docker inspect's JSON and templates, `docker: Error response
-// from daemon: ...`), as pure functions tested with golden strings.
+// runner/images'. Nor is it Docker's command line: the docker and dockerd
+// commands are thin adapters over runner/dockercli, which parses docker and
+// dockerd command lines and prints Docker's outputs and errors.
 package runner

@@ -16,6 +16,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/runner/dockercli"
 )
 
 // badInput is one mistake a person can make in a scenario, and exactly what
@@ -283,7 +284,7 @@ var badInputs = []badInput{
 func TestBadInput(t *testing.T) {
 	requireLab(t)
 	// The messages are the Docker 27 era's, labrun's default.
-	t.Setenv(DockerdEnv, "")
+	t.Setenv(dockercli.DockerdEnv, "")
 	if len(badInputs) < 40 {
 		t.Fatalf("only %d bad inputs; the reliability issue asks for at least 40", len(badInputs))
 	}

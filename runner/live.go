@@ -11,6 +11,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/runner/dockercli"
 )
 
 // SetupLab is Setup for scripts that run against a lab the caller owns: every
@@ -87,7 +88,7 @@ func Exec(ctx context.Context, lab *netkit.Lab, o ExecOptions, args []string) er
 	}
 	e := &Env{st: st, stdout: o.Stdout, stderr: o.Stderr}
 	err := c.Run(e, args[1:])
-	var ee *exitError
+	var ee *dockercli.ExitError
 	switch {
 	case err == ErrUsage:
 		fmt.Fprintf(o.Stderr, "usage: %s\n", c.synopsis())
@@ -109,12 +110,12 @@ var probes = map[string]bool{"reach": true, "ping": true, "http": true, "ssh": t
 // a refused docker run, 1 for an engine error, the program's for docker
 // exec), 2 for a usage error and 1 for any other failure.
 func ExitStatus(err error) int {
-	var ee *exitError
+	var ee *dockercli.ExitError
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &ee):
-		return ee.code
+		return ee.Code
 	case errors.Is(err, ErrUsage):
 		return 2
 	}

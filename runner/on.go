@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"syscall"
 )
 
 var onCmd = Cmd{
@@ -50,4 +51,13 @@ func runOn(e *Env, args []string) error {
 		return fmt.Errorf("on %s %s: %w", args[0], quoteArgs(args[1:]), err)
 	}
 	return nil
+}
+
+// exitCode is a finished process's status as a shell reports it: the exit
+// code, or 128 plus the signal that killed it.
+func exitCode(ee *exec.ExitError) int {
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ee.ExitCode()
 }

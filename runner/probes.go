@@ -10,6 +10,7 @@ import (
 
 	"github.com/labrun/labrun/checks"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/runner/dockercli"
 )
 
 // Default probe timeouts: short, so that a negated probe fails fast.
@@ -60,9 +61,9 @@ var sshCmd = Cmd{
 }
 
 // probeFlags parses a probe's flags; the rest are its arguments.
-func probeFlags(args []string, timeout time.Duration, extra func(fs *flagSet)) ([]string, time.Duration, error) {
+func probeFlags(args []string, timeout time.Duration, extra func(fs *dockercli.FlagSet)) ([]string, time.Duration, error) {
 	var t string
-	fs := &flagSet{}
+	fs := &dockercli.FlagSet{}
 	fs.String(&t, "", "timeout")
 	if extra != nil {
 		extra(fs)
@@ -83,7 +84,7 @@ func probeFlags(args []string, timeout time.Duration, extra func(fs *flagSet)) (
 // usage spells them, into the long flags that fs parses (--timeout 1s); it
 // stops at the first argument that is not a flag or a flag's value, so that
 // an ssh COMMAND's own flags are left alone.
-func goFlags(fs *flagSet, args []string) []string {
+func goFlags(fs *dockercli.FlagSet, args []string) []string {
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -95,7 +96,7 @@ func goFlags(fs *flagSet, args []string) []string {
 		}
 		out = append(out, a)
 		name, _, hasValue := strings.Cut(a[2:], "=")
-		if d := fs.lookupLong(name); d != nil && d.kind != boolFlag && !hasValue && i+1 < len(args) {
+		if fs.TakesValue(name) && !hasValue && i+1 < len(args) {
 			i++
 			out = append(out, args[i])
 		}
@@ -120,7 +121,7 @@ func probeFail(e *Env, name string, err error) error {
 
 func runReach(e *Env, args []string) error {
 	udp := false
-	rest, timeout, err := probeFlags(args, reachTimeout, func(fs *flagSet) { fs.Bool(&udp, "", "udp") })
+	rest, timeout, err := probeFlags(args, reachTimeout, func(fs *dockercli.FlagSet) { fs.Bool(&udp, "", "udp") })
 	if err != nil {
 		return err
 	}
@@ -228,7 +229,7 @@ func parseSSHTarget(s string) (user string, addr netip.AddrPort, err error) {
 
 func runSSH(e *Env, args []string) error {
 	password := "labrun"
-	rest, timeout, err := probeFlags(args, sshTimeout, func(fs *flagSet) { fs.String(&password, "", "password") })
+	rest, timeout, err := probeFlags(args, sshTimeout, func(fs *dockercli.FlagSet) { fs.String(&password, "", "password") })
 	if err != nil {
 		return err
 	}

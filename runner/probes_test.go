@@ -3,8 +3,11 @@ package runner
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/labrun/labrun/runner/dockercli"
 )
 
 // TestProbeFlags checks that the probes take their flags as their usage
@@ -27,7 +30,7 @@ func TestProbeFlags(t *testing.T) {
 		{[]string{"--", "-client"}, []string{"-client"}, time.Second, false, "labrun"},
 	} {
 		udp, password := false, "labrun"
-		rest, timeout, err := probeFlags(tc.args, time.Second, func(fs *flagSet) {
+		rest, timeout, err := probeFlags(tc.args, time.Second, func(fs *dockercli.FlagSet) {
 			fs.Bool(&udp, "", "udp")
 			fs.String(&password, "", "password")
 		})
@@ -40,5 +43,72 @@ func TestProbeFlags(t *testing.T) {
 		if _, _, err := probeFlags(args, time.Second, nil); !errors.Is(err, ErrUsage) {
 			t.Errorf("probeFlags(%q): error %v, want a usage error", args, err)
 		}
+	}
+}
+
+// FuzzProbeFlags feeds the probes' flag parser with arbitrary command lines
+// (one argument per whitespace-separated word, as a scenario line splits
+// them): it never panics, refuses what it cannot use with ErrUsage, and
+// what it accepts is consistent. `make fuzz` runs it.
+func FuzzProbeFlags(f *testing.F) {
+	for _, prefix := range []string{"reach ", "ping ", "http ", "ssh "} {
+		fuzzSeeds(f, prefix)
+	}
+	for _, s := range []string{
+		"client 192.168.190.128:80", "-udp -timeout 300ms client 203.0.113.10:53",
+		"-timeout=2s -password x client root@192.168.190.128:10111 hostname -f",
+		"--timeout 1s client 1.2.3.4:5", "-timeout 0 client", "-timeout", "-udp=false x y", "-- -x y",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Fields(line)
+		var udp bool
+		var password string
+		rest, timeout, err := probeFlags(args, time.Second, func(fs *dockercli.FlagSet) {
+			fs.Bool(&udp, "", "udp")
+			fs.String(&password, "", "password")
+		})
+		if err != nil {
+			if !errors.Is(err, ErrUsage) {
+				t.Fatalf("probeFlags(%q): error %#v is not a usage error", args, err)
+			}
+			return
+		}
+		if timeout <= 0 {
+			t.Fatalf("probeFlags(%q): timeout %v", args, timeout)
+		}
+		if len(rest) > len(args) {
+			t.Fatalf("probeFlags(%q): more arguments left (%q) than given", args, rest)
+		}
+	})
+}
+
+// fuzzSeeds are command lines from the bad-input table.
+func fuzzSeeds(f *testing.F, prefix string) {
+	for _, b := range badInputs {
+		if rest, ok := strings.CutPrefix(b.cmd, prefix); ok {
+			f.Add(rest)
+		}
+	}
+}
+
+func TestParseSSHTarget(t *testing.T) {
+	for _, tc := range []struct {
+		in, user, addr string
+	}{
+		{"192.168.190.128", "root", "192.168.190.128:22"},
+		{"root@192.168.190.128:10111", "root", "192.168.190.128:10111"},
+		{"alice@10.0.0.1", "alice", "10.0.0.1:22"},
+		{"[::1]:2222", "root", "[::1]:2222"},
+		{"::1", "root", "[::1]:22"},
+	} {
+		user, addr, err := parseSSHTarget(tc.in)
+		if err != nil || user != tc.user || addr.String() != tc.addr {
+			t.Errorf("parseSSHTarget(%q) = %q, %v, %v; want %q, %s", tc.in, user, addr, err, tc.user, tc.addr)
+		}
+	}
+	if _, _, err := parseSSHTarget("root@host"); err == nil {
+		t.Error("parseSSHTarget(root@host): no error for a name")
 	}
 }

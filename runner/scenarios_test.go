@@ -11,6 +11,7 @@ import (
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/prereq"
+	"github.com/labrun/labrun/runner/dockercli"
 )
 
 var update = flag.Bool("update", false, "rewrite the cmp golden sections of the scripts instead of failing")
@@ -79,7 +80,7 @@ func TestScenariosEras(t *testing.T) {
 		t.Run(strings.NewReplacer("--", "", "=", "", " ", "_").Replace(era), func(t *testing.T) {
 			// The subtest sets the variable, so that the scripts (its
 			// parallel subtests) all see it, and restores it after them.
-			t.Setenv(DockerdEnv, era)
+			t.Setenv(dockercli.DockerdEnv, era)
 			testscript.Run(t, scriptParams(t, "../scenarios"))
 		})
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/runner/dockercli"
 )
 
 // stateKey is the Env.Values key of a script's state.
@@ -33,9 +34,8 @@ type scriptState struct {
 	// environ is the environment of a command run by Exec, outside any
 	// script.
 	environ map[string]string
-	// engineDown is set when the script's last dockerd failed: the engine
-	// is stopped, and docker commands must not start a new one.
-	engineDown bool
+	// docker is the script's docker CLI session (cmd_docker.go).
+	docker *dockercli.Session
 }
 
 // options are the CLI's extras on top of Setup.
@@ -226,11 +226,11 @@ var conditions = []Cond{
 // condition it does not define.
 func condition(cond string) (ok, known bool, err error) {
 	if era, isCompat := strings.CutPrefix(cond, "compat:"); isCompat {
-		ok, err := compatCondition(era)
+		ok, err := dockercli.CompatCondition(era)
 		return ok, true, err
 	}
 	if backend, isFirewall := strings.CutPrefix(cond, "firewall:"); isFirewall {
-		ok, err := firewallCondition(backend)
+		ok, err := dockercli.FirewallCondition(backend)
 		return ok, true, err
 	}
 	for _, c := range conditions {

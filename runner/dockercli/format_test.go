@@ -1,4 +1,4 @@
-package runner
+package dockercli
 
 import (
 	"strings"
@@ -59,11 +59,14 @@ func TestFormatPorts(t *testing.T) {
 func TestHostPortCLIEra(t *testing.T) {
 	// The Docker 27 CLI glues the address to the port; 28 and later
 	// bracket IPv6 ("[::]:801").
-	if got := hostPortCLI(27, "::", "801"); got != ":::801" {
-		t.Errorf("hostPortCLI(::, 801) = %q, want :::801 (the Docker 27 CLI)", got)
+	if got := cliEra(27).hostPort("::", "801"); got != ":::801" {
+		t.Errorf("hostPort(::, 801) = %q, want :::801 (the Docker 27 CLI)", got)
 	}
-	if got := hostPortCLI(27, "0.0.0.0", "801"); got != "0.0.0.0:801" {
-		t.Errorf("hostPortCLI(0.0.0.0, 801) = %q", got)
+	if got := cliEra(27).hostPort("0.0.0.0", "801"); got != "0.0.0.0:801" {
+		t.Errorf("hostPort(0.0.0.0, 801) = %q", got)
+	}
+	if got := cliEra(28).hostPort("::", "801"); got != "[::]:801" {
+		t.Errorf("hostPort(::, 801) = %q, want [::]:801 (the Docker 28 CLI)", got)
 	}
 }
 

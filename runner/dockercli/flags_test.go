@@ -1,4 +1,4 @@
-package runner
+package dockercli
 
 import (
 	"errors"
@@ -133,7 +133,7 @@ func TestRunOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, _, err := runOptions(f)
+	o, err := runOptions(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestRunOptions(t *testing.T) {
 	}
 
 	f, _ = parseRunFlags([]string{"--net=container:web", "busybox", "sleep", "100"})
-	o, _, err = runOptions(f)
+	o, err = runOptions(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,30 +176,10 @@ func TestRunOptions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, err = runOptions(f)
+		_, err = runOptions(f)
 		var re *runError
 		if !errors.As(err, &re) || re.msg != tc.msg || re.daemon != tc.daemon || re.notFound != tc.notFound {
 			t.Errorf("runOptions(%q) error = %#v, want %q (daemon %v, not found %v)", tc.args, err, tc.msg, tc.daemon, tc.notFound)
 		}
-	}
-}
-
-func TestParseSSHTarget(t *testing.T) {
-	for _, tc := range []struct {
-		in, user, addr string
-	}{
-		{"192.168.190.128", "root", "192.168.190.128:22"},
-		{"root@192.168.190.128:10111", "root", "192.168.190.128:10111"},
-		{"alice@10.0.0.1", "alice", "10.0.0.1:22"},
-		{"[::1]:2222", "root", "[::1]:2222"},
-		{"::1", "root", "[::1]:22"},
-	} {
-		user, addr, err := parseSSHTarget(tc.in)
-		if err != nil || user != tc.user || addr.String() != tc.addr {
-			t.Errorf("parseSSHTarget(%q) = %q, %v, %v; want %q, %s", tc.in, user, addr, err, tc.user, tc.addr)
-		}
-	}
-	if _, _, err := parseSSHTarget("root@host"); err == nil {
-		t.Error("parseSSHTarget(root@host): no error for a name")
 	}
 }

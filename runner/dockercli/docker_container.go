@@ -1,4 +1,4 @@
-package runner
+package dockercli
 
 import (
 	"crypto/sha256"
@@ -46,7 +46,7 @@ func psRowOf(c *netkit.Container) psRow {
 func dockerPs(d *dockerCtx, args []string) error {
 	var all, quiet, latest, noTrunc bool
 	var format string
-	fs := &flagSet{interspersed: true}
+	fs := &FlagSet{Interspersed: true}
 	fs.Bool(&all, "a", "all")
 	fs.Bool(&quiet, "q", "quiet")
 	fs.Bool(&latest, "l", "latest")
@@ -87,7 +87,7 @@ func portsMap(c *netkit.Container) map[string][][2]string {
 }
 
 func dockerPort(d *dockerCtx, args []string) error {
-	rest, err := d.parse(&flagSet{interspersed: true}, args, 1, 2)
+	rest, err := d.parse(&FlagSet{Interspersed: true}, args, 1, 2)
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func lookupObject(eng *netkit.Engine, ref, typ string) (any, error) {
 func dockerInspect(d *dockerCtx, args []string) error {
 	var format, typ string
 	var size bool
-	fs := &flagSet{interspersed: true}
+	fs := &FlagSet{Interspersed: true}
 	fs.String(&format, "f", "format")
 	fs.String(&typ, "", "type")
 	fs.Bool(&size, "s", "size")
@@ -234,7 +234,7 @@ func dockerInspectType(typ string) func(d *dockerCtx, args []string) error {
 	return func(d *dockerCtx, args []string) error {
 		var format string
 		var size bool
-		fs := &flagSet{interspersed: true}
+		fs := &FlagSet{Interspersed: true}
 		fs.String(&format, "f", "format")
 		fs.Bool(&size, "s", "size")
 		refs, err := d.parse(fs, args, 1, -1)
@@ -289,7 +289,7 @@ func (d *dockerCtx) inspect(refs []string, format, typ string) error {
 func dockerExec(d *dockerCtx, args []string) error {
 	var detach, interactive, tty bool
 	var env []string
-	fs := &flagSet{}
+	fs := &FlagSet{}
 	fs.Bool(&detach, "d", "detach")
 	fs.Bool(&interactive, "i", "interactive")
 	fs.Bool(&tty, "t", "tty")
@@ -351,7 +351,7 @@ func (d *dockerCtx) eachContainer(refs []string, f func(ref string) error, skip 
 
 func dockerStop(d *dockerCtx, args []string) error {
 	var timeout string
-	fs := &flagSet{interspersed: true}
+	fs := &FlagSet{Interspersed: true}
 	fs.String(&timeout, "t", "time")
 	refs, err := d.parse(fs, args, 1, -1)
 	if err != nil {
@@ -380,7 +380,7 @@ func dockerStop(d *dockerCtx, args []string) error {
 
 func dockerStart(d *dockerCtx, args []string) error {
 	var attach, interactive bool
-	fs := &flagSet{interspersed: true}
+	fs := &FlagSet{Interspersed: true}
 	fs.Bool(&attach, "a", "attach")
 	fs.Bool(&interactive, "i", "interactive")
 	refs, err := d.parse(fs, args, 1, -1)
@@ -412,7 +412,7 @@ func dockerStart(d *dockerCtx, args []string) error {
 
 func dockerRm(d *dockerCtx, args []string) error {
 	var force, volumes bool
-	fs := &flagSet{interspersed: true}
+	fs := &FlagSet{Interspersed: true}
 	fs.Bool(&force, "f", "force")
 	fs.Bool(&volumes, "v", "volumes")
 	refs, err := d.parse(fs, args, 1, -1)
@@ -429,7 +429,7 @@ func dockerRm(d *dockerCtx, args []string) error {
 }
 
 func dockerTop(d *dockerCtx, args []string) error {
-	rest, err := d.parse(&flagSet{}, args, 1, -1)
+	rest, err := d.parse(&FlagSet{}, args, 1, -1)
 	if err != nil {
 		return err
 	}
@@ -451,7 +451,7 @@ func dockerTop(d *dockerCtx, args []string) error {
 
 func dockerImages(d *dockerCtx, args []string) error {
 	var quiet, all bool
-	fs := &flagSet{interspersed: true}
+	fs := &FlagSet{Interspersed: true}
 	fs.Bool(&quiet, "q", "quiet")
 	fs.Bool(&all, "a", "all")
 	rest, err := d.parse(fs, args, 0, 1)

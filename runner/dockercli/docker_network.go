@@ -1,4 +1,4 @@
-package runner
+package dockercli
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 
 func dockerNetworkLs(d *dockerCtx, args []string) error {
 	var quiet, noTrunc bool
-	fs := &flagSet{interspersed: true}
+	fs := &FlagSet{Interspersed: true}
 	fs.Bool(&quiet, "q", "quiet")
 	fs.Bool(&noTrunc, "", "no-trunc")
 	if _, err := d.parse(fs, args, 0, 0); err != nil {
@@ -36,7 +36,7 @@ func dockerNetworkLs(d *dockerCtx, args []string) error {
 func dockerNetworkInspect(d *dockerCtx, args []string) error {
 	var format string
 	var verbose bool
-	fs := &flagSet{interspersed: true}
+	fs := &FlagSet{Interspersed: true}
 	fs.String(&format, "f", "format")
 	fs.Bool(&verbose, "v", "verbose")
 	refs, err := d.parse(fs, args, 1, -1)
@@ -50,7 +50,7 @@ func dockerNetworkCreate(d *dockerCtx, args []string) error {
 	var driver, subnet, gateway, ipRange string
 	var internal, attachable bool
 	var opts, labels []string
-	fs := &flagSet{interspersed: true}
+	fs := &FlagSet{Interspersed: true}
 	fs.String(&driver, "d", "driver")
 	fs.String(&subnet, "", "subnet")
 	fs.String(&gateway, "", "gateway")
@@ -127,7 +127,7 @@ func dockerNetworkCreate(d *dockerCtx, args []string) error {
 
 func dockerNetworkRm(d *dockerCtx, args []string) error {
 	var force bool
-	fs := &flagSet{interspersed: true}
+	fs := &FlagSet{Interspersed: true}
 	fs.Bool(&force, "f", "force")
 	refs, err := d.parse(fs, args, 1, -1)
 	if err != nil {
@@ -154,7 +154,7 @@ func dockerNetworkRm(d *dockerCtx, args []string) error {
 		fmt.Fprintln(d.Stdout(), ref)
 	}
 	if failed {
-		return &exitError{what: d.path, code: 1}
+		return &ExitError{Cmd: d.path, Code: 1}
 	}
 	return nil
 }
@@ -162,7 +162,7 @@ func dockerNetworkRm(d *dockerCtx, args []string) error {
 func dockerNetworkConnect(d *dockerCtx, args []string) error {
 	var ip string
 	var aliases []string
-	fs := &flagSet{interspersed: true}
+	fs := &FlagSet{Interspersed: true}
 	fs.String(&ip, "", "ip")
 	fs.List(&aliases, "", "alias")
 	rest, err := d.parse(fs, args, 2, 2)
@@ -187,7 +187,7 @@ func dockerNetworkConnect(d *dockerCtx, args []string) error {
 
 func dockerNetworkDisconnect(d *dockerCtx, args []string) error {
 	var force bool
-	fs := &flagSet{interspersed: true}
+	fs := &FlagSet{Interspersed: true}
 	fs.Bool(&force, "f", "force")
 	rest, err := d.parse(fs, args, 2, 2)
 	if err != nil {

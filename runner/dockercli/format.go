@@ -1,4 +1,4 @@
-package runner
+package dockercli
 
 import (
 	"bytes"
@@ -18,12 +18,7 @@ import (
 // the tables of docker ps, images, network ls and top, the PORTS column,
 // docker port's lines, and docker inspect's JSON and templates. Where the
 // docker CLI's releases differ, the functions take the CLI's era (cliEra,
-// cli_era.go); hostPortCLI is the one place where it shows in tables.
-
-// hostPortCLI joins a host address and port as docker ps's PORTS column
-// does. The CLI before 28.0 concatenated them (":::801" for IPv6); 28.0 and
-// later bracket IPv6 addresses ("[::]:801").
-func hostPortCLI(cli cliEra, ip, port string) string { return cli.hostPort(ip, port) }
+// cli_era.go); cliEra.hostPort is the one place where it shows in tables.
 
 // newTable returns a tabwriter with the docker CLI's table settings
 // (formatter.Context: min width 10, padding 3, spaces).
@@ -105,7 +100,7 @@ func formatPorts(ports []psPort, cli cliEra) string {
 		key := p.Type
 		if p.IP != "" {
 			if p.PublicPort != p.PrivatePort {
-				mappings = append(mappings, fmt.Sprintf("%s->%d/%s", hostPortCLI(cli, p.IP, strconv.Itoa(int(p.PublicPort))), p.PrivatePort, p.Type))
+				mappings = append(mappings, fmt.Sprintf("%s->%d/%s", cli.hostPort(p.IP, strconv.Itoa(int(p.PublicPort))), p.PrivatePort, p.Type))
 				continue
 			}
 			key = p.IP + "/" + p.Type
@@ -141,7 +136,7 @@ func formGroup(key string, first, last uint16, cli cliEra) string {
 		g += "-" + strconv.Itoa(int(last))
 	}
 	if ip != "" {
-		g = hostPortCLI(cli, ip, g) + "->" + g
+		g = cli.hostPort(ip, g) + "->" + g
 	}
 	return g + "/" + typ
 }

@@ -1,4 +1,4 @@
-package runner
+package dockercli
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// flagSet parses command lines the way the docker CLI and dockerd do (both
+// FlagSet parses command lines the way the docker CLI and dockerd do (both
 // use spf13/pflag through cobra), with pflag's error texts, so that a
 // scenario sees the same "unknown flag: --foo" a person would:
 //
@@ -16,12 +16,14 @@ import (
 //	--flag, --flag=false, -d=false booleans (never "--flag false")
 //	--                             ends the flags
 //
-// With interspersed false (docker run, docker exec), the first argument that
+// With Interspersed false (docker run, docker exec), the first argument that
 // is not a flag ends the flags, so that `docker run IMAGE ls -l` leaves -l to
-// the command.
-type flagSet struct {
-	flags        []*flagDef
-	interspersed bool
+// the command. runner's probes parse their flags with it too.
+type FlagSet struct {
+	flags []*flagDef
+	// Interspersed lets flags follow arguments, as in
+	// `docker network connect NET CTR --ip IP`.
+	Interspersed bool
 }
 
 type flagKind int
@@ -46,21 +48,28 @@ type flagError struct{ msg string }
 func (e *flagError) Error() string { return e.msg }
 
 // Bool defines a boolean flag; short may be "".
-func (f *flagSet) Bool(p *bool, short, long string) {
+func (f *FlagSet) Bool(p *bool, short, long string) {
 	f.flags = append(f.flags, &flagDef{long: long, short: short, kind: boolFlag, b: p})
 }
 
 // String defines a flag with one value; the last occurrence wins.
-func (f *flagSet) String(p *string, short, long string) {
+func (f *FlagSet) String(p *string, short, long string) {
 	f.flags = append(f.flags, &flagDef{long: long, short: short, kind: stringFlag, s: p})
 }
 
 // List defines a flag that may be repeated; every value is kept in order.
-func (f *flagSet) List(p *[]string, short, long string) {
+func (f *FlagSet) List(p *[]string, short, long string) {
 	f.flags = append(f.flags, &flagDef{long: long, short: short, kind: listFlag, list: p})
 }
 
-func (f *flagSet) lookupLong(name string) *flagDef {
+// TakesValue reports whether --name is a flag that takes a value (a string
+// or list flag).
+func (f *FlagSet) TakesValue(name string) bool {
+	d := f.lookupLong(name)
+	return d != nil && d.kind != boolFlag
+}
+
+func (f *FlagSet) lookupLong(name string) *flagDef {
 	for _, d := range f.flags {
 		if d.long == name {
 			return d
@@ -69,7 +78,7 @@ func (f *flagSet) lookupLong(name string) *flagDef {
 	return nil
 }
 
-func (f *flagSet) lookupShort(c byte) *flagDef {
+func (f *FlagSet) lookupShort(c byte) *flagDef {
 	for _, d := range f.flags {
 		if len(d.short) == 1 && d.short[0] == c {
 			return d
@@ -103,7 +112,7 @@ func (d *flagDef) set(value string) error {
 }
 
 // Parse parses args and returns the arguments that are not flags.
-func (f *flagSet) Parse(args []string) ([]string, error) {
+func (f *FlagSet) Parse(args []string) ([]string, error) {
 	var rest []string
 	for len(args) > 0 {
 		a := args[0]
@@ -135,7 +144,7 @@ func (f *flagSet) Parse(args []string) ([]string, error) {
 				return nil, err
 			}
 		default:
-			if !f.interspersed {
+			if !f.Interspersed {
 				return append(append(rest, a), args...), nil
 			}
 			rest = append(rest, a)
@@ -146,7 +155,7 @@ func (f *flagSet) Parse(args []string) ([]string, error) {
 
 // parseShort parses one group of short flags ("itd", "p80:80", "d=false")
 // and returns the arguments left after any value it consumed.
-func (f *flagSet) parseShort(group string, args []string) ([]string, error) {
+func (f *FlagSet) parseShort(group string, args []string) ([]string, error) {
 	for i := 0; i < len(group); i++ {
 		c := group[i]
 		d := f.lookupShort(c)

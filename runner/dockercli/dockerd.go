@@ -1,4 +1,4 @@
-package runner
+package dockercli
 
 import (
 	"fmt"
@@ -11,35 +11,12 @@ import (
 	"github.com/labrun/labrun/netkit/firewall"
 )
 
-var dockerdCmd = Cmd{
-	Name:  "dockerd",
-	Usage: "[--compat=20.10|27|28|29] [--firewall-backend=iptables|nftables] [-b BRIDGE] [--bip CIDR] [--fixed-cidr CIDR] [--default-gateway IP] [--icc=false] [--iptables=false] [--ip-forward=false] [--ip-masq=false] [--ip IP] [--mtu N] [--userland-proxy=false]",
-	Summary: "(Re)start the lab's Docker engine on `host` with dockerd's networking flags. " +
-		"A running engine stops first, as when dockerd restarts: its containers stop and stay; user-defined networks stay. " +
-		"The first `docker` command starts the engine with no flags if the scenario did not; after a dockerd " +
-		"that failed, the engine stays stopped and docker commands find no daemon until a dockerd succeeds.",
-	Detail: "Flags take dockerd's forms: `--bip=192.168.1.1/24` or `--bip 192.168.1.1/24`, " +
-		"booleans only as `--icc=false`. A bad flag or a refused combination prints dockerd's own message " +
-		"(`unknown flag: --foo`, `failed to start daemon: You specified -b & --bip, ...`) on stderr and fails.\n\n" +
-		"`--compat` is labrun's own flag: the Docker release whose behaviour the engine and the `docker` " +
-		"command reproduce (default 27). `20.10` and `23`–`27` share era 27's rules (20.10–27), `28` is " +
-		"28.3–28.5's rules, `29` is 29.x's; a full version (`28.2.2`, `20.10.24+dfsg1`) picks the release's " +
-		"engine API version and with it the JSON shapes of `docker inspect`. The era also sets container MACs " +
-		"(02:42 and the IPv4 address before 28, random since), error texts, and the docker CLI's formats " +
-		"(`[::]:8080->80/tcp` in PORTS and `Run 'docker run --help' for more information` from 28). " +
-		"The script variable `DOCKER_CLI_VERSION` (e.g. `env DOCKER_CLI_VERSION=28.2.2`) sets the CLI's " +
-		"release apart from the engine's, as on a host with Debian's docker.io engine and Docker's CLI. " +
-		"`--firewall-backend=nftables` (29 only, as with Docker) programs the `ip docker-bridges` nftables " +
-		"table over netlink instead of iptables.",
-	Negatable: true,
-	Run:       runDockerd,
-}
-
 // DockerdEnv names the environment variable whose dockerd flags (e.g.
 // "--compat=29 --firewall-backend=nftables") come before every dockerd
-// command's own, and start the engine that the first docker command starts
-// when a script ran no dockerd: `LABRUN_DOCKERD=--compat=28 make
-// scenarios` runs the suite against another era.
+// command's own (Session.Dockerd), and start the engine that the first
+// docker command starts when a session ran no dockerd:
+// `LABRUN_DOCKERD=--compat=28 make scenarios` runs the suite against
+// another era.
 const DockerdEnv = "LABRUN_DOCKERD"
 
 // parseDockerd parses dockerd's networking flags into netkit's options,
@@ -56,7 +33,7 @@ func parseDockerdFlags(args []string) (netkit.DaemonOptions, error) {
 	var o netkit.DaemonOptions
 	var bip, fixed, gw, ip, compat, mtu string
 	icc, iptables, fwd, masq, proxy := true, true, true, true, true
-	fs := &flagSet{interspersed: true}
+	fs := &FlagSet{Interspersed: true}
 	fs.String(&compat, "", "compat")
 	fs.String(&o.FirewallBackend, "", "firewall-backend")
 	fs.String(&mtu, "", "mtu")
@@ -125,21 +102,6 @@ func parseDockerdFlags(args []string) (netkit.DaemonOptions, error) {
 	return o, nil
 }
 
-func runDockerd(e *Env, args []string) error {
-	o, err := parseDockerd(args)
-	if err != nil {
-		fmt.Fprintf(e.Stderr(), "%s\nSee 'dockerd --help'.\n", err)
-		return &exitError{what: "dockerd", code: 1}
-	}
-	_, err = e.Lab().StartEngine(o)
-	e.st.engineDown = err != nil && e.Lab().Engine() == nil
-	if err != nil {
-		fmt.Fprintf(e.Stderr(), "failed to start daemon: %s\n", daemonMsg(err))
-		return &exitError{what: "dockerd", code: 1}
-	}
-	return nil
-}
-
 // compatRelease is what --compat names: a firewall era and the engine API
 // version of the release (which selects the JSON shapes).
 type compatRelease struct {
@@ -147,8 +109,8 @@ type compatRelease struct {
 	api string
 }
 
-// compatAPI is the engine API version of each Docker release (facts §0;
-// 28.1 and 28.2 from moby's api/common.go history).
+// compatAPI is the engine API version of each Docker release (the
+// DefaultVersion of moby's api/common.go in each release).
 var compatAPI = map[string]string{
 	"20.10": "1.41", "23.0": "1.42", "24.0": "1.43", "25.0": "1.44", "26.0": "1.45", "26.1": "1.45",
 	"27.0": "1.46", "27.1": "1.46", "27.2": "1.47", "27.3": "1.47", "27.4": "1.47", "27.5": "1.47",
@@ -196,14 +158,14 @@ func parseCompat(v string) (compatRelease, bool) {
 	return r, true
 }
 
-// compatCondition is the [compat:ERA] condition: true when the engine a
+// CompatCondition is the [compat:ERA] condition: true when the engine a
 // script starts without flags reproduces era ERA (27, 28 or 29), which is
 // 27 unless $LABRUN_DOCKERD says otherwise. Scenarios use it for what
 // differs between eras ([compat:27] stdout ':::801->80/tcp'). A release
 // with its minor version that has an API version of its own ([compat:20.10],
 // [compat:28.2]) must match that too: [compat:20.10] holds under
 // LABRUN_DOCKERD=--compat=20.10, not under the default.
-func compatCondition(era string) (bool, error) {
+func CompatCondition(era string) (bool, error) {
 	want, ok := parseCompat(era)
 	if !ok {
 		return false, fmt.Errorf("unknown condition compat:%s: want 27, 28 or 29", era)
@@ -218,12 +180,12 @@ func compatCondition(era string) (bool, error) {
 	return o.Era == want.era, nil
 }
 
-// firewallCondition is the [firewall:BACKEND] condition: true when the
+// FirewallCondition is the [firewall:BACKEND] condition: true when the
 // engine a script starts without flags programs BACKEND (iptables or
 // nftables), which is iptables unless $LABRUN_DOCKERD says
 // --firewall-backend=nftables. Scenarios use it to read the rules with the
 // back end's own tool ([firewall:nftables] on host nft list ruleset).
-func firewallCondition(backend string) (bool, error) {
+func FirewallCondition(backend string) (bool, error) {
 	if backend != "iptables" && backend != "nftables" {
 		return false, fmt.Errorf("unknown condition firewall:%s: want iptables or nftables", backend)
 	}

@@ -1,38 +1,37 @@
-package runner
+package dockercli
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/labrun/labrun/netkit"
 )
 
-// The fuzz targets below feed the scenario commands' argument parsers with
+// The fuzz targets below feed docker run's and dockerd's flag parsers with
 // arbitrary command lines (one argument per whitespace-separated word, as a
 // scenario line splits them): a parser never panics, refuses what it cannot
-// use with a usage error of its command's kind (pflag's texts for docker
-// and dockerd, ErrUsage for labrun's probes), and what it accepts is
-// consistent. `make fuzz` runs them; testdata/fuzz keeps what they found.
-
-// fuzzSeeds are command lines from the bad-input table and the scenarios.
-func fuzzSeeds(f *testing.F, prefix string) {
-	for _, b := range badInputs {
-		if rest, ok := strings.CutPrefix(b.cmd, prefix); ok {
-			f.Add(rest)
-		}
-	}
-}
+// use with pflag's texts (or, for docker run, a missing image or an error
+// docker run prints), and what it accepts is consistent. The seeds are the
+// shapes of the bad inputs in runner's errors_test.go and of the scenarios.
+// `make fuzz` runs them; testdata/fuzz keeps what they found.
 
 func FuzzDockerRunFlags(f *testing.F) {
-	fuzzSeeds(f, "docker run ")
 	for _, s := range []string{
 		"-d --name web -p 10111:22 -p 801:80 web-ssh",
 		"-itd --rm -p 127.0.0.1::80/udp --expose 7000-7002 -P httpd sh -c 'echo hi'",
 		"--net=container:web -e A=B busybox ls -l",
 		"--network x --ip 10.9.0.5 -h box -dp 80 httpd",
 		"-- httpd", "-d=false httpd", "--publish-all=maybe httpd", "-p=80 -p",
+		// Bad inputs.
+		"", "--name", "--nope httpd", "-Z httpd", "-d -p", "-d nosuchimage",
+		"-d -p 9090-9089:80 httpd", "-d -p -9090:80 httpd", "-d -p 1.2.3:80:80 httpd", "-d -p 80/sctpx httpd",
+		"-d -p 70000:80 httpd", "-d -p 80:70000 httpd", "-d -p : httpd", "-d -p 0 httpd",
+		"-d -p 8000-8001:80-82 httpd", "-d -p [::1:80:80 httpd", "-d --expose 80- httpd",
+		"-d --name 'bad name' httpd", "-d --net container httpd", "-d --net container:a -h x httpd",
+		"-d --net container:a -p 80:80 httpd", "-d --net nosuchnet httpd", "-d --ip 172.17.0.9 httpd",
+		"-d --name a -p 801-802:80 -p 801-802:81 -p 801-802:82 httpd", "-d --name b -p 53:53/udp httpd",
 	} {
 		f.Add(s)
 	}
@@ -46,10 +45,10 @@ func FuzzDockerRunFlags(f *testing.F) {
 			}
 			return
 		}
-		if rf.image == "" || strings.HasPrefix(rf.image, "-") && rf.image != "-" && !contains(args, "--") {
+		if rf.image == "" || strings.HasPrefix(rf.image, "-") && rf.image != "-" && !slices.Contains(args, "--") {
 			t.Fatalf("parseRunFlags(%q): image %q", args, rf.image)
 		}
-		o, _, err := runOptions(rf)
+		o, err := runOptions(rf)
 		if err != nil {
 			var re *runError
 			if !errors.As(err, &re) || re.msg == "" {
@@ -74,21 +73,14 @@ func FuzzDockerRunFlags(f *testing.F) {
 	})
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func FuzzDockerdFlags(f *testing.F) {
-	fuzzSeeds(f, "dockerd ")
 	for _, s := range []string{
 		"", "-b bridge0", "--bip=192.168.1.1/24 --fixed-cidr 192.168.1.0/25 --default-gateway 192.168.1.254",
 		"--icc=false --iptables=false --ip-forward=false --ip-masq=false --ip 127.0.0.1 --userland-proxy=false",
 		"-b=none", "--mtu 1400", "--compat 28", "--bip", "-bx", "--icc false",
+		// Bad inputs.
+		"--nope", "--icc=maybe", "--bip 300.1.1.1/24", "extra", "-b nosuchbr", "-b br0 --bip 10.0.0.1/24",
+		"--icc=false --bip 10.0.0.1/24 --fixed-cidr 10.1.0.0/24", "--bip 10.0.0.1/24 --default-gateway 10.1.0.1",
 	} {
 		f.Add(s)
 	}
@@ -109,40 +101,6 @@ func FuzzDockerdFlags(f *testing.F) {
 		}
 		if o.BIP.IsValid() && !o.BIP.Addr().Is4() {
 			t.Fatalf("parseDockerdFlags(%q): --bip %s is not IPv4", args, o.BIP)
-		}
-	})
-}
-
-func FuzzProbeFlags(f *testing.F) {
-	for _, prefix := range []string{"reach ", "ping ", "http ", "ssh "} {
-		fuzzSeeds(f, prefix)
-	}
-	for _, s := range []string{
-		"client 192.168.190.128:80", "-udp -timeout 300ms client 203.0.113.10:53",
-		"-timeout=2s -password x client root@192.168.190.128:10111 hostname -f",
-		"--timeout 1s client 1.2.3.4:5", "-timeout 0 client", "-timeout", "-udp=false x y", "-- -x y",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, line string) {
-		args := strings.Fields(line)
-		var udp bool
-		var password string
-		rest, timeout, err := probeFlags(args, time.Second, func(fs *flagSet) {
-			fs.Bool(&udp, "", "udp")
-			fs.String(&password, "", "password")
-		})
-		if err != nil {
-			if !errors.Is(err, ErrUsage) {
-				t.Fatalf("probeFlags(%q): error %#v is not a usage error", args, err)
-			}
-			return
-		}
-		if timeout <= 0 {
-			t.Fatalf("probeFlags(%q): timeout %v", args, timeout)
-		}
-		if len(rest) > len(args) {
-			t.Fatalf("probeFlags(%q): more arguments left (%q) than given", args, rest)
 		}
 	})
 }

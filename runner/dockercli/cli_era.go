@@ -1,4 +1,4 @@
-package runner
+package dockercli
 
 import (
 	"net"
@@ -62,7 +62,9 @@ func (d *dockerCtx) cli() cliEra {
 	return 27
 }
 
-// hostPort joins a host address and port as docker ps's PORTS column does.
+// hostPort joins a host address and port as docker ps's PORTS column does:
+// the CLI before 28.0 concatenated them (":::801" for IPv6); 28.0 and later
+// bracket IPv6 addresses ("[::]:801").
 func (c cliEra) hostPort(ip, port string) string {
 	if c >= 28 {
 		return net.JoinHostPort(ip, port)

@@ -1,4 +1,4 @@
-package runner
+package dockercli
 
 import (
 	"context"
@@ -32,7 +32,7 @@ type runFlags struct {
 func parseRunFlags(args []string) (runFlags, error) {
 	var f runFlags
 	var nets []string
-	fs := &flagSet{}
+	fs := &FlagSet{}
 	fs.Bool(&f.detach, "d", "detach")
 	fs.Bool(&f.interactive, "i", "interactive")
 	fs.Bool(&f.tty, "t", "tty")
@@ -90,11 +90,11 @@ func imageRef(s string) string {
 // program and EXPOSE ports, the parsed -p and --expose specs, the network
 // mode. With a COMMAND, the container's main process only waits: the runner
 // runs COMMAND in it (see dockerRun).
-func runOptions(f runFlags) (netkit.RunOptions, images.Image, error) {
+func runOptions(f runFlags) (netkit.RunOptions, error) {
 	im, ok := images.Lookup(f.image)
 	if !ok {
 		repo, _, _ := strings.Cut(f.image, ":")
-		return netkit.RunOptions{}, im, &runError{daemon: true, notFound: true,
+		return netkit.RunOptions{}, &runError{daemon: true, notFound: true,
 			msg: fmt.Sprintf("pull access denied for %s, repository does not exist or may require 'docker login': denied: requested access to the resource is denied", repo)}
 	}
 	o := netkit.RunOptions{
@@ -110,32 +110,32 @@ func runOptions(f runFlags) (netkit.RunOptions, images.Image, error) {
 	for _, spec := range f.publish {
 		bs, err := ports.ParsePublish(spec)
 		if err != nil {
-			return o, im, specError(err)
+			return o, specError(err)
 		}
 		o.Publish = append(o.Publish, bs...)
 	}
 	for _, spec := range f.expose {
 		ps, err := ports.ParseExpose(spec)
 		if err != nil {
-			return o, im, specError(err)
+			return o, specError(err)
 		}
 		o.ExtraExpose = append(o.ExtraExpose, ps...)
 	}
 	if f.network != "" {
 		m, err := netkit.ParseMode(f.network)
 		if err != nil {
-			return o, im, &runError{msg: daemonMsg(err), daemon: true}
+			return o, &runError{msg: daemonMsg(err), daemon: true}
 		}
 		o.Network = m
 	}
 	if f.ip != "" {
 		a, err := netip.ParseAddr(f.ip)
 		if err != nil || !a.Is4() {
-			return o, im, &runError{msg: "invalid IPv4 address: " + f.ip}
+			return o, &runError{msg: "invalid IPv4 address: " + f.ip}
 		}
 		o.IP = a
 	}
-	return o, im, nil
+	return o, nil
 }
 
 func specError(err error) error {
@@ -165,7 +165,7 @@ func dockerRun(d *dockerCtx, args []string) error {
 	case err != nil:
 		return d.flagErr(err)
 	}
-	o, _, err := runOptions(f)
+	o, err := runOptions(f)
 	if err != nil {
 		var re *runError
 		errors.As(err, &re)
@@ -286,6 +286,20 @@ func waitExeced(ctx context.Context, pid int) {
 	}
 }
 
+// waitCmd waits for a started command, killing it when ctx ends first.
+func waitCmd(ctx context.Context, cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("%s: killed: %w", cmd.Args[0], context.Cause(ctx))
+	}
+}
+
 // startAttached runs cmd in c with its output in the script's buffers and
 // returns its exit status as Docker does (silently).
 func (d *dockerCtx) startAttached(c *netkit.Container, cmd *exec.Cmd) error {
@@ -300,7 +314,7 @@ func (d *dockerCtx) startAttached(c *netkit.Container, cmd *exec.Cmd) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &ee):
-		return &exitError{what: d.path, code: exitCode(ee)}
+		return &ExitError{Cmd: d.path, Code: exitCode(ee)}
 	default:
 		return fmt.Errorf("%s: %w", d.path, err)
 	}

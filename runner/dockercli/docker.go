@@ -1,29 +1,19 @@
-package runner
+package dockercli
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"io"
 	"strings"
 
 	"github.com/labrun/labrun/netkit"
 )
 
-var dockerCmd = Cmd{
-	Name:  "docker",
-	Usage: "SUBCOMMAND [ARGS...]",
-	Summary: "Run a docker CLI command against the lab's engine, with Docker's output and error formats " +
-		"(the docker CLI of the Docker 27 era). A failure prints Docker's message on stderr, as " +
-		"`docker: Error response from daemon: ...` for run, and fails with Docker's exit status.",
-	Detail:    dockerDetail(),
-	Negatable: true,
-	Run:       runDocker,
-}
-
-// dockerSub is one docker subcommand, defined as data like Cmd: Use and
-// Short are Docker's own usage line and description, used in its error
-// messages ("See 'docker run --help'.") and in the generated docs.
-type dockerSub struct {
+// Subcommand is one docker subcommand, defined as data: Use and Short are
+// Docker's own usage line and description, used in its error messages
+// ("See 'docker run --help'.") and in labrun's generated docs.
+type Subcommand struct {
 	// Name is the subcommand, one or two words ("run", "network ls").
 	Name string
 	// Aliases are other spellings ("container run", "container ls").
@@ -38,7 +28,7 @@ type dockerSub struct {
 }
 
 // dockerSubs is the subcommand table, in the order of the docs.
-var dockerSubs = []*dockerSub{
+var dockerSubs = []*Subcommand{
 	{Name: "run", Aliases: []string{"container run"}, Use: "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Create and run a new container from an image",
 		Note: "Options: -d, -i, -t, --rm, --name, -h/--hostname, -p/--publish, -P/--publish-all, --expose, " +
@@ -94,7 +84,7 @@ var dockerSubs = []*dockerSub{
 
 // lookupSub finds the subcommand that args start with, and how many words
 // named it.
-func lookupSub(args []string) (*dockerSub, int) {
+func lookupSub(args []string) (*Subcommand, int) {
 	for _, n := range []int{2, 1} {
 		if len(args) < n {
 			continue
@@ -114,35 +104,44 @@ func lookupSub(args []string) (*dockerSub, int) {
 	return nil, 0
 }
 
-func runDocker(e *Env, args []string) error {
-	if len(args) == 0 {
-		return ErrUsage
+// Subcommands lists the docker subcommands labrun implements, in the order
+// of the docs.
+func Subcommands() []Subcommand {
+	var out []Subcommand
+	for _, s := range dockerSubs {
+		out = append(out, *s)
 	}
-	sub, n := lookupSub(args)
-	if sub == nil {
-		var names []string
-		for _, s := range dockerSubs {
-			names = append(names, s.Name)
-		}
-		return usagef("docker %s: not a docker command that labrun implements (%s)", args[0], strings.Join(names, ", "))
-	}
-	d := &dockerCtx{Env: e, sub: sub, path: "docker " + strings.Join(args[:n], " ")}
-	return sub.run(d, args[n:])
+	return out
 }
 
-// dockerCtx is one docker command being run: the script's Env and what
-// Docker's messages need to name it.
+// dockerCtx is one docker command being run: the session, the caller's
+// context and IO, and what Docker's messages need to name the command.
 type dockerCtx struct {
-	*Env
-	sub  *dockerSub
+	s    *Session
+	ctx  context.Context
+	o    IO
+	sub  *Subcommand
 	path string // "docker run", or "docker container run" as typed
+}
+
+// Stdout, Stderr, Lab, Context and Getenv are what a subcommand reads of
+// its session and its caller.
+func (d *dockerCtx) Stdout() io.Writer        { return d.o.Stdout }
+func (d *dockerCtx) Stderr() io.Writer        { return d.o.Stderr }
+func (d *dockerCtx) Lab() *netkit.Lab         { return d.s.Lab }
+func (d *dockerCtx) Context() context.Context { return d.ctx }
+func (d *dockerCtx) Getenv(key string) string {
+	if d.o.Getenv == nil {
+		return ""
+	}
+	return d.o.Getenv(key)
 }
 
 // fail prints a message on stderr as the CLI does and returns the exit
 // status as an error.
 func (d *dockerCtx) fail(code int, format string, args ...any) error {
 	fmt.Fprintf(d.Stderr(), format+"\n", args...)
-	return &exitError{what: d.path, code: code}
+	return &ExitError{Cmd: d.path, Code: code}
 }
 
 // flagErr reports a flag the CLI rejects (cobra's FlagErrorFunc).
@@ -183,7 +182,7 @@ func plural(n int, word string) string {
 
 // parse parses the subcommand's flags and checks the argument count
 // (min and max; max < 0 for no limit), printing Docker's messages.
-func (d *dockerCtx) parse(fs *flagSet, args []string, min, max int) ([]string, error) {
+func (d *dockerCtx) parse(fs *FlagSet, args []string, min, max int) ([]string, error) {
 	rest, err := fs.Parse(args)
 	if err != nil {
 		return nil, d.flagErr(err)
@@ -205,27 +204,9 @@ func (d *dockerCtx) parse(fs *flagSet, args []string, min, max int) ([]string, e
 
 // engine returns the lab's engine, starting it if needed.
 func (d *dockerCtx) engine() (*netkit.Engine, error) {
-	eng, err := d.Engine()
+	eng, err := d.s.engine()
 	if err != nil {
 		return nil, d.fail(1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n(labrun: %v)", err)
 	}
 	return eng, nil
-}
-
-func dockerDetail() string {
-	var b strings.Builder
-	b.WriteString("Subcommands (Docker's usage line and description; labrun's notes after them):\n\n")
-	subs := append([]*dockerSub(nil), dockerSubs...)
-	sort.SliceStable(subs, func(i, j int) bool { return subs[i].Name < subs[j].Name })
-	for _, s := range subs {
-		fmt.Fprintf(&b, "- `docker %s`: %s.", s.Use, s.Short)
-		if len(s.Aliases) > 0 {
-			fmt.Fprintf(&b, " Also `docker %s`.", strings.Join(s.Aliases, "`, `docker "))
-		}
-		if s.Note != "" {
-			b.WriteString(" " + s.Note)
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
 }

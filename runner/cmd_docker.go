@@ -1,0 +1,96 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/labrun/labrun/runner/dockercli"
+)
+
+// The docker and dockerd commands are thin adapters over package
+// dockercli: the script keeps one dockercli.Session (its lab, and whether
+// the last dockerd failed), and each command line runs on it with the
+// command's output buffers and the script's variables.
+
+var dockerCmd = Cmd{
+	Name:  "docker",
+	Usage: "SUBCOMMAND [ARGS...]",
+	Summary: "Run a docker CLI command against the lab's engine, with Docker's output and error formats " +
+		"(the docker CLI of the Docker 27 era). A failure prints Docker's message on stderr, as " +
+		"`docker: Error response from daemon: ...` for run, and fails with Docker's exit status.",
+	Detail:    dockerDetail(),
+	Negatable: true,
+	Run:       runDocker,
+}
+
+var dockerdCmd = Cmd{
+	Name:  "dockerd",
+	Usage: "[--compat=20.10|27|28|29] [--firewall-backend=iptables|nftables] [-b BRIDGE] [--bip CIDR] [--fixed-cidr CIDR] [--default-gateway IP] [--icc=false] [--iptables=false] [--ip-forward=false] [--ip-masq=false] [--ip IP] [--mtu N] [--userland-proxy=false]",
+	Summary: "(Re)start the lab's Docker engine on `host` with dockerd's networking flags. " +
+		"A running engine stops first, as when dockerd restarts: its containers stop and stay; user-defined networks stay. " +
+		"The first `docker` command starts the engine with no flags if the scenario did not; after a dockerd " +
+		"that failed, the engine stays stopped and docker commands find no daemon until a dockerd succeeds.",
+	Detail: "Flags take dockerd's forms: `--bip=192.168.1.1/24` or `--bip 192.168.1.1/24`, " +
+		"booleans only as `--icc=false`. A bad flag or a refused combination prints dockerd's own message " +
+		"(`unknown flag: --foo`, `failed to start daemon: You specified -b & --bip, ...`) on stderr and fails.\n\n" +
+		"`--compat` is labrun's own flag: the Docker release whose behaviour the engine and the `docker` " +
+		"command reproduce (default 27). `20.10` and `23`–`27` share era 27's rules (20.10–27), `28` is " +
+		"28.3–28.5's rules, `29` is 29.x's; a full version (`28.2.2`, `20.10.24+dfsg1`) picks the release's " +
+		"engine API version and with it the JSON shapes of `docker inspect`. The era also sets container MACs " +
+		"(02:42 and the IPv4 address before 28, random since), error texts, and the docker CLI's formats " +
+		"(`[::]:8080->80/tcp` in PORTS and `Run 'docker run --help' for more information` from 28). " +
+		"The script variable `DOCKER_CLI_VERSION` (e.g. `env DOCKER_CLI_VERSION=28.2.2`) sets the CLI's " +
+		"release apart from the engine's, as on a host with Debian's docker.io engine and Docker's CLI. " +
+		"`--firewall-backend=nftables` (29 only, as with Docker) programs the `ip docker-bridges` nftables " +
+		"table over netlink instead of iptables.",
+	Negatable: true,
+	Run:       runDockerd,
+}
+
+// docker returns the script's docker CLI session, made on first use.
+func (e *Env) docker() *dockercli.Session {
+	if e.st.docker == nil {
+		e.st.docker = &dockercli.Session{Lab: e.st.lab}
+	}
+	return e.st.docker
+}
+
+// dockerIO is what a docker or dockerd command line sees of the script.
+func (e *Env) dockerIO() dockercli.IO {
+	return dockercli.IO{Stdout: e.Stdout(), Stderr: e.Stderr(), Getenv: e.Getenv}
+}
+
+func runDocker(e *Env, args []string) error {
+	if len(args) == 0 {
+		return ErrUsage
+	}
+	err := e.docker().Docker(e.Context(), args, e.dockerIO())
+	if errors.Is(err, dockercli.ErrNotImplemented) {
+		return usagef("%v", err)
+	}
+	return err
+}
+
+func runDockerd(e *Env, args []string) error {
+	return e.docker().Dockerd(args, e.dockerIO())
+}
+
+func dockerDetail() string {
+	var b strings.Builder
+	b.WriteString("Subcommands (Docker's usage line and description; labrun's notes after them):\n\n")
+	subs := dockercli.Subcommands()
+	sort.SliceStable(subs, func(i, j int) bool { return subs[i].Name < subs[j].Name })
+	for _, s := range subs {
+		fmt.Fprintf(&b, "- `docker %s`: %s.", s.Use, s.Short)
+		if len(s.Aliases) > 0 {
+			fmt.Fprintf(&b, " Also `docker %s`.", strings.Join(s.Aliases, "`, `docker "))
+		}
+		if s.Note != "" {
+			b.WriteString(" " + s.Note)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
