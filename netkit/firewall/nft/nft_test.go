@@ -10,16 +10,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/labrun/labrun/netkit/firewall"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/release"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from Build")
 
 var (
-	docker0 = Network{Bridge: "docker0", Subnet: netip.MustParsePrefix("172.17.0.0/16")}
-	userNet = Network{Bridge: "br-0123456789ab", Subnet: netip.MustParsePrefix("172.18.0.0/16")}
-	intNet  = Network{Bridge: "br-internal0001", Subnet: netip.MustParsePrefix("172.19.0.0/16"), Internal: true}
+	docker0 = firewall.Network{Bridge: "docker0", Subnet: netip.MustParsePrefix("172.17.0.0/16")}
+	userNet = firewall.Network{Bridge: "br-0123456789ab", Subnet: netip.MustParsePrefix("172.18.0.0/16")}
+	intNet  = firewall.Network{Bridge: "br-internal0001", Subnet: netip.MustParsePrefix("172.19.0.0/16"), Internal: true}
 
 	ctr1 = netip.MustParseAddr("172.17.0.2")
 	ctr2 = netip.MustParseAddr("172.18.0.2")
@@ -29,7 +31,7 @@ var (
 // container is a container of a scenario: its network, its address and
 // its -p values, which the ports package parses as docker run does.
 type container struct {
-	net     Network
+	net     firewall.Network
 	addr    netip.Addr
 	publish []string
 }
@@ -39,7 +41,7 @@ type container struct {
 type scenario struct {
 	name     string
 	noProxy  bool
-	networks []Network
+	networks []firewall.Network
 	ctrs     []container
 }
 
@@ -47,17 +49,17 @@ type scenario struct {
 // and then its bindings, in the order the engine programs them.
 func (s scenario) state(t *testing.T) State {
 	t.Helper()
-	st := State{NoUserlandProxy: s.noProxy, Networks: s.networks}
+	st := State{Config: firewall.Config{NoUserlandProxy: s.noProxy}, Networks: s.networks}
 	for _, c := range s.ctrs {
-		st.Endpoints = append(st.Endpoints, Endpoint{Bridge: c.net.Bridge, Addr: c.addr})
+		ep := Endpoint{Bridge: c.net.Bridge, Addr: c.addr}
+		st.Endpoints = append(st.Endpoints, ep)
 		for _, spec := range c.publish {
 			bs, err := ports.ParsePublish(spec)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, b := range bs {
-				st.Ports = append(st.Ports, Port{Bridge: c.net.Bridge, Proto: string(b.Container.Proto), HostIP: b.HostIP,
-					HostPort: b.HostPort, ContainerIP: c.addr, ContainerPort: b.Container.Num})
+				st.Ports = append(st.Ports, Publication{Endpoint: ep, Binding: b})
 			}
 		}
 	}
@@ -68,36 +70,36 @@ func (s scenario) state(t *testing.T) State {
 // loopback address, a range and a UDP port.
 var web = []string{"8080:80", "192.168.190.128:8081:80", "127.0.0.1:8082:80", "9800-9802:90-92", "5353:53/udp"}
 
-func withNet(n Network, f func(*Network)) Network {
+func withNet(n firewall.Network, f func(*firewall.Network)) firewall.Network {
 	f(&n)
 	return n
 }
 
 // scenarios are the states with golden files (testdata/NAME.golden).
 func scenarios() []scenario {
-	noICC := withNet(docker0, func(n *Network) { n.NoICC = true })
-	noMasq := withNet(docker0, func(n *Network) { n.NoIPMasq = true })
+	noICC := withNet(docker0, func(n *firewall.Network) { n.NoICC = true })
+	noMasq := withNet(docker0, func(n *firewall.Network) { n.NoIPMasq = true })
 	return []scenario{
 		{name: "engine"},
-		{name: "network", networks: []Network{docker0}},
-		{name: "ports", networks: []Network{docker0}, ctrs: []container{{docker0, ctr1, web}}},
-		{name: "noproxy", noProxy: true, networks: []Network{docker0}, ctrs: []container{{docker0, ctr1, web}}},
-		{name: "noicc", networks: []Network{noICC}, ctrs: []container{{noICC, ctr1, []string{"8080:80"}}}},
-		{name: "nomasq", networks: []Network{noMasq}, ctrs: []container{{noMasq, ctr1, []string{"8080:80"}}}},
-		{name: "internal", networks: []Network{docker0, intNet}, ctrs: []container{
+		{name: "network", networks: []firewall.Network{docker0}},
+		{name: "ports", networks: []firewall.Network{docker0}, ctrs: []container{{docker0, ctr1, web}}},
+		{name: "noproxy", noProxy: true, networks: []firewall.Network{docker0}, ctrs: []container{{docker0, ctr1, web}}},
+		{name: "noicc", networks: []firewall.Network{noICC}, ctrs: []container{{noICC, ctr1, []string{"8080:80"}}}},
+		{name: "nomasq", networks: []firewall.Network{noMasq}, ctrs: []container{{noMasq, ctr1, []string{"8080:80"}}}},
+		{name: "internal", networks: []firewall.Network{docker0, intNet}, ctrs: []container{
 			{docker0, ctr1, []string{"8080:80"}},
 			{intNet, ctr3, []string{"9090:90"}}, // internal: no port rules
 		}},
-		{name: "internal_noicc", networks: []Network{docker0, withNet(intNet, func(n *Network) { n.NoICC = true })}, ctrs: []container{
+		{name: "internal_noicc", networks: []firewall.Network{docker0, withNet(intNet, func(n *firewall.Network) { n.NoICC = true })}, ctrs: []container{
 			{intNet, ctr3, nil},
 		}},
-		{name: "twonets", networks: []Network{docker0, userNet}, ctrs: []container{
+		{name: "twonets", networks: []firewall.Network{docker0, userNet}, ctrs: []container{
 			{docker0, ctr1, []string{"8080:80"}},
 			{userNet, ctr2, []string{"8081:80"}},
 		}},
 		// Two host ports for one container port share the ACCEPT rule;
 		// a host IPv6 binding gets no rule (docker-proxy only).
-		{name: "multiport", networks: []Network{docker0}, ctrs: []container{
+		{name: "multiport", networks: []firewall.Network{docker0}, ctrs: []container{
 			{docker0, ctr1, []string{"8080:80", "8081:80", "[::]:8080:80"}},
 		}},
 	}
@@ -125,12 +127,17 @@ func compareGolden(t *testing.T, name, got string) {
 }
 
 // TestBuildGoldens pins Build's table, in nft list ruleset's form, for
-// each scenario.
+// each scenario. The table is Docker 29's (dockerd has no nftables back end
+// before), so an engine configured as era 28 gets the same one.
 func TestBuildGoldens(t *testing.T) {
 	for _, s := range scenarios() {
-		t.Run(s.name, func(t *testing.T) {
-			compareGolden(t, s.name, Build(s.state(t)).String())
-		})
+		for _, era := range []release.Era{release.Era29, release.Era28} {
+			t.Run(s.name+"/era"+era.String(), func(t *testing.T) {
+				st := s.state(t)
+				st.Config.Release.Era = era
+				compareGolden(t, s.name, Build(st).String())
+			})
+		}
 	}
 }
 
