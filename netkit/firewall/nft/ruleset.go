@@ -166,14 +166,14 @@ func Build(s State) Ruleset {
 		if !s.Config.NoUserlandProxy {
 			st = append(st, Iface{Key: "iifname", Op: "!=", Name: p.Bridge})
 		}
-		st = append(st, L4Port{Proto: string(p.Container.Proto), Field: "dport", Port: p.HostPort}, Counter{},
+		st = append(st, L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.HostPort}, Counter{},
 			DNAT{Addr: p.Addr, Port: p.Container.Num})
 		dnat = append(dnat, Rule{Stmts: st, Comment: "DNAT"})
 		if p.HostIP.IsLoopback() {
 			// labrun's reading of 28+'s raw rule for ports published on
 			// 127.x (the iptables back end's filterPortMappedOnLoopback).
 			raw = append(raw, Rule{Stmts: []Stmt{IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.HostIP, 32)},
-				Iface{Key: "iifname", Op: "!=", Name: "lo"}, L4Port{Proto: string(p.Container.Proto), Field: "dport", Port: p.HostPort},
+				Iface{Key: "iifname", Op: "!=", Name: "lo"}, L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.HostPort},
 				Counter{}, Verdict{Kind: "drop"}}, Comment: "DROP REMOTE LOOPBACK"})
 		}
 	}
@@ -217,7 +217,7 @@ func networkChains(s State, n firewall.Network) []Chain {
 			continue
 		}
 		r := Rule{Stmts: []Stmt{IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.Addr, 32)},
-			L4Port{Proto: string(p.Container.Proto), Field: "dport", Port: p.Container.Num}, Counter{}, Verdict{Kind: "accept"}}}
+			L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.Container.Num}, Counter{}, Verdict{Kind: "accept"}}}
 		if !containsRule(in.Rules, r) {
 			in.Rules = append(in.Rules, r)
 		}
@@ -240,7 +240,7 @@ func networkChains(s State, n firewall.Network) []Chain {
 			}
 			r := Rule{Stmts: []Stmt{IPAddr{Field: "saddr", Op: "==", Prefix: netip.PrefixFrom(p.Addr, 32)},
 				IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.Addr, 32)},
-				L4Port{Proto: string(p.Container.Proto), Field: "dport", Port: p.Container.Num}, Counter{}, Masquerade{}}, Comment: "HAIRPIN MASQUERADE"}
+				L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.Container.Num}, Counter{}, Masquerade{}}, Comment: "HAIRPIN MASQUERADE"}
 			if !containsRule(postIn.Rules, r) {
 				postIn.Rules = append(postIn.Rules, r)
 			}
