@@ -5,8 +5,8 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/labrun/labrun/netkit/firewall"
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/release"
 )
 
 // Sentinel errors. Callers test them with errors.Is; the message of the
@@ -77,14 +77,11 @@ type DaemonOptions struct {
 	IP netip.Addr
 	// NoUserlandProxy is --userland-proxy=false.
 	NoUserlandProxy bool
-	// Era selects the Docker release whose rules, MACs and output shapes
-	// the engine reproduces (the zero value is 20.10–27).
-	Era firewall.Era
-	// APIVersion narrows Era to one release by its engine API version
-	// ("1.41" is Docker 20.10, "1.47" 27.5, "1.51" 28.3–28.5, "1.52"
-	// 29.0): it selects the JSON shapes of inspect. "" is the era's newest
-	// (27: 1.47, 28: 1.51, 29: 1.52). See era.go.
-	APIVersion string
+	// Release is --compat: the Docker release whose rules, MACs and
+	// output shapes the engine reproduces (the zero value is 27, API
+	// 1.47). Its fields Era and APIVersion are promoted, so that
+	// o.Era and o.APIVersion still name them. See era.go.
+	release.Release
 	// FirewallBackend is --firewall-backend: "" or "iptables" (netkit/
 	// firewall), or "nftables" (Docker 29's ip docker-bridges table,
 	// programmed over netlink).
@@ -173,9 +170,7 @@ type NetworkOptions struct {
 	Options map[string]string
 }
 
-// PortBinding is one published port as docker port shows it.
-type PortBinding struct {
-	Container ports.Port
-	HostIP    netip.Addr
-	HostPort  uint16
-}
+// PortBinding is one published port as docker port shows it: a
+// ports.Binding whose host address and port the engine has resolved
+// (HostIP set, HostPortEnd 0). It is the type the firewall back ends take.
+type PortBinding = ports.Binding

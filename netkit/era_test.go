@@ -10,16 +10,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit"
-	"github.com/labrun/labrun/netkit/firewall"
+	"github.com/labrun/labrun/netkit/release"
 )
 
 // TestGoldenPublish8080Eras checks that after -p 8080:80 on a fresh engine
 // the host's rules equal Docker 28.3–28.5's and 29's (facts §1.2 (b), (c)),
 // and that removing the container leaves only the engine's own rules.
 func TestGoldenPublish8080Eras(t *testing.T) {
-	for _, era := range []firewall.Era{firewall.Era28, firewall.Era29} {
+	for _, era := range []release.Era{release.Era28, release.Era29} {
 		t.Run("era"+era.String(), func(t *testing.T) {
-			lab, e := newLab(t, netkit.LabOptions{HostIPForwardOff: true}, netkit.DaemonOptions{Era: era})
+			lab, e := newLab(t, netkit.LabOptions{HostIPForwardOff: true}, netkit.DaemonOptions{Release: release.Release{Era: era}})
 			_, err := e.Run(netkit.RunOptions{Name: "web", Publish: mustBindings(t, "8080:80")})
 			require.NoError(t, err)
 			golden(t, "iptables-"+era.String()+"-p8080.golden", iptablesSave(t, lab))
@@ -33,7 +33,7 @@ func TestGoldenPublish8080Eras(t *testing.T) {
 // in nft list ruleset's form, rendered from what was programmed; where the
 // nft binary exists, it must list the same chains and rules.
 func TestGoldenNFTables(t *testing.T) {
-	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{Era: firewall.Era29, FirewallBackend: "nftables"})
+	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{Release: release.Release{Era: release.Era29}, FirewallBackend: "nftables"})
 	_, err := e.Run(netkit.RunOptions{Name: "web", Publish: mustBindings(t, "8080:80")})
 	require.NoError(t, err)
 	got := e.NFTRuleset()
@@ -64,7 +64,7 @@ func TestGoldenNFTables(t *testing.T) {
 // 192.168.190.128:801 and lands on the container's port 80 with its own
 // address, and the container reaches the internet, which sees the host.
 func TestNFTablesBehaviour(t *testing.T) {
-	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{Era: firewall.Era29, FirewallBackend: "nftables"})
+	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{Release: release.Release{Era: release.Era29}, FirewallBackend: "nftables"})
 	_, err := e.Run(netkit.RunOptions{Name: "web", Publish: mustBindings(t, "801:80")})
 	require.NoError(t, err)
 	seen, _ := listen(t, node(t, lab, "web"), ":80")
@@ -91,13 +91,13 @@ func TestNFTablesBehaviour(t *testing.T) {
 // TestEraMACs: before 28 a container's MAC is 02:42 and its IPv4 address;
 // from 28 it is random, locally administered and unicast.
 func TestEraMACs(t *testing.T) {
-	for _, era := range []firewall.Era{firewall.Era27, firewall.Era28} {
-		_, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{Era: era})
+	for _, era := range []release.Era{release.Era27, release.Era28} {
+		_, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{Release: release.Release{Era: era}})
 		c, err := e.Run(netkit.RunOptions{Name: "c"})
 		require.NoError(t, err)
 		mac, err := net.ParseMAC(c.Inspect().NetworkSettings.Networks["bridge"].MacAddress)
 		require.NoError(t, err)
-		if era == firewall.Era27 {
+		if era == release.Era27 {
 			require.Equal(t, "02:42:ac:11:00:02", mac.String())
 			continue
 		}
@@ -113,10 +113,10 @@ func TestEraShapes(t *testing.T) {
 		opts             netkit.DaemonOptions
 		settings, ep, nw string
 	}{
-		{netkit.DaemonOptions{APIVersion: "1.41"}, "Bridge SandboxID HairpinMode", "IPAMConfig Links Aliases NetworkID", "Name Id Created Scope Driver EnableIPv6 IPAM"},
+		{netkit.DaemonOptions{Release: release.Release{APIVersion: "1.41"}}, "Bridge SandboxID HairpinMode", "IPAMConfig Links Aliases NetworkID", "Name Id Created Scope Driver EnableIPv6 IPAM"},
 		{netkit.DaemonOptions{}, "Bridge SandboxID SandboxKey Ports", "IPAMConfig Links Aliases MacAddress DriverOpts NetworkID", "Name Id Created Scope Driver EnableIPv6 IPAM"},
-		{netkit.DaemonOptions{Era: firewall.Era28}, "Bridge SandboxID SandboxKey Ports", "IPAMConfig Links Aliases MacAddress DriverOpts GwPriority NetworkID", "Name Id Created Scope Driver EnableIPv4 EnableIPv6 IPAM"},
-		{netkit.DaemonOptions{Era: firewall.Era29}, "SandboxID SandboxKey Ports Networks", "IPAMConfig Links Aliases DriverOpts GwPriority NetworkID EndpointID Gateway IPAddress MacAddress", "Name Id Created Scope Driver EnableIPv4 EnableIPv6 IPAM"},
+		{netkit.DaemonOptions{Release: release.Release{Era: release.Era28}}, "Bridge SandboxID SandboxKey Ports", "IPAMConfig Links Aliases MacAddress DriverOpts GwPriority NetworkID", "Name Id Created Scope Driver EnableIPv4 EnableIPv6 IPAM"},
+		{netkit.DaemonOptions{Release: release.Release{Era: release.Era29}}, "SandboxID SandboxKey Ports Networks", "IPAMConfig Links Aliases DriverOpts GwPriority NetworkID EndpointID Gateway IPAddress MacAddress", "Name Id Created Scope Driver EnableIPv4 EnableIPv6 IPAM"},
 	}
 	for _, tc := range cases {
 		_, e := newLab(t, netkit.LabOptions{}, tc.opts)
@@ -129,7 +129,7 @@ func TestEraShapes(t *testing.T) {
 		require.NoError(t, err)
 		nk := strings.Join(keys(t, n.Inspect(e)), " ")
 		require.Equal(t, tc.nw, nk[:len(tc.nw)])
-		if tc.opts.Era == firewall.Era29 {
+		if tc.opts.Era == release.Era29 {
 			require.True(t, strings.HasSuffix(nk, "Options Labels Containers Status"), nk)
 		}
 	}
@@ -161,7 +161,7 @@ func keys(t *testing.T, v any) []string {
 // and with it the old container's ARP entry, before the new port brought
 // the carrier back (see Container.plumb).
 func TestRerunOnSameAddressWithNewMAC(t *testing.T) {
-	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{Era: firewall.Era28})
+	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{Release: release.Release{Era: release.Era28}})
 	host := node(t, lab, "host")
 	var macs []string
 	for _, name := range []string{"a", "b"} {

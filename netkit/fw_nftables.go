@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/labrun/labrun/netkit/batch"
+	"github.com/labrun/labrun/netkit/firewall"
 	"github.com/labrun/labrun/netkit/firewall/nft"
 )
 
@@ -26,7 +27,7 @@ func newNFTablesFirewall(e *Engine) firewaller {
 	return &nftablesFirewall{
 		e:     e,
 		prog:  nft.NewProgrammer(e.host.ns.Fd()),
-		state: nft.State{NoUserlandProxy: e.opts.NoUserlandProxy},
+		state: nft.State{Config: e.firewallConfig()},
 	}
 }
 
@@ -67,14 +68,14 @@ func (f *nftablesFirewall) start(_ bool, first *Network) error {
 
 func (f *nftablesFirewall) addNetwork(n *Network) error {
 	return f.update("adding network "+n.Name, func(s *nft.State) {
-		s.Networks = append(s.Networks, nft.Network{Bridge: n.Bridge, Subnet: n.Subnet, NoICC: !n.ICC, NoIPMasq: !n.Masq, Internal: n.Internal})
+		s.Networks = append(s.Networks, firewallNetwork(n))
 	})
 }
 
 func (f *nftablesFirewall) delNetwork(n *Network) error {
 	return f.update("removing network "+n.Name, func(s *nft.State) {
-		s.Networks = slices.DeleteFunc(s.Networks, func(x nft.Network) bool { return x.Bridge == n.Bridge })
-		s.Ports = slices.DeleteFunc(s.Ports, func(x nft.Port) bool { return x.Bridge == n.Bridge })
+		s.Networks = slices.DeleteFunc(s.Networks, func(x firewall.Network) bool { return x.Bridge == n.Bridge })
+		s.Ports = slices.DeleteFunc(s.Ports, func(x nft.Publication) bool { return x.Bridge == n.Bridge })
 		s.Endpoints = slices.DeleteFunc(s.Endpoints, func(x nft.Endpoint) bool { return x.Bridge == n.Bridge })
 	})
 }
@@ -84,10 +85,8 @@ func (f *nftablesFirewall) expect(int) *batch.Ticket { return nil }
 
 func (f *nftablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []PortBinding, _ *batch.Ticket) error {
 	return f.update("publishing ports", func(s *nft.State) {
-		for _, b := range bs {
-			if b.HostIP.Is4() {
-				s.Ports = append(s.Ports, nftPort(n, ctr, b))
-			}
+		for _, b := range ipv4Bindings(bs) {
+			s.Ports = append(s.Ports, publication(n, ctr, b))
 		}
 	})
 }
@@ -95,7 +94,7 @@ func (f *nftablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []PortBinding
 func (f *nftablesFirewall) delPorts(n *Network, ctr netip.Addr, bs []PortBinding, _ *batch.Ticket) error {
 	return f.update("unpublishing ports", func(s *nft.State) {
 		for _, b := range bs {
-			p := nftPort(n, ctr, b)
+			p := publication(n, ctr, b)
 			if i := slices.Index(s.Ports, p); i >= 0 {
 				s.Ports = slices.Delete(s.Ports, i, i+1)
 			}
@@ -103,9 +102,9 @@ func (f *nftablesFirewall) delPorts(n *Network, ctr netip.Addr, bs []PortBinding
 	})
 }
 
-func nftPort(n *Network, ctr netip.Addr, b PortBinding) nft.Port {
-	return nft.Port{Bridge: n.Bridge, Proto: string(b.Container.Proto), HostIP: b.HostIP, HostPort: b.HostPort,
-		ContainerIP: ctr, ContainerPort: b.Container.Num}
+// publication is binding b of the container with address ctr on n.
+func publication(n *Network, ctr netip.Addr, b PortBinding) nft.Publication {
+	return nft.Publication{Endpoint: nft.Endpoint{Bridge: n.Bridge, Addr: ctr}, Binding: b}
 }
 
 func (f *nftablesFirewall) addEndpoint(n *Network, ctr netip.Addr) error {

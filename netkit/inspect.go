@@ -230,10 +230,10 @@ func (c *Container) Inspect() ContainerJSON {
 			j.Config.ExposedPorts[p.String()] = struct{}{}
 		}
 	}
-	api := c.e.release().api
+	api := c.e.opts.API()
 	ns := NetworkSettings{Networks: map[string]*EndpointSettings{}, Ports: map[string][]PortBindingJSON{}, api: api}
-	r := c.e.release()
-	if (c.state == "running" || (r.keepSandbox && c.sandboxed)) && o.Network.Kind != ModeContainer {
+	r := c.e.opts.Release
+	if (c.state == "running" || (r.KeepSandbox() && c.sandboxed)) && o.Network.Kind != ModeContainer {
 		ns.SandboxID = sandboxID(c.ID)
 		ns.SandboxKey = "/var/run/docker/netns/" + ns.SandboxID[:12]
 		if o.Network.Kind == ModeHost {
@@ -271,7 +271,7 @@ func (c *Container) Inspect() ContainerJSON {
 			if ep.net.DefaultGW.IsValid() {
 				es.Gateway = ep.net.DefaultGW.String()
 			}
-			if ep.net.Internal && !r.internalGateway {
+			if ep.net.Internal && !r.InternalGateway() {
 				es.Gateway = ""
 			}
 			if ep.reqIP.IsValid() {
@@ -346,17 +346,17 @@ func (c *Container) ExposedPorts() []ports.Port { return exposedPorts(c.opts) }
 func (n *Network) Inspect(e *Engine) NetworkJSON {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	r := e.release()
+	r := e.opts.Release
 	j := NetworkJSON{
 		Name: n.Name, Id: n.ID, Created: timeJSON(n.Created), Scope: "local", Driver: n.Driver,
-		EnableIPv4: true, api: r.api,
+		EnableIPv4: true, api: r.API(),
 		IPAM:     IPAMJSON{Driver: "default", Config: []IPAMConfig{{Subnet: n.Subnet.String(), Gateway: n.Gateway.String()}}},
 		Internal: n.Internal, Containers: map[string]NetworkContainer{}, Options: map[string]string{}, Labels: map[string]string{},
 	}
 	if n.IPRange.IsValid() {
 		j.IPAM.Config[0].IPRange = n.IPRange.String()
 	}
-	if n.Default && n.createdBridge && r.bridgeGatewayHidden {
+	if n.Default && n.createdBridge && r.BridgeGatewayHidden() {
 		j.IPAM.Config[0].Gateway = ""
 	}
 	if n.UserSubnet && !n.UserGateway {
@@ -365,7 +365,7 @@ func (n *Network) Inspect(e *Engine) NetworkJSON {
 		// without, it is what IPAM allocated (IpamInfo).
 		j.IPAM.Config[0].Gateway = ""
 	}
-	if r.api >= apiV29 {
+	if r.API() >= apiV29 {
 		inUse, avail := n.ipamStatus()
 		j.Status = &NetworkStatus{IPAM: NetworkStatusIPAM{Subnets: map[string]SubnetStatus{
 			n.Subnet.String(): {IPsInUse: inUse, DynamicIPsAvailable: avail},

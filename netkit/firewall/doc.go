@@ -4,28 +4,35 @@
 // It exists so that the engine never spells an iptables rule itself: every
 // rule Docker would write for an engine event (driver start, network create
 // or delete, endpoint, published port) is computed here by a pure function of
-// typed settings ([Config], [Network], [Port]) as a list of [Op] values, which
-// can be printed, diffed, unit-tested without privileges and golden-tested
-// against `iptables-save`. A [Programmer] bound to one namespace applies such
-// lists. It is not a general iptables library: it knows Docker's bridge
-// driver rules for IPv4 and nothing else (no IPv6, no nftables backend, no
-// swarm, no gateway modes other than nat).
+// typed settings ([Config], [Network], and the -p parser's ports.Binding) as
+// a list of [Op] values, which can be printed, diffed, unit-tested without
+// privileges and golden-tested against `iptables-save`. A [Programmer] bound
+// to one namespace applies such lists. It is not a general iptables library:
+// it knows Docker's bridge driver rules for IPv4 and nothing else (no IPv6,
+// no swarm, no gateway modes other than nat).
+//
+// [Config] and [Network] are also the settings of Docker 29's nftables back
+// end (dockerd --firewall-backend=nftables), which lives in the subpackage
+// netkit/firewall/nft: the engine describes its networks once, for either
+// back end.
 //
 // # Eras
 //
-// Docker's rule set changed twice; [Era] selects one:
+// Docker's rule set changed twice; Config.Release's release.Era selects
+// one:
 //
-//   - [Era27] (the zero value): Docker 20.10 to 27.x. Per-network rules live
-//     in the filter FORWARD chain; DOCKER-ISOLATION-STAGE-1/2 and DOCKER-USER
-//     end with -j RETURN; every published port also gets a hairpin
-//     MASQUERADE rule.
-//   - [Era28]: Docker 28.3 to 28.5. Per-network rules move to DOCKER-FORWARD,
-//     DOCKER-CT and DOCKER-BRIDGE; per-port ACCEPT rules are inserted at the
-//     top of DOCKER above a per-network default DROP; a raw-table rule per
-//     endpoint drops packets routed to a container from elsewhere.
-//   - [Era29]: Docker 29.x. As 28, without the isolation chains (their job is
-//     done by the raw and DOCKER DROP rules) and with DOCKER-INTERNAL for
-//     --internal networks.
+//   - release.Era27 (the zero value): Docker 20.10 to 27.x. Per-network
+//     rules live in the filter FORWARD chain; DOCKER-ISOLATION-STAGE-1/2
+//     and DOCKER-USER end with -j RETURN; every published port also gets a
+//     hairpin MASQUERADE rule.
+//   - release.Era28: Docker 28.3 to 28.5. Per-network rules move to
+//     DOCKER-FORWARD, DOCKER-CT and DOCKER-BRIDGE; per-port ACCEPT rules are
+//     inserted at the top of DOCKER above a per-network default DROP; a
+//     raw-table rule per endpoint drops packets routed to a container from
+//     elsewhere.
+//   - release.Era29: Docker 29.x. As 28, without the isolation chains (their
+//     job is done by the raw and DOCKER DROP rules) and with DOCKER-INTERNAL
+//     for --internal networks.
 //
 // # Chain layout
 //
@@ -76,8 +83,8 @@
 // [InsertUnique], [EnsureFirst], [NewChain]); the [Programmer] resolves those
 // against the namespace's current rules.
 //
-// Removal is the exact inverse of addition: [Config.RemovePorts] deletes the
-// very rules [Config.AddPorts] added, [Config.RemoveNetwork] those of
+// Removal is the exact inverse of addition: [Config.RemoveBindings] deletes
+// the very rules [Config.AddBindings] added, [Config.RemoveNetwork] those of
 // [Config.AddNetwork] that belong to the network. What stays after the last
 // container and network are gone is exactly the engine's own chains and
 // rules, as with Docker (no stale DNAT). Rules that several networks share

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/release"
 )
 
 // Tables Docker writes to.
@@ -50,38 +50,13 @@ const (
 	chainFORWARD     = "FORWARD"
 )
 
-// Era selects which Docker release's rule set is produced. The zero value is
-// Era27; an unknown value is treated as Era27.
-type Era int
-
-const (
-	// Era27 is Docker 20.10 to 27.x (the classic FORWARD layout).
-	Era27 Era = iota
-	// Era28 is Docker 28.3 to 28.5 (DOCKER-FORWARD, per-endpoint raw rules).
-	Era28
-	// Era29 is Docker 29.x (no isolation chains, DOCKER-INTERNAL).
-	Era29
-)
-
-// String names the era as Docker releases do ("27", "28", "29").
-func (e Era) String() string {
-	switch e {
-	case Era27:
-		return "27"
-	case Era28:
-		return "28"
-	case Era29:
-		return "29"
-	}
-	return "Era(" + strconv.Itoa(int(e)) + ")"
-}
-
 // Config holds the engine-wide (dockerd) settings that shape every rule. The
 // zero value is dockerd 20.10–27 with no flags on a host that already
 // forwarded IPv4.
 type Config struct {
-	// Era selects the Docker release whose rules are produced.
-	Era Era
+	// Release is the Docker release whose rules are produced; only its
+	// Era matters here.
+	Release release.Release
 	// NoUserlandProxy is --userland-proxy=false ("hairpin mode"): DNAT also
 	// applies to traffic from the bridge, the nat OUTPUT jump has no
 	// loopback exclusion, and locally originated traffic to a bridge is
@@ -114,26 +89,6 @@ type Network struct {
 	// HostIPv4 is com.docker.network.host_ipv4: when set, outgoing traffic
 	// is SNATed to it instead of masqueraded.
 	HostIPv4 netip.Addr
-}
-
-// Port is one published port binding of a container. Pass all of a
-// container's bindings to one AddPorts call, in the order Docker programs
-// them: bindings that share a rule (two host ports for one container port)
-// then add and remove it once, as Docker does.
-type Port struct {
-	// Proto is the transport protocol; "" means tcp.
-	Proto ports.Proto
-	// HostIP is the host address the port is published on; the zero Addr
-	// and 0.0.0.0 mean every address (no -d match). An IPv6 host address
-	// produces no rules: Docker serves host-IPv6 to container-IPv4 bindings
-	// with docker-proxy only.
-	HostIP netip.Addr
-	// HostPort is the published host port; 0 means no NAT (no DNAT rule).
-	HostPort uint16
-	// ContainerIP is the container's address on the network.
-	ContainerIP netip.Addr
-	// ContainerPort is the container's port.
-	ContainerPort uint16
 }
 
 // Rule is one iptables rule: a table, a chain and a rule specification. Spec

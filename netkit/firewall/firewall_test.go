@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/release"
 )
 
 // Tier 1: pure tests of the operation lists and of the in-memory model. No
@@ -204,7 +205,7 @@ func TestGoldensMatchFacts(t *testing.T) {
 func TestEra27Sequence(t *testing.T) {
 	c := Config{IPForwardFlipped: true}
 	var got []string
-	for _, ops := range [][]Op{c.Start(), c.AddNetwork(docker0), c.AddPorts(docker0, web)} {
+	for _, ops := range [][]Op{c.Start(), c.AddNetwork(docker0), c.AddBindings(docker0, ctr1, web)} {
 		for _, o := range ops {
 			got = append(got, o.String())
 		}
@@ -247,8 +248,8 @@ func TestRemovalIsInverse(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			for _, c := range s.ctrs {
 				n := s.nets[c.net]
-				add := append(s.cfg.AddEndpoint(n, c.addr), s.cfg.AddPorts(n, c.ports...)...)
-				del := append(s.cfg.RemovePorts(n, c.ports...), s.cfg.RemoveEndpoint(n, c.addr)...)
+				add := append(s.cfg.AddEndpoint(n, c.addr), s.cfg.AddBindings(n, c.addr, c.ports...)...)
+				del := append(s.cfg.RemoveBindings(n, c.addr, c.ports...), s.cfg.RemoveEndpoint(n, c.addr)...)
 				if len(add) != len(del) {
 					t.Fatalf("%d rules added, %d deleted", len(add), len(del))
 				}
@@ -271,7 +272,7 @@ func TestPortOpsNeedNoState(t *testing.T) {
 		for _, c := range s.ctrs {
 			n := s.nets[c.net]
 			for _, ops := range [][]Op{
-				s.cfg.AddPorts(n, c.ports...), s.cfg.RemovePorts(n, c.ports...),
+				s.cfg.AddBindings(n, c.addr, c.ports...), s.cfg.RemoveBindings(n, c.addr, c.ports...),
 				s.cfg.AddEndpoint(n, c.addr), s.cfg.RemoveEndpoint(n, c.addr),
 			} {
 				for _, o := range ops {
@@ -288,7 +289,7 @@ func TestIPTablesOffIsEmpty(t *testing.T) {
 	c := Config{NoIPTables: true, IPForwardFlipped: true}
 	all := [][]Op{
 		c.Start(), c.AddNetwork(docker0), c.RemoveNetwork(docker0),
-		c.AddPorts(docker0, web), c.RemovePorts(docker0, web),
+		c.AddBindings(docker0, ctr1, web), c.RemoveBindings(docker0, ctr1, web),
 		c.AddEndpoint(docker0, ctr1), c.RemoveEndpoint(docker0, ctr1),
 	}
 	for _, ops := range all {
@@ -300,8 +301,8 @@ func TestIPTablesOffIsEmpty(t *testing.T) {
 
 func TestPortVariants(t *testing.T) {
 	c := Config{}
-	udp := Port{Proto: ports.UDP, HostIP: netip.MustParseAddr("192.168.190.128"), HostPort: 53, ContainerIP: ctr1, ContainerPort: 5353}
-	got := c.AddPorts(docker0, udp)
+	udp := ports.Binding{Container: ports.Port{Num: 5353, Proto: ports.UDP}, HostIP: netip.MustParseAddr("192.168.190.128"), HostPort: 53}
+	got := c.AddBindings(docker0, ctr1, udp)
 	want := []string{
 		"-A DOCKER -d 192.168.190.128/32 ! -i docker0 -p udp -m udp --dport 53 -j DNAT --to-destination 172.17.0.2:5353",
 		"-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p udp -m udp --dport 5353 -j ACCEPT",
@@ -316,29 +317,29 @@ func TestPortVariants(t *testing.T) {
 		}
 	}
 
-	sctp := Port{Proto: ports.SCTP, HostPort: 3868, ContainerIP: ctr1, ContainerPort: 3868}
-	ops := c.AddPorts(docker0, sctp)
+	sctp := ports.Binding{Container: ports.Port{Num: 3868, Proto: ports.SCTP}, HostPort: 3868}
+	ops := c.AddBindings(docker0, ctr1, sctp)
 	last := ops[len(ops)-1]
 	if last.Rule.Table != TableMangle || last.Rule.String() != "-A POSTROUTING -p sctp -m sctp --sport 3868 -j CHECKSUM --checksum-fill" {
 		t.Errorf("sctp checksum rule: %v", last)
 	}
-	if n := len(Config{Era: Era29}.AddPorts(docker0, sctp)); n != 2 {
+	if n := len(Config{Release: release.Release{Era: release.Era29}}.AddBindings(docker0, ctr1, sctp)); n != 2 {
 		t.Errorf("era 29 sctp: %d rules, want DNAT and ACCEPT", n)
 	}
 
 	// Host IPv6 to an IPv4 container: docker-proxy only, no rules.
-	v6 := Port{HostIP: netip.MustParseAddr("::"), HostPort: 8080, ContainerIP: ctr1, ContainerPort: 80}
-	if ops := c.AddPorts(docker0, v6); len(ops) != 0 {
+	v6 := on("::", tcp(8080, 80))
+	if ops := c.AddBindings(docker0, ctr1, v6); len(ops) != 0 {
 		t.Errorf("IPv6 binding: %v", ops)
 	}
 	// Ports on an internal network: none.
-	if ops := c.AddPorts(intNet, web); len(ops) != 0 {
+	if ops := c.AddBindings(intNet, ctr1, web); len(ops) != 0 {
 		t.Errorf("internal network: %v", ops)
 	}
 }
 
 func TestRender(t *testing.T) {
-	cmds, err := plainCommands(Config{}.AddPorts(docker0, web))
+	cmds, err := plainCommands(Config{}.AddBindings(docker0, ctr1, web))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +362,7 @@ COMMIT
 		t.Errorf("line 6 maps to %+v", w)
 	}
 
-	cmds, err = plainCommands(Config{Era: Era29}.AddPorts(docker0, web))
+	cmds, err = plainCommands(Config{Release: release.Release{Era: release.Era29}}.AddBindings(docker0, ctr1, web))
 	if err != nil {
 		t.Fatal(err)
 	}

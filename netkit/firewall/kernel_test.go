@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/release"
 )
 
 // Tier 2: tests against the kernel, each in a fresh network namespace made
@@ -116,11 +117,11 @@ func TestKernelGoldens(t *testing.T) {
 // TestKernelIdempotent: starting the engine and creating a network twice
 // changes nothing (Docker's checks before it acts).
 func TestKernelIdempotent(t *testing.T) {
-	for _, era := range []Era{Era27, Era28, Era29} {
+	for _, era := range []release.Era{release.Era27, release.Era28, release.Era29} {
 		t.Run(era.String(), func(t *testing.T) {
 			t.Parallel()
 			p := newProgrammer(t)
-			c := Config{Era: era, IPForwardFlipped: true}
+			c := Config{Release: release.Release{Era: era}, IPForwardFlipped: true}
 			apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0), c.AddNetwork(userNet)})
 			before := save(t, p)
 			apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0), c.AddNetwork(userNet)})
@@ -142,18 +143,18 @@ func TestKernelRemoveTolerant(t *testing.T) {
 	c := Config{IPForwardFlipped: true}
 	apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
 	clean := save(t, p)
-	apply(t, p, [][]Op{c.AddPorts(docker0, web)})
+	apply(t, p, [][]Op{c.AddBindings(docker0, ctr1, web)})
 	// Someone deleted the filter ACCEPT behind our back.
-	add := c.AddPorts(docker0, web)
+	add := c.AddBindings(docker0, ctr1, web)
 	apply(t, p, [][]Op{{{Kind: Delete, Rule: add[1].Rule}}})
-	if err := p.Apply(c.RemovePorts(docker0, web)); err != nil {
+	if err := p.Apply(c.RemoveBindings(docker0, ctr1, web)); err != nil {
 		t.Fatalf("removing with a rule already gone: %v", err)
 	}
 	if got := save(t, p); got != clean {
 		t.Errorf("stale rules:\n%s", diff(clean, got))
 	}
 	// Removing again (everything gone) is fine too.
-	if err := p.Apply(c.RemovePorts(docker0, web)); err != nil {
+	if err := p.Apply(c.RemoveBindings(docker0, ctr1, web)); err != nil {
 		t.Fatalf("removing twice: %v", err)
 	}
 }
@@ -167,7 +168,7 @@ func TestKernelRollback(t *testing.T) {
 	c := Config{IPForwardFlipped: true}
 	apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
 	clean := save(t, p)
-	ops := append(c.AddPorts(docker0, web), rule(Append, TableFilter, "NO-SUCH-CHAIN", "-j", "ACCEPT"))
+	ops := append(c.AddBindings(docker0, ctr1, web), rule(Append, TableFilter, "NO-SUCH-CHAIN", "-j", "ACCEPT"))
 	err := p.Apply(ops)
 	if err == nil {
 		t.Fatal("batch with a missing chain succeeded")
@@ -191,10 +192,10 @@ func TestKernelCheckDrift(t *testing.T) {
 	t.Parallel()
 	p := newProgrammer(t)
 	c := Config{IPForwardFlipped: true}
-	apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0), c.AddPorts(docker0, web)})
-	dnat := c.AddPorts(docker0, web)[0]
+	apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0), c.AddBindings(docker0, ctr1, web)})
+	dnat := c.AddBindings(docker0, ctr1, web)[0]
 	apply(t, p, [][]Op{{{Kind: Delete, Rule: dnat.Rule}}})
-	err := p.Check(c.AddPorts(docker0, web))
+	err := p.Check(c.AddBindings(docker0, ctr1, web))
 	if !errors.Is(err, ErrDrift) || !strings.Contains(err.Error(), "DNAT") {
 		t.Errorf("Check: %v", err)
 	}
@@ -208,14 +209,14 @@ func BenchmarkApplyPort(b *testing.B) {
 			p := newProgrammer(b)
 			c := Config{IPForwardFlipped: true}
 			apply(b, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
-			var pre []Port
+			var pre []pub
 			for i := range existing {
 				pre = append(pre, benchPort(i))
 			}
-			apply(b, p, [][]Op{c.AddPorts(docker0, pre...)})
+			apply(b, p, [][]Op{addPubs(c, docker0, pre...)})
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
-				if err := p.Apply(c.AddPorts(docker0, benchPort(existing+i))); err != nil {
+				if err := p.Apply(addPubs(c, docker0, benchPort(existing+i))); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -230,19 +231,19 @@ func BenchmarkRemovePort(b *testing.B) {
 			p := newProgrammer(b)
 			c := Config{IPForwardFlipped: true}
 			apply(b, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
-			var pre []Port
+			var pre []pub
 			for i := range existing {
 				pre = append(pre, benchPort(i))
 			}
-			apply(b, p, [][]Op{c.AddPorts(docker0, pre...)})
+			apply(b, p, [][]Op{addPubs(c, docker0, pre...)})
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
 				j := i % existing
-				if err := p.Apply(c.RemovePorts(docker0, benchPort(j))); err != nil {
+				if err := p.Apply(removePubs(c, docker0, benchPort(j))); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
-				if err := p.Apply(c.AddPorts(docker0, benchPort(j))); err != nil {
+				if err := p.Apply(addPubs(c, docker0, benchPort(j))); err != nil {
 					b.Fatal(err)
 				}
 				b.StartTimer()
@@ -253,7 +254,7 @@ func BenchmarkRemovePort(b *testing.B) {
 
 // benchPort is the i-th distinct binding: container 172.17.x.y, host port
 // 10000+i.
-func benchPort(i int) Port {
+func benchPort(i int) pub {
 	a := netip.AddrFrom4([4]byte{172, 17, byte((i + 2) >> 8), byte(i + 2)})
-	return Port{HostPort: uint16(10000 + i), ContainerIP: a, ContainerPort: 80}
+	return pub{ctr: a, b: tcp(uint16(10000+i), 80)}
 }

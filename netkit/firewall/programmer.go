@@ -1,19 +1,14 @@
 package firewall
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/coreos/go-iptables/iptables"
-	"github.com/google/nftables"
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/netns"
@@ -78,7 +73,7 @@ func NewProgrammer(ns *netns.NS, opts Options) *Programmer {
 // Operations that depend on the current rules (NewChain, AppendUnique,
 // InsertUnique, EnsureFirst, DeleteChain, as produced by Start and
 // AddNetwork) are first resolved against one iptables-save of the
-// namespace; a batch without them (AddPorts, RemovePorts, endpoints) is
+// namespace; a batch without them (AddBindings, RemoveBindings, endpoints) is
 // applied without reading anything.
 //
 // A Delete whose rule is already gone is not an error. In a batch resolved
@@ -194,58 +189,6 @@ func plainCommands(ops []Op) ([]cmd, error) {
 	return cmds, nil
 }
 
-// block is one table's share of a restore script, committed on its own.
-type block struct {
-	table string
-	cmds  []cmd
-}
-
-// group splits cmds by table, keeping their order within each table and
-// ordering tables by first appearance.
-func group(cmds []cmd) []block {
-	var blocks []block
-	for _, c := range cmds {
-		i := slices.IndexFunc(blocks, func(b block) bool { return b.table == c.table })
-		if i < 0 {
-			blocks = append(blocks, block{table: c.table})
-			i = len(blocks) - 1
-		}
-		blocks[i].cmds = append(blocks[i].cmds, c)
-	}
-	return blocks
-}
-
-// where locates a script line: the block and the command within it (cmd -1
-// for the *table and COMMIT lines).
-type where struct{ block, cmd int }
-
-// render writes blocks as iptables-restore input and maps each line number
-// (1-based) to its command.
-func render(blocks []block) (string, map[int]where, error) {
-	var sb strings.Builder
-	lines := map[int]where{}
-	n := 0
-	for bi, b := range blocks {
-		n++
-		lines[n] = where{bi, -1}
-		sb.WriteString("*" + b.table + "\n")
-		for ci, c := range b.cmds {
-			for _, a := range c.args {
-				if a == "" || strings.ContainsAny(a, " \t\n\"'") {
-					return "", nil, fmt.Errorf("%w: argument %q cannot be written to iptables-restore", ErrRuleset, a)
-				}
-			}
-			n++
-			lines[n] = where{bi, ci}
-			sb.WriteString(strings.Join(c.args, " ") + "\n")
-		}
-		n++
-		lines[n] = where{bi, -1}
-		sb.WriteString("COMMIT\n")
-	}
-	return sb.String(), lines, nil
-}
-
 // run applies cmds. With tolerate, a failed delete of a missing rule is
 // dropped and the remainder retried once.
 func (p *Programmer) run(cmds []cmd, tolerate bool) error {
@@ -354,184 +297,6 @@ func (p *Programmer) rollback(committed []block) {
 	}
 }
 
-// restoreError is a failed iptables-restore run, with its output.
-type restoreError struct {
-	line   int    // script line it reported, 0 if none
-	cmd    string // that line, when it is a command
-	stderr string
-	err    error
-}
-
-func (e *restoreError) Error() string {
-	msg := "iptables-restore: " + e.err.Error() + ": " + strings.TrimSpace(e.stderr)
-	if e.cmd != "" {
-		msg += " (" + e.cmd + ")"
-	}
-	return msg
-}
-
-func (e *restoreError) Unwrap() error { return e.err }
-
-// lineRE finds the script line iptables-restore complains about, in its
-// various forms ("line 3 failed", "Error occurred at line: 3",
-// "line 2: CHAIN_DEL failed").
-var lineRE = regexp.MustCompile(`line:? (\d+)`)
-
-func failedLine(stderr string) int {
-	m := lineRE.FindStringSubmatch(stderr)
-	if m == nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
-}
-
-// restore runs iptables-restore --noflush -w inside the namespace with
-// script on its standard input.
-func (p *Programmer) restore(script string) error {
-	return p.restoreWith(script, "--noflush")
-}
-
-// restoreWith runs iptables-restore -w with extra flags inside the
-// namespace; without --noflush it replaces each table the script names.
-func (p *Programmer) restoreWith(script string, flags ...string) error {
-	c := exec.Command("iptables-restore", append([]string{"-w"}, flags...)...)
-	c.Stdin = strings.NewReader(script)
-	var out bytes.Buffer
-	c.Stdout = &out
-	c.Stderr = &out
-	if err := p.ns.Start(c, netns.StartOptions{}); err != nil {
-		return err
-	}
-	if err := c.Wait(); err != nil {
-		return &restoreError{line: failedLine(out.String()), stderr: out.String(), err: err}
-	}
-	return nil
-}
-
-// output runs name args… inside the namespace and returns its standard
-// output.
-func (p *Programmer) output(name string, args ...string) (string, error) {
-	c := exec.Command(name, args...)
-	var out, stderr bytes.Buffer
-	c.Stdout = &out
-	c.Stderr = &stderr
-	if err := p.ns.Start(c, netns.StartOptions{}); err != nil {
-		return "", err
-	}
-	if err := c.Wait(); err != nil {
-		return "", fmt.Errorf("running %s: %w: %s", strings.Join(c.Args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return out.String(), nil
-}
-
-// state reads the namespace's rules (all tables, one iptables-save). A
-// namespace without any IPv4 table has no rules, which needs no
-// iptables-save (a fresh engine's first batch).
-func (p *Programmer) state() (*ruleset, error) {
-	if !p.hasTables {
-		empty, err := p.noTables()
-		if err == nil && empty {
-			return newRuleset(), nil
-		}
-		p.hasTables = err == nil
-	}
-	out, err := p.output("iptables-save")
-	if err != nil {
-		return nil, fmt.Errorf("reading rules: %w", err)
-	}
-	rs := newRuleset()
-	if err := rs.parseSave(out); err != nil {
-		return nil, fmt.Errorf("reading rules: %w", err)
-	}
-	return rs, nil
-}
-
-// noTables reports whether the namespace has no IPv4 table at all, for
-// either kind of iptables: no nf_tables table of family ip (iptables-nft
-// makes its tables there on first use) and none in x_tables (iptables-legacy,
-// /proc/net/ip_tables_names). Any table, even an empty one or one that is
-// not iptables' (nft's own), answers false. It costs two requests where an
-// iptables-save costs a process.
-//
-// Equivalent to: [ -z "$(nft list tables ip)" ] && [ ! -s /proc/net/ip_tables_names ]
-func (p *Programmer) noTables() (bool, error) {
-	var legacy []byte
-	err := p.ns.Do(func() error {
-		b, err := os.ReadFile("/proc/thread-self/net/ip_tables_names")
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		legacy = b
-		return nil
-	})
-	if err != nil || len(bytes.TrimSpace(legacy)) > 0 {
-		return false, err
-	}
-	// The socket is made inside the namespace by the library (its fd
-	// option), never in the caller's.
-	fd := p.ns.Fd()
-	if fd < 0 {
-		return false, netns.ErrClosed
-	}
-	c, err := nftables.New(nftables.WithNetNSFd(fd))
-	if err != nil {
-		return false, err
-	}
-	tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
-	if err != nil {
-		return false, err
-	}
-	return len(tables) == 0, nil
-}
-
-// DefaultTables are the tables Save dumps when given none, in the order of
-// Docker's own golden files.
-var DefaultTables = []string{TableRaw, TableFilter, TableNAT}
-
-// Save returns the rules of the given tables (default DefaultTables) as
-// `iptables-save -t TABLE` prints them one after the other, without the
-// "# Generated"/"# Completed" comment lines and with chain counters zeroed,
-// so that it can be compared with golden files and Docker's documentation.
-// With iptables-nft, "-t raw" prints the built-in chains even before
-// anything used the table, as in Docker's own dumps, so nothing has to touch
-// it first.
-//
-// Equivalent to: for t in raw filter nat; do iptables-save -t $t; done
-func (p *Programmer) Save(tables ...string) (string, error) {
-	if len(tables) == 0 {
-		tables = DefaultTables
-	}
-	var sb strings.Builder
-	for _, t := range tables {
-		out, err := p.output("iptables-save", "-t", t)
-		if err != nil {
-			return "", fmt.Errorf("saving table %q: %w", t, err)
-		}
-		sb.WriteString(Normalize(out))
-	}
-	return sb.String(), nil
-}
-
-var countersRE = regexp.MustCompile(`\[\d+:\d+\]$`)
-
-// Normalize strips iptables-save's comment lines and zeroes its chain
-// counters.
-func Normalize(save string) string {
-	var sb strings.Builder
-	for line := range strings.Lines(save) {
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		line = strings.TrimRight(line, "\n")
-		if strings.HasPrefix(line, ":") {
-			line = countersRE.ReplaceAllString(line, "[0:0]")
-		}
-		sb.WriteString(line + "\n")
-	}
-	return sb.String()
-}
-
 // Check verifies, with go-iptables inside the namespace, that the rules are
 // as ops leave them: every chain created exists, every rule added (and not
 // deleted later in ops) is present, every rule deleted is absent, every
@@ -615,25 +380,6 @@ func (p *Programmer) Check(ops []Op) error {
 		return fmt.Errorf("%w: %w", ErrDrift, errors.Join(drift...))
 	}
 	return nil
-}
-
-// iptables returns the go-iptables handle, created on first use. Creating
-// it runs `iptables --version`, which reads no rules.
-func (p *Programmer) iptables() (*iptables.IPTables, error) {
-	p.iptOnce.Do(func() {
-		p.ipt, p.iptErr = iptables.New(iptables.IPFamily(iptables.ProtocolIPv4))
-		if p.iptErr != nil {
-			p.iptErr = fmt.Errorf("finding iptables: %w", p.iptErr)
-		}
-	})
-	return p.ipt, p.iptErr
-}
-
-// isNotExist reports whether err is iptables saying a chain or rule does not
-// exist. It is the one place that interprets go-iptables' stderr matching.
-var isNotExist = func(err error) bool {
-	var e *iptables.Error
-	return errors.As(err, &e) && e.IsNotExist()
 }
 
 // Teardown removes what is left of an engine's rules once its networks are

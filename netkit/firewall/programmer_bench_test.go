@@ -27,7 +27,7 @@ func TestKernelConcurrentApply(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ops := c.AddPorts(docker0, benchPort(i))
+			ops := addPubs(c, docker0, benchPort(i))
 			if i%10 == 7 {
 				ops = append(ops, bad)
 			}
@@ -35,7 +35,7 @@ func TestKernelConcurrentApply(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	var good []Port
+	var good []pub
 	for i, err := range errs {
 		switch {
 		case i%10 == 7 && err == nil:
@@ -51,7 +51,7 @@ func TestKernelConcurrentApply(t *testing.T) {
 	// Exactly the good ports' rules are there, once each: the order of
 	// concurrent batches is not defined, so compare sorted rule sets.
 	want := newProgrammer(t)
-	apply(t, want, [][]Op{c.Start(), c.AddNetwork(docker0), c.AddPorts(docker0, good...)})
+	apply(t, want, [][]Op{c.Start(), c.AddNetwork(docker0), addPubs(c, docker0, good...)})
 	if got, exp := sortedLines(save(t, p)), sortedLines(save(t, want)); got != exp {
 		t.Errorf("rules after concurrent batches:\n%s", diff(exp, got))
 	}
@@ -61,7 +61,7 @@ func TestKernelConcurrentApply(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = p.Apply(c.RemovePorts(docker0, benchPort(i)))
+			errs[i] = p.Apply(removePubs(c, docker0, benchPort(i)))
 		}()
 	}
 	wg.Wait()
@@ -126,7 +126,7 @@ func BenchmarkApplyPortParallel(b *testing.B) {
 						if i >= int64(b.N) {
 							return
 						}
-						if err := p.Apply(c.AddPorts(docker0, benchPort(int(i)))); err != nil {
+						if err := p.Apply(addPubs(c, docker0, benchPort(int(i)))); err != nil {
 							b.Error(err)
 							return
 						}
@@ -162,7 +162,7 @@ func TestKernelAnnouncedApply(t *testing.T) {
 	for i := range n {
 		go func() {
 			defer tickets[i].Release()
-			errs <- p.ApplyAnnounced(c.AddPorts(docker0, benchPort(i)), tickets[i])
+			errs <- p.ApplyAnnounced(addPubs(c, docker0, benchPort(i)), tickets[i])
 		}()
 	}
 	for range n {
@@ -173,12 +173,12 @@ func TestKernelAnnouncedApply(t *testing.T) {
 	if got := restores.Load(); got != 1 {
 		t.Errorf("%d announced calls took %d restores, want 1", n, got)
 	}
-	var ports []Port
+	var ports []pub
 	for i := range n {
 		ports = append(ports, benchPort(i))
 	}
 	want := newProgrammer(t)
-	apply(t, want, [][]Op{c.Start(), c.AddNetwork(docker0), c.AddPorts(docker0, ports...)})
+	apply(t, want, [][]Op{c.Start(), c.AddNetwork(docker0), addPubs(c, docker0, ports...)})
 	if got, exp := sortedLines(save(t, p)), sortedLines(save(t, want)); got != exp {
 		t.Errorf("rules after announced batches:\n%s", diff(exp, got))
 	}

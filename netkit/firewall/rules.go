@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/release"
 )
 
 // era is the table of differences between Docker releases. Everything not in
@@ -50,8 +51,8 @@ type era struct {
 	endpointDrop bool
 }
 
-var eras = map[Era]era{
-	Era27: {
+var eras = map[release.Era]era{
+	release.Era27: {
 		filterChains:    []string{ChainDocker, ChainIsolation1, ChainIsolation2},
 		isolationReturn: true,
 		userReturn:      true,
@@ -61,7 +62,7 @@ var eras = map[Era]era{
 		hairpinAlways:   true,
 		sctpChecksum:    true,
 	},
-	Era28: {
+	release.Era28: {
 		filterChains:    []string{ChainDocker, ChainForward, ChainBridge, ChainCT, ChainIsolation1, ChainIsolation2},
 		natJumpsAtStart: true,
 		forwardJumps:    []string{ChainBridge, ChainIsolation1, ChainCT},
@@ -72,7 +73,7 @@ var eras = map[Era]era{
 		loopbackDrop:    true,
 		endpointDrop:    true,
 	},
-	Era29: {
+	release.Era29: {
 		filterChains:    []string{ChainDocker, ChainForward, ChainBridge, ChainCT, ChainInternal},
 		natJumpsAtStart: true,
 		forwardJumps:    []string{ChainBridge, ChainInternal, ChainCT},
@@ -84,9 +85,9 @@ var eras = map[Era]era{
 }
 
 func (c Config) era() era {
-	r, ok := eras[c.Era]
+	r, ok := eras[c.Release.Era]
 	if !ok {
-		return eras[Era27]
+		return eras[release.Era27]
 	}
 	return r
 }
@@ -451,10 +452,16 @@ func (c Config) endpoint(n Network, addr netip.Addr) *builder {
 	return b
 }
 
-// AddPorts returns the operations of publishing ports ps of one container on
-// network n. A rule that two bindings share (two host ports for one
-// container port) is added once, as Docker does. Ports on an --internal
-// network, IPv6 bindings and IPv6 containers get no rules.
+// AddBindings returns the operations of publishing bindings bs of one
+// container, whose address on network n is ctr. Pass all of a container's
+// bindings to one call, in the order Docker programs them: a rule that two
+// bindings share (two host ports for one container port) is then added
+// once, as Docker does. A binding's HostIP is the host address it is
+// published on; the zero Addr and 0.0.0.0 mean every address (no -d
+// match); HostPort 0 means no NAT (no DNAT rule); HostPortEnd is ignored
+// (the engine has picked the host port). Bindings on an --internal
+// network, IPv6 host addresses (Docker serves those with docker-proxy
+// only) and IPv6 containers get no rules.
 //
 // Equivalent to (era 27, proxy on, -p 8080:80):
 //
@@ -471,40 +478,40 @@ func (c Config) endpoint(n Network, addr netip.Addr) *builder {
 //
 // The operations are plain appends and inserts: applying them costs one
 // iptables-restore and no read of the current rules.
-func (c Config) AddPorts(n Network, ps ...Port) []Op {
-	return c.ports(n, ps).ops
+func (c Config) AddBindings(n Network, ctr netip.Addr, bs ...ports.Binding) []Op {
+	return c.bindings(n, ctr, bs).ops
 }
 
-// RemovePorts returns the exact inverse of AddPorts(n, ps...): a Delete of
-// each rule it added, last first.
+// RemoveBindings returns the exact inverse of AddBindings(n, ctr, bs...): a
+// Delete of each rule it added, last first.
 //
-// Equivalent to: iptables -D … for each rule of AddPorts.
-func (c Config) RemovePorts(n Network, ps ...Port) []Op {
-	return c.ports(n, ps).inverse()
+// Equivalent to: iptables -D … for each rule of AddBindings.
+func (c Config) RemoveBindings(n Network, ctr netip.Addr, bs ...ports.Binding) []Op {
+	return c.bindings(n, ctr, bs).inverse()
 }
 
-func (c Config) ports(n Network, ps []Port) *builder {
+func (c Config) bindings(n Network, ctr netip.Addr, bs []ports.Binding) *builder {
 	b := &builder{seen: map[string]bool{}}
 	if c.NoIPTables || n.Internal {
 		return b
 	}
-	for _, p := range ps {
-		c.port(b, n, p)
+	for _, p := range bs {
+		c.binding(b, n, ctr, p)
 	}
 	return b
 }
 
-func (c Config) port(b *builder, n Network, p Port) {
-	if !p.ContainerIP.Is4() || (p.HostIP.IsValid() && !p.HostIP.Is4()) {
+func (c Config) binding(b *builder, n Network, ctrIP netip.Addr, p ports.Binding) {
+	if !ctrIP.Is4() || (p.HostIP.IsValid() && !p.HostIP.Is4()) {
 		return
 	}
 	r, br := c.era(), n.Bridge
-	proto := string(p.Proto)
+	proto := string(p.Container.Proto)
 	if proto == "" {
 		proto = string(ports.TCP)
 	}
-	ctr := p.ContainerIP.String()
-	cport := strconv.Itoa(int(p.ContainerPort))
+	ctr := ctrIP.String()
+	cport := strconv.Itoa(int(p.Container.Num))
 	hport := strconv.Itoa(int(p.HostPort))
 	match := []string{"-p", proto, "-m", proto}
 
@@ -522,11 +529,11 @@ func (c Config) port(b *builder, n Network, p Port) {
 		}
 		dnat = append(append(dnat, match...), "--dport", hport, "-j", "DNAT", "--to-destination", ctr+":"+cport)
 		if r.hairpinAlways || c.hairpin() {
-			masq = append([]string{"-s", host(p.ContainerIP), "-d", host(p.ContainerIP)}, match...)
+			masq = append([]string{"-s", host(ctrIP), "-d", host(ctrIP)}, match...)
 			masq = append(masq, "--dport", cport, "-j", "MASQUERADE")
 		}
 	}
-	accept := append([]string{"-d", host(p.ContainerIP), "!", "-i", br, "-o", br}, match...)
+	accept := append([]string{"-d", host(ctrIP), "!", "-i", br, "-o", br}, match...)
 	accept = append(accept, "--dport", cport, "-j", "ACCEPT")
 
 	if r.acceptFirst {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/release"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the kernel (needs root)")
@@ -21,16 +22,53 @@ var (
 	ctr2 = netip.MustParseAddr("172.18.0.2")
 	ctr3 = netip.MustParseAddr("172.19.0.2")
 
-	// web is -p 8080:80 on the default bridge's first container.
-	web = Port{HostPort: 8080, ContainerIP: ctr1, ContainerPort: 80}
+	// web is -p 8080:80 (of the default bridge's first container).
+	web = tcp(8080, 80)
 )
+
+// tcp is a binding of TCP container port ctr on host port host, on every
+// host address.
+func tcp(host, ctr uint16) ports.Binding {
+	return ports.Binding{Container: ports.Port{Num: ctr, Proto: ports.TCP}, HostPort: host}
+}
+
+// on is binding b published on host address ip only.
+func on(ip string, b ports.Binding) ports.Binding {
+	b.HostIP = netip.MustParseAddr(ip)
+	return b
+}
+
+// pub is a binding with the address of its container, for the tests that
+// publish ports of many containers in one batch.
+type pub struct {
+	ctr netip.Addr
+	b   ports.Binding
+}
+
+// addPubs publishes each of ps on n, one AddBindings call per container.
+func addPubs(c Config, n Network, ps ...pub) []Op {
+	var ops []Op
+	for _, p := range ps {
+		ops = append(ops, c.AddBindings(n, p.ctr, p.b)...)
+	}
+	return ops
+}
+
+// removePubs is the inverse of addPubs.
+func removePubs(c Config, n Network, ps ...pub) []Op {
+	var ops []Op
+	for _, p := range ps {
+		ops = append(ops, c.RemoveBindings(n, p.ctr, p.b)...)
+	}
+	return ops
+}
 
 // container is a container of a scenario: its network (index into
 // scenario.nets), address and published ports.
 type container struct {
 	net   int
 	addr  netip.Addr
-	ports []Port
+	ports []ports.Binding
 }
 
 // scenario is an engine with networks and containers. Its phases are shared
@@ -56,7 +94,7 @@ func (s scenario) phase1() [][]Op {
 	}
 	for _, c := range s.ctrs {
 		n := s.nets[c.net]
-		batches = append(batches, append(s.cfg.AddEndpoint(n, c.addr), s.cfg.AddPorts(n, c.ports...)...))
+		batches = append(batches, append(s.cfg.AddEndpoint(n, c.addr), s.cfg.AddBindings(n, c.addr, c.ports...)...))
 	}
 	return batches
 }
@@ -66,7 +104,7 @@ func (s scenario) phase2() [][]Op {
 	for i := len(s.ctrs) - 1; i >= 0; i-- {
 		c := s.ctrs[i]
 		n := s.nets[c.net]
-		batches = append(batches, append(s.cfg.RemovePorts(n, c.ports...), s.cfg.RemoveEndpoint(n, c.addr)...))
+		batches = append(batches, append(s.cfg.RemoveBindings(n, c.addr, c.ports...), s.cfg.RemoveEndpoint(n, c.addr)...))
 	}
 	return batches
 }
@@ -94,9 +132,9 @@ func scenarios() []scenario {
 	var out []scenario
 	flipped := Config{IPForwardFlipped: true}
 	noProxy := Config{IPForwardFlipped: true, NoUserlandProxy: true}
-	oneWeb := []container{{0, ctr1, []Port{web}}}
-	for _, era := range []Era{Era27, Era28, Era29} {
-		with := func(c Config) Config { c.Era = era; return c }
+	oneWeb := []container{{0, ctr1, []ports.Binding{web}}}
+	for _, era := range []release.Era{release.Era27, release.Era28, release.Era29} {
+		with := func(c Config) Config { c.Release.Era = era; return c }
 		prefix := "era" + era.String() + "_"
 		out = append(out,
 			scenario{prefix + "default", with(flipped), []Network{docker0}, oneWeb},
@@ -104,34 +142,34 @@ func scenarios() []scenario {
 			scenario{prefix + "noicc", with(flipped), []Network{withNet(docker0, func(n *Network) { n.NoICC = true })}, oneWeb},
 			scenario{prefix + "nomasq", with(flipped), []Network{withNet(docker0, func(n *Network) { n.NoIPMasq = true })}, oneWeb},
 			scenario{prefix + "internal", with(flipped), []Network{docker0, intNet}, []container{
-				{0, ctr1, []Port{web}},
-				{1, ctr3, []Port{{HostPort: 9090, ContainerIP: ctr3, ContainerPort: 90}}}, // internal: no port rules
+				{0, ctr1, []ports.Binding{web}},
+				{1, ctr3, []ports.Binding{tcp(9090, 90)}}, // internal: no port rules
 			}},
 			scenario{prefix + "internal_noicc", with(flipped), []Network{docker0, withNet(intNet, func(n *Network) { n.NoICC = true })}, []container{
 				{1, ctr3, nil},
 			}},
 			scenario{prefix + "twonets", with(flipped), []Network{docker0, userNet}, []container{
-				{0, ctr1, []Port{web}},
-				{1, ctr2, []Port{{HostPort: 8081, ContainerIP: ctr2, ContainerPort: 80}}},
+				{0, ctr1, []ports.Binding{web}},
+				{1, ctr2, []ports.Binding{tcp(8081, 80)}},
 			}},
 			scenario{prefix + "threenets", with(flipped), []Network{docker0, userNet, intNet}, nil},
 			scenario{prefix + "udp", with(flipped), []Network{docker0}, []container{
-				{0, ctr1, []Port{{Proto: ports.UDP, HostPort: 5353, ContainerIP: ctr1, ContainerPort: 53}}},
+				{0, ctr1, []ports.Binding{{Container: ports.Port{Num: 53, Proto: ports.UDP}, HostPort: 5353}}},
 			}},
 			scenario{prefix + "hostip", with(flipped), []Network{docker0}, []container{
-				{0, ctr1, []Port{{HostIP: netip.MustParseAddr("192.168.190.128"), HostPort: 8080, ContainerIP: ctr1, ContainerPort: 80}}},
+				{0, ctr1, []ports.Binding{on("192.168.190.128", tcp(8080, 80))}},
 			}},
 			scenario{prefix + "loopback", with(flipped), []Network{docker0}, []container{
-				{0, ctr1, []Port{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: 8080, ContainerIP: ctr1, ContainerPort: 80}}},
+				{0, ctr1, []ports.Binding{on("127.0.0.1", tcp(8080, 80))}},
 			}},
 			// Three bindings of one container port share the ACCEPT (and in
 			// 27 the hairpin MASQUERADE) rule: it is added and removed once.
 			scenario{prefix + "multiport", with(flipped), []Network{docker0}, []container{
-				{0, ctr1, []Port{
+				{0, ctr1, []ports.Binding{
 					web,
-					{HostPort: 8081, ContainerIP: ctr1, ContainerPort: 80},
-					{HostIP: netip.MustParseAddr("0.0.0.0"), HostPort: 8443, ContainerIP: ctr1, ContainerPort: 443},
-					{HostIP: netip.MustParseAddr("::"), HostPort: 8080, ContainerIP: ctr1, ContainerPort: 80}, // docker-proxy only
+					tcp(8081, 80),
+					on("0.0.0.0", tcp(8443, 443)),
+					on("::", tcp(8080, 80)), // docker-proxy only
 				}},
 			}},
 			scenario{prefix + "snat_noproxy", with(noProxy), []Network{withNet(docker0, func(n *Network) {

@@ -14,8 +14,7 @@ func TestTeardown(t *testing.T) {
 	fresh := save(t, p)
 	cfg := Config{IPForwardFlipped: true}
 	n := Network{Bridge: "docker0", Subnet: netip.MustParsePrefix("172.17.0.0/16")}
-	port := Port{HostPort: 8080, ContainerIP: netip.MustParseAddr("172.17.0.2"), ContainerPort: 80}
-	apply(t, p, [][]Op{cfg.Start(), cfg.AddNetwork(n), cfg.AddPorts(n, port), cfg.RemovePorts(n, port), cfg.RemoveNetwork(n)})
+	apply(t, p, [][]Op{cfg.Start(), cfg.AddNetwork(n), cfg.AddBindings(n, ctr1, web), cfg.RemoveBindings(n, ctr1, web), cfg.RemoveNetwork(n)})
 	if got := save(t, p); !strings.Contains(got, ":DOCKER") {
 		t.Fatalf("the engine's chains are missing before teardown:\n%s", got)
 	}

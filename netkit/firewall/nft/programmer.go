@@ -120,38 +120,6 @@ func (p *Programmer) Delete() error {
 	return nil
 }
 
-// Rules reads the table's rules back from the kernel, by chain, as counts
-// of expressions and comments: enough to check that what Apply wrote is
-// there.
-func (p *Programmer) Rules() (map[string][]string, error) {
-	c, err := p.conn()
-	if err != nil {
-		return nil, err
-	}
-	defer c.CloseLasting()
-	t := p.table()
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
-	if err != nil {
-		return nil, fmt.Errorf("listing chains: %w", err)
-	}
-	out := map[string][]string{}
-	for _, ch := range chains {
-		if ch.Table.Name != TableName {
-			continue
-		}
-		rules, err := c.GetRules(t, ch)
-		if err != nil {
-			return nil, fmt.Errorf("listing rules of %s: %w", ch.Name, err)
-		}
-		out[ch.Name] = []string{}
-		for _, r := range rules {
-			comment, _ := userdata.GetString(r.UserData, userdata.TypeComment)
-			out[ch.Name] = append(out[ch.Name], fmt.Sprintf("%d exprs %q", len(r.Exprs), comment))
-		}
-	}
-	return out, nil
-}
-
 var hooks = map[string]*nftables.ChainHook{
 	"prerouting":  nftables.ChainHookPrerouting,
 	"forward":     nftables.ChainHookForward,

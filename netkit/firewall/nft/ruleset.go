@@ -28,31 +28,28 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/labrun/labrun/netkit/firewall"
+	"github.com/labrun/labrun/netkit/ports"
 )
 
 // TableName is the table Docker 29 programs (family ip).
 const TableName = "docker-bridges"
 
 // State is what the engine has published: the input of Build. The zero
-// value is an engine with no network.
+// value is an engine with no network. Its settings are the iptables back
+// end's (package firewall): of Config only NoUserlandProxy matters here
+// (the table is Docker 29's whatever Config.Release says; dockerd has no
+// nftables back end before 29), and a Network's HostIPv4 is not supported.
 type State struct {
-	// NoUserlandProxy is --userland-proxy=false (hairpin mode).
-	NoUserlandProxy bool
+	// Config is the engine's settings.
+	Config firewall.Config
 	// Networks in creation order.
-	Networks []Network
+	Networks []firewall.Network
 	// Endpoints in attachment order.
 	Endpoints []Endpoint
 	// Ports in publication order.
-	Ports []Port
-}
-
-// Network is one bridge network's settings.
-type Network struct {
-	Bridge   string
-	Subnet   netip.Prefix
-	NoICC    bool
-	NoIPMasq bool
-	Internal bool
+	Ports []Publication
 }
 
 // Endpoint is a container's address on a bridge.
@@ -61,14 +58,12 @@ type Endpoint struct {
 	Addr   netip.Addr
 }
 
-// Port is one published IPv4 binding.
-type Port struct {
-	Bridge        string
-	Proto         string // tcp, udp or sctp
-	HostIP        netip.Addr
-	HostPort      uint16
-	ContainerIP   netip.Addr
-	ContainerPort uint16
+// Publication is one of a container's published bindings: the container's
+// endpoint and the binding. A binding's zero HostIP and 0.0.0.0 mean every
+// host address; an IPv6 HostIP gets no rule (docker-proxy only).
+type Publication struct {
+	Endpoint
+	ports.Binding
 }
 
 // Ruleset is the table: its verdict maps and its chains, in listing order.
@@ -139,7 +134,7 @@ func Build(s State) Ruleset {
 	}
 	localDst := []Stmt{Fib{Addr: "daddr", Type: "local"}, Counter{}, Verdict{Kind: "jump", Chain: chainDNAT}}
 	output := localDst
-	if !s.NoUserlandProxy {
+	if !s.Config.NoUserlandProxy {
 		output = append([]Stmt{IPAddr{Field: "daddr", Op: "!=", Prefix: netip.MustParsePrefix("127.0.0.0/8")}}, localDst...)
 	}
 	rs.Chains = append(rs.Chains,
@@ -154,31 +149,31 @@ func Build(s State) Ruleset {
 		}},
 		Chain{Name: chainNATPre, Type: "nat", Hook: "prerouting", Priority: "dstnat", Rules: []Rule{{Stmts: localDst}}},
 	)
-	nets := map[string]Network{}
+	nets := map[string]firewall.Network{}
 	for _, n := range s.Networks {
 		nets[n.Bridge] = n
 	}
 	var dnat, raw []Rule
 	for _, p := range s.Ports {
 		n, ok := nets[p.Bridge]
-		if !ok || n.Internal || p.HostPort == 0 || !p.ContainerIP.Is4() || (p.HostIP.IsValid() && !p.HostIP.Is4()) {
+		if !ok || n.Internal || p.HostPort == 0 || !p.Addr.Is4() || (p.HostIP.IsValid() && !p.HostIP.Is4()) {
 			continue
 		}
 		var st []Stmt
 		if p.HostIP.IsValid() && !p.HostIP.IsUnspecified() {
 			st = append(st, IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.HostIP, 32)})
 		}
-		if !s.NoUserlandProxy {
+		if !s.Config.NoUserlandProxy {
 			st = append(st, Iface{Key: "iifname", Op: "!=", Name: p.Bridge})
 		}
-		st = append(st, L4Port{Proto: p.Proto, Field: "dport", Port: p.HostPort}, Counter{},
-			DNAT{Addr: p.ContainerIP, Port: p.ContainerPort})
+		st = append(st, L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.HostPort}, Counter{},
+			DNAT{Addr: p.Addr, Port: p.Container.Num})
 		dnat = append(dnat, Rule{Stmts: st, Comment: "DNAT"})
 		if p.HostIP.IsLoopback() {
 			// labrun's reading of 28+'s raw rule for ports published on
 			// 127.x (the iptables back end's filterPortMappedOnLoopback).
 			raw = append(raw, Rule{Stmts: []Stmt{IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.HostIP, 32)},
-				Iface{Key: "iifname", Op: "!=", Name: "lo"}, L4Port{Proto: p.Proto, Field: "dport", Port: p.HostPort},
+				Iface{Key: "iifname", Op: "!=", Name: "lo"}, L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.HostPort},
 				Counter{}, Verdict{Kind: "drop"}}, Comment: "DROP REMOTE LOOPBACK"})
 		}
 	}
@@ -198,7 +193,7 @@ func Build(s State) Ruleset {
 }
 
 // networkChains are one network's four chains, jumped to through the maps.
-func networkChains(s State, n Network) []Chain {
+func networkChains(s State, n firewall.Network) []Chain {
 	br := n.Bridge
 	established := Rule{Stmts: []Stmt{CtState{}, Counter{}, Verdict{Kind: "accept"}}}
 	in := Chain{Name: prefixForwardIn + br}
@@ -218,11 +213,11 @@ func networkChains(s State, n Network) []Chain {
 	}
 	in.Rules = []Rule{established, icc}
 	for _, p := range s.Ports {
-		if p.Bridge != br || !p.ContainerIP.Is4() || (p.HostIP.IsValid() && !p.HostIP.Is4()) {
+		if p.Bridge != br || !p.Addr.Is4() || (p.HostIP.IsValid() && !p.HostIP.Is4()) {
 			continue
 		}
-		r := Rule{Stmts: []Stmt{IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.ContainerIP, 32)},
-			L4Port{Proto: p.Proto, Field: "dport", Port: p.ContainerPort}, Counter{}, Verdict{Kind: "accept"}}}
+		r := Rule{Stmts: []Stmt{IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.Addr, 32)},
+			L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.Container.Num}, Counter{}, Verdict{Kind: "accept"}}}
 		if !containsRule(in.Rules, r) {
 			in.Rules = append(in.Rules, r)
 		}
@@ -233,19 +228,19 @@ func networkChains(s State, n Network) []Chain {
 		postOut.Rules = []Rule{{Stmts: []Stmt{Iface{Key: "oifname", Op: "!=", Name: br},
 			IPAddr{Field: "saddr", Op: "==", Prefix: n.Subnet.Masked()}, Counter{}, Masquerade{}}, Comment: "MASQUERADE"}}
 	}
-	if s.NoUserlandProxy {
+	if s.Config.NoUserlandProxy {
 		// labrun's reading of hairpin mode: locally originated traffic
 		// to the bridge, and a container reaching its own published port,
 		// are masqueraded.
 		postIn.Rules = append(postIn.Rules, Rule{Stmts: []Stmt{Fib{Addr: "saddr", Type: "local"}, Counter{}, Masquerade{}},
 			Comment: "MASQ TO BRIDGE"})
 		for _, p := range s.Ports {
-			if p.Bridge != br || !p.ContainerIP.Is4() || p.HostPort == 0 {
+			if p.Bridge != br || !p.Addr.Is4() || p.HostPort == 0 {
 				continue
 			}
-			r := Rule{Stmts: []Stmt{IPAddr{Field: "saddr", Op: "==", Prefix: netip.PrefixFrom(p.ContainerIP, 32)},
-				IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.ContainerIP, 32)},
-				L4Port{Proto: p.Proto, Field: "dport", Port: p.ContainerPort}, Counter{}, Masquerade{}}, Comment: "HAIRPIN MASQUERADE"}
+			r := Rule{Stmts: []Stmt{IPAddr{Field: "saddr", Op: "==", Prefix: netip.PrefixFrom(p.Addr, 32)},
+				IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.Addr, 32)},
+				L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.Container.Num}, Counter{}, Masquerade{}}, Comment: "HAIRPIN MASQUERADE"}
 			if !containsRule(postIn.Rules, r) {
 				postIn.Rules = append(postIn.Rules, r)
 			}

@@ -7,6 +7,8 @@ import (
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
+
+	"github.com/labrun/labrun/netkit/ports"
 )
 
 // Stmt is one statement of a rule: its nft text, and the kernel
@@ -86,26 +88,27 @@ func (s IPAddr) exprs(map[string]mapRef) []expr.Any {
 	return append(out, &expr.Cmp{Op: cmpOp(s.Op), Register: 1, Data: a[:]})
 }
 
-// L4Port matches a transport protocol and its sport or dport.
+// L4Port matches a transport protocol ("" is tcp) and its sport or dport.
 type L4Port struct {
-	Proto, Field string
-	Port         uint16
+	Proto ports.Proto
+	Field string
+	Port  uint16
 }
 
 func (s L4Port) text() string {
 	proto := s.Proto
 	if proto == "" {
-		proto = "tcp"
+		proto = ports.TCP
 	}
-	return proto + " " + s.Field + " " + strconv.Itoa(int(s.Port))
+	return string(proto) + " " + s.Field + " " + strconv.Itoa(int(s.Port))
 }
 
 func (s L4Port) exprs(map[string]mapRef) []expr.Any {
 	var proto byte = unix.IPPROTO_TCP
 	switch s.Proto {
-	case "udp":
+	case ports.UDP:
 		proto = unix.IPPROTO_UDP
-	case "sctp":
+	case ports.SCTP:
 		proto = unix.IPPROTO_SCTP
 	}
 	off := uint32(2)

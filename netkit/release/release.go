@@ -1,0 +1,199 @@
+// Package release names the Docker Engine release that labrun reproduces,
+// in one value that every layer shares: the firewall rule builders, the
+// engine, and the docker command line all ask a [Release].
+//
+// A release has two parts. Its [Era] (27, 28 or 29) is the family whose
+// firewall rules, MAC addresses and error texts labrun follows; its engine
+// API version ("1.41" … "1.52"), which Docker bumps with every release,
+// selects the JSON shapes of docker inspect within the era.
+//
+// It is not the place of what differs between releases: the rules of each
+// era are a table in netkit/firewall, the texts and shapes are in netkit.
+// This package only names the release, parses it from a version ("27",
+// "20.10", "28.2.2") and answers the yes/no questions the other packages
+// ask it. It imports nothing of labrun, so that every package can import
+// it.
+package release
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Era is a family of Docker releases whose firewall rules are the same.
+// The zero value is Era27.
+type Era int
+
+const (
+	// Era27 is Docker 20.10 to 27.x (the classic FORWARD layout).
+	Era27 Era = iota
+	// Era28 is Docker 28.x (DOCKER-FORWARD, per-endpoint raw rules; the
+	// rules are those of 28.3 to 28.5).
+	Era28
+	// Era29 is Docker 29.x (no isolation chains, DOCKER-INTERNAL, and the
+	// nftables back end).
+	Era29
+)
+
+// String names the era as Docker releases do ("27", "28", "29").
+func (e Era) String() string {
+	switch e {
+	case Era27:
+		return "27"
+	case Era28:
+		return "28"
+	case Era29:
+		return "29"
+	}
+	return "Era(" + strconv.Itoa(int(e)) + ")"
+}
+
+// Release is one Docker Engine release as labrun reproduces it. The zero
+// value is the default engine: era 27 with that era's newest API version
+// (Docker 27.5, API 1.47).
+type Release struct {
+	// Era selects the release family whose rules, MACs and texts are
+	// reproduced.
+	Era Era
+	// APIVersion narrows Era to one release by its engine API version
+	// ("1.41" is Docker 20.10, "1.47" 27.5, "1.51" 28.3–28.5, "1.52"
+	// 29.0). "" (or a version labrun does not know) is the era's newest:
+	// 27: 1.47, 28: 1.51, 29: 1.52.
+	APIVersion string
+}
+
+// apiOf is the engine API version of each Docker release (moby's
+// api/common.go DefaultVersion in each release branch).
+var apiOf = map[string]string{
+	"20.10": "1.41", "23.0": "1.42", "24.0": "1.43", "25.0": "1.44", "26.0": "1.45", "26.1": "1.45",
+	"27.0": "1.46", "27.1": "1.46", "27.2": "1.47", "27.3": "1.47", "27.4": "1.47", "27.5": "1.47",
+	"28.0": "1.48", "28.1": "1.49", "28.2": "1.50", "28.3": "1.51", "28.4": "1.51", "28.5": "1.51",
+	"29.0": "1.52",
+}
+
+// eraAPI is the API version (minor number) of an era's newest release.
+var eraAPI = map[Era]int{Era27: 47, Era28: 51, Era29: 52}
+
+// Newest API minor version whose shapes labrun knows (Docker 29.0).
+const maxAPI = 52
+
+// Parse reads a release as dockerd --compat names it: a major release
+// ("27", "20.10") or a full version ("28.2.2", "20.10.24+dfsg1"). A major
+// release alone from 27 on is the era's newest API version ("" in
+// APIVersion); 29.x is 29.0's API (29.x speaks up to 1.55, labrun's shapes
+// are 1.52's). ok is false for a release labrun does not know (before
+// 20.10, 21, 22, 30 and later).
+func Parse(v string) (r Release, ok bool) {
+	v, _, _ = strings.Cut(v, "+")
+	v, _, _ = strings.Cut(v, "-")
+	parts := strings.Split(v, ".")
+	major, err := strconv.Atoi(parts[0])
+	if err != nil {
+		return Release{}, false
+	}
+	switch {
+	case major == 20 || (major >= 23 && major <= 27):
+		r.Era = Era27
+	case major == 28:
+		r.Era = Era28
+	case major == 29:
+		r.Era = Era29
+	default:
+		return Release{}, false
+	}
+	if major == 20 && (len(parts) < 2 || parts[1] != "10") {
+		return Release{}, false
+	}
+	if len(parts) >= 2 {
+		r.APIVersion = apiOf[parts[0]+"."+parts[1]]
+		if r.APIVersion == "" && major == 29 {
+			r.APIVersion = apiOf["29.0"]
+		}
+	}
+	if len(parts) == 1 && major < 27 {
+		r.APIVersion = apiOf[parts[0]+".0"]
+	}
+	if major == 20 {
+		r.APIVersion = apiOf["20.10"]
+	}
+	return r, true
+}
+
+// ParseCLI maps a docker CLI version ("28.2.2", "29") to the era whose
+// output formats it prints: 28 and 29 by their major number, 27 for every
+// CLI before 28, 29 for every one after. ok is false for a version that
+// does not start with a number.
+func ParseCLI(version string) (Era, bool) {
+	major, _, _ := strings.Cut(version, ".")
+	n, err := strconv.Atoi(major)
+	if err != nil {
+		return 0, false
+	}
+	switch {
+	case n >= 29:
+		return Era29, true
+	case n == 28:
+		return Era28, true
+	}
+	return Era27, true
+}
+
+// ParseAPIVersion parses an engine API version ("1.41") into its minor
+// number, and reports whether it is one labrun knows the shapes of
+// (1.41–1.52).
+func ParseAPIVersion(s string) (int, bool) {
+	major, minor, ok := strings.Cut(s, ".")
+	if !ok || major != "1" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(minor)
+	if err != nil || n < 41 || n > maxAPI {
+		return 0, false
+	}
+	return n, true
+}
+
+// API is the engine API's minor version the release speaks (47 for
+// 1.47): APIVersion when labrun knows it, else the era's newest.
+func (r Release) API() int {
+	if n, ok := ParseAPIVersion(r.APIVersion); ok {
+		return n
+	}
+	if n, ok := eraAPI[r.Era]; ok {
+		return n
+	}
+	return eraAPI[Era27]
+}
+
+// RandomMAC reports whether containers and bridges get random locally
+// administered unicast MACs (28.0+); before, a container's MAC is 02:42
+// and its IPv4 address, and a bridge's 02:42 and four random bytes.
+func (r Release) RandomMAC() bool { return r.Era >= Era28 }
+
+// SetupErrorPrefix reports whether errors of setting up a container's
+// networking at start are prefixed "failed to set up container
+// networking: " (28.0.1+).
+func (r Release) SetupErrorPrefix() bool { return r.Era >= Era28 }
+
+// NamespaceTexts reports whether --net=container: errors name a "network
+// namespace" (29) rather than a "network".
+func (r Release) NamespaceTexts() bool { return r.Era >= Era29 }
+
+// NFTables reports whether dockerd has --firewall-backend=nftables (29+).
+func (r Release) NFTables() bool { return r.Era >= Era29 }
+
+// BridgeGatewayHidden reports whether, when the engine created the default
+// bridge itself, network inspect's IPAM.Config of "bridge" shows no
+// Gateway (Docker 20.10, observed on the real engine: ElectInterfaceAddresses
+// returns the pool's network address, whose host part is not a global
+// unicast address, so no gateway is recorded).
+func (r Release) BridgeGatewayHidden() bool { return r.API() <= 41 }
+
+// KeepSandbox reports whether a container keeps its SandboxID and
+// SandboxKey in inspect after it stopped, or after a start that failed
+// once its namespace existed (Docker 20.10, observed on the real engine).
+func (r Release) KeepSandbox() bool { return r.API() <= 41 }
+
+// InternalGateway reports whether an endpoint on an --internal network
+// shows the network's gateway in inspect (Docker 20.10, observed).
+func (r Release) InternalGateway() bool { return r.API() <= 41 }
