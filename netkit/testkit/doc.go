@@ -1,0 +1,18 @@
+// Package testkit is labrun's one test kit: the privilege gates, fresh
+// network namespaces, namespace and lab snapshots, process lists and line
+// diffs that the tests of netkit, checks, runner and the commands share. It
+// exists so that each of those is written once, with one skip message and
+// one diff format, instead of a copy in every test package.
+//
+// It is not test code of its own package and not part of labrun: nothing
+// but tests imports it. It imports the standard library, testify,
+// go-internal and netkit's leaf packages (netns, prereq) only, never the
+// netkit root package, runner, checks or cmd: the tests of netkit's own
+// packages (package netkit, netkit/firewall) may then use it without an
+// import cycle. What is a lab (an engine, its networks and containers) the
+// tests describe themselves, from its nodes' namespaces (NSState) plus
+// their own lines; the kit gives the parts and the comparison.
+//
+// A gate skips, never fails: a machine that cannot make network namespaces
+// (no root, no CAP_SYS_ADMIN, a seccomp profile) runs the rest of the tests.
+package testkit
