@@ -45,13 +45,14 @@ func (s Snapshot) String() string {
 // "-" for a line only before, "+" for one only after, with context), or ""
 // when they are the same.
 func Diff(before, after Snapshot) string {
-	return TextDiff(before.String(), after.String())
+	return TextDiff("before", before.String(), "after", after.String())
 }
 
-// TextDiff is Diff for two texts: "" when they are the same, else a
-// unified diff from before to after.
-func TextDiff(before, after string) string {
-	return string(diff.Diff("before", []byte(before), "after", []byte(after)))
+// TextDiff is Diff for two texts, named in the diff's header (say "want"
+// and "got" for a golden file): "" when they are the same, else a unified
+// diff from old to new.
+func TextDiff(oldName, old, newName, new string) string {
+	return string(diff.Diff(oldName, []byte(old), newName, []byte(new)))
 }
 
 // Changes returns only the changed lines of Diff(before, after): "- line"

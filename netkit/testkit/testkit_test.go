@@ -36,8 +36,8 @@ func TestDiff(t *testing.T) {
 	assert.Nil(t, testkit.Changes(after, after))
 	// A line that itself starts with - or + is still one change.
 	assert.Equal(t, []string{"- -A FORWARD -j DROP", "+ ++"}, testkit.Changes(testkit.Snapshot{"-A FORWARD -j DROP"}, testkit.Snapshot{"++"}))
-	assert.Empty(t, testkit.TextDiff("a\nb\n", "a\nb\n"))
-	assert.Contains(t, testkit.TextDiff("a\nb\n", "a\nc\n"), "-b\n+c\n")
+	assert.Empty(t, testkit.TextDiff("want", "a\nb\n", "got", "a\nb\n"))
+	assert.Equal(t, "diff want got\n--- want\n+++ got\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n", testkit.TextDiff("want", "a\nb\n", "got", "a\nc\n"))
 }
 
 func TestSnapshot(t *testing.T) {
