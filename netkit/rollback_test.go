@@ -153,7 +153,9 @@ func rollbackState(t *testing.T, lab *netkit.Lab) testkit.Snapshot {
 		}
 	}
 	for name, n := range nodes {
-		for _, l := range testkit.NSState(t, n.NS(), testkit.StateOptions{IPTables: name == "host"}) {
+		state, err := testkit.NSState(n.NS(), testkit.StateOptions{IPTables: name == "host"})
+		require.NoError(t, err)
+		for _, l := range state {
 			s.Addf("%s: %s", name, l)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/diff"
-	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
 	"github.com/labrun/labrun/netkit/netns"
@@ -113,15 +112,21 @@ var (
 // its built-in chains accepting everything, holds no rule: neither is state
 // anything made. Counters are left out of the rules.
 //
+// It returns an error rather than failing a test, so that a scenario
+// command (which has no *testing.T) can take a lab's state too.
+//
 // Equivalent to: ip link; ip addr; ip route; ss -ltu; iptables-save; sysctl KEY
-func NSState(t testing.TB, ns *netns.NS, opts StateOptions) Snapshot {
-	t.Helper()
+func NSState(ns *netns.NS, opts StateOptions) (Snapshot, error) {
 	var s Snapshot
 	h, err := netlink.NewHandleAt(ns.Handle())
-	require.NoError(t, err, "opening a netlink handle")
+	if err != nil {
+		return nil, fmt.Errorf("opening a netlink handle: %w", err)
+	}
 	defer h.Close()
 	links, err := h.LinkList()
-	require.NoError(t, err, "listing links")
+	if err != nil {
+		return nil, fmt.Errorf("listing links: %w", err)
+	}
 	names := map[int]string{}
 	for _, l := range links {
 		names[l.Attrs().Index] = l.Attrs().Name
@@ -131,20 +136,24 @@ func NSState(t testing.TB, ns *netns.NS, opts StateOptions) Snapshot {
 		s.Addf("link %s %s master=%s up=%v", a.Name, l.Type(), names[a.MasterIndex], a.Flags&1 != 0)
 	}
 	addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
-	require.NoError(t, err, "listing addresses")
+	if err != nil {
+		return nil, fmt.Errorf("listing addresses: %w", err)
+	}
 	for _, a := range addrs {
 		if !a.IP.IsLinkLocalUnicast() {
 			s.Addf("addr %s %s", names[a.LinkIndex], a.IPNet)
 		}
 	}
 	routes, err := h.RouteList(nil, netlink.FAMILY_ALL)
-	require.NoError(t, err, "listing routes")
+	if err != nil {
+		return nil, fmt.Errorf("listing routes: %w", err)
+	}
 	for _, r := range routes {
 		if r.Dst == nil || !r.Dst.IP.IsLinkLocalUnicast() {
 			s.Addf("route %v via %v dev %s", r.Dst, r.Gw, names[r.LinkIndex])
 		}
 	}
-	require.NoError(t, ns.Do(func() error {
+	err = ns.Do(func() error {
 		for _, f := range []string{"tcp", "tcp6", "udp", "udp6"} {
 			b, err := os.ReadFile("/proc/thread-self/net/" + f)
 			if err != nil {
@@ -158,9 +167,16 @@ func NSState(t testing.TB, ns *netns.NS, opts StateOptions) Snapshot {
 			}
 		}
 		return nil
-	}), "listing sockets")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing sockets: %w", err)
+	}
 	if opts.IPTables {
-		for _, l := range iptablesRules(t, ns) {
+		rules, err := iptablesRules(ns)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range rules {
 			s.Addf("iptables %s", l)
 		}
 	}
@@ -171,21 +187,23 @@ func NSState(t testing.TB, ns *netns.NS, opts StateOptions) Snapshot {
 		}
 		s.Addf("sysctl %s %s", key, v)
 	}
-	return s.Sorted()
+	return s.Sorted(), nil
 }
 
 // iptablesRules returns iptables-save's rules in ns as "TABLE RULE" lines,
 // in its order, without counters, comments and tables the kernel made on
 // first look (see NSState).
-func iptablesRules(t testing.TB, ns *netns.NS) []string {
-	t.Helper()
-	RequireBinary(t, "iptables-save")
+func iptablesRules(ns *netns.NS) ([]string, error) {
 	var out, errOut strings.Builder
 	cmd := exec.Command("iptables-save")
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	require.NoError(t, ns.Start(cmd, netns.StartOptions{}), "starting iptables-save")
-	require.NoError(t, cmd.Wait(), "iptables-save: %s", errOut.String())
-	return normIPTables(out.String())
+	if err := ns.Start(cmd, netns.StartOptions{}); err != nil {
+		return nil, fmt.Errorf("running iptables-save: %w", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		return nil, fmt.Errorf("running iptables-save: %w: %s", err, strings.TrimSpace(errOut.String()))
+	}
+	return normIPTables(out.String()), nil
 }
 
 // normIPTables is iptablesRules's reading of iptables-save's output.

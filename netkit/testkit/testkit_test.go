@@ -116,7 +116,8 @@ func pids(ps []testkit.Proc) []int {
 func TestNSState(t *testing.T) {
 	ns := testkit.NewNS(t, testkit.NSOptions{LoopbackUp: true, NoIPv6: true})
 	opts := testkit.StateOptions{Sysctls: []string{"net/ipv6/conf/all/disable_ipv6", "net/nope"}}
-	before := testkit.NSState(t, ns, opts)
+	before, err := testkit.NSState(ns, opts)
+	require.NoError(t, err)
 	assert.Equal(t, testkit.Snapshot{
 		"addr lo 127.0.0.1/8",
 		"link lo device master= up=true",
@@ -132,9 +133,25 @@ func TestNSState(t *testing.T) {
 		return err
 	}))
 	defer ln.Close()
-	assert.Equal(t, []string{"+ socket tcp 0100007F:1F90"}, testkit.Changes(before, testkit.NSState(t, ns, opts)))
+	after, err := testkit.NSState(ns, opts)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"+ socket tcp 0100007F:1F90"}, testkit.Changes(before, after))
 	ln.Close()
-	testkit.AssertUnchanged(t, before, testkit.NSState(t, ns, opts), "the namespace")
+	after, err = testkit.NSState(ns, opts)
+	require.NoError(t, err)
+	testkit.AssertUnchanged(t, before, after, "the namespace")
+
+	// With the rules: iptables-save's, as "TABLE RULE" lines.
+	testkit.RequireBinary(t, "iptables", "iptables-save")
+	var out strings.Builder
+	cmd := exec.Command("iptables", "-w", "-t", "nat", "-N", "LAB")
+	cmd.Stderr = &out
+	require.NoError(t, ns.Start(cmd, netns.StartOptions{}))
+	require.NoError(t, cmd.Wait(), out.String())
+	after, err = testkit.NSState(ns, testkit.StateOptions{IPTables: true})
+	require.NoError(t, err)
+	assert.Contains(t, after, "iptables nat :LAB - []")
+	assert.NotContains(t, after, "iptables nat :PREROUTING ACCEPT []", "a built-in chain that accepts everything")
 }
 
 // nsName is ns as /proc shows a descriptor of it: "net:[INODE]".
