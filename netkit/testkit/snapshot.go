@@ -224,17 +224,28 @@ func normIPTables(save string) []string {
 }
 
 // HeldNamespaces lists the network namespaces this process holds open as
-// descriptors, "netns net:[INODE]" each, sorted. The calling thread's own
-// namespace is left out: a thread switching namespaces holds a descriptor
-// of it for a moment.
+// descriptors, "netns net:[INODE]" each, sorted (see NamespaceFDs).
 func HeldNamespaces() Snapshot {
 	var s Snapshot
+	for ino := range NamespaceFDs() {
+		s.Addf("netns %s", ino)
+	}
+	return s.Sorted()
+}
+
+// NamespaceFDs maps each network namespace that this process holds open as
+// a descriptor ("net:[INODE]") to a /proc/self/fd path of it, from which
+// netns.Open can open it. The calling thread's own namespace is left out: a
+// thread switching namespaces holds a descriptor of it for a moment.
+func NamespaceFDs() map[string]string {
+	held := map[string]string{}
 	self, _ := os.Readlink("/proc/thread-self/ns/net")
 	ents, _ := os.ReadDir("/proc/self/fd")
 	for _, ent := range ents {
-		if l, err := os.Readlink("/proc/self/fd/" + ent.Name()); err == nil && strings.HasPrefix(l, "net:") && l != self {
-			s.Addf("netns %s", l)
+		p := "/proc/self/fd/" + ent.Name()
+		if l, err := os.Readlink(p); err == nil && strings.HasPrefix(l, "net:") && l != self {
+			held[l] = p
 		}
 	}
-	return s.Sorted()
+	return held
 }

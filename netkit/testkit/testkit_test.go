@@ -125,6 +125,11 @@ func TestNSState(t *testing.T) {
 		"sysctl net/nope unreadable",
 	}, before)
 	assert.Contains(t, testkit.HeldNamespaces(), "netns "+nsName(t, ns))
+	fd, ok := testkit.NamespaceFDs()[nsName(t, ns)]
+	require.True(t, ok, "NamespaceFDs has the namespace")
+	l, err := os.Readlink(fd)
+	require.NoError(t, err)
+	assert.Equal(t, nsName(t, ns), l)
 
 	var ln net.Listener
 	require.NoError(t, ns.Do(func() error {
