@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/labrun/labrun/netkit/netns"
 )
 
@@ -24,16 +27,10 @@ func TestCaptureFirstPacket(t *testing.T) {
 	listen(t, b, "tcp", "10.0.0.2:80")
 	for i := range 20 {
 		c, err := StartCapture(a, "a0", "tcp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := Reach(timeout(t, 2*time.Second), a, "tcp", netip.MustParseAddrPort("10.0.0.2:80")); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
+		require.NoError(t, Reach(timeout(t, 2*time.Second), a, "tcp", netip.MustParseAddrPort("10.0.0.2:80")))
 		pkts := mustStop(t, c)
-		if !startsWithSYN(Summaries(pkts)) {
-			t.Fatalf("attempt %d: the capture does not start with the SYN:\n%s", i+1, strings.Join(Summaries(pkts), "\n"))
-		}
+		require.True(t, startsWithSYN(Summaries(pkts)), "attempt %d: the capture does not start with the SYN:\n%s", i+1, strings.Join(Summaries(pkts), "\n"))
 		if i == 0 {
 			checkTcpdumpReads(t, pkts)
 		}
@@ -70,42 +67,30 @@ func checkTcpdumpReads(t *testing.T, pkts []Packet) {
 	}
 	path := filepath.Join(t.TempDir(), "capture.pcap")
 	var buf bytes.Buffer
-	if err := WritePcap(&buf, pkts); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WritePcap(&buf, pkts))
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
 	out := strings.TrimSuffix(string(tcpdumpRead(t, path, "-n", "-t")), "\n")
-	if got := strings.Join(Summaries(pkts), "\n"); out != got {
-		t.Errorf("tcpdump -r reads:\n%s\nSummaries:\n%s", out, got)
-	}
+	assert.Equal(t, strings.Join(Summaries(pkts), "\n"), out, "tcpdump -r reads differently from Summaries")
 }
 
 func TestCaptureFilterAndStats(t *testing.T) {
 	a, b := pair(t)
 	serveUDPEcho(t, b, "10.0.0.2:7")
 	c, err := StartCapture(b, "b0", "udp and src host 10.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Ping(timeout(t, 2*time.Second), a, addrB); err != nil {
-		t.Fatal(err)
-	}
-	if err := Reach(timeout(t, 2*time.Second), a, "udp", netip.MustParseAddrPort("10.0.0.2:7")); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	_, err = Ping(timeout(t, 2*time.Second), a, addrB)
+	require.NoError(t, err)
+	require.NoError(t, Reach(timeout(t, 2*time.Second), a, "udp", netip.MustParseAddrPort("10.0.0.2:7")))
 	pkts := mustStop(t, c)
-	if len(pkts) != 1 || !strings.HasPrefix(Summary(pkts[0]), "IP 10.0.0.1.") {
-		t.Errorf("filtered capture:\n%s", strings.Join(Summaries(pkts), "\n"))
-	}
+	require.Len(t, pkts, 1, "filtered capture:\n%s", strings.Join(Summaries(pkts), "\n"))
+	assert.True(t, strings.HasPrefix(Summary(pkts[0]), "IP 10.0.0.1."), "filtered capture: %s", Summary(pkts[0]))
 	st := c.Stats()
-	if st.Kept != 1 || st.Received < 4 || st.Dropped != 0 {
-		t.Errorf("stats %+v: want 1 kept of at least 4 received (echo request and reply, datagram and reply), none dropped", st)
-	}
-	if pkts[0].Time.IsZero() || pkts[0].Length != len(pkts[0].Data) {
-		t.Errorf("packet time %v, length %d of %d bytes", pkts[0].Time, pkts[0].Length, len(pkts[0].Data))
-	}
+	// Received: echo request and reply, datagram and reply.
+	assert.Equal(t, 1, st.Kept, "stats %+v", st)
+	assert.GreaterOrEqual(t, st.Received, 4, "stats %+v", st)
+	assert.Zero(t, st.Dropped, "stats %+v", st)
+	assert.False(t, pkts[0].Time.IsZero(), "packet time")
+	assert.Equal(t, len(pkts[0].Data), pkts[0].Length, "packet length")
 }
 
 // TestCaptureStop: Stop returns at once on a quiet interface, can be
@@ -113,35 +98,24 @@ func TestCaptureFilterAndStats(t *testing.T) {
 func TestCaptureStop(t *testing.T) {
 	a, _ := pair(t)
 	c, err := StartCapture(a, "a0", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	start := time.Now()
-	if _, err := c.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Stop on a quiet interface took %v", d)
-	}
-	if _, err := c.Stop(); err != nil {
-		t.Errorf("second Stop: %v", err)
-	}
-	if err := c.Wait(timeout(t, time.Second), 1); err == nil || !strings.Contains(err.Error(), "capture stopped after 0") {
-		t.Errorf("Wait after Stop: %v", err)
-	}
+	_, err = c.Stop()
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), time.Second, "Stop on a quiet interface")
+	_, err = c.Stop()
+	assert.NoError(t, err, "second Stop")
+	assert.ErrorContains(t, c.Wait(timeout(t, time.Second), 1), "capture stopped after 0", "Wait after Stop")
 }
 
 func TestCaptureErrors(t *testing.T) {
 	a, _ := pair(t)
 	_, err := StartCapture(a, "nope0", "")
-	if want := `capturing on "nope0": finding interface:`; err == nil || !strings.HasPrefix(err.Error(), want) {
-		t.Errorf("unknown interface: %v, want %q…", err, want)
-	}
+	assert.ErrorContains(t, err, `capturing on "nope0": finding interface:`, "unknown interface")
 	_, err = StartCapture(a, "a0", "port")
 	var fe *FilterError
-	if !errors.As(err, &fe) || err.Error() != `filter "port": expected a port number after "port"` {
-		t.Errorf("bad filter: %v", err)
-	}
+	assert.ErrorAs(t, err, &fe, "bad filter")
+	assert.EqualError(t, err, `filter "port": expected a port number after "port"`, "bad filter")
 }
 
 // busyCount is the burst TestCaptureBusy sends; -busy.n changes it for
@@ -158,17 +132,14 @@ func init() {
 func sendBurst(t *testing.T, a *netns.NS, n int) time.Duration {
 	t.Helper()
 	conn, err := dial(timeout(t, 2*time.Second), a, "udp", netip.MustParseAddrPort("10.0.0.2:9000"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer conn.Close()
 	buf := make([]byte, 64)
 	start := time.Now()
 	for i := range n {
 		binary.BigEndian.PutUint32(buf, uint32(i))
-		if _, err := conn.Write(buf); err != nil {
-			t.Fatalf("sending datagram %d: %v", i, err)
-		}
+		_, err := conn.Write(buf)
+		require.NoError(t, err, "sending datagram %d", i)
 	}
 	return time.Since(start)
 }
@@ -183,20 +154,14 @@ func TestCaptureBusy(t *testing.T) {
 	// by its socket, after the capture saw them, and no port-unreachable
 	// errors come back to the sender.
 	var sink net.PacketConn
-	if err := b.Do(func() (err error) { sink, err = net.ListenPacket("udp", "10.0.0.2:9000"); return err }); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, b.Do(func() (err error) { sink, err = net.ListenPacket("udp", "10.0.0.2:9000"); return err }))
 	defer sink.Close()
 
 	const filter = "udp and dst port 9000"
 	tx, err := StartCapture(a, "a0", filter)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	rx, err := StartCapture(b, "b0", filter)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	took := sendBurst(t, a, busyCount)
 	for name, c := range map[string]*Capture{"sender a0": tx, "receiver b0": rx} {
 		// The datagrams are all sent; wait (bounded) for the reader to
@@ -225,26 +190,18 @@ func TestCaptureBusy(t *testing.T) {
 func TestCaptureBusySmallBuffer(t *testing.T) {
 	a, b := pair(t)
 	var sink net.PacketConn
-	if err := b.Do(func() (err error) { sink, err = net.ListenPacket("udp", "10.0.0.2:9000"); return err }); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, b.Do(func() (err error) { sink, err = net.ListenPacket("udp", "10.0.0.2:9000"); return err }))
 	defer sink.Close()
 	c, err := startCapture(b, "b0", "udp and dst port 9000", 212992)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	took := sendBurst(t, a, busyCount)
 	pkts, err := c.Stop() // reads all that the kernel queued
 
 	st := c.Stats()
 	t.Logf("default buffer: sent %d in %v; captured %d, kernel received %d, dropped %d (stop: %v)",
 		busyCount, took.Round(time.Millisecond), len(pkts), st.Received, st.Dropped, err)
-	if len(pkts)+st.Dropped != busyCount {
-		t.Errorf("captured %d + dropped %d != sent %d: a loss went uncounted", len(pkts), st.Dropped, busyCount)
-	}
-	if (st.Dropped > 0) != errors.Is(err, ErrDropped) {
-		t.Errorf("%d drops, Stop error %v: want ErrDropped exactly when packets were dropped", st.Dropped, err)
-	}
+	assert.Equal(t, busyCount, len(pkts)+st.Dropped, "captured %d + dropped %d: a loss went uncounted", len(pkts), st.Dropped)
+	assert.Equal(t, st.Dropped > 0, errors.Is(err, ErrDropped), "%d drops, Stop error %v: want ErrDropped exactly when packets were dropped", st.Dropped, err)
 }
 
 // TestStartsWithSYN: the check above accepts a stale packet of another
@@ -265,8 +222,6 @@ func TestStartsWithSYN(t *testing.T) {
 		{[]string{ack, syn}, false},
 		{nil, false},
 	} {
-		if got := startsWithSYN(tc.sums); got != tc.want {
-			t.Errorf("startsWithSYN(%q) = %v, want %v", tc.sums, got, tc.want)
-		}
+		assert.Equal(t, tc.want, startsWithSYN(tc.sums), "startsWithSYN(%q)", tc.sums)
 	}
 }

@@ -3,11 +3,15 @@ package checks
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 func TestParseFilterErrors(t *testing.T) {
@@ -45,9 +49,7 @@ func TestParseFilterErrors(t *testing.T) {
 		{"host fe80::1%eth0", `filter "host fe80::1%eth0": bad address "fe80::1%eth0"`},
 	} {
 		_, err := ParseFilter(c.expr)
-		if got := errText(err); got != c.want {
-			t.Errorf("ParseFilter(%q):\n got: %s\nwant: %s", c.expr, got, c.want)
-		}
+		assert.Equal(t, c.want, errText(err), "ParseFilter(%q)", c.expr)
 	}
 }
 
@@ -70,9 +72,7 @@ var filterExprs = []string{
 
 func TestFilterMatches(t *testing.T) {
 	golden, err := os.ReadFile(filepath.Join(pcapDir, "filters.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	pkts := map[string][]Packet{}
 	checked := 0
 	for _, line := range strings.Split(strings.TrimSuffix(string(golden), "\n"), "\n") {
@@ -82,44 +82,30 @@ func TestFilterMatches(t *testing.T) {
 			pkts[name] = readPcap(t, name)
 		}
 		got, err := FilterPackets(pkts[name], expr)
-		if err != nil {
-			t.Errorf("FilterPackets(%q): %v", expr, err)
+		if !assert.NoError(t, err, "FilterPackets(%q)", expr) {
 			continue
 		}
-		if want, _ := strconv.Atoi(count); len(got) != want {
-			t.Errorf("%s: filter %q matched %d packets, tcpdump %d", name, expr, len(got), want)
-		}
+		want, _ := strconv.Atoi(count)
+		assert.Len(t, got, want, "%s: filter %q, as many packets as tcpdump matched", name, expr)
 		checked++
 	}
-	if checked != len(filterExprs)*len(recordings(t)) {
-		t.Errorf("filters.txt has %d cases, want %d; re-record with -record", checked, len(filterExprs)*len(recordings(t)))
-	}
+	assert.Equal(t, len(filterExprs)*len(recordings(t)), checked, "cases in filters.txt; re-record with -record")
 }
 
 // TestFilterTcpdump checks each expression against the installed tcpdump
 // on the synthetic packets, which change with the code (the recordings'
 // counts are in filters.txt).
 func TestFilterTcpdump(t *testing.T) {
-	if _, err := exec.LookPath("tcpdump"); err != nil {
-		t.Skip("skipping: tcpdump not installed")
-	}
+	testkit.RequireBinary(t, "tcpdump")
 	pkts := syntheticPackets(t)
 	path := filepath.Join(t.TempDir(), "synthetic.pcap")
 	var buf bytes.Buffer
-	if err := WritePcap(&buf, pkts); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WritePcap(&buf, pkts))
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
 	for _, expr := range filterExprs {
 		got, err := FilterPackets(pkts, expr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := countLines(tcpdumpRead(t, path, "-n", "-t", expr)); len(got) != want {
-			t.Errorf("filter %q: %d packets, tcpdump %d", expr, len(got), want)
-		}
+		require.NoError(t, err)
+		assert.Len(t, got, countLines(tcpdumpRead(t, path, "-n", "-t", expr)), "filter %q, as many packets as tcpdump matched", expr)
 	}
 }
 
@@ -139,16 +125,10 @@ func FuzzParseFilter(f *testing.F) {
 			return
 		}
 		again, err := ParseFilter(flt.String())
-		if err != nil {
-			t.Fatalf("canonical form %q of %q does not parse: %v", flt.String(), expr, err)
-		}
-		if again.String() != flt.String() {
-			t.Fatalf("canonical form of %q changed on reparse: %q, then %q", expr, flt.String(), again.String())
-		}
+		require.NoError(t, err, "canonical form %q of %q does not parse", flt.String(), expr)
+		require.Equal(t, flt.String(), again.String(), "canonical form of %q changed on reparse", expr)
 		for _, p := range pkts {
-			if flt.Match(p) != again.Match(p) {
-				t.Fatalf("%q and its canonical form %q disagree on %s", expr, flt.String(), Summary(p))
-			}
+			require.Equal(t, flt.Match(p), again.Match(p), "%q and its canonical form %q disagree on %s", expr, flt.String(), Summary(p))
 		}
 	})
 }

@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // This file builds the small topologies the kernel tests use, in fresh
@@ -23,36 +25,7 @@ import (
 // when namespaces cannot be made here.
 func newNS(t testing.TB) *netns.NS {
 	t.Helper()
-	ns, err := netns.New()
-	if err != nil {
-		t.Skipf("skipping: cannot create network namespaces: %v", err)
-	}
-	t.Cleanup(func() { ns.Close() })
-	for _, k := range []string{"net/ipv6/conf/all/disable_ipv6", "net/ipv6/conf/default/disable_ipv6"} {
-		if err := ns.WriteSysctl(k, "1"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	h := handle(t, ns)
-	lo, err := h.LinkByName("lo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.LinkSetUp(lo); err != nil {
-		t.Fatal(err)
-	}
-	return ns
-}
-
-// handle returns a netlink handle bound to ns.
-func handle(t testing.TB, ns *netns.NS) *netlink.Handle {
-	t.Helper()
-	h, err := netlink.NewHandleAt(ns.Handle())
-	if err != nil {
-		t.Fatalf("opening netlink handle: %v", err)
-	}
-	t.Cleanup(h.Close)
-	return h
+	return testkit.NewNS(t, testkit.NSOptions{LoopbackUp: true, NoIPv6: true})
 }
 
 // end is one end of a veth pair.
@@ -68,30 +41,22 @@ type end struct {
 // Equivalent to: ip link add A netns NSA type veth peer name B netns NSB; ip addr add …; ip link set … up
 func vethPair(t testing.TB, a, b end) {
 	t.Helper()
-	ha := handle(t, a.ns)
+	ha := testkit.Handle(t, a.ns)
 	v := &netlink.Veth{
 		LinkAttrs:     netlink.LinkAttrs{Name: a.name},
 		PeerName:      b.name,
 		PeerNamespace: netlink.NsFd(b.ns.Fd()),
 	}
-	if err := ha.LinkAdd(v); err != nil {
-		t.Fatalf("adding veth %s/%s: %v", a.name, b.name, err)
-	}
+	require.NoError(t, ha.LinkAdd(v), "adding veth %s/%s", a.name, b.name)
 	for _, e := range []end{a, b} {
-		h := handle(t, e.ns)
+		h := testkit.Handle(t, e.ns)
 		l, err := h.LinkByName(e.name)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if e.addr.IsValid() {
 			addr := &netlink.Addr{IPNet: &net.IPNet{IP: e.addr.Addr().AsSlice(), Mask: net.CIDRMask(e.addr.Bits(), e.addr.Addr().BitLen())}}
-			if err := h.AddrAdd(l, addr); err != nil {
-				t.Fatalf("adding %s to %s: %v", e.addr, e.name, err)
-			}
+			require.NoError(t, h.AddrAdd(l, addr), "adding %s to %s", e.addr, e.name)
 		}
-		if err := h.LinkSetUp(l); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, h.LinkSetUp(l))
 	}
 	for _, e := range []end{a, b} {
 		waitUp(t, e.ns, e.name)
@@ -104,13 +69,11 @@ func vethPair(t testing.TB, a, b end) {
 // retransmission.
 func waitUp(t testing.TB, ns *netns.NS, link string) {
 	t.Helper()
-	h := handle(t, ns)
+	h := testkit.Handle(t, ns)
 	deadline := time.Now().Add(5 * time.Second)
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
 		l, err := h.LinkByName(link)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if l.Attrs().OperState == netlink.OperUp {
 			return
 		}
@@ -124,15 +87,11 @@ func waitUp(t testing.TB, ns *netns.NS, link string) {
 // addAddr adds one more address to a link.
 func addAddr(t testing.TB, ns *netns.NS, link string, p netip.Prefix) {
 	t.Helper()
-	h := handle(t, ns)
+	h := testkit.Handle(t, ns)
 	l, err := h.LinkByName(link)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
-	if err := h.AddrAdd(l, addr); err != nil {
-		t.Fatalf("adding %s to %s: %v", p, link, err)
-	}
+	require.NoError(t, h.AddrAdd(l, addr), "adding %s to %s", p, link)
 }
 
 // addRoute adds a route to dst via gw.
@@ -140,31 +99,23 @@ func addAddr(t testing.TB, ns *netns.NS, link string, p netip.Prefix) {
 // Equivalent to: ip route add DST via GW
 func addRoute(t testing.TB, ns *netns.NS, dst netip.Prefix, gw netip.Addr) {
 	t.Helper()
-	h := handle(t, ns)
+	h := testkit.Handle(t, ns)
 	r := &netlink.Route{
 		Dst: &net.IPNet{IP: dst.Addr().AsSlice(), Mask: net.CIDRMask(dst.Bits(), dst.Addr().BitLen())},
 		Gw:  gw.AsSlice(),
 	}
-	if err := h.RouteAdd(r); err != nil {
-		t.Fatalf("adding route %s via %s: %v", dst, gw, err)
-	}
+	require.NoError(t, h.RouteAdd(r), "adding route %s via %s", dst, gw)
 }
 
 // run runs a command inside ns and fails the test if it fails.
 func run(t testing.TB, ns *netns.NS, name string, args ...string) {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("skipping: %s not installed", name)
-	}
+	testkit.RequireBinary(t, name)
 	var out strings.Builder
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := ns.Start(cmd, netns.StartOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out.String())
-	}
+	require.NoError(t, ns.Start(cmd, netns.StartOptions{}))
+	require.NoError(t, cmd.Wait(), "%s %s\n%s", name, strings.Join(args, " "), out.String())
 }
 
 // listen opens a listener inside ns; only the socket is made there.
@@ -176,9 +127,7 @@ func listen(t testing.TB, ns *netns.NS, network, addr string) net.Listener {
 		l, err = net.Listen(network, addr)
 		return err
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { l.Close() })
 	return l
 }
@@ -203,9 +152,7 @@ func serveUDPEcho(t testing.TB, ns *netns.NS, addr string) {
 		c, err = net.ListenPacket("udp", addr)
 		return err
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	go func() {
 		buf := make([]byte, 65536)
@@ -250,9 +197,7 @@ func newNATLab(t testing.TB) *natLab {
 	addRoute(t, l.client, netip.MustParsePrefix("172.17.0.0/16"), routerLAN)
 	addRoute(t, l.server, netip.MustParsePrefix("0.0.0.0/0"), routerBridge)
 	addRoute(t, l.router, netip.MustParsePrefix("203.0.113.0/24"), clientAddr)
-	if err := l.router.WriteSysctl("net/ipv4/ip_forward", "1"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l.router.WriteSysctl("net/ipv4/ip_forward", "1"))
 	return l
 }
 
@@ -275,9 +220,7 @@ func (l *natLab) masquerade(t testing.TB) {
 func mustStop(t testing.TB, c *Capture) []Packet {
 	t.Helper()
 	pkts, err := c.Stop()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return pkts
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // find returns the rewrites whose String matches pattern (ExpectRewrite's
@@ -15,18 +17,14 @@ import (
 func find(t *testing.T, rws []Rewrite, pattern string) Rewrite {
 	t.Helper()
 	re, err := wantPattern(pattern)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var found []Rewrite
 	for _, r := range rws {
 		if re.MatchString(r.base()) {
 			found = append(found, r)
 		}
 	}
-	if len(found) != 1 {
-		t.Fatalf("%d rewrites match %q, want 1; saw:\n%s", len(found), pattern, FormatRewrites(rws))
-	}
+	require.Len(t, found, 1, "rewrites that match %q; saw:\n%s", pattern, FormatRewrites(rws))
 	return found[0]
 }
 
@@ -35,34 +33,24 @@ func find(t *testing.T, rws []Rewrite, pattern string) Rewrite {
 func TestMatchNATDNAT(t *testing.T) {
 	rws := MatchNAT(readPcap(t, "dnat_r0"), readPcap(t, "dnat_r1"))
 	const want = "DNAT tcp 192.168.190.1:* > 192.168.190.128:801 => 192.168.190.1:* > 172.17.0.2:80"
-	if err := ExpectRewrite(rws, want); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, ExpectRewrite(rws, want))
 	r := find(t, rws, want)
-	if r.First.Src != r.Second.Src {
-		t.Errorf("DNAT changed the source: %s", r)
-	}
-	if r.Forward < 4 || r.Replies < 4 {
-		t.Errorf("DNAT flow matched %d forward and %d reply packets, want the whole connection", r.Forward, r.Replies)
-	}
-	if got, want := r.String(), "DNAT tcp "+r.First.Src.String()+" > 192.168.190.128:801 => "+r.First.Src.String()+" > 172.17.0.2:80"; got != want {
-		t.Errorf("String() = %q, want %q", got, want)
-	}
+	assert.Equal(t, r.First.Src, r.Second.Src, "DNAT changed the source: %s", r)
+	// The whole connection, both ways.
+	assert.GreaterOrEqual(t, r.Forward, 4, "forward packets of the DNAT flow")
+	assert.GreaterOrEqual(t, r.Replies, 4, "reply packets of the DNAT flow")
+	assert.Equal(t, "DNAT tcp "+r.First.Src.String()+" > 192.168.190.128:801 => "+r.First.Src.String()+" > 172.17.0.2:80", r.String())
 	for _, w := range []string{
 		"none udp 192.168.190.1:* > 172.17.0.2:7777",
 		"none icmp 192.168.190.1 > 172.17.0.2 id *",
 		"none udp 192.168.190.1:* > 172.17.0.2:9",
 	} {
-		if err := ExpectRewrite(rws, w); err != nil {
-			t.Error(err)
-		}
+		assert.NoError(t, ExpectRewrite(rws, w))
 	}
-	if r := find(t, rws, "none udp * > 172.17.0.2:9"); r.Errors != 1 || r.Replies != 0 {
-		t.Errorf("udp to a closed port: %d icmp errors and %d replies, want 1 and 0", r.Errors, r.Replies)
-	}
-	if len(rws) != 4 {
-		t.Errorf("%d flows, want 4:\n%s", len(rws), FormatRewrites(rws))
-	}
+	closed := find(t, rws, "none udp * > 172.17.0.2:9")
+	assert.Equal(t, 1, closed.Errors, "icmp errors to udp to a closed port")
+	assert.Zero(t, closed.Replies, "replies to udp to a closed port")
+	assert.Len(t, rws, 4, "flows:\n%s", FormatRewrites(rws))
 }
 
 // TestMatchNATSNAT: the server's connection leaves masqueraded as the
@@ -73,14 +61,11 @@ func TestMatchNATSNAT(t *testing.T) {
 		"SNAT tcp 172.17.0.2:* > 203.0.113.10:80 => 192.168.190.128:* > 203.0.113.10:80",
 		"SNAT icmp 172.17.0.2 > 203.0.113.10 id * => 192.168.190.128 > 203.0.113.10 id *",
 	} {
-		if err := ExpectRewrite(rws, w); err != nil {
-			t.Error(err)
-		}
+		assert.NoError(t, ExpectRewrite(rws, w))
 	}
 	r := find(t, rws, "SNAT tcp * > * => * > *")
-	if r.First.Src.Port() != r.Second.Src.Port() || r.First.Dst != r.Second.Dst {
-		t.Errorf("masquerade changed more than the source address: %s", r)
-	}
+	assert.Equal(t, r.First.Src.Port(), r.Second.Src.Port(), "masquerade changed more than the source address: %s", r)
+	assert.Equal(t, r.First.Dst, r.Second.Dst, "masquerade changed more than the source address: %s", r)
 }
 
 // TestMatchNATMissingRules: without the rules, the expected rewrites are
@@ -90,9 +75,7 @@ func TestMatchNATMissingRules(t *testing.T) {
 	// nothing reaches the server's side.
 	rws := MatchNAT(readPcap(t, "nonat_r0"), readPcap(t, "nonat_r1"))
 	err := ExpectRewrite(rws, "DNAT tcp 192.168.190.1:* > 192.168.190.128:801 => 192.168.190.1:* > 172.17.0.2:80")
-	if err == nil {
-		t.Fatal("ExpectRewrite found a DNAT that is not in the capture")
-	}
+	require.Error(t, err, "ExpectRewrite found a DNAT that is not in the capture")
 	for _, w := range []string{
 		`expected rewrite "DNAT tcp 192.168.190.1:* > 192.168.190.128:801 => 192.168.190.1:* > 172.17.0.2:80", saw:`,
 		"  lost tcp 192.168.190.1:",
@@ -101,23 +84,17 @@ func TestMatchNATMissingRules(t *testing.T) {
 		": Flags [R.], seq 0, ack ",
 		"    second: (no packets)",
 	} {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error does not contain %q:\n%v", w, err)
-		}
+		assert.ErrorContains(t, err, w)
 	}
-	if r := find(t, rws, "lost tcp * > *"); len(r.FirstPackets) != 2 || len(r.SecondPackets) != 0 {
-		t.Errorf("lost flow: %d and %d packets, want 2 and 0", len(r.FirstPackets), len(r.SecondPackets))
-	}
+	lost := find(t, rws, "lost tcp * > *")
+	assert.Len(t, lost.FirstPackets, 2, "the lost flow's packets before")
+	assert.Empty(t, lost.SecondPackets, "the lost flow's packets after")
 
 	// No masquerade: the server's connection leaves unchanged.
 	rws = MatchNAT(readPcap(t, "nonat_r1"), readPcap(t, "nonat_r0"))
 	err = ExpectRewrite(rws, "SNAT tcp 172.17.0.2:* > 203.0.113.10:80 => 192.168.190.128:* > 203.0.113.10:80")
-	if err == nil || !strings.Contains(err.Error(), "  none tcp 172.17.0.2:") {
-		t.Errorf("missing SNAT: got %v, want an error showing the unchanged flow", err)
-	}
-	if err := ExpectRewrite(rws, "extra tcp 192.168.190.1:* > 192.168.190.128:801"); err != nil {
-		t.Error(err)
-	}
+	assert.ErrorContains(t, err, "  none tcp 172.17.0.2:", "missing SNAT: want an error showing the unchanged flow")
+	assert.NoError(t, ExpectRewrite(rws, "extra tcp 192.168.190.1:* > 192.168.190.128:801"))
 }
 
 // rewriteTCP returns p with its IPv4/TCP source replaced by src.
@@ -136,9 +113,7 @@ func rewriteTCP(t *testing.T, p Packet, src netip.AddrPort) Packet {
 	buf := gopacket.NewSerializeBuffer()
 	err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
 		eth, ip, tcp, gopacket.Payload(tcp.Payload))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return Packet{Time: p.Time, Data: append([]byte(nil), buf.Bytes()...)}
 }
 
@@ -156,23 +131,16 @@ func TestMatchNATBrokenReverse(t *testing.T) {
 			n++
 		}
 	}
-	if n == 0 {
-		t.Fatal("no replies to rewrite")
-	}
+	require.NotZero(t, n, "replies to rewrite")
 	rws := MatchNAT(first, readPcap(t, "dnat_r1"))
 	r := find(t, rws, "DNAT tcp * > * => * > *")
-	if r.Replies != 0 || len(r.Problems) != n {
-		t.Fatalf("got %d good replies and %d problems, want 0 and %d: %s", r.Replies, len(r.Problems), n, r)
-	}
+	require.Zero(t, r.Replies, "good replies: %s", r)
+	require.Len(t, r.Problems, n, "problems: %s", r)
 	client := r.First.Src.String()
 	want := "broken reverse mapping: reply 172.17.0.2:80 > " + client + " came out as 172.17.0.2:80 > " + client + ", not as 192.168.190.128:801 > " + client
-	if r.Problems[0] != want {
-		t.Errorf("problem:\n got: %s\nwant: %s", r.Problems[0], want)
-	}
+	assert.Equal(t, want, r.Problems[0])
 	err := ExpectRewrite(rws, "DNAT tcp 192.168.190.1:* > 192.168.190.128:801 => 192.168.190.1:* > 172.17.0.2:80")
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("ExpectRewrite: %v; want an error naming the broken reverse mapping", err)
-	}
+	assert.ErrorContains(t, err, want, "ExpectRewrite: want an error naming the broken reverse mapping")
 }
 
 // TestMatchNATRepliesLost: replies that reach the router's inner side and
@@ -190,9 +158,10 @@ func TestMatchNATRepliesLost(t *testing.T) {
 	}
 	r := find(t, MatchNAT(first, readPcap(t, "dnat_r1")), "DNAT tcp * > * => * > *")
 	want := fmt.Sprintf("%d packet(s) only in second: IP 172.17.0.2.80 > 192.168.190.1.", n)
-	if len(r.Problems) != 1 || !strings.HasPrefix(r.Problems[0], want) || r.Replies != 0 {
-		t.Errorf("problems: %q, want one starting %q", r.Problems, want)
+	if assert.Len(t, r.Problems, 1) {
+		assert.True(t, strings.HasPrefix(r.Problems[0], want), "problem %q, want one starting %q", r.Problems[0], want)
 	}
+	assert.Zero(t, r.Replies)
 }
 
 // TestMatchNATClipped: a connection still closing when the first capture
@@ -208,9 +177,8 @@ func TestMatchNATClipped(t *testing.T) {
 		}
 	}
 	r := find(t, MatchNAT(cut, second), "DNAT tcp * > * => * > *")
-	if len(r.Problems) != 0 || r.Clipped == 0 {
-		t.Errorf("problems %q, clipped %d; want none and some", r.Problems, r.Clipped)
-	}
+	assert.Empty(t, r.Problems)
+	assert.NotZero(t, r.Clipped, "clipped packets")
 }
 
 func TestRewriteString(t *testing.T) {
@@ -232,17 +200,13 @@ func TestRewriteString(t *testing.T) {
 		{Rewrite{Kind: RewriteExtra, Proto: "udp", Second: Tuple{ap("10.0.0.1:1"), ap("10.0.0.2:2")}},
 			"extra udp 10.0.0.1:1 > 10.0.0.2:2"},
 	} {
-		if got := c.r.String(); got != c.want {
-			t.Errorf("got  %s\nwant %s", got, c.want)
-		}
+		assert.Equal(t, c.want, c.r.String())
 	}
 }
 
 func TestExpectRewriteNoFlows(t *testing.T) {
 	err := ExpectRewrite(MatchNAT(nil, nil), "none tcp *")
-	if err == nil || !strings.Contains(err.Error(), "saw no TCP, UDP or ICMP flows") {
-		t.Errorf("got %v", err)
-	}
+	assert.ErrorContains(t, err, "saw no TCP, UDP or ICMP flows")
 }
 
 // TestMatchNATRetransmission: a retransmitted SYN (the same fingerprint
@@ -261,12 +225,11 @@ func TestMatchNATRetransmission(t *testing.T) {
 	first, second := readPcap(t, "dnat_r0"), readPcap(t, "dnat_r1")
 	plain := find(t, MatchNAT(first, second), "DNAT tcp * > * => * > *")
 	r := find(t, MatchNAT(dup(first), dup(second)), "DNAT tcp * > * => * > *")
-	if len(r.Problems) != 0 || r.Forward != plain.Forward+1 {
-		t.Errorf("with a retransmitted SYN: %s, %d forward (%d without)", r, r.Forward, plain.Forward)
-	}
+	assert.Empty(t, r.Problems, "with a retransmitted SYN")
+	assert.Equal(t, plain.Forward+1, r.Forward, "forward packets with a retransmitted SYN")
 	// Retransmitted on one side only: the extra copy is a problem.
 	r = find(t, MatchNAT(dup(first), second), "DNAT tcp * > * => * > *")
-	if len(r.Problems) != 1 || !strings.HasPrefix(r.Problems[0], "1 packet(s) only in first: IP 192.168.190.1.") {
-		t.Errorf("SYN duplicated in first only: %q", r.Problems)
+	if assert.Len(t, r.Problems, 1, "SYN duplicated in first only") {
+		assert.True(t, strings.HasPrefix(r.Problems[0], "1 packet(s) only in first: IP 192.168.190.1."), "SYN duplicated in first only: %q", r.Problems[0])
 	}
 }

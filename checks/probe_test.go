@@ -11,15 +11,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 var (
@@ -45,9 +47,7 @@ func addTypedRoute(t testing.TB, ns *netns.NS, typ int, dst netip.Prefix) {
 		Type: typ,
 		Dst:  &net.IPNet{IP: dst.Addr().AsSlice(), Mask: net.CIDRMask(dst.Bits(), 32)},
 	}
-	if err := handle(t, ns).RouteAdd(r); err != nil {
-		t.Fatalf("adding route: %v", err)
-	}
+	require.NoError(t, testkit.Handle(t, ns).RouteAdd(r), "adding route")
 }
 
 func timeout(t testing.TB, d time.Duration) context.Context {
@@ -61,9 +61,7 @@ func TestReachTCP(t *testing.T) {
 	listen(t, b, "tcp", "10.0.0.2:80")
 	addTypedRoute(t, a, unix.RTN_UNREACHABLE, netip.MustParsePrefix("10.9.0.0/16"))
 
-	if err := Reach(timeout(t, 2*time.Second), a, "tcp", netip.MustParseAddrPort("10.0.0.2:80")); err != nil {
-		t.Errorf("open port: %v", err)
-	}
+	assert.NoError(t, Reach(timeout(t, 2*time.Second), a, "tcp", netip.MustParseAddrPort("10.0.0.2:80")), "open port")
 	for _, c := range []struct {
 		addr  string
 		d     time.Duration
@@ -77,42 +75,31 @@ func TestReachTCP(t *testing.T) {
 		{"10.0.0.3:80", 300 * time.Millisecond, "connecting to tcp 10.0.0.3:80: timed out after 300ms", context.DeadlineExceeded},
 	} {
 		err := Reach(timeout(t, c.d), a, "tcp", netip.MustParseAddrPort(c.addr))
-		if errText(err) != c.want || !errors.Is(err, c.errno) {
-			t.Errorf("Reach tcp %s: %v, want %q (wrapping %v)", c.addr, err, c.want, c.errno)
-		}
+		assert.EqualError(t, err, c.want, "Reach tcp %s", c.addr)
+		assert.ErrorIs(t, err, c.errno, "Reach tcp %s", c.addr)
 	}
-	if err := Reach(context.Background(), a, "sctp", netip.MustParseAddrPort("10.0.0.2:80")); err == nil {
-		t.Error("Reach sctp succeeded")
-	}
+	assert.Error(t, Reach(context.Background(), a, "sctp", netip.MustParseAddrPort("10.0.0.2:80")), "Reach sctp")
 	// A cancelled context is reported as such, not as a timeout.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := Reach(ctx, a, "tcp", netip.MustParseAddrPort("10.0.0.2:80")); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled Reach: %v", err)
-	}
+	assert.ErrorIs(t, Reach(ctx, a, "tcp", netip.MustParseAddrPort("10.0.0.2:80")), context.Canceled, "cancelled Reach")
 }
 
 func TestReachUDP(t *testing.T) {
 	a, b := pair(t)
 	serveUDPEcho(t, b, "10.0.0.2:7")
 	var silent net.PacketConn
-	if err := b.Do(func() (err error) { silent, err = net.ListenPacket("udp", "10.0.0.2:8"); return err }); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, b.Do(func() (err error) { silent, err = net.ListenPacket("udp", "10.0.0.2:8"); return err }))
 	defer silent.Close()
 
-	if err := Reach(timeout(t, 2*time.Second), a, "udp", netip.MustParseAddrPort("10.0.0.2:7")); err != nil {
-		t.Errorf("echo port: %v", err)
-	}
+	assert.NoError(t, Reach(timeout(t, 2*time.Second), a, "udp", netip.MustParseAddrPort("10.0.0.2:7")), "echo port")
 	err := Reach(timeout(t, 2*time.Second), a, "udp", netip.MustParseAddrPort("10.0.0.2:9"))
-	if want := "reaching udp 10.0.0.2:9: connection refused (icmp port unreachable)"; errText(err) != want || !errors.Is(err, unix.ECONNREFUSED) {
-		t.Errorf("closed port: %v, want %q", err, want)
-	}
+	assert.EqualError(t, err, "reaching udp 10.0.0.2:9: connection refused (icmp port unreachable)", "closed port")
+	assert.ErrorIs(t, err, unix.ECONNREFUSED, "closed port")
 	err = Reach(timeout(t, 200*time.Millisecond), a, "udp", netip.MustParseAddrPort("10.0.0.2:8"))
-	if want := "reaching udp 10.0.0.2:8: no reply: timed out after 200ms"; errText(err) != want ||
-		!errors.Is(err, ErrNoReply) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("silent port: %v, want %q", err, want)
-	}
+	assert.EqualError(t, err, "reaching udp 10.0.0.2:8: no reply: timed out after 200ms", "silent port")
+	assert.ErrorIs(t, err, ErrNoReply, "silent port")
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "silent port")
 }
 
 func TestWaitReach(t *testing.T) {
@@ -120,64 +107,45 @@ func TestWaitReach(t *testing.T) {
 	// The server starts only after the prober has been refused once, as
 	// b's capture shows (its reset leaves from port 8080).
 	c, err := StartCapture(b, "b0", "tcp and src port 8080")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() {
 		done <- WaitReach(timeout(t, 10*time.Second), a, "tcp", netip.MustParseAddrPort("10.0.0.2:8080"))
 	}()
-	if err := c.Wait(timeout(t, 5*time.Second), 1); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.Wait(timeout(t, 5*time.Second), 1))
 	mustStop(t, c)
 	listen(t, b, "tcp", "10.0.0.2:8080")
-	if err := <-done; err != nil {
-		t.Errorf("WaitReach: %v", err)
-	}
+	assert.NoError(t, <-done, "WaitReach")
 
 	err = WaitReach(timeout(t, 300*time.Millisecond), a, "tcp", netip.MustParseAddrPort("10.0.0.2:8081"))
 	want := "waiting for tcp 10.0.0.2:8081: timed out after 300ms (last attempt: connecting to tcp 10.0.0.2:8081: connection refused)"
-	if errText(err) != want || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, unix.ECONNREFUSED) {
-		t.Errorf("WaitReach on a closed port: %v\nwant %s", err, want)
-	}
+	assert.EqualError(t, err, want, "WaitReach on a closed port")
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "WaitReach on a closed port")
+	assert.ErrorIs(t, err, unix.ECONNREFUSED, "WaitReach on a closed port")
 }
 
 func TestPing(t *testing.T) {
 	a, b := pair(t)
-	if rtt, err := Ping(timeout(t, 2*time.Second), a, addrB); err != nil || rtt <= 0 {
-		t.Errorf("Ping: %v, %v", rtt, err)
-	}
+	rtt, err := Ping(timeout(t, 2*time.Second), a, addrB)
+	assert.NoError(t, err, "Ping")
+	assert.Positive(t, rtt, "Ping's round trip")
 	// The unprivileged datagram socket, once the namespace allows it.
-	if err := a.WriteSysctl("net/ipv4/ping_group_range", "0 2147483647"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ping(timeout(t, 2*time.Second), a, addrB, true); err != nil {
-		t.Errorf("ping with a datagram socket: %v", err)
-	}
+	require.NoError(t, a.WriteSysctl("net/ipv4/ping_group_range", "0 2147483647"))
+	_, err = ping(timeout(t, 2*time.Second), a, addrB, true)
+	assert.NoError(t, err, "ping with a datagram socket")
 
 	// b forwards 10.8.0.0/16 into an unreachable route: it answers with
 	// ICMP host unreachable, which Ping reports.
 	addRoute(t, a, netip.MustParsePrefix("10.8.0.0/16"), addrB)
 	addTypedRoute(t, b, unix.RTN_UNREACHABLE, netip.MustParsePrefix("10.8.0.0/16"))
-	if err := b.WriteSysctl("net/ipv4/ip_forward", "1"); err != nil {
-		t.Fatal(err)
-	}
-	_, err := Ping(timeout(t, 2*time.Second), a, netip.MustParseAddr("10.8.0.1"))
-	if want := "pinging 10.8.0.1: host unreachable from 10.0.0.2"; errText(err) != want {
-		t.Errorf("Ping through an unreachable route: %v, want %q", err, want)
-	}
+	require.NoError(t, b.WriteSysctl("net/ipv4/ip_forward", "1"))
+	_, err = Ping(timeout(t, 2*time.Second), a, netip.MustParseAddr("10.8.0.1"))
+	assert.EqualError(t, err, "pinging 10.8.0.1: host unreachable from 10.0.0.2", "Ping through an unreachable route")
 	_, err = Ping(timeout(t, 2*time.Second), a, netip.MustParseAddr("10.10.0.1"))
-	if want := "pinging 10.10.0.1: network is unreachable"; errText(err) != want {
-		t.Errorf("Ping without a route: %v, want %q", err, want)
-	}
-	if err := b.WriteSysctl("net/ipv4/icmp_echo_ignore_all", "1"); err != nil {
-		t.Fatal(err)
-	}
+	assert.EqualError(t, err, "pinging 10.10.0.1: network is unreachable", "Ping without a route")
+	require.NoError(t, b.WriteSysctl("net/ipv4/icmp_echo_ignore_all", "1"))
 	_, err = Ping(timeout(t, 200*time.Millisecond), a, addrB)
-	if want := "pinging 10.0.0.2: timed out after 200ms"; errText(err) != want {
-		t.Errorf("Ping to a silent host: %v, want %q", err, want)
-	}
+	assert.EqualError(t, err, "pinging 10.0.0.2: timed out after 200ms", "Ping to a silent host")
 }
 
 func TestHTTP(t *testing.T) {
@@ -199,18 +167,16 @@ func TestHTTP(t *testing.T) {
 		{"http://10.0.0.2/moved", "HTTP/1.1 302 Found", "<a href=\"/\">Found</a>.\n\n"},
 	} {
 		status, body, err := HTTP(timeout(t, 2*time.Second), a, c.url)
-		if err != nil || status != c.status || body != c.body {
-			t.Errorf("HTTP %s: %q, %q, %v; want %q, %q", c.url, status, body, err, c.status, c.body)
-		}
+		assert.NoError(t, err, "HTTP %s", c.url)
+		assert.Equal(t, c.status, status, "HTTP %s", c.url)
+		assert.Equal(t, c.body, body, "HTTP %s", c.url)
 	}
 	for _, c := range []struct{ url, want string }{
 		{"http://10.0.0.2:81/", "getting http://10.0.0.2:81/: connecting to tcp 10.0.0.2:81: connection refused"},
 		{"http://server.lab/", `getting http://server.lab/: host "server.lab:80" is not an IP address (names are not resolved in lab namespaces)`},
 	} {
 		_, _, err := HTTP(timeout(t, 2*time.Second), a, c.url)
-		if errText(err) != c.want {
-			t.Errorf("HTTP %s: %v, want %q", c.url, err, c.want)
-		}
+		assert.EqualError(t, err, c.want, "HTTP %s", c.url)
 	}
 }
 
@@ -221,13 +187,9 @@ func serveSSH(t testing.TB, ns *netns.NS, addr string) {
 	t.Helper()
 	l := listen(t, ns, "tcp", addr)
 	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	signer, err := ssh.NewSignerFromKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cfg := &ssh.ServerConfig{PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
 		if c.User() == "root" && string(pw) == "secret" {
 			return nil, nil
@@ -288,16 +250,14 @@ func TestSSH(t *testing.T) {
 		status int
 	}{{"hostname", 0}, {"fail", 3}} {
 		out, status, err := SSH(timeout(t, 5*time.Second), a, "root", "secret", addr, c.cmd)
-		if err != nil || status != c.status || !strings.Contains(out, "ran "+c.cmd+"\n") || !strings.Contains(out, "oops\n") {
-			t.Errorf("SSH %q: %q, %d, %v; want status %d", c.cmd, out, status, err, c.status)
-		}
+		assert.NoError(t, err, "SSH %q", c.cmd)
+		assert.Equal(t, c.status, status, "SSH %q", c.cmd)
+		assert.Contains(t, out, "ran "+c.cmd+"\n", "SSH %q: stdout", c.cmd)
+		assert.Contains(t, out, "oops\n", "SSH %q: stderr", c.cmd)
 	}
 	_, status, err := SSH(timeout(t, 5*time.Second), a, "root", "wrong", addr, "hostname")
-	if err == nil || status != -1 || !strings.Contains(err.Error(), "ssh root@10.0.0.2:22: ssh: handshake failed: ssh: unable to authenticate") {
-		t.Errorf("SSH with a wrong password: %d, %v", status, err)
-	}
+	assert.ErrorContains(t, err, "ssh root@10.0.0.2:22: ssh: handshake failed: ssh: unable to authenticate", "SSH with a wrong password")
+	assert.Equal(t, -1, status, "SSH with a wrong password")
 	_, _, err = SSH(timeout(t, 5*time.Second), a, "root", "secret", netip.MustParseAddrPort("10.0.0.2:23"), "hostname")
-	if want := "ssh root@10.0.0.2:23: connecting to tcp 10.0.0.2:23: connection refused"; errText(err) != want {
-		t.Errorf("SSH to a closed port: %v, want %q", err, want)
-	}
+	assert.EqualError(t, err, "ssh root@10.0.0.2:23: connecting to tcp 10.0.0.2:23: connection refused", "SSH to a closed port")
 }

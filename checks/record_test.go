@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // The recordings under testdata/pcap are made by this test, on the natLab
@@ -30,9 +32,8 @@ func TestRecordPcaps(t *testing.T) {
 	if !*record {
 		t.Skip("skipping: re-records testdata/pcap only with -record")
 	}
-	if _, err := exec.LookPath("tcpdump"); err != nil {
-		t.Fatal("recording needs tcpdump for the golden renderings")
-	}
+	_, err := exec.LookPath("tcpdump")
+	require.NoError(t, err, "recording needs tcpdump for the golden renderings")
 	t.Run("dnat", func(t *testing.T) {
 		// Client → router:801, published as server:80; plus traffic that
 		// the router forwards unchanged (UDP, ping, an ICMP error).
@@ -42,18 +43,13 @@ func TestRecordPcaps(t *testing.T) {
 		serveHTTP(t, l.server, "172.17.0.2:80")
 		serveUDPEcho(t, l.server, "172.17.0.2:7777")
 		recordPair(t, l, "dnat", "r0", "r1", func(ctx context.Context) {
-			if _, body, err := HTTP(ctx, l.client, "http://192.168.190.128:801/"); err != nil || body != "hello from 172.17.0.2:80\n" {
-				t.Fatalf("HTTP through DNAT: %q, %v", body, err)
-			}
-			if err := Reach(ctx, l.client, "udp", netip.MustParseAddrPort("172.17.0.2:7777")); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := Ping(ctx, l.client, serverAddr); err != nil {
-				t.Fatal(err)
-			}
-			if err := Reach(ctx, l.client, "udp", netip.MustParseAddrPort("172.17.0.2:9")); err == nil {
-				t.Fatal("udp to a closed port succeeded")
-			}
+			_, body, err := HTTP(ctx, l.client, "http://192.168.190.128:801/")
+			require.NoError(t, err, "HTTP through DNAT")
+			require.Equal(t, "hello from 172.17.0.2:80\n", body, "HTTP through DNAT")
+			require.NoError(t, Reach(ctx, l.client, "udp", netip.MustParseAddrPort("172.17.0.2:7777")))
+			_, err = Ping(ctx, l.client, serverAddr)
+			require.NoError(t, err)
+			require.Error(t, Reach(ctx, l.client, "udp", netip.MustParseAddrPort("172.17.0.2:9")), "udp to a closed port")
 		})
 	})
 	t.Run("snat", func(t *testing.T) {
@@ -63,12 +59,10 @@ func TestRecordPcaps(t *testing.T) {
 		l.masquerade(t)
 		serveHTTP(t, l.client, "203.0.113.10:80")
 		recordPair(t, l, "snat", "r1", "r0", func(ctx context.Context) {
-			if _, _, err := HTTP(ctx, l.server, "http://203.0.113.10/"); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := Ping(ctx, l.server, internetAddr); err != nil {
-				t.Fatal(err)
-			}
+			_, _, err := HTTP(ctx, l.server, "http://203.0.113.10/")
+			require.NoError(t, err)
+			_, err = Ping(ctx, l.server, internetAddr)
+			require.NoError(t, err)
 		})
 	})
 	t.Run("nonat", func(t *testing.T) {
@@ -77,12 +71,9 @@ func TestRecordPcaps(t *testing.T) {
 		l := newNATLab(t)
 		serveHTTP(t, l.client, "203.0.113.10:80")
 		recordPair(t, l, "nonat", "r0", "r1", func(ctx context.Context) {
-			if err := Reach(ctx, l.client, "tcp", netip.MustParseAddrPort("192.168.190.128:801")); err == nil {
-				t.Fatal("connect to an unpublished port succeeded")
-			}
-			if _, _, err := HTTP(ctx, l.server, "http://203.0.113.10/"); err != nil {
-				t.Fatal(err)
-			}
+			require.Error(t, Reach(ctx, l.client, "tcp", netip.MustParseAddrPort("192.168.190.128:801")), "connect to an unpublished port")
+			_, _, err := HTTP(ctx, l.server, "http://203.0.113.10/")
+			require.NoError(t, err)
 		})
 	})
 	t.Run("synthetic", func(t *testing.T) {
@@ -98,9 +89,7 @@ func TestRecordPcaps(t *testing.T) {
 				fmt.Fprintf(&b, "%s\t%d\t%s\n", name, countLines(out), expr)
 			}
 		}
-		if err := os.WriteFile(filepath.Join(pcapDir, "filters.txt"), []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(pcapDir, "filters.txt"), []byte(b.String()), 0o644))
 	})
 }
 
@@ -120,13 +109,9 @@ func countLines(out []byte) int {
 // writes NAME_IF.pcap and its goldens for each.
 func recordPair(t *testing.T, l *natLab, name, first, second string, traffic func(ctx context.Context)) {
 	c1, err := StartCapture(l.router, first, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c2, err := StartCapture(l.router, second, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	traffic(ctx)
@@ -137,18 +122,12 @@ func recordPair(t *testing.T, l *natLab, name, first, second string, traffic fun
 // writeGolden writes pkts as NAME.pcap and tcpdump's renderings of it.
 func writeGolden(t *testing.T, name string, pkts []Packet) {
 	var buf bytes.Buffer
-	if err := WritePcap(&buf, pkts); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WritePcap(&buf, pkts))
 	path := filepath.Join(pcapDir, name+".pcap")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
 	for suffix, args := range map[string][]string{".txt": {"-n", "-t"}, ".S.txt": {"-n", "-t", "-S"}} {
 		out := tcpdumpRead(t, path, args...)
-		if err := os.WriteFile(filepath.Join(pcapDir, name+suffix), out, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(pcapDir, name+suffix), out, 0o644))
 	}
 	t.Logf("recorded %s: %d packets", path, len(pkts))
 }
@@ -159,8 +138,6 @@ func tcpdumpRead(t *testing.T, path string, args ...string) []byte {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command("tcpdump", append(args, "-r", path)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("tcpdump -r %s: %v\n%s", path, err, stderr.String())
-	}
+	require.NoError(t, cmd.Run(), "tcpdump -r %s\n%s", path, stderr.String())
 	return stdout.Bytes()
 }

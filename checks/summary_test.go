@@ -3,24 +3,24 @@ package checks
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // readPcap reads testdata/pcap/NAME.pcap.
 func readPcap(t testing.TB, name string) []Packet {
 	t.Helper()
 	f, err := os.Open(filepath.Join(pcapDir, name+".pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	pkts, err := ReadPcap(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return pkts
 }
 
@@ -28,9 +28,8 @@ func readPcap(t testing.TB, name string) []Packet {
 func recordings(t testing.TB) []string {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join(pcapDir, "*.pcap"))
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no recordings in %s: %v", pcapDir, err)
-	}
+	require.NoError(t, err)
+	require.NotEmpty(t, paths, "recordings in %s", pcapDir)
 	var names []string
 	for _, p := range paths {
 		names = append(names, strings.TrimSuffix(filepath.Base(p), ".pcap"))
@@ -38,19 +37,13 @@ func recordings(t testing.TB) []string {
 	return names
 }
 
-// compareLines reports each line where got differs from want. A summary
-// may hold several lines (tcpdump's hex dumps).
+// compareLines reports, as a diff, where the summaries got differ from
+// what's rendering want. A summary may hold several lines (tcpdump's hex
+// dumps).
 func compareLines(t *testing.T, what string, got []string, want string) {
 	t.Helper()
-	got = strings.Split(strings.Join(got, "\n"), "\n")
-	wantLines := strings.Split(strings.TrimSuffix(want, "\n"), "\n")
-	if len(got) != len(wantLines) {
-		t.Errorf("%s: %d lines, want %d", what, len(got), len(wantLines))
-	}
-	for i := range min(len(got), len(wantLines)) {
-		if got[i] != wantLines[i] {
-			t.Errorf("%s line %d:\n got: %s\nwant: %s", what, i+1, got[i], wantLines[i])
-		}
+	if d := testkit.TextDiff(what, strings.TrimSuffix(want, "\n")+"\n", "summaries", strings.Join(got, "\n")+"\n"); d != "" {
+		t.Errorf("the summaries differ from %s:\n%s", what, d)
 	}
 }
 
@@ -61,14 +54,10 @@ func TestSummariesGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			pkts := readPcap(t, name)
 			rel, err := os.ReadFile(filepath.Join(pcapDir, name+".txt"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			compareLines(t, "tcpdump -n -t", Summaries(pkts), string(rel))
 			abs, err := os.ReadFile(filepath.Join(pcapDir, name+".S.txt"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var got []string
 			for _, p := range pkts {
 				got = append(got, Summary(p))
@@ -82,9 +71,7 @@ func TestSummariesGolden(t *testing.T) {
 // with WritePcap and has the installed tcpdump read them: tcpdump must
 // accept the file and print what Summaries prints.
 func TestSummariesTcpdump(t *testing.T) {
-	if _, err := exec.LookPath("tcpdump"); err != nil {
-		t.Skip("skipping: tcpdump not installed")
-	}
+	testkit.RequireBinary(t, "tcpdump")
 	sets := map[string][]Packet{"synthetic": syntheticPackets(t)}
 	for _, name := range recordings(t) {
 		sets[name] = readPcap(t, name)
@@ -93,12 +80,8 @@ func TestSummariesTcpdump(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), name+".pcap")
 			var buf bytes.Buffer
-			if err := WritePcap(&buf, pkts); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, WritePcap(&buf, pkts))
+			require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
 			compareLines(t, "tcpdump -n -t", Summaries(pkts), string(tcpdumpRead(t, path, "-n", "-t")))
 		})
 	}
@@ -109,13 +92,9 @@ func TestSummariesTcpdump(t *testing.T) {
 func TestSyntheticMatchesRecording(t *testing.T) {
 	rec := readPcap(t, "synthetic")
 	gen := syntheticPackets(t)
-	if len(rec) != len(gen) {
-		t.Fatalf("synthetic packets: %d generated, %d recorded; re-record with -record", len(gen), len(rec))
-	}
+	require.Len(t, gen, len(rec), "synthetic packets generated, as many as recorded; re-record with -record")
 	for i := range gen {
-		if !bytes.Equal(rec[i].Data, gen[i].Data) {
-			t.Errorf("synthetic packet %d differs from the recording; re-record with -record", i+1)
-		}
+		assert.Equal(t, rec[i].Data, gen[i].Data, "synthetic packet %d differs from the recording; re-record with -record", i+1)
 	}
 }
 
@@ -126,9 +105,7 @@ func TestSummaryExamples(t *testing.T) {
 		18: "IP 192.168.190.1.40000 > 172.17.0.2.7777: UDP, length 5",
 		19: "IP 192.168.190.1 > 172.17.0.2: ICMP echo request, id 4660, seq 1, length 64",
 	} {
-		if got := Summary(pkts[i]); got != want {
-			t.Errorf("Summary(packet %d):\n got: %s\nwant: %s", i, got, want)
-		}
+		assert.Equal(t, want, Summary(pkts[i]), "Summary(packet %d)", i)
 	}
 	var arp string
 	for _, s := range Summaries(readPcap(t, "dnat_r0")) {
@@ -137,7 +114,5 @@ func TestSummaryExamples(t *testing.T) {
 			break
 		}
 	}
-	if want := "ARP, Request who-has 192.168.190.128 tell 192.168.190.1, length 28"; arp != want {
-		t.Errorf("ARP request:\n got: %s\nwant: %s", arp, want)
-	}
+	assert.Equal(t, "ARP, Request who-has 192.168.190.128 tell 192.168.190.1, length 28", arp)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+	"github.com/stretchr/testify/require"
 )
 
 // syntheticPackets builds frames that exercise Summary's formats beyond
@@ -37,9 +38,7 @@ func syntheticPackets(t testing.TB) []Packet {
 				}
 			}
 		}
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...))
 		data := append([]byte(nil), buf.Bytes()...)
 		pkts = append(pkts, Packet{Time: base.Add(time.Duration(len(pkts)) * time.Millisecond), Data: data, Length: len(data)})
 	}

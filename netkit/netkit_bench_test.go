@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,8 +13,8 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/labrun/labrun/netkit"
-	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // The hot paths of a lab, as Go benchmarks (go test -bench . ./netkit):
@@ -28,12 +27,8 @@ import (
 // benchLab is newLab for benchmarks and tests alike.
 func benchLab(tb testing.TB) (*netkit.Lab, *netkit.Engine) {
 	tb.Helper()
-	if err := netns.Available(); err != nil {
-		tb.Skipf("skipping: cannot make network namespaces here: %v", err)
-	}
-	if _, err := exec.LookPath("iptables-restore"); err != nil {
-		tb.Skip("skipping: iptables-restore not installed")
-	}
+	testkit.RequireNetAdmin(tb)
+	testkit.RequireBinary(tb, "iptables-restore")
 	lab, err := netkit.NewLab(netkit.LabOptions{})
 	require.NoError(tb, err)
 	tb.Cleanup(func() { require.NoError(tb, lab.Close()) })

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -28,12 +28,8 @@ func TestMain(m *testing.M) {
 // machine cannot make network namespaces.
 func newLab(t *testing.T, lo netkit.LabOptions, do netkit.DaemonOptions) (*netkit.Lab, *netkit.Engine) {
 	t.Helper()
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot make network namespaces here: %v", err)
-	}
-	if _, err := exec.LookPath("iptables-restore"); err != nil {
-		t.Skip("skipping: iptables-restore not installed")
-	}
+	testkit.RequireNetAdmin(t)
+	testkit.RequireBinary(t, "iptables-restore")
 	lab, err := netkit.NewLab(lo)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, lab.Close()) })

@@ -5,18 +5,14 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"regexp"
-	"sort"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/vishvananda/netlink"
 
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // Programs that fail in the ways a container's main process can: before it
@@ -117,9 +113,7 @@ func TestRollback(t *testing.T) {
 		err := f.op()
 		require.Error(t, err, f.name)
 		require.Contains(t, err.Error(), f.want, f.name)
-		if after := rollbackState(t, lab); after != before {
-			t.Errorf("%s: the lab changed:\n%s", f.name, diffLines(before, after))
-		}
+		testkit.AssertUnchanged(t, before, rollbackState(t, lab), f.name+": the lab")
 		// Docker keeps a container whose start failed, created: it goes,
 		// so that the next case can take its name's place.
 		for _, c := range e.Containers(true) {
@@ -144,14 +138,13 @@ func TestRollback(t *testing.T) {
 }
 
 // rollbackState describes the lab as a failed operation must leave it, a
-// fact a line: the host node's links, addresses (without the kernel's own
-// IPv6 link-local ones), routes, listening sockets and iptables rules; every
-// running container's interfaces; the engine's networks and endpoints; the
+// fact a line: every node's links, addresses and routes (the host's and
+// every running container's), listening sockets, and the host's iptables
+// rules (testkit.NSState); the engine's networks and endpoints; the
 // processes descending from this one; and the network namespaces it holds.
-func rollbackState(t *testing.T, lab *netkit.Lab) string {
+func rollbackState(t *testing.T, lab *netkit.Lab) testkit.Snapshot {
 	t.Helper()
-	var lines []string
-	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
+	var s testkit.Snapshot
 	nodes := map[string]*netkit.Node{"host": lab.Host()}
 	e := lab.Engine()
 	for _, c := range e.Containers(false) {
@@ -160,133 +153,22 @@ func rollbackState(t *testing.T, lab *netkit.Lab) string {
 		}
 	}
 	for name, n := range nodes {
-		h := n.Netlink()
-		links, err := h.LinkList()
+		state, err := testkit.NSState(n.NS(), testkit.StateOptions{IPTables: name == "host"})
 		require.NoError(t, err)
-		idx := map[int]string{}
-		for _, l := range links {
-			idx[l.Attrs().Index] = l.Attrs().Name
-		}
-		for _, l := range links {
-			a := l.Attrs()
-			add("%s: link %s %s master=%s up=%v", name, a.Name, l.Type(), idx[a.MasterIndex], a.Flags&1 != 0)
-		}
-		addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
-		require.NoError(t, err)
-		for _, a := range addrs {
-			if !a.IP.IsLinkLocalUnicast() {
-				add("%s: addr %s %s", name, idx[a.LinkIndex], a.IPNet)
-			}
-		}
-		routes, err := h.RouteList(nil, netlink.FAMILY_V4)
-		require.NoError(t, err)
-		for _, r := range routes {
-			add("%s: route %v via %v dev %s", name, r.Dst, r.Gw, idx[r.LinkIndex])
-		}
-	}
-	require.NoError(t, lab.Host().NS().Do(func() error {
-		for _, f := range []string{"tcp", "tcp6", "udp", "udp6"} {
-			b, err := os.ReadFile("/proc/thread-self/net/" + f)
-			if err != nil {
-				return err
-			}
-			for _, l := range strings.Split(string(b), "\n")[1:] {
-				fs := strings.Fields(l)
-				if len(fs) > 3 && (fs[3] == "0A" || strings.HasPrefix(f, "udp")) {
-					add("host: socket %s %s", f, fs[1])
-				}
-			}
-		}
-		return nil
-	}))
-	out, err := lab.Host().Output("iptables-save")
-	require.NoError(t, err)
-	counters := regexp.MustCompile(`\[\d+:\d+\]`)
-	for _, l := range strings.Split(string(out), "\n") {
-		if l != "" && !strings.HasPrefix(l, "#") {
-			add("host: iptables %s", counters.ReplaceAllString(l, "[]"))
+		for _, l := range state {
+			s.Addf("%s: %s", name, l)
 		}
 	}
 	for _, n := range e.Networks() {
 		j := n.Inspect(e)
-		add("network %s %s %s", n.Name, n.Bridge, n.Subnet)
+		s.Addf("network %s %s %s", n.Name, n.Bridge, n.Subnet)
 		for _, c := range j.Containers {
-			add("endpoint %s %s %s", n.Name, c.Name, c.IPv4Address)
+			s.Addf("endpoint %s %s %s", n.Name, c.Name, c.IPv4Address)
 		}
 	}
-	for _, p := range descendantsOf(os.Getpid()) {
-		add("process %s", p)
+	for _, p := range testkit.Descendants(os.Getpid()) {
+		s.Addf("process %s", p)
 	}
-	root, _ := os.Readlink("/proc/thread-self/ns/net")
-	ents, _ := os.ReadDir("/proc/self/fd")
-	for _, ent := range ents {
-		if l, err := os.Readlink("/proc/self/fd/" + ent.Name()); err == nil && strings.HasPrefix(l, "net:") && l != root {
-			add("netns %s", l)
-		}
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
-}
-
-// descendantsOf lists the processes descending from pid as "PID COMM".
-func descendantsOf(pid int) []string {
-	parent, comm := map[int]int{}, map[int]string{}
-	ents, _ := os.ReadDir("/proc")
-	for _, ent := range ents {
-		p, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || close < open {
-			continue
-		}
-		f := strings.Fields(s[close+1:])
-		if len(f) < 2 {
-			continue
-		}
-		parent[p], _ = strconv.Atoi(f[1])
-		comm[p] = s[open+1 : close]
-	}
-	var out []string
-	for p := range parent {
-		for a := parent[p]; a > 1; a = parent[a] {
-			if a == pid {
-				out = append(out, fmt.Sprintf("%d %s", p, comm[p]))
-				break
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// diffLines shows the lines only in a (-) and only in b (+).
-func diffLines(a, b string) string {
-	count := func(s string) map[string]int {
-		m := map[string]int{}
-		for _, l := range strings.Split(s, "\n") {
-			m[l]++
-		}
-		return m
-	}
-	ma, mb := count(a), count(b)
-	var out []string
-	for l, n := range ma {
-		if mb[l] < n {
-			out = append(out, "- "+l)
-		}
-	}
-	for l, n := range mb {
-		if ma[l] < n {
-			out = append(out, "+ "+l)
-		}
-	}
-	sort.Strings(out)
-	return strings.Join(out, "\n")
+	s = append(s, testkit.HeldNamespaces()...)
+	return s.Sorted()
 }

@@ -19,8 +19,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit"
-	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // Tests of what the speed work of issue 6 changed in behaviour
@@ -291,20 +291,10 @@ func TestPublishRolledBackWhenVethFails(t *testing.T) {
 // threads) whose name is comm.
 func childrenNamed(t *testing.T, comm string) []int {
 	t.Helper()
-	tasks, err := filepath.Glob("/proc/self/task/*/children")
-	require.NoError(t, err)
 	var pids []int
-	for _, f := range tasks {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue // the thread ended
-		}
-		for _, field := range strings.Fields(string(b)) {
-			pid, _ := strconv.Atoi(field)
-			name, err := os.ReadFile("/proc/" + field + "/comm")
-			if err == nil && strings.TrimSpace(string(name)) == comm {
-				pids = append(pids, pid)
-			}
+	for _, p := range testkit.Children(os.Getpid()) {
+		if p.Comm == comm {
+			pids = append(pids, p.PID)
 		}
 	}
 	return pids
@@ -360,9 +350,7 @@ func logIPTables(t *testing.T) (calls func() []string) {
 // kernel frees the rules with the namespace. A host that has a table
 // already is read first, and keeps it.
 func TestIPTablesProcessesOfALab(t *testing.T) {
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot make network namespaces here: %v", err)
-	}
+	testkit.RequireNetAdmin(t)
 	calls := logIPTables(t)
 	lab, err := netkit.NewLab(netkit.LabOptions{})
 	require.NoError(t, err)

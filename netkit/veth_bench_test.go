@@ -15,16 +15,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/batch"
-	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // vethHost makes a node with n veths whose peers sit in other namespaces,
 // as an engine's host has, or skips when namespaces cannot be made here.
 func vethHost(t testing.TB, n int) (*Node, []string) {
 	t.Helper()
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot make network namespaces: %v", err)
-	}
+	testkit.RequireNetAdmin(t)
 	host, err := newNode("host")
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
-	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // TestAddVeth: one request makes the pair as plumb needs it: the host end
@@ -17,9 +17,7 @@ import (
 // asked for.
 // A request that fails leaves nothing behind in either namespace.
 func TestAddVeth(t *testing.T) {
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot make network namespaces: %v", err)
-	}
+	testkit.RequireNetAdmin(t)
 	host, err := newNode("host")
 	require.NoError(t, err)
 	t.Cleanup(func() { host.close() })

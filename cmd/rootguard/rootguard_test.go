@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"net/netip"
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestNormLinks(t *testing.T) {
@@ -14,9 +17,7 @@ func TestNormLinks(t *testing.T) {
 
 `
 	want := []string{"eth0", "lo", "veth1a2b3c4"}
-	if got := normLinks(out); !reflect.DeepEqual(got, want) {
-		t.Errorf("normLinks = %q, want %q", got, want)
-	}
+	assert.Equal(t, want, normLinks(out))
 }
 
 func TestNormAddrs(t *testing.T) {
@@ -32,9 +33,7 @@ func TestNormAddrs(t *testing.T) {
 		"eth0 inet6 fe80::fc:ff:fe00:1/64 scope link",
 		"lo inet 127.0.0.1/8 scope host lo",
 	}
-	if got := normAddrs(out); !reflect.DeepEqual(got, want) {
-		t.Errorf("normAddrs =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	assert.Equal(t, want, normAddrs(out))
 }
 
 func TestNormRoutes(t *testing.T) {
@@ -48,9 +47,7 @@ func TestNormRoutes(t *testing.T) {
 		"default via 192.0.2.1 dev eth0",
 		"default via fe80::1 dev eth0 proto ra metric 1024 hoplimit 64 pref medium",
 	}
-	if got := normRoutes(v4, v6); !reflect.DeepEqual(got, want) {
-		t.Errorf("normRoutes =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	assert.Equal(t, want, normRoutes(v4, v6))
 }
 
 func TestNormIptables(t *testing.T) {
@@ -96,17 +93,13 @@ COMMIT
 		"nat -A PREROUTING -j LAB",
 	}
 	for name, out := range map[string]string{"a": a, "b": b} {
-		if got := normIptables(out); !reflect.DeepEqual(got, want) {
-			t.Errorf("normIptables(%s) =\n%s\nwant\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
-		}
+		assert.Equal(t, want, normIptables(out), "normIptables(%s)", name)
 	}
 
 	// The order of rules within a chain is kept: it matters to the kernel.
 	swapped := strings.Replace(a, "-A POSTROUTING -s 10.0.0.0/24 -j MASQUERADE\n-A PREROUTING -j LAB\n-A POSTROUTING -o eth0 -j ACCEPT",
 		"-A POSTROUTING -o eth0 -j ACCEPT\n-A PREROUTING -j LAB\n-A POSTROUTING -s 10.0.0.0/24 -j MASQUERADE", 1)
-	if reflect.DeepEqual(normIptables(swapped), want) {
-		t.Errorf("normIptables lost the order of rules within a chain")
-	}
+	assert.NotEqual(t, want, normIptables(swapped), "normIptables lost the order of rules within a chain")
 }
 
 func TestEncodeDecode(t *testing.T) {
@@ -118,15 +111,9 @@ func TestEncodeDecode(t *testing.T) {
 	}
 	text := s.encode()
 	got, err := decode(text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.encode() != text {
-		t.Errorf("round trip changed the snapshot:\n%s\nbecame\n%s", text, got.encode())
-	}
-	if compare(s, got) != "" {
-		t.Errorf("a decoded snapshot differs from the original: %s", compare(s, got))
-	}
+	require.NoError(t, err)
+	assert.Equal(t, text, got.encode(), "round trip changed the snapshot")
+	assert.Empty(t, compare(s, got), "a decoded snapshot differs from the original")
 
 	for _, bad := range []string{
 		"",
@@ -134,9 +121,8 @@ func TestEncodeDecode(t *testing.T) {
 		header + "\neth0\n",
 		header + "\n== bogus\n",
 	} {
-		if _, err := decode(bad); err == nil {
-			t.Errorf("decode(%q) succeeded, want an error", bad)
-		}
+		_, err := decode(bad)
+		assert.Error(t, err, "decode(%q)", bad)
 	}
 }
 
@@ -153,18 +139,20 @@ func TestDiffLines(t *testing.T) {
 		{[]string{"r", "r"}, []string{"r"}, []string{"- r"}},
 	}
 	for _, tt := range tests {
-		if got := diffLines(tt.a, tt.b); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("diffLines(%q, %q) = %q, want %q", tt.a, tt.b, got, tt.want)
+		assert.Equal(t, tt.want, diffLines(tt.a, tt.b), "diffLines(%q, %q)", tt.a, tt.b)
+	}
+
+	// A long section is no slower to compare: every added and removed
+	// line is named (the old LCS table gave up past 2^22 cells).
+	var a, b []string
+	for i := range 5000 {
+		a = append(a, fmt.Sprintf("nat -A LAB -d 10.%d.%d.0/24 -j RETURN", i/256, i%256))
+		if i != 1234 {
+			b = append(b, a[i])
 		}
 	}
-}
-
-func TestMultisetDiff(t *testing.T) {
-	got := multisetDiff([]string{"b", "a", "a"}, []string{"a", "c"})
-	want := []string{"- a", "- b", "+ c"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("multisetDiff = %q, want %q", got, want)
-	}
+	b = append(b, "nat -A LAB -j MASQUERADE")
+	assert.Equal(t, []string{"- " + a[1234], "+ nat -A LAB -j MASQUERADE"}, diffLines(a, b))
 }
 
 func TestCompareReport(t *testing.T) {
@@ -176,9 +164,7 @@ func TestCompareReport(t *testing.T) {
     - net.ipv4.ip_forward = 1
     + net.ipv4.ip_forward = 0
 `
-	if got := compare(before, after); got != want {
-		t.Errorf("compare =\n%s\nwant\n%s", got, want)
-	}
+	assert.Equal(t, want, compare(before, after))
 }
 
 // dockerHost is a root namespace with a real engine: the default bridge, one
@@ -224,9 +210,7 @@ var dockerHost = snapshot{
 func TestDockerSubnets(t *testing.T) {
 	got := dockerSubnets(dockerHost, snapshot{"addresses": {"docker0 inet 172.17.0.1/16 scope global docker0"}})
 	want := []netip.Prefix{netip.MustParsePrefix("172.18.0.0/16"), netip.MustParsePrefix("172.17.0.0/16")}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("dockerSubnets = %v, want %v", got, want)
-	}
+	assert.Equal(t, want, got)
 }
 
 func TestWithoutDocker(t *testing.T) {
@@ -244,12 +228,8 @@ func TestWithoutDocker(t *testing.T) {
 		},
 		"sysctl": {"net.ipv4.ip_forward = 1"},
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("withoutDocker =\n%s\nwant\n%s", got.encode(), want.encode())
-	}
-	if n != 20 {
-		t.Errorf("withoutDocker left out %d lines, want 20", n)
-	}
+	assert.Equal(t, want, got)
+	assert.Equal(t, 20, n, "lines withoutDocker left out")
 
 	// A container coming and going on the engine is no change once Docker's
 	// lines are left out; the lab's leak still is.
@@ -259,25 +239,17 @@ func TestWithoutDocker(t *testing.T) {
 	a, _ := withoutDocker(dockerHost, sub)
 	report := compare(b, a)
 	for _, leak := range []string{"+ lab0", "+ nat -A POSTROUTING -s 10.88.0.0/24 -j MASQUERADE"} {
-		if !strings.Contains(report, leak) {
-			t.Errorf("report lacks %q:\n%s", leak, report)
-		}
+		assert.Contains(t, report, leak)
 	}
 	for _, docker := range []string{"veth", "docker0", "DOCKER", "br-", "172.17.", "172.18."} {
-		if strings.Contains(report, docker) {
-			t.Errorf("report shows Docker's %q:\n%s", docker, report)
-		}
+		assert.NotContains(t, report, docker, "the report shows Docker's lines")
 	}
 }
 
 func TestRunUsage(t *testing.T) {
 	for _, args := range [][]string{nil, {"snapshot"}, {"bogus", "f"}, {"compare", "a", "b"}, {"compare", "-nope", "f"}, {"snapshot", "-ignore-docker", "f"}} {
 		var out, errOut strings.Builder
-		if code := run(args, &out, &errOut); code != 2 {
-			t.Errorf("run(%q) = %d, want 2", args, code)
-		}
-		if !strings.Contains(errOut.String(), "usage: rootguard") {
-			t.Errorf("run(%q) printed no usage: %q", args, errOut.String())
-		}
+		assert.Equal(t, 2, run(args, &out, &errOut), "run(%q)", args)
+		assert.Contains(t, errOut.String(), "usage: rootguard", "run(%q)", args)
 	}
 }

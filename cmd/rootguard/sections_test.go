@@ -3,8 +3,10 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestNamedNamespacesAndForwarding: the guard that `make test` runs after the
@@ -23,9 +25,7 @@ func TestNamedNamespacesAndForwarding(t *testing.T) {
 		}
 		got := compare(b, a)
 		for _, want := range []string{"+ labrun-publish-ports-a1b2c3-host", "- net.ipv4.ip_forward = 1", "+ net.ipv4.ip_forward = 0"} {
-			if !strings.Contains(got, want) {
-				t.Errorf("ignore-docker %v: the report lacks %q:\n%s", ignore, want, got)
-			}
+			assert.Contains(t, got, want, "ignore-docker %v", ignore)
 		}
 	}
 
@@ -35,10 +35,9 @@ func TestNamedNamespacesAndForwarding(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, n), nil, 0o444)
 	}
 	names, err := namedNetns(dir)
-	if err != nil || strings.Join(names, ",") != "a,b" {
-		t.Errorf("namedNetns = %q, %v; want [a b]", names, err)
-	}
-	if names, err := namedNetns(filepath.Join(dir, "missing")); err != nil || names != nil {
-		t.Errorf("namedNetns(missing dir) = %q, %v; want nothing", names, err)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b"}, names)
+	names, err = namedNetns(filepath.Join(dir, "missing"))
+	require.NoError(t, err, "namedNetns(missing dir)")
+	assert.Nil(t, names, "namedNetns(missing dir)")
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/release"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // Tier 1: pure tests of the operation lists and of the in-memory model. No
@@ -455,30 +456,9 @@ func skipWhileUpdating(t *testing.T) {
 	}
 }
 
-// diff shows two texts line by line, marking lines that differ.
+// diff shows two texts as a unified diff from want to got.
 func diff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var sb strings.Builder
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a == b {
-			sb.WriteString("  " + a + "\n")
-			continue
-		}
-		if i < len(w) {
-			sb.WriteString("- " + a + "\n")
-		}
-		if i < len(g) {
-			sb.WriteString("+ " + b + "\n")
-		}
-	}
-	return sb.String()
+	return testkit.TextDiff("want", want, "got", got)
 }
 
 // TestParseForeignState: a host's rules may hold tables this package does

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/release"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // Tier 2: tests against the kernel, each in a fresh network namespace made
@@ -21,16 +21,8 @@ import (
 // when namespaces cannot be created (not root) or iptables is missing.
 func newProgrammer(tb testing.TB) *Programmer {
 	tb.Helper()
-	for _, bin := range []string{"iptables", "iptables-restore", "iptables-save"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			tb.Skipf("skipping kernel test: %s not found: %v", bin, err)
-		}
-	}
-	ns, err := netns.New()
-	if err != nil {
-		tb.Skipf("skipping kernel test: cannot create a network namespace (needs root or CAP_SYS_ADMIN): %v", err)
-	}
-	tb.Cleanup(func() { ns.Close() })
+	testkit.RequireBinary(tb, "iptables", "iptables-restore", "iptables-save")
+	ns := testkit.NewNS(tb, testkit.NSOptions{})
 	return NewProgrammer(ns, Options{Logf: tb.Logf})
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // runExec starts an Exec command in ns (a mount and a UTS namespace of its
@@ -45,12 +46,7 @@ func runExec(t *testing.T, ns *netns.NS, cfg initproc.Config, env []string) (out
 // no descriptor of the wrapper; docker exec's joins a container's UTS
 // namespace; a program that cannot start is reported.
 func TestExecWrapper(t *testing.T) {
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot make namespaces: %v", err)
-	}
-	ns, err := netns.New()
-	require.NoError(t, err)
-	defer ns.Close()
+	ns := testkit.NewNS(t, testkit.NSOptions{})
 	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "GREETING=hi"}
 	script := `hostname; ls /sys/class/net; echo "$GREETING"; [ -e /proc/$$/fd/3 ] && echo "fd 3 open"; true`
 	out, fail := runExec(t, ns, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Hostname: "host", Args: []string{"sh", "-c", script}}, env)
@@ -77,7 +73,7 @@ func TestExecWrapper(t *testing.T) {
 	require.Equal(t, "joining container UTS namespace: no such file or directory", fail)
 
 	// Looked up in the command's PATH, not labrun's.
-	_, err = initproc.Exec(initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: []string{"sh"}}, []string{"PATH=/nonexistent"})
+	_, err := initproc.Exec(initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: []string{"sh"}}, []string{"PATH=/nonexistent"})
 	if runtime.GOARCH == "amd64" {
 		require.ErrorIs(t, err, exec.ErrNotFound)
 	}
@@ -97,14 +93,7 @@ func TestExecFailure(t *testing.T) {
 // namespace of its own. The test binary's package initialisation is
 // smaller than labrun's (which has gopacket's).
 func BenchmarkOnCommand(b *testing.B) {
-	if err := netns.Available(); err != nil {
-		b.Skipf("skipping: cannot make namespaces: %v", err)
-	}
-	ns, err := netns.New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ns.Close()
+	ns := testkit.NewNS(b, testkit.NSOptions{})
 	cfg := initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Hostname: "host", Args: []string{"true"}, NotifyExec: true}
 	for _, kind := range []string{"reexec", "wrapper"} {
 		b.Run(kind, func(b *testing.B) {

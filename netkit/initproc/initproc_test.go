@@ -11,6 +11,7 @@ import (
 
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -39,12 +40,7 @@ func TestExecMode(t *testing.T) {
 // TestInitMode: a container's main process sets its hostname and name and
 // reports readiness on fd 3.
 func TestInitMode(t *testing.T) {
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot make namespaces: %v", err)
-	}
-	ns, err := netns.New()
-	require.NoError(t, err)
-	defer ns.Close()
+	ns := testkit.NewNS(t, testkit.NSOptions{})
 	cmd, err := initproc.Command(initproc.Config{Mode: initproc.ModeInit, Hostname: "box1", Comm: "echo-ready", Program: "echo-ready", RemountSys: true})
 	require.NoError(t, err)
 	rd, wr, err := os.Pipe()

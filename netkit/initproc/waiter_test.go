@@ -13,6 +13,7 @@ import (
 
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // TestWaiter: the waiter behaves as ModeInit without a program does: its
@@ -25,12 +26,7 @@ func TestWaiter(t *testing.T) {
 	if cmd == nil {
 		t.Skipf("skipping: no waiter on %s/%s", runtime.GOOS, runtime.GOARCH)
 	}
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot make namespaces: %v", err)
-	}
-	ns, err := netns.New()
-	require.NoError(t, err)
-	defer ns.Close()
+	ns := testkit.NewNS(t, testkit.NSOptions{})
 	rd, wr, err := os.Pipe()
 	require.NoError(t, err)
 	defer rd.Close()
@@ -121,9 +117,7 @@ func hostnameOf(t *testing.T, pid int) string {
 // readiness and back (killed, reaped). The test binary's package
 // initialisation is smaller than labrun's.
 func BenchmarkContainerProcess(b *testing.B) {
-	if err := netns.Available(); err != nil {
-		b.Skipf("skipping: cannot make namespaces: %v", err)
-	}
+	testkit.RequireNetAdmin(b)
 	cfg := initproc.Config{Mode: initproc.ModeInit, Hostname: "0123456789ab", Comm: "sh"}
 	for _, kind := range []string{"reexec", "waiter"} {
 		b.Run(kind, func(b *testing.B) {

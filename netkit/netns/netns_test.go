@@ -14,14 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
-
-func skipUnlessNetns(t *testing.T) {
-	t.Helper()
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot make network namespaces here: %v", err)
-	}
-}
 
 func selfInode(t *testing.T) uint64 {
 	t.Helper()
@@ -33,7 +27,7 @@ func selfInode(t *testing.T) uint64 {
 // TestNewIsEmptyAndSeparate: a new namespace has only lo, is not the
 // caller's, and Do leaves every thread where it was.
 func TestNewIsEmptyAndSeparate(t *testing.T) {
-	skipUnlessNetns(t)
+	testkit.RequireNetAdmin(t)
 	rootIno, err := (func() (uint64, error) {
 		ns, err := netns.Open("/proc/self/ns/net")
 		if err != nil {
@@ -83,7 +77,7 @@ func TestNewIsEmptyAndSeparate(t *testing.T) {
 
 // TestClosedNS: a closed namespace refuses work.
 func TestClosedNS(t *testing.T) {
-	skipUnlessNetns(t)
+	testkit.RequireNetAdmin(t)
 	ns, err := netns.New()
 	require.NoError(t, err)
 	require.NoError(t, ns.Close())
@@ -93,7 +87,7 @@ func TestClosedNS(t *testing.T) {
 
 // TestStartRunsInside: a started process lives in the namespace.
 func TestStartRunsInside(t *testing.T) {
-	skipUnlessNetns(t)
+	testkit.RequireNetAdmin(t)
 	ns, err := netns.New()
 	require.NoError(t, err)
 	defer ns.Close()
@@ -108,7 +102,7 @@ func TestStartRunsInside(t *testing.T) {
 
 // TestSysctl: sysctls are per namespace.
 func TestSysctl(t *testing.T) {
-	skipUnlessNetns(t)
+	testkit.RequireNetAdmin(t)
 	ns, err := netns.New()
 	require.NoError(t, err)
 	defer ns.Close()
@@ -124,7 +118,7 @@ func TestSysctl(t *testing.T) {
 
 // TestPin: a pinned namespace can be opened by path until unpinned.
 func TestPin(t *testing.T) {
-	skipUnlessNetns(t)
+	testkit.RequireNetAdmin(t)
 	ns, err := netns.New()
 	require.NoError(t, err)
 	ino, _ := ns.Inode()

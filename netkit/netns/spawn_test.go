@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // spawned is what a spawned process held, read from /proc while it ran.
@@ -87,7 +88,7 @@ func waitSleeping(t *testing.T, dir string) {
 // extra files: not even a descriptor labrun forgot to mark close-on-exec,
 // which a process started by fork from labrun's table inherits.
 func TestSpawnInNamespaceWithOwnDescriptors(t *testing.T) {
-	skipUnlessNetns(t)
+	testkit.RequireNetAdmin(t)
 	ns, err := netns.New()
 	require.NoError(t, err)
 	defer ns.Close()
@@ -133,7 +134,7 @@ func TestSpawnInNamespaceWithOwnDescriptors(t *testing.T) {
 
 // TestSpawnClosedNamespace: a closed namespace starts nothing.
 func TestSpawnClosedNamespace(t *testing.T) {
-	skipUnlessNetns(t)
+	testkit.RequireNetAdmin(t)
 	ns, err := netns.New()
 	require.NoError(t, err)
 	require.NoError(t, ns.Close())
@@ -150,7 +151,7 @@ func TestSpawnClosedNamespace(t *testing.T) {
 // still hold the poller's descriptors (it crashed the process when it did
 // not).
 func TestSpawnSurvivesGC(t *testing.T) {
-	skipUnlessNetns(t)
+	testkit.RequireNetAdmin(t)
 	defer debug.SetGCPercent(debug.SetGCPercent(1))
 	ns, err := netns.New()
 	require.NoError(t, err)

@@ -1,0 +1,134 @@
+package testkit
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Proc is one process, as /proc/PID/stat gives it.
+type Proc struct {
+	PID, PPID int
+	// Comm is the command name (the executable's, or what the process set
+	// with prctl), at most 15 bytes.
+	Comm string
+	// Start is when the process started, in clock ticks since boot: with
+	// PID, a name for the process that is never reused.
+	Start uint64
+}
+
+// String returns "PID COMM", as the leak tests' snapshots show processes.
+func (p Proc) String() string { return fmt.Sprintf("%d %s", p.PID, p.Comm) }
+
+// parseStat reads the contents of /proc/PID/stat. The command name is
+// between the first "(" and the last ")": it may itself hold both, and
+// spaces.
+func parseStat(pid int, stat string) (Proc, bool) {
+	open, close := strings.IndexByte(stat, '('), strings.LastIndexByte(stat, ')')
+	if open < 0 || close < open {
+		return Proc{}, false
+	}
+	f := strings.Fields(stat[close+1:]) // f[0] is field 3, the state
+	if len(f) < 20 {
+		return Proc{}, false
+	}
+	ppid, err := strconv.Atoi(f[1])
+	if err != nil {
+		return Proc{}, false
+	}
+	start, _ := strconv.ParseUint(f[19], 10, 64)
+	return Proc{PID: pid, PPID: ppid, Comm: stat[open+1 : close], Start: start}, true
+}
+
+// Procs lists the machine's processes, by PID. A process that exits while
+// it is read is left out.
+//
+// Equivalent to: ps -e -o pid,ppid,comm,lstart
+func Procs() []Proc {
+	var out []Proc
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		if p, ok := parseStat(pid, string(b)); ok {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b Proc) int { return a.PID - b.PID })
+	return out
+}
+
+// Children lists the processes whose parent is pid, by PID.
+//
+// Equivalent to: ps --ppid PID
+func Children(pid int) []Proc {
+	var out []Proc
+	for _, p := range Procs() {
+		if p.PPID == pid {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Descendants lists the processes descending from pid (its children, theirs,
+// and so on), by PID.
+//
+// Equivalent to: pstree -p PID
+func Descendants(pid int) []Proc {
+	return descendants(Procs(), pid)
+}
+
+func descendants(all []Proc, pid int) []Proc {
+	parent := map[int]int{}
+	for _, p := range all {
+		parent[p.PID] = p.PPID
+	}
+	var out []Proc
+	for _, p := range all {
+		// At most len(all) steps up: PIDs reused while /proc was read can
+		// make a loop.
+		for a, n := p.PPID, 0; a > 1 && n < len(all); a, n = parent[a], n+1 {
+			if a == pid {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// NetnsHolders maps every network namespace ("net:[INODE]") that a
+// process, a thread or a descriptor on the machine refers to, to the /proc
+// paths that refer to it.
+func NetnsHolders() map[string][]string {
+	held := map[string][]string{}
+	add := func(path string) {
+		if l, err := os.Readlink(path); err == nil && strings.HasPrefix(l, "net:") {
+			held[l] = append(held[l], path)
+		}
+	}
+	for _, p := range Procs() {
+		dir := fmt.Sprintf("/proc/%d", p.PID)
+		add(dir + "/ns/net")
+		if tasks, err := os.ReadDir(dir + "/task"); err == nil {
+			for _, task := range tasks {
+				add(dir + "/task/" + task.Name() + "/ns/net")
+			}
+		}
+		if fds, err := os.ReadDir(dir + "/fd"); err == nil {
+			for _, fd := range fds {
+				add(dir + "/fd/" + fd.Name())
+			}
+		}
+	}
+	return held
+}
