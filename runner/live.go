@@ -15,7 +15,7 @@ import (
 
 // SetupLab is Setup for scripts that run against a lab the caller owns: every
 // script of p uses lab instead of a fresh one, and no script closes it. A live
-// lab (labrun up, runner/classroom) runs its set-up script, then its checks,
+// lab (labrun up, cmd/labrun/classroom) runs its set-up script, then its checks,
 // then a student's answer, one after the other, on the same lab this way.
 // Commands and conditions are Setup's.
 func SetupLab(p *testscript.Params, lab *netkit.Lab) error {

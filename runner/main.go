@@ -5,7 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/labrun/labrun/runner/bench"
+	"github.com/labrun/labrun/cmd/labrun/bench"
 	"io"
 	"os"
 	"path/filepath"

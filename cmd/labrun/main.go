@@ -15,7 +15,7 @@ import (
 	"github.com/labrun/labrun/runner"
 	// The classroom's subcommands: up, down, ls, shell, exercise, grade,
 	// diagram (they register themselves with runner).
-	_ "github.com/labrun/labrun/runner/classroom"
+	_ "github.com/labrun/labrun/cmd/labrun/classroom"
 )
 
 func main() {
