@@ -22,14 +22,14 @@ func SetupLab(p *testscript.Params, lab *netkit.Lab) error {
 	if lab == nil {
 		return fmt.Errorf("setting up labrun: SetupLab needs a lab")
 	}
-	return setup(p, options{lab: lab})
+	return SetupWith(p, Options{Lab: lab})
 }
 
 // newLab is the lab of a script named name: the caller's (SetupLab) or a
 // fresh one.
-func (o options) newLab(name string) (*netkit.Lab, error) {
-	if o.lab != nil {
-		return o.lab, nil
+func (o Options) newLab(name string) (*netkit.Lab, error) {
+	if o.Lab != nil {
+		return o.Lab, nil
 	}
 	return netkit.NewLab(netkit.LabOptions{Name: name})
 }
