@@ -75,9 +75,10 @@ type LabRegistry interface {
 // KeptLab is what Options.KeepDir kept of a failed script.
 type KeptLab struct {
 	// Prefix starts the names of the lab's pinned namespaces
-	// (labrun-SCENARIO-RANDOM-), each followed by its node's name.
+	// (labrun-SCENARIO-RANDOM-), each followed by its node's or
+	// container's name.
 	Prefix string
-	// Pins are the paths of the pinned namespaces, one per node.
+	// Pins are the paths of the pinned namespaces, in KeepDir.
 	Pins []string
 	// WorkDir is the script's $WORK.
 	WorkDir string
