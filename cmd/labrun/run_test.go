@@ -40,6 +40,37 @@ func TestCLIUsage(t *testing.T) {
 	}
 }
 
+// TestUsageSynopses checks the head of labrun -h: the scenario run, then
+// the subcommands with a synopsis, in the table's order; bench and the
+// keeper stay hidden.
+func TestUsageSynopses(t *testing.T) {
+	const want = `usage: labrun [flags] FILE|DIR...
+       labrun clean
+       labrun diagram [-lab LAB] [-format mermaid|svg|json] [-o FILE] [FILE]
+       labrun docker ARGS... (in a live lab; LAB from $LABRUN_LAB)
+       labrun dockerd FLAGS... (restart a live lab's engine)
+       labrun down [-all] [LAB...]
+       labrun exercise start|check|task|list|run ...
+       labrun grade [-exercises DIR] [-o DIR] [-j N] SUBMISSIONS
+       labrun ls [-v]
+       labrun shell [-lab LAB] NODE [COMMAND [ARG...]]
+       labrun up [-name LAB] [-keep] [FILE]
+
+labrun runs scenario files`
+	var out bytes.Buffer
+	run([]string{"-h"}, &out, &out)
+	if !strings.HasPrefix(out.String(), want) {
+		t.Errorf("labrun -h starts\n%s\nwant\n%s", out.String()[:min(len(want), out.Len())], want)
+	}
+	seen := map[string]bool{}
+	for _, s := range subcommands {
+		if seen[s.name] || s.run == nil {
+			t.Errorf("subcommand %q listed twice or without run", s.name)
+		}
+		seen[s.name] = true
+	}
+}
+
 // TestBadCLIInput checks labrun's own command line: unreadable scenario
 // files and wrong flags, with exactly what it prints and its exit status.
 func TestBadCLIInput(t *testing.T) {
