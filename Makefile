@@ -122,7 +122,7 @@ fuzz: ## Run every fuzz target (in FUZZPKGS, default ./...) for FUZZTIME each (d
 	echo "fuzz: $$failed of $$(wc -l <<<"$$targets") targets failed"; \
 	[ "$$failed" = 0 ]
 
-fidelity: ## Compare labrun with this machine's real Docker Engine (runner/fidelity) and print the report
+fidelity: ## Compare labrun with this machine's real Docker Engine (cmd/labrun/fidelity) and print the report
 	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo 'fidelity: no Docker Engine answers docker info: nothing to compare with' >&2; exit 1; }
 	@command -v busybox >/dev/null || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -130,7 +130,7 @@ fidelity: ## Compare labrun with this machine's real Docker Engine (runner/fidel
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null || \
 			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null; }; \
 		else echo 'fidelity: needs busybox (Debian: apt-get install busybox-static)' >&2; exit 1; fi; }
-	$(GO) test -count=1 -timeout 20m -run '^TestFidelity$$' -v ./runner/fidelity | grep -v -E '^(=== RUN|--- PASS|PASS$$|ok )'
+	$(GO) test -count=1 -timeout 20m -run '^TestFidelity$$' -v ./cmd/labrun/fidelity | grep -v -E '^(=== RUN|--- PASS|PASS$$|ok )'
 
 clean: ## Remove build output (bin/)
 	rm -rf bin

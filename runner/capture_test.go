@@ -206,7 +206,7 @@ func TestPcapsTcpdump(t *testing.T) {
 	if d, ok := t.Deadline(); ok {
 		p.Deadline = d
 	}
-	if err := setup(&p, options{pcapDir: dir}); err != nil {
+	if err := SetupWith(&p, Options{PcapDir: dir}); err != nil {
 		t.Fatal(err)
 	}
 	// The scenarios run in parallel subtests; t.Run returns when all
@@ -218,7 +218,7 @@ func TestPcapsTcpdump(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		if m, _ := filepath.Glob(filepath.Join(dir, scenarioName(f)+"-*.pcap")); len(m) == 0 && !t.Failed() {
+		if m, _ := filepath.Glob(filepath.Join(dir, strings.TrimSuffix(filepath.Base(f), ".txt")+"-*.pcap")); len(m) == 0 && !t.Failed() {
 			t.Errorf("%s: captures packets but wrote no pcap in -pcap-dir", f)
 		}
 	}

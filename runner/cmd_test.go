@@ -17,9 +17,9 @@ import (
 	"github.com/labrun/labrun/runner/dockercli"
 )
 
-// runScripts runs txtar scripts (name → content) with extra commands
-// through the CLI's runner, and returns its output.
-func runScripts(t *testing.T, scripts map[string]string, cmds ...Cmd) string {
+// runScripts runs txtar scripts (name → content) with extra commands, and
+// returns each script's result by name.
+func runScripts(t *testing.T, scripts map[string]string, cmds ...Cmd) map[string]*scriptT {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range scripts {
@@ -38,12 +38,78 @@ func runScripts(t *testing.T, scripts map[string]string, cmds ...Cmd) string {
 	for _, c := range cmds {
 		p.Cmds[c.Name] = tsCmd(c)
 	}
-	var out bytes.Buffer
-	r := newCLIRun(&out, false, 2)
-	if top := r.run(p); top.failed {
-		t.Fatalf("testscript did not start: %s", top.logText())
+	return runParams(t, p)
+}
+
+// runParams runs p's scripts one after the other through testscript.RunT and
+// returns each one's result by name: for tests of what a failing script
+// prints, which go test's own T prints rather than returns.
+func runParams(t *testing.T, p testscript.Params) map[string]*scriptT {
+	t.Helper()
+	top := &scriptT{scripts: map[string]*scriptT{}}
+	func() {
+		defer func() {
+			if e := recover(); e != nil && e != errScriptEnd {
+				panic(e)
+			}
+		}()
+		testscript.RunT(top, p)
+	}()
+	if top.failed {
+		t.Fatalf("testscript did not start: %s", top.log.String())
 	}
-	return out.String()
+	return top.scripts
+}
+
+// errScriptEnd ends a script that failed or skipped (FailNow, Skip).
+var errScriptEnd = errors.New("script ended")
+
+// scriptT is a testscript.T that keeps a script's log and result.
+type scriptT struct {
+	name            string
+	log             strings.Builder
+	failed, skipped bool
+	scripts         map[string]*scriptT // the top T's: every script's
+}
+
+func (t *scriptT) Name() string  { return t.name }
+func (t *scriptT) Failed() bool  { return t.failed }
+func (t *scriptT) Parallel()     {}
+func (t *scriptT) Verbose() bool { return false }
+
+func (t *scriptT) FailNow() {
+	t.failed = true
+	panic(errScriptEnd)
+}
+
+func (t *scriptT) Fatal(a ...any) {
+	t.Log(a...)
+	t.FailNow()
+}
+
+func (t *scriptT) Skip(a ...any) {
+	t.Log(a...)
+	t.skipped = true
+	panic(errScriptEnd)
+}
+
+func (t *scriptT) Log(a ...any) {
+	msg := fmt.Sprint(a...)
+	t.log.WriteString(msg)
+	if !strings.HasSuffix(msg, "\n") {
+		t.log.WriteByte('\n')
+	}
+}
+
+func (t *scriptT) Run(name string, f func(testscript.T)) {
+	sub := &scriptT{name: name}
+	t.scripts[name] = sub
+	defer func() {
+		if e := recover(); e != nil && e != errScriptEnd {
+			panic(e)
+		}
+	}()
+	f(sub)
 }
 
 var fakeCmd = Cmd{
@@ -72,7 +138,7 @@ var strictCmd = Cmd{
 }
 
 func TestAdapter(t *testing.T) {
-	out := runScripts(t, map[string]string{
+	res := runScripts(t, map[string]string{
 		"pass": `fake ok
 ! fake fail
 stderr 'it failed'
@@ -90,18 +156,23 @@ strict
 		"usagewhy":   "! fake bogus\n",
 		"wrongusage": "fake\n",
 	}, fakeCmd, strictCmd)
-	for _, want := range []string{
-		`(?m)^PASS pass \(`,
-		`(?m)^FAIL failure \(`,
-		`FAIL: \S+failure\.txt:2: fake failed`,
-		`FAIL: \S+negated\.txt:1: unexpected fake success`,
-		`FAIL: \S+nonneg\.txt:1: unsupported: ! strict`,
-		`FAIL: \S+usage\.txt:1: usage: fake ok\|fail\|usage\|print TEXT\|quiet`,
-		`FAIL: \S+usagewhy\.txt:1: fake: unknown mode "bogus"\n\s*usage: fake ok`,
-		`FAIL: \S+wrongusage\.txt:1: usage: fake`,
+	for name, want := range map[string]string{
+		"pass":       ``,
+		"failure":    `FAIL: \S+failure\.txt:2: fake failed`,
+		"negated":    `FAIL: \S+negated\.txt:1: unexpected fake success`,
+		"nonneg":     `FAIL: \S+nonneg\.txt:1: unsupported: ! strict`,
+		"usage":      `FAIL: \S+usage\.txt:1: usage: fake ok\|fail\|usage\|print TEXT\|quiet`,
+		"usagewhy":   `FAIL: \S+usagewhy\.txt:1: fake: unknown mode "bogus"\n\s*usage: fake ok`,
+		"wrongusage": `FAIL: \S+wrongusage\.txt:1: usage: fake`,
 	} {
-		if !regexp.MustCompile(want).MatchString(out) {
-			t.Errorf("output does not match %q:\n%s", want, out)
+		r := res[name]
+		switch {
+		case r == nil:
+			t.Errorf("%s: did not run", name)
+		case r.failed != (want != ""):
+			t.Errorf("%s: failed %v, want %v:\n%s", name, r.failed, want != "", r.log.String())
+		case !regexp.MustCompile(want).MatchString(r.log.String()):
+			t.Errorf("%s: log does not match %q:\n%s", name, want, r.log.String())
 		}
 	}
 }
@@ -189,64 +260,5 @@ func TestDocs(t *testing.T) {
 	}
 	if string(have) != Markdown() {
 		t.Fatalf("docs/scenarios.md is stale. To update, run 'go generate ./runner'.")
-	}
-}
-
-func TestCLIUsage(t *testing.T) {
-	for _, args := range [][]string{
-		nil,
-		{"-bogus", "x"},
-		{"-run", "(", "x"},
-		{"-j", "0", "x"},
-		{filepath.Join(t.TempDir(), "missing.txt")},
-		{"clean", "extra"},
-	} {
-		var out bytes.Buffer
-		if code := Run(args, &out, &out); code != 2 {
-			t.Errorf("labrun %q: exit status %d, want 2\n%s", args, code, out.String())
-		}
-	}
-	var out bytes.Buffer
-	if code := Run([]string{"-h"}, &out, &out); code != 0 || !strings.Contains(out.String(), "usage: labrun") {
-		t.Errorf("labrun -h: exit status %d, output\n%s", code, out.String())
-	}
-}
-
-func TestScenarioFiles(t *testing.T) {
-	dir := t.TempDir()
-	for _, n := range []string{"b.txt", "a.txtar", "notes.md", "publish-ports.txt"} {
-		os.WriteFile(filepath.Join(dir, n), nil, 0o644)
-	}
-	got, err := scenarioFiles([]string{dir}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{filepath.Join(dir, "a.txtar"), filepath.Join(dir, "b.txt"), filepath.Join(dir, "publish-ports.txt")}
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("scenarioFiles(dir) = %q, want %q", got, want)
-	}
-	got, _ = scenarioFiles([]string{dir}, regexp.MustCompile(`^publish`))
-	if len(got) != 1 || scenarioName(got[0]) != "publish-ports" {
-		t.Errorf("scenarioFiles(dir, ^publish) = %q", got)
-	}
-}
-
-// TestBroken runs a deliberately broken scenario through labrun's runner:
-// it must fail and name its file and line.
-func TestBroken(t *testing.T) {
-	requireLab(t)
-	var out bytes.Buffer
-	code := Run([]string{"testdata/broken"}, &out, &out)
-	if code != 1 {
-		t.Errorf("labrun testdata/broken: exit status %d, want 1", code)
-	}
-	for _, want := range []string{
-		"FAIL publish-broken (",
-		"FAIL: testdata/broken/publish-broken.txt:5: no match for `It does not work` found in stdout",
-		"0 passed, 1 failed",
-	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
 	}
 }

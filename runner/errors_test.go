@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -276,8 +275,8 @@ var badInputs = []badInput{
 	{name: "unknown-condition", cmd: "[nosuchcond] on host true", fail: `bad condition "nosuchcond": unknown condition "nosuchcond"`},
 }
 
-// TestBadInput runs every bad input as a scenario of its own through the
-// labrun CLI's runner, one at a time, and checks three things: the bad
+// TestBadInput runs every bad input as a scenario of its own, one at a
+// time, through testscript.RunT, and checks three things: the bad
 // command's stderr is exactly the expected text, the FAIL line names the
 // scenario file and the bad command's line, and the lab after the failure
 // is as it was just before the bad command (see labState).
@@ -306,11 +305,10 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 	marks := &labMarks{after: map[string]string{}, before: map[string]string{}}
-	out := runWithCmds(t, dir, 1, Cmd{
+	res := runWithCmds(t, dir, Cmd{
 		Name: "lab-mark", Usage: "NAME", Summary: "Record the lab's state, to compare when the script ends.",
 		Run: marks.run,
 	})
-	logs := scenarioLogs(out)
 	docker := 0
 	for _, b := range badInputs {
 		if b.docker != "" {
@@ -320,11 +318,12 @@ func TestBadInput(t *testing.T) {
 	t.Logf("%d bad inputs (%d with Docker's own text), each in a scenario of its own", len(badInputs), docker)
 	id := regexp.MustCompile(`[0-9a-f]{64}`)
 	for _, b := range badInputs {
-		log, ok := logs[b.name]
+		r, ok := res[b.name]
 		if !ok {
-			t.Errorf("%s: no result in labrun's output:\n%s", b.name, out)
+			t.Errorf("%s: did not run", b.name)
 			continue
 		}
+		log := r.log.String()
 		line := len(b.lines()) + 3
 		wantFail := fmt.Sprintf("FAIL: %s:%d: %s", filepath.Join(dir, b.name+".txt"), line, b.fail)
 		if !strings.Contains(log, wantFail+"\n") {
@@ -354,46 +353,12 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// TestBadCLIInput checks labrun's own command line: unreadable scenario
-// files and wrong flags, with exactly what it prints and its exit status.
-func TestBadCLIInput(t *testing.T) {
-	dir := t.TempDir()
-	missing := filepath.Join(dir, "missing.txt")
-	broken := filepath.Join(dir, "links")
-	os.Mkdir(broken, 0o755)
-	os.Symlink("nowhere", filepath.Join(broken, "dangling.txt"))
-	empty := filepath.Join(dir, "empty")
-	os.Mkdir(empty, 0o755)
-	for _, tc := range []struct {
-		args   []string
-		stderr string
-		code   int
-	}{
-		{[]string{missing}, "labrun: stat " + missing + ": no such file or directory\n", 2},
-		{[]string{broken}, "labrun: open " + filepath.Join(broken, "dangling.txt") + ": no such file or directory\n", 2},
-		{[]string{empty}, "labrun: no .txt or .txtar scenarios in " + empty + "\n", 2},
-		{[]string{"-run", "(", empty}, "labrun: bad -run: error parsing regexp: missing closing ): `(`\n", 2},
-		{[]string{"-j", "0", empty}, "labrun: -j must be at least 1\n", 2},
-		{[]string{"clean", "extra"}, "labrun clean: unexpected arguments [\"extra\"]\n", 2},
-	} {
-		var stdout, stderr bytes.Buffer
-		code := Run(tc.args, &stdout, &stderr)
-		if code != tc.code || stderr.String() != tc.stderr {
-			t.Errorf("labrun %q: exit status %d, stderr\n%s\nwant status %d, stderr\n%s", tc.args, code, stderr.String(), tc.code, tc.stderr)
-		}
-	}
-}
-
-// runWithCmds runs the scenarios in dir through the labrun CLI's runner with
-// jobs at a time, with extra commands, and returns its output.
-func runWithCmds(t *testing.T, dir string, jobs int, cmds ...Cmd) string {
+// runWithCmds runs the scenarios in dir, one at a time, with extra
+// commands, and returns each one's result by name.
+func runWithCmds(t *testing.T, dir string, cmds ...Cmd) map[string]*scriptT {
 	t.Helper()
-	files, err := scenarioFiles([]string{dir}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := testscript.Params{
-		Files:               files,
+		Dir:                 dir,
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		Cmds:                map[string]func(*testscript.TestScript, bool, []string){},
@@ -404,32 +369,10 @@ func runWithCmds(t *testing.T, dir string, jobs int, cmds ...Cmd) string {
 	for _, c := range cmds {
 		p.Cmds[c.Name] = tsCmd(c)
 	}
-	if err := setup(&p, options{}); err != nil {
+	if err := Setup(&p); err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	r := newCLIRun(&out, false, jobs)
-	if top := r.run(p); top.failed {
-		t.Fatalf("testscript did not start: %s", top.logText())
-	}
-	return out.String()
-}
-
-// scenarioLogs splits labrun's output into each scenario's result line and
-// log, by scenario name.
-func scenarioLogs(out string) map[string]string {
-	logs := map[string]string{}
-	head := regexp.MustCompile(`^(PASS|FAIL|SKIP) (\S+) \(`)
-	cur := ""
-	for _, l := range strings.SplitAfter(out, "\n") {
-		if m := head.FindStringSubmatch(l); m != nil {
-			cur = m[2]
-		}
-		if cur != "" {
-			logs[cur] += strings.TrimPrefix(l, "    ")
-		}
-	}
-	return logs
+	return runParams(t, p)
 }
 
 // badStderr returns what the log shows as the standard error of the last

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"flag"
-	"os"
 	"strings"
 	"testing"
 
@@ -19,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite the cmp golden sections of the 
 func TestMain(m *testing.M) {
 	// The test binary is also the programs that run inside the labs.
 	initproc.MaybeRun()
-	os.Exit(m.Run())
+	m.Run()
 }
 
 // requireLab skips a test on a machine that cannot build labs, saying why.

@@ -38,30 +38,52 @@ type scriptState struct {
 	docker *dockercli.Session
 }
 
-// options are the CLI's extras on top of Setup.
-type options struct {
-	// keepDir, when set, is where a failed scenario's lab is pinned
-	// (/run/netns), and its $WORK kept.
-	keepDir string
-	// kept receives what was kept of a failed scenario.
-	kept func(t testscript.T, k keptLab)
-	// pcapDir, when set, also receives every capture's pcap file, as
+// Options are what a caller adds to Setup, such as the labrun command's
+// -keep and -pcap-dir and its record of the labs to close when it is
+// interrupted. The zero value is Setup's behaviour: a fresh lab per script,
+// closed when the script ends.
+type Options struct {
+	// KeepDir, when set, is where a failed script's lab is pinned
+	// (labrun -keep: /run/netns), as it was when the script failed, and
+	// not closed.
+	KeepDir string
+	// Kept, when set, receives what KeepDir kept of a failed script.
+	Kept func(t testscript.T, k KeptLab)
+	// PcapDir, when set, also receives every capture's pcap file, as
 	// SCENARIO-NAME.pcap.
-	pcapDir string
-	// lab, when set, is the lab every script uses (SetupLab): the
+	PcapDir string
+	// Lab, when set, is the lab every script uses (SetupLab): the
 	// caller's, never closed by a script.
-	lab *netkit.Lab
-	// labs, when set, records the open labs, for the CLI to close on
-	// SIGINT or SIGTERM.
-	labs *labSet
+	Lab *netkit.Lab
+	// Labs, when set, is told of every lab a script makes and of its
+	// script's end, so that the caller can close the labs still open when
+	// it must stop (labrun on SIGINT or SIGTERM).
+	Labs LabRegistry
 }
 
-// keptLab is what -keep left of a failed scenario.
-type keptLab struct {
-	prefix  string
-	pins    []string
-	workdir string
-	err     error
+// LabRegistry follows the labs that scripts make. Its methods are called
+// from the scripts' goroutines, concurrently.
+type LabRegistry interface {
+	// Register records a lab a script has just made. An error refuses
+	// it (the caller is stopping): the script closes the lab and fails
+	// with that error, before any of its commands runs.
+	Register(*netkit.Lab) error
+	// Unregister forgets a lab whose script has ended.
+	Unregister(*netkit.Lab)
+}
+
+// KeptLab is what Options.KeepDir kept of a failed script.
+type KeptLab struct {
+	// Prefix starts the names of the lab's pinned namespaces
+	// (labrun-SCENARIO-RANDOM-), each followed by its node's or
+	// container's name.
+	Prefix string
+	// Pins are the paths of the pinned namespaces, in KeepDir.
+	Pins []string
+	// WorkDir is the script's $WORK.
+	WorkDir string
+	// Err is why the lab could not be pinned, or nil.
+	Err error
 }
 
 // Setup adds labrun's scenario language to p, in the manner of
@@ -75,9 +97,10 @@ type keptLab struct {
 //
 // Commands take p.Deadline, when set, as the deadline for the programs they
 // run.
-func Setup(p *testscript.Params) error { return setup(p, options{}) }
+func Setup(p *testscript.Params) error { return SetupWith(p, Options{}) }
 
-func setup(p *testscript.Params, o options) error {
+// SetupWith is Setup with the caller's additions o (see Options).
+func SetupWith(p *testscript.Params, o Options) error {
 	if p.Cmds == nil {
 		p.Cmds = map[string]func(*testscript.TestScript, bool, []string){}
 	}
@@ -108,34 +131,34 @@ func setup(p *testscript.Params, o options) error {
 		if err != nil {
 			return fmt.Errorf("making the lab: %w", err)
 		}
-		if o.labs != nil {
-			// The CLI closes the labs still open when it is interrupted.
-			if !o.labs.add(lab) {
+		if o.Labs != nil {
+			// The caller closes the labs still open when it must stop.
+			if err := o.Labs.Register(lab); err != nil {
 				lab.Close()
-				return errInterrupted
+				return err
 			}
-			env.Defer(func() { o.labs.remove(lab) })
+			env.Defer(func() { o.Labs.Unregister(lab) })
 		}
 		// A kept lab is pinned as it was when the script failed, and not
 		// closed: closing would stop its containers and remove their
 		// links and rules. Its processes still die with labrun. A lab
 		// the caller owns (SetupLab) outlives the script.
-		kept := o.lab != nil
+		kept := o.Lab != nil
 		env.Defer(func() {
 			if !kept {
 				lab.Close()
 			}
 		})
-		if o.keepDir != "" {
+		if o.KeepDir != "" {
 			env.Defer(func() {
 				if f, ok := env.T().(interface{ Failed() bool }); !ok || !f.Failed() {
 					return
 				}
-				k := keptLab{prefix: pinPrefix(name), workdir: env.WorkDir}
-				k.pins, k.err = lab.Pin(o.keepDir, k.prefix)
-				kept = k.err == nil
-				if o.kept != nil {
-					o.kept(env.T(), k)
+				k := KeptLab{Prefix: pinPrefix(name), WorkDir: env.WorkDir}
+				k.Pins, k.Err = lab.Pin(o.KeepDir, k.Prefix)
+				kept = k.Err == nil
+				if o.Kept != nil {
+					o.Kept(env.T(), k)
 				}
 			})
 		}
@@ -154,7 +177,7 @@ func setup(p *testscript.Params, o options) error {
 		} {
 			env.Setenv(k, v)
 		}
-		st := &scriptState{lab: lab, ctx: ctx, workdir: env.WorkDir, captures: newCaptureSet(name, env.WorkDir, o.pcapDir)}
+		st := &scriptState{lab: lab, ctx: ctx, workdir: env.WorkDir, captures: newCaptureSet(name, env.WorkDir, o.PcapDir)}
 		seen := map[string]bool{}
 		for _, kv := range env.Vars {
 			k, _, _ := strings.Cut(kv, "=")

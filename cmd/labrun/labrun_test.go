@@ -120,18 +120,6 @@ func TestKilledRuns(t *testing.T) {
 	}
 }
 
-func signalName(s syscall.Signal) string {
-	switch s {
-	case syscall.SIGKILL:
-		return "SIGKILL"
-	case syscall.SIGINT:
-		return "SIGINT"
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	}
-	return s.String()
-}
-
 func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signal, point killPoint) {
 	snap := filepath.Join(t.TempDir(), "root.snapshot")
 	if out, err := exec.Command(rootguard, "snapshot", snap).CombinedOutput(); err != nil {

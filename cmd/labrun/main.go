@@ -6,21 +6,27 @@
 //	labrun [-v] [-run REGEXP] [-j N] [-keep] [-u] [-timeout D] FILE|DIR...
 //	labrun clean
 //	labrun up|down|ls|shell|exercise|grade|diagram ...  (docs/classroom.md)
+//	labrun bench  (docs/performance.md)
+//
+// This package is labrun's whole command line: flags, the scenario runs
+// (run.go, runt.go: testscript.RunT with a testscript.T of its own, in
+// parallel), the subcommand table (subcommands.go), exit statuses and
+// signals (interrupt.go). The scenario language is package runner's, and it
+// runs the same under go test; what the command line adds (-keep,
+// -pcap-dir, closing the labs on a signal) goes through runner.Options. The
+// applications live below it: cmd/labrun/classroom and cmd/labrun/bench,
+// which subcommands run, and cmd/labrun/fidelity, which make fidelity runs.
 package main
 
 import (
 	"os"
 
 	"github.com/labrun/labrun/netkit/initproc"
-	"github.com/labrun/labrun/runner"
-	// The classroom's subcommands: up, down, ls, shell, exercise, grade,
-	// diagram (they register themselves with runner).
-	_ "github.com/labrun/labrun/runner/classroom"
 )
 
 func main() {
 	// A labrun binary re-executes itself as the programs that run inside
 	// the lab's namespaces; this returns at once in the parent.
 	initproc.MaybeRun()
-	os.Exit(runner.Main(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -1,7 +1,6 @@
 package images
 
 import (
-	"os"
 	"regexp"
 	"slices"
 	"testing"
@@ -14,7 +13,7 @@ import (
 // TestMain lets the test binary be re-executed as a container program.
 func TestMain(m *testing.M) {
 	initproc.MaybeRun()
-	os.Exit(m.Run())
+	m.Run()
 }
 
 func TestLookup(t *testing.T) {

@@ -5,19 +5,18 @@
 package main
 
 import (
-	"fmt"
+	"log"
 	"os"
 
 	"github.com/labrun/labrun/runner"
 )
 
 func main() {
+	log.SetFlags(0)
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: gendocs FILE")
-		os.Exit(2)
+		log.Fatal("usage: gendocs FILE")
 	}
 	if err := os.WriteFile(os.Args[1], []byte(runner.Markdown()), 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, "gendocs:", err)
-		os.Exit(1)
+		log.Fatalf("gendocs: %v", err)
 	}
 }

@@ -28,9 +28,10 @@ import (
 	"github.com/labrun/labrun/runner"
 )
 
-// keeperCmd is the hidden subcommand that `labrun up` re-executes labrun
-// as: the process that owns a live lab.
-const keeperCmd = "__keeper"
+// KeeperCmd is the hidden subcommand that `labrun up` re-executes labrun
+// as: the process that owns a live lab. The labrun binary must run
+// KeeperMain for it.
+const KeeperCmd = "__keeper"
 
 // upResult is what the keeper tells `labrun up` on its readiness pipe (fd
 // 3), once: the lab is up, or why not.
@@ -67,10 +68,11 @@ type keeper struct {
 	owns bool
 }
 
-// keeperMain runs the keeper: it builds the lab, reports on fd 3 and serves
-// until down, a signal, or its end.
-func keeperMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet(keeperCmd, flag.ContinueOnError)
+// KeeperMain runs the keeper (labrun KeeperCmd -name LAB [-keep] [FILE]):
+// it builds the lab, reports on fd 3 and serves until down, a signal, or its
+// end.
+func KeeperMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(KeeperCmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	name := fs.String("name", "", "")
 	keepFailed := fs.Bool("keep", false, "")

@@ -42,7 +42,8 @@ type GradeReport struct {
 	Students  []StudentReport `json:"students"`
 }
 
-func gradeMain(args []string, stdout, stderr io.Writer) int {
+// GradeMain runs `labrun grade [-exercises DIR] [-o DIR] [-j N] SUBMISSIONS`.
+func GradeMain(args []string, stdout, stderr io.Writer) int {
 	fs := flagSet("grade", "grade [-exercises DIR] [-o DIR] [-j N] SUBMISSIONS\n\nGrade a class: SUBMISSIONS/STUDENT/EXERCISE.txt is STUDENT's answer to exercise\nEXERCISE (exercises/EXERCISE.txt), a scenario fragment. Each answer runs in a lab of its\nown (the set-up, the answer, the checks), in parallel. Prints a summary and writes\nreport.json, junit.xml and STUDENT.json / STUDENT.xml per student to the -o directory.", stderr)
 	exDir := fs.String("exercises", "exercises", "the `directory` of the exercise files")
 	outDir := fs.String("o", "grades", "the `directory` the reports are written to")

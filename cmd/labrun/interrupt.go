@@ -1,4 +1,4 @@
-package runner
+package main
 
 import (
 	"errors"
@@ -10,16 +10,18 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/labrun/labrun/netkit"
 )
 
-// errInterrupted is a scenario's Setup error once labrun has been told to
-// stop: no new lab is made.
+// errInterrupted refuses a scenario's lab once labrun has been told to
+// stop: the scenario fails before its first command.
 var errInterrupted = errors.New("labrun is stopping (interrupted)")
 
 // labSet is the labs a labrun run has open, so that SIGINT or SIGTERM can
-// close them before labrun exits. It belongs to one run (Main), never to
-// the process.
+// close them before labrun exits. It belongs to one run (run), never to
+// the process. It is the run's runner.LabRegistry.
 type labSet struct {
 	mu     sync.Mutex
 	labs   map[*netkit.Lab]bool
@@ -34,23 +36,23 @@ func (s *labSet) removeDir(dir string) {
 	s.dirs = append(s.dirs, dir)
 }
 
-// add records an open lab. It reports false once closeAll has run: the
-// caller must then close the lab itself and give up.
-func (s *labSet) add(l *netkit.Lab) bool {
+// Register records an open lab. Once closeAll has run it refuses the lab
+// with errInterrupted: the scenario then closes the lab itself and fails.
+func (s *labSet) Register(l *netkit.Lab) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return false
+		return errInterrupted
 	}
 	if s.labs == nil {
 		s.labs = map[*netkit.Lab]bool{}
 	}
 	s.labs[l] = true
-	return true
+	return nil
 }
 
-// remove forgets a lab its scenario has finished with.
-func (s *labSet) remove(l *netkit.Lab) {
+// Unregister forgets a lab its scenario has finished with.
+func (s *labSet) Unregister(l *netkit.Lab) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.labs, l)
@@ -124,13 +126,11 @@ func interruptible(labs *labSet, stderr io.Writer, f func() int) int {
 	}
 }
 
-// signalName is the signal's conventional name, as kill -l prints it.
+// signalName is the signal's conventional name, as kill -l prints it
+// (SIGTERM).
 func signalName(s syscall.Signal) string {
-	switch s {
-	case syscall.SIGINT:
-		return "SIGINT"
-	case syscall.SIGTERM:
-		return "SIGTERM"
+	if n := unix.SignalName(s); n != "" {
+		return n
 	}
 	return s.String()
 }

@@ -128,7 +128,7 @@ func isKeeper(pid int) bool {
 		return false
 	}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	return err == nil && strings.Contains(string(b), "\x00"+keeperCmd+"\x00")
+	return err == nil && strings.Contains(string(b), "\x00"+KeeperCmd+"\x00")
 }
 
 // keeperPID reads the keeper's PID from keeper.pid (written by up when it

@@ -20,7 +20,8 @@ An exercise is a scenario file with a task (-- task.txt --), a set-up, and check
 after a "# checks" line, each "# check: TITLE" with "# hint: TEXT" lines
 (docs/classroom.md). An ANSWER is a scenario fragment: the commands of the answer.`
 
-func exerciseMain(args []string, stdout, stderr io.Writer) int {
+// ExerciseMain runs `labrun exercise start|check|task|list|run ...`.
+func ExerciseMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintf(stderr, "usage: labrun %s\n", exerciseUsage)
 		return 2

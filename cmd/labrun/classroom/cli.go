@@ -15,25 +15,7 @@ import (
 	"time"
 
 	"github.com/labrun/labrun/netkit/prereq"
-	"github.com/labrun/labrun/runner"
 )
-
-func init() {
-	for _, s := range []runner.Subcommand{
-		{Name: "up", Usage: "up [-name LAB] [-keep] [FILE]", Run: upMain},
-		{Name: "down", Usage: "down [-all] [LAB...]", Run: downMain},
-		{Name: "ls", Usage: "ls [-v]", Run: lsMain},
-		{Name: "shell", Usage: "shell [-lab LAB] NODE [COMMAND [ARG...]]", Run: shellMain},
-		{Name: "docker", Usage: "docker ARGS... (in a live lab; LAB from $LABRUN_LAB)", Run: dockerMain("docker")},
-		{Name: "dockerd", Usage: "dockerd FLAGS... (restart a live lab's engine)", Run: dockerMain("dockerd")},
-		{Name: "exercise", Usage: "exercise start|check|task|list|run ...", Run: exerciseMain},
-		{Name: "grade", Usage: "grade [-exercises DIR] [-o DIR] [-j N] SUBMISSIONS", Run: gradeMain},
-		{Name: "diagram", Usage: "diagram [-lab LAB] [-format mermaid|svg|json] [-o FILE] [FILE]", Run: diagramMain},
-		{Name: keeperCmd, Run: keeperMain},
-	} {
-		runner.AddSubcommand(s)
-	}
-}
 
 // flagSet makes a subcommand's flag set with labrun's conventions: errors
 // on stderr, exit status 2 for bad usage.
@@ -59,7 +41,10 @@ func parse(fs *flag.FlagSet, args []string) (int, bool) {
 	return 0, true
 }
 
-func upMain(args []string, stdout, stderr io.Writer) int {
+// UpMain runs `labrun up [-name LAB] [-keep] [FILE]` (args after "up") and
+// returns its exit status, as every XxxMain of the package does: 0, 1 when
+// it failed, 2 for bad usage.
+func UpMain(args []string, stdout, stderr io.Writer) int {
 	fs := flagSet("up", "up [-name LAB] [-keep] [FILE]\n\nBuild a lab (the classroom world, plus what FILE sets up) and keep it running in the\nbackground until labrun down. FILE is a scenario (its whole script runs) or an exercise\n(its set-up runs, and its task is printed).", stderr)
 	name := fs.String("name", "", "the lab's `name` (default: FILE's name without .txt, or \"lab\")")
 	keep := fs.Bool("keep", false, "keep the lab up when FILE's script fails, as it stopped (the exit status is still 1)")
@@ -188,7 +173,7 @@ func startKeeper(name, file string, keep bool) (upResult, error) {
 		return res, err
 	}
 	defer rd.Close()
-	args := []string{keeperCmd, "-name", name}
+	args := []string{KeeperCmd, "-name", name}
 	if keep {
 		args = append(args, "-keep")
 	}
@@ -241,7 +226,8 @@ func startKeeper(name, file string, keep bool) (upResult, error) {
 	return res, nil
 }
 
-func downMain(args []string, stdout, stderr io.Writer) int {
+// DownMain runs `labrun down [-all] [LAB...]`.
+func DownMain(args []string, stdout, stderr io.Writer) int {
 	fs := flagSet("down", "down [-all] [LAB...]\n\nRemove live labs: their containers, namespaces, shells and directory. With no LAB,\nthe only live lab.", stderr)
 	all := fs.Bool("all", false, "remove every live lab")
 	if code, ok := parse(fs, args); !ok {
@@ -306,7 +292,8 @@ func down(name string) error {
 	return fmt.Errorf("lab %s: the keeper (pid %d) did not end in time and was killed", name, pid)
 }
 
-func lsMain(args []string, stdout, stderr io.Writer) int {
+// LsMain runs `labrun ls [-v]`.
+func LsMain(args []string, stdout, stderr io.Writer) int {
 	fs := flagSet("ls", "ls [-v]\n\nList the live labs. A lab whose keeper died is reported, and its directory removed.", stderr)
 	verbose := fs.Bool("v", false, "list each lab's nodes and their network namespaces")
 	if code, ok := parse(fs, args); !ok {
@@ -362,9 +349,10 @@ func lsMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// dockerMain forwards `labrun docker ARGS` (and dockerd) to a live lab's
-// keeper: the docker and dockerd commands of the lab's shells.
-func dockerMain(cmd string) func(args []string, stdout, stderr io.Writer) int {
+// DockerMain returns the main of `labrun docker ARGS` (cmd "docker") or
+// `labrun dockerd FLAGS` (cmd "dockerd"), which forwards the command line to
+// a live lab's keeper: the docker and dockerd commands of the lab's shells.
+func DockerMain(cmd string) func(args []string, stdout, stderr io.Writer) int {
 	return func(args []string, stdout, stderr io.Writer) int {
 		name, err := resolveLab("")
 		if err != nil {

@@ -31,6 +31,7 @@
 // labs and with the same docker commands, and so that teachers can check
 // that work with the same scenario language. It is not a new network layer
 // (labs are netkit's, commands runner's), and not a multi-user service: live
-// labs belong to root on one machine. It registers its subcommands with
-// runner.AddSubcommand; the labrun binary imports it for that.
+// labs belong to root on one machine. Its command lines are the XxxMain
+// functions (UpMain, ShellMain, ...), which labrun's subcommand table
+// (cmd/labrun) calls.
 package classroom

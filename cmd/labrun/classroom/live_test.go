@@ -38,7 +38,7 @@ func labrun(t *testing.T) string {
 			return
 		}
 		labrunBin = filepath.Join(dir, "labrun")
-		out, err := exec.Command("go", "build", "-o", labrunBin, "../../cmd/labrun").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", labrunBin, "..").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build ./cmd/labrun: %v\n%s", err, out)
 		}
@@ -54,7 +54,7 @@ func run(t *testing.T, env []string, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command(labrun(t), args...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Dir = "../.."
+	cmd.Dir = "../../.."
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {

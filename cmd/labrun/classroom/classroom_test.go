@@ -274,14 +274,14 @@ func wantHint(t *testing.T, path string) string {
 // wrong answer fails, and a failed check carries the hint its want-hint
 // line names. The reports are written and read back.
 func TestExercises(t *testing.T) {
-	xs, err := exerciseFiles("../../exercises")
+	xs, err := exerciseFiles("../../../exercises")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(xs) < 8 {
 		t.Fatalf("%d exercises in exercises/, want at least 8", len(xs))
 	}
-	subs := "../../testdata/exercises"
+	subs := "../../../testdata/exercises"
 	for _, x := range xs {
 		for _, st := range []string{"solution", "wrong"} {
 			if _, err := os.Stat(filepath.Join(subs, st, x.Name+".txt")); err != nil {

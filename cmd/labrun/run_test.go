@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/prereq"
+)
+
+func TestMain(m *testing.M) {
+	// The test binary is also the programs that run inside the labs of
+	// the scenarios run in process (TestBroken).
+	initproc.MaybeRun()
+	m.Run()
+}
+
+func TestCLIUsage(t *testing.T) {
+	for _, args := range [][]string{
+		nil,
+		{"-bogus", "x"},
+		{"-run", "(", "x"},
+		{"-j", "0", "x"},
+		{filepath.Join(t.TempDir(), "missing.txt")},
+		{"clean", "extra"},
+	} {
+		var out bytes.Buffer
+		if code := run(args, &out, &out); code != 2 {
+			t.Errorf("labrun %q: exit status %d, want 2\n%s", args, code, out.String())
+		}
+	}
+	var out bytes.Buffer
+	if code := run([]string{"-h"}, &out, &out); code != 0 || !strings.Contains(out.String(), "usage: labrun") {
+		t.Errorf("labrun -h: exit status %d, output\n%s", code, out.String())
+	}
+}
+
+// TestUsageSynopses checks the head of labrun -h: the scenario run, then
+// the subcommands with a synopsis, in the table's order; bench and the
+// keeper stay hidden.
+func TestUsageSynopses(t *testing.T) {
+	const want = `usage: labrun [flags] FILE|DIR...
+       labrun clean
+       labrun diagram [-lab LAB] [-format mermaid|svg|json] [-o FILE] [FILE]
+       labrun docker ARGS... (in a live lab; LAB from $LABRUN_LAB)
+       labrun dockerd FLAGS... (restart a live lab's engine)
+       labrun down [-all] [LAB...]
+       labrun exercise start|check|task|list|run ...
+       labrun grade [-exercises DIR] [-o DIR] [-j N] SUBMISSIONS
+       labrun ls [-v]
+       labrun shell [-lab LAB] NODE [COMMAND [ARG...]]
+       labrun up [-name LAB] [-keep] [FILE]
+
+labrun runs scenario files`
+	var out bytes.Buffer
+	run([]string{"-h"}, &out, &out)
+	if !strings.HasPrefix(out.String(), want) {
+		t.Errorf("labrun -h starts\n%s\nwant\n%s", out.String()[:min(len(want), out.Len())], want)
+	}
+	seen := map[string]bool{}
+	for _, s := range subcommands {
+		if seen[s.name] || s.run == nil {
+			t.Errorf("subcommand %q listed twice or without run", s.name)
+		}
+		seen[s.name] = true
+	}
+}
+
+// TestBadCLIInput checks labrun's own command line: unreadable scenario
+// files and wrong flags, with exactly what it prints and its exit status.
+func TestBadCLIInput(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.txt")
+	broken := filepath.Join(dir, "links")
+	os.Mkdir(broken, 0o755)
+	os.Symlink("nowhere", filepath.Join(broken, "dangling.txt"))
+	empty := filepath.Join(dir, "empty")
+	os.Mkdir(empty, 0o755)
+	for _, tc := range []struct {
+		args   []string
+		stderr string
+		code   int
+	}{
+		{[]string{missing}, "labrun: stat " + missing + ": no such file or directory\n", 2},
+		{[]string{broken}, "labrun: open " + filepath.Join(broken, "dangling.txt") + ": no such file or directory\n", 2},
+		{[]string{empty}, "labrun: no .txt or .txtar scenarios in " + empty + "\n", 2},
+		{[]string{"-run", "(", empty}, "labrun: bad -run: error parsing regexp: missing closing ): `(`\n", 2},
+		{[]string{"-j", "0", empty}, "labrun: -j must be at least 1\n", 2},
+		{[]string{"clean", "extra"}, "labrun clean: unexpected arguments [\"extra\"]\n", 2},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(tc.args, &stdout, &stderr)
+		if code != tc.code || stderr.String() != tc.stderr {
+			t.Errorf("labrun %q: exit status %d, stderr\n%s\nwant status %d, stderr\n%s", tc.args, code, stderr.String(), tc.code, tc.stderr)
+		}
+	}
+}
+
+func TestScenarioFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"b.txt", "a.txtar", "notes.md", "publish-ports.txt"} {
+		os.WriteFile(filepath.Join(dir, n), nil, 0o644)
+	}
+	got, err := scenarioFiles([]string{dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "a.txtar"), filepath.Join(dir, "b.txt"), filepath.Join(dir, "publish-ports.txt")}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("scenarioFiles(dir) = %q, want %q", got, want)
+	}
+	got, _ = scenarioFiles([]string{dir}, regexp.MustCompile(`^publish`))
+	if len(got) != 1 || scenarioName(got[0]) != "publish-ports" {
+		t.Errorf("scenarioFiles(dir, ^publish) = %q", got)
+	}
+}
+
+// TestBroken runs a deliberately broken scenario through labrun's command
+// line, in process: it must fail and name its file and line.
+func TestBroken(t *testing.T) {
+	if err := netns.Available(); err != nil {
+		t.Skipf("skipping: cannot create network namespaces (labs need root): %v", err)
+	}
+	if err := prereq.Err(); err != nil {
+		t.Skipf("skipping: this machine cannot build labs:\n%v", err)
+	}
+	var out bytes.Buffer
+	code := run([]string{"testdata/broken"}, &out, &out)
+	if code != 1 {
+		t.Errorf("labrun testdata/broken: exit status %d, want 1", code)
+	}
+	for _, want := range []string{
+		"FAIL publish-broken (",
+		"FAIL: testdata/broken/publish-broken.txt:5: no match for `It does not work` found in stdout",
+		"0 passed, 1 failed",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

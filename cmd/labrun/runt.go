@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/labrun/labrun/runner"
+)
+
+// cliRun is one labrun run: the scenarios' results as they finish.
+type cliRun struct {
+	out      io.Writer
+	verbose  bool
+	wg       sync.WaitGroup
+	workRoot string // -keep: where the work directories are
+
+	// Scenarios start in the order of the command line, at most jobs at
+	// a time (-j).
+	slots     sync.Mutex
+	slotFree  *sync.Cond
+	jobs      int
+	running   int
+	nextStart int // sequence number of the next scenario to start
+	nextSeq   int // sequence number for the next Run
+
+	mu                  sync.Mutex // guards what follows, and out
+	nPass, nFail, nSkip int
+	kept                map[string]runner.KeptLab
+}
+
+func newCLIRun(out io.Writer, verbose bool, jobs int) *cliRun {
+	r := &cliRun{out: out, verbose: verbose, jobs: jobs, kept: map[string]runner.KeptLab{}}
+	r.slotFree = sync.NewCond(&r.slots)
+	return r
+}
+
+// acquire waits until scenario seq may start: its predecessors have
+// started and fewer than jobs scenarios run.
+func (r *cliRun) acquire(seq int) {
+	r.slots.Lock()
+	defer r.slots.Unlock()
+	for r.nextStart != seq || r.running >= r.jobs {
+		r.slotFree.Wait()
+	}
+	r.nextStart++
+	r.running++
+	r.slotFree.Broadcast()
+}
+
+func (r *cliRun) release() {
+	r.slots.Lock()
+	defer r.slots.Unlock()
+	r.running--
+	r.slotFree.Broadcast()
+}
+
+// run runs p's scripts through testscript.RunT and waits for them all. It
+// returns the top-level T, which failed only when testscript could not start.
+func (r *cliRun) run(p testscript.Params) *runT {
+	top := &runT{r: r, name: ""}
+	func() {
+		defer func() {
+			if e := recover(); e != nil && e != errFailNow && e != errSkip {
+				panic(e)
+			}
+		}()
+		testscript.RunT(top, p)
+	}()
+	r.wg.Wait()
+	return top
+}
+
+// report prints a finished scenario's line, and its log when it failed or
+// with -v.
+func (r *cliRun) report(t *runT) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d := time.Since(t.start).Seconds()
+	switch {
+	case t.failed:
+		r.nFail++
+		fmt.Fprintf(r.out, "FAIL %s (%.2fs)\n", t.name, d)
+	case t.skipped:
+		r.nSkip++
+		fmt.Fprintf(r.out, "SKIP %s (%.2fs)\n", t.name, d)
+	default:
+		r.nPass++
+		fmt.Fprintf(r.out, "PASS %s (%.2fs)\n", t.name, d)
+	}
+	if t.failed || t.skipped || r.verbose {
+		fmt.Fprint(r.out, indent(t.logText(), "    "))
+	}
+	if k, ok := r.kept[t.name]; ok {
+		if k.Err != nil {
+			fmt.Fprintf(r.out, "    keeping the lab: %v\n", k.Err)
+		}
+		if len(k.Pins) > 0 {
+			var nodes []string
+			for _, p := range k.Pins {
+				nodes = append(nodes, strings.TrimPrefix(filepath.Base(p), k.Prefix))
+			}
+			sort.Strings(nodes)
+			fmt.Fprintf(r.out, "    lab kept in %s: %s{%s}\n", pinDir, k.Prefix, strings.Join(nodes, ","))
+			fmt.Fprintf(r.out, "    enter it with: ip netns exec %shost bash\n", k.Prefix)
+			fmt.Fprintf(r.out, "    remove it with: labrun clean\n")
+		}
+		fmt.Fprintf(r.out, "    work directory kept: %s\n", k.WorkDir)
+	} else if r.workRoot != "" && t.name != "" {
+		os.RemoveAll(filepath.Join(r.workRoot, "script-"+t.name))
+	}
+}
+
+func indent(s, prefix string) string {
+	if s == "" {
+		return ""
+	}
+	s = strings.TrimSuffix(s, "\n")
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix) + "\n"
+}
+
+var (
+	errFailNow = errors.New("labrun: scenario failed")
+	errSkip    = errors.New("labrun: scenario skipped")
+)
+
+// runT implements testscript.T for the CLI, as go-internal's
+// cmd/testscript does, but runs the scenarios in parallel: Run starts each
+// in a goroutine, and Parallel waits for one of the -j slots.
+type runT struct {
+	r    *cliRun
+	name string
+	seq  int
+
+	mu      sync.Mutex
+	log     bytes.Buffer
+	failed  bool
+	skipped bool
+	holding bool
+	start   time.Time
+}
+
+// Name returns the scenario's name.
+func (t *runT) Name() string { return t.name }
+
+// Failed reports whether the scenario has failed.
+func (t *runT) Failed() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.failed
+}
+
+func (t *runT) Skip(args ...any) {
+	t.Log(args...)
+	t.mu.Lock()
+	t.skipped = true
+	t.mu.Unlock()
+	panic(errSkip)
+}
+
+func (t *runT) Fatal(args ...any) {
+	t.Log(args...)
+	t.FailNow()
+}
+
+func (t *runT) Parallel() {
+	t.r.acquire(t.seq)
+	t.mu.Lock()
+	t.holding = true
+	t.start = time.Now()
+	t.mu.Unlock()
+}
+
+func (t *runT) Log(args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	msg := fmt.Sprint(args...)
+	t.log.WriteString(msg)
+	if !strings.HasSuffix(msg, "\n") {
+		t.log.WriteByte('\n')
+	}
+}
+
+func (t *runT) logText() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.log.String()
+}
+
+func (t *runT) FailNow() {
+	t.mu.Lock()
+	t.failed = true
+	t.mu.Unlock()
+	panic(errFailNow)
+}
+
+func (t *runT) Run(name string, f func(testscript.T)) {
+	t.r.slots.Lock()
+	sub := &runT{r: t.r, name: name, start: time.Now(), seq: t.r.nextSeq}
+	t.r.nextSeq++
+	t.r.slots.Unlock()
+	t.r.wg.Add(1)
+	go func() {
+		defer t.r.wg.Done()
+		defer func() {
+			e := recover()
+			if e != nil && e != errFailNow && e != errSkip {
+				sub.Log(fmt.Sprintf("panic: %v\n%s", e, debug.Stack()))
+				sub.mu.Lock()
+				sub.failed = true
+				sub.mu.Unlock()
+			}
+			if sub.holding {
+				t.r.release()
+			}
+			t.r.report(sub)
+		}()
+		f(sub)
+	}()
+}
+
+func (t *runT) Verbose() bool { return t.r.verbose }

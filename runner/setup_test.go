@@ -1,0 +1,77 @@
+package runner
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/labrun/labrun/netkit"
+)
+
+// registry is a LabRegistry that records what it is told, and refuses
+// every lab once refuse is set.
+type registry struct {
+	mu         sync.Mutex
+	refuse     error
+	open       map[*netkit.Lab]bool
+	registered int
+}
+
+func (r *registry) Register(l *netkit.Lab) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.refuse != nil {
+		return r.refuse
+	}
+	r.open[l] = true
+	r.registered++
+	return nil
+}
+
+func (r *registry) Unregister(l *netkit.Lab) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.open, l)
+}
+
+// TestOptionsLabs checks that SetupWith tells Options.Labs of every lab a
+// script makes and of the script's end, and that a refused lab fails its
+// script with the registry's error before its first command.
+func TestOptionsLabs(t *testing.T) {
+	requireLab(t)
+	dir := t.TempDir()
+	for _, n := range []string{"a", "b"} {
+		if err := os.WriteFile(filepath.Join(dir, n+".txt"), []byte("on host true\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	params := func(reg *registry) testscript.Params {
+		p := testscript.Params{Dir: dir}
+		if err := SetupWith(&p, Options{Labs: reg}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	reg := &registry{open: map[*netkit.Lab]bool{}}
+	for name, r := range runParams(t, params(reg)) {
+		if r.failed {
+			t.Errorf("%s failed:\n%s", name, r.log.String())
+		}
+	}
+	if reg.registered != 2 || len(reg.open) != 0 {
+		t.Errorf("%d labs registered, %d still open after the scripts; want 2 and 0", reg.registered, len(reg.open))
+	}
+
+	reg = &registry{open: map[*netkit.Lab]bool{}, refuse: errors.New("stopping")}
+	for name, r := range runParams(t, params(reg)) {
+		if !r.failed || !strings.Contains(r.log.String(), "stopping") || strings.Contains(r.log.String(), "> on host") {
+			t.Errorf("%s: failed %v, want a failure before its first command with the registry's error:\n%s", name, r.failed, r.log.String())
+		}
+	}
+}
