@@ -55,6 +55,7 @@ type goFile struct {
 	test    bool
 	imports []string // the module's own packages it imports, from the module root
 	lines   int
+	hasDoc  bool // a package doc comment stands above its package clause
 }
 
 func TestLayout(t *testing.T) {
@@ -154,9 +155,10 @@ func forbidden(f goFile, imp string) string {
 // under reports whether pkg is dir or below it.
 func under(pkg, dir string) bool { return pkg == dir || strings.HasPrefix(pkg, dir+"/") }
 
-// moduleFiles reads every Go file of the module (not testdata, not nested
-// modules): its package directory, its imports of the module's own packages
-// and its length.
+// moduleFiles reads every Go file of the module, leaving out what the go
+// command ignores (testdata, vendor, names starting with . or _) and nested
+// modules: its package directory, its imports of the module's own packages,
+// its length and whether it has a package doc.
 func moduleFiles(t *testing.T) []goFile {
 	t.Helper()
 	root, err := filepath.Abs("..")
@@ -187,16 +189,17 @@ func moduleFiles(t *testing.T) []goFile {
 		if err != nil {
 			return err
 		}
-		af, err := parser.ParseFile(fset, path, src, parser.ImportsOnly)
+		af, err := parser.ParseFile(fset, path, src, parser.ImportsOnly|parser.ParseComments)
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(root, path)
 		f := goFile{
-			rel:   filepath.ToSlash(rel),
-			pkg:   filepath.ToSlash(filepath.Dir(rel)),
-			test:  strings.HasSuffix(name, "_test.go"),
-			lines: bytes.Count(src, []byte("\n")),
+			rel:    filepath.ToSlash(rel),
+			pkg:    filepath.ToSlash(filepath.Dir(rel)),
+			test:   strings.HasSuffix(name, "_test.go"),
+			lines:  bytes.Count(src, []byte("\n")),
+			hasDoc: af.Doc != nil,
 		}
 		if f.pkg == "." {
 			f.pkg = ""
