@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,6 +21,7 @@ import (
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/proc"
 )
 
 // Container is a container of the engine: a main process in a network
@@ -728,16 +728,16 @@ func (c *Container) launch() error {
 	if err != nil {
 		return err
 	}
-	rd, wr, err := os.Pipe()
+	ready, err := proc.NewReadiness()
 	if err != nil {
-		return fmt.Errorf("making readiness pipe: %w", err)
+		return err
 	}
-	defer rd.Close()
+	defer ready.Close()
 	var stderr strings.Builder
 	c.mu.Lock()
 	node := c.node
 	c.mu.Unlock()
-	var proc *os.Process
+	var p *os.Process
 	var wait func() *os.ProcessState
 	if waiter {
 		// The waiter writes nothing: it needs no pipe (a descriptor held,
@@ -747,31 +747,31 @@ func (c *Container) launch() error {
 		// grace period on exit, would cost more than the rest of its
 		// life). It is spawned (see netns.Spawn): a lab starts one per
 		// container, while labrun holds the descriptors of all the others.
-		proc, err = node.ns.Spawn(netns.Spawn{Exe: exe, Args: cmd.Args, Env: cmd.Env, Extra: []*os.File{wr}}, netns.StartOptions{NewUTS: true})
+		p, err = node.ns.Spawn(netns.Spawn{Exe: exe, Args: cmd.Args, Env: cmd.Env, Extra: []*os.File{ready.Child()}}, netns.StartOptions{NewUTS: true})
 		wait = func() *os.ProcessState {
-			st, _ := proc.Wait()
+			st, _ := p.Wait()
 			return st
 		}
 	} else {
-		cmd.ExtraFiles = []*os.File{wr}
-		cmd.Stderr = &limitedWriter{w: &stderr, n: 4096}
+		cmd.ExtraFiles = []*os.File{ready.Child()}
+		cmd.Stderr = &proc.HeadWriter{W: &stderr, N: 4096}
 		err = node.ns.Start(cmd, netns.StartOptions{NewUTS: true, NewMount: true})
 		if err == nil {
-			proc = cmd.Process
+			p = cmd.Process
 			wait = func() *os.ProcessState {
 				cmd.Wait()
 				return cmd.ProcessState
 			}
 		}
 	}
-	wr.Close()
+	ready.Started()
 	if err != nil {
 		return fmt.Errorf("starting container %s: %w", c.Name, err)
 	}
 	done := make(chan struct{})
 	c.mu.Lock()
-	c.proc = proc
-	c.pid = proc.Pid
+	c.proc = p
+	c.pid = p.Pid
 	c.done = done
 	c.exited = false
 	c.mu.Unlock()
@@ -781,13 +781,11 @@ func (c *Container) launch() error {
 	if timeout == 0 {
 		timeout = 5 * time.Second
 	}
-	rd.SetReadDeadline(time.Now().Add(timeout))
-	var b [1]byte
-	if _, rerr := rd.Read(b[:]); rerr != nil {
-		proc.Kill()
+	if rerr := ready.Wait(timeout); rerr != nil {
+		p.Kill()
 		<-done
 		msg := strings.TrimSpace(stderr.String())
-		if errors.Is(rerr, os.ErrDeadlineExceeded) {
+		if errors.Is(rerr, proc.ErrNotReady) {
 			return fmt.Errorf("container %s: main process not ready after %s", c.Name, timeout)
 		}
 		if msg == "" {
@@ -816,10 +814,10 @@ func (c *Container) running() error {
 // whose start failed afterwards, and waits for it.
 func (c *Container) killLaunched() {
 	c.mu.Lock()
-	proc, done := c.proc, c.done
+	p, done := c.proc, c.done
 	c.mu.Unlock()
-	if proc != nil {
-		proc.Kill()
+	if p != nil {
+		p.Kill()
 		<-done
 	}
 }
@@ -827,13 +825,7 @@ func (c *Container) killLaunched() {
 // reap waits for the main process; when it exits by itself, the container
 // stops as Docker's does (network released, --rm honoured).
 func (c *Container) reap(wait func() *os.ProcessState, done chan struct{}) {
-	code := 0
-	if st := wait(); st != nil {
-		code = st.ExitCode()
-		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			code = 128 + int(ws.Signal())
-		}
-	}
+	code := proc.ExitCode(wait())
 	c.mu.Lock()
 	c.exitCode = code
 	stopping := c.stopping
@@ -867,10 +859,10 @@ func (c *Container) stop(timeout time.Duration, honourRm bool) error {
 		return nil
 	}
 	c.stopping = true
-	proc, done := c.proc, c.done
+	p, done := c.proc, c.done
 	c.mu.Unlock()
 	if timeout > 0 {
-		proc.Signal(syscall.SIGTERM)
+		p.Signal(syscall.SIGTERM)
 		select {
 		case <-done:
 		case <-time.After(timeout):
@@ -886,14 +878,8 @@ func (c *Container) stop(timeout time.Duration, honourRm bool) error {
 	}
 	c.mu.Unlock()
 	defer t.release()
-	// Kill the whole tree, children first, so that nothing of the
-	// container outlives it (not even a zombie waiting for init).
-	if kids := descendants([]int{proc.Pid}); len(kids) > 1 {
-		for _, pid := range kids[1:] {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-	proc.Kill()
+	// Kill the whole tree, so that nothing of the container outlives it.
+	proc.KillTree(p)
 	<-done
 	err := c.teardown(t)
 	c.mu.Lock()
@@ -1025,30 +1011,12 @@ func (c *Container) Processes() []int {
 		roots = append(roots, pid)
 	}
 	for _, x := range c.execs {
-		if x.Process != nil && alive(x.Process.Pid) {
+		if x.Process != nil && proc.Alive(x.Process.Pid) {
 			roots = append(roots, x.Process.Pid)
 		}
 	}
 	c.mu.Unlock()
-	return descendants(roots)
-}
-
-type limitedWriter struct {
-	w io.Writer
-	n int
-}
-
-func (l *limitedWriter) Write(p []byte) (int, error) {
-	if l.n <= 0 {
-		return len(p), nil
-	}
-	q := p
-	if len(q) > l.n {
-		q = q[:l.n]
-	}
-	l.n -= len(q)
-	l.w.Write(q)
-	return len(p), nil
+	return proc.Descendants(roots)
 }
 
 // portsOf lists the container ports to publish: -p bindings, and with -P
@@ -1068,15 +1036,4 @@ func portsOf(o RunOptions) []ports.Binding {
 		}
 	}
 	return bs
-}
-
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
 }

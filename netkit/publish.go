@@ -6,15 +6,13 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/proc"
 )
 
 var (
@@ -323,110 +321,6 @@ func (p *udpProxy) Close() error {
 	return err
 }
 
-// descendants returns roots and every process descended from them, read
-// from /proc, depth first, children in the order of their /proc entries.
-//
-// It follows /proc/PID/task/TID/children down from the roots, which costs
-// what the tree holds; a lab of 1000 containers stops each with this, and
-// a scan of every process on the machine per container would make removing
-// a lab grow with the square of its size. Without that file (a kernel
-// without CONFIG_PROC_CHILDREN), it scans /proc.
-func descendants(roots []int) []int {
-	return Descendants(roots)
-}
-
 // Descendants returns roots and every process descended from them, roots
-// first, each once.
-func Descendants(roots []int) []int {
-	if len(roots) == 0 {
-		return nil
-	}
-	if procChildren() {
-		return descendantsByChildren(roots)
-	}
-	return descendantsByScan(roots)
-}
-
-// descendantsByScan is descendants by reading every process's parent.
-func descendantsByScan(roots []int) []int {
-	children := map[int][]int{}
-	ents, _ := os.ReadDir("/proc")
-	for _, ent := range ents {
-		pid, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 2 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		children[ppid] = append(children[ppid], pid)
-	}
-	var out []int
-	seen := map[int]bool{}
-	var walk func(int)
-	walk = func(p int) {
-		if seen[p] {
-			return
-		}
-		seen[p] = true
-		out = append(out, p)
-		for _, ch := range children[p] {
-			walk(ch)
-		}
-	}
-	for _, r := range roots {
-		walk(r)
-	}
-	return out
-}
-
-var procChildren = sync.OnceValue(func() bool {
-	_, err := os.Stat("/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children")
-	return err == nil
-})
-
-// descendantsByChildren is descendants through the children files of each
-// process's threads.
-func descendantsByChildren(roots []int) []int {
-	var out []int
-	seen := map[int]bool{}
-	var walk func(int)
-	walk = func(p int) {
-		if seen[p] {
-			return
-		}
-		seen[p] = true
-		out = append(out, p)
-		dir := "/proc/" + strconv.Itoa(p) + "/task/"
-		tasks, _ := os.ReadDir(dir)
-		var kids []string
-		for _, t := range tasks {
-			b, err := os.ReadFile(dir + t.Name() + "/children")
-			if err == nil {
-				kids = append(kids, strings.Fields(string(b))...)
-			}
-		}
-		// The order a scan of /proc (sorted by name) would give.
-		sort.Strings(kids)
-		for _, k := range kids {
-			if pid, err := strconv.Atoi(k); err == nil {
-				walk(pid)
-			}
-		}
-	}
-	for _, r := range roots {
-		walk(r)
-	}
-	return out
-}
+// first, each once. It is proc.Descendants, kept for netkit's users.
+func Descendants(roots []int) []int { return proc.Descendants(roots) }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/proc"
 )
 
 // Programs that fail in the ways a container's main process can: before it
@@ -231,27 +231,8 @@ func rollbackState(t *testing.T, lab *netkit.Lab) string {
 // descendantsOf lists the processes descending from pid as "PID COMM".
 func descendantsOf(pid int) []string {
 	parent, comm := map[int]int{}, map[int]string{}
-	ents, _ := os.ReadDir("/proc")
-	for _, ent := range ents {
-		p, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || close < open {
-			continue
-		}
-		f := strings.Fields(s[close+1:])
-		if len(f) < 2 {
-			continue
-		}
-		parent[p], _ = strconv.Atoi(f[1])
-		comm[p] = s[open+1 : close]
+	for _, s := range proc.List() {
+		parent[s.PID], comm[s.PID] = s.PPID, s.Comm
 	}
 	var out []string
 	for p := range parent {
