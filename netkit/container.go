@@ -14,11 +14,10 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netlink/nl"
-	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/proc"
@@ -435,7 +434,7 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 		return fmt.Errorf("finding bridge %s: %w", n.Bridge, err)
 	}
 	master := br.Attrs().Index
-	pair := vethPair{host: ep.hostVeth, master: master, mtu: e.linkMTU(n), txqs: vethTxQueues(), peer: ifname, peerMAC: ep.mac, peerNSFd: node.ns.Fd()}
+	pair := link.VethPair{Host: ep.hostVeth, Master: master, MTU: e.linkMTU(n), TxQueues: link.DefaultTxQueues(), Peer: ifname, PeerMAC: ep.mac, PeerNS: node.ns.Fd()}
 	var hostEnd netlink.Link // once made
 	defer func() {
 		if err != nil && hostEnd != nil {
@@ -457,10 +456,10 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 			restore()
 			return err
 		}
-		ix, err := addVeth(hc.raw, pair)
+		ix, err := hc.AddVeth(pair)
 		if err == nil {
 			// Made: rolled back from here on, even if a restore fails.
-			hostEnd = &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.hostVeth, Index: ix.host}}
+			hostEnd = &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.hostVeth, Index: ix.Host}}
 		}
 		if rerr := restoreHost(); err == nil && rerr != nil {
 			err = rerr
@@ -477,9 +476,9 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 				return fmt.Errorf("setting hairpin on %s: %w", ep.hostVeth, err)
 			}
 		}
-		eth := netlink.Link(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ifname, Index: ix.peer}})
-		if ix.peer == 0 {
-			// A kernel that did not echo the new link (see addVeth).
+		eth := netlink.Link(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ifname, Index: ix.Peer}})
+		if ix.Peer == 0 {
+			// A kernel that did not echo the new link (see link.Conn.AddVeth).
 			if eth, err = h.LinkByName(ifname); err != nil {
 				return fmt.Errorf("finding %s in container %s: %w", ifname, c.Name, err)
 			}
@@ -491,7 +490,7 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 			return fmt.Errorf("setting %s up in container %s: %w", ifname, c.Name, err)
 		}
 		// The host end goes up right after, so that the bridge enables
-		// its port once (see addVeth).
+		// its port once (see link.Conn.AddVeth).
 		// Equivalent to: ip link set vethX up
 		if err := hh.LinkSetUp(hostEnd); err != nil {
 			return fmt.Errorf("setting %s up: %w", ep.hostVeth, err)
@@ -507,15 +506,15 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 			}
 		}
 		// The container's end came up before its peer: it sends nothing
-		// until the kernel has seen its carrier (see waitOperUp).
-		waitOperUp(h, ifname)
+		// until the kernel has seen its carrier (see link.WaitOperUp).
+		link.WaitOperUp(h, ifname)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	// So are the host end and the bridge.
-	waitOperUp(hh, ep.hostVeth, n.Bridge)
+	link.WaitOperUp(hh, ep.hostVeth, n.Bridge)
 	if err := e.fw.addEndpoint(n, addr); err != nil {
 		return err
 	}
@@ -535,7 +534,7 @@ func (c *Container) detach(ep *endpoint, t *batch.Ticket) error {
 	if !e.discarding.Load() {
 		errs = append(errs, e.fw.delEndpoint(ep.net, ep.addr))
 		// Equivalent to: ip link del vethX (its peer goes with it)
-		errs = append(errs, e.veths.del(ep.hostVeth, t))
+		errs = append(errs, e.veths.Delete(ep.hostVeth, t))
 	}
 	ep.net.pool.Release(ep.addr)
 	e.mu.Lock()
@@ -550,137 +549,6 @@ func (c *Container) detach(ep *endpoint, t *batch.Ticket) error {
 	}
 	c.mu.Unlock()
 	return errors.Join(errs...)
-}
-
-// vethDeleter deletes an engine's host-side veths. Deleting a link waits
-// for an RCU grace period (about 20 ms on a 2-core machine) however many
-// links go with it, and deletions do not overlap in the kernel, so one by
-// one a lab of 1000 containers would take 20 s to remove. The deleter
-// batches instead (package batch): veths that several goroutines delete at
-// the same time (docker rm -f of many containers, an engine stopping) are
-// put in one link group and deleted with one request. A container being
-// stopped announces its veths before it kills its process, so that a batch
-// waits for them (see stop). A deletion that runs alone (the usual case in
-// a scenario) is a plain ip link del. Either way del returns once the veth,
-// and with it its peer, is gone.
-//
-// Equivalent to: ip link set vethX nomaster group G; ip link set vethY
-// nomaster group G; …; ip link del group G
-type vethDeleter struct {
-	host  *Node
-	group batch.Group[string]
-}
-
-func newVethDeleter(host *Node) *vethDeleter {
-	d := &vethDeleter{host: host}
-	d.group.Run = d.deleteBatch
-	return d
-}
-
-// vethGroup is the link group veths are moved to just before a batch
-// deletes them. It only has to differ from 0, every link's default group
-// (deleting group 0 would delete every link): the host node is the lab's
-// own namespace.
-const vethGroup = 0x4c52 // "LR"
-
-// expect announces n veths that the caller is about to delete.
-func (d *vethDeleter) expect(n int) *batch.Ticket { return d.group.Expect(n) }
-
-// del deletes the veth named name in the host node; a veth already gone is
-// not an error. t, if not nil, is the ticket that announced it.
-func (d *vethDeleter) del(name string, t *batch.Ticket) error {
-	return d.group.Do(name, t)
-}
-
-// deleteBatch deletes a batch of veths, returning each one's error. Each
-// leaves its bridge before the group goes: a port deleted while still on
-// the bridge makes the bridge re-select every remaining port's state twice
-// (when it goes down, and when it leaves), one that has left, once.
-func (d *vethDeleter) deleteBatch(names []string) []error {
-	errs := make([]error, len(names))
-	c, err := d.host.borrow()
-	if err != nil {
-		for i := range errs {
-			errs[i] = err
-		}
-		return errs
-	}
-	defer d.host.giveBack(c)
-	if len(names) == 1 {
-		errs[0] = delLink(c, names[0])
-		return errs
-	}
-	var grouped []int
-	for i, name := range names {
-		if err := leaveForGroup(c, name); err != nil {
-			if !errors.Is(err, unix.ENODEV) { // gone already
-				errs[i] = delLink(c, name)
-			}
-			continue
-		}
-		grouped = append(grouped, i)
-	}
-	if len(grouped) == 0 {
-		return errs
-	}
-	if err := delGroup(c); err != nil {
-		// Whatever is left of the group goes one by one.
-		for _, i := range grouped {
-			errs[i] = delLink(c, names[i])
-		}
-	}
-	return errs
-}
-
-// leaveForGroup takes the link named name off its bridge and moves it to
-// vethGroup, in one request that names it (no lookup first); a link that
-// is gone gives ENODEV.
-//
-// Equivalent to: ip link set dev vethX nomaster group G
-func leaveForGroup(c *nodeConn, name string) error {
-	req := nl.NewNetlinkRequest(unix.RTM_SETLINK, unix.NLM_F_ACK)
-	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
-	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
-	req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(0)))
-	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(vethGroup)))
-	if _, err := c.raw.roundTrip(req); err != nil {
-		return fmt.Errorf("moving %s to link group %d: %w", name, vethGroup, err)
-	}
-	return nil
-}
-
-// delLink deletes the link named name in c's node, and with it its veth
-// peer, with one request that names it; one already gone is not an error.
-//
-// Equivalent to: ip link del NAME
-func delLink(c *nodeConn, name string) error {
-	if err := dellink(c, nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name))); err != nil && !errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("deleting veth %s: %w", name, err)
-	}
-	return nil
-}
-
-// delGroup deletes every link of vethGroup in c's node with one request
-// (the kernel unregisters them, and their veth peers, as one batch).
-//
-// Equivalent to: ip link del group G
-func delGroup(c *nodeConn) error {
-	if err := dellink(c, nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(vethGroup))); err != nil {
-		return fmt.Errorf("deleting link group %d: %w", vethGroup, err)
-	}
-	return nil
-}
-
-// dellink sends one RTM_DELLINK for the link or links that by names (a
-// name or a group). vishvananda/netlink looks a link up before it deletes
-// it and has no call for groups, so the request goes on the raw socket
-// (see addVeth).
-func dellink(c *nodeConn, by *nl.RtAttr) error {
-	req := nl.NewNetlinkRequest(unix.RTM_DELLINK, unix.NLM_F_ACK)
-	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
-	req.AddData(by)
-	_, err := c.raw.roundTrip(req)
-	return err
 }
 
 // startProcess starts the main process inside the container's namespace,
@@ -872,7 +740,7 @@ func (c *Container) stop(timeout time.Duration, honourRm bool) error {
 	// the kill, which takes a while, so that the batches that remove them
 	// wait for them when many containers stop at once.
 	c.mu.Lock()
-	t := announced{veths: c.e.veths.expect(len(c.endpoints))}
+	t := announced{veths: c.e.veths.Expect(len(c.endpoints))}
 	if len(c.bindings) > 0 {
 		t.rules = c.e.fw.expect(1)
 	}
@@ -928,7 +796,7 @@ func (c *Container) teardown(t announced) error {
 	}
 	// The port rules and the veths go at the same time: deleting either
 	// waits for the kernel (an RCU grace period), and each is batched with
-	// other containers' deletions (firewall.Programmer, vethDeleter).
+	// other containers' deletions (firewall.Programmer, link.Deleter).
 	unpublished := make(chan error, 1)
 	go func() { unpublished <- c.unpublish(bindings, eps, t.rules) }()
 	for _, ep := range eps {

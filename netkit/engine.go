@@ -15,6 +15,7 @@ import (
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/ipam"
+	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
 )
@@ -33,7 +34,7 @@ type Engine struct {
 	networks   []*Network   // in creation order
 	containers []*Container // in creation order
 	alloc      *ports.Allocator
-	veths      *vethDeleter  // deletes containers' host-side veths, in batches
+	veths      *link.Deleter // deletes containers' host-side veths, in batches
 	hostV6     *hostIPv6Off  // host-side veths start with IPv6 off
 	sysctls    netns.Sysctls // containers' /proc/sys, through private procfs instances
 	flipped    bool          // the engine turned ip_forward on
@@ -106,7 +107,7 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 		carried = c
 	}
 	l.stored = carried
-	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: newVethDeleter(host), hostV6: &hostIPv6Off{ns: host.ns}}
+	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: link.NewDeleter(lender{host}), hostV6: &hostIPv6Off{ns: host.ns}}
 	if err := e.start(carried); err != nil {
 		e.shutdown(stopRemove)
 		return nil, err
@@ -297,7 +298,7 @@ func (e *Engine) shutdown(mode shutdownMode) (*carry, error) {
 }
 
 // stopAll stops containers, several at a time: their rules and veths are
-// then removed in shared batches (see vethDeleter), so that a lab of many
+// then removed in shared batches (see link.Deleter), so that a lab of many
 // containers closes in a fraction of the time one by one would take.
 func stopAll(ctrs []*Container) []error {
 	const workers = 32

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/netns"
 )
 
@@ -56,7 +57,7 @@ type Node struct {
 	utsPID func() int
 	// spare holds netlink connections bound to the namespace for work
 	// done from many goroutines at once (see borrow).
-	spare []*nodeConn
+	spare []*link.Conn
 }
 
 // maxSpare bounds the connections a node keeps for borrow.
@@ -67,7 +68,7 @@ const maxSpare = 16
 // socket, locked from request to answer), so the host's veth work for
 // containers started in parallel goes through connections of their own;
 // otherwise each waits while another's request waits for the kernel.
-func (n *Node) borrow() (*nodeConn, error) {
+func (n *Node) borrow() (*link.Conn, error) {
 	n.nlMu.Lock()
 	if n.closed {
 		n.nlMu.Unlock()
@@ -80,7 +81,7 @@ func (n *Node) borrow() (*nodeConn, error) {
 		return c, nil
 	}
 	n.nlMu.Unlock()
-	c, err := openNodeConn(n.ns)
+	c, err := link.Open(n.ns)
 	if err != nil {
 		return nil, fmt.Errorf("opening netlink in node %s: %w", n.Name, err)
 	}
@@ -88,15 +89,21 @@ func (n *Node) borrow() (*nodeConn, error) {
 }
 
 // giveBack returns a connection that borrow gave.
-func (n *Node) giveBack(c *nodeConn) {
+func (n *Node) giveBack(c *link.Conn) {
 	n.nlMu.Lock()
 	defer n.nlMu.Unlock()
 	if n.closed || len(n.spare) >= maxSpare {
-		c.close()
+		c.Close()
 		return
 	}
 	n.spare = append(n.spare, c)
 }
+
+// lender lends a node's connections to a link.Deleter.
+type lender struct{ n *Node }
+
+func (l lender) Borrow() (*link.Conn, error) { return l.n.borrow() }
+func (l lender) GiveBack(c *link.Conn)       { l.n.giveBack(c) }
 
 // NS returns the node's network namespace.
 func (n *Node) NS() *netns.NS { return n.ns }
@@ -155,7 +162,7 @@ func (n *Node) close() error {
 		n.nl = nil
 	}
 	for _, c := range n.spare {
-		c.close()
+		c.Close()
 	}
 	n.spare = nil
 	n.nlMu.Unlock()
@@ -419,9 +426,9 @@ func NewLab(opts LabOptions) (lab *Lab, err error) {
 		}
 	}
 	// The ends that were set up before their peers are usable once the
-	// kernel has seen their carrier (see waitOperUp).
-	waitOperUp(sw.nl, "p-host", "p-client", "p-gateway")
-	waitOperUp(gw.nl, "eth1")
+	// kernel has seen their carrier (see link.WaitOperUp).
+	link.WaitOperUp(sw.nl, "p-host", "p-client", "p-gateway")
+	link.WaitOperUp(gw.nl, "eth1")
 	return l, nil
 }
 
