@@ -289,7 +289,7 @@ func (e *Engine) shutdown(mode shutdownMode) (*carry, error) {
 	errs = append(errs, e.hostV6.close(), e.sysctls.Close())
 	if keep {
 		for _, ctr := range ctrs {
-			if !ctr.removed {
+			if !ctr.removedNow() {
 				c.containers = append(c.containers, ctr)
 			}
 		}
@@ -520,7 +520,7 @@ func (e *Engine) Containers(all bool) []*Container {
 	var out []*Container
 	for i := len(e.containers) - 1; i >= 0; i-- {
 		c := e.containers[i]
-		if c.removed {
+		if c.removedNow() {
 			continue
 		}
 		if all || c.State() == "running" {
@@ -540,13 +540,13 @@ func (e *Engine) Container(ref string) (*Container, error) {
 func (e *Engine) containerLocked(ref string) (*Container, error) {
 	ref = strings.TrimPrefix(ref, "/")
 	for _, c := range e.containers {
-		if !c.removed && (c.Name == ref || c.ID == ref) {
+		if !c.removedNow() && (c.Name == ref || c.ID == ref) {
 			return c, nil
 		}
 	}
 	var found *Container
 	for _, c := range e.containers {
-		if !c.removed && ref != "" && strings.HasPrefix(c.ID, ref) {
+		if !c.removedNow() && ref != "" && strings.HasPrefix(c.ID, ref) {
 			if found != nil {
 				return nil, derr(ErrInvalid, "multiple IDs found with provided prefix: %s", ref)
 			}
