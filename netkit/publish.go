@@ -2,17 +2,13 @@ package netkit
 
 import (
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/netip"
-	"strconv"
-	"sync"
-	"time"
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/proc"
+	"github.com/labrun/labrun/netkit/proxy"
 )
 
 var (
@@ -74,7 +70,7 @@ func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ti
 			for _, ip := range ips {
 				pb := PortBinding{Container: b.Container, HostIP: ip, HostPort: port}
 				if !e.opts.NoUserlandProxy {
-					p, perr := e.startProxy(pb, ctr)
+					p, perr := proxy.Start(e.host.ns, pb.Container.Proto, netip.AddrPortFrom(ip, port), netip.AddrPortFrom(ctr, b.Container.Num))
 					if perr != nil {
 						lastErr = perr
 						break
@@ -159,165 +155,6 @@ func (c *Container) unpublishBindings(n *Network, ctr netip.Addr, bindings []Por
 	for _, b := range bindings {
 		c.e.alloc.Release(b.HostIP, b.Container.Proto, b.HostPort)
 	}
-	return err
-}
-
-// startProxy starts the userland proxy for one binding: a listener in the
-// host node that forwards to the container, so that the host itself reaches
-// its published ports (127.0.0.1 is never DNATed), as docker-proxy does.
-func (e *Engine) startProxy(b PortBinding, ctr netip.Addr) (io.Closer, error) {
-	network := string(b.Container.Proto)
-	if b.HostIP.Is4() {
-		network += "4"
-	} else {
-		network += "6"
-	}
-	addr := net.JoinHostPort(b.HostIP.String(), strconv.Itoa(int(b.HostPort)))
-	target := netip.AddrPortFrom(ctr, b.Container.Num)
-	// The socket is made in the host node and used from anywhere after.
-	listen := func(f func() error) error {
-		if err := e.host.ns.Do(f); err != nil {
-			return fmt.Errorf("Error starting userland proxy: %w", err) //nolint:staticcheck // Docker's text
-		}
-		return nil
-	}
-	switch b.Container.Proto {
-	case ports.TCP:
-		var ln net.Listener
-		if err := listen(func() (err error) { ln, err = net.Listen(network, addr); return err }); err != nil {
-			return nil, err
-		}
-		p := &tcpProxy{ln: ln, e: e, target: target}
-		go p.serve()
-		return p, nil
-	case ports.UDP:
-		var pc net.PacketConn
-		if err := listen(func() (err error) { pc, err = net.ListenPacket(network, addr); return err }); err != nil {
-			return nil, err
-		}
-		p := &udpProxy{pc: pc, e: e, target: target, conns: map[string]net.Conn{}}
-		go p.serve()
-		return p, nil
-	default:
-		return io.NopCloser(nil), nil
-	}
-}
-
-type tcpProxy struct {
-	ln     net.Listener
-	e      *Engine
-	target netip.AddrPort
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  []net.Conn
-}
-
-func (p *tcpProxy) serve() {
-	for {
-		in, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			defer in.Close()
-			var out net.Conn
-			err := p.e.host.ns.Do(func() error {
-				var err error
-				out, err = net.DialTimeout("tcp", p.target.String(), 5*time.Second)
-				return err
-			})
-			if err != nil {
-				return
-			}
-			defer out.Close()
-			p.track(in, out)
-			done := make(chan struct{}, 2)
-			go func() { io.Copy(out, in); closeWrite(out); done <- struct{}{} }()
-			go func() { io.Copy(in, out); closeWrite(in); done <- struct{}{} }()
-			<-done
-			<-done
-		}()
-	}
-}
-
-func closeWrite(c net.Conn) {
-	if t, ok := c.(*net.TCPConn); ok {
-		t.CloseWrite()
-	}
-}
-
-func (p *tcpProxy) track(cs ...net.Conn) {
-	p.mu.Lock()
-	p.conns = append(p.conns, cs...)
-	p.mu.Unlock()
-}
-
-func (p *tcpProxy) Close() error {
-	err := p.ln.Close()
-	p.mu.Lock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
-	return err
-}
-
-type udpProxy struct {
-	pc     net.PacketConn
-	e      *Engine
-	target netip.AddrPort
-	mu     sync.Mutex
-	conns  map[string]net.Conn
-	closed bool
-}
-
-func (p *udpProxy) serve() {
-	buf := make([]byte, 65535)
-	for {
-		n, from, err := p.pc.ReadFrom(buf)
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		out, ok := p.conns[from.String()]
-		p.mu.Unlock()
-		if !ok {
-			err := p.e.host.ns.Do(func() error {
-				var err error
-				out, err = net.Dial("udp", p.target.String())
-				return err
-			})
-			if err != nil {
-				continue
-			}
-			p.mu.Lock()
-			p.conns[from.String()] = out
-			p.mu.Unlock()
-			go func(out net.Conn, from net.Addr) {
-				b := make([]byte, 65535)
-				for {
-					out.SetReadDeadline(time.Now().Add(90 * time.Second))
-					n, err := out.Read(b)
-					if err != nil {
-						return
-					}
-					p.pc.WriteTo(b[:n], from)
-				}
-			}(out, from)
-		}
-		out.Write(buf[:n])
-	}
-}
-
-func (p *udpProxy) Close() error {
-	err := p.pc.Close()
-	p.mu.Lock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
 	return err
 }
 
