@@ -104,13 +104,13 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 	// namespace, with a short-lived handle (see Node.config).
 	err = node.config(func(h *netlink.Handle) error {
 		// IPv6 off on the new interface, as Docker does (see
-		// noIPv6Default), and on its host end (see hostIPv6Off), then
+		// link.NoIPv6Default), and on its host end (see link.HostIPv6Off), then
 		// the veth, its host end a port of the bridge.
-		restore, err := noIPv6Default(&e.sysctls)
+		restore, err := link.NoIPv6Default(&e.sysctls)
 		if err != nil {
 			return fmt.Errorf("turning IPv6 off for %s in container %s: %w", ifname, c.Name, err)
 		}
-		restoreHost, err := e.hostV6.off()
+		restoreHost, err := e.hostV6.Off()
 		if err != nil {
 			restore()
 			return err

@@ -34,11 +34,11 @@ type Engine struct {
 	networks   []*Network   // in creation order
 	containers []*Container // in creation order
 	alloc      *ports.Allocator
-	veths      *link.Deleter // deletes containers' host-side veths, in batches
-	hostV6     *hostIPv6Off  // host-side veths start with IPv6 off
-	sysctls    netns.Sysctls // containers' /proc/sys, through private procfs instances
-	flipped    bool          // the engine turned ip_forward on
-	discarding atomic.Bool   // the lab is closing: links and rules go with its namespaces
+	veths      *link.Deleter     // deletes containers' host-side veths, in batches
+	hostV6     *link.HostIPv6Off // host-side veths start with IPv6 off
+	sysctls    netns.Sysctls     // containers' /proc/sys, through private procfs instances
+	flipped    bool              // the engine turned ip_forward on
+	discarding atomic.Bool       // the lab is closing: links and rules go with its namespaces
 	started    time.Time
 	stopped    bool
 }
@@ -107,7 +107,7 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 		carried = c
 	}
 	l.stored = carried
-	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: link.NewDeleter(lender{host}), hostV6: &hostIPv6Off{ns: host.ns}}
+	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: link.NewDeleter(lender{host}), hostV6: link.NewHostIPv6Off(host.ns)}
 	if err := e.start(carried); err != nil {
 		e.shutdown(stopRemove)
 		return nil, err
@@ -286,7 +286,7 @@ func (e *Engine) shutdown(mode shutdownMode) (*carry, error) {
 	if e.fw != nil && !discard {
 		errs = append(errs, e.fw.stop())
 	}
-	errs = append(errs, e.hostV6.close(), e.sysctls.Close())
+	errs = append(errs, e.hostV6.Close(), e.sysctls.Close())
 	if keep {
 		for _, ctr := range ctrs {
 			if !ctr.removedNow() {
@@ -443,7 +443,7 @@ func (e *Engine) plumbNetwork(n *Network, program func() error) (err error) {
 	if n.createdBridge {
 		// Equivalent to: ip link add BR type bridge && ip addr add GW/BITS dev BR && ip link set BR up
 		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, HardwareAddr: e.release().bridgeMAC(), MTU: e.linkMTU(n)}}
-		if err := e.hostV6.bridge(func() error { return h.LinkAdd(br) }); err != nil {
+		if err := e.hostV6.Bridge(func() error { return h.LinkAdd(br) }); err != nil {
 			return fmt.Errorf("adding bridge %s: %w", n.Bridge, err)
 		}
 		defer func() {

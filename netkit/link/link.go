@@ -1,8 +1,9 @@
 // Package link is netkit's room for link operations on a netlink connection
 // that the caller borrows for the purpose (Conn): a container's veth pair in
 // one request (AddVeth), a port leaving its bridge and links deleted alone
-// or by the batch (Delete, Deleter), and the wait for a link's carrier
-// (WaitOperUp).
+// or by the batch (Delete, Deleter), new links that start with IPv6 off as
+// Docker's do (NoIPv6Default, HostIPv6Off), and the wait for a link's
+// carrier (WaitOperUp).
 //
 // It exists because these are the requests that decide how fast a lab of a
 // thousand containers starts and stops (docs/performance.md), and several
