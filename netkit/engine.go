@@ -335,14 +335,14 @@ func (e *Engine) defaultNetwork() (*Network, error) {
 		HostBinding: e.opts.IP, Created: time.Now(), endpoints: map[string]*endpoint{},
 	}
 	h := e.host.nl
-	link, err := h.LinkByName(name)
+	br, err := h.LinkByName(name)
 	exists := err == nil
 	if !exists && e.opts.Bridge != "" {
 		return nil, derr(ErrNotFound, "bridge device with non default name %s must be created manually", name)
 	}
 	var have netip.Prefix
 	if exists {
-		addrs, err := h.AddrList(link, netlink.FAMILY_V4)
+		addrs, err := h.AddrList(br, netlink.FAMILY_V4)
 		if err != nil {
 			return nil, fmt.Errorf("reading addresses of %s: %w", name, err)
 		}
