@@ -114,7 +114,7 @@ func (n *Node) Netlink() *netlink.Handle {
 	n.nlMu.Lock()
 	defer n.nlMu.Unlock()
 	if n.nl == nil && !n.closed && !n.shared {
-		if h, err := openNetlink(n.ns); err == nil {
+		if h, err := link.OpenHandle(n.ns); err == nil {
 			n.nl = h
 		}
 	}
@@ -139,7 +139,7 @@ func emptyHandle() *netlink.Handle {
 	emptyOnce.Do(func() {
 		ns, err := netns.New()
 		if err == nil {
-			emptyH, err = openNetlink(ns)
+			emptyH, err = link.OpenHandle(ns)
 			ns.Close() // the handle's sockets keep it alive
 		}
 		if err != nil {
@@ -185,7 +185,7 @@ func newContainerNode(name string) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{Name: name, ns: ns}
-	if err := n.config(func(h *netlink.Handle) error { return setLoUp(h) }); err != nil {
+	if err := n.config(link.SetLoUp); err != nil {
 		ns.Close()
 		return nil, fmt.Errorf("setting lo up in container %s: %w", name, err)
 	}
@@ -206,44 +206,19 @@ func (n *Node) config(fn func(h *netlink.Handle) error) error {
 	})
 }
 
-// setLoUp sets lo up. lo is always ifindex 1 in a new namespace
-// (LOOPBACK_IFINDEX): no lookup needed.
-//
-// Equivalent to: ip link set lo up
-func setLoUp(h *netlink.Handle) error {
-	return h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}})
-}
-
 // nodeFromNS makes a node of a fresh namespace and sets its lo up.
 func nodeFromNS(name string, ns *netns.NS) (*Node, error) {
-	h, err := openNetlink(ns)
+	h, err := link.OpenHandle(ns)
 	if err != nil {
 		ns.Close()
 		return nil, fmt.Errorf("opening netlink in node %s: %w", name, err)
 	}
 	n := &Node{Name: name, ns: ns, nl: h}
-	if err := setLoUp(h); err != nil {
+	if err := link.SetLoUp(h); err != nil {
 		n.close()
 		return nil, fmt.Errorf("setting lo up in node %s: %w", name, err)
 	}
 	return n, nil
-}
-
-// openNetlink returns a netlink handle whose sockets live in ns. It opens
-// them from a thread inside ns (netns.Do) in one go, which costs a third of
-// netlink.NewHandleAt's socket-by-socket namespace switching and keeps the
-// thread handling in netns.
-//
-// A closed handle must never be used again: vishvananda/netlink then opens
-// a socket in the calling thread's namespace, which is labrun's own.
-func openNetlink(ns *netns.NS) (*netlink.Handle, error) {
-	var h *netlink.Handle
-	err := ns.Do(func() error {
-		var err error
-		h, err = netlink.NewHandle()
-		return err
-	})
-	return h, err
 }
 
 // Command returns a command that runs argv inside the node's network

@@ -30,8 +30,8 @@ func testNS(t testing.TB) (*netns.NS, *netlink.Handle) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ns.Close() })
-	var h *netlink.Handle
-	if err := ns.Do(func() (err error) { h, err = netlink.NewHandle(); return err }); err != nil {
+	h, err := OpenHandle(ns)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(h.Close)

@@ -1,16 +1,18 @@
 // Package link is netkit's room for link operations on a netlink connection
-// that the caller borrows for the purpose (Conn): a container's veth pair in
+// bound to a namespace: a connection that the caller borrows for the purpose
+// (Conn, Open) or a plain handle (OpenHandle); a container's veth pair in
 // one request (AddVeth), a port leaving its bridge and links deleted alone
-// or by the batch (Delete, Deleter), new links that start with IPv6 off as
-// Docker's do (NoIPv6Default, HostIPv6Off), and the wait for a link's
-// carrier (WaitOperUp).
+// or by the batch (LeaveBridge, Delete, DeleteGroup, Deleter), new links that
+// start with IPv6 off as Docker's do (NoIPv6Default, HostIPv6Off), lo up
+// (SetLoUp), and the wait for a link's carrier (WaitOperUp).
 //
 // It exists because these are the requests that decide how fast a lab of a
 // thousand containers starts and stops (docs/performance.md), and several
 // of them are not what vishvananda/netlink can send: they go on a raw
 // rtnetlink socket next to the library's handle. It is not where links are
-// chosen or named (netkit's engine does that), and it never enters a
-// namespace itself: Open does, through netns.
+// chosen or named (netkit's engine does that), and it imports nothing of
+// netkit but its leaves: it enters a namespace only through netns, to open
+// sockets there.
 package link
 
 import (
@@ -66,6 +68,31 @@ func Open(ns *netns.NS) (*Conn, error) {
 func (c *Conn) Close() {
 	c.Handle.Close()
 	c.raw.s.Close()
+}
+
+// OpenHandle returns a netlink handle whose sockets live in ns. It opens
+// them from a thread inside ns (netns.Do) in one go, which costs a third of
+// netlink.NewHandleAt's socket-by-socket namespace switching and keeps the
+// thread handling in netns.
+//
+// A closed handle must never be used again: vishvananda/netlink then opens
+// a socket in the calling thread's namespace, which is labrun's own.
+func OpenHandle(ns *netns.NS) (*netlink.Handle, error) {
+	var h *netlink.Handle
+	err := ns.Do(func() error {
+		var err error
+		h, err = netlink.NewHandle()
+		return err
+	})
+	return h, err
+}
+
+// SetLoUp sets lo up. lo is always ifindex 1 in a new namespace
+// (LOOPBACK_IFINDEX): no lookup needed.
+//
+// Equivalent to: ip link set lo up
+func SetLoUp(h *netlink.Handle) error {
+	return h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}})
 }
 
 // rawSocket is a rtnetlink socket for requests that vishvananda/netlink

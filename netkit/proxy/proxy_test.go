@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
-
+	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
 )
@@ -26,15 +25,12 @@ func loNS(t *testing.T) *netns.NS {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ns.Close() })
-	// Equivalent to: ip link set lo up
-	if err := ns.Do(func() error {
-		h, err := netlink.NewHandle()
-		if err != nil {
-			return err
-		}
-		defer h.Close()
-		return h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}})
-	}); err != nil {
+	h, err := link.OpenHandle(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := link.SetLoUp(h); err != nil {
 		t.Fatal(err)
 	}
 	return ns
