@@ -34,7 +34,7 @@ func (e *Engine) Connect(network, container string, ip netip.Addr) error {
 			return derr(ErrConflict, "endpoint with name %s already exists in network %s", c.Name, n.Name)
 		}
 	}
-	running := c.state == "running"
+	running := c.state == stateRunning
 	c.mu.Unlock()
 	if !running {
 		return derr(ErrNotRunning, "container %s is not running", c.ID)

@@ -1,44 +1,42 @@
 package netkit
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netlink/nl"
-	"golang.org/x/sys/unix"
-
-	"github.com/labrun/labrun/netkit/batch"
-	"github.com/labrun/labrun/netkit/initproc"
-	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
 )
 
 // Container is a container of the engine: a main process in a network
 // namespace of its own (bridge, none), of the host (host mode) or of another
-// container (container: mode).
+// container (container: mode). Its life is a small state machine (ctrState:
+// created, running, stopped, removed) that moves only through moveLocked.
+//
+// Locking: the fields above mu are set by Create and never change (e only
+// when an engine restart carries the container to the next engine, before
+// that engine is shared). mu guards every field below it. The engine's mu
+// is taken before a container's, never while holding one (Engine.Remove and
+// the engine's lookups hold both); no container lock is held across a
+// kernel request or a wait for a process.
 type Container struct {
 	ID      string
 	Name    string
 	Created time.Time
 	opts    RunOptions
 	e       *Engine
+	// Warnings are the daemon's warnings for docker run (e.g. published
+	// ports discarded in host mode).
+	Warnings []string
 
 	mu         sync.Mutex
-	state      string // created, running, exited
+	state      ctrState
 	node       *Node
-	proc       *os.Process
-	pid        int
+	main       *os.Process // the main process, once launched
+	pid        int         // its PID while running; 0 otherwise
 	hostname   string
 	endpoints  []*endpoint
 	bindings   []PortBinding // published ports while running
@@ -47,35 +45,27 @@ type Container struct {
 	startedAt  time.Time
 	finishedAt time.Time
 	exitCode   int
-	stopping   bool
-	removed    bool
+	stopping   bool          // a stop is under way: the reaper leaves the teardown to it
 	done       chan struct{} // closed when the main process has been reaped
 	exited     bool          // the current main process has been reaped
 	sandboxed  bool          // a start got as far as making the namespace
-	// Warnings are the daemon's warnings for docker run (e.g. published
-	// ports discarded in host mode).
-	Warnings []string
-}
-
-// endpoint is a container's attachment to a bridge network.
-type endpoint struct {
-	ID       string
-	net      *Network
-	ifname   string
-	hostVeth string
-	addr     netip.Addr
-	mac      net.HardwareAddr
-	reqIP    netip.Addr // --ip
 }
 
 // Options returns the options the container was created with.
 func (c *Container) Options() RunOptions { return c.opts }
 
-// State returns "created", "running" or "exited".
+// State returns "created", "running" or "exited", as Docker names them.
 func (c *Container) State() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.state
+	return c.statusLocked()
+}
+
+// removedNow reports whether the container has been removed.
+func (c *Container) removedNow() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == stateRemoved
 }
 
 // Pid returns the main process's PID (0 when not running).
@@ -90,14 +80,24 @@ func (c *Container) Pid() int {
 func (c *Container) Node() *Node {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state != "running" {
+	if c.state != stateRunning {
 		return nil
 	}
 	return c.node
 }
 
 // Hostname returns the container's hostname.
-func (c *Container) Hostname() string { return c.hostname }
+func (c *Container) Hostname() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hostname
+}
+
+func (c *Container) setHostname(h string) {
+	c.mu.Lock()
+	c.hostname = h
+	c.mu.Unlock()
+}
 
 // ShortID returns the first 12 hex digits of the ID.
 func (c *Container) ShortID() string { return c.ID[:12] }
@@ -203,20 +203,20 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 			return nil, derr(ErrInvalid, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
 		}
 		for _, x := range e.containers {
-			if !x.removed && x.Name == o.Name {
+			if !x.removedNow() && x.Name == o.Name {
 				return nil, derr(ErrConflict, "Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", o.Name, x.ID)
 			}
 		}
 	}
 	if o.Network.Kind == ModeContainer {
 		if o.Network.Container == o.Name {
-			return nil, e.release().ownNetNSError()
+			return nil, e.ownNetNSError()
 		}
 		if _, err := e.containerLocked(o.Network.Container); err != nil {
 			return nil, err
 		}
 	}
-	c := &Container{ID: id, Name: o.Name, Created: time.Now(), opts: o, e: e, state: "created", Warnings: warnings}
+	c := &Container{ID: id, Name: o.Name, Created: time.Now(), opts: o, e: e, state: stateCreated, Warnings: warnings}
 	e.containers = append(e.containers, c)
 	return c, nil
 }
@@ -232,823 +232,6 @@ func validName(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// Start starts a created or exited container: its namespace and network,
-// then its main process, and returns once the process reports it is ready.
-// On error the container is left as it was, with nothing of its network.
-func (c *Container) Start() (err error) {
-	c.mu.Lock()
-	if c.state == "running" {
-		c.mu.Unlock()
-		return nil
-	}
-	if c.removed {
-		c.mu.Unlock()
-		return derr(ErrNotFound, "No such container: %s", c.Name)
-	}
-	c.mu.Unlock()
-	e := c.e
-	o := c.opts
-	var node *Node
-	c.hostname = o.Hostname
-	if c.hostname == "" {
-		c.hostname = c.ID[:12]
-	}
-	defer func() {
-		if err != nil {
-			c.teardown(announced{})
-		}
-	}()
-	switch o.Network.Kind {
-	case ModeHost:
-		node = &Node{Name: c.Name, ns: e.host.ns, nl: e.host.nl, shared: true}
-		c.hostname = NodeHost
-	case ModeContainer:
-		target, terr := e.Container(o.Network.Container)
-		if terr != nil {
-			return terr
-		}
-		if target.ID == c.ID {
-			return e.release().ownNetNSError()
-		}
-		tn := target.Node()
-		if tn == nil {
-			return e.release().notRunningError(target)
-		}
-		if tn.shared {
-			node = &Node{Name: c.Name, ns: tn.ns, nl: tn.Netlink(), shared: true}
-		} else {
-			ns, oerr := netns.OpenPID(target.Pid())
-			if oerr != nil {
-				return oerr
-			}
-			node = &Node{Name: c.Name, ns: ns}
-		}
-		c.hostname = target.hostname
-	case ModeNone, ModeBridge:
-		n, nerr := newContainerNode(c.Name)
-		if nerr != nil {
-			return fmt.Errorf("making the namespace of container %s: %w", c.Name, nerr)
-		}
-		node = n
-	}
-	node.utsPID = c.Pid
-	c.mu.Lock()
-	c.node = node
-	c.sandboxed = true
-	c.mu.Unlock()
-	if o.Network.Kind == ModeBridge {
-		netName := o.Network.Network
-		if netName == "" {
-			netName = "bridge"
-		}
-		n, nerr := e.Network(netName)
-		if nerr != nil {
-			if netName == "bridge" && e.opts.Bridge == "none" {
-				n = nil // -b none: default-mode containers get no eth0
-			} else {
-				return nerr
-			}
-		}
-		if n != nil {
-			// Its port rules are announced (see package batch) before
-			// the veth is made, which takes a while, so that a batch of
-			// rules waits for them when many containers start at once.
-			var t *batch.Ticket
-			if len(portsOf(o)) > 0 {
-				t = e.fw.expect(1)
-				defer t.Release()
-			}
-			// The veth and the published ports are made at the same
-			// time: neither needs the other, and each mostly waits for
-			// the kernel (rtnl, iptables-restore).
-			ep, rerr := c.reserve(n, o.IP)
-			if rerr != nil {
-				return e.release().setupError(rerr)
-			}
-			published := make(chan error, 1)
-			go func() { published <- c.publish(n, ep.addr, ep.ID, t) }()
-			// A container that runs no program has nothing that could
-			// miss its network: its main process starts meanwhile too.
-			var launched chan error
-			if o.Program == "" {
-				launched = make(chan error, 1)
-				go func() { launched <- c.launch() }()
-			}
-			aerr := c.plumb(ep, true)
-			perr := <-published
-			if launched != nil {
-				lerr := <-launched
-				if lerr == nil && (aerr != nil || perr != nil) {
-					c.killLaunched()
-				}
-				if lerr != nil && aerr == nil && perr == nil {
-					return lerr
-				}
-			}
-			if aerr != nil {
-				if perr == nil {
-					c.unpublishAll(n, ep.addr)
-				}
-				n.pool.Release(ep.addr)
-				return e.release().setupError(aerr)
-			}
-			if perr != nil {
-				return e.release().setupError(perr)
-			}
-			if launched != nil {
-				return c.running()
-			}
-		}
-	}
-	return c.startProcess()
-}
-
-// attach connects the container to a network: an address from IPAM, a veth
-// pair with ethN inside the container and vethXXXXXXX on the bridge, and the
-// default route via the gateway when gateway is set.
-//
-// Equivalent to: ip link add vethX type veth peer name ethN netns CTR;
-// ip link set vethX master BR up;
-// ip netns exec CTR sysctl -w net.ipv6.conf.ethN.disable_ipv6=1;
-// ip -n CTR addr add IP/BITS dev ethN;
-// ip -n CTR link set ethN up; ip -n CTR route add default via GW
-func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (*endpoint, error) {
-	ep, err := c.reserve(n, req)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.plumb(ep, gateway); err != nil {
-		n.pool.Release(ep.addr)
-		return nil, err
-	}
-	return ep, nil
-}
-
-// reserve takes the container's address on network n from IPAM (req if
-// valid) and returns its endpoint, not yet plumbed. Release ep.addr if it
-// is not plumbed after all.
-func (c *Container) reserve(n *Network, req netip.Addr) (*endpoint, error) {
-	var addr netip.Addr
-	if req.IsValid() {
-		if rerr := n.pool.Request(req); rerr != nil {
-			return nil, derr(ErrConflict, "Address already in use")
-		}
-		addr = req
-	} else {
-		a, aerr := n.pool.RequestAny()
-		if aerr != nil {
-			return nil, derr(ErrConflict, "no available IPv4 addresses on this network's address pools: %s (%s)", n.Name, n.ID)
-		}
-		addr = a
-	}
-	c.mu.Lock()
-	ifname := fmt.Sprintf("eth%d", len(c.endpoints))
-	c.mu.Unlock()
-	return &endpoint{ID: newID(), net: n, ifname: ifname, hostVeth: "veth" + newID()[:7], addr: addr, mac: c.e.release().containerMAC(addr), reqIP: req}, nil
-}
-
-// plumb makes a reserved endpoint's veth pair and configures the
-// container's end (see attach), then records the endpoint. On error
-// nothing of it remains but its address, which the caller releases.
-func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
-	e, n, addr, ifname := c.e, ep.net, ep.addr, ep.ifname
-	c.mu.Lock()
-	node := c.node
-	c.mu.Unlock()
-	hc, err := e.host.borrow()
-	if err != nil {
-		return err
-	}
-	defer e.host.giveBack(hc)
-	hh := hc.Handle
-	// The bridge is looked up each time, not remembered: the lookup also
-	// makes the kernel apply a carrier change of the bridge it has not
-	// yet (link events wait up to a second). A docker0 whose last port
-	// just went loses its carrier, and with it its ARP entries, before
-	// the new port brings the carrier back; otherwise a container run
-	// again on the same address with a new MAC (Docker 28's random MACs)
-	// would meet the old container's ARP entry on the host.
-	br, err := hh.LinkByName(n.Bridge)
-	if err != nil {
-		return fmt.Errorf("finding bridge %s: %w", n.Bridge, err)
-	}
-	master := br.Attrs().Index
-	pair := vethPair{host: ep.hostVeth, master: master, mtu: e.linkMTU(n), txqs: vethTxQueues(), peer: ifname, peerMAC: ep.mac, peerNSFd: node.ns.Fd()}
-	var hostEnd netlink.Link // once made
-	defer func() {
-		if err != nil && hostEnd != nil {
-			hh.LinkDel(hostEnd)
-		}
-	}()
-	// The container side is configured from a thread inside its
-	// namespace, with a short-lived handle (see Node.config).
-	err = node.config(func(h *netlink.Handle) error {
-		// IPv6 off on the new interface, as Docker does (see
-		// noIPv6Default), and on its host end (see hostIPv6Off), then
-		// the veth, its host end a port of the bridge.
-		restore, err := noIPv6Default(&e.sysctls)
-		if err != nil {
-			return fmt.Errorf("turning IPv6 off for %s in container %s: %w", ifname, c.Name, err)
-		}
-		restoreHost, err := e.hostV6.off()
-		if err != nil {
-			restore()
-			return err
-		}
-		ix, err := addVeth(hc.raw, pair)
-		if err == nil {
-			// Made: rolled back from here on, even if a restore fails.
-			hostEnd = &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.hostVeth, Index: ix.host}}
-		}
-		if rerr := restoreHost(); err == nil && rerr != nil {
-			err = rerr
-		}
-		if rerr := restore(); err == nil && rerr != nil {
-			err = rerr
-		}
-		if err != nil {
-			return fmt.Errorf("adding veth %s for container %s: %w", ep.hostVeth, c.Name, err)
-		}
-		if e.opts.NoUserlandProxy {
-			// Equivalent to: bridge link set dev vethX hairpin on
-			if err := hh.LinkSetHairpin(hostEnd, true); err != nil {
-				return fmt.Errorf("setting hairpin on %s: %w", ep.hostVeth, err)
-			}
-		}
-		eth := netlink.Link(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ifname, Index: ix.peer}})
-		if ix.peer == 0 {
-			// A kernel that did not echo the new link (see addVeth).
-			if eth, err = h.LinkByName(ifname); err != nil {
-				return fmt.Errorf("finding %s in container %s: %w", ifname, c.Name, err)
-			}
-		}
-		if err := h.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(addr, n.Subnet.Bits()))}); err != nil {
-			return fmt.Errorf("adding %s to %s in container %s: %w", addr, ifname, c.Name, err)
-		}
-		if err := h.LinkSetUp(eth); err != nil {
-			return fmt.Errorf("setting %s up in container %s: %w", ifname, c.Name, err)
-		}
-		// The host end goes up right after, so that the bridge enables
-		// its port once (see addVeth).
-		// Equivalent to: ip link set vethX up
-		if err := hh.LinkSetUp(hostEnd); err != nil {
-			return fmt.Errorf("setting %s up: %w", ep.hostVeth, err)
-		}
-		if gateway && !n.Internal {
-			gw := n.Gateway
-			if n.DefaultGW.IsValid() {
-				gw = n.DefaultGW
-			}
-			// Equivalent to: ip route add default via GW
-			if err := h.RouteAdd(&netlink.Route{Gw: gw.AsSlice()}); err != nil {
-				return fmt.Errorf("adding default route via %s in container %s: %w", gw, c.Name, err)
-			}
-		}
-		// The container's end came up before its peer: it sends nothing
-		// until the kernel has seen its carrier (see waitOperUp).
-		waitOperUp(h, ifname)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	// So are the host end and the bridge.
-	waitOperUp(hh, ep.hostVeth, n.Bridge)
-	if err := e.fw.addEndpoint(n, addr); err != nil {
-		return err
-	}
-	e.mu.Lock()
-	n.endpoints[c.ID] = ep
-	e.mu.Unlock()
-	c.mu.Lock()
-	c.endpoints = append(c.endpoints, ep)
-	c.mu.Unlock()
-	return nil
-}
-
-// detach undoes attach.
-func (c *Container) detach(ep *endpoint, t *batch.Ticket) error {
-	e := c.e
-	var errs []error
-	if !e.discarding.Load() {
-		errs = append(errs, e.fw.delEndpoint(ep.net, ep.addr))
-		// Equivalent to: ip link del vethX (its peer goes with it)
-		errs = append(errs, e.veths.del(ep.hostVeth, t))
-	}
-	ep.net.pool.Release(ep.addr)
-	e.mu.Lock()
-	delete(ep.net.endpoints, c.ID)
-	e.mu.Unlock()
-	c.mu.Lock()
-	for i, x := range c.endpoints {
-		if x == ep {
-			c.endpoints = append(c.endpoints[:i], c.endpoints[i+1:]...)
-			break
-		}
-	}
-	c.mu.Unlock()
-	return errors.Join(errs...)
-}
-
-// vethDeleter deletes an engine's host-side veths. Deleting a link waits
-// for an RCU grace period (about 20 ms on a 2-core machine) however many
-// links go with it, and deletions do not overlap in the kernel, so one by
-// one a lab of 1000 containers would take 20 s to remove. The deleter
-// batches instead (package batch): veths that several goroutines delete at
-// the same time (docker rm -f of many containers, an engine stopping) are
-// put in one link group and deleted with one request. A container being
-// stopped announces its veths before it kills its process, so that a batch
-// waits for them (see stop). A deletion that runs alone (the usual case in
-// a scenario) is a plain ip link del. Either way del returns once the veth,
-// and with it its peer, is gone.
-//
-// Equivalent to: ip link set vethX nomaster group G; ip link set vethY
-// nomaster group G; …; ip link del group G
-type vethDeleter struct {
-	host  *Node
-	group batch.Group[string]
-}
-
-func newVethDeleter(host *Node) *vethDeleter {
-	d := &vethDeleter{host: host}
-	d.group.Run = d.deleteBatch
-	return d
-}
-
-// vethGroup is the link group veths are moved to just before a batch
-// deletes them. It only has to differ from 0, every link's default group
-// (deleting group 0 would delete every link): the host node is the lab's
-// own namespace.
-const vethGroup = 0x4c52 // "LR"
-
-// expect announces n veths that the caller is about to delete.
-func (d *vethDeleter) expect(n int) *batch.Ticket { return d.group.Expect(n) }
-
-// del deletes the veth named name in the host node; a veth already gone is
-// not an error. t, if not nil, is the ticket that announced it.
-func (d *vethDeleter) del(name string, t *batch.Ticket) error {
-	return d.group.Do(name, t)
-}
-
-// deleteBatch deletes a batch of veths, returning each one's error. Each
-// leaves its bridge before the group goes: a port deleted while still on
-// the bridge makes the bridge re-select every remaining port's state twice
-// (when it goes down, and when it leaves), one that has left, once.
-func (d *vethDeleter) deleteBatch(names []string) []error {
-	errs := make([]error, len(names))
-	c, err := d.host.borrow()
-	if err != nil {
-		for i := range errs {
-			errs[i] = err
-		}
-		return errs
-	}
-	defer d.host.giveBack(c)
-	if len(names) == 1 {
-		errs[0] = delLink(c, names[0])
-		return errs
-	}
-	var grouped []int
-	for i, name := range names {
-		if err := leaveForGroup(c, name); err != nil {
-			if !errors.Is(err, unix.ENODEV) { // gone already
-				errs[i] = delLink(c, name)
-			}
-			continue
-		}
-		grouped = append(grouped, i)
-	}
-	if len(grouped) == 0 {
-		return errs
-	}
-	if err := delGroup(c); err != nil {
-		// Whatever is left of the group goes one by one.
-		for _, i := range grouped {
-			errs[i] = delLink(c, names[i])
-		}
-	}
-	return errs
-}
-
-// leaveForGroup takes the link named name off its bridge and moves it to
-// vethGroup, in one request that names it (no lookup first); a link that
-// is gone gives ENODEV.
-//
-// Equivalent to: ip link set dev vethX nomaster group G
-func leaveForGroup(c *nodeConn, name string) error {
-	req := nl.NewNetlinkRequest(unix.RTM_SETLINK, unix.NLM_F_ACK)
-	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
-	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
-	req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(0)))
-	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(vethGroup)))
-	if _, err := c.raw.roundTrip(req); err != nil {
-		return fmt.Errorf("moving %s to link group %d: %w", name, vethGroup, err)
-	}
-	return nil
-}
-
-// delLink deletes the link named name in c's node, and with it its veth
-// peer, with one request that names it; one already gone is not an error.
-//
-// Equivalent to: ip link del NAME
-func delLink(c *nodeConn, name string) error {
-	if err := dellink(c, nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name))); err != nil && !errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("deleting veth %s: %w", name, err)
-	}
-	return nil
-}
-
-// delGroup deletes every link of vethGroup in c's node with one request
-// (the kernel unregisters them, and their veth peers, as one batch).
-//
-// Equivalent to: ip link del group G
-func delGroup(c *nodeConn) error {
-	if err := dellink(c, nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(vethGroup))); err != nil {
-		return fmt.Errorf("deleting link group %d: %w", vethGroup, err)
-	}
-	return nil
-}
-
-// dellink sends one RTM_DELLINK for the link or links that by names (a
-// name or a group). vishvananda/netlink looks a link up before it deletes
-// it and has no call for groups, so the request goes on the raw socket
-// (see addVeth).
-func dellink(c *nodeConn, by *nl.RtAttr) error {
-	req := nl.NewNetlinkRequest(unix.RTM_DELLINK, unix.NLM_F_ACK)
-	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
-	req.AddData(by)
-	_, err := c.raw.roundTrip(req)
-	return err
-}
-
-// startProcess starts the main process inside the container's namespace,
-// waits for it to report readiness and marks the container running.
-func (c *Container) startProcess() error {
-	if err := c.launch(); err != nil {
-		return err
-	}
-	return c.running()
-}
-
-// launch starts the main process inside the container's namespace and
-// waits for it to report readiness.
-func (c *Container) launch() error {
-	o := c.opts
-	comm := o.Comm
-	if comm == "" {
-		comm = o.Program
-	}
-	if comm == "" {
-		comm = "sh"
-	}
-	cfg := initproc.Config{
-		Mode: initproc.ModeInit, RemountSys: true, Hostname: c.hostname,
-		Comm: comm, Program: o.Program, Args: o.Args,
-	}
-	var cmd *exec.Cmd
-	var err error
-	if o.Program == "" {
-		// A container that runs no program (busybox) gets the light
-		// waiter, where there is one: re-executing labrun costs its
-		// package initialisation for every container.
-		// Where the waiter cannot be loaded (a kernel that refuses to
-		// execute memfds), labrun is re-executed instead.
-		cmd, err = initproc.Waiter(cfg)
-	}
-	var exe *os.File
-	if cmd != nil && err == nil {
-		exe, err = initproc.WaiterExe()
-	}
-	waiter := exe != nil && err == nil
-	if !waiter {
-		cmd, err = initproc.Command(cfg)
-	}
-	if err != nil {
-		return err
-	}
-	rd, wr, err := os.Pipe()
-	if err != nil {
-		return fmt.Errorf("making readiness pipe: %w", err)
-	}
-	defer rd.Close()
-	var stderr strings.Builder
-	c.mu.Lock()
-	node := c.node
-	c.mu.Unlock()
-	var proc *os.Process
-	var wait func() *os.ProcessState
-	if waiter {
-		// The waiter writes nothing: it needs no pipe (a descriptor held,
-		// and copied into every process labrun starts, for as long as the
-		// container runs). It remounts nothing, so it needs no mount
-		// namespace of its own (whose copy and teardown, an expedited RCU
-		// grace period on exit, would cost more than the rest of its
-		// life). It is spawned (see netns.Spawn): a lab starts one per
-		// container, while labrun holds the descriptors of all the others.
-		proc, err = node.ns.Spawn(netns.Spawn{Exe: exe, Args: cmd.Args, Env: cmd.Env, Extra: []*os.File{wr}}, netns.StartOptions{NewUTS: true})
-		wait = func() *os.ProcessState {
-			st, _ := proc.Wait()
-			return st
-		}
-	} else {
-		cmd.ExtraFiles = []*os.File{wr}
-		cmd.Stderr = &limitedWriter{w: &stderr, n: 4096}
-		err = node.ns.Start(cmd, netns.StartOptions{NewUTS: true, NewMount: true})
-		if err == nil {
-			proc = cmd.Process
-			wait = func() *os.ProcessState {
-				cmd.Wait()
-				return cmd.ProcessState
-			}
-		}
-	}
-	wr.Close()
-	if err != nil {
-		return fmt.Errorf("starting container %s: %w", c.Name, err)
-	}
-	done := make(chan struct{})
-	c.mu.Lock()
-	c.proc = proc
-	c.pid = proc.Pid
-	c.done = done
-	c.exited = false
-	c.mu.Unlock()
-	go c.reap(wait, done)
-
-	timeout := o.ReadyTimeout
-	if timeout == 0 {
-		timeout = 5 * time.Second
-	}
-	rd.SetReadDeadline(time.Now().Add(timeout))
-	var b [1]byte
-	if _, rerr := rd.Read(b[:]); rerr != nil {
-		proc.Kill()
-		<-done
-		msg := strings.TrimSpace(stderr.String())
-		if errors.Is(rerr, os.ErrDeadlineExceeded) {
-			return fmt.Errorf("container %s: main process not ready after %s", c.Name, timeout)
-		}
-		if msg == "" {
-			msg = "main process exited before it was ready"
-		}
-		return fmt.Errorf("container %s: %s", c.Name, msg)
-	}
-	return nil
-}
-
-// running marks the container running once its main process is ready.
-func (c *Container) running() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.exited {
-		// The program exited right after reporting readiness: reap saw a
-		// container that was not running yet, so stop it here.
-		return fmt.Errorf("container %s: main process exited at start (exit code %d)", c.Name, c.exitCode)
-	}
-	c.state = "running"
-	c.startedAt = time.Now()
-	return nil
-}
-
-// killLaunched kills a main process that launch started for a container
-// whose start failed afterwards, and waits for it.
-func (c *Container) killLaunched() {
-	c.mu.Lock()
-	proc, done := c.proc, c.done
-	c.mu.Unlock()
-	if proc != nil {
-		proc.Kill()
-		<-done
-	}
-}
-
-// reap waits for the main process; when it exits by itself, the container
-// stops as Docker's does (network released, --rm honoured).
-func (c *Container) reap(wait func() *os.ProcessState, done chan struct{}) {
-	code := 0
-	if st := wait(); st != nil {
-		code = st.ExitCode()
-		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			code = 128 + int(ws.Signal())
-		}
-	}
-	c.mu.Lock()
-	c.exitCode = code
-	stopping := c.stopping
-	wasRunning := c.state == "running"
-	c.exited = true
-	close(done)
-	c.mu.Unlock()
-	if !stopping && wasRunning {
-		c.teardown(announced{})
-		c.mu.Lock()
-		c.state = "exited"
-		c.finishedAt = time.Now()
-		c.mu.Unlock()
-		if c.opts.Remove {
-			c.e.Remove(c.ID, true)
-		}
-	}
-}
-
-// Stop stops a running container: SIGTERM, then SIGKILL after timeout.
-//
-// Equivalent to: docker stop -t TIMEOUT NAME
-func (c *Container) Stop(timeout time.Duration) error {
-	return c.stop(timeout, true)
-}
-
-func (c *Container) stop(timeout time.Duration, honourRm bool) error {
-	c.mu.Lock()
-	if c.state != "running" {
-		c.mu.Unlock()
-		return nil
-	}
-	c.stopping = true
-	proc, done := c.proc, c.done
-	c.mu.Unlock()
-	if timeout > 0 {
-		proc.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(timeout):
-		}
-	}
-	// Its veths and port rules are announced (see package batch) before
-	// the kill, which takes a while, so that the batches that remove them
-	// wait for them when many containers stop at once.
-	c.mu.Lock()
-	t := announced{veths: c.e.veths.expect(len(c.endpoints))}
-	if len(c.bindings) > 0 {
-		t.rules = c.e.fw.expect(1)
-	}
-	c.mu.Unlock()
-	defer t.release()
-	// Kill the whole tree, children first, so that nothing of the
-	// container outlives it (not even a zombie waiting for init).
-	if kids := descendants([]int{proc.Pid}); len(kids) > 1 {
-		for _, pid := range kids[1:] {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-	proc.Kill()
-	<-done
-	err := c.teardown(t)
-	c.mu.Lock()
-	c.state = "exited"
-	c.finishedAt = time.Now()
-	c.stopping = false
-	c.mu.Unlock()
-	if honourRm && c.opts.Remove {
-		c.e.Remove(c.ID, true)
-	}
-	return err
-}
-
-// announced holds the tickets of a container being stopped: its veths, and
-// its port rules (see package batch).
-type announced struct{ veths, rules *batch.Ticket }
-
-func (a announced) release() {
-	a.veths.Release()
-	a.rules.Release()
-}
-
-// teardown removes everything of a container's network and processes: exec'd
-// processes, proxies, port rules, endpoints, and its namespace.
-func (c *Container) teardown(t announced) error {
-	var errs []error
-	c.mu.Lock()
-	execs := c.execs
-	c.execs = nil
-	proxies := c.proxies
-	c.proxies = nil
-	bindings := c.bindings
-	c.bindings = nil
-	eps := append([]*endpoint(nil), c.endpoints...)
-	node := c.node
-	c.node = nil
-	c.pid = 0
-	c.mu.Unlock()
-	for _, x := range execs {
-		if x.Process != nil {
-			x.Process.Kill()
-		}
-	}
-	for _, p := range proxies {
-		errs = append(errs, p.Close())
-	}
-	// The port rules and the veths go at the same time: deleting either
-	// waits for the kernel (an RCU grace period), and each is batched with
-	// other containers' deletions (firewall.Programmer, vethDeleter).
-	unpublished := make(chan error, 1)
-	go func() { unpublished <- c.unpublish(bindings, eps, t.rules) }()
-	for _, ep := range eps {
-		errs = append(errs, c.detach(ep, t.veths))
-	}
-	errs = append(errs, <-unpublished)
-	if node != nil {
-		errs = append(errs, node.close())
-	}
-	return errors.Join(errs...)
-}
-
-// Remove removes a container; a running one only with force.
-//
-// Equivalent to: docker rm [-f] NAME
-func (e *Engine) Remove(ref string, force bool) error {
-	c, err := e.Container(ref)
-	if err != nil {
-		return err
-	}
-	if c.State() == "running" {
-		if !force {
-			return derr(ErrConflict, "cannot remove container \"/%s\": container is running: stop the container before removing or force remove", c.Name)
-		}
-		c.stop(0, false)
-	}
-	e.mu.Lock()
-	c.removed = true
-	for i, x := range e.containers {
-		if x == c {
-			e.containers = append(e.containers[:i], e.containers[i+1:]...)
-			break
-		}
-	}
-	e.mu.Unlock()
-	return nil
-}
-
-// Exec runs argv inside a running container (its network and UTS
-// namespaces, a /sys of its own). The command is started, not waited for.
-//
-// Equivalent to: docker exec NAME ARGV...
-func (c *Container) Exec(env []string, argv ...string) (*exec.Cmd, error) {
-	node := c.Node()
-	if node == nil {
-		return nil, derr(ErrNotRunning, "container %s is not running", c.ID)
-	}
-	if len(argv) == 0 {
-		return nil, derr(ErrInvalid, "no command specified")
-	}
-	if _, err := exec.LookPath(argv[0]); err != nil {
-		return nil, derr(ErrInvalid, "OCI runtime exec failed: exec failed: unable to start container process: exec: %q: executable file not found in $PATH: unknown", argv[0])
-	}
-	return execCommand(env, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv, UTSFromPID: c.Pid()})
-}
-
-// StartExec starts a command made by Exec inside the container and records
-// it for docker top; it is killed when the container stops.
-func (c *Container) StartExec(cmd *exec.Cmd) error {
-	node := c.Node()
-	if node == nil {
-		return derr(ErrNotRunning, "container %s is not running", c.ID)
-	}
-	if err := startExec(node.ns, cmd, netns.StartOptions{NewMount: true}); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.execs = append(c.execs, cmd)
-	c.mu.Unlock()
-	return nil
-}
-
-// Processes returns the PIDs of the container's processes: the main process
-// and its descendants, and exec'd ones still alive.
-func (c *Container) Processes() []int {
-	c.mu.Lock()
-	pid := c.pid
-	var roots []int
-	if pid != 0 {
-		roots = append(roots, pid)
-	}
-	for _, x := range c.execs {
-		if x.Process != nil && alive(x.Process.Pid) {
-			roots = append(roots, x.Process.Pid)
-		}
-	}
-	c.mu.Unlock()
-	return descendants(roots)
-}
-
-type limitedWriter struct {
-	w io.Writer
-	n int
-}
-
-func (l *limitedWriter) Write(p []byte) (int, error) {
-	if l.n <= 0 {
-		return len(p), nil
-	}
-	q := p
-	if len(q) > l.n {
-		q = q[:l.n]
-	}
-	l.n -= len(q)
-	l.w.Write(q)
-	return len(p), nil
 }
 
 // portsOf lists the container ports to publish: -p bindings, and with -P
@@ -1070,13 +253,37 @@ func portsOf(o RunOptions) []ports.Binding {
 	return bs
 }
 
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+// Remove removes a container; a running one only with force.
+//
+// Equivalent to: docker rm [-f] NAME
+func (e *Engine) Remove(ref string, force bool) error {
+	c, err := e.Container(ref)
 	if err != nil {
-		return false
+		return err
 	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
+	if c.State() == "running" {
+		if !force {
+			return derr(ErrConflict, "cannot remove container \"/%s\": container is running: stop the container before removing or force remove", c.Name)
+		}
+		c.stop(0, false)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c.mu.Lock()
+	err = c.moveLocked(stateRemoved)
+	already := c.state == stateRemoved
+	c.mu.Unlock()
+	if already && err != nil {
+		return nil // a concurrent removal won
+	}
+	if err != nil {
+		return err // started again meanwhile
+	}
+	for i, x := range e.containers {
+		if x == c {
+			e.containers = append(e.containers[:i], e.containers[i+1:]...)
+			break
+		}
+	}
+	return nil
 }

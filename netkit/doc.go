@@ -13,7 +13,10 @@
 // dies with labrun.
 //
 // Sub-packages: netns (the only code that enters namespaces), initproc (the
-// processes that run inside them), ipam and ports (pure allocation and
+// processes that run inside them), proc (reading, walking and killing
+// processes), link (veth pairs, bridge ports and batch deletion on a
+// borrowed netlink connection), proxy (the userland proxy that docker-proxy
+// is), ipam and ports (pure allocation and
 // parsing), firewall (Docker's iptables rules as data), batch (the pure
 // group commit that merges concurrent rule and link deletions).
 package netkit

@@ -15,6 +15,7 @@ import (
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/ipam"
+	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
 )
@@ -33,11 +34,11 @@ type Engine struct {
 	networks   []*Network   // in creation order
 	containers []*Container // in creation order
 	alloc      *ports.Allocator
-	veths      *vethDeleter  // deletes containers' host-side veths, in batches
-	hostV6     *hostIPv6Off  // host-side veths start with IPv6 off
-	sysctls    netns.Sysctls // containers' /proc/sys, through private procfs instances
-	flipped    bool          // the engine turned ip_forward on
-	discarding atomic.Bool   // the lab is closing: links and rules go with its namespaces
+	veths      *link.Deleter     // deletes containers' host-side veths, in batches
+	hostV6     *link.HostIPv6Off // host-side veths start with IPv6 off
+	sysctls    netns.Sysctls     // containers' /proc/sys, through private procfs instances
+	flipped    bool              // the engine turned ip_forward on
+	discarding atomic.Bool       // the lab is closing: links and rules go with its namespaces
 	started    time.Time
 	stopped    bool
 }
@@ -106,7 +107,7 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 		carried = c
 	}
 	l.stored = carried
-	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: newVethDeleter(host), hostV6: &hostIPv6Off{ns: host.ns}}
+	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: link.NewDeleter(lender{host}), hostV6: link.NewHostIPv6Off(host.ns)}
 	if err := e.start(carried); err != nil {
 		e.shutdown(stopRemove)
 		return nil, err
@@ -285,10 +286,10 @@ func (e *Engine) shutdown(mode shutdownMode) (*carry, error) {
 	if e.fw != nil && !discard {
 		errs = append(errs, e.fw.stop())
 	}
-	errs = append(errs, e.hostV6.close(), e.sysctls.Close())
+	errs = append(errs, e.hostV6.Close(), e.sysctls.Close())
 	if keep {
 		for _, ctr := range ctrs {
-			if !ctr.removed {
+			if !ctr.removedNow() {
 				c.containers = append(c.containers, ctr)
 			}
 		}
@@ -297,7 +298,7 @@ func (e *Engine) shutdown(mode shutdownMode) (*carry, error) {
 }
 
 // stopAll stops containers, several at a time: their rules and veths are
-// then removed in shared batches (see vethDeleter), so that a lab of many
+// then removed in shared batches (see link.Deleter), so that a lab of many
 // containers closes in a fraction of the time one by one would take.
 func stopAll(ctrs []*Container) []error {
 	const workers = 32
@@ -334,14 +335,14 @@ func (e *Engine) defaultNetwork() (*Network, error) {
 		HostBinding: e.opts.IP, Created: time.Now(), endpoints: map[string]*endpoint{},
 	}
 	h := e.host.nl
-	link, err := h.LinkByName(name)
+	br, err := h.LinkByName(name)
 	exists := err == nil
 	if !exists && e.opts.Bridge != "" {
 		return nil, derr(ErrNotFound, "bridge device with non default name %s must be created manually", name)
 	}
 	var have netip.Prefix
 	if exists {
-		addrs, err := h.AddrList(link, netlink.FAMILY_V4)
+		addrs, err := h.AddrList(br, netlink.FAMILY_V4)
 		if err != nil {
 			return nil, fmt.Errorf("reading addresses of %s: %w", name, err)
 		}
@@ -441,8 +442,8 @@ func (e *Engine) plumbNetwork(n *Network, program func() error) (err error) {
 	}
 	if n.createdBridge {
 		// Equivalent to: ip link add BR type bridge && ip addr add GW/BITS dev BR && ip link set BR up
-		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, HardwareAddr: e.release().bridgeMAC(), MTU: e.linkMTU(n)}}
-		if err := e.hostV6.bridge(func() error { return h.LinkAdd(br) }); err != nil {
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, HardwareAddr: e.bridgeMAC(), MTU: e.linkMTU(n)}}
+		if err := e.hostV6.Bridge(func() error { return h.LinkAdd(br) }); err != nil {
 			return fmt.Errorf("adding bridge %s: %w", n.Bridge, err)
 		}
 		defer func() {
@@ -519,7 +520,7 @@ func (e *Engine) Containers(all bool) []*Container {
 	var out []*Container
 	for i := len(e.containers) - 1; i >= 0; i-- {
 		c := e.containers[i]
-		if c.removed {
+		if c.removedNow() {
 			continue
 		}
 		if all || c.State() == "running" {
@@ -539,13 +540,13 @@ func (e *Engine) Container(ref string) (*Container, error) {
 func (e *Engine) containerLocked(ref string) (*Container, error) {
 	ref = strings.TrimPrefix(ref, "/")
 	for _, c := range e.containers {
-		if !c.removed && (c.Name == ref || c.ID == ref) {
+		if !c.removedNow() && (c.Name == ref || c.ID == ref) {
 			return c, nil
 		}
 	}
 	var found *Container
 	for _, c := range e.containers {
-		if !c.removed && ref != "" && strings.HasPrefix(c.ID, ref) {
+		if !c.removedNow() && ref != "" && strings.HasPrefix(c.ID, ref) {
 			if found != nil {
 				return nil, derr(ErrInvalid, "multiple IDs found with provided prefix: %s", ref)
 			}

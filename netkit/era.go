@@ -28,11 +28,6 @@ const (
 	apiV29 = 52
 )
 
-// release is a forwarding shim: container.go and engine.go still call
-// e.release().containerMAC(a) and the like, which are now the Engine's own
-// methods below. Rewrite those calls to e.containerMAC(a) … and delete it.
-func (e *Engine) release() *Engine { return e }
-
 // APIVersion returns the engine API version the engine answers with
 // ("1.47").
 func (e *Engine) APIVersion() string { return "1." + strconv.Itoa(e.opts.API()) }

@@ -186,7 +186,7 @@ func (c *Container) Inspect() ContainerJSON {
 	defer c.mu.Unlock()
 	o := c.opts
 	st := ContainerState{
-		Status: c.state, Running: c.state == "running", Pid: c.pid, ExitCode: c.exitCode,
+		Status: c.statusLocked(), Running: c.state == stateRunning, Pid: c.pid, ExitCode: c.exitCode,
 		StartedAt: timeJSON(c.startedAt), FinishedAt: timeJSON(c.finishedAt),
 	}
 	argv := strings.Fields(strings.Trim(o.Command, `"`))
@@ -233,7 +233,7 @@ func (c *Container) Inspect() ContainerJSON {
 	api := c.e.opts.API()
 	ns := NetworkSettings{Networks: map[string]*EndpointSettings{}, Ports: map[string][]PortBindingJSON{}, api: api}
 	r := c.e.opts.Release
-	if (c.state == "running" || (r.KeepSandbox() && c.sandboxed)) && o.Network.Kind != ModeContainer {
+	if (c.state == stateRunning || (r.KeepSandbox() && c.sandboxed)) && o.Network.Kind != ModeContainer {
 		ns.SandboxID = sandboxID(c.ID)
 		ns.SandboxKey = "/var/run/docker/netns/" + ns.SandboxID[:12]
 		if o.Network.Kind == ModeHost {
@@ -244,14 +244,14 @@ func (c *Container) Inspect() ContainerJSON {
 	case ModeHost, ModeNone:
 		name := o.Network.String()
 		ns.Networks[name] = &EndpointSettings{NetworkID: pseudoNetworkID(name), api: api}
-		if c.state == "running" {
+		if c.state == stateRunning {
 			ns.Networks[name].EndpointID = stableHex("endpoint:"+name+":"+c.ID, 64)
 		}
 		ns.Ports = map[string][]PortBindingJSON{}
 	case ModeContainer:
 		ns.Ports = map[string][]PortBindingJSON{}
 	case ModeBridge:
-		if c.state == "running" && !c.onInternal() {
+		if c.state == stateRunning && !c.onInternal() {
 			// Exposed ports show on bridge networks, never on internal
 			// ones (Docker gives their endpoints no port settings).
 			for _, p := range exposed {
@@ -294,7 +294,7 @@ func (c *Container) Inspect() ContainerJSON {
 				ns.IPPrefixLen, ns.MacAddress = es.IPPrefixLen, es.MacAddress
 			}
 		}
-		if len(c.endpoints) == 0 && c.state != "running" {
+		if len(c.endpoints) == 0 && c.state != stateRunning {
 			name := o.Network.Network
 			if name == "" {
 				name = "bridge"

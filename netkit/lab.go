@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/netns"
 )
 
@@ -56,7 +57,7 @@ type Node struct {
 	utsPID func() int
 	// spare holds netlink connections bound to the namespace for work
 	// done from many goroutines at once (see borrow).
-	spare []*nodeConn
+	spare []*link.Conn
 }
 
 // maxSpare bounds the connections a node keeps for borrow.
@@ -67,7 +68,7 @@ const maxSpare = 16
 // socket, locked from request to answer), so the host's veth work for
 // containers started in parallel goes through connections of their own;
 // otherwise each waits while another's request waits for the kernel.
-func (n *Node) borrow() (*nodeConn, error) {
+func (n *Node) borrow() (*link.Conn, error) {
 	n.nlMu.Lock()
 	if n.closed {
 		n.nlMu.Unlock()
@@ -80,7 +81,7 @@ func (n *Node) borrow() (*nodeConn, error) {
 		return c, nil
 	}
 	n.nlMu.Unlock()
-	c, err := openNodeConn(n.ns)
+	c, err := link.Open(n.ns)
 	if err != nil {
 		return nil, fmt.Errorf("opening netlink in node %s: %w", n.Name, err)
 	}
@@ -88,15 +89,21 @@ func (n *Node) borrow() (*nodeConn, error) {
 }
 
 // giveBack returns a connection that borrow gave.
-func (n *Node) giveBack(c *nodeConn) {
+func (n *Node) giveBack(c *link.Conn) {
 	n.nlMu.Lock()
 	defer n.nlMu.Unlock()
 	if n.closed || len(n.spare) >= maxSpare {
-		c.close()
+		c.Close()
 		return
 	}
 	n.spare = append(n.spare, c)
 }
+
+// lender lends a node's connections to a link.Deleter.
+type lender struct{ n *Node }
+
+func (l lender) Borrow() (*link.Conn, error) { return l.n.borrow() }
+func (l lender) GiveBack(c *link.Conn)       { l.n.giveBack(c) }
 
 // NS returns the node's network namespace.
 func (n *Node) NS() *netns.NS { return n.ns }
@@ -107,7 +114,7 @@ func (n *Node) Netlink() *netlink.Handle {
 	n.nlMu.Lock()
 	defer n.nlMu.Unlock()
 	if n.nl == nil && !n.closed && !n.shared {
-		if h, err := openNetlink(n.ns); err == nil {
+		if h, err := link.OpenHandle(n.ns); err == nil {
 			n.nl = h
 		}
 	}
@@ -132,7 +139,7 @@ func emptyHandle() *netlink.Handle {
 	emptyOnce.Do(func() {
 		ns, err := netns.New()
 		if err == nil {
-			emptyH, err = openNetlink(ns)
+			emptyH, err = link.OpenHandle(ns)
 			ns.Close() // the handle's sockets keep it alive
 		}
 		if err != nil {
@@ -155,7 +162,7 @@ func (n *Node) close() error {
 		n.nl = nil
 	}
 	for _, c := range n.spare {
-		c.close()
+		c.Close()
 	}
 	n.spare = nil
 	n.nlMu.Unlock()
@@ -178,7 +185,7 @@ func newContainerNode(name string) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{Name: name, ns: ns}
-	if err := n.config(func(h *netlink.Handle) error { return setLoUp(h) }); err != nil {
+	if err := n.config(link.SetLoUp); err != nil {
 		ns.Close()
 		return nil, fmt.Errorf("setting lo up in container %s: %w", name, err)
 	}
@@ -199,44 +206,19 @@ func (n *Node) config(fn func(h *netlink.Handle) error) error {
 	})
 }
 
-// setLoUp sets lo up. lo is always ifindex 1 in a new namespace
-// (LOOPBACK_IFINDEX): no lookup needed.
-//
-// Equivalent to: ip link set lo up
-func setLoUp(h *netlink.Handle) error {
-	return h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}})
-}
-
 // nodeFromNS makes a node of a fresh namespace and sets its lo up.
 func nodeFromNS(name string, ns *netns.NS) (*Node, error) {
-	h, err := openNetlink(ns)
+	h, err := link.OpenHandle(ns)
 	if err != nil {
 		ns.Close()
 		return nil, fmt.Errorf("opening netlink in node %s: %w", name, err)
 	}
 	n := &Node{Name: name, ns: ns, nl: h}
-	if err := setLoUp(h); err != nil {
+	if err := link.SetLoUp(h); err != nil {
 		n.close()
 		return nil, fmt.Errorf("setting lo up in node %s: %w", name, err)
 	}
 	return n, nil
-}
-
-// openNetlink returns a netlink handle whose sockets live in ns. It opens
-// them from a thread inside ns (netns.Do) in one go, which costs a third of
-// netlink.NewHandleAt's socket-by-socket namespace switching and keeps the
-// thread handling in netns.
-//
-// A closed handle must never be used again: vishvananda/netlink then opens
-// a socket in the calling thread's namespace, which is labrun's own.
-func openNetlink(ns *netns.NS) (*netlink.Handle, error) {
-	var h *netlink.Handle
-	err := ns.Do(func() error {
-		var err error
-		h, err = netlink.NewHandle()
-		return err
-	})
-	return h, err
 }
 
 // Command returns a command that runs argv inside the node's network
@@ -419,9 +401,9 @@ func NewLab(opts LabOptions) (lab *Lab, err error) {
 		}
 	}
 	// The ends that were set up before their peers are usable once the
-	// kernel has seen their carrier (see waitOperUp).
-	waitOperUp(sw.nl, "p-host", "p-client", "p-gateway")
-	waitOperUp(gw.nl, "eth1")
+	// kernel has seen their carrier (see link.WaitOperUp).
+	link.WaitOperUp(sw.nl, "p-host", "p-client", "p-gateway")
+	link.WaitOperUp(gw.nl, "eth1")
 	return l, nil
 }
 

@@ -148,7 +148,7 @@ func TestBridgeReplacedUnderTheEngine(t *testing.T) {
 }
 
 // TestBridgeEnablesANewPortOnce: a container's host end is made down and
-// set up after the container's end (see addVeth), so that docker0 enables
+// set up after the container's end (see link.Conn.AddVeth), so that docker0 enables
 // the new port once, and does not enable it while its operational state is
 // not yet known, disable it for want of carrier, and enable it again: each
 // is a pass over every port of the bridge. The port's states as docker0

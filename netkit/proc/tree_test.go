@@ -1,4 +1,4 @@
-package netkit
+package proc
 
 import (
 	"os"
@@ -60,4 +60,33 @@ func BenchmarkDescendants(b *testing.B) {
 			descendantsByScan(roots)
 		}
 	})
+}
+
+// TestKillTree: the root and every descendant die.
+func TestKillTree(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "sleep 30 & (sleep 30 & wait) & wait")
+	if err := cmd.Start(); err != nil {
+		t.Skipf("skipping: cannot start sh: %v", err)
+	}
+	var tree []int
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if tree = Descendants([]int{cmd.Process.Pid}); len(tree) == 4 {
+			break
+		}
+	}
+	if len(tree) != 4 {
+		cmd.Process.Kill()
+		t.Fatalf("found %v, want sh, a sleep, a subshell and its sleep", tree)
+	}
+	if err := KillTree(cmd.Process); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	for _, pid := range tree[1:] {
+		for deadline := time.Now().Add(5 * time.Second); Alive(pid) && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		}
+		if Alive(pid) {
+			t.Errorf("process %d outlived KillTree", pid)
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package netkit
+package link
 
 import "testing"
 

@@ -1,4 +1,4 @@
-package netkit
+package link
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"sync"
 )
 
-// vethTxQueues returns the number of transmit queues the kernel gives a veth
+// DefaultTxQueues returns the number of transmit queues the kernel gives a veth
 // by default (veth_get_num_queues: the possible CPUs, at most 4096), or 0
 // where that cannot be read.
 //
@@ -23,7 +23,9 @@ import (
 // has no queue of its own (noqueue).
 //
 // Equivalent to: ip link add vethX numtxqueues N type veth peer … numtxqueues N
-var vethTxQueues = sync.OnceValue(func() int {
+func DefaultTxQueues() int { return txQueues() }
+
+var txQueues = sync.OnceValue(func() int {
 	b, err := os.ReadFile("/sys/devices/system/cpu/possible")
 	if err != nil {
 		return 0

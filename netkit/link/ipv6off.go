@@ -1,4 +1,4 @@
-package netkit
+package link
 
 import (
 	"errors"
@@ -17,10 +17,10 @@ const (
 	defaultDisableIPv6Key = "net/ipv6/conf/default/disable_ipv6"
 )
 
-// noIPv6Default makes the interfaces created next in the calling thread's
+// NoIPv6Default makes the interfaces created next in the calling thread's
 // namespace start with IPv6 off, and returns the function that puts the
 // default back. It must run on a thread inside the container's namespace
-// (Node.config).
+// (netkit's Node.config).
 //
 // Docker turns IPv6 off on a container's interface on networks without
 // IPv6 (libnetwork's setIPv6, since 1.13; labrun's networks are IPv4
@@ -41,7 +41,7 @@ const (
 // of a path under /proc/sys/net walks past the entries of every other
 // namespace that looked it up through the same procfs, which in a lab of
 // 1000 containers costs more than the writes.
-func noIPv6Default(sys *netns.Sysctls) (restore func() error, err error) {
+func NoIPv6Default(sys *netns.Sysctls) (restore func() error, err error) {
 	f, err := sys.Open(defaultDisableIPv6Key, os.O_RDWR)
 	if errors.Is(err, os.ErrNotExist) {
 		return func() error { return nil }, nil
@@ -77,7 +77,7 @@ func swapValue(f *os.File, v string) (old []byte, err error) {
 	return buf[:n], nil
 }
 
-// hostIPv6Off makes the host-side veths of containers start with IPv6 off:
+// HostIPv6Off makes the host-side veths of containers start with IPv6 off:
 // while any container's veth is being created, the host node's default
 // disable_ipv6 is 1; when the last creation ends, it is put back.
 //
@@ -93,11 +93,12 @@ func swapValue(f *os.File, v string) (old []byte, err error) {
 // The default is lock-free to write (unlike an interface's own
 // disable_ipv6, which spins on the rtnl lock), and the file is opened once
 // in the host node and kept. Bridges the engine creates take the exclusive
-// side (bridge), so that they never see the temporary default.
+// side (Bridge), so that they never see the temporary default. Make one
+// with NewHostIPv6Off; its methods are safe for concurrent use.
 //
 // Equivalent to: ip netns exec HOST sysctl -w net.ipv6.conf.default.disable_ipv6=1;
 // ip link add vethX …; sysctl -w net.ipv6.conf.default.disable_ipv6=OLD
-type hostIPv6Off struct {
+type HostIPv6Off struct {
 	ns *netns.NS
 
 	excl sync.RWMutex // veth creations share it; bridge creations hold it alone
@@ -109,9 +110,12 @@ type hostIPv6Off struct {
 	old    []byte // the default's value before the first creation
 }
 
-// off makes new interfaces of the host node start with IPv6 off until the
+// NewHostIPv6Off returns a HostIPv6Off for the host namespace ns.
+func NewHostIPv6Off(ns *netns.NS) *HostIPv6Off { return &HostIPv6Off{ns: ns} }
+
+// Off makes new interfaces of the host node start with IPv6 off until the
 // returned function is called.
-func (h *hostIPv6Off) off() (restore func() error, err error) {
+func (h *HostIPv6Off) Off() (restore func() error, err error) {
 	h.excl.RLock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -138,7 +142,7 @@ func (h *hostIPv6Off) off() (restore func() error, err error) {
 }
 
 // setLocked opens the default (once) and writes 1 to it, saving its value.
-func (h *hostIPv6Off) setLocked() error {
+func (h *HostIPv6Off) setLocked() error {
 	if !h.opened {
 		err := h.ns.Do(func() error {
 			f, err := os.OpenFile(defaultDisableIPv6, os.O_RDWR, 0)
@@ -164,16 +168,16 @@ func (h *hostIPv6Off) setLocked() error {
 	return nil
 }
 
-// bridge holds off veth creations while fn creates an interface that must
+// Bridge holds off veth creations while fn creates an interface that must
 // get the host's own IPv6 default (a network's bridge).
-func (h *hostIPv6Off) bridge(fn func() error) error {
+func (h *HostIPv6Off) Bridge(fn func() error) error {
 	h.excl.Lock()
 	defer h.excl.Unlock()
 	return fn()
 }
 
-// close closes the default's file.
-func (h *hostIPv6Off) close() error {
+// Close closes the default's file.
+func (h *HostIPv6Off) Close() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.f == nil {

@@ -1,4 +1,4 @@
-package netkit
+package link
 
 import (
 	"errors"
@@ -15,34 +15,50 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/batch"
+	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/testkit"
 )
 
-// vethHost makes a node with n veths whose peers sit in other namespaces,
-// as an engine's host has, or skips when namespaces cannot be made here.
-func vethHost(t testing.TB, n int) (*Node, []string) {
+// testNS makes a namespace and a handle bound to it, closed when the test
+// ends, or skips when namespaces cannot be made here.
+func testNS(t testing.TB) (*netns.NS, *netlink.Handle) {
 	t.Helper()
 	testkit.RequireNetAdmin(t)
-	host, err := newNode("host")
+	ns, err := netns.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { host.close() })
+	t.Cleanup(func() { ns.Close() })
+	h, err := OpenHandle(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return ns, h
+}
+
+// lender lends connections opened for each batch, as a test needs no pool.
+type lender struct{ ns *netns.NS }
+
+func (l lender) Borrow() (*Conn, error) { return Open(l.ns) }
+func (l lender) GiveBack(c *Conn)       { c.Close() }
+
+// vethHost makes a namespace with n veths whose peers sit in other
+// namespaces, as an engine's host has, and a Deleter of its links.
+func vethHost(t testing.TB, n int) (*netlink.Handle, *Deleter, []string) {
+	t.Helper()
+	host, h := testNS(t)
 	var names []string
 	for i := range n {
-		peer, err := newContainerNode(fmt.Sprintf("c%d", i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { peer.close() })
+		peer, _ := testNS(t)
 		name := fmt.Sprintf("veth%07d", i)
-		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name, Flags: net.FlagUp}, PeerName: "eth0", PeerNamespace: netlink.NsFd(peer.ns.Fd())}
-		if err := host.nl.LinkAdd(veth); err != nil {
+		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name, Flags: net.FlagUp}, PeerName: "eth0", PeerNamespace: netlink.NsFd(peer.Fd())}
+		if err := h.LinkAdd(veth); err != nil {
 			t.Fatal(err)
 		}
 		names = append(names, name)
 	}
-	return host, names
+	return h, NewDeleter(lender{host}), names
 }
 
 // isLinkNotFound reports whether err says that a link does not exist.
@@ -67,8 +83,7 @@ func vethsLeft(t testing.TB, h *netlink.Handle, names []string) []string {
 // TestVethDeleterBatch: a batch of veths goes with one group deletion, a
 // veth already gone is no error, and the host's other links stay.
 func TestVethDeleterBatch(t *testing.T) {
-	host, names := vethHost(t, 4)
-	d := newVethDeleter(host)
+	h, d, names := vethHost(t, 4)
 	// One is gone already: deleted alone (ip link del), and deleting it
 	// alone again is no error either.
 	if err := d.deleteBatch(names[:1])[0]; err != nil {
@@ -82,10 +97,10 @@ func TestVethDeleterBatch(t *testing.T) {
 			t.Errorf("deleting %s: %v", names[i], err)
 		}
 	}
-	if left := vethsLeft(t, host.nl, names); len(left) != 0 {
+	if left := vethsLeft(t, h, names); len(left) != 0 {
 		t.Errorf("left behind: %v", left)
 	}
-	if _, err := host.nl.LinkByName("lo"); err != nil {
+	if _, err := h.LinkByName("lo"); err != nil {
 		t.Errorf("lo went too: %v", err)
 	}
 }
@@ -93,16 +108,15 @@ func TestVethDeleterBatch(t *testing.T) {
 // TestVethDeleterConcurrent: veths deleted from many goroutines at once are
 // all gone when each call returns.
 func TestVethDeleterConcurrent(t *testing.T) {
-	host, names := vethHost(t, 16)
-	d := newVethDeleter(host)
+	h, d, names := vethHost(t, 16)
 	var wg sync.WaitGroup
 	errs := make([]error, len(names))
 	for i, n := range names {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = d.del(n, nil)
-			if _, err := host.nl.LinkByName(n); !isLinkNotFound(err) {
+			errs[i] = d.Delete(n, nil)
+			if _, err := h.LinkByName(n); !isLinkNotFound(err) {
 				errs[i] = fmt.Errorf("%s still there after del: %v", n, err)
 			}
 		}()
@@ -118,8 +132,7 @@ func TestVethDeleterConcurrent(t *testing.T) {
 // TestVethDeleterAnnounced: the veths of containers being stopped together
 // are announced, and go in one batch with the first of them.
 func TestVethDeleterAnnounced(t *testing.T) {
-	host, names := vethHost(t, 8)
-	d := newVethDeleter(host)
+	h, d, names := vethHost(t, 8)
 	var batches [][]string
 	run := d.group.Run
 	d.group.Run = func(b []string) []error {
@@ -129,7 +142,7 @@ func TestVethDeleterAnnounced(t *testing.T) {
 	d.group.Gather = time.Minute
 	tickets := make([]*batch.Ticket, len(names))
 	for i := range names {
-		tickets[i] = d.expect(1)
+		tickets[i] = d.Expect(1)
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(names))
@@ -138,7 +151,7 @@ func TestVethDeleterAnnounced(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer tickets[i].Release()
-			errs[i] = d.del(n, tickets[i])
+			errs[i] = d.Delete(n, tickets[i])
 		}()
 	}
 	wg.Wait()
@@ -150,7 +163,7 @@ func TestVethDeleterAnnounced(t *testing.T) {
 	if len(batches) != 1 || len(batches[0]) != len(names) {
 		t.Errorf("batches %v, want one of all %d veths", batches, len(names))
 	}
-	if left := vethsLeft(t, host.nl, names); len(left) != 0 {
+	if left := vethsLeft(t, h, names); len(left) != 0 {
 		t.Errorf("left behind: %v", left)
 	}
 }
@@ -163,12 +176,11 @@ func BenchmarkVethDelete(b *testing.B) {
 			const n = 32
 			for b.Loop() {
 				b.StopTimer()
-				host, names := vethHost(b, n)
-				d := newVethDeleter(host)
+				_, d, names := vethHost(b, n)
 				b.StartTimer()
 				if !concurrent {
 					for _, name := range names {
-						if err := d.del(name, nil); err != nil {
+						if err := d.Delete(name, nil); err != nil {
 							b.Fatal(err)
 						}
 					}
@@ -179,7 +191,7 @@ func BenchmarkVethDelete(b *testing.B) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						if err := d.del(name, nil); err != nil {
+						if err := d.Delete(name, nil); err != nil {
 							b.Error(err)
 						}
 					}()
@@ -197,26 +209,25 @@ func BenchmarkVethDelete(b *testing.B) {
 // port's state), not twice (when the link goes down, and when it leaves);
 // the bridge's other port stays.
 func TestVethDeleterLeavesBridgeOnce(t *testing.T) {
-	host, names := vethHost(t, 4)
-	require.NoError(t, host.nl.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0", Flags: net.FlagUp}}))
-	br, err := host.nl.LinkByName("br0")
+	h, d, names := vethHost(t, 4)
+	require.NoError(t, h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0", Flags: net.FlagUp}}))
+	br, err := h.LinkByName("br0")
 	require.NoError(t, err)
 	index := map[int32]string{}
 	for _, name := range names {
-		l, err := host.nl.LinkByName(name)
+		l, err := h.LinkByName(name)
 		require.NoError(t, err)
-		require.NoError(t, host.nl.LinkSetMasterByIndex(l, br.Attrs().Index))
+		require.NoError(t, h.LinkSetMasterByIndex(l, br.Attrs().Index))
 		index[int32(l.Attrs().Index)] = name
 	}
 	var s *nl.NetlinkSocket
-	require.NoError(t, host.ns.Do(func() error {
+	require.NoError(t, d.lender.(lender).ns.Do(func() error {
 		s, err = nl.Subscribe(unix.NETLINK_ROUTE, unix.RTNLGRP_LINK)
 		return err
 	}))
 	defer s.Close()
 	require.NoError(t, s.SetReceiveTimeout(&unix.Timeval{Sec: 2}))
 
-	d := newVethDeleter(host)
 	for i, err := range d.deleteBatch(names[:3]) {
 		require.NoError(t, err, "deleting %s", names[i])
 	}
@@ -245,8 +256,8 @@ func TestVethDeleterLeavesBridgeOnce(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]int{names[0]: 1, names[1]: 1, names[2]: 1}, disabled, "port state changes announced by the bridge")
-	assert.Equal(t, []string{names[3]}, vethsLeft(t, host.nl, names))
-	last, err := host.nl.LinkByName(names[3])
+	assert.Equal(t, []string{names[3]}, vethsLeft(t, h, names))
+	last, err := h.LinkByName(names[3])
 	require.NoError(t, err)
 	assert.Equal(t, br.Attrs().Index, last.Attrs().MasterIndex, "%s is still a port of br0", names[3])
 }

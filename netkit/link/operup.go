@@ -1,4 +1,4 @@
-package netkit
+package link
 
 import (
 	"net"
@@ -7,10 +7,10 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-// operUpTimeout bounds waitOperUp.
+// operUpTimeout bounds WaitOperUp.
 const operUpTimeout = 3 * time.Second
 
-// waitOperUp waits, polling against a deadline, until each named link in
+// WaitOperUp waits, polling against a deadline, until each named link in
 // h's namespace that is administratively up reports operational state UP.
 //
 // A link that gains carrier after it was set up (the host end of a veth when
@@ -28,7 +28,7 @@ const operUpTimeout = 3 * time.Second
 // not up by the deadline (a bridge with STP on, say) is left as it is.
 //
 // Equivalent to: until ip -br link show NAME | grep -q ' UP '; do :; done
-func waitOperUp(h *netlink.Handle, names ...string) {
+func WaitOperUp(h *netlink.Handle, names ...string) {
 	if h == nil {
 		return
 	}

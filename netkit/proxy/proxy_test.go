@@ -1,0 +1,139 @@
+package proxy
+
+import (
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labrun/labrun/netkit/link"
+	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/ports"
+)
+
+// loNS makes a namespace with lo up, closed when the test ends, or skips
+// where namespaces cannot be made.
+func loNS(t *testing.T) *netns.NS {
+	t.Helper()
+	if err := netns.Available(); err != nil {
+		t.Skipf("skipping: cannot make network namespaces: %v", err)
+	}
+	ns, err := netns.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	h, err := link.OpenHandle(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := link.SetLoUp(h); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// TestProxyTCP: a connection to the proxy reaches the target, both ways,
+// and Close stops the listener.
+func TestProxyTCP(t *testing.T) {
+	ns := loNS(t)
+	var ln net.Listener
+	if err := ns.Do(func() (err error) { ln, err = net.Listen("tcp4", "127.0.0.1:0"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.Copy(c, c) // echo
+			c.Close()
+		}
+	}()
+	target := ln.Addr().(*net.TCPAddr).AddrPort()
+	host := netip.MustParseAddrPort("127.0.0.1:18080")
+	p, err := Start(ns, ports.TCP, host, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c net.Conn
+	if err := ns.Do(func() (err error) { c, err = net.DialTimeout("tcp4", host.String(), 5*time.Second); return err }); err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte("ping"))
+	c.(*net.TCPConn).CloseWrite()
+	got, err := io.ReadAll(c)
+	c.Close()
+	if string(got) != "ping" || err != nil {
+		t.Errorf("through the proxy: %q, %v; want ping", got, err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Do(func() error {
+		c, err := net.Dial("tcp4", host.String())
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}); err == nil {
+		t.Error("the proxy still listens after Close")
+	}
+	// The port is taken while a proxy holds it: Docker's error text.
+	p, err = Start(ns, ports.TCP, host, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := Start(ns, ports.TCP, host, target); err == nil {
+		t.Error("a second proxy on the same port started")
+	} else if want := "Error starting userland proxy: "; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error %q does not begin with %q", err, want)
+	}
+}
+
+// TestProxyUDP: a datagram to the proxy reaches the target and the answer
+// comes back to the sender.
+func TestProxyUDP(t *testing.T) {
+	ns := loNS(t)
+	var pc net.PacketConn
+	if err := ns.Do(func() (err error) { pc, err = net.ListenPacket("udp4", "127.0.0.1:0"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	go func() {
+		b := make([]byte, 100)
+		for {
+			n, from, err := pc.ReadFrom(b)
+			if err != nil {
+				return
+			}
+			pc.WriteTo(b[:n], from) // echo
+		}
+	}()
+	target := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+	host := netip.MustParseAddrPort("127.0.0.1:18081")
+	p, err := Start(ns, ports.UDP, host, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var c net.Conn
+	if err := ns.Do(func() (err error) { c, err = net.Dial("udp4", host.String()); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte("ping"))
+	b := make([]byte, 100)
+	n, err := c.Read(b)
+	if string(b[:n]) != "ping" || err != nil {
+		t.Errorf("through the proxy: %q, %v; want ping", b[:n], err)
+	}
+}

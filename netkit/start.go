@@ -1,0 +1,288 @@
+package netkit
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/labrun/labrun/netkit/batch"
+	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/proc"
+)
+
+// Start starts a created or exited container: its namespace and network,
+// then its main process, and returns once the process reports it is ready.
+// On error the container is left as it was, with nothing of its network.
+func (c *Container) Start() (err error) {
+	c.mu.Lock()
+	switch c.state {
+	case stateRunning:
+		c.mu.Unlock()
+		return nil
+	case stateRemoved:
+		c.mu.Unlock()
+		return derr(ErrNotFound, "No such container: %s", c.Name)
+	}
+	c.mu.Unlock()
+	e := c.e
+	o := c.opts
+	var node *Node
+	if o.Hostname != "" {
+		c.setHostname(o.Hostname)
+	} else {
+		c.setHostname(c.ID[:12])
+	}
+	defer func() {
+		if err != nil {
+			c.teardown(announced{})
+		}
+	}()
+	switch o.Network.Kind {
+	case ModeHost:
+		node = &Node{Name: c.Name, ns: e.host.ns, nl: e.host.nl, shared: true}
+		c.setHostname(NodeHost)
+	case ModeContainer:
+		target, terr := e.Container(o.Network.Container)
+		if terr != nil {
+			return terr
+		}
+		if target.ID == c.ID {
+			return e.ownNetNSError()
+		}
+		tn := target.Node()
+		if tn == nil {
+			return e.notRunningError(target)
+		}
+		if tn.shared {
+			node = &Node{Name: c.Name, ns: tn.ns, nl: tn.Netlink(), shared: true}
+		} else {
+			ns, oerr := netns.OpenPID(target.Pid())
+			if oerr != nil {
+				return oerr
+			}
+			node = &Node{Name: c.Name, ns: ns}
+		}
+		c.setHostname(target.Hostname())
+	case ModeNone, ModeBridge:
+		n, nerr := newContainerNode(c.Name)
+		if nerr != nil {
+			return fmt.Errorf("making the namespace of container %s: %w", c.Name, nerr)
+		}
+		node = n
+	}
+	node.utsPID = c.Pid
+	c.mu.Lock()
+	c.node = node
+	c.sandboxed = true
+	c.mu.Unlock()
+	if o.Network.Kind == ModeBridge {
+		netName := o.Network.Network
+		if netName == "" {
+			netName = "bridge"
+		}
+		n, nerr := e.Network(netName)
+		if nerr != nil {
+			if netName == "bridge" && e.opts.Bridge == "none" {
+				n = nil // -b none: default-mode containers get no eth0
+			} else {
+				return nerr
+			}
+		}
+		if n != nil {
+			// Its port rules are announced (see package batch) before
+			// the veth is made, which takes a while, so that a batch of
+			// rules waits for them when many containers start at once.
+			var t *batch.Ticket
+			if len(portsOf(o)) > 0 {
+				t = e.fw.expect(1)
+				defer t.Release()
+			}
+			// The veth and the published ports are made at the same
+			// time: neither needs the other, and each mostly waits for
+			// the kernel (rtnl, iptables-restore).
+			ep, rerr := c.reserve(n, o.IP)
+			if rerr != nil {
+				return e.setupError(rerr)
+			}
+			published := make(chan error, 1)
+			go func() { published <- c.publish(n, ep.addr, ep.ID, t) }()
+			// A container that runs no program has nothing that could
+			// miss its network: its main process starts meanwhile too.
+			var launched chan error
+			if o.Program == "" {
+				launched = make(chan error, 1)
+				go func() { launched <- c.launch() }()
+			}
+			aerr := c.plumb(ep, true)
+			perr := <-published
+			if launched != nil {
+				lerr := <-launched
+				if lerr == nil && (aerr != nil || perr != nil) {
+					c.killLaunched()
+				}
+				if lerr != nil && aerr == nil && perr == nil {
+					return lerr
+				}
+			}
+			if aerr != nil {
+				if perr == nil {
+					c.unpublishAll(n, ep.addr)
+				}
+				n.pool.Release(ep.addr)
+				return e.setupError(aerr)
+			}
+			if perr != nil {
+				return e.setupError(perr)
+			}
+			if launched != nil {
+				return c.running()
+			}
+		}
+	}
+	return c.startProcess()
+}
+
+// startProcess starts the main process inside the container's namespace,
+// waits for it to report readiness and marks the container running.
+func (c *Container) startProcess() error {
+	if err := c.launch(); err != nil {
+		return err
+	}
+	return c.running()
+}
+
+// launch starts the main process inside the container's namespace and
+// waits for it to report readiness.
+func (c *Container) launch() error {
+	o := c.opts
+	comm := o.Comm
+	if comm == "" {
+		comm = o.Program
+	}
+	if comm == "" {
+		comm = "sh"
+	}
+	cfg := initproc.Config{
+		Mode: initproc.ModeInit, RemountSys: true, Hostname: c.Hostname(),
+		Comm: comm, Program: o.Program, Args: o.Args,
+	}
+	var cmd *exec.Cmd
+	var err error
+	if o.Program == "" {
+		// A container that runs no program (busybox) gets the light
+		// waiter, where there is one: re-executing labrun costs its
+		// package initialisation for every container.
+		// Where the waiter cannot be loaded (a kernel that refuses to
+		// execute memfds), labrun is re-executed instead.
+		cmd, err = initproc.Waiter(cfg)
+	}
+	var exe *os.File
+	if cmd != nil && err == nil {
+		exe, err = initproc.WaiterExe()
+	}
+	waiter := exe != nil && err == nil
+	if !waiter {
+		cmd, err = initproc.Command(cfg)
+	}
+	if err != nil {
+		return err
+	}
+	ready, err := proc.NewReadiness()
+	if err != nil {
+		return err
+	}
+	defer ready.Close()
+	var stderr strings.Builder
+	c.mu.Lock()
+	node := c.node
+	c.mu.Unlock()
+	var p *os.Process
+	var wait func() *os.ProcessState
+	if waiter {
+		// The waiter writes nothing: it needs no pipe (a descriptor held,
+		// and copied into every process labrun starts, for as long as the
+		// container runs). It remounts nothing, so it needs no mount
+		// namespace of its own (whose copy and teardown, an expedited RCU
+		// grace period on exit, would cost more than the rest of its
+		// life). It is spawned (see netns.Spawn): a lab starts one per
+		// container, while labrun holds the descriptors of all the others.
+		p, err = node.ns.Spawn(netns.Spawn{Exe: exe, Args: cmd.Args, Env: cmd.Env, Extra: []*os.File{ready.Child()}}, netns.StartOptions{NewUTS: true})
+		wait = func() *os.ProcessState {
+			st, _ := p.Wait()
+			return st
+		}
+	} else {
+		cmd.ExtraFiles = []*os.File{ready.Child()}
+		cmd.Stderr = &proc.HeadWriter{W: &stderr, N: 4096}
+		err = node.ns.Start(cmd, netns.StartOptions{NewUTS: true, NewMount: true})
+		if err == nil {
+			p = cmd.Process
+			wait = func() *os.ProcessState {
+				cmd.Wait()
+				return cmd.ProcessState
+			}
+		}
+	}
+	ready.Started()
+	if err != nil {
+		return fmt.Errorf("starting container %s: %w", c.Name, err)
+	}
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.main = p
+	c.pid = p.Pid
+	c.done = done
+	c.exited = false
+	c.mu.Unlock()
+	go c.reap(wait, done)
+
+	timeout := o.ReadyTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
+	if rerr := ready.Wait(timeout); rerr != nil {
+		p.Kill()
+		<-done
+		msg := strings.TrimSpace(stderr.String())
+		if errors.Is(rerr, proc.ErrNotReady) {
+			return fmt.Errorf("container %s: main process not ready after %s", c.Name, timeout)
+		}
+		if msg == "" {
+			msg = "main process exited before it was ready"
+		}
+		return fmt.Errorf("container %s: %s", c.Name, msg)
+	}
+	return nil
+}
+
+// running marks the container running once its main process is ready.
+func (c *Container) running() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exited {
+		// The program exited right after reporting readiness: reap saw a
+		// container that was not running yet, so stop it here.
+		return fmt.Errorf("container %s: main process exited at start (exit code %d)", c.Name, c.exitCode)
+	}
+	if err := c.moveLocked(stateRunning); err != nil {
+		return err // removed meanwhile
+	}
+	c.startedAt = time.Now()
+	return nil
+}
+
+// killLaunched kills a main process that launch started for a container
+// whose start failed afterwards, and waits for it.
+func (c *Container) killLaunched() {
+	c.mu.Lock()
+	p, done := c.main, c.done
+	c.mu.Unlock()
+	if p != nil {
+		p.Kill()
+		<-done
+	}
+}

@@ -1,0 +1,94 @@
+package netkit
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ctrState is where a container is in its life. The set is closed (the type
+// is unexported) and a container moves between states only through
+// Container.moveLocked, which refuses what transitions does not list:
+//
+//	created ──start──▶ running ──stop, exit──▶ stopped ──rm──▶ removed
+//	   │                  ▲                       │
+//	   │                  └────────start──────────┘
+//	   └───────────────────────rm────────────────────────────▶ removed
+//
+// A running container is removed by stopping it first (docker rm -f), and
+// nothing leaves removed.
+type ctrState uint8
+
+const (
+	stateCreated ctrState = iota // made by Create, never started
+	stateRunning                 // its main process runs and it has its network
+	stateStopped                 // its main process has exited (Docker: "exited")
+	stateRemoved                 // gone from the engine (docker rm)
+)
+
+// transitions lists the states each state may move to.
+var transitions = [...][]ctrState{
+	stateCreated: {stateRunning, stateRemoved},
+	stateRunning: {stateStopped},
+	stateStopped: {stateRunning, stateRemoved},
+	stateRemoved: nil,
+}
+
+func (s ctrState) String() string {
+	switch s {
+	case stateCreated:
+		return "created"
+	case stateRunning:
+		return "running"
+	case stateStopped:
+		return "stopped"
+	case stateRemoved:
+		return "removed"
+	}
+	return fmt.Sprintf("ctrState(%d)", uint8(s))
+}
+
+// canMove reports whether a container in state from may move to state to.
+func canMove(from, to ctrState) bool {
+	if int(from) >= len(transitions) {
+		return false
+	}
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// errIllegalTransition is the error of a move that transitions does not
+// list: a bug, or a race that another goroutine won (two stops, a stop and
+// the main process's exit), which the caller then tolerates.
+var errIllegalTransition = errors.New("illegal container state transition")
+
+// moveLocked moves the container to state to, or refuses with an error
+// that matches errIllegalTransition. c.mu must be held.
+func (c *Container) moveLocked(to ctrState) error {
+	if !canMove(c.state, to) {
+		return fmt.Errorf("container %s: moving from %s to %s: %w", c.Name, c.state, to, errIllegalTransition)
+	}
+	c.state = to
+	return nil
+}
+
+// statusLocked returns the state as Docker names it: "created", "running"
+// or "exited". A removed container keeps the name of the state it was
+// removed from: "exited" once it has run (startedAt is set by its first
+// start), "created" if it never did. c.mu must be held.
+func (c *Container) statusLocked() string {
+	switch c.state {
+	case stateRunning:
+		return "running"
+	case stateStopped:
+		return "exited"
+	case stateRemoved:
+		if !c.startedAt.IsZero() {
+			return "exited"
+		}
+	}
+	return "created"
+}
