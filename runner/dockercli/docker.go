@@ -146,7 +146,7 @@ func (d *dockerCtx) fail(code int, format string, args ...any) error {
 
 // flagErr reports a flag the CLI rejects (cobra's FlagErrorFunc).
 func (d *dockerCtx) flagErr(err error) error {
-	return d.fail(125, "%s", d.cli().flagError(err, d.path, d.sub.Use))
+	return d.fail(125, "%s", flagErrorText(d.cli(), err, d.path, d.sub.Use))
 }
 
 // daemonErr reports an engine error as the CLI prints an API error.
