@@ -79,27 +79,47 @@ func parseDockerdFlags(args []string) (netkit.DaemonOptions, error) {
 		}
 		o.MTU = n
 	}
-	if bip != "" {
-		if o.BIP, err = netip.ParsePrefix(bip); err != nil || !o.BIP.Addr().Is4() {
-			return o, &flagError{fmt.Sprintf("invalid argument %q for \"--bip\" flag: invalid CIDR address: %s", bip, bip)}
-		}
+	if err := cidrFlag(&o.BIP, "bip", bip); err != nil {
+		return o, err
 	}
-	if fixed != "" {
-		if o.FixedCIDR, err = netip.ParsePrefix(fixed); err != nil || !o.FixedCIDR.Addr().Is4() {
-			return o, &flagError{fmt.Sprintf("invalid argument %q for \"--fixed-cidr\" flag: invalid CIDR address: %s", fixed, fixed)}
-		}
+	if err := cidrFlag(&o.FixedCIDR, "fixed-cidr", fixed); err != nil {
+		return o, err
 	}
-	if gw != "" {
-		if o.DefaultGateway, err = netip.ParseAddr(gw); err != nil || !o.DefaultGateway.Is4() {
-			return o, &flagError{fmt.Sprintf("invalid argument %q for \"--default-gateway\" flag: invalid string being converted to IP address: %s", gw, gw)}
-		}
+	if err := addrFlag(&o.DefaultGateway, "default-gateway", gw, true); err != nil {
+		return o, err
 	}
-	if ip != "" {
-		if o.IP, err = netip.ParseAddr(ip); err != nil {
-			return o, &flagError{fmt.Sprintf("invalid argument %q for \"--ip\" flag: invalid string being converted to IP address: %s", ip, ip)}
-		}
+	if err := addrFlag(&o.IP, "ip", ip, false); err != nil {
+		return o, err
 	}
 	return o, nil
+}
+
+// cidrFlag parses the IPv4 CIDR value of dockerd's flag --name (--bip,
+// --fixed-cidr) into *p, unless value is "" (the flag not given). Its
+// error is the one dockerd prints.
+func cidrFlag(p *netip.Prefix, name, value string) error {
+	if value == "" {
+		return nil
+	}
+	var err error
+	if *p, err = netip.ParsePrefix(value); err != nil || !p.Addr().Is4() {
+		return &flagError{fmt.Sprintf("invalid argument %q for \"--%s\" flag: invalid CIDR address: %s", value, name, value)}
+	}
+	return nil
+}
+
+// addrFlag parses the address value of dockerd's flag --name
+// (--default-gateway, which must be IPv4 (v4), and --ip) into *p, unless
+// value is "" (the flag not given). Its error is the one dockerd prints.
+func addrFlag(p *netip.Addr, name, value string, v4 bool) error {
+	if value == "" {
+		return nil
+	}
+	var err error
+	if *p, err = netip.ParseAddr(value); err != nil || v4 && !p.Is4() {
+		return &flagError{fmt.Sprintf("invalid argument %q for \"--%s\" flag: invalid string being converted to IP address: %s", value, name, value)}
+	}
+	return nil
 }
 
 // CompatCondition is the [compat:ERA] condition: true when the engine a

@@ -447,18 +447,15 @@ func formatTop(titles []string, procs [][]string) string {
 // JSON array indented by 4 spaces ("[]" for none), as the CLI's
 // IndentedInspector does with the engine's raw JSON.
 func inspectJSON(objs []any) (string, error) {
-	if len(objs) == 0 {
-		return "[]\n", nil
-	}
-	raw, err := json.Marshal(objs)
+	compact, err := inspectCompact(objs)
 	if err != nil {
 		return "", err
 	}
+	// Indent keeps the final newline.
 	var out bytes.Buffer
-	if err := json.Indent(&out, raw, "", "    "); err != nil {
+	if err := json.Indent(&out, []byte(compact), "", "    "); err != nil {
 		return "", err
 	}
-	out.WriteByte('\n')
 	return out.String(), nil
 }
 
