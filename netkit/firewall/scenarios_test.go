@@ -75,8 +75,8 @@ type container struct {
 // by the model tests (no privileges) and the kernel tests (fresh namespace):
 //
 //  1. Start, AddNetwork for each network, then per container AddEndpoint +
-//     AddPorts (one Apply each): compared with testdata/NAME.golden;
-//  2. per container (last first) RemovePorts + RemoveEndpoint:
+//     AddBindings (one Apply each): compared with testdata/NAME.golden;
+//  2. per container (last first) RemoveBindings + RemoveEndpoint:
 //     testdata/NAME_removed.golden, the engine's own rules only;
 //  3. RemoveNetwork for every network but the first: must equal Start plus
 //     the first network alone.

@@ -2,15 +2,15 @@ package dockercli
 
 import (
 	"net"
-	"strconv"
 	"strings"
 
-	"github.com/labrun/labrun/netkit/firewall"
+	"github.com/labrun/labrun/netkit/release"
 )
 
-// cliEra is the docker CLI release whose output formats the docker command
-// reproduces: 27 (the CLI of 23.0–27.x), 28 or 29. The CLI's formats
-// changed apart from the engine's, so it has its own era:
+// The docker CLI release whose output formats the docker command reproduces
+// is a release.Era: 27 (the CLI of 23.0–27.x), 28 or 29. The CLI's formats
+// changed apart from the engine's, so a docker command has a CLI era of its
+// own (dockerCtx.cli), which the functions below take:
 //
 //   - PORTS column: 28+ brackets IPv6 addresses ("[::]:8080->80/tcp"),
 //     before "::" and the port were concatenated (":::8080->80/tcp");
@@ -22,51 +22,28 @@ import (
 //
 // The 20.10 CLI's own formats (unsorted, unbracketed docker port lines) are
 // not reproduced: era 27 stands for every CLI before 28.
-type cliEra int
-
-// cliEraOf maps a docker CLI version ("28.2.2", "29") to its era; ok is
-// false for a version that is not a number.
-func cliEraOf(version string) (cliEra, bool) {
-	major, _, _ := strings.Cut(version, ".")
-	n, err := strconv.Atoi(major)
-	if err != nil {
-		return 0, false
-	}
-	switch {
-	case n >= 29:
-		return 29, true
-	case n == 28:
-		return 28, true
-	}
-	return 27, true
-}
 
 // cli returns the era of the CLI this docker command emulates: the script
-// variable DOCKER_CLI_VERSION when set, else the running engine's era, else
-// 27.
-func (d *dockerCtx) cli() cliEra {
-	if era, ok := cliEraOf(d.Getenv("DOCKER_CLI_VERSION")); ok {
+// variable DOCKER_CLI_VERSION when set (release.ParseCLI), else the running
+// engine's era, else 27.
+func (d *dockerCtx) cli() release.Era {
+	if era, ok := release.ParseCLI(d.Getenv("DOCKER_CLI_VERSION")); ok {
 		return era
 	}
 	// A docker command checked without a lab (TestDockerUsage) has none.
 	if lab := d.Lab(); lab != nil {
 		if eng := lab.Engine(); eng != nil {
-			switch eng.Options().Era {
-			case firewall.Era28:
-				return 28
-			case firewall.Era29:
-				return 29
-			}
+			return eng.Options().Era
 		}
 	}
-	return 27
+	return release.Era27
 }
 
 // hostPort joins a host address and port as docker ps's PORTS column does:
 // the CLI before 28.0 concatenated them (":::801" for IPv6); 28.0 and later
 // bracket IPv6 addresses ("[::]:801").
-func (c cliEra) hostPort(ip, port string) string {
-	if c >= 28 {
+func hostPort(cli release.Era, ip, port string) string {
+	if cli >= release.Era28 {
 		return net.JoinHostPort(ip, port)
 	}
 	return ip + ":" + port
@@ -76,8 +53,8 @@ func (c cliEra) hostPort(ip, port string) string {
 // final newline: "docker: MSG." and, with help, "See 'docker run --help'."
 // before 28; "docker: MSG", a blank line and "Run 'docker run --help' for
 // more information" since (where every run error gets the help line).
-func (c cliEra) withHelp(msg, path string, help bool) string {
-	if c >= 28 {
+func withHelp(cli release.Era, msg, path string, help bool) string {
+	if cli >= release.Era28 {
 		// withHelp always names "docker run", however the command was
 		// typed.
 		return "docker: " + msg + "\n\nRun 'docker run --help' for more information"
@@ -89,10 +66,10 @@ func (c cliEra) withHelp(msg, path string, help bool) string {
 	return msg
 }
 
-// flagError formats a flag the CLI rejects (cobra's FlagErrorFunc), without
-// the final newline; use is the subcommand's usage line.
-func (c cliEra) flagError(err error, path, use string) string {
-	if c >= 28 {
+// flagErrorText formats a flag the CLI rejects (cobra's FlagErrorFunc),
+// without the final newline; use is the subcommand's usage line.
+func flagErrorText(cli release.Era, err error, path, use string) string {
+	if cli >= release.Era28 {
 		return err.Error() + "\n\nUsage:  docker " + use + "\n\nRun '" + path + " --help' for more information"
 	}
 	return err.Error() + "\nSee '" + path + " --help'."

@@ -21,7 +21,8 @@
 // language: commands, conditions, usage errors and testscript are runner's
 // (CompatCondition and FirewallCondition only answer, from dockerd's flags,
 // what the [compat:] and [firewall:] conditions ask).
-// Its Docker releases (cliEra for the CLI, compatRelease for --compat) are
-// its own names of netkit's firewall eras, for the formats that changed
-// between releases.
+// The Docker release it reproduces is netkit/release's: dockerd's --compat
+// is a release.Release (release.Parse), and the docker CLI, whose formats
+// changed apart from the engine's, follows a release.Era of its own
+// (release.ParseCLI of $DOCKER_CLI_VERSION, else the engine's era).
 package dockercli

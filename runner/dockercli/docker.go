@@ -50,7 +50,7 @@ var dockerSubs = []*Subcommand{
 		Note:  "Options: -f/--format, --type (container, image, network). Containers, networks (including host and none) and images.",
 		run:   dockerInspect},
 	{Name: "container inspect", Use: "container inspect [OPTIONS] CONTAINER [CONTAINER...]",
-		Short: "Display detailed information on one or more containers", run: dockerInspectType("container")},
+		Short: "Display detailed information on one or more containers", run: dockerInspectType("container", "s", "size")},
 	{Name: "exec", Aliases: []string{"container exec"}, Use: "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
 		Short: "Execute a command in a running container",
 		Note: "Options: -d, -i, -t, -e/--env. Runs the real program inside the container's network and UTS namespaces, " +
@@ -70,7 +70,7 @@ var dockerSubs = []*Subcommand{
 	{Name: "network ls", Aliases: []string{"network list"}, Use: "network ls [OPTIONS]",
 		Short: "List networks", Note: "Options: -q, --no-trunc.", run: dockerNetworkLs},
 	{Name: "network inspect", Use: "network inspect [OPTIONS] NETWORK [NETWORK...]",
-		Short: "Display detailed information on one or more networks", Note: "Options: -f/--format.", run: dockerNetworkInspect},
+		Short: "Display detailed information on one or more networks", Note: "Options: -f/--format.", run: dockerInspectType("network", "v", "verbose")},
 	{Name: "network create", Use: "network create [OPTIONS] NETWORK",
 		Short: "Create a network",
 		Note:  "Options: -d/--driver (bridge only), --subnet, --gateway, --ip-range, --internal, -o/--opt.", run: dockerNetworkCreate},
@@ -146,7 +146,7 @@ func (d *dockerCtx) fail(code int, format string, args ...any) error {
 
 // flagErr reports a flag the CLI rejects (cobra's FlagErrorFunc).
 func (d *dockerCtx) flagErr(err error) error {
-	return d.fail(125, "%s", d.cli().flagError(err, d.path, d.sub.Use))
+	return d.fail(125, "%s", flagErrorText(d.cli(), err, d.path, d.sub.Use))
 }
 
 // daemonErr reports an engine error as the CLI prints an API error.
@@ -200,6 +200,36 @@ func (d *dockerCtx) parse(fs *FlagSet, args []string, min, max int) ([]string, e
 		return nil, d.argsErr("requires at least " + plural(min, "argument"))
 	}
 	return rest, nil
+}
+
+// parseEngine parses like parse and then returns the lab's engine like
+// engine: the CLI checks its command line before it connects to the
+// daemon.
+func (d *dockerCtx) parseEngine(fs *FlagSet, args []string, min, max int) ([]string, *netkit.Engine, error) {
+	rest, err := d.parse(fs, args, min, max)
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := d.engine()
+	if err != nil {
+		return nil, nil, err
+	}
+	return rest, eng, nil
+}
+
+// parseContainer is parseEngine for a subcommand whose first argument
+// names a container: it returns that container, or reports the daemon's
+// error.
+func (d *dockerCtx) parseContainer(fs *FlagSet, args []string, min, max int) ([]string, *netkit.Container, error) {
+	rest, eng, err := d.parseEngine(fs, args, min, max)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := eng.Container(rest[0])
+	if err != nil {
+		return nil, nil, d.daemonErr(err)
+	}
+	return rest, c, nil
 }
 
 // engine returns the lab's engine, starting it if needed.

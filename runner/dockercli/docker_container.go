@@ -52,10 +52,7 @@ func dockerPs(d *dockerCtx, args []string) error {
 	fs.Bool(&latest, "l", "latest")
 	fs.Bool(&noTrunc, "", "no-trunc")
 	fs.String(&format, "", "format")
-	if _, err := d.parse(fs, args, 0, 0); err != nil {
-		return err
-	}
-	eng, err := d.engine()
+	_, eng, err := d.parseEngine(fs, args, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -87,17 +84,9 @@ func portsMap(c *netkit.Container) map[string][][2]string {
 }
 
 func dockerPort(d *dockerCtx, args []string) error {
-	rest, err := d.parse(&FlagSet{Interspersed: true}, args, 1, 2)
+	rest, c, err := d.parseContainer(&FlagSet{Interspersed: true}, args, 1, 2)
 	if err != nil {
 		return err
-	}
-	eng, err := d.engine()
-	if err != nil {
-		return err
-	}
-	c, err := eng.Container(rest[0])
-	if err != nil {
-		return d.daemonErr(err)
 	}
 	only := ""
 	if len(rest) == 2 {
@@ -229,14 +218,16 @@ func dockerInspect(d *dockerCtx, args []string) error {
 	return d.inspect(refs, format, typ)
 }
 
-// dockerInspectType is docker container inspect and friends.
-func dockerInspectType(typ string) func(d *dockerCtx, args []string) error {
+// dockerInspectType is docker inspect of one object type: docker container
+// inspect (whose other flag is -s/--size) and docker network inspect
+// (-v/--verbose). That flag changes nothing labrun prints.
+func dockerInspectType(typ, short, long string) func(d *dockerCtx, args []string) error {
 	return func(d *dockerCtx, args []string) error {
 		var format string
-		var size bool
+		var ignored bool
 		fs := &FlagSet{Interspersed: true}
 		fs.String(&format, "f", "format")
-		fs.Bool(&size, "s", "size")
+		fs.Bool(&ignored, short, long)
 		refs, err := d.parse(fs, args, 1, -1)
 		if err != nil {
 			return err
@@ -294,17 +285,9 @@ func dockerExec(d *dockerCtx, args []string) error {
 	fs.Bool(&interactive, "i", "interactive")
 	fs.Bool(&tty, "t", "tty")
 	fs.List(&env, "e", "env")
-	rest, err := d.parse(fs, args, 2, -1)
+	rest, c, err := d.parseContainer(fs, args, 2, -1)
 	if err != nil {
 		return err
-	}
-	eng, err := d.engine()
-	if err != nil {
-		return err
-	}
-	c, err := eng.Container(rest[0])
-	if err != nil {
-		return d.daemonErr(err)
 	}
 	cmd, err := d.execIn(c, rest[1:], env, tty)
 	if err != nil {
@@ -328,21 +311,32 @@ func exitCode(ee *exec.ExitError) int {
 	return ee.ExitCode()
 }
 
-// eachContainer runs f on every named container, printing each name on
-// success and collecting the errors, as docker stop and rm do.
-func (d *dockerCtx) eachContainer(refs []string, f func(ref string) error, skip func(error) bool) error {
-	var errs []string
+// forEachRef runs do on every ref in order and prints each ref it succeeds
+// on, as docker stop, rm, start and network rm do; failed gets the others
+// and their errors, in order, for the subcommand's own reporting.
+func (d *dockerCtx) forEachRef(refs []string, do func(ref string) error, failed func(ref string, err error)) {
 	for _, ref := range refs {
-		if err := f(ref); err != nil {
-			if skip != nil && skip(err) {
-				fmt.Fprintf(d.Stderr(), "Error response from daemon: %s\n", daemonMsg(err))
-				continue
-			}
-			errs = append(errs, "Error response from daemon: "+daemonMsg(err))
+		if err := do(ref); err != nil {
+			failed(ref, err)
 			continue
 		}
 		fmt.Fprintln(d.Stdout(), ref)
 	}
+}
+
+// eachContainer runs f on every named container, printing each name on
+// success and collecting the errors, as docker stop and rm do; an error
+// skip accepts is printed at once and does not fail the command.
+func (d *dockerCtx) eachContainer(refs []string, f func(ref string) error, skip func(error) bool) error {
+	var errs []string
+	d.forEachRef(refs, f, func(_ string, err error) {
+		msg := "Error response from daemon: " + daemonMsg(err)
+		if skip != nil && skip(err) {
+			fmt.Fprintln(d.Stderr(), msg)
+			return
+		}
+		errs = append(errs, msg)
+	})
 	if len(errs) > 0 {
 		return d.fail(1, "%s", strings.Join(errs, "\n"))
 	}
@@ -383,27 +377,21 @@ func dockerStart(d *dockerCtx, args []string) error {
 	fs := &FlagSet{Interspersed: true}
 	fs.Bool(&attach, "a", "attach")
 	fs.Bool(&interactive, "i", "interactive")
-	refs, err := d.parse(fs, args, 1, -1)
-	if err != nil {
-		return err
-	}
-	eng, err := d.engine()
+	refs, eng, err := d.parseEngine(fs, args, 1, -1)
 	if err != nil {
 		return err
 	}
 	var failed []string
-	for _, ref := range refs {
+	d.forEachRef(refs, func(ref string) error {
 		c, err := eng.Container(ref)
-		if err == nil {
-			err = c.Start()
-		}
 		if err != nil {
-			fmt.Fprintf(d.Stderr(), "Error response from daemon: %s\n", daemonMsg(err))
-			failed = append(failed, ref)
-			continue
+			return err
 		}
-		fmt.Fprintln(d.Stdout(), ref)
-	}
+		return c.Start()
+	}, func(ref string, err error) {
+		fmt.Fprintf(d.Stderr(), "Error response from daemon: %s\n", daemonMsg(err))
+		failed = append(failed, ref)
+	})
 	if len(failed) > 0 {
 		return d.fail(1, "Error: failed to start containers: %s", strings.Join(failed, ", "))
 	}
@@ -415,11 +403,7 @@ func dockerRm(d *dockerCtx, args []string) error {
 	fs := &FlagSet{Interspersed: true}
 	fs.Bool(&force, "f", "force")
 	fs.Bool(&volumes, "v", "volumes")
-	refs, err := d.parse(fs, args, 1, -1)
-	if err != nil {
-		return err
-	}
-	eng, err := d.engine()
+	refs, eng, err := d.parseEngine(fs, args, 1, -1)
 	if err != nil {
 		return err
 	}
@@ -429,17 +413,9 @@ func dockerRm(d *dockerCtx, args []string) error {
 }
 
 func dockerTop(d *dockerCtx, args []string) error {
-	rest, err := d.parse(&FlagSet{}, args, 1, -1)
+	_, c, err := d.parseContainer(&FlagSet{}, args, 1, -1)
 	if err != nil {
 		return err
-	}
-	eng, err := d.engine()
-	if err != nil {
-		return err
-	}
-	c, err := eng.Container(rest[0])
-	if err != nil {
-		return d.daemonErr(err)
 	}
 	if c.State() != "running" {
 		return d.fail(1, "Error response from daemon: container %s is not running", c.ID)

@@ -15,10 +15,7 @@ func dockerNetworkLs(d *dockerCtx, args []string) error {
 	fs := &FlagSet{Interspersed: true}
 	fs.Bool(&quiet, "q", "quiet")
 	fs.Bool(&noTrunc, "", "no-trunc")
-	if _, err := d.parse(fs, args, 0, 0); err != nil {
-		return err
-	}
-	eng, err := d.engine()
+	_, eng, err := d.parseEngine(fs, args, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -31,19 +28,6 @@ func dockerNetworkLs(d *dockerCtx, args []string) error {
 	}
 	fmt.Fprint(d.Stdout(), formatNetworks(rows, quiet, noTrunc))
 	return nil
-}
-
-func dockerNetworkInspect(d *dockerCtx, args []string) error {
-	var format string
-	var verbose bool
-	fs := &FlagSet{Interspersed: true}
-	fs.String(&format, "f", "format")
-	fs.Bool(&verbose, "v", "verbose")
-	refs, err := d.parse(fs, args, 1, -1)
-	if err != nil {
-		return err
-	}
-	return d.inspect(refs, format, "network")
 }
 
 func dockerNetworkCreate(d *dockerCtx, args []string) error {
@@ -129,30 +113,24 @@ func dockerNetworkRm(d *dockerCtx, args []string) error {
 	var force bool
 	fs := &FlagSet{Interspersed: true}
 	fs.Bool(&force, "f", "force")
-	refs, err := d.parse(fs, args, 1, -1)
-	if err != nil {
-		return err
-	}
-	eng, err := d.engine()
+	refs, eng, err := d.parseEngine(fs, args, 1, -1)
 	if err != nil {
 		return err
 	}
 	failed := false
-	for _, ref := range refs {
+	d.forEachRef(refs, func(ref string) error {
 		err := eng.RemoveNetwork(ref)
 		if ref == "host" || ref == "none" {
 			err = errors.New(ref + " is a pre-defined network and cannot be removed")
 		}
-		if err != nil {
-			if force && errors.Is(err, netkit.ErrNotFound) {
-				continue
-			}
-			fmt.Fprintf(d.Stderr(), "Error response from daemon: %s\n", daemonMsg(err))
-			failed = true
-			continue
+		return err
+	}, func(_ string, err error) {
+		if force && errors.Is(err, netkit.ErrNotFound) {
+			return
 		}
-		fmt.Fprintln(d.Stdout(), ref)
-	}
+		fmt.Fprintf(d.Stderr(), "Error response from daemon: %s\n", daemonMsg(err))
+		failed = true
+	})
 	if failed {
 		return &ExitError{Cmd: d.path, Code: 1}
 	}
@@ -189,11 +167,7 @@ func dockerNetworkDisconnect(d *dockerCtx, args []string) error {
 	var force bool
 	fs := &FlagSet{Interspersed: true}
 	fs.Bool(&force, "f", "force")
-	rest, err := d.parse(fs, args, 2, 2)
-	if err != nil {
-		return err
-	}
-	eng, err := d.engine()
+	rest, eng, err := d.parseEngine(fs, args, 2, 2)
 	if err != nil {
 		return err
 	}

@@ -151,10 +151,10 @@ func specError(err error) error {
 var shells = map[string]bool{"sh": true, "bash": true, "ash": true, "dash": true, "zsh": true}
 
 // reportRun prints a docker run error as the CLI of the script's era does
-// (cliEra.withHelp): before 28 "docker: MSG." with one trailing dot, and
+// (withHelp): before 28 "docker: MSG." with one trailing dot, and
 // the help line when asked.
 func (d *dockerCtx) reportRun(msg string, help bool, code int) error {
-	return d.fail(code, "%s", d.cli().withHelp(msg, d.path, help))
+	return d.fail(code, "%s", withHelp(d.cli(), msg, d.path, help))
 }
 
 func dockerRun(d *dockerCtx, args []string) error {

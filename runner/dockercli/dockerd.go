@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/labrun/labrun/netkit"
-	"github.com/labrun/labrun/netkit/firewall"
+	"github.com/labrun/labrun/netkit/release"
 )
 
 // DockerdEnv names the environment variable whose dockerd flags (e.g.
@@ -56,16 +56,16 @@ func parseDockerdFlags(args []string) (netkit.DaemonOptions, error) {
 	}
 	o.NoICC, o.NoIPTables, o.NoIPForward, o.NoIPMasq, o.NoUserlandProxy = !icc, !iptables, !fwd, !masq, !proxy
 	if compat != "" {
-		r, ok := parseCompat(compat)
+		r, ok := release.Parse(compat)
 		if !ok {
 			return o, &flagError{fmt.Sprintf("invalid argument %q for \"--compat\" flag: labrun knows Docker 20.10 and 23 to 29", compat)}
 		}
-		o.Era, o.APIVersion = r.era, r.api
+		o.Release = r
 	}
 	switch o.FirewallBackend {
 	case "", "iptables":
 	case "nftables":
-		if o.Era < firewall.Era29 {
+		if !o.NFTables() {
 			// Docker before 29 has no nftables back end.
 			return o, &flagError{"unknown flag: --firewall-backend"}
 		}
@@ -79,83 +79,47 @@ func parseDockerdFlags(args []string) (netkit.DaemonOptions, error) {
 		}
 		o.MTU = n
 	}
-	if bip != "" {
-		if o.BIP, err = netip.ParsePrefix(bip); err != nil || !o.BIP.Addr().Is4() {
-			return o, &flagError{fmt.Sprintf("invalid argument %q for \"--bip\" flag: invalid CIDR address: %s", bip, bip)}
-		}
+	if err := cidrFlag(&o.BIP, "bip", bip); err != nil {
+		return o, err
 	}
-	if fixed != "" {
-		if o.FixedCIDR, err = netip.ParsePrefix(fixed); err != nil || !o.FixedCIDR.Addr().Is4() {
-			return o, &flagError{fmt.Sprintf("invalid argument %q for \"--fixed-cidr\" flag: invalid CIDR address: %s", fixed, fixed)}
-		}
+	if err := cidrFlag(&o.FixedCIDR, "fixed-cidr", fixed); err != nil {
+		return o, err
 	}
-	if gw != "" {
-		if o.DefaultGateway, err = netip.ParseAddr(gw); err != nil || !o.DefaultGateway.Is4() {
-			return o, &flagError{fmt.Sprintf("invalid argument %q for \"--default-gateway\" flag: invalid string being converted to IP address: %s", gw, gw)}
-		}
+	if err := addrFlag(&o.DefaultGateway, "default-gateway", gw, true); err != nil {
+		return o, err
 	}
-	if ip != "" {
-		if o.IP, err = netip.ParseAddr(ip); err != nil {
-			return o, &flagError{fmt.Sprintf("invalid argument %q for \"--ip\" flag: invalid string being converted to IP address: %s", ip, ip)}
-		}
+	if err := addrFlag(&o.IP, "ip", ip, false); err != nil {
+		return o, err
 	}
 	return o, nil
 }
 
-// compatRelease is what --compat names: a firewall era and the engine API
-// version of the release (which selects the JSON shapes).
-type compatRelease struct {
-	era firewall.Era
-	api string
+// cidrFlag parses the IPv4 CIDR value of dockerd's flag --name (--bip,
+// --fixed-cidr) into *p, unless value is "" (the flag not given). Its
+// error is the one dockerd prints.
+func cidrFlag(p *netip.Prefix, name, value string) error {
+	if value == "" {
+		return nil
+	}
+	var err error
+	if *p, err = netip.ParsePrefix(value); err != nil || !p.Addr().Is4() {
+		return &flagError{fmt.Sprintf("invalid argument %q for \"--%s\" flag: invalid CIDR address: %s", value, name, value)}
+	}
+	return nil
 }
 
-// compatAPI is the engine API version of each Docker release (the
-// DefaultVersion of moby's api/common.go in each release).
-var compatAPI = map[string]string{
-	"20.10": "1.41", "23.0": "1.42", "24.0": "1.43", "25.0": "1.44", "26.0": "1.45", "26.1": "1.45",
-	"27.0": "1.46", "27.1": "1.46", "27.2": "1.47", "27.3": "1.47", "27.4": "1.47", "27.5": "1.47",
-	"28.0": "1.48", "28.1": "1.49", "28.2": "1.50", "28.3": "1.51", "28.4": "1.51", "28.5": "1.51",
-	"29.0": "1.52",
-}
-
-// parseCompat reads a --compat value: a major release ("27", "20.10") or
-// a full version ("28.2.2", "20.10.24+dfsg1"). A major release alone is
-// the era's newest API version.
-func parseCompat(v string) (compatRelease, bool) {
-	v, _, _ = strings.Cut(v, "+")
-	v, _, _ = strings.Cut(v, "-")
-	parts := strings.Split(v, ".")
-	major, err := strconv.Atoi(parts[0])
-	if err != nil {
-		return compatRelease{}, false
+// addrFlag parses the address value of dockerd's flag --name
+// (--default-gateway, which must be IPv4 (v4), and --ip) into *p, unless
+// value is "" (the flag not given). Its error is the one dockerd prints.
+func addrFlag(p *netip.Addr, name, value string, v4 bool) error {
+	if value == "" {
+		return nil
 	}
-	var r compatRelease
-	switch {
-	case major == 20 || (major >= 23 && major <= 27):
-		r.era = firewall.Era27
-	case major == 28:
-		r.era = firewall.Era28
-	case major >= 29 && major < 30:
-		r.era = firewall.Era29
-	default:
-		return compatRelease{}, false
+	var err error
+	if *p, err = netip.ParseAddr(value); err != nil || v4 && !p.Is4() {
+		return &flagError{fmt.Sprintf("invalid argument %q for \"--%s\" flag: invalid string being converted to IP address: %s", value, name, value)}
 	}
-	if major == 20 && (len(parts) < 2 || parts[1] != "10") {
-		return compatRelease{}, false
-	}
-	if len(parts) >= 2 {
-		r.api = compatAPI[parts[0]+"."+parts[1]]
-		if r.api == "" && major == 29 {
-			r.api = compatAPI["29.0"] // 29.x speaks up to 1.55; labrun's shapes are 1.52's
-		}
-	}
-	if len(parts) == 1 && major < 27 {
-		r.api = compatAPI[parts[0]+".0"]
-	}
-	if major == 20 {
-		r.api = compatAPI["20.10"]
-	}
-	return r, true
+	return nil
 }
 
 // CompatCondition is the [compat:ERA] condition: true when the engine a
@@ -166,7 +130,7 @@ func parseCompat(v string) (compatRelease, bool) {
 // [compat:28.2]) must match that too: [compat:20.10] holds under
 // LABRUN_DOCKERD=--compat=20.10, not under the default.
 func CompatCondition(era string) (bool, error) {
-	want, ok := parseCompat(era)
+	want, ok := release.Parse(era)
 	if !ok {
 		return false, fmt.Errorf("unknown condition compat:%s: want 27, 28 or 29", era)
 	}
@@ -174,10 +138,10 @@ func CompatCondition(era string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", DockerdEnv, err)
 	}
-	if want.api != "" && strings.Contains(era, ".") && o.APIVersion != want.api {
+	if want.APIVersion != "" && strings.Contains(era, ".") && o.APIVersion != want.APIVersion {
 		return false, nil
 	}
-	return o.Era == want.era, nil
+	return o.Era == want.Era, nil
 }
 
 // FirewallCondition is the [firewall:BACKEND] condition: true when the

@@ -12,13 +12,16 @@ import (
 	"text/template"
 	"time"
 	"unicode/utf8"
+
+	"github.com/labrun/labrun/netkit/release"
 )
 
 // This file renders docker's output as pure functions of the engine's data:
 // the tables of docker ps, images, network ls and top, the PORTS column,
 // docker port's lines, and docker inspect's JSON and templates. Where the
-// docker CLI's releases differ, the functions take the CLI's era (cliEra,
-// cli_era.go); cliEra.hostPort is the one place where it shows in tables.
+// docker CLI's releases differ, the functions take the CLI's era (a
+// release.Era, cli_era.go); hostPort is the one place where it shows in
+// tables.
 
 // newTable returns a tabwriter with the docker CLI's table settings
 // (formatter.Context: min width 10, padding 3, spaces).
@@ -78,7 +81,7 @@ type psPort struct {
 // the same number (or only exposed) collapsed into ranges
 // ("0.0.0.0:8000-8002->8000-8002/tcp", "7000-7002/tcp"); bindings to another
 // host port listed one by one after them ("0.0.0.0:801->80/tcp").
-func formatPorts(ports []psPort, cli cliEra) string {
+func formatPorts(ports []psPort, cli release.Era) string {
 	ps := append([]psPort(nil), ports...)
 	sort.SliceStable(ps, func(i, j int) bool {
 		a, b := ps[i], ps[j]
@@ -100,7 +103,7 @@ func formatPorts(ports []psPort, cli cliEra) string {
 		key := p.Type
 		if p.IP != "" {
 			if p.PublicPort != p.PrivatePort {
-				mappings = append(mappings, fmt.Sprintf("%s->%d/%s", cli.hostPort(p.IP, strconv.Itoa(int(p.PublicPort))), p.PrivatePort, p.Type))
+				mappings = append(mappings, fmt.Sprintf("%s->%d/%s", hostPort(cli, p.IP, strconv.Itoa(int(p.PublicPort))), p.PrivatePort, p.Type))
 				continue
 			}
 			key = p.IP + "/" + p.Type
@@ -126,7 +129,7 @@ func formatPorts(ports []psPort, cli cliEra) string {
 
 // formGroup renders one collapsed run of formatPorts; key is "PROTO" or
 // "IP/PROTO". An IPv6 address has no "/" in it, so the split is safe.
-func formGroup(key string, first, last uint16, cli cliEra) string {
+func formGroup(key string, first, last uint16, cli release.Era) string {
 	ip, typ, hasIP := strings.Cut(key, "/")
 	if !hasIP {
 		ip, typ = "", key
@@ -136,7 +139,7 @@ func formGroup(key string, first, last uint16, cli cliEra) string {
 		g += "-" + strconv.Itoa(int(last))
 	}
 	if ip != "" {
-		g = cli.hostPort(ip, g) + "->" + g
+		g = hostPort(cli, ip, g) + "->" + g
 	}
 	return g + "/" + typ
 }
@@ -176,7 +179,7 @@ type psContext struct {
 	r     psRow
 	trunc bool
 	now   time.Time
-	cli   cliEra
+	cli   release.Era
 }
 
 func (c psContext) ID() string {
@@ -216,7 +219,7 @@ const defaultPsFormat = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}
 
 // formatPs renders docker ps: the default table, -q, or a --format
 // template ("table ..." for a table with headers).
-func formatPs(rows []psRow, format string, quiet, trunc bool, now time.Time, cli cliEra) (string, error) {
+func formatPs(rows []psRow, format string, quiet, trunc bool, now time.Time, cli release.Era) (string, error) {
 	if quiet && (format == "" || format == "table") {
 		format = "{{.ID}}"
 	}
@@ -444,18 +447,15 @@ func formatTop(titles []string, procs [][]string) string {
 // JSON array indented by 4 spaces ("[]" for none), as the CLI's
 // IndentedInspector does with the engine's raw JSON.
 func inspectJSON(objs []any) (string, error) {
-	if len(objs) == 0 {
-		return "[]\n", nil
-	}
-	raw, err := json.Marshal(objs)
+	compact, err := inspectCompact(objs)
 	if err != nil {
 		return "", err
 	}
+	// Indent keeps the final newline.
 	var out bytes.Buffer
-	if err := json.Indent(&out, raw, "", "    "); err != nil {
+	if err := json.Indent(&out, []byte(compact), "", "    "); err != nil {
 		return "", err
 	}
-	out.WriteByte('\n')
 	return out.String(), nil
 }
 

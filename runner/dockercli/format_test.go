@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/labrun/labrun/netkit/release"
 )
 
 // now is the clock of the golden tables.
@@ -50,7 +52,7 @@ func TestFormatPorts(t *testing.T) {
 		{"udp and tcp", append(both(53, 53, "udp"), psPort{IP: "127.0.0.1", PrivatePort: 53, PublicPort: 5353, Type: "tcp"}),
 			"0.0.0.0:53->53/udp, :::53->53/udp, 127.0.0.1:5353->53/tcp"},
 	} {
-		if got := formatPorts(tc.ports, 27); got != tc.want {
+		if got := formatPorts(tc.ports, release.Era27); got != tc.want {
 			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
 		}
 	}
@@ -59,13 +61,13 @@ func TestFormatPorts(t *testing.T) {
 func TestHostPortCLIEra(t *testing.T) {
 	// The Docker 27 CLI glues the address to the port; 28 and later
 	// bracket IPv6 ("[::]:801").
-	if got := cliEra(27).hostPort("::", "801"); got != ":::801" {
+	if got := hostPort(release.Era27, "::", "801"); got != ":::801" {
 		t.Errorf("hostPort(::, 801) = %q, want :::801 (the Docker 27 CLI)", got)
 	}
-	if got := cliEra(27).hostPort("0.0.0.0", "801"); got != "0.0.0.0:801" {
+	if got := hostPort(release.Era27, "0.0.0.0", "801"); got != "0.0.0.0:801" {
 		t.Errorf("hostPort(0.0.0.0, 801) = %q", got)
 	}
-	if got := cliEra(28).hostPort("::", "801"); got != "[::]:801" {
+	if got := hostPort(release.Era28, "::", "801"); got != "[::]:801" {
 		t.Errorf("hostPort(::, 801) = %q, want [::]:801 (the Docker 28 CLI)", got)
 	}
 }
@@ -115,7 +117,7 @@ old exited
 b created 
 `},
 	} {
-		got, err := formatPs(psRows, tc.format, tc.quiet, tc.trunc, now, 27)
+		got, err := formatPs(psRows, tc.format, tc.quiet, tc.trunc, now, release.Era27)
 		if err != nil {
 			t.Errorf("formatPs(%q): %v", tc.format, err)
 			continue
@@ -125,7 +127,7 @@ b created
 		}
 	}
 	// The header is printed even with no containers.
-	got, _ := formatPs(nil, "", false, true, now, 27)
+	got, _ := formatPs(nil, "", false, true, now, release.Era27)
 	if want := "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n"; got != want {
 		t.Errorf("formatPs(no containers) = %q, want %q", got, want)
 	}

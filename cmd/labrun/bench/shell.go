@@ -11,6 +11,7 @@ import (
 
 	"github.com/labrun/labrun/netkit/firewall"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/ports"
 )
 
 // benchShell builds the lab with the commands a networking course shows:
@@ -86,7 +87,7 @@ func upScript(prefix string, n int) string {
 		fmt.Fprintf(&b, "ip -n %s link set eth0 up\n", ns)
 		fmt.Fprintf(&b, "ip -n %s route add default via %s\n", ns, gateway.Addr())
 		// Docker's per-port rules, one iptables process each.
-		for _, o := range c.AddPorts(nw, port(i)) {
+		for _, o := range c.AddBindings(nw, ctrAddr(i), binding(i)) {
 			b.WriteString(o.String() + "\n")
 		}
 	}
@@ -100,7 +101,7 @@ func downScript(prefix string, n int) string {
 	nw := firewall.Network{Bridge: bridgeName, Subnet: subnet}
 	for i := 0; i < n; i++ {
 		ns, _ := shellNames(prefix, i)
-		for _, o := range c.RemovePorts(nw, port(i)) {
+		for _, o := range c.RemoveBindings(nw, ctrAddr(i), binding(i)) {
 			b.WriteString(o.String() + "\n")
 		}
 		fmt.Fprintf(&b, "ip netns del %s\n", ns)
@@ -108,9 +109,9 @@ func downScript(prefix string, n int) string {
 	return b.String()
 }
 
-// port is container i's published port, as the firewall package states it.
-func port(i int) firewall.Port {
-	return firewall.Port{HostPort: uint16(basePort + i), ContainerIP: ctrAddr(i), ContainerPort: 80}
+// binding is container i's published port: basePort+i to its port 80/tcp.
+func binding(i int) ports.Binding {
+	return ports.Binding{Container: ports.Port{Num: 80, Proto: ports.TCP}, HostPort: uint16(basePort + i)}
 }
 
 // shell is a running sh that reads commands from a pipe.
