@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"sort"
 	"strings"
 
@@ -183,20 +182,6 @@ func Commands() []Cmd {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
-}
-
-// waitCmd waits for a started command, killing it when ctx ends first.
-func waitCmd(ctx context.Context, cmd *exec.Cmd) error {
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		cmd.Process.Kill()
-		<-done
-		return fmt.Errorf("%s: killed: %w", cmd.Args[0], context.Cause(ctx))
-	}
 }
 
 // quoteArgs renders argv for messages.

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"syscall"
+
+	"github.com/labrun/labrun/netkit/proc"
 )
 
 var onCmd = Cmd{
@@ -43,21 +44,12 @@ func runOn(e *Env, args []string) error {
 	if err := node.Start(cmd); err != nil {
 		return fmt.Errorf("on %s: %w", args[0], err)
 	}
-	if err := waitCmd(e.Context(), cmd); err != nil {
+	if err := proc.Wait(e.Context(), cmd); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return fmt.Errorf("on %s %s: exit status %d", args[0], quoteArgs(args[1:]), exitCode(ee))
+			return fmt.Errorf("on %s %s: exit status %d", args[0], quoteArgs(args[1:]), proc.ExitCode(ee.ProcessState))
 		}
 		return fmt.Errorf("on %s %s: %w", args[0], quoteArgs(args[1:]), err)
 	}
 	return nil
-}
-
-// exitCode is a finished process's status as a shell reports it: the exit
-// code, or 128 plus the signal that killed it.
-func exitCode(ee *exec.ExitError) int {
-	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ee.ExitCode()
 }

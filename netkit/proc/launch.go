@@ -1,10 +1,12 @@
 package proc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"syscall"
 	"time"
 )
@@ -92,4 +94,20 @@ func (l *HeadWriter) Write(p []byte) (int, error) {
 	l.N -= len(q)
 	l.W.Write(q)
 	return len(p), nil
+}
+
+// Wait waits for cmd, started, to exit; when ctx ends first it kills cmd's
+// process, reaps it and returns an error that names the program and the
+// context's cause.
+func Wait(ctx context.Context, cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("%s: killed: %w", cmd.Args[0], context.Cause(ctx))
+	}
 }

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/labrun/labrun/netkit/proc"
 )
 
-// Proc is one process, as /proc/PID/stat gives it.
+// Proc is one process, as /proc/PID/stat gives it (read by netkit/proc,
+// the module's one parser).
 type Proc struct {
 	PID, PPID int
 	// Comm is the command name (the executable's, or what the process set
@@ -22,45 +24,14 @@ type Proc struct {
 // String returns "PID COMM", as the leak tests' snapshots show processes.
 func (p Proc) String() string { return fmt.Sprintf("%d %s", p.PID, p.Comm) }
 
-// parseStat reads the contents of /proc/PID/stat. The command name is
-// between the first "(" and the last ")": it may itself hold both, and
-// spaces.
-func parseStat(pid int, stat string) (Proc, bool) {
-	open, close := strings.IndexByte(stat, '('), strings.LastIndexByte(stat, ')')
-	if open < 0 || close < open {
-		return Proc{}, false
-	}
-	f := strings.Fields(stat[close+1:]) // f[0] is field 3, the state
-	if len(f) < 20 {
-		return Proc{}, false
-	}
-	ppid, err := strconv.Atoi(f[1])
-	if err != nil {
-		return Proc{}, false
-	}
-	start, _ := strconv.ParseUint(f[19], 10, 64)
-	return Proc{PID: pid, PPID: ppid, Comm: stat[open+1 : close], Start: start}, true
-}
-
 // Procs lists the machine's processes, by PID. A process that exits while
 // it is read is left out.
 //
 // Equivalent to: ps -e -o pid,ppid,comm,lstart
 func Procs() []Proc {
 	var out []Proc
-	ents, _ := os.ReadDir("/proc")
-	for _, ent := range ents {
-		pid, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		if p, ok := parseStat(pid, string(b)); ok {
-			out = append(out, p)
-		}
+	for _, st := range proc.List() {
+		out = append(out, Proc{PID: st.PID, PPID: st.PPID, Comm: st.Comm, Start: st.StartTime})
 	}
 	slices.SortFunc(out, func(a, b Proc) int { return a.PID - b.PID })
 	return out

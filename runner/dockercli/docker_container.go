@@ -5,11 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/labrun/labrun/netkit"
@@ -300,15 +298,6 @@ func dockerExec(d *dockerCtx, args []string) error {
 		cmd.Stderr = d.Stdout()
 	}
 	return d.startAttached(c, cmd)
-}
-
-// exitCode is a finished process's status as a shell reports it: the exit
-// code, or 128 plus the signal that killed it.
-func exitCode(ee *exec.ExitError) int {
-	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ee.ExitCode()
 }
 
 // forEachRef runs do on every ref in order and prints each ref it succeeds

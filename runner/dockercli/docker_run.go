@@ -13,6 +13,7 @@ import (
 
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/proc"
 	"github.com/labrun/labrun/runner/images"
 )
 
@@ -286,20 +287,6 @@ func waitExeced(ctx context.Context, pid int) {
 	}
 }
 
-// waitCmd waits for a started command, killing it when ctx ends first.
-func waitCmd(ctx context.Context, cmd *exec.Cmd) error {
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		cmd.Process.Kill()
-		<-done
-		return fmt.Errorf("%s: killed: %w", cmd.Args[0], context.Cause(ctx))
-	}
-}
-
 // startAttached runs cmd in c with its output in the script's buffers and
 // returns its exit status as Docker does (silently).
 func (d *dockerCtx) startAttached(c *netkit.Container, cmd *exec.Cmd) error {
@@ -308,13 +295,13 @@ func (d *dockerCtx) startAttached(c *netkit.Container, cmd *exec.Cmd) error {
 	if err := c.StartExec(cmd); err != nil {
 		return d.daemonErr(err)
 	}
-	err := waitCmd(d.Context(), cmd)
+	err := proc.Wait(d.Context(), cmd)
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &ee):
-		return &ExitError{Cmd: d.path, Code: exitCode(ee)}
+		return &ExitError{Cmd: d.path, Code: proc.ExitCode(ee.ProcessState)}
 	default:
 		return fmt.Errorf("%s: %w", d.path, err)
 	}

@@ -8,18 +8,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// clockTick is the kernel's USER_HZ, the unit of /proc/PID/stat times; it
-// is 100 on every Linux architecture labrun runs on.
-const clockTick = 100
+	"github.com/labrun/labrun/netkit/proc"
+)
 
 // processTable lists pids as `ps -ef` does (the columns docker top shows
 // by default: UID PID PPID C STIME TTY TIME CMD), read from /proc so that
 // no ps binary is needed. Processes that are gone are left out.
 func processTable(pids []int, now time.Time) (titles []string, rows [][]string) {
 	titles = []string{"UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"}
-	boot := bootTime()
+	boot := proc.BootTime()
 	for _, pid := range pids {
 		if row, ok := processRow(pid, boot, now); ok {
 			rows = append(rows, row)
@@ -30,34 +28,16 @@ func processTable(pids []int, now time.Time) (titles []string, rows [][]string) 
 
 func processRow(pid int, boot, now time.Time) ([]string, bool) {
 	dir := "/proc/" + strconv.Itoa(pid)
-	stat, err := os.ReadFile(dir + "/stat")
+	st, err := proc.ReadStat(pid)
 	if err != nil {
 		return nil, false
 	}
-	s := string(stat)
-	open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || close < open {
-		return nil, false
-	}
-	comm := s[open+1 : close]
-	// Fields after the command: state ppid pgrp session tty_nr tpgid flags
-	// minflt cminflt majflt cmajflt utime stime cutime cstime priority nice
-	// num_threads itrealvalue starttime ...
-	f := strings.Fields(s[close+1:])
-	if len(f) < 20 {
-		return nil, false
-	}
-	ppid := f[1]
-	ttyNr, _ := strconv.Atoi(f[4])
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	start, _ := strconv.ParseInt(f[19], 10, 64)
-	started := boot.Add(time.Duration(start) * time.Second / clockTick)
-	cpu := time.Duration(utime+stime) * time.Second / clockTick
+	started := boot.Add(proc.Ticks(st.StartTime))
+	cpu := proc.Ticks(st.UTime + st.STime)
 
 	uid := "?"
-	if st, err := os.ReadFile(dir + "/status"); err == nil {
-		for _, line := range strings.Split(string(st), "\n") {
+	if status, err := os.ReadFile(dir + "/status"); err == nil {
+		for _, line := range strings.Split(string(status), "\n") {
 			if rest, ok := strings.CutPrefix(line, "Uid:"); ok {
 				if fs := strings.Fields(rest); len(fs) > 1 {
 					uid = fs[1] // effective UID
@@ -75,24 +55,9 @@ func processRow(pid int, boot, now time.Time) ([]string, bool) {
 	cmdline, _ := os.ReadFile(dir + "/cmdline")
 	cmd := strings.TrimSpace(string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})))
 	if cmd == "" {
-		cmd = "[" + comm + "]"
+		cmd = "[" + st.Comm + "]"
 	}
-	return []string{uid, strconv.Itoa(pid), ppid, strconv.Itoa(c), stimeOf(started, now), ttyName(ttyNr), cpuTime(cpu), cmd}, true
-}
-
-// bootTime reads the kernel's boot time from /proc/stat.
-func bootTime() time.Time {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return time.Time{}
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "btime "); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
-			return time.Unix(n, 0)
-		}
-	}
-	return time.Time{}
+	return []string{uid, strconv.Itoa(pid), strconv.Itoa(st.PPID), strconv.Itoa(c), stimeOf(started, now), ttyName(st.TTY), cpuTime(cpu), cmd}, true
 }
 
 // stimeOf is ps's STIME: the time of day for a process started in the last
