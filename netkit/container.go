@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/labrun/labrun/netkit/names"
 	"github.com/labrun/labrun/netkit/ports"
 )
 
@@ -190,18 +191,20 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 			return nil, derr(ErrInvalid, "no configured subnet or ip-range contain the IP address %s", o.IP)
 		}
 	}
-	id := newID()
+	id := names.ID()
 	if o.Name == "" {
 		for {
-			o.Name = randomName()
+			o.Name = names.Random()
 			if _, err := e.containerLocked(o.Name); err != nil {
 				break
 			}
 		}
 	} else {
-		if !validName(o.Name) {
-			return nil, derr(ErrInvalid, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
+		clean, ok := names.Container(o.Name)
+		if !ok {
+			return nil, derr(ErrInvalid, "Invalid container name (%s), only %s are allowed", o.Name, names.ContainerChars)
 		}
+		o.Name = clean
 		for _, x := range e.containers {
 			if !x.removedNow() && x.Name == o.Name {
 				return nil, derr(ErrConflict, "Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", o.Name, x.ID)
@@ -219,19 +222,6 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 	c := &Container{ID: id, Name: o.Name, Created: time.Now(), opts: o, e: e, state: stateCreated, Warnings: warnings}
 	e.containers = append(e.containers, c)
 	return c, nil
-}
-
-func validName(s string) bool {
-	for i, r := range s {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
-		if i > 0 {
-			ok = ok || r == '_' || r == '.' || r == '-'
-		}
-		if !ok {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // portsOf lists the container ports to publish: -p bindings, and with -P

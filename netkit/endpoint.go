@@ -10,6 +10,7 @@ import (
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/link"
+	"github.com/labrun/labrun/netkit/names"
 )
 
 // endpoint is a container's attachment to a bridge network.
@@ -64,7 +65,7 @@ func (c *Container) reserve(n *Network, req netip.Addr) (*endpoint, error) {
 	c.mu.Lock()
 	ifname := fmt.Sprintf("eth%d", len(c.endpoints))
 	c.mu.Unlock()
-	return &endpoint{ID: newID(), net: n, ifname: ifname, hostVeth: "veth" + newID()[:7], addr: addr, mac: c.e.containerMAC(addr), reqIP: req}, nil
+	return &endpoint{ID: names.ID(), net: n, ifname: ifname, hostVeth: "veth" + names.ID()[:7], addr: addr, mac: c.e.containerMAC(addr), reqIP: req}, nil
 }
 
 // plumb makes a reserved endpoint's veth pair and configures the

@@ -16,6 +16,7 @@ import (
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/ipam"
 	"github.com/labrun/labrun/netkit/link"
+	"github.com/labrun/labrun/netkit/names"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
 )
@@ -330,7 +331,7 @@ func (e *Engine) defaultNetwork() (*Network, error) {
 		name = e.opts.Bridge
 	}
 	n := &Network{
-		ID: newID(), Name: "bridge", Driver: "bridge", Bridge: name, Default: true,
+		ID: names.ID(), Name: "bridge", Driver: "bridge", Bridge: name, Default: true,
 		ICC: !e.opts.NoICC, Masq: !e.opts.NoIPMasq && !e.opts.NoIPTables,
 		HostBinding: e.opts.IP, Created: time.Now(), endpoints: map[string]*endpoint{},
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labrun/labrun/netkit/names"
 	"github.com/labrun/labrun/netkit/ports"
 )
 
@@ -245,7 +246,7 @@ func (c *Container) Inspect() ContainerJSON {
 		name := o.Network.String()
 		ns.Networks[name] = &EndpointSettings{NetworkID: pseudoNetworkID(name), api: api}
 		if c.state == stateRunning {
-			ns.Networks[name].EndpointID = stableHex("endpoint:"+name+":"+c.ID, 64)
+			ns.Networks[name].EndpointID = names.StableHex("endpoint:"+name+":"+c.ID, 64)
 		}
 		ns.Ports = map[string][]PortBindingJSON{}
 	case ModeContainer:
@@ -423,6 +424,6 @@ func HostNetworks() []NetworkJSON {
 	return out
 }
 
-func pseudoNetworkID(name string) string { return stableHex("network:"+name, 64) }
-func sandboxID(id string) string         { return stableHex("sandbox:"+id, 64) }
-func imageDigest(image string) string    { return stableHex("image:"+image, 64) }
+func pseudoNetworkID(name string) string { return names.StableHex("network:"+name, 64) }
+func sandboxID(id string) string         { return names.StableHex("sandbox:"+id, 64) }
+func imageDigest(image string) string    { return names.StableHex("image:"+image, 64) }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/labrun/labrun/netkit/ipam"
+	"github.com/labrun/labrun/netkit/names"
 )
 
 // Network is a bridge network of the engine: the default "bridge" (docker0,
@@ -60,7 +61,7 @@ func (e *Engine) CreateNetwork(o NetworkOptions) (*Network, error) {
 		}
 	}
 	e.mu.Unlock()
-	id := newID()
+	id := names.ID()
 	n := &Network{
 		ID: id, Name: o.Name, Driver: "bridge", Bridge: "br-" + id[:12],
 		Internal: o.Internal, ICC: true, Masq: !e.opts.NoIPTables, Created: time.Now(),

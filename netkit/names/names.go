@@ -1,13 +1,42 @@
-package netkit
+// Package names is netkit's room for the names and identifiers of Docker
+// objects: container and network IDs, the random container names Docker
+// gives, and the container names Docker accepts. It is pure: no syscalls, no
+// engine state; the engine decides what a name conflicts with.
+package names
 
 import (
 	"crypto/rand"
 	"encoding/hex"
 	mrand "math/rand/v2"
+	"regexp"
+	"strings"
 )
 
-// newID returns a random 64-hex-digit identifier, as Docker's.
-func newID() string {
+// ContainerChars is what a container name may hold, as the daemon's error
+// text says it: a letter or digit, then at least one more of these or
+// '_', '.', '-' (moby/moby daemon/names/names.go RestrictedNameChars,
+// v28.3.0; docs/docker.md §6).
+const ContainerChars = `[a-zA-Z0-9][a-zA-Z0-9_.-]`
+
+// containerPattern is what the daemon's reserveName accepts (moby/moby
+// daemon/names.go, v28.3.0): the name, less one leading '/', matches
+// RestrictedNamePattern, ^ContainerChars+$ (so at least two characters).
+var containerPattern = regexp.MustCompile(`^/?` + ContainerChars + `+$`)
+
+// Container checks a container name given to docker run, create or rename
+// as the daemon does, and returns it without the leading '/' that Docker
+// stores and strips: ok is false for a name Docker refuses ("a", "_web",
+// "/a", "web!"), whose error text quotes the name as given.
+func Container(name string) (clean string, ok bool) {
+	if !containerPattern.MatchString(name) {
+		return "", false
+	}
+	return strings.TrimPrefix(name, "/"), true
+}
+
+// ID returns a random 64-hex-digit identifier, as Docker's for containers
+// and networks.
+func ID() string {
 	var b [32]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
@@ -42,13 +71,15 @@ var (
 		"williams", "wilson", "wing", "wozniak", "wright", "yalow", "yonath"}
 )
 
-func randomName() string {
+// Random returns a random container name, adjective_surname, as Docker's
+// namesgenerator makes them (moby/moby pkg/namesgenerator, v27.5.1).
+func Random() string {
 	return adjectives[mrand.IntN(len(adjectives))] + "_" + surnames[mrand.IntN(len(surnames))]
 }
 
-// stableHex derives n hex digits from s (FNV-based, deterministic), for IDs
+// StableHex derives n hex digits from s (FNV-based, deterministic), for IDs
 // that must stay the same across calls (sandbox keys, image digests).
-func stableHex(s string, n int) string {
+func StableHex(s string, n int) string {
 	const hexd = "0123456789abcdef"
 	out := make([]byte, 0, n)
 	h := uint64(14695981039346656037)
