@@ -157,7 +157,7 @@ func (e *Engine) start(c *carry) error {
 		}
 		if v != "1" && e.opts.FirewallBackend == "nftables" {
 			// Docker 29 never enables forwarding for the nftables back
-			// end (facts §1.4); the text is labrun's.
+			// end (docs/docker.md §1.4); the text is labrun's.
 			return derr(ErrInvalid, "IPv4 forwarding is disabled: with the nftables firewall backend, enable net.ipv4.ip_forward on the host or start with --ip-forward=false")
 		}
 		if v != "1" {

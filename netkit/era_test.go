@@ -14,7 +14,7 @@ import (
 )
 
 // TestGoldenPublish8080Eras checks that after -p 8080:80 on a fresh engine
-// the host's rules equal Docker 28.3–28.5's and 29's (facts §1.2 (b), (c)),
+// the host's rules equal Docker 28.3–28.5's and 29's (docs/docker.md §1.2 (b), (c)),
 // and that removing the container leaves only the engine's own rules.
 func TestGoldenPublish8080Eras(t *testing.T) {
 	for _, era := range []release.Era{release.Era28, release.Era29} {

@@ -46,7 +46,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 // TestGoldenPublish8080 checks that after -p 8080:80 on a fresh engine the
-// host's rules equal Docker 20.10–27's (facts §1.2 (a)), and that removing
+// host's rules equal Docker 20.10–27's (docs/docker.md §1.2 (a)), and that removing
 // the container leaves only the engine's own chains.
 func TestGoldenPublish8080(t *testing.T) {
 	lab, e := newLab(t, netkit.LabOptions{HostIPForwardOff: true}, netkit.DaemonOptions{})

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 )
 
-// The JSON shapes of the engine API by version (facts §5). The Go types in
+// The JSON shapes of the engine API by version (docs/docker.md §5). The Go types in
 // inspect.go hold every field any version has; MarshalJSON writes the
 // fields of the object's API version, in that version's order, so that
 // docker inspect prints what that engine prints. Each shape is a list of

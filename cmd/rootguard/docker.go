@@ -16,7 +16,7 @@ var (
 	// dockerChain: DOCKER, DOCKER-USER, DOCKER-ISOLATION-STAGE-1, ...
 	dockerChain = regexp.MustCompile(`^DOCKER(-[A-Z0-9-]+)?$`)
 	// dockerShapes are the engine's rules that name none of its chains,
-	// interfaces or subnets (the team's docker-networking-facts.md, section 1.1):
+	// interfaces or subnets (docs/docker.md §1.1):
 	// the ipset matches of 28.0.0, the raw DROP that guards a port published
 	// on 127.0.0.1 (28+), and the mangle CHECKSUM fill for SCTP ports (<=28).
 	dockerShapes = []*regexp.Regexp{

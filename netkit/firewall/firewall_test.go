@@ -62,9 +62,9 @@ func TestModelGoldens(t *testing.T) {
 	}
 }
 
-// factsEra27 is docker-networking-facts.md §1.2(a): Docker 20.10–27, docker0,
+// docsEra27 is docs/docker.md §1.2 (a): Docker 20.10–27, docker0,
 // one container 172.17.0.2 with -p 8080:80, ip_forward flipped.
-const factsEra27 = `*raw
+const docsEra27 = `*raw
 :PREROUTING ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 COMMIT
@@ -104,8 +104,8 @@ COMMIT
 COMMIT
 `
 
-// factsEra29 is §1.2(c): Docker 29, same example.
-const factsEra29 = `*raw
+// docsEra29 is §1.2(c): Docker 29, same example.
+const docsEra29 = `*raw
 :PREROUTING ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 -A PREROUTING -d 172.17.0.2/32 ! -i docker0 -j DROP
@@ -144,9 +144,9 @@ COMMIT
 COMMIT
 `
 
-// factsEra28 is §1.2(b), which the facts give abbreviated (no built-in chain
+// docsEra28 is §1.2(b), which docs/docker.md gives abbreviated (no built-in chain
 // headers, no COMMIT): compared on the -A lines and the FORWARD policy.
-const factsEra28 = `*raw
+const docsEra28 = `*raw
 -A PREROUTING -d 172.17.0.2/32 ! -i docker0 -j DROP
 *filter
 :FORWARD DROP [0:0]
@@ -177,15 +177,15 @@ const factsEra28 = `*raw
 -A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
 `
 
-// TestGoldensMatchFacts pins the default goldens to the facts document: the
+// TestGoldensMatchDocs pins the default goldens to docs/docker.md: the
 // era-27 one byte for byte.
-func TestGoldensMatchFacts(t *testing.T) {
+func TestGoldensMatchDocs(t *testing.T) {
 	skipWhileUpdating(t)
-	if got := readGolden(t, "era27_default"); got != factsEra27 {
-		t.Errorf("era27_default.golden differs from facts §1.2(a):\n%s", diff(factsEra27, got))
+	if got := readGolden(t, "era27_default"); got != docsEra27 {
+		t.Errorf("era27_default.golden differs from docs/docker.md §1.2 (a):\n%s", diff(docsEra27, got))
 	}
-	if got := readGolden(t, "era29_default"); got != factsEra29 {
-		t.Errorf("era29_default.golden differs from facts §1.2(c):\n%s", diff(factsEra29, got))
+	if got := readGolden(t, "era29_default"); got != docsEra29 {
+		t.Errorf("era29_default.golden differs from docs/docker.md §1.2 (c):\n%s", diff(docsEra29, got))
 	}
 	keep := func(s string) string {
 		var out []string
@@ -196,12 +196,12 @@ func TestGoldensMatchFacts(t *testing.T) {
 		}
 		return strings.Join(out, "")
 	}
-	if got, want := keep(readGolden(t, "era28_default")), keep(factsEra28); got != want {
-		t.Errorf("era28_default.golden differs from facts §1.2(b):\n%s", diff(want, got))
+	if got, want := keep(readGolden(t, "era28_default")), keep(docsEra28); got != want {
+		t.Errorf("era28_default.golden differs from docs/docker.md §1.2 (b):\n%s", diff(want, got))
 	}
 }
 
-// TestEra27Sequence checks the operation sequence of facts §1.2(a), command
+// TestEra27Sequence checks the operation sequence of docs/docker.md §1.2 (a), command
 // by command (conditional kinds render as their shell idiom).
 func TestEra27Sequence(t *testing.T) {
 	c := Config{IPForwardFlipped: true}
@@ -432,11 +432,11 @@ func web2Accept() Rule {
 
 func TestParseSaveRoundTrip(t *testing.T) {
 	rs := newRuleset()
-	if err := rs.parseSave("# Generated\n" + factsEra27 + "# Completed\n"); err != nil {
+	if err := rs.parseSave("# Generated\n" + docsEra27 + "# Completed\n"); err != nil {
 		t.Fatal(err)
 	}
-	if got := modelSave(t, rs); got != factsEra27 {
-		t.Errorf("round trip:\n%s", diff(factsEra27, got))
+	if got := modelSave(t, rs); got != docsEra27 {
+		t.Errorf("round trip:\n%s", diff(docsEra27, got))
 	}
 }
 

@@ -45,7 +45,7 @@ func TestDefaultBridge(t *testing.T) {
 
 	require.Equal(t, []string{"172.17.0.1"}, requestAny(t, p, 1))
 	require.Equal(t, []string{"172.17.0.2"}, requestAny(t, p, 1))
-	// facts §5.1: one container → IPsInUse 4, DynamicIPsAvailable 65532.
+	// docs/docker.md §5.1: one container → IPsInUse 4, DynamicIPsAvailable 65532.
 	require.Equal(t, 4, p.InUse())
 	require.Equal(t, 65532, p.DynamicAvailable())
 

@@ -17,7 +17,7 @@ var ErrInvalidSpec = errors.New("invalid port spec")
 // Msg is Docker's own text, bare: without the "docker: " and "Error response
 // from daemon: " prefixes and without the trailing "." that the CLI adds
 // when it prints the error (then "See 'docker run --help'." and exit status
-// 125, as in facts §2.3).
+// 125, as in docs/docker.md §2.3).
 //
 // FromDaemon tells which layer of Docker 29 rejects the value. False: the
 // CLI does, while parsing flags, and prints "docker: <Msg>.". True: the CLI

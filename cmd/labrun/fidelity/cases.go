@@ -25,7 +25,7 @@ type Case struct {
 // engine before 27): the daemon orders a container's bindings with
 // go-connections' nat.SortPortMap over a Go map, and its comparator is not
 // a strict order, so the order of the per-port rules (and of the ports
-// allocated from the ephemeral range) changes from run to run (facts §2.2,
+// allocated from the ephemeral range) changes from run to run (docs/docker.md §2.2,
 // seen on the real engine: 10111 before 801 in some runs, after in others).
 var randomOrder = map[string]string{"20": "Docker before 27 orders a container's port rules at random (Go map iteration in nat.SortPortMap)"}
 
@@ -43,7 +43,7 @@ var randomOrder = map[string]string{"20": "Docker before 27 orders a container's
 // (com.docker.network.bridge.enable_icc and enable_ip_masquerade): the
 // engine's rules are the same for both spellings.
 var Cases = []Case{
-	// Each -p form of facts §2.4.
+	// Each -p form of docs/docker.md §2.4.
 	{Name: "publish_tcp", Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}", "port @web 80"}},
 	{Name: "publish_udp", Steps: []string{"run -d --name @web -p 8080:80/udp {IMAGE} {SERVE}"}},
 	{Name: "publish_tcp_and_udp", Steps: []string{"run -d --name @web -p 5353:53/tcp -p 5353:53/udp {IMAGE} {SERVE}"}},
@@ -75,7 +75,7 @@ var Cases = []Case{
 
 	// User-defined networks, and the daemon flags as network options. They
 	// name their subnets: Docker before 27 hands out its default pools
-	// round-robin over the engine's lifetime (facts §3.2), so which pool a
+	// round-robin over the engine's lifetime (docs/docker.md §3.2), so which pool a
 	// new network gets depends on every network created since the engine
 	// started; usernet_default_pool shows that.
 	{Name: "usernet_default_pool", Steps: []string{

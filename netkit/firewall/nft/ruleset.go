@@ -3,7 +3,7 @@
 // namespace over netlink, with github.com/google/nftables: no nft binary.
 //
 // It exists so that an engine started with the nftables back end shows the
-// table Docker 29 writes, `table ip docker-bridges` (facts §1.4), and
+// table Docker 29 writes, `table ip docker-bridges` (docs/docker.md §1.4), and
 // behaves as the iptables back end does: DNAT of published ports, a
 // MASQUERADE of each network's traffic leaving it, an accept per published
 // port and a drop of everything else routed to a container, and a raw-hook
@@ -17,8 +17,8 @@
 // table is never seen half-built; its counters start again from zero.
 //
 // What the rules are: the default network's rules after -p 8080:80 are
-// those of Docker 29's nftabler golden file (facts §1.4). The variants that
-// the facts do not spell out (icc off, ip-masq off, --internal, the
+// those of Docker 29's nftabler golden file (docs/docker.md §1.4). The variants that
+// docs/docker.md does not spell out (icc off, ip-masq off, --internal, the
 // userland proxy off, ports on a loopback address) are labrun's reading of
 // the iptables rules they replace, in the same style; their comments say
 // so. It is IPv4 only, like the rest of labrun.
@@ -120,7 +120,7 @@ const (
 // Build returns the table for state s.
 //
 // Equivalent to (one network, docker0, 172.17.0.2 with -p 8080:80): the
-// table of facts §1.4, as `nft -f` would load it.
+// table of docs/docker.md §1.4, as `nft -f` would load it.
 func Build(s State) Ruleset {
 	var rs Ruleset
 	maps := []string{mapForwardIn, mapForwardOut, mapPostroutingIn, mapPostroutingOut}
