@@ -2,6 +2,7 @@ package netkit
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -20,6 +21,9 @@ var (
 	ErrInvalid = errors.New("invalid argument")
 	// ErrNotRunning: the engine or a container is not running.
 	ErrNotRunning = errors.New("not running")
+	// ErrNoExecutable: the program to run in a container is not in its
+	// PATH (Docker's exit status 127); it is also an ErrInvalid.
+	ErrNoExecutable = fmt.Errorf("%w: executable file not found", ErrInvalid)
 )
 
 // LabOptions configures a lab. The zero value is the article's classroom

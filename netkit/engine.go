@@ -455,7 +455,7 @@ func (e *Engine) plumbNetwork(n *Network, program func() error) (err error) {
 		n.addAddress = true
 	}
 	if n.addAddress {
-		if err := e.host.addAddr(n.Bridge, netip.PrefixFrom(n.Gateway, n.Subnet.Bits())); err != nil && !errors.Is(err, os.ErrExist) && !strings.Contains(err.Error(), "file exists") {
+		if err := e.host.addAddr(n.Bridge, netip.PrefixFrom(n.Gateway, n.Subnet.Bits())); err != nil && !errors.Is(err, os.ErrExist) {
 			return err
 		}
 	}

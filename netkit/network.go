@@ -2,9 +2,7 @@ package netkit
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/labrun/labrun/netkit/ipam"
@@ -198,10 +196,3 @@ func (n *Network) ipamStatus() (inUse, avail int) {
 
 // ShortID returns the first 12 hex digits of the ID.
 func (n *Network) ShortID() string { return n.ID[:12] }
-
-// ipNetOf formats a prefix for netlink.
-func maskOf(p netip.Prefix) net.IPMask { return net.CIDRMask(p.Bits(), 32) }
-
-func isNotExist(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "no such")
-}

@@ -149,7 +149,7 @@ func (c *Container) Exec(env []string, argv ...string) (*exec.Cmd, error) {
 		return nil, derr(ErrInvalid, "no command specified")
 	}
 	if _, err := exec.LookPath(argv[0]); err != nil {
-		return nil, derr(ErrInvalid, "OCI runtime exec failed: exec failed: unable to start container process: exec: %q: executable file not found in $PATH: unknown", argv[0])
+		return nil, derr(ErrNoExecutable, "OCI runtime exec failed: exec failed: unable to start container process: exec: %q: executable file not found in $PATH: unknown", argv[0])
 	}
 	return execCommand(env, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv, UTSFromPID: c.Pid()})
 }

@@ -201,7 +201,7 @@ func dockerRun(d *dockerCtx, args []string) error {
 			eng.Remove(c.ID, true)
 		}
 		code := 125
-		if strings.Contains(err.Error(), "executable file not found") {
+		if errors.Is(err, netkit.ErrNoExecutable) {
 			code = 127
 		}
 		return d.reportRun("Error response from daemon: "+daemonMsg(err), false, code)
