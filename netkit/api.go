@@ -173,8 +173,3 @@ type NetworkOptions struct {
 	// Options holds -o key=value driver options.
 	Options map[string]string
 }
-
-// PortBinding is one published port as docker port shows it: a
-// ports.Binding whose host address and port the engine has resolved
-// (HostIP set, HostPortEnd 0). It is the type the firewall back ends take.
-type PortBinding = ports.Binding

@@ -40,7 +40,7 @@ type Container struct {
 	pid        int         // its PID while running; 0 otherwise
 	hostname   string
 	endpoints  []*endpoint
-	bindings   []PortBinding // published ports while running
+	bindings   []ports.Binding // published ports while running
 	proxies    []io.Closer
 	execs      []*exec.Cmd
 	startedAt  time.Time
@@ -104,11 +104,12 @@ func (c *Container) setHostname(h string) {
 func (c *Container) ShortID() string { return c.ID[:12] }
 
 // Ports returns the published ports (empty when not running), in Docker's
-// order.
-func (c *Container) Ports() []PortBinding {
+// order, as docker port shows them: each binding's host address and port
+// resolved by the engine (HostIP set, HostPortEnd 0).
+func (c *Container) Ports() []ports.Binding {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]PortBinding(nil), c.bindings...)
+	return append([]ports.Binding(nil), c.bindings...)
 }
 
 // IP returns the container's address on network name ("" = first), or the

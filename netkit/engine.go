@@ -56,8 +56,8 @@ type firewaller interface {
 	// expect announces n calls of addPorts or delPorts that a container
 	// being started or stopped is about to make (see package batch).
 	expect(n int) *batch.Ticket
-	addPorts(n *Network, ctr netip.Addr, bs []PortBinding, t *batch.Ticket) error
-	delPorts(n *Network, ctr netip.Addr, bs []PortBinding, t *batch.Ticket) error
+	addPorts(n *Network, ctr netip.Addr, bs []ports.Binding, t *batch.Ticket) error
+	delPorts(n *Network, ctr netip.Addr, bs []ports.Binding, t *batch.Ticket) error
 	addEndpoint(n *Network, ctr netip.Addr) error
 	delEndpoint(n *Network, ctr netip.Addr) error
 	stop() error
@@ -567,12 +567,12 @@ func sortNetworks(ns []*Network) {
 
 type noFirewall struct{}
 
-func (noFirewall) start(bool, *Network) error                                        { return nil }
-func (noFirewall) addNetwork(*Network) error                                         { return nil }
-func (noFirewall) delNetwork(*Network) error                                         { return nil }
-func (noFirewall) expect(int) *batch.Ticket                                          { return nil }
-func (noFirewall) addPorts(*Network, netip.Addr, []PortBinding, *batch.Ticket) error { return nil }
-func (noFirewall) delPorts(*Network, netip.Addr, []PortBinding, *batch.Ticket) error { return nil }
-func (noFirewall) addEndpoint(*Network, netip.Addr) error                            { return nil }
-func (noFirewall) delEndpoint(*Network, netip.Addr) error                            { return nil }
-func (noFirewall) stop() error                                                       { return nil }
+func (noFirewall) start(bool, *Network) error                                          { return nil }
+func (noFirewall) addNetwork(*Network) error                                           { return nil }
+func (noFirewall) delNetwork(*Network) error                                           { return nil }
+func (noFirewall) expect(int) *batch.Ticket                                            { return nil }
+func (noFirewall) addPorts(*Network, netip.Addr, []ports.Binding, *batch.Ticket) error { return nil }
+func (noFirewall) delPorts(*Network, netip.Addr, []ports.Binding, *batch.Ticket) error { return nil }
+func (noFirewall) addEndpoint(*Network, netip.Addr) error                              { return nil }
+func (noFirewall) delEndpoint(*Network, netip.Addr) error                              { return nil }
+func (noFirewall) stop() error                                                         { return nil }

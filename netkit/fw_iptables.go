@@ -5,6 +5,7 @@ import (
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/firewall"
+	"github.com/labrun/labrun/netkit/ports"
 )
 
 // This file is the engine's side of both firewall back ends' settings
@@ -24,8 +25,8 @@ func firewallNetwork(n *Network) firewall.Network {
 
 // ipv4Bindings are the bindings of bs on an IPv4 host address: the only
 // ones with rules (Docker serves the others with docker-proxy alone).
-func ipv4Bindings(bs []PortBinding) []PortBinding {
-	var out []PortBinding
+func ipv4Bindings(bs []ports.Binding) []ports.Binding {
+	var out []ports.Binding
 	for _, b := range bs {
 		if b.HostIP.Is4() {
 			out = append(out, b)
@@ -70,11 +71,11 @@ func (f *iptablesFirewall) delNetwork(n *Network) error {
 // addPorts programs all of a container's IPv4 bindings in one batch, so that
 // rules shared by two bindings of one container port are added once, as
 // Docker does.
-func (f *iptablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []PortBinding, t *batch.Ticket) error {
+func (f *iptablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []ports.Binding, t *batch.Ticket) error {
 	return f.prog.ApplyAnnounced(f.cfg.AddBindings(firewallNetwork(n), ctr, ipv4Bindings(bs)...), t)
 }
 
-func (f *iptablesFirewall) delPorts(n *Network, ctr netip.Addr, bs []PortBinding, t *batch.Ticket) error {
+func (f *iptablesFirewall) delPorts(n *Network, ctr netip.Addr, bs []ports.Binding, t *batch.Ticket) error {
 	return f.prog.ApplyAnnounced(f.cfg.RemoveBindings(firewallNetwork(n), ctr, ipv4Bindings(bs)...), t)
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/firewall"
 	"github.com/labrun/labrun/netkit/firewall/nft"
+	"github.com/labrun/labrun/netkit/ports"
 )
 
 // nftablesFirewall is dockerd --firewall-backend=nftables (Docker 29): the
@@ -83,7 +84,7 @@ func (f *nftablesFirewall) delNetwork(n *Network) error {
 // expect announces nothing: the netlink back end does not batch.
 func (f *nftablesFirewall) expect(int) *batch.Ticket { return nil }
 
-func (f *nftablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []PortBinding, _ *batch.Ticket) error {
+func (f *nftablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []ports.Binding, _ *batch.Ticket) error {
 	return f.update("publishing ports", func(s *nft.State) {
 		for _, b := range ipv4Bindings(bs) {
 			s.Ports = append(s.Ports, publication(n, ctr, b))
@@ -91,7 +92,7 @@ func (f *nftablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []PortBinding
 	})
 }
 
-func (f *nftablesFirewall) delPorts(n *Network, ctr netip.Addr, bs []PortBinding, _ *batch.Ticket) error {
+func (f *nftablesFirewall) delPorts(n *Network, ctr netip.Addr, bs []ports.Binding, _ *batch.Ticket) error {
 	return f.update("unpublishing ports", func(s *nft.State) {
 		for _, b := range bs {
 			p := publication(n, ctr, b)
@@ -103,7 +104,7 @@ func (f *nftablesFirewall) delPorts(n *Network, ctr netip.Addr, bs []PortBinding
 }
 
 // publication is binding b of the container with address ctr on n.
-func publication(n *Network, ctr netip.Addr, b PortBinding) nft.Publication {
+func publication(n *Network, ctr netip.Addr, b ports.Binding) nft.Publication {
 	return nft.Publication{Endpoint: nft.Endpoint{Bridge: n.Bridge, Addr: ctr}, Binding: b}
 }
 

@@ -167,7 +167,7 @@ func TestPublishInboundDNAT(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "hello", out)
 	require.Equal(t, "192.168.190.1", strings.Split(<-seen, ":")[0], "DNAT keeps the client's address")
-	require.Equal(t, []netkit.PortBinding{
+	require.Equal(t, []ports.Binding{
 		{Container: ports.Port{Num: 80, Proto: ports.TCP}, HostIP: netip.MustParseAddr("0.0.0.0"), HostPort: 801},
 		{Container: ports.Port{Num: 80, Proto: ports.TCP}, HostIP: netip.MustParseAddr("::"), HostPort: 801},
 	}, c.Ports())

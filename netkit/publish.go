@@ -29,7 +29,7 @@ func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ti
 		return nil
 	}
 	ports.Sort(bs)
-	var got []PortBinding
+	var got []ports.Binding
 	var proxies []io.Closer
 	defer func() {
 		if err != nil {
@@ -65,10 +65,10 @@ func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ti
 				return fail(aerr)
 			}
 			var these []io.Closer
-			var bound []PortBinding
+			var bound []ports.Binding
 			lastErr = nil
 			for _, ip := range ips {
-				pb := PortBinding{Container: b.Container, HostIP: ip, HostPort: port}
+				pb := ports.Binding{Container: b.Container, HostIP: ip, HostPort: port}
 				if !e.opts.NoUserlandProxy {
 					p, perr := proxy.Start(e.host.ns, pb.Container.Proto, netip.AddrPortFrom(ip, port), netip.AddrPortFrom(ctr, b.Container.Num))
 					if perr != nil {
@@ -136,7 +136,7 @@ func (c *Container) unpublishAll(n *Network, ctr netip.Addr) error {
 
 // unpublish removes the DNAT rules, proxies are closed by the caller, and the
 // host ports are released.
-func (c *Container) unpublish(bindings []PortBinding, eps []*endpoint, t *batch.Ticket) error {
+func (c *Container) unpublish(bindings []ports.Binding, eps []*endpoint, t *batch.Ticket) error {
 	if len(eps) == 0 {
 		return nil
 	}
@@ -144,7 +144,7 @@ func (c *Container) unpublish(bindings []PortBinding, eps []*endpoint, t *batch.
 	return c.unpublishBindings(n, eps[0].addr, bindings, t)
 }
 
-func (c *Container) unpublishBindings(n *Network, ctr netip.Addr, bindings []PortBinding, t *batch.Ticket) error {
+func (c *Container) unpublishBindings(n *Network, ctr netip.Addr, bindings []ports.Binding, t *batch.Ticket) error {
 	if len(bindings) == 0 {
 		return nil
 	}

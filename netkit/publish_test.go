@@ -12,8 +12,8 @@ import (
 	"github.com/labrun/labrun/netkit/ports"
 )
 
-func binding(port uint16, proto ports.Proto, ip string, host uint16) netkit.PortBinding {
-	return netkit.PortBinding{Container: ports.Port{Num: port, Proto: proto}, HostIP: netip.MustParseAddr(ip), HostPort: host}
+func binding(port uint16, proto ports.Proto, ip string, host uint16) ports.Binding {
+	return ports.Binding{Container: ports.Port{Num: port, Proto: proto}, HostIP: netip.MustParseAddr(ip), HostPort: host}
 }
 
 // TestPublishForms runs one container per -p form and checks the bindings
@@ -24,15 +24,15 @@ func TestPublishForms(t *testing.T) {
 	tcp, udp := ports.TCP, ports.UDP
 	cases := []struct {
 		spec string
-		want []netkit.PortBinding
+		want []ports.Binding
 		dial string // client dials this, container listens on its port
 	}{
-		{"8080:80", []netkit.PortBinding{binding(80, tcp, "0.0.0.0", 8080), binding(80, tcp, "::", 8080)}, "192.168.190.128:8080"},
-		{"192.168.190.128:8081:80", []netkit.PortBinding{binding(80, tcp, "192.168.190.128", 8081)}, "192.168.190.128:8081"},
-		{"192.168.190.128::80", []netkit.PortBinding{binding(80, tcp, "192.168.190.128", 32768)}, "192.168.190.128:32768"},
-		{"80", []netkit.PortBinding{binding(80, tcp, "0.0.0.0", 32769), binding(80, tcp, "::", 32769)}, "192.168.190.128:32769"},
-		{"9090-9092:80", []netkit.PortBinding{binding(80, tcp, "0.0.0.0", 9090), binding(80, tcp, "::", 9090)}, "192.168.190.128:9090"},
-		{"5353:53/udp", []netkit.PortBinding{binding(53, udp, "0.0.0.0", 5353), binding(53, udp, "::", 5353)}, ""},
+		{"8080:80", []ports.Binding{binding(80, tcp, "0.0.0.0", 8080), binding(80, tcp, "::", 8080)}, "192.168.190.128:8080"},
+		{"192.168.190.128:8081:80", []ports.Binding{binding(80, tcp, "192.168.190.128", 8081)}, "192.168.190.128:8081"},
+		{"192.168.190.128::80", []ports.Binding{binding(80, tcp, "192.168.190.128", 32768)}, "192.168.190.128:32768"},
+		{"80", []ports.Binding{binding(80, tcp, "0.0.0.0", 32769), binding(80, tcp, "::", 32769)}, "192.168.190.128:32769"},
+		{"9090-9092:80", []ports.Binding{binding(80, tcp, "0.0.0.0", 9090), binding(80, tcp, "::", 9090)}, "192.168.190.128:9090"},
+		{"5353:53/udp", []ports.Binding{binding(53, udp, "0.0.0.0", 5353), binding(53, udp, "::", 5353)}, ""},
 	}
 	for i, tc := range cases {
 		c, err := e.Run(netkit.RunOptions{Publish: mustBindings(t, tc.spec)})
@@ -49,7 +49,7 @@ func TestPublishForms(t *testing.T) {
 	// A range publishes pairwise.
 	c, err := e.Run(netkit.RunOptions{Publish: mustBindings(t, "7000-7001:70-71")})
 	require.NoError(t, err)
-	require.Equal(t, []netkit.PortBinding{
+	require.Equal(t, []ports.Binding{
 		binding(70, tcp, "0.0.0.0", 7000), binding(70, tcp, "::", 7000),
 		binding(71, tcp, "0.0.0.0", 7001), binding(71, tcp, "::", 7001),
 	}, c.Ports())
@@ -113,7 +113,7 @@ func TestDefaultBindIP(t *testing.T) {
 	_, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{IP: netip.MustParseAddr("192.168.190.128")})
 	c, err := e.Run(netkit.RunOptions{Publish: mustBindings(t, "801:80")})
 	require.NoError(t, err)
-	require.Equal(t, []netkit.PortBinding{binding(80, ports.TCP, "192.168.190.128", 801)}, c.Ports())
+	require.Equal(t, []ports.Binding{binding(80, ports.TCP, "192.168.190.128", 801)}, c.Ports())
 }
 
 // TestNoUserlandProxy: with --userland-proxy=false the client still reaches
