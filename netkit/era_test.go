@@ -93,7 +93,7 @@ func TestNFTablesBehaviour(t *testing.T) {
 func TestEraMACs(t *testing.T) {
 	for _, era := range []release.Era{release.Era27, release.Era28} {
 		_, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{Release: release.Release{Era: era}})
-		c, err := e.Run(netkit.RunOptions{Name: "c"})
+		c, err := e.Run(netkit.RunOptions{Name: "ctr-c"})
 		require.NoError(t, err)
 		mac, err := net.ParseMAC(c.Inspect().NetworkSettings.Networks["bridge"].MacAddress)
 		require.NoError(t, err)
@@ -120,7 +120,7 @@ func TestEraShapes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		_, e := newLab(t, netkit.LabOptions{}, tc.opts)
-		c, err := e.Run(netkit.RunOptions{Name: "c"})
+		c, err := e.Run(netkit.RunOptions{Name: "ctr-c"})
 		require.NoError(t, err)
 		j := c.Inspect()
 		require.Equal(t, tc.settings, strings.Join(keys(t, j.NetworkSettings), " ")[:len(tc.settings)])
@@ -164,7 +164,7 @@ func TestRerunOnSameAddressWithNewMAC(t *testing.T) {
 	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{Release: release.Release{Era: release.Era28}})
 	host := node(t, lab, "host")
 	var macs []string
-	for _, name := range []string{"a", "b"} {
+	for _, name := range []string{"ctr-a", "ctr-b"} {
 		c, err := e.Run(netkit.RunOptions{Name: name, Command: "sleep infinity", Comm: "sleep"})
 		require.NoError(t, err)
 		require.Equal(t, "172.17.0.2", c.IP("bridge").String())

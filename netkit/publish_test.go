@@ -136,15 +136,15 @@ func TestNoUserlandProxy(t *testing.T) {
 // other but still reach the internet.
 func TestNoICC(t *testing.T) {
 	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{NoICC: true})
-	_, err := e.Run(netkit.RunOptions{Name: "a"})
+	_, err := e.Run(netkit.RunOptions{Name: "ctr-a"})
 	require.NoError(t, err)
-	_, err = e.Run(netkit.RunOptions{Name: "b"})
+	_, err = e.Run(netkit.RunOptions{Name: "ctr-b"})
 	require.NoError(t, err)
-	_, _ = listen(t, node(t, lab, "b"), ":80")
-	_, err = dial(node(t, lab, "a"), "172.17.0.3:80")
+	_, _ = listen(t, node(t, lab, "ctr-b"), ":80")
+	_, err = dial(node(t, lab, "ctr-a"), "172.17.0.3:80")
 	require.Error(t, err)
 	_, _ = listen(t, node(t, lab, "internet"), "203.0.113.10:80")
-	_, err = dial(node(t, lab, "a"), "203.0.113.10:80")
+	_, err = dial(node(t, lab, "ctr-a"), "203.0.113.10:80")
 	require.NoError(t, err)
 }
 
@@ -163,12 +163,12 @@ func TestCustomBridge(t *testing.T) {
 	}
 	e, err := lab.StartEngine(netkit.DaemonOptions{Bridge: "bridge0"})
 	require.NoError(t, err)
-	c, err := e.Run(netkit.RunOptions{Name: "c"})
+	c, err := e.Run(netkit.RunOptions{Name: "ctr-c"})
 	require.NoError(t, err)
 	require.Equal(t, "192.168.5.2", c.IP("").String())
 	require.Equal(t, "192.168.5.1", c.Inspect().NetworkSettings.Gateway)
 	seen, _ := listen(t, node(t, lab, "internet"), "203.0.113.10:80")
-	_, err = dial(node(t, lab, "c"), "203.0.113.10:80")
+	_, err = dial(node(t, lab, "ctr-c"), "203.0.113.10:80")
 	require.NoError(t, err)
 	require.Contains(t, <-seen, "192.168.190.128:")
 }
@@ -178,9 +178,9 @@ func TestDefaultGateway(t *testing.T) {
 	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{
 		BIP: netip.MustParsePrefix("172.17.0.1/16"), DefaultGateway: netip.MustParseAddr("172.17.0.254"),
 	})
-	_, err := e.Run(netkit.RunOptions{Name: "c"})
+	_, err := e.Run(netkit.RunOptions{Name: "ctr-c"})
 	require.NoError(t, err)
-	out, err := node(t, lab, "c").Output("ip", "-4", "route", "show", "default")
+	out, err := node(t, lab, "ctr-c").Output("ip", "-4", "route", "show", "default")
 	require.NoError(t, err)
 	require.Contains(t, string(out), "default via 172.17.0.254 dev eth0")
 }

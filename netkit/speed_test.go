@@ -105,7 +105,7 @@ func TestHostVethsWithoutIPv6(t *testing.T) {
 // `ip -d link` shows the same numtxqueues and numrxqueues.
 func TestVethQueuesAsTheKernelDefault(t *testing.T) {
 	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
-	c, err := e.Run(netkit.RunOptions{Name: "q", Command: "sleep infinity", Comm: "sleep"})
+	c, err := e.Run(netkit.RunOptions{Name: "ctr-q", Command: "sleep infinity", Comm: "sleep"})
 	require.NoError(t, err)
 	// A reference pair, made the plain way in another node of the lab.
 	// Equivalent to: ip -n internet link add ref0 type veth peer name ref1
@@ -130,7 +130,7 @@ func TestVethQueuesAsTheKernelDefault(t *testing.T) {
 // index) still takes the next container's veth.
 func TestBridgeReplacedUnderTheEngine(t *testing.T) {
 	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
-	_, err := e.Run(netkit.RunOptions{Name: "a", Command: "sleep infinity", Comm: "sleep"})
+	_, err := e.Run(netkit.RunOptions{Name: "ctr-a", Command: "sleep infinity", Comm: "sleep"})
 	require.NoError(t, err)
 	h := lab.Host().Netlink()
 	old, err := h.LinkByName("docker0")
@@ -142,7 +142,7 @@ func TestBridgeReplacedUnderTheEngine(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, old.Attrs().Index, br.Attrs().Index)
 
-	_, err = e.Run(netkit.RunOptions{Name: "b", Command: "sleep infinity", Comm: "sleep"})
+	_, err = e.Run(netkit.RunOptions{Name: "ctr-b", Command: "sleep infinity", Comm: "sleep"})
 	require.NoError(t, err)
 	assert.Len(t, bridgePorts(t, lab, br.Attrs().Index), 1, "veths on the new docker0")
 }
@@ -166,7 +166,7 @@ func TestBridgeEnablesANewPortOnce(t *testing.T) {
 	defer s.Close()
 	require.NoError(t, s.SetReceiveTimeout(&unix.Timeval{Sec: 2}))
 
-	_, err := e.Run(netkit.RunOptions{Name: "a", Command: "sleep infinity", Comm: "sleep"})
+	_, err := e.Run(netkit.RunOptions{Name: "ctr-a", Command: "sleep infinity", Comm: "sleep"})
 	require.NoError(t, err)
 	ports := bridgePorts(t, lab, 0)
 	require.Len(t, ports, 1)
@@ -197,7 +197,7 @@ func TestBridgeEnablesANewPortOnce(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []int{disabled, forwarding}, states, "%s's port states, as docker0 announced them", veth.Attrs().Name)
-	listen(t, node(t, lab, "a"), ":80")
+	listen(t, node(t, lab, "ctr-a"), ":80")
 	out, err := dial(host, "172.17.0.2:80")
 	require.NoError(t, err, "the container from the host, through docker0")
 	assert.Equal(t, "hello", out)
@@ -228,7 +228,7 @@ func portState(t *testing.T, b []byte) (int, bool) {
 // its own; a command run in it still gets one, with the container's /sys.
 func TestWaiterSharesMountNamespace(t *testing.T) {
 	_, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
-	c, err := e.Run(netkit.RunOptions{Name: "w", Command: "sleep infinity", Comm: "sleep"})
+	c, err := e.Run(netkit.RunOptions{Name: "ctr-w", Command: "sleep infinity", Comm: "sleep"})
 	require.NoError(t, err)
 	own, err := os.Readlink("/proc/self/ns/mnt")
 	require.NoError(t, err)
@@ -260,7 +260,7 @@ func TestPublishRolledBackWhenVethFails(t *testing.T) {
 	br, err := host.Netlink().LinkByName("docker0")
 	require.NoError(t, err)
 	require.NoError(t, host.Netlink().LinkDel(br))
-	_, err = e.Run(netkit.RunOptions{Name: "f", Command: "sleep infinity", Comm: "sleep", Publish: mustBindings(t, "8080:80")})
+	_, err = e.Run(netkit.RunOptions{Name: "ctr-f", Command: "sleep infinity", Comm: "sleep", Publish: mustBindings(t, "8080:80")})
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "finding bridge docker0")
 	// Its main process, started meanwhile, is gone too.
@@ -281,8 +281,8 @@ func TestPublishRolledBackWhenVethFails(t *testing.T) {
 	l, err := host.Netlink().LinkByName("docker0")
 	require.NoError(t, err)
 	require.NoError(t, host.Netlink().LinkSetUp(l))
-	require.NoError(t, e.Remove("f", true))
-	c, err := e.Run(netkit.RunOptions{Name: "g", Command: "sleep infinity", Comm: "sleep", Publish: mustBindings(t, "8080:80")})
+	require.NoError(t, e.Remove("ctr-f", true))
+	c, err := e.Run(netkit.RunOptions{Name: "ctr-g", Command: "sleep infinity", Comm: "sleep", Publish: mustBindings(t, "8080:80")})
 	require.NoError(t, err)
 	assert.Equal(t, "172.17.0.2", c.IP("").String())
 }

@@ -27,7 +27,7 @@ func TestContainerTransitions(t *testing.T) {
 			if got := canMove(from, to); got != want {
 				t.Errorf("canMove(%s, %s) = %v, want %v", from, to, got, want)
 			}
-			c := &Container{Name: "c", state: from}
+			c := &Container{Name: "ctr-c", state: from}
 			err := c.moveLocked(to)
 			switch {
 			case want && err != nil:
