@@ -109,6 +109,12 @@ var Cases = []Case{
 		"run -d --name @c -p {R}-{R+1}:80 {IMAGE} {SERVE}"}},
 	{Name: "conflict_name", Steps: []string{"run -d --name @web {IMAGE} {SERVE}", "run -d --name @web {IMAGE} {SERVE}"}},
 
+	// Container names the daemon refuses (docs/docker.md §6): they are not
+	// prefixed, so a faithful engine creates nothing.
+	{Name: "badname", Steps: []string{
+		"run -d --name a {IMAGE} {SERVE}", "run -d --name /a {IMAGE} {SERVE}",
+		"run -d --name _web {IMAGE} {SERVE}", "run -d --name web! {IMAGE} {SERVE}"}},
+
 	// Bad -p specs (the CLI's messages).
 	{Name: "badspec_hostport", Steps: []string{"run -d --name @web -p abc:80 {IMAGE} {SERVE}"}},
 	{Name: "badspec_containerport", Steps: []string{"run -d --name @web -p 80:abc {IMAGE} {SERVE}"}},
