@@ -14,6 +14,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/labrun/labrun/checks"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 func TestParseCaptureArgs(t *testing.T) {
@@ -179,7 +180,7 @@ var captureStart = regexp.MustCompile(`(?m)^[ \t]*(\[[^\]]*\][ \t]*)*capture[ \t
 // `packets` prints for it. It is the Go form of an [exec:tcpdump] condition:
 // skipped where tcpdump is not installed.
 func TestPcapsTcpdump(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	tcpdump, err := exec.LookPath("tcpdump")
 	if err != nil {
 		t.Skip("skipping: needs tcpdump")

@@ -15,6 +15,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/testkit"
 	"github.com/labrun/labrun/runner/dockercli"
 )
 
@@ -281,7 +282,7 @@ var badInputs = []badInput{
 // scenario file and the bad command's line, and the lab after the failure
 // is as it was just before the bad command (see labState).
 func TestBadInput(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	// The messages are the Docker 27 era's, labrun's default.
 	t.Setenv(dockercli.DockerdEnv, "")
 	if len(badInputs) < 40 {

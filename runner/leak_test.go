@@ -18,6 +18,7 @@ import (
 
 	"github.com/labrun/labrun/checks"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // labPrefixes hold every address a lab uses: the classroom world, the
@@ -42,7 +43,7 @@ var labPrefixes = []netip.Prefix{
 //     veths whose other end is in a lab namespace (never the root one), and
 //     routes only through them to gateways on their own links.
 func TestNothingLeavesTheLab(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	root, err := netns.Open("/proc/thread-self/ns/net")
 	if err != nil {
 		t.Fatal(err)
@@ -342,7 +343,7 @@ func (in *inspector) violate(format string, args ...any) {
 // that is neither a bridge nor a veth, and a route to a gateway on none of
 // its links.
 func TestInspectorCatchesLeaks(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	root, err := netns.Open("/proc/thread-self/ns/net")
 	if err != nil {
 		t.Fatal(err)

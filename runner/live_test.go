@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // TestExec runs command lines against a lab outside any script, as a live
 // lab's keeper does: output and exit statuses are the scenario commands'.
 func TestExec(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	lab, err := netkit.NewLab(netkit.LabOptions{Name: "exec"})
 	if err != nil {
 		t.Fatal(err)

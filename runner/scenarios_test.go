@@ -8,8 +8,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/labrun/labrun/netkit/initproc"
-	"github.com/labrun/labrun/netkit/netns"
-	"github.com/labrun/labrun/netkit/prereq"
+	"github.com/labrun/labrun/netkit/testkit"
 	"github.com/labrun/labrun/runner/dockercli"
 )
 
@@ -19,17 +18,6 @@ func TestMain(m *testing.M) {
 	// The test binary is also the programs that run inside the labs.
 	initproc.MaybeRun()
 	m.Run()
-}
-
-// requireLab skips a test on a machine that cannot build labs, saying why.
-func requireLab(t *testing.T) {
-	t.Helper()
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot create network namespaces (labs need root): %v", err)
-	}
-	if err := prereq.Err(); err != nil {
-		t.Skipf("skipping: this machine cannot build labs:\n%v", err)
-	}
 }
 
 // scriptParams are the Params every script directory runs with.
@@ -51,7 +39,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 
 // TestScenarios runs every scenario under scenarios/, as labrun does.
 func TestScenarios(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	testscript.Run(t, scriptParams(t, "../scenarios"))
 }
 
@@ -74,7 +62,7 @@ func TestScenariosEras(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping in -short mode: runs the scenario suite once per era")
 	}
-	requireLab(t)
+	testkit.RequireLab(t)
 	for _, era := range scenarioEras {
 		t.Run(strings.NewReplacer("--", "", "=", "", " ", "_").Replace(era), func(t *testing.T) {
 			// The subtest sets the variable, so that the scripts (its
@@ -87,6 +75,6 @@ func TestScenariosEras(t *testing.T) {
 
 // TestScripts runs the scripts that exercise each command against a real lab.
 func TestScripts(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	testscript.Run(t, scriptParams(t, "testdata/script"))
 }

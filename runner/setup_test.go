@@ -11,6 +11,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // registry is a LabRegistry that records what it is told, and refuses
@@ -43,7 +44,7 @@ func (r *registry) Unregister(l *netkit.Lab) {
 // script makes and of the script's end, and that a refused lab fails its
 // script with the registry's error before its first command.
 func TestOptionsLabs(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	dir := t.TempDir()
 	for _, n := range []string{"a", "b"} {
 		if err := os.WriteFile(filepath.Join(dir, n+".txt"), []byte("on host true\n"), 0o644); err != nil {

@@ -9,8 +9,7 @@ import (
 	"testing"
 
 	"github.com/labrun/labrun/netkit/initproc"
-	"github.com/labrun/labrun/netkit/netns"
-	"github.com/labrun/labrun/netkit/prereq"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -123,12 +122,7 @@ func TestScenarioFiles(t *testing.T) {
 // TestBroken runs a deliberately broken scenario through labrun's command
 // line, in process: it must fail and name its file and line.
 func TestBroken(t *testing.T) {
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot create network namespaces (labs need root): %v", err)
-	}
-	if err := prereq.Err(); err != nil {
-		t.Skipf("skipping: this machine cannot build labs:\n%v", err)
-	}
+	testkit.RequireLab(t)
 	var out bytes.Buffer
 	code := run([]string{"testdata/broken"}, &out, &out)
 	if code != 1 {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/labrun/labrun/netkit/initproc"
-	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -75,9 +75,7 @@ func TestScripts(t *testing.T) {
 // TestSmoke runs the labrun and shell methods on tiny labs (the cni method
 // needs the plugins installed from the network).
 func TestSmoke(t *testing.T) {
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot make network namespaces: %v", err)
-	}
+	testkit.RequireNetAdmin(t)
 	var out, errb bytes.Buffer
 	code := Main([]string{"-n", "3", "-methods", "labrun,shell", "-lab-starts", "1"}, &out, &errb)
 	if code != 0 {

@@ -9,8 +9,7 @@ import (
 	"testing"
 
 	"github.com/labrun/labrun/netkit/initproc"
-	"github.com/labrun/labrun/netkit/netns"
-	"github.com/labrun/labrun/netkit/prereq"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -21,17 +20,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(labrunBin))
 	}
 	os.Exit(code)
-}
-
-// requireLab skips a test on a machine that cannot build labs.
-func requireLab(t *testing.T) {
-	t.Helper()
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot create network namespaces (labs need root): %v", err)
-	}
-	if err := prereq.Err(); err != nil {
-		t.Skipf("skipping: this machine cannot build labs:\n%v", err)
-	}
 }
 
 const sampleExercise = `# A sample.
@@ -289,7 +277,7 @@ func TestExercises(t *testing.T) {
 			}
 		}
 	}
-	requireLab(t)
+	testkit.RequireLab(t)
 	rep, err := Grade(subs, xs, 4, false, func(student string, r ExerciseResult) {
 		t.Logf("graded %s/%s: %s (%d/%d checks, %.1fs)", student, r.Exercise, r.Status, r.ChecksPassed, r.Checks, r.Seconds)
 	})

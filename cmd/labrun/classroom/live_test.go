@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // These tests drive the labrun binary as a person would: labrun up, a
@@ -244,7 +246,7 @@ func (tm *term) wait() int {
 // and fetches its page with curl; labrun down; then nothing is left: no
 // keeper, no process, no namespace, no directory, no mount.
 func TestLiveLab(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("skipping: needs curl")
 	}
@@ -315,7 +317,7 @@ func TestLiveLab(t *testing.T) {
 // (namespaces, containers, shells and their background jobs); labrun ls
 // then reports it and removes its directory.
 func TestLiveLabKilled(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	name := testLabName(t, "killed")
 	mustRun(t, nil, "up", "-name", name)
 	keeper := keeperPID(name)
@@ -353,7 +355,7 @@ func TestLiveLabKilled(t *testing.T) {
 // the student's docker command from outside the shells, check (passing),
 // a diagram of the live lab, down.
 func TestLiveExercise(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	name := testLabName(t, "exercise")
 	out := mustRun(t, nil, "exercise", "start", "-name", name, "exercises/publish_host_port.txt")
 	if !strings.Contains(out, "Task (publish_host_port") || !strings.Contains(out, "-p hostPort:containerPort") {

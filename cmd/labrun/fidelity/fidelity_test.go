@@ -10,8 +10,7 @@ import (
 	"testing"
 
 	"github.com/labrun/labrun/netkit/initproc"
-	"github.com/labrun/labrun/netkit/netns"
-	"github.com/labrun/labrun/netkit/prereq"
+	"github.com/labrun/labrun/netkit/testkit"
 	_ "github.com/labrun/labrun/runner/images" // the images' programs, run by initproc
 )
 
@@ -25,18 +24,11 @@ func TestMain(m *testing.M) {
 // condition) and labs can be built; it returns the engine's versions.
 func requireDocker(t *testing.T) Versions {
 	t.Helper()
-	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("skipping: no docker CLI")
-	}
+	testkit.RequireBinary(t, "docker")
 	if err := exec.Command("docker", "info").Run(); err != nil {
 		t.Skipf("skipping: no Docker Engine answers docker info: %v", err)
 	}
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot create network namespaces: %v", err)
-	}
-	if err := prereq.Err(); err != nil {
-		t.Skipf("skipping: this machine cannot build labs:\n%v", err)
-	}
+	testkit.RequireLab(t)
 	v, err := Probe()
 	if err != nil {
 		t.Skipf("skipping: %v", err)
