@@ -5,14 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
-	"github.com/vishvananda/netlink"
 
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/testkit"
@@ -349,7 +346,7 @@ func TestBadInput(t *testing.T) {
 			continue
 		}
 		if before != after {
-			t.Errorf("%s: %s changed the lab:\n%s", b.name, b.cmd, lineDiff(before, after))
+			t.Errorf("%s: %s changed the lab:\n%s", b.name, b.cmd, testkit.TextDiff("before", before, "after", after))
 		}
 	}
 }
@@ -437,88 +434,15 @@ func (m *labMarks) run(e *Env, args []string) error {
 // a network); the processes descending from labrun; and the network
 // namespaces labrun holds open.
 func labState(lab *netkit.Lab) (string, error) {
-	var lines []string
-	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
 	host := lab.Host()
-	h := host.Netlink()
-	links, err := h.LinkList()
-	if err != nil {
-		return "", err
-	}
-	names := map[int]string{}
-	for _, l := range links {
-		names[l.Attrs().Index] = l.Attrs().Name
-	}
-	for _, l := range links {
-		a := l.Attrs()
-		add("link %s %s master=%s up=%v", a.Name, l.Type(), names[a.MasterIndex], a.Flags&(1<<0) != 0)
-	}
-	addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
-	if err != nil {
-		return "", err
-	}
-	// IPv6 link-local addresses and their routes are the kernel's own,
-	// made when a link first has a carrier, at a time of its choosing:
-	// not the lab's doing, so not part of its state.
-	for _, a := range addrs {
-		if !a.IP.IsLinkLocalUnicast() {
-			add("addr %s %s", names[a.LinkIndex], a.IPNet)
-		}
-	}
-	routes, err := h.RouteList(nil, netlink.FAMILY_ALL)
-	if err != nil {
-		return "", err
-	}
-	for _, r := range routes {
-		if r.Dst == nil || !r.Dst.IP.IsLinkLocalUnicast() {
-			add("route %v via %v dev %s", r.Dst, r.Gw, names[r.LinkIndex])
-		}
-	}
-	err = host.NS().Do(func() error {
-		for _, f := range []string{"tcp", "tcp6", "udp", "udp6"} {
-			b, err := os.ReadFile("/proc/thread-self/net/" + f)
-			if err != nil {
-				return err
-			}
-			for _, l := range strings.Split(string(b), "\n")[1:] {
-				fs := strings.Fields(l)
-				if len(fs) > 3 && (fs[3] == "0A" || strings.HasPrefix(f, "udp")) {
-					add("socket %s %s", f, fs[1])
-				}
-			}
-		}
-		return nil
+	lines, err := testkit.NSState(host.NS(), testkit.StateOptions{
+		IPTables: true,
+		Sysctls:  []string{"net/ipv4/ip_forward", "net/bridge/bridge-nf-call-iptables"},
 	})
 	if err != nil {
 		return "", err
 	}
-	rules, err := host.Output("iptables-save")
-	if err != nil {
-		return "", err
-	}
-	// A table the kernel made when iptables first looked at it, with
-	// only its built-in chains accepting everything, is no rule: only
-	// chains, rules and other policies count.
-	counters := regexp.MustCompile(`\[\d+:\d+\]`)
-	builtin := regexp.MustCompile(`^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) ACCEPT \[\]$`)
-	table := ""
-	for _, l := range strings.Split(string(rules), "\n") {
-		l = counters.ReplaceAllString(l, "[]")
-		switch {
-		case strings.HasPrefix(l, "*"):
-			table = l[1:]
-		case l == "" || l == "COMMIT" || strings.HasPrefix(l, "#") || builtin.MatchString(l):
-		default:
-			add("iptables %s %s", table, l)
-		}
-	}
-	for _, key := range []string{"net/ipv4/ip_forward", "net/bridge/bridge-nf-call-iptables"} {
-		v, err := host.NS().ReadSysctl(key)
-		if err != nil {
-			v = "unreadable"
-		}
-		add("sysctl %s %s", key, v)
-	}
+	add := lines.Addf
 	if eng := lab.Engine(); eng == nil {
 		add("engine stopped")
 	} else {
@@ -539,85 +463,11 @@ func labState(lab *netkit.Lab) (string, error) {
 			}
 		}
 	}
-	for _, p := range descendantProcs(os.Getpid()) {
+	for _, p := range testkit.Descendants(os.Getpid()) {
 		add("process %s", p)
 	}
-	// The root namespace is left out: a thread switching namespaces holds
-	// a descriptor of it for a moment.
-	root, _ := os.Readlink("/proc/thread-self/ns/net")
-	ents, _ := os.ReadDir("/proc/self/fd")
-	for _, ent := range ents {
-		if l, err := os.Readlink("/proc/self/fd/" + ent.Name()); err == nil && strings.HasPrefix(l, "net:") && l != root {
-			add("netns %s", l)
-		}
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n") + "\n", nil
-}
-
-// descendantProcs lists the processes descending from pid as "PID COMM".
-func descendantProcs(pid int) []string {
-	parent := map[int]int{}
-	comm := map[int]string{}
-	ents, _ := os.ReadDir("/proc")
-	for _, ent := range ents {
-		p, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || close < open {
-			continue
-		}
-		f := strings.Fields(s[close+1:])
-		if len(f) < 2 {
-			continue
-		}
-		pp, _ := strconv.Atoi(f[1])
-		parent[p] = pp
-		comm[p] = s[open+1 : close]
-	}
-	var out []string
-	for p := range parent {
-		for a := parent[p]; a > 1; a = parent[a] {
-			if a == pid {
-				out = append(out, fmt.Sprintf("%d %s", p, comm[p]))
-				break
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// lineDiff shows the lines only in a (-) and only in b (+).
-func lineDiff(a, b string) string {
-	in := func(s string) map[string]int {
-		m := map[string]int{}
-		for _, l := range strings.Split(s, "\n") {
-			m[l]++
-		}
-		return m
-	}
-	ma, mb := in(a), in(b)
-	var out []string
-	for l, n := range ma {
-		if mb[l] < n {
-			out = append(out, "- "+l)
-		}
-	}
-	for l, n := range mb {
-		if ma[l] < n {
-			out = append(out, "+ "+l)
-		}
-	}
-	sort.Strings(out)
-	return strings.Join(out, "\n")
+	lines = append(lines, testkit.HeldNamespaces()...)
+	return lines.Sorted().String(), nil
 }
 
 // engineStopped checks the lab after a failed dockerd restart against the
@@ -628,7 +478,7 @@ func lineDiff(a, b string) string {
 func engineStopped(before, after string) error {
 	want := withoutEngine(before) + "engine stopped\n"
 	if got := withoutEngine(after) + "engine stopped\n"; got != want || !strings.Contains(after, "engine stopped\n") {
-		return fmt.Errorf("the lab is not as a stopped engine leaves it:\n%s", lineDiff(want, after))
+		return fmt.Errorf("the lab is not as a stopped engine leaves it:\n%s", testkit.TextDiff("want", want, "after", after))
 	}
 	beforeNS := map[string]bool{}
 	for _, l := range strings.Split(before, "\n") {

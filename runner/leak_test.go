@@ -194,14 +194,8 @@ type inspector struct {
 
 // sample inspects every lab namespace once.
 func (in *inspector) sample() {
-	held := map[string]string{} // "net:[N]" → /proc/self/fd/FD
-	ents, _ := os.ReadDir("/proc/self/fd")
-	for _, ent := range ents {
-		p := "/proc/self/fd/" + ent.Name()
-		if l, err := os.Readlink(p); err == nil && strings.HasPrefix(l, "net:") && l != in.root {
-			held[l] = p
-		}
-	}
+	held := testkit.NamespaceFDs() // "net:[N]" → /proc/self/fd/FD
+	delete(held, in.root)
 	var opened []*netns.NS
 	byIno := map[string]*netns.NS{}
 	for ino, p := range held {

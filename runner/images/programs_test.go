@@ -21,10 +21,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/labrun/labrun/netkit/initproc"
-	"github.com/labrun/labrun/netkit/netns"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // Kernel tests: every program runs as a real process in a fresh network
@@ -46,21 +48,7 @@ type container struct {
 // and mount namespace with lo up, and returns once it reported readiness.
 func startProgram(t *testing.T, program, comm, hostname string, args ...string) *container {
 	t.Helper()
-	ns, err := netns.New()
-	if err != nil {
-		t.Skipf("skipping: cannot create a network namespace (needs CAP_SYS_ADMIN): %v", err)
-	}
-	t.Cleanup(func() { ns.Close() })
-	err = ns.Do(func() error {
-		lo, err := netlink.LinkByName("lo")
-		if err != nil {
-			return err
-		}
-		return netlink.LinkSetUp(lo)
-	})
-	if err != nil {
-		t.Fatalf("bringing lo up: %v", err)
-	}
+	ns := testkit.NewNS(t, testkit.NSOptions{LoopbackUp: true})
 
 	cmd, err := initproc.Command(initproc.Config{
 		Mode:       initproc.ModeInit,

@@ -114,8 +114,9 @@ COMMIT
 }
 
 func TestDiff(t *testing.T) {
-	if d := diff("a\nb\nc", "a\nx\nc"); d != "  a\n- b\n+ x\n  c\n" {
-		t.Errorf("diff = %q", d)
+	want := "diff docker labrun\n--- docker\n+++ labrun\n@@ -1,3 +1,3 @@\n a\n-b\n+x\n c\n\\ No newline at end of file\n"
+	if d := diff("a\nb\nc", "a\nx\nc"); d != want {
+		t.Errorf("diff = %q, want %q", d, want)
 	}
 	if d := diff("same", "same"); d != "" {
 		t.Errorf("diff of equal texts = %q", d)
