@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/checks"
 	"github.com/labrun/labrun/netkit/testkit"
@@ -186,15 +187,11 @@ func TestPcapsTcpdump(t *testing.T) {
 		t.Skip("skipping: needs tcpdump")
 	}
 	all, err := filepath.Glob("../scenarios/*.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var files []string
 	for _, f := range all {
 		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if captureStart.Match(b) {
 			files = append(files, f)
 		}
@@ -207,17 +204,13 @@ func TestPcapsTcpdump(t *testing.T) {
 	if d, ok := t.Deadline(); ok {
 		p.Deadline = d
 	}
-	if err := SetupWith(&p, Options{PcapDir: dir}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, SetupWith(&p, Options{PcapDir: dir}))
 	// The scenarios run in parallel subtests; t.Run returns when all
 	// have finished.
 	t.Run("scenarios", func(t *testing.T) { testscript.Run(t, p) })
 
 	pcaps, err := filepath.Glob(filepath.Join(dir, "*.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, f := range files {
 		if m, _ := filepath.Glob(filepath.Join(dir, strings.TrimSuffix(filepath.Base(f), ".txt")+"-*.pcap")); len(m) == 0 && !t.Failed() {
 			t.Errorf("%s: captures packets but wrote no pcap in -pcap-dir", f)
@@ -237,9 +230,7 @@ func TestPcapsTcpdump(t *testing.T) {
 			t.Errorf("%s: tcpdump -r complained:\n%s", name, s)
 		}
 		f, err := os.Open(pcap)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		pkts, err := checks.ReadPcap(f)
 		f.Close()
 		if err != nil {
@@ -283,8 +274,6 @@ var notReproduced = regexp.MustCompile(`^IP6? [^ ]+ > [^ ]+:\s+(ICMP6, type-#\d+
 func mustAddrPort(t *testing.T, s string) netip.AddrPort {
 	t.Helper()
 	ap, err := netip.ParseAddrPort(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return ap
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/runner/dockercli"
 )
@@ -23,9 +24,7 @@ func runScripts(t *testing.T, scripts map[string]string, cmds ...Cmd) map[string
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range scripts {
-		if err := os.WriteFile(filepath.Join(dir, name+".txt"), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".txt"), []byte(content), 0o644))
 	}
 	p := testscript.Params{
 		Dir:  dir,
@@ -255,9 +254,7 @@ func TestDockerUsage(t *testing.T) {
 
 func TestDocs(t *testing.T) {
 	have, err := os.ReadFile("../docs/scenarios.md")
-	if err != nil {
-		t.Fatalf("reading the scenario language reference: %v", err)
-	}
+	require.NoError(t, err, "reading the scenario language reference")
 	if string(have) != Markdown() {
 		t.Fatalf("docs/scenarios.md is stale. To update, run 'go generate ./runner'.")
 	}

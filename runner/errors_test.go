@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/testkit"
@@ -298,9 +299,7 @@ func TestBadInput(t *testing.T) {
 			s.WriteString(l + "\n")
 		}
 		fmt.Fprintf(&s, "lab-mark %s\n%s\n", b.name, b.cmd)
-		if err := os.WriteFile(filepath.Join(dir, b.name+".txt"), []byte(s.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, b.name+".txt"), []byte(s.String()), 0o644))
 	}
 	marks := &labMarks{after: map[string]string{}, before: map[string]string{}}
 	res := runWithCmds(t, dir, Cmd{
@@ -367,9 +366,7 @@ func runWithCmds(t *testing.T, dir string, cmds ...Cmd) map[string]*scriptT {
 	for _, c := range cmds {
 		p.Cmds[c.Name] = tsCmd(c)
 	}
-	if err := Setup(&p); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, Setup(&p))
 	return runParams(t, p)
 }
 

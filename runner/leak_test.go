@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
 	"github.com/labrun/labrun/checks"
@@ -45,21 +46,15 @@ var labPrefixes = []netip.Prefix{
 func TestNothingLeavesTheLab(t *testing.T) {
 	testkit.RequireLab(t)
 	root, err := netns.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer root.Close()
 	rootIno, _ := root.Inode()
 
 	// Capture on the machine's interfaces.
 	rh, err := netlink.NewHandleAt(root.Handle())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	links, err := rh.LinkList()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	prefixes := append([]netip.Prefix(nil), labPrefixes...)
 	var ifaces []string
 	for _, l := range links {
@@ -104,9 +99,7 @@ func TestNothingLeavesTheLab(t *testing.T) {
 	for _, name := range ifaces {
 		before[name] = counted(name)
 		c, err := checks.StartCapture(root, name, filter)
-		if err != nil {
-			t.Fatalf("capturing on the machine's %s: %v", name, err)
-		}
+		require.NoError(t, err, "capturing on the machine's %s", name)
 		defer c.Stop()
 		caps = append(caps, c)
 	}
@@ -127,16 +120,12 @@ func TestNothingLeavesTheLab(t *testing.T) {
 	})
 
 	scenarios, err := filepath.Glob("../scenarios/*.txt*")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p := testscript.Params{Dir: "../scenarios", RequireExplicitExec: true, RequireUniqueNames: true}
 	if d, ok := t.Deadline(); ok {
 		p.Deadline = d
 	}
-	if err := Setup(&p); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, Setup(&p))
 	start := time.Now()
 	// The scenarios run in parallel subtests, as under labrun; t.Run
 	// returns when all have finished.
@@ -339,38 +328,24 @@ func (in *inspector) violate(format string, args ...any) {
 func TestInspectorCatchesLeaks(t *testing.T) {
 	testkit.RequireLab(t)
 	root, err := netns.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer root.Close()
 	rootIno, _ := root.Inode()
 	ns, err := netns.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer ns.Close()
 	h, err := netlink.NewHandleAt(ns.Handle())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer h.Close()
 	// Equivalent to: ip link add out0 type ifb; ip addr add 10.1.0.1/24 dev out0;
 	// ip link set out0 up; ip route add 10.3.0.0/16 via 10.2.0.1 dev out0 onlink
 	out := &netlink.Ifb{LinkAttrs: netlink.LinkAttrs{Name: "out0"}}
-	if err := h.LinkAdd(out); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, h.LinkAdd(out))
 	addr, _ := netlink.ParseAddr("10.1.0.1/24")
-	if err := h.AddrAdd(out, addr); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.LinkSetUp(out); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, h.AddrAdd(out, addr))
+	require.NoError(t, h.LinkSetUp(out))
 	_, dst, _ := netipNet("10.3.0.0/16")
-	if err := h.RouteAdd(&netlink.Route{LinkIndex: out.Attrs().Index, Dst: dst, Gw: []byte{10, 2, 0, 1}, Flags: int(netlink.FLAG_ONLINK)}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, h.RouteAdd(&netlink.Route{LinkIndex: out.Attrs().Index, Dst: dst, Gw: []byte{10, 2, 0, 1}, Flags: int(netlink.FLAG_ONLINK)}))
 	in := &inspector{root: fmt.Sprintf("net:[%d]", rootIno), rootNS: root, unresolved: map[string]int{}}
 	for i := 0; i < 3; i++ { // a state must stay for three samples to count
 		in.sample()

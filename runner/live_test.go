@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/testkit"
 )
@@ -16,9 +18,7 @@ import (
 func TestExec(t *testing.T) {
 	testkit.RequireLab(t)
 	lab, err := netkit.NewLab(netkit.LabOptions{Name: "exec"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer lab.Close()
 	run := func(args ...string) (string, string, error) {
 		var out, errb bytes.Buffer

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/testkit"
@@ -31,9 +32,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 	if d, ok := t.Deadline(); ok {
 		p.Deadline = d
 	}
-	if err := Setup(&p); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, Setup(&p))
 	return p
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/testkit"
@@ -47,15 +48,11 @@ func TestOptionsLabs(t *testing.T) {
 	testkit.RequireLab(t)
 	dir := t.TempDir()
 	for _, n := range []string{"a", "b"} {
-		if err := os.WriteFile(filepath.Join(dir, n+".txt"), []byte("on host true\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n+".txt"), []byte("on host true\n"), 0o644))
 	}
 	params := func(reg *registry) testscript.Params {
 		p := testscript.Params{Dir: dir}
-		if err := SetupWith(&p, Options{Labs: reg}); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, SetupWith(&p, Options{Labs: reg}))
 		return p
 	}
 

@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/testkit"
 )
@@ -66,9 +68,7 @@ func fiftyScenario(t *testing.T) string {
 	}
 	b.WriteString("\n# A long check: a program in the client, until the run is killed.\non client sleep 120\n")
 	path := filepath.Join(t.TempDir(), "fifty.txt")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
 	return path
 }
 
@@ -128,9 +128,7 @@ func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signa
 	cmd := exec.Command(labrun, "-v", scenario)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	w := &watch{labrun: cmd.Process.Pid, exe: labrun, seen: map[procID]bool{}, ns: map[string]bool{}, cookies: map[uint64]string{}}
@@ -383,14 +381,10 @@ func allNetns() map[string]bool {
 func TestParallelLabs(t *testing.T) {
 	labrun, rootguard := binaries(t)
 	src, err := os.ReadFile("../../scenarios/publish-ports.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dir := t.TempDir()
 	for i := 1; i <= 8; i++ {
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("publish-ports-%d.txt", i)), src, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("publish-ports-%d.txt", i)), src, 0o644))
 	}
 	snap := filepath.Join(t.TempDir(), "root.snapshot")
 	if out, err := exec.Command(rootguard, "snapshot", snap).CombinedOutput(); err != nil {

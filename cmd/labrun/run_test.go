@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/testkit"
 )
@@ -106,9 +108,7 @@ func TestScenarioFiles(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, n), nil, 0o644)
 	}
 	got, err := scenarioFiles([]string{dir}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := []string{filepath.Join(dir, "a.txtar"), filepath.Join(dir, "b.txt"), filepath.Join(dir, "publish-ports.txt")}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("scenarioFiles(dir) = %q, want %q", got, want)

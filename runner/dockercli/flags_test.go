@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/runner/images"
@@ -130,13 +132,9 @@ func TestParseRunFlagsErrors(t *testing.T) {
 
 func TestRunOptions(t *testing.T) {
 	f, err := parseRunFlags([]string{"-d", "--name", "web", "-p", "10111:22", "-p", "127.0.0.1::80", "--expose", "7000-7001", "web-ssh"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	o, err := runOptions(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ws, _ := images.Lookup("web-ssh")
 	want := netkit.RunOptions{
 		Name: "web", Image: "web-ssh", Program: ws.Program, Comm: "sshd", Command: "/usr/sbin/sshd -D",
@@ -153,9 +151,7 @@ func TestRunOptions(t *testing.T) {
 
 	f, _ = parseRunFlags([]string{"--net=container:web", "busybox", "sleep", "100"})
 	o, err = runOptions(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if o.Network != (netkit.Mode{Kind: netkit.ModeContainer, Container: "web"}) || o.Program != "" || o.Comm != "sleep" || o.Command != "sleep 100" {
 		t.Errorf("runOptions(--net=container:web busybox sleep 100) = %+v", o)
 	}
@@ -173,9 +169,7 @@ func TestRunOptions(t *testing.T) {
 		{[]string{"--ip", "10.0.0.300", "busybox"}, "invalid IPv4 address: 10.0.0.300", false, false},
 	} {
 		f, err := parseRunFlags(tc.args)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		_, err = runOptions(f)
 		var re *runError
 		if !errors.As(err, &re) || re.msg != tc.msg || re.daemon != tc.daemon || re.notFound != tc.notFound {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // now is the clock of the golden tables.
@@ -264,9 +266,7 @@ func TestInspect(t *testing.T) {
 	o.Html = "<&>"
 	got, err := inspectJSON([]any{o})
 	o.Tag = "lbl"
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := `[
     {
         "Name": "/web",

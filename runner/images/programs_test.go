@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/crypto/ssh"
 
@@ -58,13 +59,9 @@ func startProgram(t *testing.T, program, comm, hostname string, args ...string) 
 		RemountSys: true,
 		Hostname:   hostname,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer r.Close()
 	out := &syncBuffer{}
 	cmd.ExtraFiles = []*os.File{w}
@@ -72,9 +69,7 @@ func startProgram(t *testing.T, program, comm, hostname string, args ...string) 
 	cmd.WaitDelay = 5 * time.Second
 	err = ns.Start(cmd, netns.StartOptions{NewUTS: true, NewMount: true})
 	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -121,9 +116,7 @@ func (c *container) get(t *testing.T, url string) (*http.Response, string) {
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: reading body: %v", url, err)
-	}
+	require.NoError(t, err, "GET %s: reading body", url)
 	return resp, string(body)
 }
 
@@ -229,9 +222,7 @@ func TestHTTPD(t *testing.T) {
 		}
 		return netlink.AddrAdd(lo, addr)
 	})
-	if err != nil {
-		t.Fatalf("adding 172.17.0.2 in the namespace: %v", err)
-	}
+	require.NoError(t, err, "adding 172.17.0.2 in the namespace")
 	if _, body := c.get(t, "http://172.17.0.2/"); !strings.Contains(body, "container web1 at 172.17.0.2<") {
 		t.Errorf("GET http://172.17.0.2/ = %q, want it to name 172.17.0.2", body)
 	}
@@ -260,9 +251,7 @@ func TestSSHD(t *testing.T) {
 
 	t.Run("exec", func(t *testing.T) {
 		s, err := client.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer s.Close()
 		var out []byte
 		err = within(t, opTimeout, "ssh exec", func() error {
@@ -277,9 +266,7 @@ func TestSSHD(t *testing.T) {
 
 	t.Run("stderr and exit status", func(t *testing.T) {
 		s, err := client.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer s.Close()
 		var stdout, stderr bytes.Buffer
 		s.Stdout, s.Stderr = &stdout, &stderr
@@ -297,9 +284,7 @@ func TestSSHD(t *testing.T) {
 
 	t.Run("stdin", func(t *testing.T) {
 		s, err := client.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer s.Close()
 		s.Stdin = strings.NewReader("from stdin\n")
 		var out []byte
@@ -315,13 +300,9 @@ func TestSSHD(t *testing.T) {
 
 	t.Run("pty exec", func(t *testing.T) {
 		s, err := client.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer s.Close()
-		if err := s.RequestPty("xterm", 40, 80, ssh.TerminalModes{}); err != nil {
-			t.Fatalf("pty-req: %v", err)
-		}
+		require.NoError(t, s.RequestPty("xterm", 40, 80, ssh.TerminalModes{}), "pty-req")
 		var out []byte
 		err = within(t, opTimeout, "ssh exec", func() error {
 			var err error
@@ -335,28 +316,18 @@ func TestSSHD(t *testing.T) {
 
 	t.Run("pty shell", func(t *testing.T) {
 		s, err := client.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer s.Close()
-		if err := s.RequestPty("xterm", 40, 80, ssh.TerminalModes{}); err != nil {
-			t.Fatalf("pty-req: %v", err)
-		}
+		require.NoError(t, s.RequestPty("xterm", 40, 80, ssh.TerminalModes{}), "pty-req")
 		stdin, err := s.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var out syncBuffer
 		s.Stdout = &out
-		if err := s.Shell(); err != nil {
-			t.Fatalf("shell: %v", err)
-		}
+		require.NoError(t, s.Shell(), "shell")
 		// The loop ends once the window-change below has reached the
 		// terminal, whenever that is: no timing assumptions.
 		io.WriteString(stdin, `while [ "$(stty size)" = "40 80" ]; do :; done; echo "new=$(stty size)"; exit 7`+"\n")
-		if err := s.WindowChange(50, 100); err != nil {
-			t.Fatalf("window-change: %v", err)
-		}
+		require.NoError(t, s.WindowChange(50, 100), "window-change")
 		err = within(t, opTimeout, "ssh shell", s.Wait)
 		var ee *ssh.ExitError
 		if !errors.As(err, &ee) || ee.ExitStatus() != 7 {
@@ -376,9 +347,7 @@ func TestSSHD(t *testing.T) {
 			return answers, nil
 		})
 		client, err := c.sshClient(ki)
-		if err != nil {
-			t.Fatalf("keyboard-interactive login: %v", err)
-		}
+		require.NoError(t, err, "keyboard-interactive login")
 		client.Close()
 	})
 
@@ -407,9 +376,7 @@ func TestSSHDOpenSSH(t *testing.T) {
 	}
 	c := startProgram(t, ProgramSSHD, "sshd", "box2")
 	askpass := filepath.Join(t.TempDir(), "askpass")
-	if err := os.WriteFile(askpass, []byte("#!/bin/sh\necho "+SSHPassword+"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(askpass, []byte("#!/bin/sh\necho "+SSHPassword+"\n"), 0o755))
 	openssh := func(t *testing.T, method string, args ...string) (stdout, stderr string, err error) {
 		return runOpenSSH(t, c, sshPath, askpass, method, args...)
 	}
@@ -425,9 +392,7 @@ func TestSSHDOpenSSH(t *testing.T) {
 		// The same login with another password fails: the askpass
 		// script is what logs in above.
 		wrong := filepath.Join(t.TempDir(), "askpass")
-		if err := os.WriteFile(wrong, []byte("#!/bin/sh\necho wrong\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(wrong, []byte("#!/bin/sh\necho wrong\n"), 0o755))
 		_, errOut, err := runOpenSSH(t, c, sshPath, wrong, "password", "root@127.0.0.1", "true")
 		if err == nil || !strings.Contains(errOut, "Permission denied") {
 			t.Errorf("ssh with a wrong password: %v, stderr %q; want Permission denied", err, errOut)
@@ -481,9 +446,7 @@ func runOpenSSHInput(t *testing.T, c *container, sshPath, askpass, method, stdin
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	cmd.Stdin = strings.NewReader(stdin)
-	if err := c.ns.Start(cmd, netns.StartOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.ns.Start(cmd, netns.StartOptions{}))
 	err = cmd.Wait()
 	return out.String(), errOut.String(), err
 }
@@ -516,9 +479,7 @@ func TestWebSSH(t *testing.T) {
 
 	client := c.mustSSH(t)
 	s, err := client.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer s.Close()
 	var out []byte
 	err = within(t, opTimeout, "ssh exec", func() error {

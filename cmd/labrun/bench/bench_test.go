@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/testkit"
 )
@@ -18,9 +20,7 @@ func TestMain(m *testing.M) {
 
 func TestParseFlags(t *testing.T) {
 	cfg, err := parseFlags(nil, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if got := cfg.sizes; len(got) != 3 || got[0] != 10 || got[2] != 1000 {
 		t.Errorf("default sizes %v", got)
 	}
@@ -28,9 +28,7 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("default methods %v", cfg.methods)
 	}
 	cfg, err = parseFlags([]string{"-quick", "-methods", "shell,labrun"}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if len(cfg.sizes) != 2 || cfg.sizes[1] != 100 || strings.Join(cfg.methods, ",") != "shell,labrun" {
 		t.Errorf("-quick: %v %v", cfg.sizes, cfg.methods)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/testkit"
 )
@@ -49,9 +51,7 @@ x
 
 func TestParseExercise(t *testing.T) {
 	x, err := parseExercise("dir/sample.txt", []byte(sampleExercise))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if x.Name != "sample" || x.Title != "Do things." || !strings.HasSuffix(x.Task, "Carefully.\n") {
 		t.Errorf("name %q title %q task %q", x.Name, x.Title, x.Task)
 	}
@@ -229,9 +229,7 @@ func TestJUnit(t *testing.T) {
 		{Exercise: "d", Status: "error", Error: "set-up failed"},
 	}}
 	var got junitSuites
-	if err := xml.Unmarshal(JUnit(rep), &got); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, xml.Unmarshal(JUnit(rep), &got))
 	if got.Tests != 4 || got.Failures != 2 || got.Errors != 1 || len(got.Suites) != 1 {
 		t.Fatalf("totals %+v", got)
 	}
@@ -244,9 +242,7 @@ func TestJUnit(t *testing.T) {
 // wantHint reads the "# want-hint: TEXT" line of a wrong answer.
 func wantHint(t *testing.T, path string) string {
 	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, l := range strings.Split(string(b), "\n") {
 		if h, ok := directive(l, "want-hint"); ok {
 			return h
@@ -263,9 +259,7 @@ func wantHint(t *testing.T, path string) string {
 // line names. The reports are written and read back.
 func TestExercises(t *testing.T) {
 	xs, err := exerciseFiles("../../../exercises")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if len(xs) < 8 {
 		t.Fatalf("%d exercises in exercises/, want at least 8", len(xs))
 	}
@@ -281,9 +275,7 @@ func TestExercises(t *testing.T) {
 	rep, err := Grade(subs, xs, 4, false, func(student string, r ExerciseResult) {
 		t.Logf("graded %s/%s: %s (%d/%d checks, %.1fs)", student, r.Exercise, r.Status, r.ChecksPassed, r.Checks, r.Seconds)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, s := range rep.Students {
 		for _, r := range s.Exercises {
 			var out strings.Builder
@@ -310,14 +302,10 @@ func TestExercises(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	if err := writeReports(dir, rep); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, writeReports(dir, rep))
 	var back GradeReport
 	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if err := json.Unmarshal(b, &back); err != nil || len(back.Students) != 2 {
 		t.Fatalf("report.json: %v, %d students", err, len(back.Students))
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit/testkit"
 )
@@ -171,9 +172,7 @@ func startTerm(t *testing.T, args ...string) *term {
 	cmd := exec.Command(labrun(t), args...)
 	cmd.Env = append(os.Environ(), "TERM=dumb")
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tm := &term{t: t, f: f, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		defer close(tm.done)
@@ -336,9 +335,7 @@ func TestLiveLabKilled(t *testing.T) {
 	if len(inos) != 5 {
 		t.Errorf("%d namespaces, want 5 (4 nodes and web)", len(inos))
 	}
-	if err := syscall.Kill(keeper, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, syscall.Kill(keeper, syscall.SIGKILL))
 	// The shell goes with its keeper.
 	sh.wait()
 	for deadline := time.Now().Add(10 * time.Second); processAlive(keeper) && time.Now().Before(deadline); {
