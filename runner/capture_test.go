@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/checks"
@@ -127,9 +128,7 @@ func TestTupleFilter(t *testing.T) {
 		{"icmp", ap("203.0.113.10:0 172.17.0.2:7"), "icmp and src host 203.0.113.10 and dst host 172.17.0.2"},
 	} {
 		got := tupleFilter(tc.proto, tc.tuple)
-		if got != tc.want {
-			t.Errorf("tupleFilter(%s, %v) = %q, want %q", tc.proto, tc.tuple, got, tc.want)
-		}
+		assert.Equal(t, tc.want, got, "tupleFilter(%s, %v)", tc.proto, tc.tuple)
 		if _, err := checks.ParseFilter(got); err != nil {
 			t.Errorf("tupleFilter(%s, %v): %v", tc.proto, tc.tuple, err)
 		}
@@ -167,9 +166,7 @@ func TestPcapPaths(t *testing.T) {
 	if want := "/work/in.pcap /pcaps/capture-dnat-in.pcap"; got != want {
 		t.Errorf("pcapPaths = %q, want %q", got, want)
 	}
-	if got := strings.Join(newCaptureSet("x", "/work", "").pcapPaths("in"), " "); got != "/work/in.pcap" {
-		t.Errorf("pcapPaths without -pcap-dir = %q", got)
-	}
+	assert.Equal(t, "/work/in.pcap", strings.Join(newCaptureSet("x", "/work", "").pcapPaths("in"), " "), "pcapPaths without -pcap-dir")
 }
 
 // captureStart finds the scenarios that write pcaps.

@@ -255,7 +255,5 @@ func TestDockerUsage(t *testing.T) {
 func TestDocs(t *testing.T) {
 	have, err := os.ReadFile("../docs/scenarios.md")
 	require.NoError(t, err, "reading the scenario language reference")
-	if string(have) != Markdown() {
-		t.Fatalf("docs/scenarios.md is stale. To update, run 'go generate ./runner'.")
-	}
+	require.Equal(t, Markdown(), string(have), "docs/scenarios.md is stale. To update, run 'go generate ./runner'.")
 }

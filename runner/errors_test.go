@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit"
@@ -328,9 +329,7 @@ func TestBadInput(t *testing.T) {
 			continue
 		}
 		got := id.ReplaceAllString(badStderr(log, b.cmd), "<ID>")
-		if got != b.stderr {
-			t.Errorf("%s: %s\nstderr:\n%s\nwant:\n%s", b.name, b.cmd, got, b.stderr)
-		}
+		assert.Equal(t, b.stderr, got, "%s: %s\nstderr", b.name, b.cmd)
 		marks.mu.Lock()
 		before, after := marks.before[b.name], marks.after[b.name]
 		marks.mu.Unlock()
@@ -339,14 +338,10 @@ func TestBadInput(t *testing.T) {
 			continue
 		}
 		if b.engineStops {
-			if err := engineStopped(before, after); err != nil {
-				t.Errorf("%s: %s: %v", b.name, b.cmd, err)
-			}
+			assert.NoError(t, engineStopped(before, after), "%s: %s", b.name, b.cmd)
 			continue
 		}
-		if before != after {
-			t.Errorf("%s: %s changed the lab:\n%s", b.name, b.cmd, testkit.TextDiff("before", before, "after", after))
-		}
+		assert.Equal(t, before, after, "%s: %s changed the lab", b.name, b.cmd)
 	}
 }
 

@@ -163,9 +163,7 @@ func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signa
 		t.Errorf("the leftover check sees %d processes and %d namespaces of the running lab", procsSeen, nsSeen)
 	}
 	sent := time.Now()
-	if err := cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("sending %s: %v", signalName(sig), err)
-	}
+	require.NoError(t, cmd.Process.Signal(sig), "sending %s", signalName(sig))
 	var err error
 	select {
 	case err = <-exited:

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit/initproc"
@@ -110,9 +111,7 @@ func TestScenarioFiles(t *testing.T) {
 	got, err := scenarioFiles([]string{dir}, nil)
 	require.NoError(t, err)
 	want := []string{filepath.Join(dir, "a.txtar"), filepath.Join(dir, "b.txt"), filepath.Join(dir, "publish-ports.txt")}
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("scenarioFiles(dir) = %q, want %q", got, want)
-	}
+	assert.Equal(t, want, got, "scenarioFiles(dir)")
 	got, _ = scenarioFiles([]string{dir}, regexp.MustCompile(`^publish`))
 	if len(got) != 1 || scenarioName(got[0]) != "publish-ports" {
 		t.Errorf("scenarioFiles(dir, ^publish) = %q", got)
@@ -125,16 +124,12 @@ func TestBroken(t *testing.T) {
 	testkit.RequireLab(t)
 	var out bytes.Buffer
 	code := run([]string{"testdata/broken"}, &out, &out)
-	if code != 1 {
-		t.Errorf("labrun testdata/broken: exit status %d, want 1", code)
-	}
+	assert.Equal(t, 1, code, "labrun testdata/broken: exit status")
 	for _, want := range []string{
 		"FAIL publish-broken (",
 		"FAIL: testdata/broken/publish-broken.txt:5: no match for `It does not work` found in stdout",
 		"0 passed, 1 failed",
 	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
+		assert.Contains(t, out.String(), want, "output lacks")
 	}
 }

@@ -3,9 +3,9 @@ package dockercli
 import (
 	"errors"
 	"net/netip"
-	"reflect"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit"
@@ -43,9 +43,7 @@ func TestParseDockerd(t *testing.T) {
 			t.Errorf("parseDockerd(%q): %v", tc.args, err)
 			continue
 		}
-		if got != tc.want {
-			t.Errorf("parseDockerd(%q) = %+v, want %+v", tc.args, got, tc.want)
-		}
+		assert.Equal(t, tc.want, got, "parseDockerd(%q)", tc.args)
 	}
 }
 
@@ -101,9 +99,7 @@ func TestParseRunFlags(t *testing.T) {
 			t.Errorf("parseRunFlags(%q): %v", tc.args, err)
 			continue
 		}
-		if !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("parseRunFlags(%q)\n got %+v\nwant %+v", tc.args, got, tc.want)
-		}
+		assert.Equal(t, tc.want, got, "parseRunFlags(%q)", tc.args)
 	}
 }
 
@@ -145,9 +141,7 @@ func TestRunOptions(t *testing.T) {
 		},
 		ExtraExpose: []ports.Port{{Num: 7000, Proto: ports.TCP}, {Num: 7001, Proto: ports.TCP}},
 	}
-	if !reflect.DeepEqual(o, want) {
-		t.Errorf("runOptions\n got %+v\nwant %+v", o, want)
-	}
+	assert.Equal(t, want, o, "runOptions")
 
 	f, _ = parseRunFlags([]string{"--net=container:web", "busybox", "sleep", "100"})
 	o, err = runOptions(f)

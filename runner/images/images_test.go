@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/ports"
 )
@@ -110,7 +112,5 @@ func TestLookupReturnsCopy(t *testing.T) {
 	im, _ := Lookup("web-ssh")
 	im.Expose[0].Num = 9999
 	again, _ := Lookup("web-ssh")
-	if again.Expose[0].Num != 22 {
-		t.Fatalf("modifying a looked-up image changed the catalogue: %v", again.Expose)
-	}
+	require.Equal(t, uint16(22), again.Expose[0].Num, "modifying a looked-up image changed the catalogue: %v", again.Expose)
 }

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/crypto/ssh"
@@ -333,9 +334,7 @@ func TestSSHD(t *testing.T) {
 		if !errors.As(err, &ee) || ee.ExitStatus() != 7 {
 			t.Errorf("shell ended with %v, want exit status 7; output:\n%s", err, &out)
 		}
-		if !strings.Contains(out.String(), "new=50 100") {
-			t.Errorf("shell output lacks \"new=50 100\":\n%s", &out)
-		}
+		assert.Contains(t, out.String(), "new=50 100", "shell output")
 	})
 
 	t.Run("keyboard-interactive", func(t *testing.T) {
@@ -460,9 +459,7 @@ func TestWebSSH(t *testing.T) {
 	}
 
 	resp, body := c.get(t, "https://127.0.0.1/")
-	if !strings.Contains(body, "container www1 at 127.0.0.1") {
-		t.Errorf("GET https:// = %q", body)
-	}
+	assert.Contains(t, body, "container www1 at 127.0.0.1", "GET https://")
 	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
 		t.Fatal("GET https:// got no certificate")
 	}
@@ -470,12 +467,8 @@ func TestWebSSH(t *testing.T) {
 	if key, ok := cert.PublicKey.(*ecdsa.PublicKey); !ok || key.Curve != elliptic.P256() {
 		t.Errorf("certificate key is %T, want ECDSA P-256", cert.PublicKey)
 	}
-	if err := cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil {
-		t.Errorf("certificate is not self-signed: %v", err)
-	}
-	if err := cert.VerifyHostname("www1"); err != nil {
-		t.Errorf("certificate: %v", err)
-	}
+	assert.NoError(t, cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature), "certificate is not self-signed")
+	assert.NoError(t, cert.VerifyHostname("www1"), "certificate")
 
 	client := c.mustSSH(t)
 	s, err := client.NewSession()

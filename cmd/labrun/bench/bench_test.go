@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit/initproc"
@@ -24,9 +25,7 @@ func TestParseFlags(t *testing.T) {
 	if got := cfg.sizes; len(got) != 3 || got[0] != 10 || got[2] != 1000 {
 		t.Errorf("default sizes %v", got)
 	}
-	if strings.Join(cfg.methods, ",") != "labrun,shell,cni" {
-		t.Errorf("default methods %v", cfg.methods)
-	}
+	assert.Equal(t, "labrun,shell,cni", strings.Join(cfg.methods, ","), "default methods %v", cfg.methods)
 	cfg, err = parseFlags([]string{"-quick", "-methods", "shell,labrun"}, io.Discard)
 	require.NoError(t, err)
 	if len(cfg.sizes) != 2 || cfg.sizes[1] != 100 || strings.Join(cfg.methods, ",") != "shell,labrun" {
@@ -37,9 +36,7 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	if code := Main([]string{"-methods", "nope"}, io.Discard, io.Discard); code != 2 {
-		t.Errorf("bad usage: exit %d, want 2", code)
-	}
+	assert.Equal(t, 2, Main([]string{"-methods", "nope"}, io.Discard, io.Discard), "bad usage: exit")
 }
 
 // TestScripts: the shell method's script is the course's commands, with
@@ -56,9 +53,7 @@ func TestScripts(t *testing.T) {
 		"iptables -A DOCKER -d 172.17.0.3/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT\n",
 		"iptables -t nat -A POSTROUTING -s 172.17.0.3/32 -d 172.17.0.3/32 -p tcp -m tcp --dport 80 -j MASQUERADE\n",
 	} {
-		if !strings.Contains(up, want) {
-			t.Errorf("up script lacks %q", want)
-		}
+		assert.Contains(t, up, want, "up script lacks")
 	}
 	if got := strings.Count(up, "\n"); got != 2*10 {
 		t.Errorf("up script: %d commands for 2 containers, want 20", got)

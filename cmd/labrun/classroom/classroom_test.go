@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit/initproc"
@@ -106,13 +107,9 @@ func TestFailureOf(t *testing.T) {
 FAIL: ex.txt:31: no match for ` + "`^22/tcp`" + ` found in stdout
 `
 	failure, evidence := failureOf(log)
-	if failure != "ex.txt:31: no match for `^22/tcp` found in stdout" {
-		t.Errorf("failure %q", failure)
-	}
+	assert.Equal(t, "ex.txt:31: no match for `^22/tcp` found in stdout", failure, "failure")
 	want := "> docker port web\n[stdout]\n80/tcp -> 0.0.0.0:801\n\n> stdout '^80/tcp'\n> stdout '^22/tcp'"
-	if evidence != want {
-		t.Errorf("evidence\n%s\nwant\n%s", evidence, want)
-	}
+	assert.Equal(t, want, evidence, "evidence")
 	if f, e := failureOf("PASS\n"); f != "" || e != "" {
 		t.Errorf("a passing log gave %q, %q", f, e)
 	}
@@ -147,9 +144,7 @@ func TestDefaultName(t *testing.T) {
 		"a b/c d.txtar":                   "c_d",
 		"/x/.hidden.txt":                  "hidden",
 	} {
-		if got := defaultName(in); got != want {
-			t.Errorf("defaultName(%q) = %q, want %q", in, got, want)
-		}
+		assert.Equal(t, want, defaultName(in), "defaultName(%q)", in)
 		if err := checkName(defaultName(in)); err != nil {
 			t.Error(err)
 		}
@@ -195,9 +190,7 @@ func TestMermaid(t *testing.T) {
 		"  n_side -.-|shares| n_web\n",
 		`  n_host ==>|"0.0.0.0:801->80/tcp"| n_web`,
 	} {
-		if !strings.Contains(m, want) {
-			t.Errorf("Mermaid lacks %q:\n%s", want, m)
-		}
+		assert.Contains(t, m, want, "Mermaid lacks")
 	}
 }
 
@@ -215,9 +208,7 @@ func TestSVG(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"<svg ", ">host<", ">container web<", "172.17.0.2/16", "veth1  → docker0", "published 0.0.0.0:801-&gt;80/tcp", "shares the network of web", "<title>veth host:veth1 - web:eth0</title>"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("SVG lacks %q", want)
-		}
+		assert.Contains(t, s, want, "SVG lacks")
 	}
 }
 

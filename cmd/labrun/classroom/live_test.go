@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit/testkit"
@@ -251,9 +252,7 @@ func TestLiveLab(t *testing.T) {
 	}
 	name := testLabName(t, "live")
 	out := mustRun(t, nil, "up", "-name", name)
-	if !strings.Contains(out, "lab "+name+" is up") {
-		t.Fatalf("labrun up said:\n%s", out)
-	}
+	require.Contains(t, out, "lab "+name+" is up", "labrun up said")
 	keeper := keeperPID(name)
 	defer func() {
 		if stateOf(name) != labMissing {
@@ -287,9 +286,7 @@ func TestLiveLab(t *testing.T) {
 	// What the checks below must not find any more is there now.
 	left := strings.Join(leftovers(name, keeper, inos), "\n")
 	for _, want := range []string{"directory ", "keeper process", "of the lab (LABRUN_LAB)", "descriptor "} {
-		if !strings.Contains(left, want) {
-			t.Errorf("leftovers of the live lab lack %q:\n%s", want, left)
-		}
+		assert.Contains(t, left, want, "leftovers of the live lab lack")
 	}
 	sh.send("exit")
 	if code := sh.wait(); code != 0 {
@@ -301,14 +298,10 @@ func TestLiveLab(t *testing.T) {
 		t.Errorf("docker ps -q from outside the lab: %q", out)
 	}
 	out = mustRun(t, nil, "shell", "-lab", name, "host", "iptables", "-t", "nat", "-S", "DOCKER")
-	if !strings.Contains(out, "--dport 801 -j DNAT --to-destination 172.17.0.2:80") {
-		t.Errorf("the host's DOCKER chain:\n%s", out)
-	}
+	assert.Contains(t, out, "--dport 801 -j DNAT --to-destination 172.17.0.2:80", "the host's DOCKER chain")
 
 	out = mustRun(t, nil, "down", name)
-	if !strings.Contains(out, "lab "+name+" is down") {
-		t.Errorf("labrun down said:\n%s", out)
-	}
+	assert.Contains(t, out, "lab "+name+" is down", "labrun down said")
 	waitGone(t, name, keeper, inos)
 }
 
@@ -342,9 +335,7 @@ func TestLiveLabKilled(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	out, _ := run(t, nil, "ls")
-	if !strings.Contains(out, "lab "+name+": its keeper died") {
-		t.Errorf("labrun ls did not report the dead lab:\n%s", out)
-	}
+	assert.Contains(t, out, "lab "+name+": its keeper died", "labrun ls did not report the dead lab")
 	waitGone(t, name, keeper, inos)
 }
 
@@ -377,13 +368,9 @@ func TestLiveExercise(t *testing.T) {
 	mustRun(t, env, "docker", "rm", "-f", "web")
 	mustRun(t, env, "docker", "run", "-d", "--name", "web", "-p", "10111:22", "-p", "801:80", "web-ssh")
 	out = mustRun(t, env, "exercise", "check")
-	if !strings.Contains(out, "4 of 4 checks pass") {
-		t.Errorf("exercise check, solved:\n%s", out)
-	}
+	assert.Contains(t, out, "4 of 4 checks pass", "exercise check, solved")
 	out = mustRun(t, env, "diagram")
-	if !strings.Contains(out, `n_host ==>|"0.0.0.0:801->80/tcp, 0.0.0.0:10111->22/tcp"| n_web`) {
-		t.Errorf("labrun diagram of the live lab:\n%s", out)
-	}
+	assert.Contains(t, out, `n_host ==>|"0.0.0.0:801->80/tcp, 0.0.0.0:10111->22/tcp"| n_web`, "labrun diagram of the live lab")
 	svg := filepath.Join(t.TempDir(), "lab.svg")
 	mustRun(t, env, "diagram", "-o", svg)
 	if b, err := os.ReadFile(svg); err != nil || !bytes.Contains(b, []byte("container web")) {
