@@ -2,7 +2,6 @@ package runner
 
 import (
 	"bytes"
-	"errors"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -31,9 +30,8 @@ func TestParseCaptureArgs(t *testing.T) {
 		{[]string{"stop", "in"}, captureReq{name: "in"}},
 	} {
 		got, err := parseCaptureArgs(tc.args)
-		if err != nil || got != tc.want {
-			t.Errorf("parseCaptureArgs(%q) = %+v, %v; want %+v", tc.args, got, err, tc.want)
-		}
+		assert.NoError(t, err, "parseCaptureArgs(%q)", tc.args)
+		assert.Equal(t, tc.want, got, "parseCaptureArgs(%q)", tc.args)
 	}
 	for _, tc := range []struct {
 		args []string
@@ -51,28 +49,34 @@ func TestParseCaptureArgs(t *testing.T) {
 		{[]string{"start", "in", "host", "eth0", "host", "1.2.3"}, `bad address "1.2.3"`},
 	} {
 		_, err := parseCaptureArgs(tc.args)
-		if !errors.Is(err, ErrUsage) {
-			t.Errorf("parseCaptureArgs(%q): error %v, want a usage error", tc.args, err)
-			continue
-		}
-		if tc.want == "" && err != ErrUsage || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("parseCaptureArgs(%q): error %q, want one containing %q", tc.args, err, tc.want)
-		}
+		assertUsageError(t, err, tc.want, "parseCaptureArgs(%q)", tc.args)
 	}
+}
+
+// assertUsageError asserts that err is a usage error whose text contains
+// want, or the bare ErrUsage when want is "".
+func assertUsageError(t *testing.T, err error, want string, msgAndArgs ...any) {
+	t.Helper()
+	if !assert.ErrorIs(t, err, ErrUsage, msgAndArgs...) {
+		return
+	}
+	if want == "" {
+		assert.Same(t, ErrUsage, err, msgAndArgs...)
+		return
+	}
+	assert.ErrorContains(t, err, want, msgAndArgs...)
 }
 
 func TestParsePacketsArgs(t *testing.T) {
 	name, filter, err := parsePacketsArgs([]string{"in", "src", "port", "801"})
-	if name != "in" || filter != "src port 801" || err != nil {
-		t.Errorf("parsePacketsArgs(in src port 801) = %q, %q, %v", name, filter, err)
-	}
-	if name, filter, err := parsePacketsArgs([]string{"ctr"}); name != "ctr" || filter != "" || err != nil {
-		t.Errorf("parsePacketsArgs(ctr) = %q, %q, %v", name, filter, err)
-	}
+	assert.NoError(t, err, "parsePacketsArgs(in src port 801)")
+	assert.Equal(t, []string{"in", "src port 801"}, []string{name, filter}, "parsePacketsArgs(in src port 801)")
+	name, filter, err = parsePacketsArgs([]string{"ctr"})
+	assert.NoError(t, err, "parsePacketsArgs(ctr)")
+	assert.Equal(t, []string{"ctr", ""}, []string{name, filter}, "parsePacketsArgs(ctr)")
 	for _, args := range [][]string{nil, {"a/b"}, {"in", "port"}, {"in", "tcp", "or"}, {"in", "udp", "port", "x"}} {
-		if _, _, err := parsePacketsArgs(args); !errors.Is(err, ErrUsage) {
-			t.Errorf("parsePacketsArgs(%q): error %v, want a usage error", args, err)
-		}
+		_, _, err := parsePacketsArgs(args)
+		assert.ErrorIs(t, err, ErrUsage, "parsePacketsArgs(%q)", args)
 	}
 }
 
@@ -108,9 +112,7 @@ func TestParseNatArgs(t *testing.T) {
 		{[]string{"in", "../ctr"}, `"../ctr" is not a capture name`},
 	} {
 		_, err := parseNatArgs(tc.args)
-		if !errors.Is(err, ErrUsage) || tc.want == "" && err != ErrUsage || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("parseNatArgs(%q): error %v, want a usage error containing %q", tc.args, err, tc.want)
-		}
+		assertUsageError(t, err, tc.want, "parseNatArgs(%q)", tc.args)
 	}
 }
 
@@ -129,9 +131,8 @@ func TestTupleFilter(t *testing.T) {
 	} {
 		got := tupleFilter(tc.proto, tc.tuple)
 		assert.Equal(t, tc.want, got, "tupleFilter(%s, %v)", tc.proto, tc.tuple)
-		if _, err := checks.ParseFilter(got); err != nil {
-			t.Errorf("tupleFilter(%s, %v): %v", tc.proto, tc.tuple, err)
-		}
+		_, err := checks.ParseFilter(got)
+		assert.NoError(t, err, "tupleFilter(%s, %v)", tc.proto, tc.tuple)
 	}
 }
 
@@ -140,32 +141,20 @@ func TestTupleFilter(t *testing.T) {
 func TestCaptureNames(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	e := &Env{st: &scriptState{workdir: t.TempDir()}, stdout: &stdout, stderr: &stderr}
-	if err := runPackets(e, []string{"in"}); err == nil || !strings.Contains(err.Error(), `no capture "in" (no capture was started)`) {
-		t.Errorf("packets in: error %v", err)
-	}
+	assert.ErrorContains(t, runPackets(e, []string{"in"}), `no capture "in" (no capture was started)`, "packets in")
 	cs := e.captures()
 	cs.m["in"] = &namedCapture{where: "host eth0", stopped: true}
 	cs.m["ctr"] = &namedCapture{where: "web eth0"}
-	if err := runNat(e, []string{"in", "ctr"}); err == nil || !strings.Contains(err.Error(), `capture "ctr" is still running: stop it first (capture stop ctr)`) {
-		t.Errorf("nat in ctr: error %v", err)
-	}
-	if err := runNat(e, []string{"in", "out"}); err == nil || !strings.Contains(err.Error(), `no capture "out" (captures: ctr, in)`) {
-		t.Errorf("nat in out: error %v", err)
-	}
-	if err := runCapture(e, []string{"stop", "in"}); err == nil || !strings.Contains(err.Error(), "capture stop in: already stopped") {
-		t.Errorf("capture stop in: error %v", err)
-	}
-	if err := runNat(e, []string{"in", "in"}); err == nil || !strings.Contains(err.Error(), "no TCP, UDP or ICMP flows") {
-		t.Errorf("nat in in: error %v", err)
-	}
+	assert.ErrorContains(t, runNat(e, []string{"in", "ctr"}), `capture "ctr" is still running: stop it first (capture stop ctr)`, "nat in ctr")
+	assert.ErrorContains(t, runNat(e, []string{"in", "out"}), `no capture "out" (captures: ctr, in)`, "nat in out")
+	assert.ErrorContains(t, runCapture(e, []string{"stop", "in"}), "capture stop in: already stopped", "capture stop in")
+	assert.ErrorContains(t, runNat(e, []string{"in", "in"}), "no TCP, UDP or ICMP flows", "nat in in")
 }
 
 func TestPcapPaths(t *testing.T) {
 	cs := newCaptureSet("capture-dnat", "/work", "/pcaps")
 	got := strings.Join(cs.pcapPaths("in"), " ")
-	if want := "/work/in.pcap /pcaps/capture-dnat-in.pcap"; got != want {
-		t.Errorf("pcapPaths = %q, want %q", got, want)
-	}
+	assert.Equal(t, "/work/in.pcap /pcaps/capture-dnat-in.pcap", got, "pcapPaths")
 	assert.Equal(t, "/work/in.pcap", strings.Join(newCaptureSet("x", "/work", "").pcapPaths("in"), " "), "pcapPaths without -pcap-dir")
 }
 
@@ -230,8 +219,7 @@ func TestPcapsTcpdump(t *testing.T) {
 		require.NoError(t, err)
 		pkts, err := checks.ReadPcap(f)
 		f.Close()
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
+		if !assert.NoError(t, err, "%s", name) {
 			continue
 		}
 		// What the packets command prints for this capture.

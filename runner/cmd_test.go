@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/runner/dockercli"
@@ -246,9 +247,7 @@ func TestEraConditions(t *testing.T) {
 func TestDockerUsage(t *testing.T) {
 	e := &Env{st: &scriptState{}, stdout: new(bytes.Buffer), stderr: new(bytes.Buffer)}
 	for _, args := range [][]string{nil, {"build", "."}, {"network"}} {
-		if err := runDocker(e, args); !errors.Is(err, ErrUsage) {
-			t.Errorf("docker %q: error %v, want a usage error", args, err)
-		}
+		assert.ErrorIs(t, runDocker(e, args), ErrUsage, "docker %q", args)
 	}
 }
 

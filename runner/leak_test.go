@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
@@ -138,9 +139,7 @@ func TestNothingLeavesTheLab(t *testing.T) {
 	received := 0
 	for i, c := range caps {
 		pkts, err := c.Stop()
-		if err != nil {
-			t.Errorf("capture on %s: %v", ifaces[i], err)
-		}
+		assert.NoError(t, err, "capture on %s", ifaces[i])
 		got, carried := c.Stats().Received, counted(ifaces[i])-before[ifaces[i]]
 		received += got
 		if carried > 0 && got == 0 {

@@ -34,13 +34,10 @@ func TestParseDockerd(t *testing.T) {
 	} {
 		got, err := parseDockerd(tc.args)
 		if tc.args != nil && tc.args[0] == "--" {
-			if err == nil {
-				t.Errorf("parseDockerd(%q): no error for an argument", tc.args)
-			}
+			assert.Error(t, err, "parseDockerd(%q): no error for an argument", tc.args)
 			continue
 		}
-		if err != nil {
-			t.Errorf("parseDockerd(%q): %v", tc.args, err)
+		if !assert.NoError(t, err, "parseDockerd(%q)", tc.args) {
 			continue
 		}
 		assert.Equal(t, tc.want, got, "parseDockerd(%q)", tc.args)
@@ -63,9 +60,7 @@ func TestParseDockerdErrors(t *testing.T) {
 		{[]string{"--default-gateway", "x"}, `invalid argument "x" for "--default-gateway" flag: invalid string being converted to IP address: x`},
 	} {
 		_, err := parseDockerd(tc.args)
-		if err == nil || err.Error() != tc.want {
-			t.Errorf("parseDockerd(%q) error = %v, want %q", tc.args, err, tc.want)
-		}
+		assert.EqualError(t, err, tc.want, "parseDockerd(%q)", tc.args)
 	}
 }
 
@@ -95,8 +90,7 @@ func TestParseRunFlags(t *testing.T) {
 			runFlags{env: []string{"A=1", "B=2"}, image: "busybox", command: []string{"env"}}},
 	} {
 		got, err := parseRunFlags(tc.args)
-		if err != nil {
-			t.Errorf("parseRunFlags(%q): %v", tc.args, err)
+		if !assert.NoError(t, err, "parseRunFlags(%q)", tc.args) {
 			continue
 		}
 		assert.Equal(t, tc.want, got, "parseRunFlags(%q)", tc.args)
@@ -117,13 +111,11 @@ func TestParseRunFlagsErrors(t *testing.T) {
 	} {
 		_, err := parseRunFlags(tc.args)
 		var fe *flagError
-		if !errors.As(err, &fe) || err.Error() != tc.want {
-			t.Errorf("parseRunFlags(%q) error = %v, want flag error %q", tc.args, err, tc.want)
-		}
+		assert.ErrorAs(t, err, &fe, "parseRunFlags(%q): want a flag error", tc.args)
+		assert.EqualError(t, err, tc.want, "parseRunFlags(%q)", tc.args)
 	}
-	if _, err := parseRunFlags([]string{"-d", "--name", "web"}); !errors.Is(err, errNoImage) {
-		t.Errorf("parseRunFlags without an image: error = %v, want errNoImage", err)
-	}
+	_, err := parseRunFlags([]string{"-d", "--name", "web"})
+	assert.ErrorIs(t, err, errNoImage, "parseRunFlags without an image")
 }
 
 func TestRunOptions(t *testing.T) {

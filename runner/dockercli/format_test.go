@@ -111,19 +111,14 @@ b created
 `},
 	} {
 		got, err := formatPs(psRows, tc.format, tc.quiet, tc.trunc, now, 27)
-		if err != nil {
-			t.Errorf("formatPs(%q): %v", tc.format, err)
+		if !assert.NoError(t, err, "formatPs(%q)", tc.format) {
 			continue
 		}
-		if want := strings.TrimPrefix(tc.want, "\n"); got != want {
-			t.Errorf("formatPs(%q, quiet %v, trunc %v):\n got:\n%s\nwant:\n%s", tc.format, tc.quiet, tc.trunc, got, want)
-		}
+		assert.Equal(t, strings.TrimPrefix(tc.want, "\n"), got, "formatPs(%q, quiet %v, trunc %v)", tc.format, tc.quiet, tc.trunc)
 	}
 	// The header is printed even with no containers.
 	got, _ := formatPs(nil, "", false, true, now, 27)
-	if want := "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n"; got != want {
-		t.Errorf("formatPs(no containers) = %q, want %q", got, want)
-	}
+	assert.Equal(t, "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n", got, "formatPs(no containers)")
 }
 
 func TestPortLines(t *testing.T) {
@@ -270,12 +265,10 @@ func TestInspect(t *testing.T) {
 ]
 `
 	assert.Equal(t, want, got, "inspectJSON")
-	if got, _ := inspectJSON(nil); got != "[]\n" {
-		t.Errorf("inspectJSON(none) = %q, want []", got)
-	}
-	if got, _ := inspectCompact([]any{o}); !strings.HasPrefix(got, `[{"Name":"/web","Args":["-D","-e"]`) {
-		t.Errorf("inspectCompact = %q", got)
-	}
+	got, _ = inspectJSON(nil)
+	assert.Equal(t, "[]\n", got, "inspectJSON(none)")
+	got, _ = inspectCompact([]any{o})
+	assert.True(t, strings.HasPrefix(got, `[{"Name":"/web","Args":["-D","-e"]`), "inspectCompact = %q", got)
 
 	for _, tc := range []struct{ format, want string }{
 		{`{{.Name}} {{.State.Pid}}`, "/web 42\n/web 42\n"},
@@ -288,16 +281,13 @@ func TestInspect(t *testing.T) {
 		{`{{.Labels}}`, "lbl\nlbl\n"},
 	} {
 		got, err := inspectTemplate(tc.format, []any{o, o})
-		if err != nil {
-			t.Errorf("inspectTemplate(%q): %v", tc.format, err)
+		if !assert.NoError(t, err, "inspectTemplate(%q)", tc.format) {
 			continue
 		}
 		assert.Equal(t, tc.want, got, "inspectTemplate(%q)", tc.format)
 	}
-	if _, err := inspectTemplate(`{{.Nope}}`, []any{o}); err == nil || !strings.Contains(err.Error(), "template parsing error") {
-		t.Errorf("inspectTemplate(.Nope) error = %v, want a template parsing error", err)
-	}
-	if _, err := inspectTemplate(`{{`, []any{o}); err == nil || !strings.Contains(err.Error(), "template parsing error") {
-		t.Errorf("inspectTemplate({{) error = %v, want a template parsing error", err)
-	}
+	_, err = inspectTemplate(`{{.Nope}}`, []any{o})
+	assert.ErrorContains(t, err, "template parsing error", "inspectTemplate(.Nope)")
+	_, err = inspectTemplate(`{{`, []any{o})
+	assert.ErrorContains(t, err, "template parsing error", "inspectTemplate({{)")
 }

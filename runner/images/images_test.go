@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit/initproc"
@@ -87,9 +88,7 @@ func TestAll(t *testing.T) {
 		}
 		ids[im.ID] = true
 		created, err := time.Parse(time.RFC3339, im.Created)
-		if err != nil {
-			t.Errorf("%s: Created: %v", im.Name, err)
-		}
+		assert.NoError(t, err, "%s: Created", im.Name)
 		// docker images lists the newest first.
 		if i > 0 && created.After(prev) {
 			t.Errorf("%s is listed after an older image", im.Name)

@@ -183,15 +183,11 @@ func pgrep(t *testing.T, args ...string) []int {
 	if errors.As(err, &ee) && ee.ExitCode() == 1 {
 		return nil // no match
 	}
-	if err != nil {
-		t.Fatalf("pgrep %s: %v", strings.Join(args, " "), err)
-	}
+	require.NoError(t, err, "pgrep %s", strings.Join(args, " "))
 	var pids []int
 	for _, f := range strings.Fields(string(out)) {
 		pid, err := strconv.Atoi(f)
-		if err != nil {
-			t.Fatalf("pgrep printed %q", out)
-		}
+		require.NoError(t, err, "pgrep printed %q", out)
 		pids = append(pids, pid)
 	}
 	return pids
@@ -505,9 +501,7 @@ func TestProgramArgs(t *testing.T) {
 		{runSSHD, []string{"-port", "x"}},
 		{runWebSSH, []string{"extra"}},
 	} {
-		if err := tc.run(tc.args, noReady); err == nil {
-			t.Errorf("args %q accepted", tc.args)
-		}
+		assert.Error(t, tc.run(tc.args, noReady), "args %q accepted", tc.args)
 	}
 }
 
