@@ -172,12 +172,47 @@ func within(t *testing.T, d time.Duration, what string, fn func() error) error {
 	}
 }
 
+// newSession opens an SSH session on client, closed when the test ends.
+func newSession(t *testing.T, client *ssh.Client) *ssh.Session {
+	t.Helper()
+	s, err := client.NewSession()
+	require.NoError(t, err, "opening an ssh session")
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// requestPty gives s a 40x80 xterm terminal.
+func requestPty(t *testing.T, s *ssh.Session) {
+	t.Helper()
+	require.NoError(t, s.RequestPty("xterm", 40, 80, ssh.TerminalModes{}), "pty-req")
+}
+
+// sessionOutput runs cmd in s and returns its standard output, failing the
+// test when it runs longer than opTimeout.
+func sessionOutput(t *testing.T, s *ssh.Session, cmd string) (string, error) {
+	t.Helper()
+	var out []byte
+	err := within(t, opTimeout, "ssh exec", func() error {
+		var err error
+		out, err = s.Output(cmd)
+		return err
+	})
+	return string(out), err
+}
+
+// assertExitStatus asserts that err is an ssh.ExitError with status want.
+func assertExitStatus(t *testing.T, err error, want int, msgAndArgs ...any) {
+	t.Helper()
+	var ee *ssh.ExitError
+	if assert.ErrorAs(t, err, &ee, msgAndArgs...) {
+		assert.Equal(t, want, ee.ExitStatus(), msgAndArgs...)
+	}
+}
+
 // pgrep returns the PIDs that `pgrep ARGS` prints.
 func pgrep(t *testing.T, args ...string) []int {
 	t.Helper()
-	if _, err := exec.LookPath("pgrep"); err != nil {
-		t.Skip("skipping: pgrep not installed")
-	}
+	testkit.RequireBinary(t, "pgrep")
 	out, err := exec.Command("pgrep", args...).Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == 1 {
@@ -247,75 +282,42 @@ func TestSSHD(t *testing.T) {
 	client := c.mustSSH(t)
 
 	t.Run("exec", func(t *testing.T) {
-		s, err := client.NewSession()
-		require.NoError(t, err)
-		defer s.Close()
-		var out []byte
-		err = within(t, opTimeout, "ssh exec", func() error {
-			var err error
-			out, err = s.Output("echo hi; hostname")
-			return err
-		})
-		if err != nil || string(out) != "hi\nbox1\n" {
-			t.Errorf("exec `echo hi; hostname` = %q, %v; want \"hi\\nbox1\\n\"", out, err)
-		}
+		out, err := sessionOutput(t, newSession(t, client), "echo hi; hostname")
+		assert.NoError(t, err, "exec `echo hi; hostname`")
+		assert.Equal(t, "hi\nbox1\n", out, "exec `echo hi; hostname`")
 	})
 
 	t.Run("stderr and exit status", func(t *testing.T) {
-		s, err := client.NewSession()
-		require.NoError(t, err)
-		defer s.Close()
+		s := newSession(t, client)
 		var stdout, stderr bytes.Buffer
 		s.Stdout, s.Stderr = &stdout, &stderr
-		err = within(t, opTimeout, "ssh exec", func() error {
+		err := within(t, opTimeout, "ssh exec", func() error {
 			return s.Run("echo out; echo err >&2; exit 3")
 		})
-		var ee *ssh.ExitError
-		if !errors.As(err, &ee) || ee.ExitStatus() != 3 {
-			t.Errorf("exit 3: err = %v, want exit status 3", err)
-		}
-		if stdout.String() != "out\n" || stderr.String() != "err\n" {
-			t.Errorf("stdout, stderr = %q, %q; want \"out\\n\", \"err\\n\"", stdout.String(), stderr.String())
-		}
+		assertExitStatus(t, err, 3, "exit 3")
+		assert.Equal(t, "out\n", stdout.String(), "stdout")
+		assert.Equal(t, "err\n", stderr.String(), "stderr")
 	})
 
 	t.Run("stdin", func(t *testing.T) {
-		s, err := client.NewSession()
-		require.NoError(t, err)
-		defer s.Close()
+		s := newSession(t, client)
 		s.Stdin = strings.NewReader("from stdin\n")
-		var out []byte
-		err = within(t, opTimeout, "ssh exec", func() error {
-			var err error
-			out, err = s.Output("cat")
-			return err
-		})
-		if err != nil || string(out) != "from stdin\n" {
-			t.Errorf("cat = %q, %v", out, err)
-		}
+		out, err := sessionOutput(t, s, "cat")
+		assert.NoError(t, err, "cat")
+		assert.Equal(t, "from stdin\n", out, "cat")
 	})
 
 	t.Run("pty exec", func(t *testing.T) {
-		s, err := client.NewSession()
-		require.NoError(t, err)
-		defer s.Close()
-		require.NoError(t, s.RequestPty("xterm", 40, 80, ssh.TerminalModes{}), "pty-req")
-		var out []byte
-		err = within(t, opTimeout, "ssh exec", func() error {
-			var err error
-			out, err = s.Output(`echo "term=$TERM tty=$(tty) size=$(stty size)"`)
-			return err
-		})
-		if err != nil || !strings.HasPrefix(string(out), "term=xterm tty=/dev/pts/") || !strings.HasSuffix(string(out), " size=40 80\r\n") {
-			t.Errorf("exec on a pty = %q, %v; want term=xterm tty=/dev/pts/N size=40 80", out, err)
-		}
+		s := newSession(t, client)
+		requestPty(t, s)
+		out, err := sessionOutput(t, s, `echo "term=$TERM tty=$(tty) size=$(stty size)"`)
+		assert.NoError(t, err, "exec on a pty")
+		assert.Regexp(t, `^term=xterm tty=/dev/pts/.* size=40 80\r\n$`, out, "exec on a pty")
 	})
 
 	t.Run("pty shell", func(t *testing.T) {
-		s, err := client.NewSession()
-		require.NoError(t, err)
-		defer s.Close()
-		require.NoError(t, s.RequestPty("xterm", 40, 80, ssh.TerminalModes{}), "pty-req")
+		s := newSession(t, client)
+		requestPty(t, s)
 		stdin, err := s.StdinPipe()
 		require.NoError(t, err)
 		var out syncBuffer
@@ -326,10 +328,7 @@ func TestSSHD(t *testing.T) {
 		io.WriteString(stdin, `while [ "$(stty size)" = "40 80" ]; do :; done; echo "new=$(stty size)"; exit 7`+"\n")
 		require.NoError(t, s.WindowChange(50, 100), "window-change")
 		err = within(t, opTimeout, "ssh shell", s.Wait)
-		var ee *ssh.ExitError
-		if !errors.As(err, &ee) || ee.ExitStatus() != 7 {
-			t.Errorf("shell ended with %v, want exit status 7; output:\n%s", err, &out)
-		}
+		assertExitStatus(t, err, 7, "shell; output:\n%s", &out)
 		assert.Contains(t, out.String(), "new=50 100", "shell output")
 	})
 
