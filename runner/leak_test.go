@@ -46,10 +46,8 @@ var labPrefixes = []netip.Prefix{
 //     routes only through them to gateways on their own links.
 func TestNothingLeavesTheLab(t *testing.T) {
 	testkit.RequireLab(t)
-	root, err := netns.Open("/proc/thread-self/ns/net")
-	require.NoError(t, err)
-	defer root.Close()
-	rootIno, _ := root.Inode()
+	insp := newInspector(t)
+	root := insp.rootNS
 
 	// Capture on the machine's interfaces.
 	rh, err := netlink.NewHandleAt(root.Handle())
@@ -106,7 +104,6 @@ func TestNothingLeavesTheLab(t *testing.T) {
 	}
 
 	// Inspect the labs' namespaces while the scenarios run.
-	insp := &inspector{root: fmt.Sprintf("net:[%d]", rootIno), rootNS: root, unresolved: map[string]int{}}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -178,6 +175,18 @@ type inspector struct {
 	routes     int
 	unresolved map[string]int // ns and link → consecutive samples with an unknown peer
 	violations []string
+}
+
+// newInspector returns an inspector of the namespaces this process holds,
+// with the root namespace (this thread's) open until the test ends.
+func newInspector(t *testing.T) *inspector {
+	t.Helper()
+	root, err := netns.Open("/proc/thread-self/ns/net")
+	require.NoError(t, err, "opening the root namespace")
+	t.Cleanup(func() { root.Close() })
+	ino, err := root.Inode()
+	require.NoError(t, err, "reading the root namespace's inode")
+	return &inspector{root: fmt.Sprintf("net:[%d]", ino), rootNS: root, unresolved: map[string]int{}}
 }
 
 // sample inspects every lab namespace once.
@@ -326,16 +335,8 @@ func (in *inspector) violate(format string, args ...any) {
 // its links.
 func TestInspectorCatchesLeaks(t *testing.T) {
 	testkit.RequireLab(t)
-	root, err := netns.Open("/proc/thread-self/ns/net")
-	require.NoError(t, err)
-	defer root.Close()
-	rootIno, _ := root.Inode()
-	ns, err := netns.New()
-	require.NoError(t, err)
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns.Handle())
-	require.NoError(t, err)
-	defer h.Close()
+	in := newInspector(t)
+	h := testkit.Handle(t, testkit.NewNS(t, testkit.NSOptions{}))
 	// Equivalent to: ip link add out0 type ifb; ip addr add 10.1.0.1/24 dev out0;
 	// ip link set out0 up; ip route add 10.3.0.0/16 via 10.2.0.1 dev out0 onlink
 	out := &netlink.Ifb{LinkAttrs: netlink.LinkAttrs{Name: "out0"}}
@@ -345,7 +346,6 @@ func TestInspectorCatchesLeaks(t *testing.T) {
 	require.NoError(t, h.LinkSetUp(out))
 	_, dst, _ := netipNet("10.3.0.0/16")
 	require.NoError(t, h.RouteAdd(&netlink.Route{LinkIndex: out.Attrs().Index, Dst: dst, Gw: []byte{10, 2, 0, 1}, Flags: int(netlink.FLAG_ONLINK)}))
-	in := &inspector{root: fmt.Sprintf("net:[%d]", rootIno), rootNS: root, unresolved: map[string]int{}}
 	for i := 0; i < 3; i++ { // a state must stay for three samples to count
 		in.sample()
 	}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,6 +81,14 @@ func mustRun(t *testing.T, env []string, args ...string) string {
 	return out
 }
 
+// downIfUp takes the lab name down unless it is gone already: deferred, it
+// leaves no lab behind a failed test.
+func downIfUp(t *testing.T, name string) {
+	if stateOf(name) != labMissing {
+		run(t, nil, "down", name)
+	}
+}
+
 func testLabName(t *testing.T, what string) string {
 	return fmt.Sprintf("test-%s-%d", what, os.Getpid())
 }
@@ -107,7 +117,7 @@ func labNetns(t *testing.T, name string) []uint64 {
 // leftovers lists what of lab name is still there: its directory, its
 // keeper, processes that belong to it (by their LABRUN_LAB), mounts under
 // its directory, and anything that still holds one of its namespaces (a
-// process in it, or a descriptor).
+// process or thread in it, or a descriptor: testkit.NetnsHolders).
 func leftovers(name string, keeper int, inos []uint64) []string {
 	var left []string
 	if _, err := os.Stat(labDir(name)); err == nil {
@@ -123,23 +133,21 @@ func leftovers(name string, keeper int, inos []uint64) []string {
 	for _, ino := range inos {
 		want[fmt.Sprintf("net:[%d]", ino)] = true
 	}
-	procs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, p := range procs {
-		pid, _ := strconv.Atoi(filepath.Base(p))
-		if pid == os.Getpid() || !processAlive(pid) {
+	self := fmt.Sprintf("/proc/%d/", os.Getpid())
+	holders := testkit.NetnsHolders()
+	for _, ino := range slices.Sorted(maps.Keys(holders)) {
+		for _, path := range holders[ino] {
+			if want[ino] && !strings.HasPrefix(path, self) {
+				left = append(left, fmt.Sprintf("%s holds %s", path, ino))
+			}
+		}
+	}
+	for _, p := range testkit.Procs() {
+		if p.PID == os.Getpid() || !processAlive(p.PID) {
 			continue
 		}
-		if l, err := os.Readlink(p + "/ns/net"); err == nil && want[l] {
-			left = append(left, fmt.Sprintf("process %d in %s", pid, l))
-		}
-		if env, err := os.ReadFile(p + "/environ"); err == nil && bytes.Contains(env, []byte("LABRUN_LAB="+name+"\x00")) {
-			left = append(left, fmt.Sprintf("process %d of the lab (LABRUN_LAB)", pid))
-		}
-		fds, _ := filepath.Glob(p + "/fd/*")
-		for _, fd := range fds {
-			if l, err := os.Readlink(fd); err == nil && want[l] {
-				left = append(left, fmt.Sprintf("descriptor %s on %s", fd, l))
-			}
+		if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p.PID)); err == nil && bytes.Contains(env, []byte("LABRUN_LAB="+name+"\x00")) {
+			left = append(left, fmt.Sprintf("process %d of the lab (LABRUN_LAB)", p.PID))
 		}
 	}
 	return left
@@ -254,11 +262,7 @@ func TestLiveLab(t *testing.T) {
 	out := mustRun(t, nil, "up", "-name", name)
 	require.Contains(t, out, "lab "+name+" is up", "labrun up said")
 	keeper := keeperPID(name)
-	defer func() {
-		if stateOf(name) != labMissing {
-			run(t, nil, "down", name)
-		}
-	}()
+	defer downIfUp(t, name)
 
 	sh := startTerm(t, "shell", "-lab", name, "client")
 	prompt := regexp.QuoteMeta("[" + name + " client]# ")
@@ -313,11 +317,7 @@ func TestLiveLabKilled(t *testing.T) {
 	name := testLabName(t, "killed")
 	mustRun(t, nil, "up", "-name", name)
 	keeper := keeperPID(name)
-	defer func() {
-		if stateOf(name) != labMissing {
-			run(t, nil, "down", name)
-		}
-	}()
+	defer downIfUp(t, name)
 	mustRun(t, []string{"LABRUN_LAB=" + name}, "docker", "run", "-d", "--name", "web", "-p", "801:80", "httpd")
 	sh := startTerm(t, "shell", "-lab", name, "host")
 	prompt := regexp.QuoteMeta("[" + name + " host]# ")
@@ -349,11 +349,7 @@ func TestLiveExercise(t *testing.T) {
 	if !strings.Contains(out, "Task (publish_host_port") || !strings.Contains(out, "-p hostPort:containerPort") {
 		t.Errorf("exercise start said:\n%s", out)
 	}
-	defer func() {
-		if stateOf(name) != labMissing {
-			run(t, nil, "down", name)
-		}
-	}()
+	defer downIfUp(t, name)
 	env := []string{"LABRUN_LAB=" + name}
 	out, code := run(t, env, "exercise", "check")
 	if code != 1 || !strings.Contains(out, "FAIL  A running container named web runs the web-ssh image.") ||
