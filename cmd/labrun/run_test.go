@@ -32,14 +32,11 @@ func TestCLIUsage(t *testing.T) {
 		{"clean", "extra"},
 	} {
 		var out bytes.Buffer
-		if code := run(args, &out, &out); code != 2 {
-			t.Errorf("labrun %q: exit status %d, want 2\n%s", args, code, out.String())
-		}
+		assert.Equal(t, 2, run(args, &out, &out), "labrun %q: exit status; output:\n%s", args, &out)
 	}
 	var out bytes.Buffer
-	if code := run([]string{"-h"}, &out, &out); code != 0 || !strings.Contains(out.String(), "usage: labrun") {
-		t.Errorf("labrun -h: exit status %d, output\n%s", code, out.String())
-	}
+	assert.Equal(t, 0, run([]string{"-h"}, &out, &out), "labrun -h: exit status")
+	assert.Contains(t, out.String(), "usage: labrun", "labrun -h")
 }
 
 // TestUsageSynopses checks the head of labrun -h: the scenario run, then
@@ -96,10 +93,8 @@ func TestBadCLIInput(t *testing.T) {
 		{[]string{"clean", "extra"}, "labrun clean: unexpected arguments [\"extra\"]\n", 2},
 	} {
 		var stdout, stderr bytes.Buffer
-		code := run(tc.args, &stdout, &stderr)
-		if code != tc.code || stderr.String() != tc.stderr {
-			t.Errorf("labrun %q: exit status %d, stderr\n%s\nwant status %d, stderr\n%s", tc.args, code, stderr.String(), tc.code, tc.stderr)
-		}
+		assert.Equal(t, tc.code, run(tc.args, &stdout, &stderr), "labrun %q: exit status", tc.args)
+		assert.Equal(t, tc.stderr, stderr.String(), "labrun %q: stderr", tc.args)
 	}
 }
 
@@ -113,8 +108,8 @@ func TestScenarioFiles(t *testing.T) {
 	want := []string{filepath.Join(dir, "a.txtar"), filepath.Join(dir, "b.txt"), filepath.Join(dir, "publish-ports.txt")}
 	assert.Equal(t, want, got, "scenarioFiles(dir)")
 	got, _ = scenarioFiles([]string{dir}, regexp.MustCompile(`^publish`))
-	if len(got) != 1 || scenarioName(got[0]) != "publish-ports" {
-		t.Errorf("scenarioFiles(dir, ^publish) = %q", got)
+	if assert.Len(t, got, 1, "scenarioFiles(dir, ^publish)") {
+		assert.Equal(t, "publish-ports", scenarioName(got[0]), "scenarioFiles(dir, ^publish)")
 	}
 }
 

@@ -22,19 +22,20 @@ func TestMain(m *testing.M) {
 func TestParseFlags(t *testing.T) {
 	cfg, err := parseFlags(nil, io.Discard)
 	require.NoError(t, err)
-	if got := cfg.sizes; len(got) != 3 || got[0] != 10 || got[2] != 1000 {
-		t.Errorf("default sizes %v", got)
+	if assert.Len(t, cfg.sizes, 3, "default sizes") {
+		assert.Equal(t, 10, cfg.sizes[0], "default sizes %v", cfg.sizes)
+		assert.Equal(t, 1000, cfg.sizes[2], "default sizes %v", cfg.sizes)
 	}
 	assert.Equal(t, "labrun,shell,cni", strings.Join(cfg.methods, ","), "default methods %v", cfg.methods)
 	cfg, err = parseFlags([]string{"-quick", "-methods", "shell,labrun"}, io.Discard)
 	require.NoError(t, err)
-	if len(cfg.sizes) != 2 || cfg.sizes[1] != 100 || strings.Join(cfg.methods, ",") != "shell,labrun" {
-		t.Errorf("-quick: %v %v", cfg.sizes, cfg.methods)
+	if assert.Len(t, cfg.sizes, 2, "-quick: sizes") {
+		assert.Equal(t, 100, cfg.sizes[1], "-quick: sizes %v", cfg.sizes)
 	}
+	assert.Equal(t, []string{"shell", "labrun"}, cfg.methods, "-quick: methods")
 	for _, bad := range [][]string{{"-n", "0"}, {"-n", "x"}, {"-methods", "docker"}, {"-up-parallel", "0"}, {"extra"}} {
-		if _, err := parseFlags(bad, io.Discard); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
+		_, err := parseFlags(bad, io.Discard)
+		assert.Error(t, err, "%q accepted", bad)
 	}
 	assert.Equal(t, 2, Main([]string{"-methods", "nope"}, io.Discard, io.Discard), "bad usage: exit")
 }
