@@ -284,15 +284,11 @@ func TestBadInput(t *testing.T) {
 	testkit.RequireLab(t)
 	// The messages are the Docker 27 era's, labrun's default.
 	t.Setenv(dockercli.DockerdEnv, "")
-	if len(badInputs) < 40 {
-		t.Fatalf("only %d bad inputs; the reliability issue asks for at least 40", len(badInputs))
-	}
+	require.GreaterOrEqual(t, len(badInputs), 40, "bad inputs: the reliability issue asks for at least 40")
 	dir := t.TempDir()
 	seen := map[string]bool{}
 	for _, b := range badInputs {
-		if seen[b.name] {
-			t.Fatalf("bad input %q listed twice", b.name)
-		}
+		require.False(t, seen[b.name], "bad input %q listed twice", b.name)
 		seen[b.name] = true
 		var s strings.Builder
 		fmt.Fprintf(&s, "# bad input: %s\n", b.name)

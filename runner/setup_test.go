@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit"
@@ -62,9 +63,8 @@ func TestOptionsLabs(t *testing.T) {
 			t.Errorf("%s failed:\n%s", name, r.log.String())
 		}
 	}
-	if reg.registered != 2 || len(reg.open) != 0 {
-		t.Errorf("%d labs registered, %d still open after the scripts; want 2 and 0", reg.registered, len(reg.open))
-	}
+	assert.Equal(t, 2, reg.registered, "labs registered")
+	assert.Empty(t, reg.open, "labs still open after the scripts")
 
 	reg = &registry{open: map[*netkit.Lab]bool{}, refuse: errors.New("stopping")}
 	for name, r := range runParams(t, params(reg)) {
