@@ -53,28 +53,25 @@ x
 func TestParseExercise(t *testing.T) {
 	x, err := parseExercise("dir/sample.txt", []byte(sampleExercise))
 	require.NoError(t, err)
-	if x.Name != "sample" || x.Title != "Do things." || !strings.HasSuffix(x.Task, "Carefully.\n") {
-		t.Errorf("name %q title %q task %q", x.Name, x.Title, x.Task)
-	}
-	if !strings.Contains(x.Setup.Text, "dockerd") || strings.Contains(x.Setup.Text, "docker ps") {
-		t.Errorf("set-up %q", x.Setup.Text)
-	}
-	if len(x.Checks) != 2 {
-		t.Fatalf("%d checks, want 2", len(x.Checks))
-	}
+	assert.Equal(t, "sample", x.Name, "name")
+	assert.Equal(t, "Do things.", x.Title, "title")
+	assert.True(t, strings.HasSuffix(x.Task, "Carefully.\n"), "task %q", x.Task)
+	assert.Contains(t, x.Setup.Text, "dockerd", "set-up")
+	assert.NotContains(t, x.Setup.Text, "docker ps", "set-up")
+	require.Len(t, x.Checks, 2, "checks")
 	c0, c1 := x.Checks[0], x.Checks[1]
-	if c0.Title != "First." || c0.Hint() != "Do the first thing. Really." || c0.Diagram || c0.Line != 6 {
-		t.Errorf("check 0: %+v", c0)
-	}
+	assert.Equal(t, "First.", c0.Title, "check 0: title")
+	assert.Equal(t, "Do the first thing. Really.", c0.Hint(), "check 0: hint")
+	assert.False(t, c0.Diagram, "check 0: diagram")
+	assert.Equal(t, 6, c0.Line, "check 0: line")
 	if !strings.Contains(c0.Text, "# A phase comment inside a check.") {
 		t.Errorf("check 0 text %q lost its trailing comment", c0.Text)
 	}
-	if c1.Title != "Second." || !c1.Diagram || c1.Line != 13 || !strings.HasPrefix(c1.Text, "# check: Second.") {
-		t.Errorf("check 1: %+v", c1)
-	}
-	if len(c1.Files) != 2 {
-		t.Errorf("check 1 has %d files, want the exercise's 2", len(c1.Files))
-	}
+	assert.Equal(t, "Second.", c1.Title, "check 1: title")
+	assert.True(t, c1.Diagram, "check 1: diagram")
+	assert.Equal(t, 13, c1.Line, "check 1: line")
+	assert.True(t, strings.HasPrefix(c1.Text, "# check: Second."), "check 1: text %q", c1.Text)
+	assert.Len(t, c1.Files, 2, "check 1: the exercise's files")
 }
 
 func TestParseExerciseErrors(t *testing.T) {
@@ -89,9 +86,7 @@ func TestParseExerciseErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseExercise("x.txt", []byte(tc.text))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %v, want one containing %q", err, tc.want)
-			}
+			assert.ErrorContains(t, err, tc.want)
 		})
 	}
 }
@@ -110,9 +105,9 @@ FAIL: ex.txt:31: no match for ` + "`^22/tcp`" + ` found in stdout
 	assert.Equal(t, "ex.txt:31: no match for `^22/tcp` found in stdout", failure, "failure")
 	want := "> docker port web\n[stdout]\n80/tcp -> 0.0.0.0:801\n\n> stdout '^80/tcp'\n> stdout '^22/tcp'"
 	assert.Equal(t, want, evidence, "evidence")
-	if f, e := failureOf("PASS\n"); f != "" || e != "" {
-		t.Errorf("a passing log gave %q, %q", f, e)
-	}
+	failure, evidence = failureOf("PASS\n")
+	assert.Empty(t, failure, "a passing log's failure")
+	assert.Empty(t, evidence, "a passing log's evidence")
 }
 
 func TestInteractiveExec(t *testing.T) {
@@ -145,13 +140,10 @@ func TestDefaultName(t *testing.T) {
 		"/x/.hidden.txt":                  "hidden",
 	} {
 		assert.Equal(t, want, defaultName(in), "defaultName(%q)", in)
-		if err := checkName(defaultName(in)); err != nil {
-			t.Error(err)
-		}
+		assert.NoError(t, checkName(defaultName(in)), "checkName(defaultName(%q))", in)
 	}
-	if checkName("../etc") == nil || checkName("") == nil {
-		t.Error("checkName accepts a path")
-	}
+	assert.Error(t, checkName("../etc"), "checkName accepts a path")
+	assert.Error(t, checkName(""), "checkName accepts an empty name")
 }
 
 // sampleTopology is the article's classroom with one published container.
@@ -221,9 +213,10 @@ func TestJUnit(t *testing.T) {
 	}}
 	var got junitSuites
 	require.NoError(t, xml.Unmarshal(JUnit(rep), &got))
-	if got.Tests != 4 || got.Failures != 2 || got.Errors != 1 || len(got.Suites) != 1 {
-		t.Fatalf("totals %+v", got)
-	}
+	assert.Equal(t, 4, got.Tests, "tests")
+	assert.Equal(t, 2, got.Failures, "failures")
+	assert.Equal(t, 1, got.Errors, "errors")
+	require.Len(t, got.Suites, 1, "suites")
 	c := got.Suites[0].Cases[1]
 	if c.Classname != "ann.b" || c.Failure == nil || c.Failure.Message != "hint: do <this>" || !strings.Contains(c.Failure.Text, "> reach") {
 		t.Errorf("failed case %+v", c)
@@ -251,15 +244,11 @@ func wantHint(t *testing.T, path string) string {
 func TestExercises(t *testing.T) {
 	xs, err := exerciseFiles("../../../exercises")
 	require.NoError(t, err)
-	if len(xs) < 8 {
-		t.Fatalf("%d exercises in exercises/, want at least 8", len(xs))
-	}
+	require.GreaterOrEqual(t, len(xs), 8, "exercises in exercises/")
 	subs := "../../../testdata/exercises"
 	for _, x := range xs {
 		for _, st := range []string{"solution", "wrong"} {
-			if _, err := os.Stat(filepath.Join(subs, st, x.Name+".txt")); err != nil {
-				t.Errorf("exercise %s has no %s answer: %v", x.Name, st, err)
-			}
+			assert.FileExists(t, filepath.Join(subs, st, x.Name+".txt"), "exercise %s has no %s answer", x.Name, st)
 		}
 	}
 	testkit.RequireLab(t)
@@ -297,13 +286,10 @@ func TestExercises(t *testing.T) {
 	var back GradeReport
 	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	require.NoError(t, err)
-	if err := json.Unmarshal(b, &back); err != nil || len(back.Students) != 2 {
-		t.Fatalf("report.json: %v, %d students", err, len(back.Students))
-	}
+	require.NoError(t, json.Unmarshal(b, &back), "report.json")
+	require.Len(t, back.Students, 2, "report.json: students")
 	for _, f := range []string{"junit.xml", "solution.json", "solution.xml", "wrong.json", "wrong.xml"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Error(err)
-		}
+		assert.FileExists(t, filepath.Join(dir, f))
 	}
 	var ju junitSuites
 	b, _ = os.ReadFile(filepath.Join(dir, "junit.xml"))
