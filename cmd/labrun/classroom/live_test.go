@@ -137,8 +137,12 @@ func leftovers(name string, keeper int, inos []uint64) []string {
 	holders := testkit.NetnsHolders()
 	for _, ino := range slices.Sorted(maps.Keys(holders)) {
 		for _, path := range holders[ino] {
-			if want[ino] && !strings.HasPrefix(path, self) {
-				left = append(left, fmt.Sprintf("%s holds %s", path, ino))
+			switch {
+			case !want[ino] || strings.HasPrefix(path, self):
+			case strings.Contains(path, "/fd/"):
+				left = append(left, fmt.Sprintf("descriptor %s on %s", path, ino))
+			default: // a process's or a thread's ns/net
+				left = append(left, fmt.Sprintf("process %s in %s", strings.TrimSuffix(path, "/ns/net"), ino))
 			}
 		}
 	}
