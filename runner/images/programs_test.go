@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -234,12 +233,10 @@ func TestHTTPD(t *testing.T) {
 
 	resp, body := c.get(t, "http://127.0.0.1/")
 	want := "<html><body><h1>It works!</h1><p>container web1 at 127.0.0.1</p></body></html>\n"
-	if resp.StatusCode != http.StatusOK || body != want {
-		t.Errorf("GET / = %s %q, want 200 %q", resp.Status, body, want)
-	}
-	if resp, _ := c.get(t, "http://127.0.0.1/nope"); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("GET /nope = %s, want 404", resp.Status)
-	}
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "GET /: status")
+	assert.Equal(t, want, body, "GET /")
+	resp, _ = c.get(t, "http://127.0.0.1/nope")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "GET /nope: status")
 
 	// The address comes from the connection, so one added after start
 	// shows up.
@@ -255,21 +252,17 @@ func TestHTTPD(t *testing.T) {
 		return netlink.AddrAdd(lo, addr)
 	})
 	require.NoError(t, err, "adding 172.17.0.2 in the namespace")
-	if _, body := c.get(t, "http://172.17.0.2/"); !strings.Contains(body, "container web1 at 172.17.0.2<") {
-		t.Errorf("GET http://172.17.0.2/ = %q, want it to name 172.17.0.2", body)
-	}
+	_, body = c.get(t, "http://172.17.0.2/")
+	assert.Contains(t, body, "container web1 at 172.17.0.2<", "GET http://172.17.0.2/")
 
-	if pids := pgrep(t, "-x", "httpd"); !slices.Contains(pids, c.cmd.Process.Pid) {
-		t.Errorf("pgrep -x httpd = %v, want it to include %d", pids, c.cmd.Process.Pid)
-	}
+	assert.Contains(t, pgrep(t, "-x", "httpd"), c.cmd.Process.Pid, "pgrep -x httpd")
 }
 
 func TestHTTPDPort(t *testing.T) {
 	t.Parallel()
 	c := startProgram(t, ProgramHTTPD, "httpd", "web2", "-port", "8080")
-	if _, body := c.get(t, "http://127.0.0.1:8080/"); !strings.Contains(body, "It works!") {
-		t.Errorf("GET :8080 = %q", body)
-	}
+	_, body := c.get(t, "http://127.0.0.1:8080/")
+	assert.Contains(t, body, "It works!", "GET :8080")
 	if conn, err := c.dial("tcp", "127.0.0.1:80"); err == nil {
 		conn.Close()
 		t.Errorf("port 80 accepts connections, want only 8080")
@@ -353,9 +346,7 @@ func TestSSHD(t *testing.T) {
 	})
 
 	t.Run("pgrep", func(t *testing.T) {
-		if pids := pgrep(t, "-x", "sshd"); !slices.Contains(pids, c.cmd.Process.Pid) {
-			t.Errorf("pgrep -x sshd = %v, want it to include %d", pids, c.cmd.Process.Pid)
-		}
+		assert.Contains(t, pgrep(t, "-x", "sshd"), c.cmd.Process.Pid, "pgrep -x sshd")
 	})
 }
 
@@ -449,15 +440,14 @@ func TestWebSSH(t *testing.T) {
 	t.Parallel()
 	c := startProgram(t, ProgramWebSSH, "sshd", "www1")
 
-	if _, body := c.get(t, "http://127.0.0.1/"); !strings.Contains(body, "It works!") || !strings.Contains(body, "container www1 at 127.0.0.1") {
-		t.Errorf("GET http:// = %q", body)
-	}
+	_, body := c.get(t, "http://127.0.0.1/")
+	assert.Contains(t, body, "It works!", "GET http://")
+	assert.Contains(t, body, "container www1 at 127.0.0.1", "GET http://")
 
 	resp, body := c.get(t, "https://127.0.0.1/")
 	assert.Contains(t, body, "container www1 at 127.0.0.1", "GET https://")
-	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
-		t.Fatal("GET https:// got no certificate")
-	}
+	require.NotNil(t, resp.TLS, "GET https:// got no TLS connection")
+	require.NotEmpty(t, resp.TLS.PeerCertificates, "GET https:// got no certificate")
 	cert := resp.TLS.PeerCertificates[0]
 	if key, ok := cert.PublicKey.(*ecdsa.PublicKey); !ok || key.Curve != elliptic.P256() {
 		t.Errorf("certificate key is %T, want ECDSA P-256", cert.PublicKey)
@@ -465,27 +455,13 @@ func TestWebSSH(t *testing.T) {
 	assert.NoError(t, cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature), "certificate is not self-signed")
 	assert.NoError(t, cert.VerifyHostname("www1"), "certificate")
 
-	client := c.mustSSH(t)
-	s, err := client.NewSession()
-	require.NoError(t, err)
-	defer s.Close()
-	var out []byte
-	err = within(t, opTimeout, "ssh exec", func() error {
-		var err error
-		out, err = s.Output("hostname")
-		return err
-	})
-	if err != nil || string(out) != "www1\n" {
-		t.Errorf("ssh hostname = %q, %v", out, err)
-	}
+	out, err := sessionOutput(t, newSession(t, c.mustSSH(t)), "hostname")
+	assert.NoError(t, err, "ssh hostname")
+	assert.Equal(t, "www1\n", out, "ssh hostname")
 
 	pid := c.cmd.Process.Pid
-	if pids := pgrep(t, "-x", "sshd"); !slices.Contains(pids, pid) {
-		t.Errorf("pgrep -x sshd = %v, want it to include the main process %d", pids, pid)
-	}
-	if pids := pgrep(t, "-x", "-P", strconv.Itoa(pid), "httpd"); len(pids) != 1 {
-		t.Errorf("pgrep -x -P %d httpd = %v, want one child named httpd", pid, pids)
-	}
+	assert.Contains(t, pgrep(t, "-x", "sshd"), pid, "pgrep -x sshd: the main process")
+	assert.Len(t, pgrep(t, "-x", "-P", strconv.Itoa(pid), "httpd"), 1, "pgrep -x -P %d httpd: one child named httpd", pid)
 }
 
 func TestProgramArgs(t *testing.T) {
