@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit/netns"
@@ -47,6 +48,24 @@ func binaries(t *testing.T) (labrun, rootguard string) {
 		}
 	}
 	return labrun, rootguard
+}
+
+// rootSnapshot records the root namespace's state with rootguard, and
+// returns the snapshot's path for rootCompare.
+func rootSnapshot(t *testing.T, rootguard string) string {
+	t.Helper()
+	snap := filepath.Join(t.TempDir(), "root.snapshot")
+	out, err := exec.Command(rootguard, "snapshot", snap).CombinedOutput()
+	require.NoError(t, err, "rootguard snapshot:\n%s", out)
+	return snap
+}
+
+// rootCompare reports any change of the root namespace since rootSnapshot
+// (leaving out a real Docker Engine's own).
+func rootCompare(t *testing.T, rootguard, snap string) {
+	t.Helper()
+	out, err := exec.Command(rootguard, "compare", "-ignore-docker", snap).CombinedOutput()
+	assert.NoError(t, err, "rootguard compare:\n%s", out)
 }
 
 // fiftyScenario writes a scenario that starts 50 containers, each with a
@@ -117,10 +136,7 @@ func TestKilledRuns(t *testing.T) {
 }
 
 func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signal, point killPoint) {
-	snap := filepath.Join(t.TempDir(), "root.snapshot")
-	if out, err := exec.Command(rootguard, "snapshot", snap).CombinedOutput(); err != nil {
-		t.Fatalf("rootguard snapshot: %v\n%s", err, out)
-	}
+	snap := rootSnapshot(t, rootguard)
 	nsBefore := allNetns()
 
 	var stdout, stderr bytes.Buffer
@@ -212,9 +228,7 @@ func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signa
 	} else {
 		t.Logf("nothing of the lab left %v after the signal", time.Since(sent).Round(time.Millisecond))
 	}
-	if out, err := exec.Command(rootguard, "compare", "-ignore-docker", snap).CombinedOutput(); err != nil {
-		t.Errorf("rootguard compare: %v\n%s", err, out)
-	}
+	rootCompare(t, rootguard, snap)
 	// Files: an interrupted labrun removes its work directories; a killed
 	// one cannot (they are plain files in TMPDIR, no part of a lab).
 	if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
@@ -384,10 +398,7 @@ func TestParallelLabs(t *testing.T) {
 	for i := 1; i <= 8; i++ {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("publish-ports-%d.txt", i)), src, 0o644))
 	}
-	snap := filepath.Join(t.TempDir(), "root.snapshot")
-	if out, err := exec.Command(rootguard, "snapshot", snap).CombinedOutput(); err != nil {
-		t.Fatalf("rootguard snapshot: %v\n%s", err, out)
-	}
+	snap := rootSnapshot(t, rootguard)
 	start := time.Now()
 	tmp := t.TempDir()
 	cmd := exec.Command(labrun, "-j", "8", dir)
@@ -397,9 +408,7 @@ func TestParallelLabs(t *testing.T) {
 	if err != nil || !strings.HasSuffix(string(out), "8 passed, 0 failed\n") {
 		t.Errorf("labrun -j 8 %s: %v\n%s", dir, err, out)
 	}
-	if out, err := exec.Command(rootguard, "compare", "-ignore-docker", snap).CombinedOutput(); err != nil {
-		t.Errorf("rootguard compare: %v\n%s", err, out)
-	}
+	rootCompare(t, rootguard, snap)
 	if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
 		t.Errorf("labrun left %s in TMPDIR", ents[0].Name())
 	}
