@@ -186,11 +186,7 @@ func TestPcapsTcpdump(t *testing.T) {
 		t.Fatal("no scenario under scenarios/ captures packets")
 	}
 	dir := t.TempDir()
-	p := testscript.Params{Files: files, RequireExplicitExec: true, RequireUniqueNames: true}
-	if d, ok := t.Deadline(); ok {
-		p.Deadline = d
-	}
-	require.NoError(t, SetupWith(&p, Options{PcapDir: dir}))
+	p := scriptParams(t, testscript.Params{Files: files}, Options{PcapDir: dir})
 	// The scenarios run in parallel subtests; t.Run returns when all
 	// have finished.
 	t.Run("scenarios", func(t *testing.T) { testscript.Run(t, p) })

@@ -345,20 +345,11 @@ func TestBadInput(t *testing.T) {
 // commands, and returns each one's result by name.
 func runWithCmds(t *testing.T, dir string, cmds ...Cmd) map[string]*scriptT {
 	t.Helper()
-	p := testscript.Params{
-		Dir:                 dir,
-		RequireExplicitExec: true,
-		RequireUniqueNames:  true,
-		Cmds:                map[string]func(*testscript.TestScript, bool, []string){},
-	}
-	if d, ok := t.Deadline(); ok {
-		p.Deadline = d
-	}
+	p := testscript.Params{Dir: dir, Cmds: map[string]func(*testscript.TestScript, bool, []string){}}
 	for _, c := range cmds {
 		p.Cmds[c.Name] = tsCmd(c)
 	}
-	require.NoError(t, Setup(&p))
-	return runParams(t, p)
+	return runParams(t, scriptParams(t, p, Options{}))
 }
 
 // badStderr returns what the log shows as the standard error of the last

@@ -119,11 +119,7 @@ func TestNothingLeavesTheLab(t *testing.T) {
 
 	scenarios, err := filepath.Glob("../scenarios/*.txt*")
 	require.NoError(t, err)
-	p := testscript.Params{Dir: "../scenarios", RequireExplicitExec: true, RequireUniqueNames: true}
-	if d, ok := t.Deadline(); ok {
-		p.Deadline = d
-	}
-	require.NoError(t, Setup(&p))
+	p := scriptParams(t, testscript.Params{Dir: "../scenarios"}, Options{})
 	start := time.Now()
 	// The scenarios run in parallel subtests, as under labrun; t.Run
 	// returns when all have finished.

@@ -21,25 +21,30 @@ func TestMain(m *testing.M) {
 	m.Run()
 }
 
-// scriptParams are the Params every script directory runs with.
-func scriptParams(t *testing.T, dir string) testscript.Params {
-	p := testscript.Params{
-		Dir:                 dir,
-		RequireExplicitExec: true,
-		RequireUniqueNames:  true,
-		UpdateScripts:       *update,
-	}
+// scriptParams returns p (the scripts, Dir or Files, and any commands of
+// the test's own) set up as every script run of these tests is: explicit
+// exec, unique names, the test's deadline, and labrun's commands and
+// conditions (SetupWith o).
+func scriptParams(t *testing.T, p testscript.Params, o Options) testscript.Params {
+	t.Helper()
+	p.RequireExplicitExec, p.RequireUniqueNames = true, true
 	if d, ok := t.Deadline(); ok {
 		p.Deadline = d
 	}
-	require.NoError(t, Setup(&p))
+	require.NoError(t, SetupWith(&p, o))
 	return p
+}
+
+// dirParams are the Params of the scripts in dir, whose cmp golden
+// sections -update rewrites.
+func dirParams(t *testing.T, dir string) testscript.Params {
+	return scriptParams(t, testscript.Params{Dir: dir, UpdateScripts: *update}, Options{})
 }
 
 // TestScenarios runs every scenario under scenarios/, as labrun does.
 func TestScenarios(t *testing.T) {
 	testkit.RequireLab(t)
-	testscript.Run(t, scriptParams(t, "../scenarios"))
+	testscript.Run(t, dirParams(t, "../scenarios"))
 }
 
 // scenarioEras are the engines, besides the default (era 27, which
@@ -67,7 +72,7 @@ func TestScenariosEras(t *testing.T) {
 			// The subtest sets the variable, so that the scripts (its
 			// parallel subtests) all see it, and restores it after them.
 			t.Setenv(dockercli.DockerdEnv, era)
-			testscript.Run(t, scriptParams(t, "../scenarios"))
+			testscript.Run(t, dirParams(t, "../scenarios"))
 		})
 	}
 }
@@ -75,5 +80,5 @@ func TestScenariosEras(t *testing.T) {
 // TestScripts runs the scripts that exercise each command against a real lab.
 func TestScripts(t *testing.T) {
 	testkit.RequireLab(t)
-	testscript.Run(t, scriptParams(t, "testdata/script"))
+	testscript.Run(t, dirParams(t, "testdata/script"))
 }
