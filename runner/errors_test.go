@@ -407,7 +407,7 @@ func (m *labMarks) run(e *Env, args []string) error {
 
 // labState describes what a failed command must leave as it was, one fact
 // a line: the host node's links, addresses, routes, listening sockets,
-// iptables rules and forwarding sysctls; the engine's networks, endpoints
+// iptables rules and forwarding sysctls (testkit.NSState); the engine's networks, endpoints
 // and running containers with their addresses and ports (a container that
 // a failed docker run leaves created, as Docker does, must have nothing of
 // a network); the processes descending from labrun; and the network
