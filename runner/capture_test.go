@@ -2,7 +2,6 @@ package runner
 
 import (
 	"bytes"
-	"errors"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -12,8 +11,11 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/checks"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 func TestParseCaptureArgs(t *testing.T) {
@@ -28,9 +30,8 @@ func TestParseCaptureArgs(t *testing.T) {
 		{[]string{"stop", "in"}, captureReq{name: "in"}},
 	} {
 		got, err := parseCaptureArgs(tc.args)
-		if err != nil || got != tc.want {
-			t.Errorf("parseCaptureArgs(%q) = %+v, %v; want %+v", tc.args, got, err, tc.want)
-		}
+		assert.NoError(t, err, "parseCaptureArgs(%q)", tc.args)
+		assert.Equal(t, tc.want, got, "parseCaptureArgs(%q)", tc.args)
 	}
 	for _, tc := range []struct {
 		args []string
@@ -48,28 +49,34 @@ func TestParseCaptureArgs(t *testing.T) {
 		{[]string{"start", "in", "host", "eth0", "host", "1.2.3"}, `bad address "1.2.3"`},
 	} {
 		_, err := parseCaptureArgs(tc.args)
-		if !errors.Is(err, ErrUsage) {
-			t.Errorf("parseCaptureArgs(%q): error %v, want a usage error", tc.args, err)
-			continue
-		}
-		if tc.want == "" && err != ErrUsage || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("parseCaptureArgs(%q): error %q, want one containing %q", tc.args, err, tc.want)
-		}
+		assertUsageError(t, err, tc.want, "parseCaptureArgs(%q)", tc.args)
 	}
+}
+
+// assertUsageError asserts that err is a usage error whose text contains
+// want, or the bare ErrUsage when want is "".
+func assertUsageError(t *testing.T, err error, want string, msgAndArgs ...any) {
+	t.Helper()
+	if !assert.ErrorIs(t, err, ErrUsage, msgAndArgs...) {
+		return
+	}
+	if want == "" {
+		assert.Same(t, ErrUsage, err, msgAndArgs...)
+		return
+	}
+	assert.ErrorContains(t, err, want, msgAndArgs...)
 }
 
 func TestParsePacketsArgs(t *testing.T) {
 	name, filter, err := parsePacketsArgs([]string{"in", "src", "port", "801"})
-	if name != "in" || filter != "src port 801" || err != nil {
-		t.Errorf("parsePacketsArgs(in src port 801) = %q, %q, %v", name, filter, err)
-	}
-	if name, filter, err := parsePacketsArgs([]string{"ctr"}); name != "ctr" || filter != "" || err != nil {
-		t.Errorf("parsePacketsArgs(ctr) = %q, %q, %v", name, filter, err)
-	}
+	assert.NoError(t, err, "parsePacketsArgs(in src port 801)")
+	assert.Equal(t, []string{"in", "src port 801"}, []string{name, filter}, "parsePacketsArgs(in src port 801)")
+	name, filter, err = parsePacketsArgs([]string{"ctr"})
+	assert.NoError(t, err, "parsePacketsArgs(ctr)")
+	assert.Equal(t, []string{"ctr", ""}, []string{name, filter}, "parsePacketsArgs(ctr)")
 	for _, args := range [][]string{nil, {"a/b"}, {"in", "port"}, {"in", "tcp", "or"}, {"in", "udp", "port", "x"}} {
-		if _, _, err := parsePacketsArgs(args); !errors.Is(err, ErrUsage) {
-			t.Errorf("parsePacketsArgs(%q): error %v, want a usage error", args, err)
-		}
+		_, _, err := parsePacketsArgs(args)
+		assert.ErrorIs(t, err, ErrUsage, "parsePacketsArgs(%q)", args)
 	}
 }
 
@@ -105,9 +112,7 @@ func TestParseNatArgs(t *testing.T) {
 		{[]string{"in", "../ctr"}, `"../ctr" is not a capture name`},
 	} {
 		_, err := parseNatArgs(tc.args)
-		if !errors.Is(err, ErrUsage) || tc.want == "" && err != ErrUsage || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("parseNatArgs(%q): error %v, want a usage error containing %q", tc.args, err, tc.want)
-		}
+		assertUsageError(t, err, tc.want, "parseNatArgs(%q)", tc.args)
 	}
 }
 
@@ -125,12 +130,9 @@ func TestTupleFilter(t *testing.T) {
 		{"icmp", ap("203.0.113.10:0 172.17.0.2:7"), "icmp and src host 203.0.113.10 and dst host 172.17.0.2"},
 	} {
 		got := tupleFilter(tc.proto, tc.tuple)
-		if got != tc.want {
-			t.Errorf("tupleFilter(%s, %v) = %q, want %q", tc.proto, tc.tuple, got, tc.want)
-		}
-		if _, err := checks.ParseFilter(got); err != nil {
-			t.Errorf("tupleFilter(%s, %v): %v", tc.proto, tc.tuple, err)
-		}
+		assert.Equal(t, tc.want, got, "tupleFilter(%s, %v)", tc.proto, tc.tuple)
+		_, err := checks.ParseFilter(got)
+		assert.NoError(t, err, "tupleFilter(%s, %v)", tc.proto, tc.tuple)
 	}
 }
 
@@ -139,35 +141,21 @@ func TestTupleFilter(t *testing.T) {
 func TestCaptureNames(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	e := &Env{st: &scriptState{workdir: t.TempDir()}, stdout: &stdout, stderr: &stderr}
-	if err := runPackets(e, []string{"in"}); err == nil || !strings.Contains(err.Error(), `no capture "in" (no capture was started)`) {
-		t.Errorf("packets in: error %v", err)
-	}
+	assert.ErrorContains(t, runPackets(e, []string{"in"}), `no capture "in" (no capture was started)`, "packets in")
 	cs := e.captures()
 	cs.m["in"] = &namedCapture{where: "host eth0", stopped: true}
 	cs.m["ctr"] = &namedCapture{where: "web eth0"}
-	if err := runNat(e, []string{"in", "ctr"}); err == nil || !strings.Contains(err.Error(), `capture "ctr" is still running: stop it first (capture stop ctr)`) {
-		t.Errorf("nat in ctr: error %v", err)
-	}
-	if err := runNat(e, []string{"in", "out"}); err == nil || !strings.Contains(err.Error(), `no capture "out" (captures: ctr, in)`) {
-		t.Errorf("nat in out: error %v", err)
-	}
-	if err := runCapture(e, []string{"stop", "in"}); err == nil || !strings.Contains(err.Error(), "capture stop in: already stopped") {
-		t.Errorf("capture stop in: error %v", err)
-	}
-	if err := runNat(e, []string{"in", "in"}); err == nil || !strings.Contains(err.Error(), "no TCP, UDP or ICMP flows") {
-		t.Errorf("nat in in: error %v", err)
-	}
+	assert.ErrorContains(t, runNat(e, []string{"in", "ctr"}), `capture "ctr" is still running: stop it first (capture stop ctr)`, "nat in ctr")
+	assert.ErrorContains(t, runNat(e, []string{"in", "out"}), `no capture "out" (captures: ctr, in)`, "nat in out")
+	assert.ErrorContains(t, runCapture(e, []string{"stop", "in"}), "capture stop in: already stopped", "capture stop in")
+	assert.ErrorContains(t, runNat(e, []string{"in", "in"}), "no TCP, UDP or ICMP flows", "nat in in")
 }
 
 func TestPcapPaths(t *testing.T) {
 	cs := newCaptureSet("capture-dnat", "/work", "/pcaps")
 	got := strings.Join(cs.pcapPaths("in"), " ")
-	if want := "/work/in.pcap /pcaps/capture-dnat-in.pcap"; got != want {
-		t.Errorf("pcapPaths = %q, want %q", got, want)
-	}
-	if got := strings.Join(newCaptureSet("x", "/work", "").pcapPaths("in"), " "); got != "/work/in.pcap" {
-		t.Errorf("pcapPaths without -pcap-dir = %q", got)
-	}
+	assert.Equal(t, "/work/in.pcap /pcaps/capture-dnat-in.pcap", got, "pcapPaths")
+	assert.Equal(t, "/work/in.pcap", strings.Join(newCaptureSet("x", "/work", "").pcapPaths("in"), " "), "pcapPaths without -pcap-dir")
 }
 
 // captureStart finds the scenarios that write pcaps.
@@ -179,21 +167,17 @@ var captureStart = regexp.MustCompile(`(?m)^[ \t]*(\[[^\]]*\][ \t]*)*capture[ \t
 // `packets` prints for it. It is the Go form of an [exec:tcpdump] condition:
 // skipped where tcpdump is not installed.
 func TestPcapsTcpdump(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	tcpdump, err := exec.LookPath("tcpdump")
 	if err != nil {
 		t.Skip("skipping: needs tcpdump")
 	}
 	all, err := filepath.Glob("../scenarios/*.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var files []string
 	for _, f := range all {
 		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if captureStart.Match(b) {
 			files = append(files, f)
 		}
@@ -202,21 +186,13 @@ func TestPcapsTcpdump(t *testing.T) {
 		t.Fatal("no scenario under scenarios/ captures packets")
 	}
 	dir := t.TempDir()
-	p := testscript.Params{Files: files, RequireExplicitExec: true, RequireUniqueNames: true}
-	if d, ok := t.Deadline(); ok {
-		p.Deadline = d
-	}
-	if err := SetupWith(&p, Options{PcapDir: dir}); err != nil {
-		t.Fatal(err)
-	}
+	p := scriptParams(t, testscript.Params{Files: files}, Options{PcapDir: dir})
 	// The scenarios run in parallel subtests; t.Run returns when all
 	// have finished.
 	t.Run("scenarios", func(t *testing.T) { testscript.Run(t, p) })
 
 	pcaps, err := filepath.Glob(filepath.Join(dir, "*.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, f := range files {
 		if m, _ := filepath.Glob(filepath.Join(dir, strings.TrimSuffix(filepath.Base(f), ".txt")+"-*.pcap")); len(m) == 0 && !t.Failed() {
 			t.Errorf("%s: captures packets but wrote no pcap in -pcap-dir", f)
@@ -236,13 +212,10 @@ func TestPcapsTcpdump(t *testing.T) {
 			t.Errorf("%s: tcpdump -r complained:\n%s", name, s)
 		}
 		f, err := os.Open(pcap)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		pkts, err := checks.ReadPcap(f)
 		f.Close()
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
+		if !assert.NoError(t, err, "%s", name) {
 			continue
 		}
 		// What the packets command prints for this capture.
@@ -282,8 +255,6 @@ var notReproduced = regexp.MustCompile(`^IP6? [^ ]+ > [^ ]+:\s+(ICMP6, type-#\d+
 func mustAddrPort(t *testing.T, s string) netip.AddrPort {
 	t.Helper()
 	ap, err := netip.ParseAddrPort(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return ap
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/runner/dockercli"
 )
@@ -23,9 +25,7 @@ func runScripts(t *testing.T, scripts map[string]string, cmds ...Cmd) map[string
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range scripts {
-		if err := os.WriteFile(filepath.Join(dir, name+".txt"), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".txt"), []byte(content), 0o644))
 	}
 	p := testscript.Params{
 		Dir:  dir,
@@ -191,26 +191,20 @@ func TestAddCmd(t *testing.T) {
 func TestCommandTable(t *testing.T) {
 	name := regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 	for _, c := range Commands() {
-		if !name.MatchString(c.Name) {
-			t.Errorf("command %q: names are lowercase, kebab-case", c.Name)
-		}
-		if !strings.HasSuffix(c.Summary, ".") {
-			t.Errorf("command %q: the summary should be a sentence", c.Name)
-		}
-		if c.Usage == "" {
-			t.Errorf("command %q: no usage", c.Name)
-		}
+		assert.Regexp(t, name, c.Name, "command %q: names are lowercase, kebab-case", c.Name)
+		assert.True(t, strings.HasSuffix(c.Summary, "."), "command %q: the summary should be a sentence", c.Name)
+		assert.NotEmpty(t, c.Usage, "command %q: no usage", c.Name)
 	}
 }
 
 func TestConditions(t *testing.T) {
-	if _, known, err := condition("nosuch"); known || err == nil {
-		t.Errorf("condition(nosuch) = known %v, error %v; want an unknown condition error", known, err)
-	}
+	_, known, err := condition("nosuch")
+	assert.False(t, known, "condition(nosuch) is known")
+	assert.Error(t, err, "condition(nosuch): want an unknown condition error")
 	ok, known, err := condition("root")
-	if !known || err != nil || ok != (os.Geteuid() == 0) {
-		t.Errorf("condition(root) = %v, %v, %v", ok, known, err)
-	}
+	assert.True(t, known, "condition(root) is unknown")
+	assert.NoError(t, err, "condition(root)")
+	assert.Equal(t, os.Geteuid() == 0, ok, "condition(root)")
 }
 
 // TestEraConditions checks [compat:N] and [firewall:BACKEND] against
@@ -229,16 +223,16 @@ func TestEraConditions(t *testing.T) {
 		t.Setenv(dockercli.DockerdEnv, tc.env)
 		for _, cond := range []string{"compat:27", "compat:20.10", "compat:28", "compat:29", "firewall:iptables", "firewall:nftables"} {
 			ok, known, err := condition(cond)
-			if want := slices.Contains(tc.holds, cond); !known || err != nil || ok != want {
-				t.Errorf("%s=%q: condition(%s) = %v, known %v, error %v; want %v", dockercli.DockerdEnv, tc.env, cond, ok, known, err, want)
-			}
+			assert.True(t, known, "%s=%q: condition(%s) is unknown", dockercli.DockerdEnv, tc.env, cond)
+			assert.NoError(t, err, "%s=%q: condition(%s)", dockercli.DockerdEnv, tc.env, cond)
+			assert.Equal(t, slices.Contains(tc.holds, cond), ok, "%s=%q: condition(%s)", dockercli.DockerdEnv, tc.env, cond)
 		}
 	}
 	t.Setenv(dockercli.DockerdEnv, "")
 	for _, cond := range []string{"firewall:ebtables", "compat:30"} {
-		if _, known, err := condition(cond); !known || err == nil {
-			t.Errorf("condition(%s) = known %v, error %v; want an error", cond, known, err)
-		}
+		_, known, err := condition(cond)
+		assert.True(t, known, "condition(%s) is unknown", cond)
+		assert.Error(t, err, "condition(%s)", cond)
 	}
 }
 
@@ -247,18 +241,12 @@ func TestEraConditions(t *testing.T) {
 func TestDockerUsage(t *testing.T) {
 	e := &Env{st: &scriptState{}, stdout: new(bytes.Buffer), stderr: new(bytes.Buffer)}
 	for _, args := range [][]string{nil, {"build", "."}, {"network"}} {
-		if err := runDocker(e, args); !errors.Is(err, ErrUsage) {
-			t.Errorf("docker %q: error %v, want a usage error", args, err)
-		}
+		assert.ErrorIs(t, runDocker(e, args), ErrUsage, "docker %q", args)
 	}
 }
 
 func TestDocs(t *testing.T) {
 	have, err := os.ReadFile("../docs/scenarios.md")
-	if err != nil {
-		t.Fatalf("reading the scenario language reference: %v", err)
-	}
-	if string(have) != Markdown() {
-		t.Fatalf("docs/scenarios.md is stale. To update, run 'go generate ./runner'.")
-	}
+	require.NoError(t, err, "reading the scenario language reference")
+	require.Equal(t, Markdown(), string(have), "docs/scenarios.md is stale. To update, run 'go generate ./runner'.")
 }

@@ -5,16 +5,16 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
-	"github.com/vishvananda/netlink"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/testkit"
 	"github.com/labrun/labrun/runner/dockercli"
 )
 
@@ -281,18 +281,14 @@ var badInputs = []badInput{
 // scenario file and the bad command's line, and the lab after the failure
 // is as it was just before the bad command (see labState).
 func TestBadInput(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	// The messages are the Docker 27 era's, labrun's default.
 	t.Setenv(dockercli.DockerdEnv, "")
-	if len(badInputs) < 40 {
-		t.Fatalf("only %d bad inputs; the reliability issue asks for at least 40", len(badInputs))
-	}
+	require.GreaterOrEqual(t, len(badInputs), 40, "bad inputs: the reliability issue asks for at least 40")
 	dir := t.TempDir()
 	seen := map[string]bool{}
 	for _, b := range badInputs {
-		if seen[b.name] {
-			t.Fatalf("bad input %q listed twice", b.name)
-		}
+		require.False(t, seen[b.name], "bad input %q listed twice", b.name)
 		seen[b.name] = true
 		var s strings.Builder
 		fmt.Fprintf(&s, "# bad input: %s\n", b.name)
@@ -300,9 +296,7 @@ func TestBadInput(t *testing.T) {
 			s.WriteString(l + "\n")
 		}
 		fmt.Fprintf(&s, "lab-mark %s\n%s\n", b.name, b.cmd)
-		if err := os.WriteFile(filepath.Join(dir, b.name+".txt"), []byte(s.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, b.name+".txt"), []byte(s.String()), 0o644))
 	}
 	marks := &labMarks{after: map[string]string{}, before: map[string]string{}}
 	res := runWithCmds(t, dir, Cmd{
@@ -331,9 +325,7 @@ func TestBadInput(t *testing.T) {
 			continue
 		}
 		got := id.ReplaceAllString(badStderr(log, b.cmd), "<ID>")
-		if got != b.stderr {
-			t.Errorf("%s: %s\nstderr:\n%s\nwant:\n%s", b.name, b.cmd, got, b.stderr)
-		}
+		assert.Equal(t, b.stderr, got, "%s: %s\nstderr", b.name, b.cmd)
 		marks.mu.Lock()
 		before, after := marks.before[b.name], marks.after[b.name]
 		marks.mu.Unlock()
@@ -342,14 +334,10 @@ func TestBadInput(t *testing.T) {
 			continue
 		}
 		if b.engineStops {
-			if err := engineStopped(before, after); err != nil {
-				t.Errorf("%s: %s: %v", b.name, b.cmd, err)
-			}
+			assert.NoError(t, engineStopped(before, after), "%s: %s", b.name, b.cmd)
 			continue
 		}
-		if before != after {
-			t.Errorf("%s: %s changed the lab:\n%s", b.name, b.cmd, lineDiff(before, after))
-		}
+		assert.Equal(t, before, after, "%s: %s changed the lab", b.name, b.cmd)
 	}
 }
 
@@ -357,22 +345,11 @@ func TestBadInput(t *testing.T) {
 // commands, and returns each one's result by name.
 func runWithCmds(t *testing.T, dir string, cmds ...Cmd) map[string]*scriptT {
 	t.Helper()
-	p := testscript.Params{
-		Dir:                 dir,
-		RequireExplicitExec: true,
-		RequireUniqueNames:  true,
-		Cmds:                map[string]func(*testscript.TestScript, bool, []string){},
-	}
-	if d, ok := t.Deadline(); ok {
-		p.Deadline = d
-	}
+	p := testscript.Params{Dir: dir, Cmds: map[string]func(*testscript.TestScript, bool, []string){}}
 	for _, c := range cmds {
 		p.Cmds[c.Name] = tsCmd(c)
 	}
-	if err := Setup(&p); err != nil {
-		t.Fatal(err)
-	}
-	return runParams(t, p)
+	return runParams(t, scriptParams(t, p, Options{}))
 }
 
 // badStderr returns what the log shows as the standard error of the last
@@ -430,94 +407,21 @@ func (m *labMarks) run(e *Env, args []string) error {
 
 // labState describes what a failed command must leave as it was, one fact
 // a line: the host node's links, addresses, routes, listening sockets,
-// iptables rules and forwarding sysctls; the engine's networks, endpoints
+// iptables rules and forwarding sysctls (testkit.NSState); the engine's networks, endpoints
 // and running containers with their addresses and ports (a container that
 // a failed docker run leaves created, as Docker does, must have nothing of
 // a network); the processes descending from labrun; and the network
 // namespaces labrun holds open.
 func labState(lab *netkit.Lab) (string, error) {
-	var lines []string
-	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
 	host := lab.Host()
-	h := host.Netlink()
-	links, err := h.LinkList()
-	if err != nil {
-		return "", err
-	}
-	names := map[int]string{}
-	for _, l := range links {
-		names[l.Attrs().Index] = l.Attrs().Name
-	}
-	for _, l := range links {
-		a := l.Attrs()
-		add("link %s %s master=%s up=%v", a.Name, l.Type(), names[a.MasterIndex], a.Flags&(1<<0) != 0)
-	}
-	addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
-	if err != nil {
-		return "", err
-	}
-	// IPv6 link-local addresses and their routes are the kernel's own,
-	// made when a link first has a carrier, at a time of its choosing:
-	// not the lab's doing, so not part of its state.
-	for _, a := range addrs {
-		if !a.IP.IsLinkLocalUnicast() {
-			add("addr %s %s", names[a.LinkIndex], a.IPNet)
-		}
-	}
-	routes, err := h.RouteList(nil, netlink.FAMILY_ALL)
-	if err != nil {
-		return "", err
-	}
-	for _, r := range routes {
-		if r.Dst == nil || !r.Dst.IP.IsLinkLocalUnicast() {
-			add("route %v via %v dev %s", r.Dst, r.Gw, names[r.LinkIndex])
-		}
-	}
-	err = host.NS().Do(func() error {
-		for _, f := range []string{"tcp", "tcp6", "udp", "udp6"} {
-			b, err := os.ReadFile("/proc/thread-self/net/" + f)
-			if err != nil {
-				return err
-			}
-			for _, l := range strings.Split(string(b), "\n")[1:] {
-				fs := strings.Fields(l)
-				if len(fs) > 3 && (fs[3] == "0A" || strings.HasPrefix(f, "udp")) {
-					add("socket %s %s", f, fs[1])
-				}
-			}
-		}
-		return nil
+	lines, err := testkit.NSState(host.NS(), testkit.StateOptions{
+		IPTables: true,
+		Sysctls:  []string{"net/ipv4/ip_forward", "net/bridge/bridge-nf-call-iptables"},
 	})
 	if err != nil {
 		return "", err
 	}
-	rules, err := host.Output("iptables-save")
-	if err != nil {
-		return "", err
-	}
-	// A table the kernel made when iptables first looked at it, with
-	// only its built-in chains accepting everything, is no rule: only
-	// chains, rules and other policies count.
-	counters := regexp.MustCompile(`\[\d+:\d+\]`)
-	builtin := regexp.MustCompile(`^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) ACCEPT \[\]$`)
-	table := ""
-	for _, l := range strings.Split(string(rules), "\n") {
-		l = counters.ReplaceAllString(l, "[]")
-		switch {
-		case strings.HasPrefix(l, "*"):
-			table = l[1:]
-		case l == "" || l == "COMMIT" || strings.HasPrefix(l, "#") || builtin.MatchString(l):
-		default:
-			add("iptables %s %s", table, l)
-		}
-	}
-	for _, key := range []string{"net/ipv4/ip_forward", "net/bridge/bridge-nf-call-iptables"} {
-		v, err := host.NS().ReadSysctl(key)
-		if err != nil {
-			v = "unreadable"
-		}
-		add("sysctl %s %s", key, v)
-	}
+	add := lines.Addf
 	if eng := lab.Engine(); eng == nil {
 		add("engine stopped")
 	} else {
@@ -538,85 +442,11 @@ func labState(lab *netkit.Lab) (string, error) {
 			}
 		}
 	}
-	for _, p := range descendantProcs(os.Getpid()) {
+	for _, p := range testkit.Descendants(os.Getpid()) {
 		add("process %s", p)
 	}
-	// The root namespace is left out: a thread switching namespaces holds
-	// a descriptor of it for a moment.
-	root, _ := os.Readlink("/proc/thread-self/ns/net")
-	ents, _ := os.ReadDir("/proc/self/fd")
-	for _, ent := range ents {
-		if l, err := os.Readlink("/proc/self/fd/" + ent.Name()); err == nil && strings.HasPrefix(l, "net:") && l != root {
-			add("netns %s", l)
-		}
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n") + "\n", nil
-}
-
-// descendantProcs lists the processes descending from pid as "PID COMM".
-func descendantProcs(pid int) []string {
-	parent := map[int]int{}
-	comm := map[int]string{}
-	ents, _ := os.ReadDir("/proc")
-	for _, ent := range ents {
-		p, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || close < open {
-			continue
-		}
-		f := strings.Fields(s[close+1:])
-		if len(f) < 2 {
-			continue
-		}
-		pp, _ := strconv.Atoi(f[1])
-		parent[p] = pp
-		comm[p] = s[open+1 : close]
-	}
-	var out []string
-	for p := range parent {
-		for a := parent[p]; a > 1; a = parent[a] {
-			if a == pid {
-				out = append(out, fmt.Sprintf("%d %s", p, comm[p]))
-				break
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// lineDiff shows the lines only in a (-) and only in b (+).
-func lineDiff(a, b string) string {
-	in := func(s string) map[string]int {
-		m := map[string]int{}
-		for _, l := range strings.Split(s, "\n") {
-			m[l]++
-		}
-		return m
-	}
-	ma, mb := in(a), in(b)
-	var out []string
-	for l, n := range ma {
-		if mb[l] < n {
-			out = append(out, "- "+l)
-		}
-	}
-	for l, n := range mb {
-		if ma[l] < n {
-			out = append(out, "+ "+l)
-		}
-	}
-	sort.Strings(out)
-	return strings.Join(out, "\n")
+	lines = append(lines, testkit.HeldNamespaces()...)
+	return lines.Sorted().String(), nil
 }
 
 // engineStopped checks the lab after a failed dockerd restart against the
@@ -627,7 +457,7 @@ func lineDiff(a, b string) string {
 func engineStopped(before, after string) error {
 	want := withoutEngine(before) + "engine stopped\n"
 	if got := withoutEngine(after) + "engine stopped\n"; got != want || !strings.Contains(after, "engine stopped\n") {
-		return fmt.Errorf("the lab is not as a stopped engine leaves it:\n%s", lineDiff(want, after))
+		return fmt.Errorf("the lab is not as a stopped engine leaves it:\n%s", testkit.TextDiff("want", want, "after", after))
 	}
 	beforeNS := map[string]bool{}
 	for _, l := range strings.Split(before, "\n") {

@@ -14,10 +14,13 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
 	"github.com/labrun/labrun/checks"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // labPrefixes hold every address a lab uses: the classroom world, the
@@ -42,23 +45,15 @@ var labPrefixes = []netip.Prefix{
 //     veths whose other end is in a lab namespace (never the root one), and
 //     routes only through them to gateways on their own links.
 func TestNothingLeavesTheLab(t *testing.T) {
-	requireLab(t)
-	root, err := netns.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
-	rootIno, _ := root.Inode()
+	testkit.RequireLab(t)
+	insp := newInspector(t)
+	root := insp.rootNS
 
 	// Capture on the machine's interfaces.
 	rh, err := netlink.NewHandleAt(root.Handle())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	links, err := rh.LinkList()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	prefixes := append([]netip.Prefix(nil), labPrefixes...)
 	var ifaces []string
 	for _, l := range links {
@@ -103,15 +98,12 @@ func TestNothingLeavesTheLab(t *testing.T) {
 	for _, name := range ifaces {
 		before[name] = counted(name)
 		c, err := checks.StartCapture(root, name, filter)
-		if err != nil {
-			t.Fatalf("capturing on the machine's %s: %v", name, err)
-		}
+		require.NoError(t, err, "capturing on the machine's %s", name)
 		defer c.Stop()
 		caps = append(caps, c)
 	}
 
 	// Inspect the labs' namespaces while the scenarios run.
-	insp := &inspector{root: fmt.Sprintf("net:[%d]", rootIno), rootNS: root, unresolved: map[string]int{}}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -126,16 +118,8 @@ func TestNothingLeavesTheLab(t *testing.T) {
 	})
 
 	scenarios, err := filepath.Glob("../scenarios/*.txt*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := testscript.Params{Dir: "../scenarios", RequireExplicitExec: true, RequireUniqueNames: true}
-	if d, ok := t.Deadline(); ok {
-		p.Deadline = d
-	}
-	if err := Setup(&p); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	p := scriptParams(t, testscript.Params{Dir: "../scenarios"}, Options{})
 	start := time.Now()
 	// The scenarios run in parallel subtests, as under labrun; t.Run
 	// returns when all have finished.
@@ -148,9 +132,7 @@ func TestNothingLeavesTheLab(t *testing.T) {
 	received := 0
 	for i, c := range caps {
 		pkts, err := c.Stop()
-		if err != nil {
-			t.Errorf("capture on %s: %v", ifaces[i], err)
-		}
+		assert.NoError(t, err, "capture on %s", ifaces[i])
 		got, carried := c.Stats().Received, counted(ifaces[i])-before[ifaces[i]]
 		received += got
 		if carried > 0 && got == 0 {
@@ -191,16 +173,22 @@ type inspector struct {
 	violations []string
 }
 
+// newInspector returns an inspector of the namespaces this process holds,
+// with the root namespace (this thread's) open until the test ends.
+func newInspector(t *testing.T) *inspector {
+	t.Helper()
+	root, err := netns.Open("/proc/thread-self/ns/net")
+	require.NoError(t, err, "opening the root namespace")
+	t.Cleanup(func() { root.Close() })
+	ino, err := root.Inode()
+	require.NoError(t, err, "reading the root namespace's inode")
+	return &inspector{root: fmt.Sprintf("net:[%d]", ino), rootNS: root, unresolved: map[string]int{}}
+}
+
 // sample inspects every lab namespace once.
 func (in *inspector) sample() {
-	held := map[string]string{} // "net:[N]" → /proc/self/fd/FD
-	ents, _ := os.ReadDir("/proc/self/fd")
-	for _, ent := range ents {
-		p := "/proc/self/fd/" + ent.Name()
-		if l, err := os.Readlink(p); err == nil && strings.HasPrefix(l, "net:") && l != in.root {
-			held[l] = p
-		}
-	}
+	held := testkit.NamespaceFDs() // "net:[N]" → /proc/self/fd/FD
+	delete(held, in.root)
 	var opened []*netns.NS
 	byIno := map[string]*netns.NS{}
 	for ino, p := range held {
@@ -342,41 +330,18 @@ func (in *inspector) violate(format string, args ...any) {
 // that is neither a bridge nor a veth, and a route to a gateway on none of
 // its links.
 func TestInspectorCatchesLeaks(t *testing.T) {
-	requireLab(t)
-	root, err := netns.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
-	rootIno, _ := root.Inode()
-	ns, err := netns.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns.Handle())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	testkit.RequireLab(t)
+	in := newInspector(t)
+	h := testkit.Handle(t, testkit.NewNS(t, testkit.NSOptions{}))
 	// Equivalent to: ip link add out0 type ifb; ip addr add 10.1.0.1/24 dev out0;
 	// ip link set out0 up; ip route add 10.3.0.0/16 via 10.2.0.1 dev out0 onlink
 	out := &netlink.Ifb{LinkAttrs: netlink.LinkAttrs{Name: "out0"}}
-	if err := h.LinkAdd(out); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, h.LinkAdd(out))
 	addr, _ := netlink.ParseAddr("10.1.0.1/24")
-	if err := h.AddrAdd(out, addr); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.LinkSetUp(out); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, h.AddrAdd(out, addr))
+	require.NoError(t, h.LinkSetUp(out))
 	_, dst, _ := netipNet("10.3.0.0/16")
-	if err := h.RouteAdd(&netlink.Route{LinkIndex: out.Attrs().Index, Dst: dst, Gw: []byte{10, 2, 0, 1}, Flags: int(netlink.FLAG_ONLINK)}); err != nil {
-		t.Fatal(err)
-	}
-	in := &inspector{root: fmt.Sprintf("net:[%d]", rootIno), rootNS: root, unresolved: map[string]int{}}
+	require.NoError(t, h.RouteAdd(&netlink.Route{LinkIndex: out.Attrs().Index, Dst: dst, Gw: []byte{10, 2, 0, 1}, Flags: int(netlink.FLAG_ONLINK)}))
 	for i := 0; i < 3; i++ { // a state must stay for three samples to count
 		in.sample()
 	}

@@ -3,21 +3,22 @@ package runner
 import (
 	"bytes"
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // TestExec runs command lines against a lab outside any script, as a live
 // lab's keeper does: output and exit statuses are the scenario commands'.
 func TestExec(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	lab, err := netkit.NewLab(netkit.LabOptions{Name: "exec"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer lab.Close()
 	run := func(args ...string) (string, string, error) {
 		var out, errb bytes.Buffer
@@ -25,29 +26,24 @@ func TestExec(t *testing.T) {
 		return out.String(), errb.String(), err
 	}
 	out, _, err := run("docker", "run", "-d", "--name", "web", "-p", "801:80", "httpd")
-	if err != nil || len(strings.TrimSpace(out)) != 64 {
-		t.Fatalf("docker run: %q, %v", out, err)
-	}
-	if out, _, err := run("docker", "port", "web", "80"); err != nil || !strings.HasPrefix(out, "0.0.0.0:801\n") {
-		t.Errorf("docker port: %q, %v", out, err)
-	}
+	require.NoError(t, err, "docker run")
+	require.Len(t, strings.TrimSpace(out), 64, "docker run: the container's ID")
+	out, _, err = run("docker", "port", "web", "80")
+	assert.NoError(t, err, "docker port")
+	assert.True(t, strings.HasPrefix(out, "0.0.0.0:801\n"), "docker port: %q", out)
 	// docker exec sees the PATH of ExecOptions.Env.
-	if out, _, err := run("docker", "exec", "web", "ip", "-4", "-br", "addr", "show", "eth0"); err != nil || !strings.Contains(out, "172.17.0.2/16") {
-		t.Errorf("docker exec: %q, %v", out, err)
-	}
+	out, _, err = run("docker", "exec", "web", "ip", "-4", "-br", "addr", "show", "eth0")
+	assert.NoError(t, err, "docker exec")
+	assert.Contains(t, out, "172.17.0.2/16", "docker exec")
 	_, stderr, err := run("docker", "run", "--bogus", "httpd")
-	if ExitStatus(err) != 125 || !strings.Contains(stderr, "unknown flag: --bogus") {
-		t.Errorf("docker run --bogus: status %d, %q", ExitStatus(err), stderr)
-	}
+	assert.Equal(t, 125, ExitStatus(err), "docker run --bogus: status")
+	assert.Contains(t, stderr, "unknown flag: --bogus", "docker run --bogus")
 	_, stderr, err = run("reach", "client", "192.168.190.128:802")
-	if ExitStatus(err) != 1 || !strings.Contains(stderr, "connection refused") {
-		t.Errorf("reach: status %d, %q", ExitStatus(err), stderr)
-	}
+	assert.Equal(t, 1, ExitStatus(err), "reach: status")
+	assert.Contains(t, stderr, "connection refused", "reach")
 	_, stderr, err = run("capture", "start", "x", "host", "eth0")
-	if !errors.Is(err, ErrUsage) || ExitStatus(err) != 2 || !strings.Contains(stderr, "not a command a live lab runs") {
-		t.Errorf("capture: status %d, %q, %v", ExitStatus(err), stderr, err)
-	}
-	if ExitStatus(nil) != 0 {
-		t.Error("ExitStatus(nil) != 0")
-	}
+	assert.ErrorIs(t, err, ErrUsage, "capture")
+	assert.Equal(t, 2, ExitStatus(err), "capture: status")
+	assert.Contains(t, stderr, "not a command a live lab runs", "capture")
+	assert.Equal(t, 0, ExitStatus(nil), "ExitStatus(nil)")
 }

@@ -2,10 +2,11 @@ package runner
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
 
 	"github.com/labrun/labrun/runner/dockercli"
 )
@@ -34,15 +35,17 @@ func TestProbeFlags(t *testing.T) {
 			fs.Bool(&udp, "", "udp")
 			fs.String(&password, "", "password")
 		})
-		if err != nil || !slices.Equal(rest, tc.rest) || timeout != tc.timeout || udp != tc.udp || password != tc.password {
-			t.Errorf("probeFlags(%q) = %q, %v, udp %v, password %q, %v; want %q, %v, udp %v, password %q",
-				tc.args, rest, timeout, udp, password, err, tc.rest, tc.timeout, tc.udp, tc.password)
+		if !assert.NoError(t, err, "probeFlags(%q)", tc.args) {
+			continue
 		}
+		assert.Equal(t, tc.rest, rest, "probeFlags(%q): arguments left", tc.args)
+		assert.Equal(t, tc.timeout, timeout, "probeFlags(%q): timeout", tc.args)
+		assert.Equal(t, tc.udp, udp, "probeFlags(%q): udp", tc.args)
+		assert.Equal(t, tc.password, password, "probeFlags(%q): password", tc.args)
 	}
 	for _, args := range [][]string{{"-bogus", "web", "a:1"}, {"-timeout", "never", "web", "a:1"}, {"-timeout", "-1s", "web"}} {
-		if _, _, err := probeFlags(args, time.Second, nil); !errors.Is(err, ErrUsage) {
-			t.Errorf("probeFlags(%q): error %v, want a usage error", args, err)
-		}
+		_, _, err := probeFlags(args, time.Second, nil)
+		assert.ErrorIs(t, err, ErrUsage, "probeFlags(%q)", args)
 	}
 }
 
@@ -104,11 +107,10 @@ func TestParseSSHTarget(t *testing.T) {
 		{"::1", "root", "[::1]:22"},
 	} {
 		user, addr, err := parseSSHTarget(tc.in)
-		if err != nil || user != tc.user || addr.String() != tc.addr {
-			t.Errorf("parseSSHTarget(%q) = %q, %v, %v; want %q, %s", tc.in, user, addr, err, tc.user, tc.addr)
-		}
+		assert.NoError(t, err, "parseSSHTarget(%q)", tc.in)
+		assert.Equal(t, tc.user, user, "parseSSHTarget(%q): user", tc.in)
+		assert.Equal(t, tc.addr, addr.String(), "parseSSHTarget(%q): address", tc.in)
 	}
-	if _, _, err := parseSSHTarget("root@host"); err == nil {
-		t.Error("parseSSHTarget(root@host): no error for a name")
-	}
+	_, _, err := parseSSHTarget("root@host")
+	assert.Error(t, err, "parseSSHTarget(root@host): no error for a name")
 }

@@ -6,10 +6,10 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit/initproc"
-	"github.com/labrun/labrun/netkit/netns"
-	"github.com/labrun/labrun/netkit/prereq"
+	"github.com/labrun/labrun/netkit/testkit"
 	"github.com/labrun/labrun/runner/dockercli"
 )
 
@@ -21,38 +21,30 @@ func TestMain(m *testing.M) {
 	m.Run()
 }
 
-// requireLab skips a test on a machine that cannot build labs, saying why.
-func requireLab(t *testing.T) {
+// scriptParams returns p (the scripts, Dir or Files, and any commands of
+// the test's own) set up as every script run of these tests is: explicit
+// exec, unique names, the test's deadline, and labrun's commands and
+// conditions (SetupWith o).
+func scriptParams(t *testing.T, p testscript.Params, o Options) testscript.Params {
 	t.Helper()
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot create network namespaces (labs need root): %v", err)
-	}
-	if err := prereq.Err(); err != nil {
-		t.Skipf("skipping: this machine cannot build labs:\n%v", err)
-	}
-}
-
-// scriptParams are the Params every script directory runs with.
-func scriptParams(t *testing.T, dir string) testscript.Params {
-	p := testscript.Params{
-		Dir:                 dir,
-		RequireExplicitExec: true,
-		RequireUniqueNames:  true,
-		UpdateScripts:       *update,
-	}
+	p.RequireExplicitExec, p.RequireUniqueNames = true, true
 	if d, ok := t.Deadline(); ok {
 		p.Deadline = d
 	}
-	if err := Setup(&p); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, SetupWith(&p, o))
 	return p
+}
+
+// dirParams are the Params of the scripts in dir, whose cmp golden
+// sections -update rewrites.
+func dirParams(t *testing.T, dir string) testscript.Params {
+	return scriptParams(t, testscript.Params{Dir: dir, UpdateScripts: *update}, Options{})
 }
 
 // TestScenarios runs every scenario under scenarios/, as labrun does.
 func TestScenarios(t *testing.T) {
-	requireLab(t)
-	testscript.Run(t, scriptParams(t, "../scenarios"))
+	testkit.RequireLab(t)
+	testscript.Run(t, dirParams(t, "../scenarios"))
 }
 
 // scenarioEras are the engines, besides the default (era 27, which
@@ -74,19 +66,19 @@ func TestScenariosEras(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping in -short mode: runs the scenario suite once per era")
 	}
-	requireLab(t)
+	testkit.RequireLab(t)
 	for _, era := range scenarioEras {
 		t.Run(strings.NewReplacer("--", "", "=", "", " ", "_").Replace(era), func(t *testing.T) {
 			// The subtest sets the variable, so that the scripts (its
 			// parallel subtests) all see it, and restores it after them.
 			t.Setenv(dockercli.DockerdEnv, era)
-			testscript.Run(t, scriptParams(t, "../scenarios"))
+			testscript.Run(t, dirParams(t, "../scenarios"))
 		})
 	}
 }
 
 // TestScripts runs the scripts that exercise each command against a real lab.
 func TestScripts(t *testing.T) {
-	requireLab(t)
-	testscript.Run(t, scriptParams(t, "testdata/script"))
+	testkit.RequireLab(t)
+	testscript.Run(t, dirParams(t, "testdata/script"))
 }

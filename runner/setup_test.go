@@ -9,8 +9,11 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // registry is a LabRegistry that records what it is told, and refuses
@@ -43,18 +46,14 @@ func (r *registry) Unregister(l *netkit.Lab) {
 // script makes and of the script's end, and that a refused lab fails its
 // script with the registry's error before its first command.
 func TestOptionsLabs(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	dir := t.TempDir()
 	for _, n := range []string{"a", "b"} {
-		if err := os.WriteFile(filepath.Join(dir, n+".txt"), []byte("on host true\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n+".txt"), []byte("on host true\n"), 0o644))
 	}
 	params := func(reg *registry) testscript.Params {
 		p := testscript.Params{Dir: dir}
-		if err := SetupWith(&p, Options{Labs: reg}); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, SetupWith(&p, Options{Labs: reg}))
 		return p
 	}
 
@@ -64,9 +63,8 @@ func TestOptionsLabs(t *testing.T) {
 			t.Errorf("%s failed:\n%s", name, r.log.String())
 		}
 	}
-	if reg.registered != 2 || len(reg.open) != 0 {
-		t.Errorf("%d labs registered, %d still open after the scripts; want 2 and 0", reg.registered, len(reg.open))
-	}
+	assert.Equal(t, 2, reg.registered, "labs registered")
+	assert.Empty(t, reg.open, "labs still open after the scripts")
 
 	reg = &registry{open: map[*netkit.Lab]bool{}, refuse: errors.New("stopping")}
 	for name, r := range runParams(t, params(reg)) {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,7 +15,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // These tests run the labrun binary itself, built into the test's temporary
@@ -29,12 +32,8 @@ const containers = 50
 // the test on a machine that cannot make labs.
 func binaries(t *testing.T) (labrun, rootguard string) {
 	t.Helper()
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot make network namespaces (labs need root): %v", err)
-	}
-	if _, err := exec.LookPath("iptables"); err != nil {
-		t.Skip("skipping: no iptables")
-	}
+	testkit.RequireNetAdmin(t)
+	testkit.RequireBinary(t, "iptables")
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = "/usr/local/go/bin/go"
@@ -49,6 +48,24 @@ func binaries(t *testing.T) (labrun, rootguard string) {
 		}
 	}
 	return labrun, rootguard
+}
+
+// rootSnapshot records the root namespace's state with rootguard, and
+// returns the snapshot's path for rootCompare.
+func rootSnapshot(t *testing.T, rootguard string) string {
+	t.Helper()
+	snap := filepath.Join(t.TempDir(), "root.snapshot")
+	out, err := exec.Command(rootguard, "snapshot", snap).CombinedOutput()
+	require.NoError(t, err, "rootguard snapshot:\n%s", out)
+	return snap
+}
+
+// rootCompare reports any change of the root namespace since rootSnapshot
+// (leaving out a real Docker Engine's own).
+func rootCompare(t *testing.T, rootguard, snap string) {
+	t.Helper()
+	out, err := exec.Command(rootguard, "compare", "-ignore-docker", snap).CombinedOutput()
+	assert.NoError(t, err, "rootguard compare:\n%s", out)
 }
 
 // fiftyScenario writes a scenario that starts 50 containers, each with a
@@ -70,9 +87,7 @@ func fiftyScenario(t *testing.T) string {
 	}
 	b.WriteString("\n# A long check: a program in the client, until the run is killed.\non client sleep 120\n")
 	path := filepath.Join(t.TempDir(), "fifty.txt")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
 	return path
 }
 
@@ -121,10 +136,7 @@ func TestKilledRuns(t *testing.T) {
 }
 
 func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signal, point killPoint) {
-	snap := filepath.Join(t.TempDir(), "root.snapshot")
-	if out, err := exec.Command(rootguard, "snapshot", snap).CombinedOutput(); err != nil {
-		t.Fatalf("rootguard snapshot: %v\n%s", err, out)
-	}
+	snap := rootSnapshot(t, rootguard)
 	nsBefore := allNetns()
 
 	var stdout, stderr bytes.Buffer
@@ -132,9 +144,7 @@ func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signa
 	cmd := exec.Command(labrun, "-v", scenario)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	w := &watch{labrun: cmd.Process.Pid, exe: labrun, seen: map[procID]bool{}, ns: map[string]bool{}, cookies: map[uint64]string{}}
@@ -169,9 +179,7 @@ func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signa
 		t.Errorf("the leftover check sees %d processes and %d namespaces of the running lab", procsSeen, nsSeen)
 	}
 	sent := time.Now()
-	if err := cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("sending %s: %v", signalName(sig), err)
-	}
+	require.NoError(t, cmd.Process.Signal(sig), "sending %s", signalName(sig))
 	var err error
 	select {
 	case err = <-exited:
@@ -220,9 +228,7 @@ func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signa
 	} else {
 		t.Logf("nothing of the lab left %v after the signal", time.Since(sent).Round(time.Millisecond))
 	}
-	if out, err := exec.Command(rootguard, "compare", "-ignore-docker", snap).CombinedOutput(); err != nil {
-		t.Errorf("rootguard compare: %v\n%s", err, out)
-	}
+	rootCompare(t, rootguard, snap)
 	// Files: an interrupted labrun removes its work directories; a killed
 	// one cannot (they are plain files in TMPDIR, no part of a lab).
 	if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
@@ -248,7 +254,7 @@ func killRun(t *testing.T, labrun, rootguard, scenario string, sig syscall.Signa
 // procID names a process for good: PID and start time (PIDs are reused).
 type procID struct {
 	pid   int
-	start string
+	start uint64
 }
 
 // watch follows a running labrun from outside: its children, and the
@@ -283,13 +289,10 @@ func (w *watch) look() {
 			record(fmt.Sprintf("/proc/%d/fd/%s", w.labrun, fd.Name()))
 		}
 	}
-	for _, p := range procs() {
-		if p.ppid != w.labrun {
-			continue
-		}
-		w.seen[p.id] = true
-		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.id.pid))
-		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.id.pid))
+	for _, p := range testkit.Children(w.labrun) {
+		w.seen[procID{p.PID, p.Start}] = true
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.PID))
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.PID))
 		switch {
 		case exe == w.exe && strings.TrimSpace(string(comm)) == "httpd":
 			// A container's main process: the labrun binary, named after
@@ -299,7 +302,7 @@ func (w *watch) look() {
 		case filepath.Base(exe) == "sleep":
 			w.sleeping = true
 		}
-		record(fmt.Sprintf("/proc/%d/ns/net", p.id.pid))
+		record(fmt.Sprintf("/proc/%d/ns/net", p.PID))
 	}
 }
 
@@ -308,16 +311,16 @@ func (w *watch) look() {
 // process, thread, descriptor or mount on the machine.
 func (w *watch) leftovers() []string {
 	var left []string
-	for _, p := range procs() {
-		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.id.pid))
-		if w.seen[p.id] || p.id.pid == w.labrun || strings.TrimSuffix(exe, " (deleted)") == w.exe {
-			left = append(left, fmt.Sprintf("process %d (%s, parent %d)", p.id.pid, exe, p.ppid))
+	for _, p := range testkit.Procs() {
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.PID))
+		if w.seen[procID{p.PID, p.Start}] || p.PID == w.labrun || strings.TrimSuffix(exe, " (deleted)") == w.exe {
+			left = append(left, fmt.Sprintf("process %d (%s, parent %d)", p.PID, exe, p.PPID))
 		}
 	}
 	// A namespace number the kernel frees is soon handed out again (the
 	// lowest free one goes first), to whatever else on the machine makes a
 	// namespace: the lab's is the one with the lab's cookie.
-	holders := netnsHolders()
+	holders := testkit.NetnsHolders()
 	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			f := strings.Fields(l)
@@ -376,69 +379,10 @@ func netnsCookie(path string) (uint64, error) {
 	return cookie, err
 }
 
-type proc struct {
-	id   procID
-	ppid int
-}
-
-// procs lists the machine's processes.
-func procs() []proc {
-	var out []proc
-	ents, _ := os.ReadDir("/proc")
-	for _, ent := range ents {
-		pid, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:]) // f[0] is field 3 (state)
-		if len(f) < 20 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		out = append(out, proc{id: procID{pid, f[19]}, ppid: ppid})
-	}
-	return out
-}
-
-// netnsHolders maps every network namespace ("net:[N]") that a process, a
-// thread or a descriptor refers to, to the /proc paths that refer to it.
-func netnsHolders() map[string][]string {
-	held := map[string][]string{}
-	add := func(path string) {
-		if l, err := os.Readlink(path); err == nil && strings.HasPrefix(l, "net:") {
-			held[l] = append(held[l], path)
-		}
-	}
-	for _, p := range procs() {
-		dir := fmt.Sprintf("/proc/%d", p.id.pid)
-		add(dir + "/ns/net")
-		if tasks, err := os.ReadDir(dir + "/task"); err == nil {
-			for _, task := range tasks {
-				add(dir + "/task/" + task.Name() + "/ns/net")
-			}
-		}
-		if fds, err := os.ReadDir(dir + "/fd"); err == nil {
-			for _, fd := range fds {
-				add(dir + "/fd/" + fd.Name())
-			}
-		}
-	}
-	return held
-}
-
 // allNetns is the set of network namespaces referred to now.
 func allNetns() map[string]bool {
 	set := map[string]bool{}
-	for ino := range netnsHolders() {
+	for ino := range testkit.NetnsHolders() {
 		set[ino] = true
 	}
 	return set
@@ -449,19 +393,12 @@ func allNetns() map[string]bool {
 func TestParallelLabs(t *testing.T) {
 	labrun, rootguard := binaries(t)
 	src, err := os.ReadFile("../../scenarios/publish-ports.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dir := t.TempDir()
 	for i := 1; i <= 8; i++ {
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("publish-ports-%d.txt", i)), src, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("publish-ports-%d.txt", i)), src, 0o644))
 	}
-	snap := filepath.Join(t.TempDir(), "root.snapshot")
-	if out, err := exec.Command(rootguard, "snapshot", snap).CombinedOutput(); err != nil {
-		t.Fatalf("rootguard snapshot: %v\n%s", err, out)
-	}
+	snap := rootSnapshot(t, rootguard)
 	start := time.Now()
 	tmp := t.TempDir()
 	cmd := exec.Command(labrun, "-j", "8", dir)
@@ -471,9 +408,7 @@ func TestParallelLabs(t *testing.T) {
 	if err != nil || !strings.HasSuffix(string(out), "8 passed, 0 failed\n") {
 		t.Errorf("labrun -j 8 %s: %v\n%s", dir, err, out)
 	}
-	if out, err := exec.Command(rootguard, "compare", "-ignore-docker", snap).CombinedOutput(); err != nil {
-		t.Errorf("rootguard compare: %v\n%s", err, out)
-	}
+	rootCompare(t, rootguard, snap)
 	if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
 		t.Errorf("labrun left %s in TMPDIR", ents[0].Name())
 	}

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/labrun/labrun/netkit/initproc"
-	"github.com/labrun/labrun/netkit/netns"
-	"github.com/labrun/labrun/netkit/prereq"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -30,14 +32,11 @@ func TestCLIUsage(t *testing.T) {
 		{"clean", "extra"},
 	} {
 		var out bytes.Buffer
-		if code := run(args, &out, &out); code != 2 {
-			t.Errorf("labrun %q: exit status %d, want 2\n%s", args, code, out.String())
-		}
+		assert.Equal(t, 2, run(args, &out, &out), "labrun %q: exit status; output:\n%s", args, &out)
 	}
 	var out bytes.Buffer
-	if code := run([]string{"-h"}, &out, &out); code != 0 || !strings.Contains(out.String(), "usage: labrun") {
-		t.Errorf("labrun -h: exit status %d, output\n%s", code, out.String())
-	}
+	assert.Equal(t, 0, run([]string{"-h"}, &out, &out), "labrun -h: exit status")
+	assert.Contains(t, out.String(), "usage: labrun", "labrun -h")
 }
 
 // TestUsageSynopses checks the head of labrun -h: the scenario run, then
@@ -94,10 +93,8 @@ func TestBadCLIInput(t *testing.T) {
 		{[]string{"clean", "extra"}, "labrun clean: unexpected arguments [\"extra\"]\n", 2},
 	} {
 		var stdout, stderr bytes.Buffer
-		code := run(tc.args, &stdout, &stderr)
-		if code != tc.code || stderr.String() != tc.stderr {
-			t.Errorf("labrun %q: exit status %d, stderr\n%s\nwant status %d, stderr\n%s", tc.args, code, stderr.String(), tc.code, tc.stderr)
-		}
+		assert.Equal(t, tc.code, run(tc.args, &stdout, &stderr), "labrun %q: exit status", tc.args)
+		assert.Equal(t, tc.stderr, stderr.String(), "labrun %q: stderr", tc.args)
 	}
 }
 
@@ -107,40 +104,27 @@ func TestScenarioFiles(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, n), nil, 0o644)
 	}
 	got, err := scenarioFiles([]string{dir}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := []string{filepath.Join(dir, "a.txtar"), filepath.Join(dir, "b.txt"), filepath.Join(dir, "publish-ports.txt")}
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("scenarioFiles(dir) = %q, want %q", got, want)
-	}
+	assert.Equal(t, want, got, "scenarioFiles(dir)")
 	got, _ = scenarioFiles([]string{dir}, regexp.MustCompile(`^publish`))
-	if len(got) != 1 || scenarioName(got[0]) != "publish-ports" {
-		t.Errorf("scenarioFiles(dir, ^publish) = %q", got)
+	if assert.Len(t, got, 1, "scenarioFiles(dir, ^publish)") {
+		assert.Equal(t, "publish-ports", scenarioName(got[0]), "scenarioFiles(dir, ^publish)")
 	}
 }
 
 // TestBroken runs a deliberately broken scenario through labrun's command
 // line, in process: it must fail and name its file and line.
 func TestBroken(t *testing.T) {
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot create network namespaces (labs need root): %v", err)
-	}
-	if err := prereq.Err(); err != nil {
-		t.Skipf("skipping: this machine cannot build labs:\n%v", err)
-	}
+	testkit.RequireLab(t)
 	var out bytes.Buffer
 	code := run([]string{"testdata/broken"}, &out, &out)
-	if code != 1 {
-		t.Errorf("labrun testdata/broken: exit status %d, want 1", code)
-	}
+	assert.Equal(t, 1, code, "labrun testdata/broken: exit status")
 	for _, want := range []string{
 		"FAIL publish-broken (",
 		"FAIL: testdata/broken/publish-broken.txt:5: no match for `It does not work` found in stdout",
 		"0 passed, 1 failed",
 	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
+		assert.Contains(t, out.String(), want, "output lacks")
 	}
 }

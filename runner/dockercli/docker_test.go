@@ -3,9 +3,10 @@ package dockercli
 import (
 	"bytes"
 	"context"
-	"errors"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // TestDockerUsage checks Docker's messages for wrong arguments, which need
@@ -34,17 +35,13 @@ Create and run a new container from an image
 		var stdout, stderr bytes.Buffer
 		err := new(Session).Docker(context.Background(), tc.args, IO{Stdout: &stdout, Stderr: &stderr})
 		var ee *ExitError
-		if !errors.As(err, &ee) || ee.Code != tc.code {
-			t.Errorf("docker %q: error %v, want exit status %d", tc.args, err, tc.code)
+		if assert.ErrorAs(t, err, &ee, "docker %q", tc.args) {
+			assert.Equal(t, tc.code, ee.Code, "docker %q: exit status", tc.args)
 		}
-		if !strings.HasPrefix(stderr.String(), tc.want) {
-			t.Errorf("docker %q: stderr\n%s\nwant\n%s", tc.args, stderr.String(), tc.want)
-		}
+		assert.True(t, strings.HasPrefix(stderr.String(), tc.want), "docker %q: stderr\n%s\nwant\n%s", tc.args, stderr.String(), tc.want)
 	}
 	for _, args := range [][]string{nil, {"build", "."}, {"network"}} {
-		if err := new(Session).Docker(context.Background(), args, IO{}); !errors.Is(err, ErrNotImplemented) {
-			t.Errorf("docker %q: error %v, want ErrNotImplemented", args, err)
-		}
+		assert.ErrorIs(t, new(Session).Docker(context.Background(), args, IO{}), ErrNotImplemented, "docker %q", args)
 	}
 }
 

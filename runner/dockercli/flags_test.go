@@ -3,8 +3,10 @@ package dockercli
 import (
 	"errors"
 	"net/netip"
-	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/ports"
@@ -32,18 +34,13 @@ func TestParseDockerd(t *testing.T) {
 	} {
 		got, err := parseDockerd(tc.args)
 		if tc.args != nil && tc.args[0] == "--" {
-			if err == nil {
-				t.Errorf("parseDockerd(%q): no error for an argument", tc.args)
-			}
+			assert.Error(t, err, "parseDockerd(%q): no error for an argument", tc.args)
 			continue
 		}
-		if err != nil {
-			t.Errorf("parseDockerd(%q): %v", tc.args, err)
+		if !assert.NoError(t, err, "parseDockerd(%q)", tc.args) {
 			continue
 		}
-		if got != tc.want {
-			t.Errorf("parseDockerd(%q) = %+v, want %+v", tc.args, got, tc.want)
-		}
+		assert.Equal(t, tc.want, got, "parseDockerd(%q)", tc.args)
 	}
 }
 
@@ -63,9 +60,7 @@ func TestParseDockerdErrors(t *testing.T) {
 		{[]string{"--default-gateway", "x"}, `invalid argument "x" for "--default-gateway" flag: invalid string being converted to IP address: x`},
 	} {
 		_, err := parseDockerd(tc.args)
-		if err == nil || err.Error() != tc.want {
-			t.Errorf("parseDockerd(%q) error = %v, want %q", tc.args, err, tc.want)
-		}
+		assert.EqualError(t, err, tc.want, "parseDockerd(%q)", tc.args)
 	}
 }
 
@@ -95,13 +90,10 @@ func TestParseRunFlags(t *testing.T) {
 			runFlags{env: []string{"A=1", "B=2"}, image: "busybox", command: []string{"env"}}},
 	} {
 		got, err := parseRunFlags(tc.args)
-		if err != nil {
-			t.Errorf("parseRunFlags(%q): %v", tc.args, err)
+		if !assert.NoError(t, err, "parseRunFlags(%q)", tc.args) {
 			continue
 		}
-		if !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("parseRunFlags(%q)\n got %+v\nwant %+v", tc.args, got, tc.want)
-		}
+		assert.Equal(t, tc.want, got, "parseRunFlags(%q)", tc.args)
 	}
 }
 
@@ -119,24 +111,18 @@ func TestParseRunFlagsErrors(t *testing.T) {
 	} {
 		_, err := parseRunFlags(tc.args)
 		var fe *flagError
-		if !errors.As(err, &fe) || err.Error() != tc.want {
-			t.Errorf("parseRunFlags(%q) error = %v, want flag error %q", tc.args, err, tc.want)
-		}
+		assert.ErrorAs(t, err, &fe, "parseRunFlags(%q): want a flag error", tc.args)
+		assert.EqualError(t, err, tc.want, "parseRunFlags(%q)", tc.args)
 	}
-	if _, err := parseRunFlags([]string{"-d", "--name", "web"}); !errors.Is(err, errNoImage) {
-		t.Errorf("parseRunFlags without an image: error = %v, want errNoImage", err)
-	}
+	_, err := parseRunFlags([]string{"-d", "--name", "web"})
+	assert.ErrorIs(t, err, errNoImage, "parseRunFlags without an image")
 }
 
 func TestRunOptions(t *testing.T) {
 	f, err := parseRunFlags([]string{"-d", "--name", "web", "-p", "10111:22", "-p", "127.0.0.1::80", "--expose", "7000-7001", "web-ssh"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	o, err := runOptions(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ws, _ := images.Lookup("web-ssh")
 	want := netkit.RunOptions{
 		Name: "web", Image: "web-ssh", Program: ws.Program, Comm: "sshd", Command: "/usr/sbin/sshd -D",
@@ -147,15 +133,11 @@ func TestRunOptions(t *testing.T) {
 		},
 		ExtraExpose: []ports.Port{{Num: 7000, Proto: ports.TCP}, {Num: 7001, Proto: ports.TCP}},
 	}
-	if !reflect.DeepEqual(o, want) {
-		t.Errorf("runOptions\n got %+v\nwant %+v", o, want)
-	}
+	assert.Equal(t, want, o, "runOptions")
 
 	f, _ = parseRunFlags([]string{"--net=container:web", "busybox", "sleep", "100"})
 	o, err = runOptions(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if o.Network != (netkit.Mode{Kind: netkit.ModeContainer, Container: "web"}) || o.Program != "" || o.Comm != "sleep" || o.Command != "sleep 100" {
 		t.Errorf("runOptions(--net=container:web busybox sleep 100) = %+v", o)
 	}
@@ -173,9 +155,7 @@ func TestRunOptions(t *testing.T) {
 		{[]string{"--ip", "10.0.0.300", "busybox"}, "invalid IPv4 address: 10.0.0.300", false, false},
 	} {
 		f, err := parseRunFlags(tc.args)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		_, err = runOptions(f)
 		var re *runError
 		if !errors.As(err, &re) || re.msg != tc.msg || re.daemon != tc.daemon || re.notFound != tc.notFound {

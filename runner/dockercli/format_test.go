@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/labrun/labrun/netkit/release"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // now is the clock of the golden tables.
@@ -52,24 +54,16 @@ func TestFormatPorts(t *testing.T) {
 		{"udp and tcp", append(both(53, 53, "udp"), psPort{IP: "127.0.0.1", PrivatePort: 53, PublicPort: 5353, Type: "tcp"}),
 			"0.0.0.0:53->53/udp, :::53->53/udp, 127.0.0.1:5353->53/tcp"},
 	} {
-		if got := formatPorts(tc.ports, release.Era27); got != tc.want {
-			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
-		}
+		assert.Equal(t, tc.want, formatPorts(tc.ports, release.Era27), "%s", tc.name)
 	}
 }
 
 func TestHostPortCLIEra(t *testing.T) {
 	// The Docker 27 CLI glues the address to the port; 28 and later
 	// bracket IPv6 ("[::]:801").
-	if got := hostPort(release.Era27, "::", "801"); got != ":::801" {
-		t.Errorf("hostPort(::, 801) = %q, want :::801 (the Docker 27 CLI)", got)
-	}
-	if got := hostPort(release.Era27, "0.0.0.0", "801"); got != "0.0.0.0:801" {
-		t.Errorf("hostPort(0.0.0.0, 801) = %q", got)
-	}
-	if got := hostPort(release.Era28, "::", "801"); got != "[::]:801" {
-		t.Errorf("hostPort(::, 801) = %q, want [::]:801 (the Docker 28 CLI)", got)
-	}
+	assert.Equal(t, ":::801", hostPort(release.Era27, "::", "801"), "hostPort(::, 801) in the Docker 27 CLI")
+	assert.Equal(t, "0.0.0.0:801", hostPort(release.Era27, "0.0.0.0", "801"), "hostPort(0.0.0.0, 801)")
+	assert.Equal(t, "[::]:801", hostPort(release.Era28, "::", "801"), "hostPort(::, 801) in the Docker 28 CLI")
 }
 
 var psRows = []psRow{
@@ -118,19 +112,14 @@ b created
 `},
 	} {
 		got, err := formatPs(psRows, tc.format, tc.quiet, tc.trunc, now, release.Era27)
-		if err != nil {
-			t.Errorf("formatPs(%q): %v", tc.format, err)
+		if !assert.NoError(t, err, "formatPs(%q)", tc.format) {
 			continue
 		}
-		if want := strings.TrimPrefix(tc.want, "\n"); got != want {
-			t.Errorf("formatPs(%q, quiet %v, trunc %v):\n got:\n%s\nwant:\n%s", tc.format, tc.quiet, tc.trunc, got, want)
-		}
+		assert.Equal(t, strings.TrimPrefix(tc.want, "\n"), got, "formatPs(%q, quiet %v, trunc %v)", tc.format, tc.quiet, tc.trunc)
 	}
 	// The header is printed even with no containers.
 	got, _ := formatPs(nil, "", false, true, now, release.Era27)
-	if want := "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n"; got != want {
-		t.Errorf("formatPs(no containers) = %q, want %q", got, want)
-	}
+	assert.Equal(t, "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n", got, "formatPs(no containers)")
 }
 
 func TestPortLines(t *testing.T) {
@@ -146,12 +135,8 @@ func TestPortLines(t *testing.T) {
 80/tcp -> [::]:801
 443/tcp -> 192.168.190.128:32768
 8080/udp -> 0.0.0.0:8080`
-	if got := strings.Join(portLines(ports, ""), "\n"); got != want {
-		t.Errorf("portLines:\n got:\n%s\nwant:\n%s", got, want)
-	}
-	if got := strings.Join(portLines(ports, "80/tcp"), "\n"); got != "0.0.0.0:801\n[::]:801" {
-		t.Errorf("portLines(80/tcp) = %q", got)
-	}
+	assert.Equal(t, want, strings.Join(portLines(ports, ""), "\n"), "portLines")
+	assert.Equal(t, "0.0.0.0:801\n[::]:801", strings.Join(portLines(ports, "80/tcp"), "\n"), "portLines(80/tcp)")
 }
 
 func TestNaturalLess(t *testing.T) {
@@ -168,9 +153,7 @@ func TestNaturalLess(t *testing.T) {
 		{"a", "ab", true},
 		{"1", "a", true},
 	} {
-		if got := naturalLess(tc.a, tc.b); got != tc.want {
-			t.Errorf("naturalLess(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
-		}
+		assert.Equal(t, tc.want, naturalLess(tc.a, tc.b), "naturalLess(%q, %q)", tc.a, tc.b)
 	}
 }
 
@@ -191,9 +174,7 @@ func TestHumanDuration(t *testing.T) {
 		{400 * 24 * time.Hour, "13 months"},
 		{3 * 365 * 24 * time.Hour, "3 years"},
 	} {
-		if got := humanDuration(tc.d); got != tc.want {
-			t.Errorf("humanDuration(%v) = %q, want %q", tc.d, got, tc.want)
-		}
+		assert.Equal(t, tc.want, humanDuration(tc.d), "humanDuration(%v)", tc.d)
 	}
 }
 
@@ -206,12 +187,8 @@ func TestFormatImages(t *testing.T) {
 web-ssh      latest    1a2b3c4d5e6f   4 weeks ago     236MB
 busybox      latest    abcdefabcdef   13 months ago   4.26MB
 `
-	if got := formatImages(rows, false, now); got != want {
-		t.Errorf("formatImages:\n got:\n%s\nwant:\n%s", got, want)
-	}
-	if got := formatImages(rows, true, now); got != "1a2b3c4d5e6f\nabcdefabcdef\n" {
-		t.Errorf("formatImages(-q) = %q", got)
-	}
+	assert.Equal(t, want, formatImages(rows, false, now), "formatImages")
+	assert.Equal(t, "1a2b3c4d5e6f\nabcdefabcdef\n", formatImages(rows, true, now), "formatImages(-q)")
 }
 
 func TestFormatNetworks(t *testing.T) {
@@ -229,12 +206,8 @@ func TestFormatNetworks(t *testing.T) {
 57cf4a8065c1   lan10     bridge    local
 9ebd291f6c9e   none      null      local
 `
-	if got := formatNetworks(rows, false, false); got != want {
-		t.Errorf("formatNetworks:\n got:\n%s\nwant:\n%s", got, want)
-	}
-	if got := formatNetworks(rows[:1], true, true); got != "9ebd291f6c9e0000\n" {
-		t.Errorf("formatNetworks(-q --no-trunc) = %q", got)
-	}
+	assert.Equal(t, want, formatNetworks(rows, false, false), "formatNetworks")
+	assert.Equal(t, "9ebd291f6c9e0000\n", formatNetworks(rows[:1], true, true), "formatNetworks(-q --no-trunc)")
 }
 
 func TestFormatTop(t *testing.T) {
@@ -243,9 +216,7 @@ func TestFormatTop(t *testing.T) {
 	want := `UID                 PID                 PPID                C                   STIME               TTY                 TIME                CMD
 root                24448               24423               0                   23:36               ?                   00:00:00            httpd
 `
-	if got != want {
-		t.Errorf("formatTop:\n got:\n%s\nwant:\n%s", got, want)
-	}
+	assert.Equal(t, want, got, "formatTop")
 }
 
 type inspected struct {
@@ -266,9 +237,7 @@ func TestInspect(t *testing.T) {
 	o.Html = "<&>"
 	got, err := inspectJSON([]any{o})
 	o.Tag = "lbl"
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := `[
     {
         "Name": "/web",
@@ -296,15 +265,11 @@ func TestInspect(t *testing.T) {
     }
 ]
 `
-	if got != want {
-		t.Errorf("inspectJSON:\n got:\n%s\nwant:\n%s", got, want)
-	}
-	if got, _ := inspectJSON(nil); got != "[]\n" {
-		t.Errorf("inspectJSON(none) = %q, want []", got)
-	}
-	if got, _ := inspectCompact([]any{o}); !strings.HasPrefix(got, `[{"Name":"/web","Args":["-D","-e"]`) {
-		t.Errorf("inspectCompact = %q", got)
-	}
+	assert.Equal(t, want, got, "inspectJSON")
+	got, _ = inspectJSON(nil)
+	assert.Equal(t, "[]\n", got, "inspectJSON(none)")
+	got, _ = inspectCompact([]any{o})
+	assert.True(t, strings.HasPrefix(got, `[{"Name":"/web","Args":["-D","-e"]`), "inspectCompact = %q", got)
 
 	for _, tc := range []struct{ format, want string }{
 		{`{{.Name}} {{.State.Pid}}`, "/web 42\n/web 42\n"},
@@ -317,18 +282,13 @@ func TestInspect(t *testing.T) {
 		{`{{.Labels}}`, "lbl\nlbl\n"},
 	} {
 		got, err := inspectTemplate(tc.format, []any{o, o})
-		if err != nil {
-			t.Errorf("inspectTemplate(%q): %v", tc.format, err)
+		if !assert.NoError(t, err, "inspectTemplate(%q)", tc.format) {
 			continue
 		}
-		if got != tc.want {
-			t.Errorf("inspectTemplate(%q) = %q, want %q", tc.format, got, tc.want)
-		}
+		assert.Equal(t, tc.want, got, "inspectTemplate(%q)", tc.format)
 	}
-	if _, err := inspectTemplate(`{{.Nope}}`, []any{o}); err == nil || !strings.Contains(err.Error(), "template parsing error") {
-		t.Errorf("inspectTemplate(.Nope) error = %v, want a template parsing error", err)
-	}
-	if _, err := inspectTemplate(`{{`, []any{o}); err == nil || !strings.Contains(err.Error(), "template parsing error") {
-		t.Errorf("inspectTemplate({{) error = %v, want a template parsing error", err)
-	}
+	_, err = inspectTemplate(`{{.Nope}}`, []any{o})
+	assert.ErrorContains(t, err, "template parsing error", "inspectTemplate(.Nope)")
+	_, err = inspectTemplate(`{{`, []any{o})
+	assert.ErrorContains(t, err, "template parsing error", "inspectTemplate({{)")
 }

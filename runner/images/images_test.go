@@ -2,9 +2,11 @@ package images
 
 import (
 	"regexp"
-	"slices"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/ports"
@@ -33,9 +35,9 @@ func TestLookup(t *testing.T) {
 		{"", "", ""},
 	} {
 		im, ok := Lookup(tc.ref)
-		if ok != (tc.want != "") || im.Name != tc.want || im.Program != tc.program {
-			t.Errorf("Lookup(%q) = %q (program %q), %v; want %q (program %q)", tc.ref, im.Name, im.Program, ok, tc.want, tc.program)
-		}
+		assert.Equal(t, tc.want != "", ok, "Lookup(%q) found it", tc.ref)
+		assert.Equal(t, tc.want, im.Name, "Lookup(%q)", tc.ref)
+		assert.Equal(t, tc.program, im.Program, "Lookup(%q): program", tc.ref)
 	}
 }
 
@@ -52,65 +54,48 @@ func TestImageDetails(t *testing.T) {
 		{"busybox", nil, "sh", `"sh"`},
 	} {
 		im, ok := Lookup(tc.name)
-		if !ok {
-			t.Fatalf("Lookup(%q) failed", tc.name)
-		}
+		require.True(t, ok, "Lookup(%q) failed", tc.name)
 		var want []ports.Port
 		for _, n := range tc.expose {
 			want = append(want, ports.Port{Num: n, Proto: ports.TCP})
 		}
-		if !slices.Equal(im.Expose, want) {
-			t.Errorf("%s: Expose = %v, want %v", tc.name, im.Expose, want)
-		}
-		if im.Comm != tc.comm || im.Command != tc.command || im.Tag != "latest" {
-			t.Errorf("%s: Comm, Command, Tag = %q, %q, %q; want %q, %q, latest", tc.name, im.Comm, im.Command, im.Tag, tc.comm, tc.command)
-		}
+		assert.Equal(t, want, im.Expose, "%s: Expose", tc.name)
+		assert.Equal(t, tc.comm, im.Comm, "%s: Comm", tc.name)
+		assert.Equal(t, tc.command, im.Command, "%s: Command", tc.name)
+		assert.Equal(t, "latest", im.Tag, "%s: Tag", tc.name)
 	}
 }
 
 func TestAll(t *testing.T) {
 	all := All()
-	if len(all) != 4 {
-		t.Fatalf("All() has %d images, want 4", len(all))
-	}
+	require.Len(t, all, 4, "All()")
 	hex12 := regexp.MustCompile(`^[0-9a-f]{12}$`)
 	ids := map[string]bool{}
 	var prev time.Time
 	for i, im := range all {
-		if !hex12.MatchString(im.ID) {
-			t.Errorf("%s: ID %q is not 12 hex digits", im.Name, im.ID)
-		}
-		if ids[im.ID] {
-			t.Errorf("%s: duplicate ID %s", im.Name, im.ID)
-		}
+		assert.Regexp(t, hex12, im.ID, "%s: ID is not 12 hex digits", im.Name)
+		assert.False(t, ids[im.ID], "%s: duplicate ID %s", im.Name, im.ID)
 		ids[im.ID] = true
 		created, err := time.Parse(time.RFC3339, im.Created)
-		if err != nil {
-			t.Errorf("%s: Created: %v", im.Name, err)
-		}
+		assert.NoError(t, err, "%s: Created", im.Name)
 		// docker images lists the newest first.
-		if i > 0 && created.After(prev) {
-			t.Errorf("%s is listed after an older image", im.Name)
+		if i > 0 {
+			assert.False(t, created.After(prev), "%s is listed after an older image", im.Name)
 		}
 		prev = created
-		if im.Size == "" {
-			t.Errorf("%s: no Size", im.Name)
-		}
-		if im.Program != "" && !slices.Contains(initproc.Programs(), im.Program) {
-			t.Errorf("%s: program %q is not registered", im.Name, im.Program)
+		assert.NotEmpty(t, im.Size, "%s: no Size", im.Name)
+		if im.Program != "" {
+			assert.Contains(t, initproc.Programs(), im.Program, "%s: program is not registered", im.Name)
 		}
 	}
 	// IDs are stable: they are part of scenario transcripts.
-	if im, _ := Lookup("httpd"); im.ID != "97dcf6709650" {
-		t.Errorf("httpd ID = %s, want 97dcf6709650", im.ID)
-	}
+	im, _ := Lookup("httpd")
+	assert.Equal(t, "97dcf6709650", im.ID, "httpd ID")
 }
 
 func TestLookupReturnsCopy(t *testing.T) {
 	im, _ := Lookup("web-ssh")
 	im.Expose[0].Num = 9999
 	again, _ := Lookup("web-ssh")
-	if again.Expose[0].Num != 22 {
-		t.Fatalf("modifying a looked-up image changed the catalogue: %v", again.Expose)
-	}
+	require.Equal(t, uint16(22), again.Expose[0].Num, "modifying a looked-up image changed the catalogue: %v", again.Expose)
 }

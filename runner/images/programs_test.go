@@ -14,17 +14,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/labrun/labrun/netkit/initproc"
-	"github.com/labrun/labrun/netkit/netns"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // Kernel tests: every program runs as a real process in a fresh network
@@ -46,21 +49,7 @@ type container struct {
 // and mount namespace with lo up, and returns once it reported readiness.
 func startProgram(t *testing.T, program, comm, hostname string, args ...string) *container {
 	t.Helper()
-	ns, err := netns.New()
-	if err != nil {
-		t.Skipf("skipping: cannot create a network namespace (needs CAP_SYS_ADMIN): %v", err)
-	}
-	t.Cleanup(func() { ns.Close() })
-	err = ns.Do(func() error {
-		lo, err := netlink.LinkByName("lo")
-		if err != nil {
-			return err
-		}
-		return netlink.LinkSetUp(lo)
-	})
-	if err != nil {
-		t.Fatalf("bringing lo up: %v", err)
-	}
+	ns := testkit.NewNS(t, testkit.NSOptions{LoopbackUp: true})
 
 	cmd, err := initproc.Command(initproc.Config{
 		Mode:       initproc.ModeInit,
@@ -70,13 +59,9 @@ func startProgram(t *testing.T, program, comm, hostname string, args ...string) 
 		RemountSys: true,
 		Hostname:   hostname,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer r.Close()
 	out := &syncBuffer{}
 	cmd.ExtraFiles = []*os.File{w}
@@ -84,9 +69,7 @@ func startProgram(t *testing.T, program, comm, hostname string, args ...string) 
 	cmd.WaitDelay = 5 * time.Second
 	err = ns.Start(cmd, netns.StartOptions{NewUTS: true, NewMount: true})
 	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -133,9 +116,7 @@ func (c *container) get(t *testing.T, url string) (*http.Response, string) {
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: reading body: %v", url, err)
-	}
+	require.NoError(t, err, "GET %s: reading body", url)
 	return resp, string(body)
 }
 
@@ -190,26 +171,57 @@ func within(t *testing.T, d time.Duration, what string, fn func() error) error {
 	}
 }
 
+// newSession opens an SSH session on client, closed when the test ends.
+func newSession(t *testing.T, client *ssh.Client) *ssh.Session {
+	t.Helper()
+	s, err := client.NewSession()
+	require.NoError(t, err, "opening an ssh session")
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// requestPty gives s a 40x80 xterm terminal.
+func requestPty(t *testing.T, s *ssh.Session) {
+	t.Helper()
+	require.NoError(t, s.RequestPty("xterm", 40, 80, ssh.TerminalModes{}), "pty-req")
+}
+
+// sessionOutput runs cmd in s and returns its standard output, failing the
+// test when it runs longer than opTimeout.
+func sessionOutput(t *testing.T, s *ssh.Session, cmd string) (string, error) {
+	t.Helper()
+	var out []byte
+	err := within(t, opTimeout, "ssh exec", func() error {
+		var err error
+		out, err = s.Output(cmd)
+		return err
+	})
+	return string(out), err
+}
+
+// assertExitStatus asserts that err is an ssh.ExitError with status want.
+func assertExitStatus(t *testing.T, err error, want int, msgAndArgs ...any) {
+	t.Helper()
+	var ee *ssh.ExitError
+	if assert.ErrorAs(t, err, &ee, msgAndArgs...) {
+		assert.Equal(t, want, ee.ExitStatus(), msgAndArgs...)
+	}
+}
+
 // pgrep returns the PIDs that `pgrep ARGS` prints.
 func pgrep(t *testing.T, args ...string) []int {
 	t.Helper()
-	if _, err := exec.LookPath("pgrep"); err != nil {
-		t.Skip("skipping: pgrep not installed")
-	}
+	testkit.RequireBinary(t, "pgrep")
 	out, err := exec.Command("pgrep", args...).Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == 1 {
 		return nil // no match
 	}
-	if err != nil {
-		t.Fatalf("pgrep %s: %v", strings.Join(args, " "), err)
-	}
+	require.NoError(t, err, "pgrep %s", strings.Join(args, " "))
 	var pids []int
 	for _, f := range strings.Fields(string(out)) {
 		pid, err := strconv.Atoi(f)
-		if err != nil {
-			t.Fatalf("pgrep printed %q", out)
-		}
+		require.NoError(t, err, "pgrep printed %q", out)
 		pids = append(pids, pid)
 	}
 	return pids
@@ -221,12 +233,10 @@ func TestHTTPD(t *testing.T) {
 
 	resp, body := c.get(t, "http://127.0.0.1/")
 	want := "<html><body><h1>It works!</h1><p>container web1 at 127.0.0.1</p></body></html>\n"
-	if resp.StatusCode != http.StatusOK || body != want {
-		t.Errorf("GET / = %s %q, want 200 %q", resp.Status, body, want)
-	}
-	if resp, _ := c.get(t, "http://127.0.0.1/nope"); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("GET /nope = %s, want 404", resp.Status)
-	}
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "GET /: status")
+	assert.Equal(t, want, body, "GET /")
+	resp, _ = c.get(t, "http://127.0.0.1/nope")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "GET /nope: status")
 
 	// The address comes from the connection, so one added after start
 	// shows up.
@@ -241,24 +251,18 @@ func TestHTTPD(t *testing.T) {
 		}
 		return netlink.AddrAdd(lo, addr)
 	})
-	if err != nil {
-		t.Fatalf("adding 172.17.0.2 in the namespace: %v", err)
-	}
-	if _, body := c.get(t, "http://172.17.0.2/"); !strings.Contains(body, "container web1 at 172.17.0.2<") {
-		t.Errorf("GET http://172.17.0.2/ = %q, want it to name 172.17.0.2", body)
-	}
+	require.NoError(t, err, "adding 172.17.0.2 in the namespace")
+	_, body = c.get(t, "http://172.17.0.2/")
+	assert.Contains(t, body, "container web1 at 172.17.0.2<", "GET http://172.17.0.2/")
 
-	if pids := pgrep(t, "-x", "httpd"); !slices.Contains(pids, c.cmd.Process.Pid) {
-		t.Errorf("pgrep -x httpd = %v, want it to include %d", pids, c.cmd.Process.Pid)
-	}
+	assert.Contains(t, pgrep(t, "-x", "httpd"), c.cmd.Process.Pid, "pgrep -x httpd")
 }
 
 func TestHTTPDPort(t *testing.T) {
 	t.Parallel()
 	c := startProgram(t, ProgramHTTPD, "httpd", "web2", "-port", "8080")
-	if _, body := c.get(t, "http://127.0.0.1:8080/"); !strings.Contains(body, "It works!") {
-		t.Errorf("GET :8080 = %q", body)
-	}
+	_, body := c.get(t, "http://127.0.0.1:8080/")
+	assert.Contains(t, body, "It works!", "GET :8080")
 	if conn, err := c.dial("tcp", "127.0.0.1:80"); err == nil {
 		conn.Close()
 		t.Errorf("port 80 accepts connections, want only 8080")
@@ -271,112 +275,54 @@ func TestSSHD(t *testing.T) {
 	client := c.mustSSH(t)
 
 	t.Run("exec", func(t *testing.T) {
-		s, err := client.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		var out []byte
-		err = within(t, opTimeout, "ssh exec", func() error {
-			var err error
-			out, err = s.Output("echo hi; hostname")
-			return err
-		})
-		if err != nil || string(out) != "hi\nbox1\n" {
-			t.Errorf("exec `echo hi; hostname` = %q, %v; want \"hi\\nbox1\\n\"", out, err)
-		}
+		out, err := sessionOutput(t, newSession(t, client), "echo hi; hostname")
+		assert.NoError(t, err, "exec `echo hi; hostname`")
+		assert.Equal(t, "hi\nbox1\n", out, "exec `echo hi; hostname`")
 	})
 
 	t.Run("stderr and exit status", func(t *testing.T) {
-		s, err := client.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := newSession(t, client)
 		var stdout, stderr bytes.Buffer
 		s.Stdout, s.Stderr = &stdout, &stderr
-		err = within(t, opTimeout, "ssh exec", func() error {
+		err := within(t, opTimeout, "ssh exec", func() error {
 			return s.Run("echo out; echo err >&2; exit 3")
 		})
-		var ee *ssh.ExitError
-		if !errors.As(err, &ee) || ee.ExitStatus() != 3 {
-			t.Errorf("exit 3: err = %v, want exit status 3", err)
-		}
-		if stdout.String() != "out\n" || stderr.String() != "err\n" {
-			t.Errorf("stdout, stderr = %q, %q; want \"out\\n\", \"err\\n\"", stdout.String(), stderr.String())
-		}
+		assertExitStatus(t, err, 3, "exit 3")
+		assert.Equal(t, "out\n", stdout.String(), "stdout")
+		assert.Equal(t, "err\n", stderr.String(), "stderr")
 	})
 
 	t.Run("stdin", func(t *testing.T) {
-		s, err := client.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := newSession(t, client)
 		s.Stdin = strings.NewReader("from stdin\n")
-		var out []byte
-		err = within(t, opTimeout, "ssh exec", func() error {
-			var err error
-			out, err = s.Output("cat")
-			return err
-		})
-		if err != nil || string(out) != "from stdin\n" {
-			t.Errorf("cat = %q, %v", out, err)
-		}
+		out, err := sessionOutput(t, s, "cat")
+		assert.NoError(t, err, "cat")
+		assert.Equal(t, "from stdin\n", out, "cat")
 	})
 
 	t.Run("pty exec", func(t *testing.T) {
-		s, err := client.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if err := s.RequestPty("xterm", 40, 80, ssh.TerminalModes{}); err != nil {
-			t.Fatalf("pty-req: %v", err)
-		}
-		var out []byte
-		err = within(t, opTimeout, "ssh exec", func() error {
-			var err error
-			out, err = s.Output(`echo "term=$TERM tty=$(tty) size=$(stty size)"`)
-			return err
-		})
-		if err != nil || !strings.HasPrefix(string(out), "term=xterm tty=/dev/pts/") || !strings.HasSuffix(string(out), " size=40 80\r\n") {
-			t.Errorf("exec on a pty = %q, %v; want term=xterm tty=/dev/pts/N size=40 80", out, err)
-		}
+		s := newSession(t, client)
+		requestPty(t, s)
+		out, err := sessionOutput(t, s, `echo "term=$TERM tty=$(tty) size=$(stty size)"`)
+		assert.NoError(t, err, "exec on a pty")
+		assert.Regexp(t, `^term=xterm tty=/dev/pts/.* size=40 80\r\n$`, out, "exec on a pty")
 	})
 
 	t.Run("pty shell", func(t *testing.T) {
-		s, err := client.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if err := s.RequestPty("xterm", 40, 80, ssh.TerminalModes{}); err != nil {
-			t.Fatalf("pty-req: %v", err)
-		}
+		s := newSession(t, client)
+		requestPty(t, s)
 		stdin, err := s.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var out syncBuffer
 		s.Stdout = &out
-		if err := s.Shell(); err != nil {
-			t.Fatalf("shell: %v", err)
-		}
+		require.NoError(t, s.Shell(), "shell")
 		// The loop ends once the window-change below has reached the
 		// terminal, whenever that is: no timing assumptions.
 		io.WriteString(stdin, `while [ "$(stty size)" = "40 80" ]; do :; done; echo "new=$(stty size)"; exit 7`+"\n")
-		if err := s.WindowChange(50, 100); err != nil {
-			t.Fatalf("window-change: %v", err)
-		}
+		require.NoError(t, s.WindowChange(50, 100), "window-change")
 		err = within(t, opTimeout, "ssh shell", s.Wait)
-		var ee *ssh.ExitError
-		if !errors.As(err, &ee) || ee.ExitStatus() != 7 {
-			t.Errorf("shell ended with %v, want exit status 7; output:\n%s", err, &out)
-		}
-		if !strings.Contains(out.String(), "new=50 100") {
-			t.Errorf("shell output lacks \"new=50 100\":\n%s", &out)
-		}
+		assertExitStatus(t, err, 7, "shell; output:\n%s", &out)
+		assert.Contains(t, out.String(), "new=50 100", "shell output")
 	})
 
 	t.Run("keyboard-interactive", func(t *testing.T) {
@@ -388,9 +334,7 @@ func TestSSHD(t *testing.T) {
 			return answers, nil
 		})
 		client, err := c.sshClient(ki)
-		if err != nil {
-			t.Fatalf("keyboard-interactive login: %v", err)
-		}
+		require.NoError(t, err, "keyboard-interactive login")
 		client.Close()
 	})
 
@@ -402,9 +346,7 @@ func TestSSHD(t *testing.T) {
 	})
 
 	t.Run("pgrep", func(t *testing.T) {
-		if pids := pgrep(t, "-x", "sshd"); !slices.Contains(pids, c.cmd.Process.Pid) {
-			t.Errorf("pgrep -x sshd = %v, want it to include %d", pids, c.cmd.Process.Pid)
-		}
+		assert.Contains(t, pgrep(t, "-x", "sshd"), c.cmd.Process.Pid, "pgrep -x sshd")
 	})
 }
 
@@ -419,9 +361,7 @@ func TestSSHDOpenSSH(t *testing.T) {
 	}
 	c := startProgram(t, ProgramSSHD, "sshd", "box2")
 	askpass := filepath.Join(t.TempDir(), "askpass")
-	if err := os.WriteFile(askpass, []byte("#!/bin/sh\necho "+SSHPassword+"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(askpass, []byte("#!/bin/sh\necho "+SSHPassword+"\n"), 0o755))
 	openssh := func(t *testing.T, method string, args ...string) (stdout, stderr string, err error) {
 		return runOpenSSH(t, c, sshPath, askpass, method, args...)
 	}
@@ -437,9 +377,7 @@ func TestSSHDOpenSSH(t *testing.T) {
 		// The same login with another password fails: the askpass
 		// script is what logs in above.
 		wrong := filepath.Join(t.TempDir(), "askpass")
-		if err := os.WriteFile(wrong, []byte("#!/bin/sh\necho wrong\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(wrong, []byte("#!/bin/sh\necho wrong\n"), 0o755))
 		_, errOut, err := runOpenSSH(t, c, sshPath, wrong, "password", "root@127.0.0.1", "true")
 		if err == nil || !strings.Contains(errOut, "Permission denied") {
 			t.Errorf("ssh with a wrong password: %v, stderr %q; want Permission denied", err, errOut)
@@ -493,9 +431,7 @@ func runOpenSSHInput(t *testing.T, c *container, sshPath, askpass, method, stdin
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	cmd.Stdin = strings.NewReader(stdin)
-	if err := c.ns.Start(cmd, netns.StartOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.ns.Start(cmd, netns.StartOptions{}))
 	err = cmd.Wait()
 	return out.String(), errOut.String(), err
 }
@@ -504,51 +440,28 @@ func TestWebSSH(t *testing.T) {
 	t.Parallel()
 	c := startProgram(t, ProgramWebSSH, "sshd", "www1")
 
-	if _, body := c.get(t, "http://127.0.0.1/"); !strings.Contains(body, "It works!") || !strings.Contains(body, "container www1 at 127.0.0.1") {
-		t.Errorf("GET http:// = %q", body)
-	}
+	_, body := c.get(t, "http://127.0.0.1/")
+	assert.Contains(t, body, "It works!", "GET http://")
+	assert.Contains(t, body, "container www1 at 127.0.0.1", "GET http://")
 
 	resp, body := c.get(t, "https://127.0.0.1/")
-	if !strings.Contains(body, "container www1 at 127.0.0.1") {
-		t.Errorf("GET https:// = %q", body)
-	}
-	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
-		t.Fatal("GET https:// got no certificate")
-	}
+	assert.Contains(t, body, "container www1 at 127.0.0.1", "GET https://")
+	require.NotNil(t, resp.TLS, "GET https:// got no TLS connection")
+	require.NotEmpty(t, resp.TLS.PeerCertificates, "GET https:// got no certificate")
 	cert := resp.TLS.PeerCertificates[0]
 	if key, ok := cert.PublicKey.(*ecdsa.PublicKey); !ok || key.Curve != elliptic.P256() {
 		t.Errorf("certificate key is %T, want ECDSA P-256", cert.PublicKey)
 	}
-	if err := cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil {
-		t.Errorf("certificate is not self-signed: %v", err)
-	}
-	if err := cert.VerifyHostname("www1"); err != nil {
-		t.Errorf("certificate: %v", err)
-	}
+	assert.NoError(t, cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature), "certificate is not self-signed")
+	assert.NoError(t, cert.VerifyHostname("www1"), "certificate")
 
-	client := c.mustSSH(t)
-	s, err := client.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var out []byte
-	err = within(t, opTimeout, "ssh exec", func() error {
-		var err error
-		out, err = s.Output("hostname")
-		return err
-	})
-	if err != nil || string(out) != "www1\n" {
-		t.Errorf("ssh hostname = %q, %v", out, err)
-	}
+	out, err := sessionOutput(t, newSession(t, c.mustSSH(t)), "hostname")
+	assert.NoError(t, err, "ssh hostname")
+	assert.Equal(t, "www1\n", out, "ssh hostname")
 
 	pid := c.cmd.Process.Pid
-	if pids := pgrep(t, "-x", "sshd"); !slices.Contains(pids, pid) {
-		t.Errorf("pgrep -x sshd = %v, want it to include the main process %d", pids, pid)
-	}
-	if pids := pgrep(t, "-x", "-P", strconv.Itoa(pid), "httpd"); len(pids) != 1 {
-		t.Errorf("pgrep -x -P %d httpd = %v, want one child named httpd", pid, pids)
-	}
+	assert.Contains(t, pgrep(t, "-x", "sshd"), pid, "pgrep -x sshd: the main process")
+	assert.Len(t, pgrep(t, "-x", "-P", strconv.Itoa(pid), "httpd"), 1, "pgrep -x -P %d httpd: one child named httpd", pid)
 }
 
 func TestProgramArgs(t *testing.T) {
@@ -563,9 +476,7 @@ func TestProgramArgs(t *testing.T) {
 		{runSSHD, []string{"-port", "x"}},
 		{runWebSSH, []string{"extra"}},
 	} {
-		if err := tc.run(tc.args, noReady); err == nil {
-			t.Errorf("args %q accepted", tc.args)
-		}
+		assert.Error(t, tc.run(tc.args, noReady), "args %q accepted", tc.args)
 	}
 }
 

@@ -2,6 +2,8 @@ package images
 
 import (
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestSSHDQuickCommands runs many commands that end at once: each must
@@ -17,13 +19,9 @@ func TestSSHDQuickCommands(t *testing.T) {
 	const n = 400
 	for i := 0; i < n; i++ {
 		s, err := client.NewSession()
-		if err != nil {
-			t.Fatalf("session %d: %v", i, err)
-		}
+		require.NoError(t, err, "session %d", i)
 		err = within(t, opTimeout, "ssh exec", func() error { return s.Run("true") })
 		s.Close()
-		if err != nil {
-			t.Fatalf("session %d of %d: running true: %v", i+1, n, err)
-		}
+		require.NoError(t, err, "session %d of %d: running true", i+1, n)
 	}
 }

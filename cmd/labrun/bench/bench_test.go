@@ -7,8 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/labrun/labrun/netkit/initproc"
-	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -18,30 +21,23 @@ func TestMain(m *testing.M) {
 
 func TestParseFlags(t *testing.T) {
 	cfg, err := parseFlags(nil, io.Discard)
-	if err != nil {
-		t.Fatal(err)
+	require.NoError(t, err)
+	if assert.Len(t, cfg.sizes, 3, "default sizes") {
+		assert.Equal(t, 10, cfg.sizes[0], "default sizes %v", cfg.sizes)
+		assert.Equal(t, 1000, cfg.sizes[2], "default sizes %v", cfg.sizes)
 	}
-	if got := cfg.sizes; len(got) != 3 || got[0] != 10 || got[2] != 1000 {
-		t.Errorf("default sizes %v", got)
-	}
-	if strings.Join(cfg.methods, ",") != "labrun,shell,cni" {
-		t.Errorf("default methods %v", cfg.methods)
-	}
+	assert.Equal(t, "labrun,shell,cni", strings.Join(cfg.methods, ","), "default methods %v", cfg.methods)
 	cfg, err = parseFlags([]string{"-quick", "-methods", "shell,labrun"}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
+	require.NoError(t, err)
+	if assert.Len(t, cfg.sizes, 2, "-quick: sizes") {
+		assert.Equal(t, 100, cfg.sizes[1], "-quick: sizes %v", cfg.sizes)
 	}
-	if len(cfg.sizes) != 2 || cfg.sizes[1] != 100 || strings.Join(cfg.methods, ",") != "shell,labrun" {
-		t.Errorf("-quick: %v %v", cfg.sizes, cfg.methods)
-	}
+	assert.Equal(t, []string{"shell", "labrun"}, cfg.methods, "-quick: methods")
 	for _, bad := range [][]string{{"-n", "0"}, {"-n", "x"}, {"-methods", "docker"}, {"-up-parallel", "0"}, {"extra"}} {
-		if _, err := parseFlags(bad, io.Discard); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
+		_, err := parseFlags(bad, io.Discard)
+		assert.Error(t, err, "%q accepted", bad)
 	}
-	if code := Main([]string{"-methods", "nope"}, io.Discard, io.Discard); code != 2 {
-		t.Errorf("bad usage: exit %d, want 2", code)
-	}
+	assert.Equal(t, 2, Main([]string{"-methods", "nope"}, io.Discard, io.Discard), "bad usage: exit")
 }
 
 // TestScripts: the shell method's script is the course's commands, with
@@ -58,9 +54,7 @@ func TestScripts(t *testing.T) {
 		"iptables -A DOCKER -d 172.17.0.3/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT\n",
 		"iptables -t nat -A POSTROUTING -s 172.17.0.3/32 -d 172.17.0.3/32 -p tcp -m tcp --dport 80 -j MASQUERADE\n",
 	} {
-		if !strings.Contains(up, want) {
-			t.Errorf("up script lacks %q", want)
-		}
+		assert.Contains(t, up, want, "up script lacks")
 	}
 	if got := strings.Count(up, "\n"); got != 2*10 {
 		t.Errorf("up script: %d commands for 2 containers, want 20", got)
@@ -75,9 +69,7 @@ func TestScripts(t *testing.T) {
 // TestSmoke runs the labrun and shell methods on tiny labs (the cni method
 // needs the plugins installed from the network).
 func TestSmoke(t *testing.T) {
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot make network namespaces: %v", err)
-	}
+	testkit.RequireNetAdmin(t)
 	var out, errb bytes.Buffer
 	code := Main([]string{"-n", "3", "-methods", "labrun,shell", "-lab-starts", "1"}, &out, &errb)
 	if code != 0 {

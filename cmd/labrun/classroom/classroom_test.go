@@ -8,9 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/labrun/labrun/netkit/initproc"
-	"github.com/labrun/labrun/netkit/netns"
-	"github.com/labrun/labrun/netkit/prereq"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -21,17 +23,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(labrunBin))
 	}
 	os.Exit(code)
-}
-
-// requireLab skips a test on a machine that cannot build labs.
-func requireLab(t *testing.T) {
-	t.Helper()
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot create network namespaces (labs need root): %v", err)
-	}
-	if err := prereq.Err(); err != nil {
-		t.Skipf("skipping: this machine cannot build labs:\n%v", err)
-	}
 }
 
 const sampleExercise = `# A sample.
@@ -61,31 +52,26 @@ x
 
 func TestParseExercise(t *testing.T) {
 	x, err := parseExercise("dir/sample.txt", []byte(sampleExercise))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if x.Name != "sample" || x.Title != "Do things." || !strings.HasSuffix(x.Task, "Carefully.\n") {
-		t.Errorf("name %q title %q task %q", x.Name, x.Title, x.Task)
-	}
-	if !strings.Contains(x.Setup.Text, "dockerd") || strings.Contains(x.Setup.Text, "docker ps") {
-		t.Errorf("set-up %q", x.Setup.Text)
-	}
-	if len(x.Checks) != 2 {
-		t.Fatalf("%d checks, want 2", len(x.Checks))
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "sample", x.Name, "name")
+	assert.Equal(t, "Do things.", x.Title, "title")
+	assert.True(t, strings.HasSuffix(x.Task, "Carefully.\n"), "task %q", x.Task)
+	assert.Contains(t, x.Setup.Text, "dockerd", "set-up")
+	assert.NotContains(t, x.Setup.Text, "docker ps", "set-up")
+	require.Len(t, x.Checks, 2, "checks")
 	c0, c1 := x.Checks[0], x.Checks[1]
-	if c0.Title != "First." || c0.Hint() != "Do the first thing. Really." || c0.Diagram || c0.Line != 6 {
-		t.Errorf("check 0: %+v", c0)
-	}
+	assert.Equal(t, "First.", c0.Title, "check 0: title")
+	assert.Equal(t, "Do the first thing. Really.", c0.Hint(), "check 0: hint")
+	assert.False(t, c0.Diagram, "check 0: diagram")
+	assert.Equal(t, 6, c0.Line, "check 0: line")
 	if !strings.Contains(c0.Text, "# A phase comment inside a check.") {
 		t.Errorf("check 0 text %q lost its trailing comment", c0.Text)
 	}
-	if c1.Title != "Second." || !c1.Diagram || c1.Line != 13 || !strings.HasPrefix(c1.Text, "# check: Second.") {
-		t.Errorf("check 1: %+v", c1)
-	}
-	if len(c1.Files) != 2 {
-		t.Errorf("check 1 has %d files, want the exercise's 2", len(c1.Files))
-	}
+	assert.Equal(t, "Second.", c1.Title, "check 1: title")
+	assert.True(t, c1.Diagram, "check 1: diagram")
+	assert.Equal(t, 13, c1.Line, "check 1: line")
+	assert.True(t, strings.HasPrefix(c1.Text, "# check: Second."), "check 1: text %q", c1.Text)
+	assert.Len(t, c1.Files, 2, "check 1: the exercise's files")
 }
 
 func TestParseExerciseErrors(t *testing.T) {
@@ -100,9 +86,7 @@ func TestParseExerciseErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseExercise("x.txt", []byte(tc.text))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %v, want one containing %q", err, tc.want)
-			}
+			assert.ErrorContains(t, err, tc.want)
 		})
 	}
 }
@@ -118,16 +102,12 @@ func TestFailureOf(t *testing.T) {
 FAIL: ex.txt:31: no match for ` + "`^22/tcp`" + ` found in stdout
 `
 	failure, evidence := failureOf(log)
-	if failure != "ex.txt:31: no match for `^22/tcp` found in stdout" {
-		t.Errorf("failure %q", failure)
-	}
+	assert.Equal(t, "ex.txt:31: no match for `^22/tcp` found in stdout", failure, "failure")
 	want := "> docker port web\n[stdout]\n80/tcp -> 0.0.0.0:801\n\n> stdout '^80/tcp'\n> stdout '^22/tcp'"
-	if evidence != want {
-		t.Errorf("evidence\n%s\nwant\n%s", evidence, want)
-	}
-	if f, e := failureOf("PASS\n"); f != "" || e != "" {
-		t.Errorf("a passing log gave %q, %q", f, e)
-	}
+	assert.Equal(t, want, evidence, "evidence")
+	failure, evidence = failureOf("PASS\n")
+	assert.Empty(t, failure, "a passing log's failure")
+	assert.Empty(t, evidence, "a passing log's evidence")
 }
 
 func TestInteractiveExec(t *testing.T) {
@@ -159,16 +139,11 @@ func TestDefaultName(t *testing.T) {
 		"a b/c d.txtar":                   "c_d",
 		"/x/.hidden.txt":                  "hidden",
 	} {
-		if got := defaultName(in); got != want {
-			t.Errorf("defaultName(%q) = %q, want %q", in, got, want)
-		}
-		if err := checkName(defaultName(in)); err != nil {
-			t.Error(err)
-		}
+		assert.Equal(t, want, defaultName(in), "defaultName(%q)", in)
+		assert.NoError(t, checkName(defaultName(in)), "checkName(defaultName(%q))", in)
 	}
-	if checkName("../etc") == nil || checkName("") == nil {
-		t.Error("checkName accepts a path")
-	}
+	assert.Error(t, checkName("../etc"), "checkName accepts a path")
+	assert.Error(t, checkName(""), "checkName accepts an empty name")
 }
 
 // sampleTopology is the article's classroom with one published container.
@@ -207,9 +182,7 @@ func TestMermaid(t *testing.T) {
 		"  n_side -.-|shares| n_web\n",
 		`  n_host ==>|"0.0.0.0:801->80/tcp"| n_web`,
 	} {
-		if !strings.Contains(m, want) {
-			t.Errorf("Mermaid lacks %q:\n%s", want, m)
-		}
+		assert.Contains(t, m, want, "Mermaid lacks")
 	}
 }
 
@@ -227,9 +200,7 @@ func TestSVG(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"<svg ", ">host<", ">container web<", "172.17.0.2/16", "veth1  → docker0", "published 0.0.0.0:801-&gt;80/tcp", "shares the network of web", "<title>veth host:veth1 - web:eth0</title>"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("SVG lacks %q", want)
-		}
+		assert.Contains(t, s, want, "SVG lacks")
 	}
 }
 
@@ -241,12 +212,11 @@ func TestJUnit(t *testing.T) {
 		{Exercise: "d", Status: "error", Error: "set-up failed"},
 	}}
 	var got junitSuites
-	if err := xml.Unmarshal(JUnit(rep), &got); err != nil {
-		t.Fatal(err)
-	}
-	if got.Tests != 4 || got.Failures != 2 || got.Errors != 1 || len(got.Suites) != 1 {
-		t.Fatalf("totals %+v", got)
-	}
+	require.NoError(t, xml.Unmarshal(JUnit(rep), &got))
+	assert.Equal(t, 4, got.Tests, "tests")
+	assert.Equal(t, 2, got.Failures, "failures")
+	assert.Equal(t, 1, got.Errors, "errors")
+	require.Len(t, got.Suites, 1, "suites")
 	c := got.Suites[0].Cases[1]
 	if c.Classname != "ann.b" || c.Failure == nil || c.Failure.Message != "hint: do <this>" || !strings.Contains(c.Failure.Text, "> reach") {
 		t.Errorf("failed case %+v", c)
@@ -256,9 +226,7 @@ func TestJUnit(t *testing.T) {
 // wantHint reads the "# want-hint: TEXT" line of a wrong answer.
 func wantHint(t *testing.T, path string) string {
 	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, l := range strings.Split(string(b), "\n") {
 		if h, ok := directive(l, "want-hint"); ok {
 			return h
@@ -275,27 +243,19 @@ func wantHint(t *testing.T, path string) string {
 // line names. The reports are written and read back.
 func TestExercises(t *testing.T) {
 	xs, err := exerciseFiles("../../../exercises")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(xs) < 8 {
-		t.Fatalf("%d exercises in exercises/, want at least 8", len(xs))
-	}
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(xs), 8, "exercises in exercises/")
 	subs := "../../../testdata/exercises"
 	for _, x := range xs {
 		for _, st := range []string{"solution", "wrong"} {
-			if _, err := os.Stat(filepath.Join(subs, st, x.Name+".txt")); err != nil {
-				t.Errorf("exercise %s has no %s answer: %v", x.Name, st, err)
-			}
+			assert.FileExists(t, filepath.Join(subs, st, x.Name+".txt"), "exercise %s has no %s answer", x.Name, st)
 		}
 	}
-	requireLab(t)
+	testkit.RequireLab(t)
 	rep, err := Grade(subs, xs, 4, false, func(student string, r ExerciseResult) {
 		t.Logf("graded %s/%s: %s (%d/%d checks, %.1fs)", student, r.Exercise, r.Status, r.ChecksPassed, r.Checks, r.Seconds)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, s := range rep.Students {
 		for _, r := range s.Exercises {
 			var out strings.Builder
@@ -322,21 +282,14 @@ func TestExercises(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	if err := writeReports(dir, rep); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, writeReports(dir, rep))
 	var back GradeReport
 	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &back); err != nil || len(back.Students) != 2 {
-		t.Fatalf("report.json: %v, %d students", err, len(back.Students))
-	}
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &back), "report.json")
+	require.Len(t, back.Students, 2, "report.json: students")
 	for _, f := range []string{"junit.xml", "solution.json", "solution.xml", "wrong.json", "wrong.xml"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Error(err)
-		}
+		assert.FileExists(t, filepath.Join(dir, f))
 	}
 	var ju junitSuites
 	b, _ = os.ReadFile(filepath.Join(dir, "junit.xml"))

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +18,10 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // These tests drive the labrun binary as a person would: labrun up, a
@@ -75,6 +81,14 @@ func mustRun(t *testing.T, env []string, args ...string) string {
 	return out
 }
 
+// downIfUp takes the lab name down unless it is gone already: deferred, it
+// leaves no lab behind a failed test.
+func downIfUp(t *testing.T, name string) {
+	if stateOf(name) != labMissing {
+		run(t, nil, "down", name)
+	}
+}
+
 func testLabName(t *testing.T, what string) string {
 	return fmt.Sprintf("test-%s-%d", what, os.Getpid())
 }
@@ -103,7 +117,7 @@ func labNetns(t *testing.T, name string) []uint64 {
 // leftovers lists what of lab name is still there: its directory, its
 // keeper, processes that belong to it (by their LABRUN_LAB), mounts under
 // its directory, and anything that still holds one of its namespaces (a
-// process in it, or a descriptor).
+// process or thread in it, or a descriptor: testkit.NetnsHolders).
 func leftovers(name string, keeper int, inos []uint64) []string {
 	var left []string
 	if _, err := os.Stat(labDir(name)); err == nil {
@@ -119,23 +133,25 @@ func leftovers(name string, keeper int, inos []uint64) []string {
 	for _, ino := range inos {
 		want[fmt.Sprintf("net:[%d]", ino)] = true
 	}
-	procs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, p := range procs {
-		pid, _ := strconv.Atoi(filepath.Base(p))
-		if pid == os.Getpid() || !processAlive(pid) {
+	self := fmt.Sprintf("/proc/%d/", os.Getpid())
+	holders := testkit.NetnsHolders()
+	for _, ino := range slices.Sorted(maps.Keys(holders)) {
+		for _, path := range holders[ino] {
+			switch {
+			case !want[ino] || strings.HasPrefix(path, self):
+			case strings.Contains(path, "/fd/"):
+				left = append(left, fmt.Sprintf("descriptor %s on %s", path, ino))
+			default: // a process's or a thread's ns/net
+				left = append(left, fmt.Sprintf("process %s in %s", strings.TrimSuffix(path, "/ns/net"), ino))
+			}
+		}
+	}
+	for _, p := range testkit.Procs() {
+		if p.PID == os.Getpid() || !processAlive(p.PID) {
 			continue
 		}
-		if l, err := os.Readlink(p + "/ns/net"); err == nil && want[l] {
-			left = append(left, fmt.Sprintf("process %d in %s", pid, l))
-		}
-		if env, err := os.ReadFile(p + "/environ"); err == nil && bytes.Contains(env, []byte("LABRUN_LAB="+name+"\x00")) {
-			left = append(left, fmt.Sprintf("process %d of the lab (LABRUN_LAB)", pid))
-		}
-		fds, _ := filepath.Glob(p + "/fd/*")
-		for _, fd := range fds {
-			if l, err := os.Readlink(fd); err == nil && want[l] {
-				left = append(left, fmt.Sprintf("descriptor %s on %s", fd, l))
-			}
+		if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p.PID)); err == nil && bytes.Contains(env, []byte("LABRUN_LAB="+name+"\x00")) {
+			left = append(left, fmt.Sprintf("process %d of the lab (LABRUN_LAB)", p.PID))
 		}
 	}
 	return left
@@ -169,9 +185,7 @@ func startTerm(t *testing.T, args ...string) *term {
 	cmd := exec.Command(labrun(t), args...)
 	cmd.Env = append(os.Environ(), "TERM=dumb")
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tm := &term{t: t, f: f, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		defer close(tm.done)
@@ -244,21 +258,15 @@ func (tm *term) wait() int {
 // and fetches its page with curl; labrun down; then nothing is left: no
 // keeper, no process, no namespace, no directory, no mount.
 func TestLiveLab(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("skipping: needs curl")
 	}
 	name := testLabName(t, "live")
 	out := mustRun(t, nil, "up", "-name", name)
-	if !strings.Contains(out, "lab "+name+" is up") {
-		t.Fatalf("labrun up said:\n%s", out)
-	}
+	require.Contains(t, out, "lab "+name+" is up", "labrun up said")
 	keeper := keeperPID(name)
-	defer func() {
-		if stateOf(name) != labMissing {
-			run(t, nil, "down", name)
-		}
-	}()
+	defer downIfUp(t, name)
 
 	sh := startTerm(t, "shell", "-lab", name, "client")
 	prompt := regexp.QuoteMeta("[" + name + " client]# ")
@@ -286,9 +294,7 @@ func TestLiveLab(t *testing.T) {
 	// What the checks below must not find any more is there now.
 	left := strings.Join(leftovers(name, keeper, inos), "\n")
 	for _, want := range []string{"directory ", "keeper process", "of the lab (LABRUN_LAB)", "descriptor "} {
-		if !strings.Contains(left, want) {
-			t.Errorf("leftovers of the live lab lack %q:\n%s", want, left)
-		}
+		assert.Contains(t, left, want, "leftovers of the live lab lack")
 	}
 	sh.send("exit")
 	if code := sh.wait(); code != 0 {
@@ -300,14 +306,10 @@ func TestLiveLab(t *testing.T) {
 		t.Errorf("docker ps -q from outside the lab: %q", out)
 	}
 	out = mustRun(t, nil, "shell", "-lab", name, "host", "iptables", "-t", "nat", "-S", "DOCKER")
-	if !strings.Contains(out, "--dport 801 -j DNAT --to-destination 172.17.0.2:80") {
-		t.Errorf("the host's DOCKER chain:\n%s", out)
-	}
+	assert.Contains(t, out, "--dport 801 -j DNAT --to-destination 172.17.0.2:80", "the host's DOCKER chain")
 
 	out = mustRun(t, nil, "down", name)
-	if !strings.Contains(out, "lab "+name+" is down") {
-		t.Errorf("labrun down said:\n%s", out)
-	}
+	assert.Contains(t, out, "lab "+name+" is down", "labrun down said")
 	waitGone(t, name, keeper, inos)
 }
 
@@ -315,15 +317,11 @@ func TestLiveLab(t *testing.T) {
 // (namespaces, containers, shells and their background jobs); labrun ls
 // then reports it and removes its directory.
 func TestLiveLabKilled(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	name := testLabName(t, "killed")
 	mustRun(t, nil, "up", "-name", name)
 	keeper := keeperPID(name)
-	defer func() {
-		if stateOf(name) != labMissing {
-			run(t, nil, "down", name)
-		}
-	}()
+	defer downIfUp(t, name)
 	mustRun(t, []string{"LABRUN_LAB=" + name}, "docker", "run", "-d", "--name", "web", "-p", "801:80", "httpd")
 	sh := startTerm(t, "shell", "-lab", name, "host")
 	prompt := regexp.QuoteMeta("[" + name + " host]# ")
@@ -334,18 +332,14 @@ func TestLiveLabKilled(t *testing.T) {
 	if len(inos) != 5 {
 		t.Errorf("%d namespaces, want 5 (4 nodes and web)", len(inos))
 	}
-	if err := syscall.Kill(keeper, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, syscall.Kill(keeper, syscall.SIGKILL))
 	// The shell goes with its keeper.
 	sh.wait()
 	for deadline := time.Now().Add(10 * time.Second); processAlive(keeper) && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
 	out, _ := run(t, nil, "ls")
-	if !strings.Contains(out, "lab "+name+": its keeper died") {
-		t.Errorf("labrun ls did not report the dead lab:\n%s", out)
-	}
+	assert.Contains(t, out, "lab "+name+": its keeper died", "labrun ls did not report the dead lab")
 	waitGone(t, name, keeper, inos)
 }
 
@@ -353,17 +347,13 @@ func TestLiveLabKilled(t *testing.T) {
 // the student's docker command from outside the shells, check (passing),
 // a diagram of the live lab, down.
 func TestLiveExercise(t *testing.T) {
-	requireLab(t)
+	testkit.RequireLab(t)
 	name := testLabName(t, "exercise")
 	out := mustRun(t, nil, "exercise", "start", "-name", name, "exercises/publish_host_port.txt")
 	if !strings.Contains(out, "Task (publish_host_port") || !strings.Contains(out, "-p hostPort:containerPort") {
 		t.Errorf("exercise start said:\n%s", out)
 	}
-	defer func() {
-		if stateOf(name) != labMissing {
-			run(t, nil, "down", name)
-		}
-	}()
+	defer downIfUp(t, name)
 	env := []string{"LABRUN_LAB=" + name}
 	out, code := run(t, env, "exercise", "check")
 	if code != 1 || !strings.Contains(out, "FAIL  A running container named web runs the web-ssh image.") ||
@@ -378,13 +368,9 @@ func TestLiveExercise(t *testing.T) {
 	mustRun(t, env, "docker", "rm", "-f", "web")
 	mustRun(t, env, "docker", "run", "-d", "--name", "web", "-p", "10111:22", "-p", "801:80", "web-ssh")
 	out = mustRun(t, env, "exercise", "check")
-	if !strings.Contains(out, "4 of 4 checks pass") {
-		t.Errorf("exercise check, solved:\n%s", out)
-	}
+	assert.Contains(t, out, "4 of 4 checks pass", "exercise check, solved")
 	out = mustRun(t, env, "diagram")
-	if !strings.Contains(out, `n_host ==>|"0.0.0.0:801->80/tcp, 0.0.0.0:10111->22/tcp"| n_web`) {
-		t.Errorf("labrun diagram of the live lab:\n%s", out)
-	}
+	assert.Contains(t, out, `n_host ==>|"0.0.0.0:801->80/tcp, 0.0.0.0:10111->22/tcp"| n_web`, "labrun diagram of the live lab")
 	svg := filepath.Join(t.TempDir(), "lab.svg")
 	mustRun(t, env, "diagram", "-o", svg)
 	if b, err := os.ReadFile(svg); err != nil || !bytes.Contains(b, []byte("container web")) {

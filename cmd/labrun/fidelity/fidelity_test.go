@@ -9,9 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/labrun/labrun/netkit/initproc"
-	"github.com/labrun/labrun/netkit/netns"
-	"github.com/labrun/labrun/netkit/prereq"
+	"github.com/labrun/labrun/netkit/testkit"
 	_ "github.com/labrun/labrun/runner/images" // the images' programs, run by initproc
 )
 
@@ -25,18 +26,11 @@ func TestMain(m *testing.M) {
 // condition) and labs can be built; it returns the engine's versions.
 func requireDocker(t *testing.T) Versions {
 	t.Helper()
-	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("skipping: no docker CLI")
-	}
+	testkit.RequireBinary(t, "docker")
 	if err := exec.Command("docker", "info").Run(); err != nil {
 		t.Skipf("skipping: no Docker Engine answers docker info: %v", err)
 	}
-	if err := netns.Available(); err != nil {
-		t.Skipf("skipping: cannot create network namespaces: %v", err)
-	}
-	if err := prereq.Err(); err != nil {
-		t.Skipf("skipping: this machine cannot build labs:\n%v", err)
-	}
+	testkit.RequireLab(t)
 	v, err := Probe()
 	if err != nil {
 		t.Skipf("skipping: %v", err)
@@ -85,9 +79,7 @@ func TestNormalize(t *testing.T) {
 		strings.Repeat("cd", 32) + ` "Created": "2026-01-01T00:00:00Z" 7a:c6:c9:76:e1:aa`
 	want := "web <ctr:web> <ctr:web/12> 172.18.0.2 02:42:ac:12:00:02 0.0.0.0:<eph1> [::]:<eph1> 0.0.0.0:<eph2> 8080 <hex64>" +
 		` "Created": "<time>" <mac>`
-	if got := m.normalize(in); got != want {
-		t.Errorf("normalize:\n got %s\nwant %s", got, want)
-	}
+	assert.Equal(t, want, m.normalize(in), "normalize")
 }
 
 func TestFilterRules(t *testing.T) {
@@ -116,18 +108,13 @@ COMMIT
 -A FORWARD -o docker0 -j DOCKER
 -A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
 `
-	if got != want {
-		t.Errorf("filterRules:\n%s", diff(want, got))
-	}
+	assert.Equal(t, want, got, "filterRules")
 }
 
 func TestDiff(t *testing.T) {
-	if d := diff("a\nb\nc", "a\nx\nc"); d != "  a\n- b\n+ x\n  c\n" {
-		t.Errorf("diff = %q", d)
-	}
-	if d := diff("same", "same"); d != "" {
-		t.Errorf("diff of equal texts = %q", d)
-	}
+	want := "diff docker labrun\n--- docker\n+++ labrun\n@@ -1,3 +1,3 @@\n a\n-b\n+x\n c\n\\ No newline at end of file\n"
+	assert.Equal(t, want, diff("a\nb\nc", "a\nx\nc"), "diff")
+	assert.Equal(t, "", diff("same", "same"), "diff of equal texts")
 }
 
 // only limits TestFidelity to the cases whose name contains it.
@@ -167,7 +154,5 @@ func TestSortContainers(t *testing.T) {
         "Options": {}
     }
 ]`
-	if got := sortContainers(in); got != want {
-		t.Errorf("sortContainers:\n%s", diff(want, got))
-	}
+	assert.Equal(t, want, sortContainers(in), "sortContainers")
 }

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	godiff "github.com/rogpeppe/go-internal/diff"
 )
 
 // side is what the normaliser knows of one engine after a case: the names
@@ -289,46 +291,12 @@ func sortedLines(text string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// diff returns a line diff of want (Docker's) and got (labrun's): lines
-// only in Docker's output marked "- ", only in labrun's "+ ", common ones
-// "  ". It is "" when they are equal.
+// diff returns a unified diff (go-internal's diff) from want (Docker's
+// output, "docker") to got (labrun's, "labrun"): lines only in Docker's
+// output marked "-", only in labrun's "+", with context. It is "" when they
+// are equal.
 func diff(want, got string) string {
-	if want == got {
-		return ""
-	}
-	a, b := strings.Split(want, "\n"), strings.Split(got, "\n")
-	// Longest common subsequence, by dynamic programming: the outputs are
-	// short.
-	lcs := make([][]int, len(a)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(b)+1)
-	}
-	for i := len(a) - 1; i >= 0; i-- {
-		for j := len(b) - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var sb strings.Builder
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case i < len(a) && j < len(b) && a[i] == b[j]:
-			sb.WriteString("  " + a[i] + "\n")
-			i++
-			j++
-		case j < len(b) && (i == len(a) || lcs[i][j+1] > lcs[i+1][j]):
-			sb.WriteString("+ " + b[j] + "\n")
-			j++
-		default:
-			sb.WriteString("- " + a[i] + "\n")
-			i++
-		}
-	}
-	return sb.String()
+	return string(godiff.Diff("docker", []byte(want), "labrun", []byte(got)))
 }
 
 // sortContainers orders the entries of each "Containers" object of a docker
