@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,16 +12,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit"
-	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/testkit"
 )
 
-func TestMain(m *testing.M) {
-	initproc.MaybeRun()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 // newLab makes a fresh lab with a started engine, or skips when this
 // machine cannot make network namespaces.

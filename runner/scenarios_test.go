@@ -8,18 +8,13 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/stretchr/testify/require"
 
-	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/testkit"
 	"github.com/labrun/labrun/runner/dockercli"
 )
 
 var update = flag.Bool("update", false, "rewrite the cmp golden sections of the scripts instead of failing")
 
-func TestMain(m *testing.M) {
-	// The test binary is also the programs that run inside the labs.
-	initproc.MaybeRun()
-	m.Run()
-}
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 // scriptParams returns p (the scripts, Dir or Files, and any commands of
 // the test's own) set up as every script run of these tests is: explicit

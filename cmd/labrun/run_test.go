@@ -11,16 +11,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/testkit"
 )
 
-func TestMain(m *testing.M) {
-	// The test binary is also the programs that run inside the labs of
-	// the scenarios run in process (TestBroken).
-	initproc.MaybeRun()
-	m.Run()
-}
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 func TestCLIUsage(t *testing.T) {
 	for _, args := range [][]string{

@@ -6,7 +6,7 @@
 //
 // It is not part of labrun's programs or libraries: only tests import it.
 // It imports the standard library, testify, go-internal and netkit's leaf
-// packages (netns, prereq) only, never the netkit root package, runner,
+// packages (netns, prereq, initproc) only, never the netkit root package, runner,
 // checks or cmd: the internal tests of netkit's packages (package netkit,
 // netkit/firewall) may then use it without an import cycle; only netns's
 // own internal tests cannot. So it has no NewLab: a test that needs a whole

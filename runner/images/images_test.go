@@ -10,13 +10,11 @@ import (
 
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // TestMain lets the test binary be re-executed as a container program.
-func TestMain(m *testing.M) {
-	initproc.MaybeRun()
-	m.Run()
-}
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 func TestLookup(t *testing.T) {
 	for _, tc := range []struct {

@@ -11,16 +11,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/testkit"
 	_ "github.com/labrun/labrun/runner/images" // the images' programs, run by initproc
 )
 
-func TestMain(m *testing.M) {
-	// The test binary is also the programs that run inside labrun's labs.
-	initproc.MaybeRun()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 // requireDocker skips unless a real Docker Engine answers (the [docker]
 // condition) and labs can be built; it returns the engine's versions.
