@@ -31,7 +31,7 @@ func FuzzDockerRunFlags(f *testing.F) {
 		"-d -p 8000-8001:80-82 httpd", "-d -p [::1:80:80 httpd", "-d --expose 80- httpd",
 		"-d --name 'bad name' httpd", "-d --net container httpd", "-d --net container:a -h x httpd",
 		"-d --net container:a -p 80:80 httpd", "-d --net nosuchnet httpd", "-d --ip 172.17.0.9 httpd",
-		"-d --name a -p 801-802:80 -p 801-802:81 -p 801-802:82 httpd", "-d --name b -p 53:53/udp httpd",
+		"-d --name web1 -p 801-802:80 -p 801-802:81 -p 801-802:82 httpd", "-d --name web2 -p 53:53/udp httpd",
 	} {
 		f.Add(s)
 	}
