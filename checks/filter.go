@@ -381,7 +381,7 @@ func (q *qual) value(v string) (node, error) {
 		if err := q.checkFamily(a, v); err != nil {
 			return nil, err
 		}
-		return &hostNode{family: q.family, dir: q.dir, addr: a}, nil
+		return &addrNode{family: q.family, dir: q.dir, kind: "host", pfx: netip.PrefixFrom(a, a.BitLen())}, nil
 	case "net":
 		pfx, err := netip.ParsePrefix(v)
 		if err != nil {
@@ -397,7 +397,7 @@ func (q *qual) value(v string) (node, error) {
 		if err := q.checkFamily(pfx.Addr(), v); err != nil {
 			return nil, err
 		}
-		return &netNode{family: q.family, dir: q.dir, pfx: pfx}, nil
+		return &addrNode{family: q.family, dir: q.dir, kind: "net", pfx: pfx}, nil
 	case "port":
 		n, err := strconv.ParseUint(v, 10, 16)
 		if err != nil || v[0] == '+' {
@@ -492,32 +492,24 @@ func dirMatch(d dir, src, dst bool) bool {
 	return src || dst
 }
 
-type hostNode struct {
+// addrNode is a host or net primitive: a host is the prefix of its one
+// address, which contains exactly the addresses equal to it.
+type addrNode struct {
 	family string
 	dir    dir
-	addr   netip.Addr
-}
-
-func (n *hostNode) String() string {
-	return prefixed(n.family) + n.dir.String() + "host " + n.addr.String()
-}
-
-func (n *hostNode) match(f *frame) bool {
-	src, dst, ok := f.addrs()
-	return ok && familyOK(n.family, f) && dirMatch(n.dir, src == n.addr, dst == n.addr)
-}
-
-type netNode struct {
-	family string
-	dir    dir
+	kind   string // "host" or "net"
 	pfx    netip.Prefix
 }
 
-func (n *netNode) String() string {
-	return prefixed(n.family) + n.dir.String() + "net " + n.pfx.String()
+func (n *addrNode) String() string {
+	v := n.pfx.String()
+	if n.kind == "host" {
+		v = n.pfx.Addr().String()
+	}
+	return prefixed(n.family) + n.dir.String() + n.kind + " " + v
 }
 
-func (n *netNode) match(f *frame) bool {
+func (n *addrNode) match(f *frame) bool {
 	src, dst, ok := f.addrs()
 	return ok && familyOK(n.family, f) && dirMatch(n.dir, n.pfx.Contains(src), n.pfx.Contains(dst))
 }
