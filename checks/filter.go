@@ -221,10 +221,7 @@ func (p *parser) expr() (node, error) {
 			return left, nil
 		}
 		p.next()
-		if p.peek() == "" {
-			return nil, fmt.Errorf("expected an expression after %q", op)
-		}
-		right, err := p.unary()
+		right, err := p.operand(op, p.unary)
 		if err != nil {
 			return nil, err
 		}
@@ -236,6 +233,15 @@ func (p *parser) expr() (node, error) {
 	}
 }
 
+// operand parses with parse the expression that must follow the token
+// after.
+func (p *parser) operand(after string, parse func() (node, error)) (node, error) {
+	if p.peek() == "" {
+		return nil, fmt.Errorf("expected an expression after %q", after)
+	}
+	return parse()
+}
+
 func (p *parser) unary() (node, error) {
 	t := p.peek()
 	switch {
@@ -243,20 +249,14 @@ func (p *parser) unary() (node, error) {
 		return nil, fmt.Errorf("unexpected end of filter")
 	case isNot(t):
 		p.next()
-		if p.peek() == "" {
-			return nil, fmt.Errorf("expected an expression after %q", t)
-		}
-		x, err := p.unary()
+		x, err := p.operand(t, p.unary)
 		if err != nil {
 			return nil, err
 		}
 		return &notNode{x}, nil
 	case t == "(":
 		p.next()
-		if p.peek() == "" {
-			return nil, fmt.Errorf("expected an expression after \"(\"")
-		}
-		x, err := p.expr()
+		x, err := p.operand("(", p.expr)
 		if err != nil {
 			return nil, err
 		}
