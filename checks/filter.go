@@ -446,12 +446,8 @@ func (n *protoNode) String() string { return n.name }
 
 func (n *protoNode) match(f *frame) bool {
 	switch n.name {
-	case "ip":
-		return f.has&hasIP4 != 0
-	case "ip6":
-		return f.has&hasIP6 != 0
-	case "arp":
-		return f.has&hasARP != 0
+	case "ip", "ip6", "arp":
+		return familyOK(n.name, f)
 	case "icmp":
 		p, _ := f.proto()
 		return f.has&hasIP4 != 0 && p == 1
