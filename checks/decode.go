@@ -59,27 +59,22 @@ func (f *frame) decode(data []byte) {
 	f.has = 0
 	_ = f.parser.DecodeLayers(data, &f.decoded)
 	for _, t := range f.decoded {
-		switch t {
-		case layers.LayerTypeEthernet:
-			f.has |= hasEth
-		case layers.LayerTypeIPv4:
-			f.has |= hasIP4
-		case layers.LayerTypeIPv6:
-			f.has |= hasIP6
-		case layers.LayerTypeTCP:
-			f.has |= hasTCP
-		case layers.LayerTypeUDP:
-			f.has |= hasUDP
-		case layers.LayerTypeICMPv4:
-			f.has |= hasICMP4
-		case layers.LayerTypeICMPv6:
-			f.has |= hasICMP6
-		case layers.LayerTypeARP:
-			f.has |= hasARP
-		case gopacket.LayerTypePayload:
-			f.has |= hasPayload
-		}
+		f.has |= layerBits[t]
 	}
+}
+
+// layerBits maps each layer type decode records to its bit in frame.has;
+// the others (802.1Q) have none.
+var layerBits = map[gopacket.LayerType]int{
+	layers.LayerTypeEthernet:  hasEth,
+	layers.LayerTypeIPv4:      hasIP4,
+	layers.LayerTypeIPv6:      hasIP6,
+	layers.LayerTypeTCP:       hasTCP,
+	layers.LayerTypeUDP:       hasUDP,
+	layers.LayerTypeICMPv4:    hasICMP4,
+	layers.LayerTypeICMPv6:    hasICMP6,
+	layers.LayerTypeARP:       hasARP,
+	gopacket.LayerTypePayload: hasPayload,
 }
 
 // addrs returns the frame's network addresses: the IP source and

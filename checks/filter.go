@@ -221,10 +221,7 @@ func (p *parser) expr() (node, error) {
 			return left, nil
 		}
 		p.next()
-		if p.peek() == "" {
-			return nil, fmt.Errorf("expected an expression after %q", op)
-		}
-		right, err := p.unary()
+		right, err := p.operand(op, p.unary)
 		if err != nil {
 			return nil, err
 		}
@@ -236,6 +233,15 @@ func (p *parser) expr() (node, error) {
 	}
 }
 
+// operand parses with parse the expression that must follow the token
+// after.
+func (p *parser) operand(after string, parse func() (node, error)) (node, error) {
+	if p.peek() == "" {
+		return nil, fmt.Errorf("expected an expression after %q", after)
+	}
+	return parse()
+}
+
 func (p *parser) unary() (node, error) {
 	t := p.peek()
 	switch {
@@ -243,20 +249,14 @@ func (p *parser) unary() (node, error) {
 		return nil, fmt.Errorf("unexpected end of filter")
 	case isNot(t):
 		p.next()
-		if p.peek() == "" {
-			return nil, fmt.Errorf("expected an expression after %q", t)
-		}
-		x, err := p.unary()
+		x, err := p.operand(t, p.unary)
 		if err != nil {
 			return nil, err
 		}
 		return &notNode{x}, nil
 	case t == "(":
 		p.next()
-		if p.peek() == "" {
-			return nil, fmt.Errorf("expected an expression after \"(\"")
-		}
-		x, err := p.expr()
+		x, err := p.operand("(", p.expr)
 		if err != nil {
 			return nil, err
 		}
@@ -381,7 +381,7 @@ func (q *qual) value(v string) (node, error) {
 		if err := q.checkFamily(a, v); err != nil {
 			return nil, err
 		}
-		return &hostNode{family: q.family, dir: q.dir, addr: a}, nil
+		return &addrNode{family: q.family, dir: q.dir, kind: "host", pfx: netip.PrefixFrom(a, a.BitLen())}, nil
 	case "net":
 		pfx, err := netip.ParsePrefix(v)
 		if err != nil {
@@ -397,7 +397,7 @@ func (q *qual) value(v string) (node, error) {
 		if err := q.checkFamily(pfx.Addr(), v); err != nil {
 			return nil, err
 		}
-		return &netNode{family: q.family, dir: q.dir, pfx: pfx}, nil
+		return &addrNode{family: q.family, dir: q.dir, kind: "net", pfx: pfx}, nil
 	case "port":
 		n, err := strconv.ParseUint(v, 10, 16)
 		if err != nil || v[0] == '+' {
@@ -446,12 +446,8 @@ func (n *protoNode) String() string { return n.name }
 
 func (n *protoNode) match(f *frame) bool {
 	switch n.name {
-	case "ip":
-		return f.has&hasIP4 != 0
-	case "ip6":
-		return f.has&hasIP6 != 0
-	case "arp":
-		return f.has&hasARP != 0
+	case "ip", "ip6", "arp":
+		return familyOK(n.name, f)
 	case "icmp":
 		p, _ := f.proto()
 		return f.has&hasIP4 != 0 && p == 1
@@ -492,32 +488,24 @@ func dirMatch(d dir, src, dst bool) bool {
 	return src || dst
 }
 
-type hostNode struct {
+// addrNode is a host or net primitive: a host is the prefix of its one
+// address, which contains exactly the addresses equal to it.
+type addrNode struct {
 	family string
 	dir    dir
-	addr   netip.Addr
-}
-
-func (n *hostNode) String() string {
-	return prefixed(n.family) + n.dir.String() + "host " + n.addr.String()
-}
-
-func (n *hostNode) match(f *frame) bool {
-	src, dst, ok := f.addrs()
-	return ok && familyOK(n.family, f) && dirMatch(n.dir, src == n.addr, dst == n.addr)
-}
-
-type netNode struct {
-	family string
-	dir    dir
+	kind   string // "host" or "net"
 	pfx    netip.Prefix
 }
 
-func (n *netNode) String() string {
-	return prefixed(n.family) + n.dir.String() + "net " + n.pfx.String()
+func (n *addrNode) String() string {
+	v := n.pfx.String()
+	if n.kind == "host" {
+		v = n.pfx.Addr().String()
+	}
+	return prefixed(n.family) + n.dir.String() + n.kind + " " + v
 }
 
-func (n *netNode) match(f *frame) bool {
+func (n *addrNode) match(f *frame) bool {
 	src, dst, ok := f.addrs()
 	return ok && familyOK(n.family, f) && dirMatch(n.dir, n.pfx.Contains(src), n.pfx.Contains(dst))
 }

@@ -7,11 +7,7 @@ import "net/netip"
 //
 // Equivalent to: docker network connect [--ip IP] NETWORK CONTAINER
 func (e *Engine) Connect(network, container string, ip netip.Addr) error {
-	n, err := e.Network(network)
-	if err != nil {
-		return err
-	}
-	c, err := e.Container(container)
+	n, c, err := e.networkAndContainer(network, container)
 	if err != nil {
 		return err
 	}
@@ -47,11 +43,7 @@ func (e *Engine) Connect(network, container string, ip netip.Addr) error {
 //
 // Equivalent to: docker network disconnect [-f] NETWORK CONTAINER
 func (e *Engine) Disconnect(network, container string, force bool) error {
-	n, err := e.Network(network)
-	if err != nil {
-		return err
-	}
-	c, err := e.Container(container)
+	n, c, err := e.networkAndContainer(network, container)
 	if err != nil {
 		return err
 	}
@@ -73,4 +65,18 @@ func (e *Engine) Disconnect(network, container string, force bool) error {
 		c.unpublishAll(n, found.addr)
 	}
 	return c.detach(found, nil)
+}
+
+// networkAndContainer looks up the network and the container that Connect
+// and Disconnect name, the network first.
+func (e *Engine) networkAndContainer(network, container string) (*Network, *Container, error) {
+	n, err := e.Network(network)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := e.Container(container)
+	if err != nil {
+		return nil, nil, err
+	}
+	return n, c, nil
 }

@@ -177,10 +177,7 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 		return nil, derr(ErrNotRunning, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
 	}
 	if o.Network.Kind == ModeBridge {
-		netName := o.Network.Network
-		if netName == "" {
-			netName = "bridge"
-		}
+		netName := o.Network.String() // the network's name, "bridge" for the default
 		n, err := e.networkLocked(netName)
 		if err != nil {
 			return nil, err

@@ -67,21 +67,13 @@ func TestNFTablesBehaviour(t *testing.T) {
 	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{Release: release.Release{Era: release.Era29}, FirewallBackend: "nftables"})
 	_, err := e.Run(netkit.RunOptions{Name: "web", Publish: mustBindings(t, "801:80")})
 	require.NoError(t, err)
-	seen, _ := listen(t, node(t, lab, "web"), ":80")
-	out, err := dial(node(t, lab, "client"), "192.168.190.128:801")
-	require.NoError(t, err)
-	require.Equal(t, "hello", out)
-	require.Equal(t, "192.168.190.1", strings.Split(<-seen, ":")[0], "DNAT keeps the client's address")
+	requireSource(t, lab, "client", "192.168.190.128:801", "web", ":80", "192.168.190.1", "DNAT keeps the client's address")
 	// An unpublished port of the container is not reachable through the
 	// host.
 	_, err = dial(node(t, lab, "client"), "192.168.190.128:802")
 	require.Error(t, err)
 
-	iseen, _ := listen(t, node(t, lab, "internet"), "203.0.113.10:80")
-	out, err = dial(node(t, lab, "web"), "203.0.113.10:80")
-	require.NoError(t, err)
-	require.Equal(t, "hello", out)
-	require.Equal(t, "192.168.190.128", strings.Split(<-iseen, ":")[0], "MASQUERADE: the internet sees the host")
+	requireSource(t, lab, "web", "203.0.113.10:80", "internet", "203.0.113.10:80", "192.168.190.128", "MASQUERADE: the internet sees the host")
 
 	require.NoError(t, e.Remove("web", true))
 	_, err = dial(node(t, lab, "client"), "192.168.190.128:801")

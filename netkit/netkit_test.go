@@ -76,6 +76,17 @@ func dial(n *netkit.Node, addr string) (string, error) {
 	return string(b), err
 }
 
+// requireSource dials addr from node from, with node to listening on at,
+// and requires "hello" back and the listener to see source address src.
+func requireSource(t *testing.T, lab *netkit.Lab, from, addr, to, at, src string, msgAndArgs ...any) {
+	t.Helper()
+	seen, _ := listen(t, node(t, lab, to), at)
+	out, err := dial(node(t, lab, from), addr)
+	require.NoError(t, err)
+	require.Equal(t, "hello", out)
+	require.Equal(t, src, strings.Split(<-seen, ":")[0], msgAndArgs...)
+}
+
 func node(t *testing.T, lab *netkit.Lab, name string) *netkit.Node {
 	t.Helper()
 	n, err := lab.Node(name)
@@ -92,13 +103,9 @@ func mustBindings(t *testing.T, spec string) []ports.Binding {
 
 func TestWorldReachability(t *testing.T) {
 	lab, _ := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
-	seen, _ := listen(t, node(t, lab, "internet"), "203.0.113.10:80")
-	out, err := dial(node(t, lab, "client"), "203.0.113.10:80")
-	require.NoError(t, err)
-	require.Equal(t, "hello", out)
-	require.Equal(t, "192.168.190.1", strings.Split(<-seen, ":")[0])
+	requireSource(t, lab, "client", "203.0.113.10:80", "internet", "203.0.113.10:80", "192.168.190.1")
 	_, _ = listen(t, node(t, lab, "host"), "192.168.190.128:22")
-	out, err = dial(node(t, lab, "client"), "192.168.190.128:22")
+	out, err := dial(node(t, lab, "client"), "192.168.190.128:22")
 	require.NoError(t, err)
 	require.Equal(t, "hello", out)
 }
@@ -157,17 +164,13 @@ func TestPublishInboundDNAT(t *testing.T) {
 	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
 	c, err := e.Run(netkit.RunOptions{Name: "web", Publish: mustBindings(t, "801:80")})
 	require.NoError(t, err)
-	seen, _ := listen(t, node(t, lab, "web"), ":80")
-	out, err := dial(node(t, lab, "client"), "192.168.190.128:801")
-	require.NoError(t, err)
-	require.Equal(t, "hello", out)
-	require.Equal(t, "192.168.190.1", strings.Split(<-seen, ":")[0], "DNAT keeps the client's address")
+	requireSource(t, lab, "client", "192.168.190.128:801", "web", ":80", "192.168.190.1", "DNAT keeps the client's address")
 	require.Equal(t, []ports.Binding{
 		{Container: ports.Port{Num: 80, Proto: ports.TCP}, HostIP: netip.MustParseAddr("0.0.0.0"), HostPort: 801},
 		{Container: ports.Port{Num: 80, Proto: ports.TCP}, HostIP: netip.MustParseAddr("::"), HostPort: 801},
 	}, c.Ports())
 	// The host itself reaches it on 127.0.0.1 through the userland proxy.
-	out, err = dial(node(t, lab, "host"), "127.0.0.1:801")
+	out, err := dial(node(t, lab, "host"), "127.0.0.1:801")
 	require.NoError(t, err)
 	require.Equal(t, "hello", out)
 	// A second container cannot take the same host port.
@@ -184,11 +187,7 @@ func TestOutboundMasquerade(t *testing.T) {
 	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
 	_, err := e.Run(netkit.RunOptions{Name: "ctr-c"})
 	require.NoError(t, err)
-	seen, _ := listen(t, node(t, lab, "internet"), "203.0.113.10:80")
-	out, err := dial(node(t, lab, "ctr-c"), "203.0.113.10:80")
-	require.NoError(t, err)
-	require.Equal(t, "hello", out)
-	require.Equal(t, "192.168.190.128", strings.Split(<-seen, ":")[0], "MASQUERADE: the internet sees the host")
+	requireSource(t, lab, "ctr-c", "203.0.113.10:80", "internet", "203.0.113.10:80", "192.168.190.128", "MASQUERADE: the internet sees the host")
 }
 
 func TestNoMasqueradeLosesReplies(t *testing.T) {

@@ -100,13 +100,20 @@ func TestHostVethsWithoutIPv6(t *testing.T) {
 	assert.Equal(t, "1", sysctl(t, c.Node(), "net/ipv6/conf/eth0/disable_ipv6"))
 }
 
+// sleeper runs a container, name, whose main process sleeps for ever.
+func sleeper(t *testing.T, e *netkit.Engine, name string) *netkit.Container {
+	t.Helper()
+	c, err := e.Run(netkit.RunOptions{Name: name, Command: "sleep infinity", Comm: "sleep"})
+	require.NoError(t, err)
+	return c
+}
+
 // TestVethQueuesAsTheKernelDefault: a container's veth pair gets the number
 // of queues that a veth made without asking (as Docker makes them) gets, so
 // `ip -d link` shows the same numtxqueues and numrxqueues.
 func TestVethQueuesAsTheKernelDefault(t *testing.T) {
 	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
-	c, err := e.Run(netkit.RunOptions{Name: "ctr-q", Command: "sleep infinity", Comm: "sleep"})
-	require.NoError(t, err)
+	c := sleeper(t, e, "ctr-q")
 	// A reference pair, made the plain way in another node of the lab.
 	// Equivalent to: ip -n internet link add ref0 type veth peer name ref1
 	inet, err := lab.Node("internet")
@@ -228,8 +235,7 @@ func portState(t *testing.T, b []byte) (int, bool) {
 // its own; a command run in it still gets one, with the container's /sys.
 func TestWaiterSharesMountNamespace(t *testing.T) {
 	_, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{})
-	c, err := e.Run(netkit.RunOptions{Name: "ctr-w", Command: "sleep infinity", Comm: "sleep"})
-	require.NoError(t, err)
+	c := sleeper(t, e, "ctr-w")
 	own, err := os.Readlink("/proc/self/ns/mnt")
 	require.NoError(t, err)
 	its, err := os.Readlink("/proc/" + strconv.Itoa(c.Pid()) + "/ns/mnt")

@@ -80,10 +80,7 @@ func (c *Container) Start() (err error) {
 	c.sandboxed = true
 	c.mu.Unlock()
 	if o.Network.Kind == ModeBridge {
-		netName := o.Network.Network
-		if netName == "" {
-			netName = "bridge"
-		}
+		netName := o.Network.String() // the network's name, "bridge" for the default
 		n, nerr := e.Network(netName)
 		if nerr != nil {
 			if netName == "bridge" && e.opts.Bridge == "none" {

@@ -131,9 +131,7 @@ func TestKernelIdempotent(t *testing.T) {
 // (partly) deleted succeeds and leaves no stale rule.
 func TestKernelRemoveTolerant(t *testing.T) {
 	t.Parallel()
-	p := newProgrammer(t)
-	c := Config{IPForwardFlipped: true}
-	apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
+	p, c := withDocker0(t)
 	clean := save(t, p)
 	apply(t, p, [][]Op{c.AddBindings(docker0, ctr1, web)})
 	// Someone deleted the filter ACCEPT behind our back.
@@ -156,9 +154,7 @@ func TestKernelRemoveTolerant(t *testing.T) {
 // stderr and the failing command.
 func TestKernelRollback(t *testing.T) {
 	t.Parallel()
-	p := newProgrammer(t)
-	c := Config{IPForwardFlipped: true}
-	apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
+	p, c := withDocker0(t)
 	clean := save(t, p)
 	ops := append(c.AddBindings(docker0, ctr1, web), rule(Append, TableFilter, "NO-SUCH-CHAIN", "-j", "ACCEPT"))
 	err := p.Apply(ops)
@@ -198,14 +194,7 @@ func TestKernelCheckDrift(t *testing.T) {
 func BenchmarkApplyPort(b *testing.B) {
 	for _, existing := range []int{0, 1000, 5000} {
 		b.Run(fmt.Sprintf("rules=%d", 3*existing), func(b *testing.B) {
-			p := newProgrammer(b)
-			c := Config{IPForwardFlipped: true}
-			apply(b, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
-			var pre []pub
-			for i := range existing {
-				pre = append(pre, benchPort(i))
-			}
-			apply(b, p, [][]Op{addPubs(c, docker0, pre...)})
+			p, c := benchProgrammer(b, existing)
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
 				if err := p.Apply(addPubs(c, docker0, benchPort(existing+i))); err != nil {
@@ -220,14 +209,7 @@ func BenchmarkApplyPort(b *testing.B) {
 func BenchmarkRemovePort(b *testing.B) {
 	for _, existing := range []int{1000, 5000} {
 		b.Run(fmt.Sprintf("rules=%d", 3*existing), func(b *testing.B) {
-			p := newProgrammer(b)
-			c := Config{IPForwardFlipped: true}
-			apply(b, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
-			var pre []pub
-			for i := range existing {
-				pre = append(pre, benchPort(i))
-			}
-			apply(b, p, [][]Op{addPubs(c, docker0, pre...)})
+			p, c := benchProgrammer(b, existing)
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
 				j := i % existing
@@ -242,6 +224,27 @@ func BenchmarkRemovePort(b *testing.B) {
 			}
 		})
 	}
+}
+
+// withDocker0 is a new programmer, with the rules of a started daemon and
+// of docker0 applied, and its Config.
+func withDocker0(tb testing.TB) (*Programmer, Config) {
+	p := newProgrammer(tb)
+	c := Config{IPForwardFlipped: true}
+	apply(tb, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
+	return p, c
+}
+
+// benchProgrammer is a programmer with docker0 and the first existing
+// benchPort bindings applied.
+func benchProgrammer(b *testing.B, existing int) (*Programmer, Config) {
+	p, c := withDocker0(b)
+	var pre []pub
+	for i := range existing {
+		pre = append(pre, benchPort(i))
+	}
+	apply(b, p, [][]Op{addPubs(c, docker0, pre...)})
+	return p, c
 }
 
 // benchPort is the i-th distinct binding: container 172.17.x.y, host port

@@ -16,9 +16,7 @@ import (
 // apply fails alone, and leaves nothing behind, while the others land.
 func TestKernelConcurrentApply(t *testing.T) {
 	t.Parallel()
-	p := newProgrammer(t)
-	c := Config{IPForwardFlipped: true}
-	apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
+	p, c := withDocker0(t)
 	const n = 40
 	bad := Op{Kind: Append, Rule: Rule{Table: TableFilter, Chain: "NO-SUCH-CHAIN", Spec: []string{"-j", "ACCEPT"}}}
 	errs := make([]error, n)
@@ -111,9 +109,7 @@ func sortStrings(s []string) {
 func BenchmarkApplyPortParallel(b *testing.B) {
 	for _, par := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("callers=%d", par), func(b *testing.B) {
-			p := newProgrammer(b)
-			c := Config{IPForwardFlipped: true}
-			apply(b, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
+			p, c := withDocker0(b)
 			var next atomic.Int64
 			var wg sync.WaitGroup
 			b.ResetTimer()
@@ -143,9 +139,7 @@ func BenchmarkApplyPortParallel(b *testing.B) {
 // after the other, and land as if applied alone.
 func TestKernelAnnouncedApply(t *testing.T) {
 	t.Parallel()
-	p := newProgrammer(t)
-	c := Config{IPForwardFlipped: true}
-	apply(t, p, [][]Op{c.Start(), c.AddNetwork(docker0)})
+	p, c := withDocker0(t)
 	var restores atomic.Int64
 	run := p.plain.Run
 	p.plain.Run = func(b [][]cmd) []error {

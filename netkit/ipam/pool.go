@@ -148,12 +148,9 @@ func (p *Pool) RequestAny() (netip.Addr, error) {
 // and free (ErrIPAlreadyAllocated, also for the reserved network and
 // broadcast addresses). It may lie outside the IP range.
 func (p *Pool) Request(addr netip.Addr) error {
-	off, ok := p.offset(addr)
-	if !ok {
-		if !addr.IsValid() {
-			return errors.New("invalid address")
-		}
-		return ErrIPOutOfRange
+	off, err := p.offsetIn(addr)
+	if err != nil {
+		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -168,12 +165,9 @@ func (p *Pool) Request(addr netip.Addr) error {
 // broadcast addresses cannot be released (Docker would let them go, which
 // only a broken engine would ask for).
 func (p *Pool) Release(addr netip.Addr) error {
-	off, ok := p.offset(addr)
-	if !ok {
-		if !addr.IsValid() {
-			return errors.New("invalid address")
-		}
-		return ErrIPOutOfRange
+	off, err := p.offsetIn(addr)
+	if err != nil {
+		return err
 	}
 	if p.edges && (off == 0 || off == p.last) {
 		return fmt.Errorf("releasing %s: reserved address of %s", addr.Unmap(), p.subnet)
@@ -229,6 +223,19 @@ func (p *Pool) offset(addr netip.Addr) (uint64, bool) {
 		return 0, false
 	}
 	return uint64(addrUint(addr) - p.base), true
+}
+
+// offsetIn is offset for Request and Release, whose addr must be in the
+// subnet: an invalid address or ErrIPOutOfRange otherwise.
+func (p *Pool) offsetIn(addr netip.Addr) (uint64, error) {
+	off, ok := p.offset(addr)
+	if !ok {
+		if !addr.IsValid() {
+			return 0, errors.New("invalid address")
+		}
+		return 0, ErrIPOutOfRange
+	}
+	return off, nil
 }
 
 func (p *Pool) addr(off uint64) netip.Addr {

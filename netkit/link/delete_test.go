@@ -109,16 +109,25 @@ func TestVethDeleterBatch(t *testing.T) {
 // all gone when each call returns.
 func TestVethDeleterConcurrent(t *testing.T) {
 	h, d, names := vethHost(t, 16)
+	inParallel(t, names, func(_ int, n string) error {
+		err := d.Delete(n, nil)
+		if _, lerr := h.LinkByName(n); !isLinkNotFound(lerr) {
+			err = fmt.Errorf("%s still there after del: %v", n, lerr)
+		}
+		return err
+	})
+}
+
+// inParallel runs del on each of names in a goroutine of its own and
+// reports every error it returns once all are done.
+func inParallel(t *testing.T, names []string, del func(i int, name string) error) {
 	var wg sync.WaitGroup
 	errs := make([]error, len(names))
 	for i, n := range names {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = d.Delete(n, nil)
-			if _, err := h.LinkByName(n); !isLinkNotFound(err) {
-				errs[i] = fmt.Errorf("%s still there after del: %v", n, err)
-			}
+			errs[i] = del(i, n)
 		}()
 	}
 	wg.Wait()
@@ -144,22 +153,10 @@ func TestVethDeleterAnnounced(t *testing.T) {
 	for i := range names {
 		tickets[i] = d.Expect(1)
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(names))
-	for i, n := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer tickets[i].Release()
-			errs[i] = d.Delete(n, tickets[i])
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
+	inParallel(t, names, func(i int, n string) error {
+		defer tickets[i].Release()
+		return d.Delete(n, tickets[i])
+	})
 	if len(batches) != 1 || len(batches[0]) != len(names) {
 		t.Errorf("batches %v, want one of all %d veths", batches, len(names))
 	}

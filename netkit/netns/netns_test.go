@@ -87,10 +87,7 @@ func TestClosedNS(t *testing.T) {
 
 // TestStartRunsInside: a started process lives in the namespace.
 func TestStartRunsInside(t *testing.T) {
-	testkit.RequireNetAdmin(t)
-	ns, err := netns.New()
-	require.NoError(t, err)
-	defer ns.Close()
+	ns := testkit.NewNS(t, testkit.NSOptions{})
 	ino, _ := ns.Inode()
 	cmd := exec.Command("readlink", "/proc/self/ns/net")
 	var out strings.Builder
@@ -102,10 +99,7 @@ func TestStartRunsInside(t *testing.T) {
 
 // TestSysctl: sysctls are per namespace.
 func TestSysctl(t *testing.T) {
-	testkit.RequireNetAdmin(t)
-	ns, err := netns.New()
-	require.NoError(t, err)
-	defer ns.Close()
+	ns := testkit.NewNS(t, testkit.NSOptions{})
 	require.NoError(t, ns.WriteSysctl("net/ipv4/ip_forward", "0"))
 	v, err := ns.ReadSysctl("net/ipv4/ip_forward")
 	require.NoError(t, err)

@@ -88,10 +88,7 @@ func waitSleeping(t *testing.T, dir string) {
 // extra files: not even a descriptor labrun forgot to mark close-on-exec,
 // which a process started by fork from labrun's table inherits.
 func TestSpawnInNamespaceWithOwnDescriptors(t *testing.T) {
-	testkit.RequireNetAdmin(t)
-	ns, err := netns.New()
-	require.NoError(t, err)
-	defer ns.Close()
+	ns := testkit.NewNS(t, testkit.NSOptions{})
 	ino, err := ns.Inode()
 	require.NoError(t, err)
 	ownUTS, err := os.Readlink("/proc/self/ns/uts")

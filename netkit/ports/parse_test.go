@@ -20,11 +20,37 @@ var (
 	someIP = netip.MustParseAddr("192.168.1.100")
 )
 
+// parseCase is a spec a parser takes and what it gives for it.
+type parseCase[T any] struct {
+	spec string
+	want []T
+}
+
+// testParses runs parse on each case's spec, a subtest each.
+func testParses[T any](t *testing.T, parse func(string) ([]T, error), tests []parseCase[T]) {
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			got, err := parse(tt.spec)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// requireSpecError checks that a parser gave nothing and the SpecError
+// msg, found (fromDaemon) by the daemon or not.
+func requireSpecError[T any](t *testing.T, got []T, err error, msg string, fromDaemon bool) {
+	t.Helper()
+	require.Nil(t, got)
+	require.EqualError(t, err, msg)
+	require.ErrorIs(t, err, ErrInvalidSpec)
+	var se *SpecError
+	require.True(t, errors.As(err, &se))
+	require.Equal(t, fromDaemon, se.FromDaemon)
+}
+
 func TestParsePublish(t *testing.T) {
-	tests := []struct {
-		spec string
-		want []Binding
-	}{
+	tests := []parseCase[Binding]{
 		// Ephemeral host port on all addresses; ":80" and "::80" leave the
 		// address and host port fields empty, which is the same thing.
 		{"80", []Binding{{Container: tcp(80)}}},
@@ -69,13 +95,7 @@ func TestParsePublish(t *testing.T) {
 		{"08080:0080", []Binding{{Container: tcp(80), HostPort: 8080}}},
 		{"65535:65535", []Binding{{Container: tcp(65535), HostPort: 65535}}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.spec, func(t *testing.T) {
-			got, err := ParsePublish(tt.spec)
-			require.NoError(t, err)
-			require.Equal(t, tt.want, got)
-		})
-	}
+	testParses(t, ParsePublish, tests)
 }
 
 func TestParsePublishWholeRange(t *testing.T) {
@@ -134,21 +154,13 @@ func TestParsePublishErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
 			got, err := ParsePublish(tt.spec)
-			require.Nil(t, got)
-			require.EqualError(t, err, tt.msg)
-			require.ErrorIs(t, err, ErrInvalidSpec)
-			var se *SpecError
-			require.True(t, errors.As(err, &se))
-			require.Equal(t, tt.fromDaemon, se.FromDaemon)
+			requireSpecError(t, got, err, tt.msg, tt.fromDaemon)
 		})
 	}
 }
 
 func TestParseExpose(t *testing.T) {
-	tests := []struct {
-		spec string
-		want []Port
-	}{
+	tests := []parseCase[Port]{
 		{"80", []Port{tcp(80)}},
 		{"80/udp", []Port{udp(80)}},
 		{"80/UDP", []Port{udp(80)}},
@@ -159,13 +171,7 @@ func TestParseExpose(t *testing.T) {
 		{"80-80", []Port{tcp(80)}},
 		{"0", []Port{tcp(0)}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.spec, func(t *testing.T) {
-			got, err := ParseExpose(tt.spec)
-			require.NoError(t, err)
-			require.Equal(t, tt.want, got)
-		})
-	}
+	testParses(t, ParseExpose, tests)
 }
 
 func TestParseExposeErrors(t *testing.T) {
@@ -188,12 +194,7 @@ func TestParseExposeErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
 			got, err := ParseExpose(tt.spec)
-			require.Nil(t, got)
-			require.EqualError(t, err, tt.msg)
-			require.ErrorIs(t, err, ErrInvalidSpec)
-			var se *SpecError
-			require.True(t, errors.As(err, &se))
-			require.False(t, se.FromDaemon)
+			requireSpecError(t, got, err, tt.msg, false)
 		})
 	}
 }

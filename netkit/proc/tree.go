@@ -50,23 +50,7 @@ func descendantsByScan(roots []int) []int {
 	for _, s := range List() {
 		children[s.PPID] = append(children[s.PPID], s.PID)
 	}
-	var out []int
-	seen := map[int]bool{}
-	var walk func(int)
-	walk = func(p int) {
-		if seen[p] {
-			return
-		}
-		seen[p] = true
-		out = append(out, p)
-		for _, ch := range children[p] {
-			walk(ch)
-		}
-	}
-	for _, r := range roots {
-		walk(r)
-	}
-	return out
+	return walkTree(roots, func(p int) []int { return children[p] })
 }
 
 // procChildren reports whether this kernel has the children files.
@@ -78,15 +62,7 @@ var procChildren = sync.OnceValue(func() bool {
 // descendantsByChildren is Descendants through the children files of each
 // process's threads.
 func descendantsByChildren(roots []int) []int {
-	var out []int
-	seen := map[int]bool{}
-	var walk func(int)
-	walk = func(p int) {
-		if seen[p] {
-			return
-		}
-		seen[p] = true
-		out = append(out, p)
+	return walkTree(roots, func(p int) []int {
 		dir := "/proc/" + strconv.Itoa(p) + "/task/"
 		tasks, _ := os.ReadDir(dir)
 		var kids []string
@@ -98,10 +74,30 @@ func descendantsByChildren(roots []int) []int {
 		}
 		// The order a scan of /proc (sorted by name) would give.
 		sort.Strings(kids)
+		var pids []int
 		for _, k := range kids {
 			if pid, err := strconv.Atoi(k); err == nil {
-				walk(pid)
+				pids = append(pids, pid)
 			}
+		}
+		return pids
+	})
+}
+
+// walkTree lists roots and their descendants depth first, each once, in
+// the order children gives them.
+func walkTree(roots []int, children func(int) []int) []int {
+	var out []int
+	seen := map[int]bool{}
+	var walk func(int)
+	walk = func(p int) {
+		if seen[p] {
+			return
+		}
+		seen[p] = true
+		out = append(out, p)
+		for _, ch := range children(p) {
+			walk(ch)
 		}
 	}
 	for _, r := range roots {

@@ -76,8 +76,7 @@ type tcpProxy struct {
 	ns     *netns.NS // where target is dialled from
 	target netip.AddrPort
 	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  []net.Conn
+	tracker
 }
 
 func (p *tcpProxy) serve() {
@@ -116,29 +115,37 @@ func closeWrite(c net.Conn) {
 	}
 }
 
-func (p *tcpProxy) track(cs ...net.Conn) {
-	p.mu.Lock()
-	p.conns = append(p.conns, cs...)
-	p.mu.Unlock()
+// tracker holds the connections a proxy forwards, to close them with it.
+type tracker struct {
+	mu  sync.Mutex
+	all []net.Conn
 }
 
-func (p *tcpProxy) Close() error {
-	err := p.ln.Close()
-	p.mu.Lock()
-	for _, c := range p.conns {
+func (k *tracker) track(cs ...net.Conn) {
+	k.mu.Lock()
+	k.all = append(k.all, cs...)
+	k.mu.Unlock()
+}
+
+// closeAll closes l, then every tracked connection; it returns l's error.
+func (k *tracker) closeAll(l io.Closer) error {
+	err := l.Close()
+	k.mu.Lock()
+	for _, c := range k.all {
 		c.Close()
 	}
-	p.mu.Unlock()
+	k.mu.Unlock()
 	return err
 }
+
+func (p *tcpProxy) Close() error { return p.closeAll(p.ln) }
 
 type udpProxy struct {
 	pc     net.PacketConn
 	ns     *netns.NS // where target is dialled from
 	target netip.AddrPort
-	mu     sync.Mutex
-	conns  map[string]net.Conn
-	closed bool
+	tracker
+	conns map[string]net.Conn // by sender, under mu
 }
 
 func (p *udpProxy) serve() {
@@ -162,6 +169,7 @@ func (p *udpProxy) serve() {
 			}
 			p.mu.Lock()
 			p.conns[from.String()] = out
+			p.all = append(p.all, out)
 			p.mu.Unlock()
 			go func(out net.Conn, from net.Addr) {
 				b := make([]byte, 65535)
@@ -179,12 +187,4 @@ func (p *udpProxy) serve() {
 	}
 }
 
-func (p *udpProxy) Close() error {
-	err := p.pc.Close()
-	p.mu.Lock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
-	return err
-}
+func (p *udpProxy) Close() error { return p.closeAll(p.pc) }

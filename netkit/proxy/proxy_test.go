@@ -36,14 +36,22 @@ func loNS(t *testing.T) *netns.NS {
 	return ns
 }
 
+// inNS returns what open makes in namespace ns (a socket), failing t if it
+// fails.
+func inNS[T any](t *testing.T, ns *netns.NS, open func() (T, error)) T {
+	t.Helper()
+	var v T
+	if err := ns.Do(func() (err error) { v, err = open(); return err }); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // TestProxyTCP: a connection to the proxy reaches the target, both ways,
 // and Close stops the listener.
 func TestProxyTCP(t *testing.T) {
 	ns := loNS(t)
-	var ln net.Listener
-	if err := ns.Do(func() (err error) { ln, err = net.Listen("tcp4", "127.0.0.1:0"); return err }); err != nil {
-		t.Fatal(err)
-	}
+	ln := inNS(t, ns, func() (net.Listener, error) { return net.Listen("tcp4", "127.0.0.1:0") })
 	defer ln.Close()
 	go func() {
 		for {
@@ -61,10 +69,7 @@ func TestProxyTCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c net.Conn
-	if err := ns.Do(func() (err error) { c, err = net.DialTimeout("tcp4", host.String(), 5*time.Second); return err }); err != nil {
-		t.Fatal(err)
-	}
+	c := inNS(t, ns, func() (net.Conn, error) { return net.DialTimeout("tcp4", host.String(), 5*time.Second) })
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	c.Write([]byte("ping"))
 	c.(*net.TCPConn).CloseWrite()
@@ -102,10 +107,7 @@ func TestProxyTCP(t *testing.T) {
 // comes back to the sender.
 func TestProxyUDP(t *testing.T) {
 	ns := loNS(t)
-	var pc net.PacketConn
-	if err := ns.Do(func() (err error) { pc, err = net.ListenPacket("udp4", "127.0.0.1:0"); return err }); err != nil {
-		t.Fatal(err)
-	}
+	pc := inNS(t, ns, func() (net.PacketConn, error) { return net.ListenPacket("udp4", "127.0.0.1:0") })
 	defer pc.Close()
 	go func() {
 		b := make([]byte, 100)
@@ -124,10 +126,7 @@ func TestProxyUDP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	var c net.Conn
-	if err := ns.Do(func() (err error) { c, err = net.Dial("udp4", host.String()); return err }); err != nil {
-		t.Fatal(err)
-	}
+	c := inNS(t, ns, func() (net.Conn, error) { return net.Dial("udp4", host.String()) })
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	c.Write([]byte("ping"))

@@ -41,17 +41,12 @@ func (p *Programmer) table() *nftables.Table {
 // Equivalent to: nft -f - <<< "add table ip docker-bridges; delete table
 // ip docker-bridges; $(rs)"
 func (p *Programmer) Apply(rs Ruleset) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c, err := p.conn()
-	if err != nil {
-		return err
-	}
-	defer c.CloseLasting()
-	t := p.table()
-	c.AddTable(t)
-	c.DelTable(t)
-	t = c.AddTable(p.table())
+	return p.dropTable("programming", func(c *nftables.Conn) error { return p.build(c, rs) })
+}
+
+// build queues, after the delete, the table made again with rs in it.
+func (p *Programmer) build(c *nftables.Conn, rs Ruleset) error {
+	t := c.AddTable(p.table())
 	accept := nftables.ChainPolicyAccept
 	chains := map[string]*nftables.Chain{}
 	for _, ch := range rs.Chains {
@@ -94,9 +89,6 @@ func (p *Programmer) Apply(rs Ruleset) error {
 			c.AddRule(nr)
 		}
 	}
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("programming table ip %s: %w", TableName, err)
-	}
 	return nil
 }
 
@@ -104,6 +96,14 @@ func (p *Programmer) Apply(rs Ruleset) error {
 //
 // Equivalent to: nft delete table ip docker-bridges
 func (p *Programmer) Delete() error {
+	return p.dropTable("deleting", nil)
+}
+
+// dropTable sends one transaction: delete the table (added first, so that
+// the delete cannot fail on a missing table), then what then, if not nil,
+// queues.
+// doing names the work in the error of a failed send.
+func (p *Programmer) dropTable(doing string, then func(c *nftables.Conn) error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c, err := p.conn()
@@ -114,8 +114,13 @@ func (p *Programmer) Delete() error {
 	t := p.table()
 	c.AddTable(t)
 	c.DelTable(t)
+	if then != nil {
+		if err := then(c); err != nil {
+			return err
+		}
+	}
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("deleting table ip %s: %w", TableName, err)
+		return fmt.Errorf("%s table ip %s: %w", doing, TableName, err)
 	}
 	return nil
 }
