@@ -141,7 +141,7 @@ func runScenarios(args []string, stdout, stderr io.Writer, labs *labSet) int {
 		o.Kept = func(t testscript.T, k runner.KeptLab) {
 			if rt, ok := t.(*runT); ok {
 				r.mu.Lock()
-				r.kept[rt.name] = k
+				r.kept[rt.Name()] = k
 				r.mu.Unlock()
 			}
 		}
@@ -161,8 +161,8 @@ func runScenarios(args []string, stdout, stderr io.Writer, labs *labSet) int {
 		fmt.Fprintf(stderr, "labrun: %v\n", err)
 		return 1
 	}
-	if top := r.run(p); top.failed {
-		fmt.Fprint(stdout, top.logText())
+	if top := r.run(p); top.Failed() {
+		fmt.Fprint(stdout, top.LogText())
 		return 1
 	}
 	if r.workRoot != "" && r.nFail == 0 {
