@@ -15,8 +15,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/labrun/labrun/cmd/labrun/classroom"
 	"github.com/labrun/labrun/netkit/netns"
-	"github.com/labrun/labrun/netkit/prereq"
 	"github.com/labrun/labrun/runner"
 )
 
@@ -104,8 +104,7 @@ func runScenarios(args []string, stdout, stderr io.Writer, labs *labSet) int {
 		fmt.Fprintln(stderr, "labrun: no scenarios to run")
 		return 0
 	}
-	if err := prereq.Err(); err != nil {
-		fmt.Fprintf(stderr, "labrun: this machine cannot build labs:\n%s\n", indent(err.Error(), "  "))
+	if classroom.CannotBuildLabs(stderr) {
 		return 1
 	}
 

@@ -12,7 +12,6 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/labrun/labrun/netkit"
-	"github.com/labrun/labrun/netkit/prereq"
 )
 
 // DiagramMain runs `labrun diagram [-lab LAB] [-format mermaid|svg|json] [-o FILE] [FILE]`.
@@ -115,8 +114,8 @@ func fileTopology(file string) (*Topology, error) {
 	default:
 		return nil, err
 	}
-	if err := prereq.Err(); err != nil {
-		return nil, fmt.Errorf("this machine cannot build labs:\n%s", indent(err.Error(), "  "))
+	if err := errCannotBuildLabs(); err != nil {
+		return nil, err
 	}
 	name := defaultName(file)
 	lab, err := netkit.NewLab(netkit.LabOptions{Name: name})
