@@ -251,22 +251,18 @@ func clean(stdout, stderr io.Writer) int {
 		return 1
 	}
 	status := 0
+	remove := func(paths []string, rm func(string) error) {
+		for _, p := range paths {
+			if err := rm(p); err != nil {
+				fmt.Fprintf(stderr, "labrun clean: %v\n", err)
+				status = 1
+				continue
+			}
+			fmt.Fprintf(stdout, "removed %s\n", p)
+		}
+	}
 	works, _ := filepath.Glob(filepath.Join(os.TempDir(), "labrun-work-*"))
-	for _, w := range works {
-		if err := os.RemoveAll(w); err != nil {
-			fmt.Fprintf(stderr, "labrun clean: %v\n", err)
-			status = 1
-			continue
-		}
-		fmt.Fprintf(stdout, "removed %s\n", w)
-	}
-	for _, p := range pins {
-		if err := netns.Unpin(p); err != nil {
-			fmt.Fprintf(stderr, "labrun clean: %v\n", err)
-			status = 1
-			continue
-		}
-		fmt.Fprintf(stdout, "removed %s\n", p)
-	}
+	remove(works, os.RemoveAll)
+	remove(pins, netns.Unpin)
 	return status
 }
