@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -17,11 +18,11 @@ import (
 // scripts one at a time; labrun's command line runs them in parallel on
 // the same core.
 type ScriptLog struct {
-	name string
+	name            string
+	failed, skipped atomic.Bool
 
-	mu              sync.Mutex
-	log             strings.Builder
-	failed, skipped bool
+	mu  sync.Mutex
+	log strings.Builder // guarded by mu
 }
 
 // NewScriptLog returns the core of the T for the script called name.
@@ -62,34 +63,20 @@ func (t *ScriptLog) FailNow() {
 
 // Fail marks the script as failed and lets it go on (as after a panic of
 // its own that the T's Run recovered).
-func (t *ScriptLog) Fail() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.failed = true
-}
+func (t *ScriptLog) Fail() { t.failed.Store(true) }
 
 // Skip logs args and ends the script as skipped.
 func (t *ScriptLog) Skip(args ...any) {
 	t.Log(args...)
-	t.mu.Lock()
-	t.skipped = true
-	t.mu.Unlock()
+	t.skipped.Store(true)
 	panic(errScriptStopped)
 }
 
 // Failed reports whether the script has failed.
-func (t *ScriptLog) Failed() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.failed
-}
+func (t *ScriptLog) Failed() bool { return t.failed.Load() }
 
 // Skipped reports whether the script was skipped.
-func (t *ScriptLog) Skipped() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.skipped
-}
+func (t *ScriptLog) Skipped() bool { return t.skipped.Load() }
 
 // LogText returns the log so far.
 func (t *ScriptLog) LogText() string {
@@ -146,22 +133,21 @@ func (t *ScriptT) Logs() string {
 
 // FailedAny reports whether the T or any of its sub-scripts failed.
 func (t *ScriptT) FailedAny() bool {
-	return t.any(func(t *ScriptT) bool { return t.failed })
+	return t.any((*ScriptT).Failed)
 }
 
 // SkippedAny reports whether the T or any of its sub-scripts was skipped.
 func (t *ScriptT) SkippedAny() bool {
-	return t.any(func(t *ScriptT) bool { return t.skipped })
+	return t.any((*ScriptT).Skipped)
 }
 
-// any reports whether is holds for t or any of its sub-scripts, with each
-// one's lock held while is looks at it.
+// any reports whether is holds for t or any of its sub-scripts.
 func (t *ScriptT) any(is func(*ScriptT) bool) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if is(t) {
 		return true
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for _, sub := range t.subs {
 		if sub.any(is) {
 			return true
