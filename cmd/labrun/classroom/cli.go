@@ -29,6 +29,11 @@ func flagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// labFlag defines -lab, the live lab that what (its usage) names.
+func labFlag(fs *flag.FlagSet, what string) *string {
+	return fs.String("lab", "", what+" (default $LABRUN_LAB, or the only live lab)")
+}
+
 // parse parses args; it returns the exit status to return at once (0 for
 // -h, 2 for bad usage) and ok false when parsing stopped.
 func parse(fs *flag.FlagSet, args []string) (int, bool) {

@@ -17,7 +17,7 @@ import (
 // DiagramMain runs `labrun diagram [-lab LAB] [-format mermaid|svg|json] [-o FILE] [FILE]`.
 func DiagramMain(args []string, stdout, stderr io.Writer) int {
 	fs := flagSet("diagram", "diagram [-lab LAB] [-format mermaid|svg|json] [-o FILE] [FILE]\n\nDraw a lab's topology: nodes, bridges, veth pairs with interface names and addresses,\npublished ports. FILE is a scenario or an exercise, whose set-up is run in a lab of its\nown and drawn; without FILE, the live lab LAB is drawn as it is now.", stderr)
-	lab := fs.String("lab", "", "the live `lab` to draw (default $LABRUN_LAB, or the only live lab)")
+	lab := labFlag(fs, "the live `lab` to draw")
 	format := fs.String("format", "", "mermaid, svg or json (default: from -o's extension, else mermaid)")
 	out := fs.String("o", "", "write to `file` instead of stdout")
 	if code, ok := parse(fs, args); !ok {

@@ -34,7 +34,7 @@ func ExerciseMain(args []string, stdout, stderr io.Writer) int {
 		return up(fs.Arg(0), *name, false, true, stdout, stderr)
 	case "check":
 		fs := flagSet("exercise check", "exercise check [-lab LAB] [-diagram]", stderr)
-		lab := fs.String("lab", "", "the live `lab` (default $LABRUN_LAB, or the only live lab)")
+		lab := labFlag(fs, "the live `lab`")
 		diagram := fs.Bool("diagram", false, "show the lab's topology with every failed check")
 		if code, ok := parseArgs(fs, args[1:], 0, 0); !ok {
 			return code
@@ -42,7 +42,7 @@ func ExerciseMain(args []string, stdout, stderr io.Writer) int {
 		return exerciseCheck(*lab, *diagram, stdout, stderr)
 	case "task":
 		fs := flagSet("exercise task", "exercise task [-lab LAB]", stderr)
-		lab := fs.String("lab", "", "the live `lab` (default $LABRUN_LAB, or the only live lab)")
+		lab := labFlag(fs, "the live `lab`")
 		if code, ok := parse(fs, args[1:]); !ok {
 			return code
 		}
