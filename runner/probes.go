@@ -80,6 +80,19 @@ func probeFlags(args []string, timeout time.Duration, extra func(fs *dockercli.F
 	return rest, timeout, nil
 }
 
+// probeArgs is probeFlags, then a check that at least least and at most
+// most arguments (any number from least when most < 0) follow the flags.
+func probeArgs(args []string, timeout time.Duration, least, most int, extra func(fs *dockercli.FlagSet)) ([]string, time.Duration, error) {
+	rest, timeout, err := probeFlags(args, timeout, extra)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(rest) < least || most >= 0 && len(rest) > most {
+		return nil, 0, ErrUsage
+	}
+	return rest, timeout, nil
+}
+
 // goFlags rewrites the probes' Go-style flags (-timeout 1s, -udp), as their
 // usage spells them, into the long flags that fs parses (--timeout 1s); it
 // stops at the first argument that is not a flag or a flag's value, so that
@@ -113,6 +126,17 @@ func nodeNS(e *Env, name string) (*netns.NS, error) {
 	return n.NS(), nil
 }
 
+// probeNode returns the namespace of the node (or running container) that
+// a probe runs in, and the probe's context, which ends after timeout.
+func probeNode(e *Env, node string, timeout time.Duration) (*netns.NS, context.Context, context.CancelFunc, error) {
+	ns, err := nodeNS(e, node)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(e.Context(), timeout)
+	return ns, ctx, cancel, nil
+}
+
 // probeFail prints a probe's reason on stderr and returns it.
 func probeFail(e *Env, name string, err error) error {
 	fmt.Fprintf(e.Stderr(), "%s: %v\n", name, err)
@@ -121,12 +145,9 @@ func probeFail(e *Env, name string, err error) error {
 
 func runReach(e *Env, args []string) error {
 	udp := false
-	rest, timeout, err := probeFlags(args, reachTimeout, func(fs *dockercli.FlagSet) { fs.Bool(&udp, "", "udp") })
+	rest, timeout, err := probeArgs(args, reachTimeout, 2, 2, func(fs *dockercli.FlagSet) { fs.Bool(&udp, "", "udp") })
 	if err != nil {
 		return err
-	}
-	if len(rest) != 2 {
-		return ErrUsage
 	}
 	addr, err := netip.ParseAddrPort(rest[1])
 	if err != nil {
@@ -136,11 +157,10 @@ func runReach(e *Env, args []string) error {
 	if udp {
 		network = "udp"
 	}
-	ns, err := nodeNS(e, rest[0])
+	ns, ctx, cancel, err := probeNode(e, rest[0], timeout)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(e.Context(), timeout)
 	defer cancel()
 	if err := checks.Reach(ctx, ns, network, addr); err != nil {
 		return probeFail(e, "reach", err)
@@ -149,22 +169,18 @@ func runReach(e *Env, args []string) error {
 }
 
 func runPing(e *Env, args []string) error {
-	rest, timeout, err := probeFlags(args, reachTimeout, nil)
+	rest, timeout, err := probeArgs(args, reachTimeout, 2, 2, nil)
 	if err != nil {
 		return err
-	}
-	if len(rest) != 2 {
-		return ErrUsage
 	}
 	addr, err := netip.ParseAddr(rest[1])
 	if err != nil {
 		return usagef("ping: %q is not an IP address", rest[1])
 	}
-	ns, err := nodeNS(e, rest[0])
+	ns, ctx, cancel, err := probeNode(e, rest[0], timeout)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(e.Context(), timeout)
 	defer cancel()
 	rtt, err := checks.Ping(ctx, ns, addr)
 	if err != nil {
@@ -175,18 +191,14 @@ func runPing(e *Env, args []string) error {
 }
 
 func runHTTP(e *Env, args []string) error {
-	rest, timeout, err := probeFlags(args, httpTimeout, nil)
+	rest, timeout, err := probeArgs(args, httpTimeout, 2, 2, nil)
 	if err != nil {
 		return err
 	}
-	if len(rest) != 2 {
-		return ErrUsage
-	}
-	ns, err := nodeNS(e, rest[0])
+	ns, ctx, cancel, err := probeNode(e, rest[0], timeout)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(e.Context(), timeout)
 	defer cancel()
 	status, body, err := checks.HTTP(ctx, ns, rest[1])
 	if status != "" {
@@ -229,12 +241,9 @@ func parseSSHTarget(s string) (user string, addr netip.AddrPort, err error) {
 
 func runSSH(e *Env, args []string) error {
 	password := "labrun"
-	rest, timeout, err := probeFlags(args, sshTimeout, func(fs *dockercli.FlagSet) { fs.String(&password, "", "password") })
+	rest, timeout, err := probeArgs(args, sshTimeout, 2, -1, func(fs *dockercli.FlagSet) { fs.String(&password, "", "password") })
 	if err != nil {
 		return err
-	}
-	if len(rest) < 2 {
-		return ErrUsage
 	}
 	user, addr, err := parseSSHTarget(rest[1])
 	if err != nil {
@@ -244,11 +253,10 @@ func runSSH(e *Env, args []string) error {
 	if len(rest) > 2 {
 		command = strings.Join(rest[2:], " ")
 	}
-	ns, err := nodeNS(e, rest[0])
+	ns, ctx, cancel, err := probeNode(e, rest[0], timeout)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(e.Context(), timeout)
 	defer cancel()
 	out, status, err := checks.SSH(ctx, ns, user, password, addr, command)
 	fmt.Fprint(e.Stdout(), out)

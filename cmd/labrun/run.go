@@ -15,8 +15,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/labrun/labrun/cmd/labrun/classroom"
 	"github.com/labrun/labrun/netkit/netns"
-	"github.com/labrun/labrun/netkit/prereq"
 	"github.com/labrun/labrun/runner"
 )
 
@@ -104,8 +104,7 @@ func runScenarios(args []string, stdout, stderr io.Writer, labs *labSet) int {
 		fmt.Fprintln(stderr, "labrun: no scenarios to run")
 		return 0
 	}
-	if err := prereq.Err(); err != nil {
-		fmt.Fprintf(stderr, "labrun: this machine cannot build labs:\n%s\n", indent(err.Error(), "  "))
+	if classroom.CannotBuildLabs(stderr) {
 		return 1
 	}
 
@@ -141,7 +140,7 @@ func runScenarios(args []string, stdout, stderr io.Writer, labs *labSet) int {
 		o.Kept = func(t testscript.T, k runner.KeptLab) {
 			if rt, ok := t.(*runT); ok {
 				r.mu.Lock()
-				r.kept[rt.name] = k
+				r.kept[rt.Name()] = k
 				r.mu.Unlock()
 			}
 		}
@@ -161,8 +160,8 @@ func runScenarios(args []string, stdout, stderr io.Writer, labs *labSet) int {
 		fmt.Fprintf(stderr, "labrun: %v\n", err)
 		return 1
 	}
-	if top := r.run(p); top.failed {
-		fmt.Fprint(stdout, top.logText())
+	if top := r.run(p); top.Failed() {
+		fmt.Fprint(stdout, top.LogText())
 		return 1
 	}
 	if r.workRoot != "" && r.nFail == 0 {
@@ -252,22 +251,18 @@ func clean(stdout, stderr io.Writer) int {
 		return 1
 	}
 	status := 0
+	remove := func(paths []string, rm func(string) error) {
+		for _, p := range paths {
+			if err := rm(p); err != nil {
+				fmt.Fprintf(stderr, "labrun clean: %v\n", err)
+				status = 1
+				continue
+			}
+			fmt.Fprintf(stdout, "removed %s\n", p)
+		}
+	}
 	works, _ := filepath.Glob(filepath.Join(os.TempDir(), "labrun-work-*"))
-	for _, w := range works {
-		if err := os.RemoveAll(w); err != nil {
-			fmt.Fprintf(stderr, "labrun clean: %v\n", err)
-			status = 1
-			continue
-		}
-		fmt.Fprintf(stdout, "removed %s\n", w)
-	}
-	for _, p := range pins {
-		if err := netns.Unpin(p); err != nil {
-			fmt.Fprintf(stderr, "labrun clean: %v\n", err)
-			status = 1
-			continue
-		}
-		fmt.Fprintf(stdout, "removed %s\n", p)
-	}
+	remove(works, os.RemoveAll)
+	remove(pins, netns.Unpin)
 	return status
 }

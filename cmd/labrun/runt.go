@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -68,10 +66,10 @@ func (r *cliRun) release() {
 // run runs p's scripts through testscript.RunT and waits for them all. It
 // returns the top-level T, which failed only when testscript could not start.
 func (r *cliRun) run(p testscript.Params) *runT {
-	top := &runT{r: r, name: ""}
+	top := &runT{ScriptLog: runner.NewScriptLog(""), r: r}
 	func() {
 		defer func() {
-			if e := recover(); e != nil && e != errFailNow && e != errSkip {
+			if e := recover(); e != nil && !runner.Stopped(e) {
 				panic(e)
 			}
 		}()
@@ -88,20 +86,20 @@ func (r *cliRun) report(t *runT) {
 	defer r.mu.Unlock()
 	d := time.Since(t.start).Seconds()
 	switch {
-	case t.failed:
+	case t.Failed():
 		r.nFail++
-		fmt.Fprintf(r.out, "FAIL %s (%.2fs)\n", t.name, d)
-	case t.skipped:
+		fmt.Fprintf(r.out, "FAIL %s (%.2fs)\n", t.Name(), d)
+	case t.Skipped():
 		r.nSkip++
-		fmt.Fprintf(r.out, "SKIP %s (%.2fs)\n", t.name, d)
+		fmt.Fprintf(r.out, "SKIP %s (%.2fs)\n", t.Name(), d)
 	default:
 		r.nPass++
-		fmt.Fprintf(r.out, "PASS %s (%.2fs)\n", t.name, d)
+		fmt.Fprintf(r.out, "PASS %s (%.2fs)\n", t.Name(), d)
 	}
-	if t.failed || t.skipped || r.verbose {
-		fmt.Fprint(r.out, indent(t.logText(), "    "))
+	if t.Failed() || t.Skipped() || r.verbose {
+		fmt.Fprint(r.out, indent(t.LogText(), "    "))
 	}
-	if k, ok := r.kept[t.name]; ok {
+	if k, ok := r.kept[t.Name()]; ok {
 		if k.Err != nil {
 			fmt.Fprintf(r.out, "    keeping the lab: %v\n", k.Err)
 		}
@@ -116,8 +114,8 @@ func (r *cliRun) report(t *runT) {
 			fmt.Fprintf(r.out, "    remove it with: labrun clean\n")
 		}
 		fmt.Fprintf(r.out, "    work directory kept: %s\n", k.WorkDir)
-	} else if r.workRoot != "" && t.name != "" {
-		os.RemoveAll(filepath.Join(r.workRoot, "script-"+t.name))
+	} else if r.workRoot != "" && t.Name() != "" {
+		os.RemoveAll(filepath.Join(r.workRoot, "script-"+t.Name()))
 	}
 }
 
@@ -129,84 +127,30 @@ func indent(s, prefix string) string {
 	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix) + "\n"
 }
 
-var (
-	errFailNow = errors.New("labrun: scenario failed")
-	errSkip    = errors.New("labrun: scenario skipped")
-)
-
 // runT implements testscript.T for the CLI, as go-internal's
 // cmd/testscript does, but runs the scenarios in parallel: Run starts each
-// in a goroutine, and Parallel waits for one of the -j slots.
+// in a goroutine, and Parallel waits for one of the -j slots. Its log,
+// failure and skip are runner's ScriptLog, the core of runner.ScriptT.
 type runT struct {
-	r    *cliRun
-	name string
-	seq  int
+	*runner.ScriptLog
+	r   *cliRun
+	seq int
 
-	mu      sync.Mutex
-	log     bytes.Buffer
-	failed  bool
-	skipped bool
+	// holding and start belong to the scenario's goroutine: Parallel sets
+	// them and Run's report reads them there.
 	holding bool
 	start   time.Time
 }
 
-// Name returns the scenario's name.
-func (t *runT) Name() string { return t.name }
-
-// Failed reports whether the scenario has failed.
-func (t *runT) Failed() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.failed
-}
-
-func (t *runT) Skip(args ...any) {
-	t.Log(args...)
-	t.mu.Lock()
-	t.skipped = true
-	t.mu.Unlock()
-	panic(errSkip)
-}
-
-func (t *runT) Fatal(args ...any) {
-	t.Log(args...)
-	t.FailNow()
-}
-
 func (t *runT) Parallel() {
 	t.r.acquire(t.seq)
-	t.mu.Lock()
 	t.holding = true
 	t.start = time.Now()
-	t.mu.Unlock()
-}
-
-func (t *runT) Log(args ...any) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	msg := fmt.Sprint(args...)
-	t.log.WriteString(msg)
-	if !strings.HasSuffix(msg, "\n") {
-		t.log.WriteByte('\n')
-	}
-}
-
-func (t *runT) logText() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.log.String()
-}
-
-func (t *runT) FailNow() {
-	t.mu.Lock()
-	t.failed = true
-	t.mu.Unlock()
-	panic(errFailNow)
 }
 
 func (t *runT) Run(name string, f func(testscript.T)) {
 	t.r.slots.Lock()
-	sub := &runT{r: t.r, name: name, start: time.Now(), seq: t.r.nextSeq}
+	sub := &runT{ScriptLog: runner.NewScriptLog(name), r: t.r, start: time.Now(), seq: t.r.nextSeq}
 	t.r.nextSeq++
 	t.r.slots.Unlock()
 	t.r.wg.Add(1)
@@ -214,11 +158,9 @@ func (t *runT) Run(name string, f func(testscript.T)) {
 		defer t.r.wg.Done()
 		defer func() {
 			e := recover()
-			if e != nil && e != errFailNow && e != errSkip {
+			if e != nil && !runner.Stopped(e) {
 				sub.Log(fmt.Sprintf("panic: %v\n%s", e, debug.Stack()))
-				sub.mu.Lock()
-				sub.failed = true
-				sub.mu.Unlock()
+				sub.Fail()
 			}
 			if sub.holding {
 				t.r.release()

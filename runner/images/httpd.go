@@ -43,17 +43,25 @@ func init() {
 	initproc.Register(ProgramWebSSH, runWebSSH)
 }
 
+// parseFlags parses a program's flags; the programs take no arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return nil
+}
+
 // runHTTPD is the httpd program: it binds its listeners, reports readiness
 // and serves until a server fails.
 func runHTTPD(args []string, ready func()) error {
 	fs := flag.NewFlagSet(ProgramHTTPD, flag.ContinueOnError)
 	port := fs.Int("port", 80, "HTTP `port` (0: no HTTP)")
 	tlsPort := fs.Int("tls-port", 0, "HTTPS `port` with a self-signed certificate (0: no HTTPS)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	wait, err := listenHTTP(*port, *tlsPort)
 	if err != nil {

@@ -38,11 +38,8 @@ const (
 func runSSHD(args []string, ready func()) error {
 	fs := flag.NewFlagSet(ProgramSSHD, flag.ContinueOnError)
 	port := fs.Int("port", 22, "SSH `port`")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	srv, ln, err := listenSSH(*port)
 	if err != nil {
@@ -194,41 +191,39 @@ func (s *session) serve(reqs <-chan *ssh.Request) {
 			// Accepted and ignored, like an sshd without AcceptEnv.
 			req.Reply(true, nil)
 		case "pty-req":
-			var p ptyRequest
-			if err := ssh.Unmarshal(req.Payload, &p); err != nil {
-				req.Reply(false, nil)
-				continue
+			if p, ok := payload[ptyRequest](req); ok {
+				req.Reply(s.setPTY(p), nil)
 			}
-			req.Reply(s.setPTY(p), nil)
 		case "window-change":
-			var w windowChange
-			if err := ssh.Unmarshal(req.Payload, &w); err != nil {
-				req.Reply(false, nil)
-				continue
+			if w, ok := payload[windowChange](req); ok {
+				req.Reply(s.resize(w), nil)
 			}
-			req.Reply(s.resize(w), nil)
 		case "exec":
-			var e execRequest
-			if err := ssh.Unmarshal(req.Payload, &e); err != nil {
-				req.Reply(false, nil)
-				continue
+			if e, ok := payload[execRequest](req); ok {
+				s.startOrFail(req, e.Command, false)
 			}
-			s.startOrFail(req, e.Command, false)
 		case "shell":
 			s.startOrFail(req, "", true)
 		case "signal":
-			var sig signalRequest
-			if err := ssh.Unmarshal(req.Payload, &sig); err != nil {
-				req.Reply(false, nil)
-				continue
+			if sig, ok := payload[signalRequest](req); ok {
+				req.Reply(s.signal(sig.Signal), nil)
 			}
-			req.Reply(s.signal(sig.Signal), nil)
 		default:
 			// subsystem (sftp), x11-req, auth-agent-req@openssh.com, ...
 			req.Reply(false, nil)
 		}
 	}
 	s.signal("HUP")
+}
+
+// payload decodes req's payload; when it cannot, it refuses req.
+func payload[T any](req *ssh.Request) (T, bool) {
+	var v T
+	if err := ssh.Unmarshal(req.Payload, &v); err != nil {
+		req.Reply(false, nil)
+		return v, false
+	}
+	return v, true
 }
 
 func (s *session) setPTY(p ptyRequest) bool {

@@ -22,11 +22,8 @@ func runWebSSH(args []string, ready func()) error {
 	sshPort := fs.Int("ssh-port", 22, "SSH `port`")
 	httpPort := fs.Int("http-port", 80, "HTTP `port`")
 	httpsPort := fs.Int("https-port", 443, "HTTPS `port`")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	srv, ln, err := listenSSH(*sshPort)
 	if err != nil {

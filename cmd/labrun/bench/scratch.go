@@ -23,6 +23,8 @@ var (
 	bridgeName = "docker0"
 	subnet     = netip.MustParsePrefix("172.17.0.0/16")
 	gateway    = netip.MustParsePrefix("172.17.0.1/16")
+	// network is docker0 as the firewall's rules see it.
+	network = firewall.Network{Bridge: bridgeName, Subnet: subnet}
 )
 
 const basePort = 20000
@@ -103,11 +105,10 @@ func (s *scratchHost) dockerBridge() error {
 	}
 	p := firewall.NewProgrammer(s.ns, firewall.Options{})
 	c := firewall.Config{}
-	n := firewall.Network{Bridge: bridgeName, Subnet: subnet}
 	if err := p.Apply(c.Start()); err != nil {
 		return err
 	}
-	return p.Apply(c.AddNetwork(n))
+	return p.Apply(c.AddNetwork(network))
 }
 
 // veths counts the veth interfaces left in the scratch host.

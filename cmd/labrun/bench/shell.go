@@ -12,6 +12,7 @@ import (
 	"github.com/labrun/labrun/netkit/firewall"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/proc"
 )
 
 // benchShell builds the lab with the commands a networking course shows:
@@ -74,8 +75,6 @@ func shellNames(prefix string, i int) (nsName, veth string) {
 // upScript is the course's script for containers 0..n-1.
 func upScript(prefix string, n int) string {
 	var b strings.Builder
-	c := firewall.Config{}
-	nw := firewall.Network{Bridge: bridgeName, Subnet: subnet}
 	for i := 0; i < n; i++ {
 		ns, veth := shellNames(prefix, i)
 		a := ctrAddr(i)
@@ -87,7 +86,7 @@ func upScript(prefix string, n int) string {
 		fmt.Fprintf(&b, "ip -n %s link set eth0 up\n", ns)
 		fmt.Fprintf(&b, "ip -n %s route add default via %s\n", ns, gateway.Addr())
 		// Docker's per-port rules, one iptables process each.
-		for _, o := range c.AddBindings(nw, ctrAddr(i), binding(i)) {
+		for _, o := range (firewall.Config{}).AddBindings(network, ctrAddr(i), binding(i)) {
 			b.WriteString(o.String() + "\n")
 		}
 	}
@@ -97,11 +96,9 @@ func upScript(prefix string, n int) string {
 // downScript removes what upScript made.
 func downScript(prefix string, n int) string {
 	var b strings.Builder
-	c := firewall.Config{}
-	nw := firewall.Network{Bridge: bridgeName, Subnet: subnet}
 	for i := 0; i < n; i++ {
 		ns, _ := shellNames(prefix, i)
-		for _, o := range c.RemoveBindings(nw, ctrAddr(i), binding(i)) {
+		for _, o := range (firewall.Config{}).RemoveBindings(network, ctrAddr(i), binding(i)) {
 			b.WriteString(o.String() + "\n")
 		}
 		fmt.Fprintf(&b, "ip netns del %s\n", ns)
@@ -137,7 +134,7 @@ func startShell(ns *netns.NS, prefix string) (*shell, error) {
 		return nil, err
 	}
 	var stderr strings.Builder
-	cmd.Stderr = &limited{w: &stderr, n: 8192}
+	cmd.Stderr = &proc.HeadWriter{W: &stderr, N: 8192}
 	if err := ns.Start(cmd, netns.StartOptions{NewMount: true}); err != nil {
 		return nil, fmt.Errorf("starting sh in the scratch host: %w", err)
 	}
@@ -204,22 +201,4 @@ func (s *shell) wait() {
 		s.cmd.Process.Kill()
 		<-done
 	}
-}
-
-// limited keeps the first n bytes written to it.
-type limited struct {
-	w io.Writer
-	n int
-}
-
-func (l *limited) Write(p []byte) (int, error) {
-	if l.n > 0 {
-		q := p
-		if len(q) > l.n {
-			q = q[:l.n]
-		}
-		l.n -= len(q)
-		l.w.Write(q)
-	}
-	return len(p), nil
 }

@@ -29,6 +29,11 @@ func flagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// labFlag defines -lab, the live lab that what (its usage) names.
+func labFlag(fs *flag.FlagSet, what string) *string {
+	return fs.String("lab", "", what+" (default $LABRUN_LAB, or the only live lab)")
+}
+
 // parse parses args; it returns the exit status to return at once (0 for
 // -h, 2 for bad usage) and ok false when parsing stopped.
 func parse(fs *flag.FlagSet, args []string) (int, bool) {
@@ -41,6 +46,40 @@ func parse(fs *flag.FlagSet, args []string) (int, bool) {
 	return 0, true
 }
 
+// errCannotBuildLabs is prereq.Err as labrun says it: why this machine
+// cannot build labs, one reason an indented line; nil when it can.
+func errCannotBuildLabs() error {
+	if err := prereq.Err(); err != nil {
+		return fmt.Errorf("this machine cannot build labs:\n%s", indent(err.Error(), "  "))
+	}
+	return nil
+}
+
+// CannotBuildLabs prints "labrun: this machine cannot build labs:" and the
+// reasons to stderr, and reports true, when this machine cannot build labs
+// (prereq.Err); the caller then exits with status 1.
+func CannotBuildLabs(stderr io.Writer) bool {
+	if err := errCannotBuildLabs(); err != nil {
+		fmt.Fprintf(stderr, "labrun: %v\n", err)
+		return true
+	}
+	return false
+}
+
+// parseArgs is parse, then a check that at least least and at most most
+// arguments (any number when most < 0) follow the flags: with fewer or
+// more, it prints the usage and returns 2.
+func parseArgs(fs *flag.FlagSet, args []string, least, most int) (int, bool) {
+	if code, ok := parse(fs, args); !ok {
+		return code, false
+	}
+	if fs.NArg() < least || most >= 0 && fs.NArg() > most {
+		fs.Usage()
+		return 2, false
+	}
+	return 0, true
+}
+
 // UpMain runs `labrun up [-name LAB] [-keep] [FILE]` (args after "up") and
 // returns its exit status, as every XxxMain of the package does: 0, 1 when
 // it failed, 2 for bad usage.
@@ -48,12 +87,8 @@ func UpMain(args []string, stdout, stderr io.Writer) int {
 	fs := flagSet("up", "up [-name LAB] [-keep] [FILE]\n\nBuild a lab (the classroom world, plus what FILE sets up) and keep it running in the\nbackground until labrun down. FILE is a scenario (its whole script runs) or an exercise\n(its set-up runs, and its task is printed).", stderr)
 	name := fs.String("name", "", "the lab's `name` (default: FILE's name without .txt, or \"lab\")")
 	keep := fs.Bool("keep", false, "keep the lab up when FILE's script fails, as it stopped (the exit status is still 1)")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := parseArgs(fs, args, 0, 1); !ok {
 		return code
-	}
-	if fs.NArg() > 1 {
-		fs.Usage()
-		return 2
 	}
 	return up(fs.Arg(0), *name, *keep, false, stdout, stderr)
 }
@@ -93,8 +128,7 @@ func up(file, name string, keep, mustBeExercise bool, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "labrun up: %v\n", err)
 		return 2
 	}
-	if err := prereq.Err(); err != nil {
-		fmt.Fprintf(stderr, "labrun: this machine cannot build labs:\n%s\n", indent(err.Error(), "  "))
+	if CannotBuildLabs(stderr) {
 		return 1
 	}
 	if err := os.MkdirAll(RunDir, 0o755); err != nil {

@@ -12,13 +12,12 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/labrun/labrun/netkit"
-	"github.com/labrun/labrun/netkit/prereq"
 )
 
 // DiagramMain runs `labrun diagram [-lab LAB] [-format mermaid|svg|json] [-o FILE] [FILE]`.
 func DiagramMain(args []string, stdout, stderr io.Writer) int {
 	fs := flagSet("diagram", "diagram [-lab LAB] [-format mermaid|svg|json] [-o FILE] [FILE]\n\nDraw a lab's topology: nodes, bridges, veth pairs with interface names and addresses,\npublished ports. FILE is a scenario or an exercise, whose set-up is run in a lab of its\nown and drawn; without FILE, the live lab LAB is drawn as it is now.", stderr)
-	lab := fs.String("lab", "", "the live `lab` to draw (default $LABRUN_LAB, or the only live lab)")
+	lab := labFlag(fs, "the live `lab` to draw")
 	format := fs.String("format", "", "mermaid, svg or json (default: from -o's extension, else mermaid)")
 	out := fs.String("o", "", "write to `file` instead of stdout")
 	if code, ok := parse(fs, args); !ok {
@@ -115,8 +114,8 @@ func fileTopology(file string) (*Topology, error) {
 	default:
 		return nil, err
 	}
-	if err := prereq.Err(); err != nil {
-		return nil, fmt.Errorf("this machine cannot build labs:\n%s", indent(err.Error(), "  "))
+	if err := errCannotBuildLabs(); err != nil {
+		return nil, err
 	}
 	name := defaultName(file)
 	lab, err := netkit.NewLab(netkit.LabOptions{Name: name})

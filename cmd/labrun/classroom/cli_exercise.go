@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"text/tabwriter"
-
-	"github.com/labrun/labrun/netkit/prereq"
 )
 
 const exerciseUsage = `exercise start [-name LAB] FILE   build FILE's lab, run its set-up and print its task
@@ -30,29 +28,21 @@ func ExerciseMain(args []string, stdout, stderr io.Writer) int {
 	case "start":
 		fs := flagSet("exercise start", "exercise start [-name LAB] FILE", stderr)
 		name := fs.String("name", "", "the lab's `name` (default: the exercise's name)")
-		if code, ok := parse(fs, args[1:]); !ok {
+		if code, ok := parseArgs(fs, args[1:], 1, 1); !ok {
 			return code
-		}
-		if fs.NArg() != 1 {
-			fs.Usage()
-			return 2
 		}
 		return up(fs.Arg(0), *name, false, true, stdout, stderr)
 	case "check":
 		fs := flagSet("exercise check", "exercise check [-lab LAB] [-diagram]", stderr)
-		lab := fs.String("lab", "", "the live `lab` (default $LABRUN_LAB, or the only live lab)")
+		lab := labFlag(fs, "the live `lab`")
 		diagram := fs.Bool("diagram", false, "show the lab's topology with every failed check")
-		if code, ok := parse(fs, args[1:]); !ok {
+		if code, ok := parseArgs(fs, args[1:], 0, 0); !ok {
 			return code
-		}
-		if fs.NArg() != 0 {
-			fs.Usage()
-			return 2
 		}
 		return exerciseCheck(*lab, *diagram, stdout, stderr)
 	case "task":
 		fs := flagSet("exercise task", "exercise task [-lab LAB]", stderr)
-		lab := fs.String("lab", "", "the live `lab` (default $LABRUN_LAB, or the only live lab)")
+		lab := labFlag(fs, "the live `lab`")
 		if code, ok := parse(fs, args[1:]); !ok {
 			return code
 		}
@@ -91,12 +81,8 @@ func ExerciseMain(args []string, stdout, stderr io.Writer) int {
 	case "run":
 		fs := flagSet("exercise run", "exercise run [-diagram] FILE ANSWER\n\nRun ANSWER (a scenario fragment) to exercise FILE in a fresh lab: the set-up, the\nanswer, then the checks, as labrun grade does for one student.", stderr)
 		diagram := fs.Bool("diagram", false, "show the lab's topology with every failed check")
-		if code, ok := parse(fs, args[1:]); !ok {
+		if code, ok := parseArgs(fs, args[1:], 2, 2); !ok {
 			return code
-		}
-		if fs.NArg() != 2 {
-			fs.Usage()
-			return 2
 		}
 		x, err := ParseExercise(fs.Arg(0))
 		if err != nil {
@@ -108,8 +94,7 @@ func ExerciseMain(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "labrun: %v\n", err)
 			return 2
 		}
-		if err := prereq.Err(); err != nil {
-			fmt.Fprintf(stderr, "labrun: this machine cannot build labs:\n%s\n", indent(err.Error(), "  "))
+		if CannotBuildLabs(stderr) {
 			return 1
 		}
 		r := RunAnswer(x, an, *diagram)

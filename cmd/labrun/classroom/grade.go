@@ -13,8 +13,6 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
-
-	"github.com/labrun/labrun/netkit/prereq"
 )
 
 // Submissions are laid out as DIR/STUDENT/EXERCISE.txt: one directory per
@@ -64,8 +62,7 @@ func GradeMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "labrun grade: some exercises are broken and not graded:\n%s", indent(err.Error(), "  "))
 	}
-	if err := prereq.Err(); err != nil {
-		fmt.Fprintf(stderr, "labrun: this machine cannot build labs:\n%s\n", indent(err.Error(), "  "))
+	if CannotBuildLabs(stderr) {
 		return 1
 	}
 	rep, err := Grade(fs.Arg(0), xs, *jobs, *diagram, func(student string, r ExerciseResult) {

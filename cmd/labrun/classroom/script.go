@@ -1,13 +1,11 @@
 package classroom
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -94,24 +92,24 @@ func runFragment(lab *netkit.Lab, work string, f fragment, timeout time.Duration
 		res.Failure = err.Error()
 		return res
 	}
-	t := &scriptT{name: "fragment"}
+	t := runner.NewScriptT("fragment")
 	func() {
 		defer func() {
-			if e := recover(); e != nil && e != errFailNow && e != errSkip {
-				t.failed = true
+			if e := recover(); e != nil && !runner.Stopped(e) {
+				t.Fail()
 				t.Log(fmt.Sprint("panic: ", e))
 			}
 		}()
 		testscript.RunT(t, p)
 	}()
 	res.Duration = time.Since(start)
-	log := t.logs()
+	log := t.Logs()
 	if first, rest, ok := strings.Cut(log, "\n"); ok && strings.HasPrefix(first, "WORK=") {
 		log = rest // testscript's own work directory, gone with tmp
 	}
 	res.Log = strings.ReplaceAll(strings.ReplaceAll(log, path, f.Display), work, "$WORK")
-	res.Skipped = t.skippedAny()
-	res.Passed = !t.failedAny()
+	res.Skipped = t.SkippedAny()
+	res.Passed = !t.FailedAny()
 	if !res.Passed {
 		res.Failure, res.Evidence = failureOf(res.Log)
 		if res.Failure == "" {
@@ -191,121 +189,4 @@ func failureOf(log string) (failure, evidence string) {
 		ev = append(append(append([]string{}, ev[:maxLines-5]...), "…"), ev[len(ev)-4:]...)
 	}
 	return failure, strings.Join(ev, "\n")
-}
-
-var (
-	errFailNow = errors.New("classroom: script failed")
-	errSkip    = errors.New("classroom: script skipped")
-)
-
-// scriptT implements testscript.T for scripts run one at a time against a
-// live lab: Run runs the script at once, in the calling goroutine.
-type scriptT struct {
-	name string
-
-	mu      sync.Mutex
-	log     strings.Builder
-	failed  bool
-	skipped bool
-	subs    []*scriptT
-}
-
-func (t *scriptT) Skip(args ...any) {
-	t.Log(args...)
-	t.mu.Lock()
-	t.skipped = true
-	t.mu.Unlock()
-	panic(errSkip)
-}
-
-func (t *scriptT) Fatal(args ...any) {
-	t.Log(args...)
-	t.FailNow()
-}
-
-func (t *scriptT) Parallel() {}
-
-func (t *scriptT) Log(args ...any) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	msg := fmt.Sprint(args...)
-	t.log.WriteString(msg)
-	if !strings.HasSuffix(msg, "\n") {
-		t.log.WriteByte('\n')
-	}
-}
-
-func (t *scriptT) FailNow() {
-	t.mu.Lock()
-	t.failed = true
-	t.mu.Unlock()
-	panic(errFailNow)
-}
-
-func (t *scriptT) Run(name string, f func(testscript.T)) {
-	sub := &scriptT{name: name}
-	t.mu.Lock()
-	t.subs = append(t.subs, sub)
-	t.mu.Unlock()
-	func() {
-		defer func() {
-			if e := recover(); e != nil && e != errFailNow && e != errSkip {
-				sub.Log(fmt.Sprint("panic: ", e))
-				sub.mu.Lock()
-				sub.failed = true
-				sub.mu.Unlock()
-			}
-		}()
-		f(sub)
-	}()
-}
-
-func (t *scriptT) Verbose() bool { return false }
-
-// Name names the script for runner's Setup (the lab's name in logs).
-func (t *scriptT) Name() string { return t.name }
-
-// Failed reports whether the script failed.
-func (t *scriptT) Failed() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.failed
-}
-
-func (t *scriptT) logs() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := t.log.String()
-	for _, sub := range t.subs {
-		s += sub.logs()
-	}
-	return s
-}
-
-func (t *scriptT) failedAny() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.failed {
-		return true
-	}
-	for _, sub := range t.subs {
-		if sub.failedAny() {
-			return true
-		}
-	}
-	return false
-}
-
-func (t *scriptT) skippedAny() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.skipped {
-		return true
-	}
-	for _, sub := range t.subs {
-		if sub.skippedAny() {
-			return true
-		}
-	}
-	return false
 }

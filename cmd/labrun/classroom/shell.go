@@ -14,13 +14,9 @@ import (
 // ShellMain runs `labrun shell [-lab LAB] NODE [COMMAND [ARG...]]`.
 func ShellMain(args []string, stdout, stderr io.Writer) int {
 	fs := flagSet("shell", "shell [-lab LAB] NODE [COMMAND [ARG...]]\n\nOpen an interactive shell inside NODE of a live lab: host, client, gateway, internet,\nor a running container. The prompt names the lab and the node; docker and dockerd\nrun on the lab's engine; ip, iptables, brctl, curl, ssh and tcpdump see the node's\nnetwork. With COMMAND, run it there instead of a shell. The shell ends with the lab.", stderr)
-	lab := fs.String("lab", "", "the live `lab` (default $LABRUN_LAB, or the only live lab)")
-	if code, ok := parse(fs, args); !ok {
+	lab := labFlag(fs, "the live `lab`")
+	if code, ok := parseArgs(fs, args, 1, -1); !ok {
 		return code
-	}
-	if fs.NArg() < 1 {
-		fs.Usage()
-		return 2
 	}
 	name, err := resolveLab(*lab)
 	if err != nil {
