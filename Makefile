@@ -130,7 +130,7 @@ fidelity: ## Compare labrun with this machine's real Docker Engine (cmd/labrun/f
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null || \
 			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null; }; \
 		else echo 'fidelity: needs busybox (Debian: apt-get install busybox-static)' >&2; exit 1; fi; }
-	$(GO) test -count=1 -timeout 20m -run '^TestFidelity$$' -v ./cmd/labrun/fidelity | grep -v -E '^(=== RUN|--- PASS|PASS$$|ok )'
+	LABRUN_FIDELITY=1 $(GO) test -count=1 -timeout 20m -run '^TestFidelity$$' -v ./cmd/labrun/fidelity | grep -v -E '^(=== RUN|--- PASS|PASS$$|ok )'
 
 clean: ## Remove build output (bin/)
 	rm -rf bin

@@ -21,7 +21,7 @@ import (
 
 // runScripts runs txtar scripts (name → content) with extra commands, and
 // returns each script's result by name.
-func runScripts(t *testing.T, scripts map[string]string, cmds ...Cmd) map[string]*scriptT {
+func runScripts(t *testing.T, scripts map[string]string, cmds ...Cmd) map[string]*ScriptT {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range scripts {
@@ -41,75 +41,28 @@ func runScripts(t *testing.T, scripts map[string]string, cmds ...Cmd) map[string
 	return runParams(t, p)
 }
 
-// runParams runs p's scripts one after the other through testscript.RunT and
-// returns each one's result by name: for tests of what a failing script
-// prints, which go test's own T prints rather than returns.
-func runParams(t *testing.T, p testscript.Params) map[string]*scriptT {
+// runParams runs p's scripts one after the other through testscript.RunT
+// (with ScriptT) and returns each one's result by name: for tests of what a
+// failing script prints, which go test's own T prints rather than returns.
+func runParams(t *testing.T, p testscript.Params) map[string]*ScriptT {
 	t.Helper()
-	top := &scriptT{scripts: map[string]*scriptT{}}
+	top := NewScriptT("")
 	func() {
 		defer func() {
-			if e := recover(); e != nil && e != errScriptEnd {
+			if e := recover(); e != nil && !Stopped(e) {
 				panic(e)
 			}
 		}()
 		testscript.RunT(top, p)
 	}()
-	if top.failed {
-		t.Fatalf("testscript did not start: %s", top.log.String())
+	if top.Failed() {
+		t.Fatalf("testscript did not start: %s", top.LogText())
 	}
-	return top.scripts
-}
-
-// errScriptEnd ends a script that failed or skipped (FailNow, Skip).
-var errScriptEnd = errors.New("script ended")
-
-// scriptT is a testscript.T that keeps a script's log and result.
-type scriptT struct {
-	name            string
-	log             strings.Builder
-	failed, skipped bool
-	scripts         map[string]*scriptT // the top T's: every script's
-}
-
-func (t *scriptT) Name() string  { return t.name }
-func (t *scriptT) Failed() bool  { return t.failed }
-func (t *scriptT) Parallel()     {}
-func (t *scriptT) Verbose() bool { return false }
-
-func (t *scriptT) FailNow() {
-	t.failed = true
-	panic(errScriptEnd)
-}
-
-func (t *scriptT) Fatal(a ...any) {
-	t.Log(a...)
-	t.FailNow()
-}
-
-func (t *scriptT) Skip(a ...any) {
-	t.Log(a...)
-	t.skipped = true
-	panic(errScriptEnd)
-}
-
-func (t *scriptT) Log(a ...any) {
-	msg := fmt.Sprint(a...)
-	t.log.WriteString(msg)
-	if !strings.HasSuffix(msg, "\n") {
-		t.log.WriteByte('\n')
+	res := map[string]*ScriptT{}
+	for _, sub := range top.Subs() {
+		res[sub.Name()] = sub
 	}
-}
-
-func (t *scriptT) Run(name string, f func(testscript.T)) {
-	sub := &scriptT{name: name}
-	t.scripts[name] = sub
-	defer func() {
-		if e := recover(); e != nil && e != errScriptEnd {
-			panic(e)
-		}
-	}()
-	f(sub)
+	return res
 }
 
 var fakeCmd = Cmd{
@@ -169,10 +122,10 @@ strict
 		switch {
 		case r == nil:
 			t.Errorf("%s: did not run", name)
-		case r.failed != (want != ""):
-			t.Errorf("%s: failed %v, want %v:\n%s", name, r.failed, want != "", r.log.String())
-		case !regexp.MustCompile(want).MatchString(r.log.String()):
-			t.Errorf("%s: log does not match %q:\n%s", name, want, r.log.String())
+		case r.Failed() != (want != ""):
+			t.Errorf("%s: failed %v, want %v:\n%s", name, r.Failed(), want != "", r.LogText())
+		case !regexp.MustCompile(want).MatchString(r.LogText()):
+			t.Errorf("%s: log does not match %q:\n%s", name, want, r.LogText())
 		}
 	}
 }

@@ -326,7 +326,7 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: did not run", b.name)
 			continue
 		}
-		log := r.log.String()
+		log := r.LogText()
 		line := len(b.lines()) + 3
 		wantFail := fmt.Sprintf("FAIL: %s:%d: %s", filepath.Join(dir, b.name+".txt"), line, b.fail)
 		if !strings.Contains(log, wantFail+"\n") {
@@ -352,7 +352,7 @@ func TestBadInput(t *testing.T) {
 
 // runWithCmds runs the scenarios in dir, one at a time, with extra
 // commands, and returns each one's result by name.
-func runWithCmds(t *testing.T, dir string, cmds ...Cmd) map[string]*scriptT {
+func runWithCmds(t *testing.T, dir string, cmds ...Cmd) map[string]*ScriptT {
 	t.Helper()
 	p := testscript.Params{Dir: dir, Cmds: map[string]func(*testscript.TestScript, bool, []string){}}
 	for _, c := range cmds {

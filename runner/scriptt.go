@@ -119,6 +119,13 @@ func (t *ScriptT) Run(name string, f func(testscript.T)) {
 	f(sub)
 }
 
+// Subs returns the sub-scripts, in the order they ran.
+func (t *ScriptT) Subs() []*ScriptT {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]*ScriptT(nil), t.subs...)
+}
+
 // Logs returns the T's log followed by its sub-scripts', in the order they
 // ran.
 func (t *ScriptT) Logs() string {

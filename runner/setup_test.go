@@ -59,8 +59,8 @@ func TestOptionsLabs(t *testing.T) {
 
 	reg := &registry{open: map[*netkit.Lab]bool{}}
 	for name, r := range runParams(t, params(reg)) {
-		if r.failed {
-			t.Errorf("%s failed:\n%s", name, r.log.String())
+		if r.Failed() {
+			t.Errorf("%s failed:\n%s", name, r.LogText())
 		}
 	}
 	assert.Equal(t, 2, reg.registered, "labs registered")
@@ -68,8 +68,8 @@ func TestOptionsLabs(t *testing.T) {
 
 	reg = &registry{open: map[*netkit.Lab]bool{}, refuse: errors.New("stopping")}
 	for name, r := range runParams(t, params(reg)) {
-		if !r.failed || !strings.Contains(r.log.String(), "stopping") || strings.Contains(r.log.String(), "> on host") {
-			t.Errorf("%s: failed %v, want a failure before its first command with the registry's error:\n%s", name, r.failed, r.log.String())
+		if !r.Failed() || !strings.Contains(r.LogText(), "stopping") || strings.Contains(r.LogText(), "> on host") {
+			t.Errorf("%s: failed %v, want a failure before its first command with the registry's error:\n%s", name, r.Failed(), r.LogText())
 		}
 	}
 }
