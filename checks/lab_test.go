@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
+	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/testkit"
 )
@@ -154,16 +155,7 @@ func serveUDPEcho(t testing.TB, ns *netns.NS, addr string) {
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := c.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			c.WriteTo(buf[:n], from)
-		}
-	}()
+	testkit.EchoUDP(c)
 }
 
 // natLab is the recording topology:
@@ -180,10 +172,12 @@ type natLab struct {
 	client, router, server *netns.NS
 }
 
+// The recording topology's addresses are the article's: the router stands
+// where its Docker host does, the server where its first container does.
 var (
-	clientAddr   = netip.MustParseAddr("192.168.190.1")
-	internetAddr = netip.MustParseAddr("203.0.113.10")
-	routerLAN    = netip.MustParseAddr("192.168.190.128")
+	clientAddr   = netkit.ClientAddr.Addr()
+	internetAddr = netkit.InternetAddr.Addr()
+	routerLAN    = netkit.HostAddr.Addr()
 	routerBridge = netip.MustParseAddr("172.17.0.1")
 	serverAddr   = netip.MustParseAddr("172.17.0.2")
 )

@@ -307,13 +307,11 @@ func stopAll(ctrs []*Container) []error {
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < min(workers, len(ctrs)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range next {
 				errs[i] = ctrs[i].stop(0, false)
 			}
-		}()
+		})
 	}
 	for i := range ctrs {
 		next <- i

@@ -82,11 +82,9 @@ func TestParallelRunRemove(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			_, errs[i] = e.Run(published(t, fmt.Sprintf("p%d", i), 21000+i))
-		}()
+		})
 	}
 	wg.Wait()
 	seen := map[string]bool{}
@@ -112,11 +110,9 @@ func TestParallelRunRemove(t *testing.T) {
 	require.Equal(t, n, veths)
 
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs[i] = e.Remove(fmt.Sprintf("p%d", i), true)
-		}()
+		})
 	}
 	wg.Wait()
 	for i, err := range errs {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/ports"
-	"github.com/labrun/labrun/netkit/proc"
 	"github.com/labrun/labrun/netkit/proxy"
 )
 
@@ -157,7 +156,3 @@ func (c *Container) unpublishBindings(n *Network, ctr netip.Addr, bindings []por
 	}
 	return err
 }
-
-// Descendants returns roots and every process descended from them, roots
-// first, each once. It is proc.Descendants, kept for netkit's users.
-func Descendants(roots []int) []int { return proc.Descendants(roots) }

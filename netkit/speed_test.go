@@ -63,17 +63,13 @@ func TestHostVethsWithoutIPv6(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 9)
 	for i := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			_, errs[i] = e.Run(netkit.RunOptions{Name: fmt.Sprintf("v%d", i), Command: "sleep infinity", Comm: "sleep"})
-		}()
+		})
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		_, errs[8] = e.CreateNetwork(netkit.NetworkOptions{Name: "mid"})
-	}()
+	})
 	wg.Wait()
 	for _, err := range errs {
 		require.NoError(t, err)

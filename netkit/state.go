@@ -3,6 +3,7 @@ package netkit
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ctrState is where a container is in its life. The set is closed (the type
@@ -33,16 +34,12 @@ var transitions = [...][]ctrState{
 	stateRemoved: nil,
 }
 
+// stateNames are the states' names in messages and test output.
+var stateNames = [...]string{stateCreated: "created", stateRunning: "running", stateStopped: "stopped", stateRemoved: "removed"}
+
 func (s ctrState) String() string {
-	switch s {
-	case stateCreated:
-		return "created"
-	case stateRunning:
-		return "running"
-	case stateStopped:
-		return "stopped"
-	case stateRemoved:
-		return "removed"
+	if int(s) < len(stateNames) {
+		return stateNames[s]
 	}
 	return fmt.Sprintf("ctrState(%d)", uint8(s))
 }
@@ -52,12 +49,7 @@ func canMove(from, to ctrState) bool {
 	if int(from) >= len(transitions) {
 		return false
 	}
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(transitions[from], to)
 }
 
 // errIllegalTransition is the error of a move that transitions does not

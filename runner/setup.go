@@ -294,3 +294,24 @@ func iptablesWorks() (bool, error) {
 	}
 	return cmd.Wait() == nil, nil
 }
+
+// SetupLab is Setup for scripts that run against a lab the caller owns: every
+// script of p uses lab instead of a fresh one, and no script closes it. A live
+// lab (labrun up, cmd/labrun/classroom) runs its set-up script, then its checks,
+// then a student's answer, one after the other, on the same lab this way.
+// Commands and conditions are Setup's.
+func SetupLab(p *testscript.Params, lab *netkit.Lab) error {
+	if lab == nil {
+		return fmt.Errorf("setting up labrun: SetupLab needs a lab")
+	}
+	return SetupWith(p, Options{Lab: lab})
+}
+
+// newLab is the lab of a script named name: the caller's (SetupLab) or a
+// fresh one.
+func (o Options) newLab(name string) (*netkit.Lab, error) {
+	if o.Lab != nil {
+		return o.Lab, nil
+	}
+	return netkit.NewLab(netkit.LabOptions{Name: name})
+}

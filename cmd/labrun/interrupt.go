@@ -78,11 +78,9 @@ func (s *labSet) closeAll() error {
 	errs := make([]error, len(labs))
 	var wg sync.WaitGroup
 	for i, l := range labs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs[i] = l.Close()
-		}()
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)

@@ -153,9 +153,7 @@ func (t *runT) Run(name string, f func(testscript.T)) {
 	sub := &runT{ScriptLog: runner.NewScriptLog(name), r: t.r, start: time.Now(), seq: t.r.nextSeq}
 	t.r.nextSeq++
 	t.r.slots.Unlock()
-	t.r.wg.Add(1)
-	go func() {
-		defer t.r.wg.Done()
+	t.r.wg.Go(func() {
 		defer func() {
 			e := recover()
 			if e != nil && !runner.Stopped(e) {
@@ -168,7 +166,7 @@ func (t *runT) Run(name string, f func(testscript.T)) {
 			t.r.report(sub)
 		}()
 		f(sub)
-	}()
+	})
 }
 
 func (t *runT) Verbose() bool { return t.r.verbose }

@@ -59,8 +59,7 @@ func TestMergesWhileRunning(t *testing.T) {
 	<-r.started // the first batch runs and holds
 	var wg sync.WaitGroup
 	for _, it := range []string{"x", "bad", "y"} {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs <- g.Do(it, nil) }()
+		wg.Go(func() { errs <- g.Do(it, nil) })
 	}
 	waitQueued(t, g, 3)
 	close(r.release)

@@ -22,15 +22,13 @@ func TestKernelConcurrentApply(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			ops := addPubs(c, docker0, benchPort(i))
 			if i%10 == 7 {
 				ops = append(ops, bad)
 			}
 			errs[i] = p.Apply(ops)
-		}()
+		})
 	}
 	wg.Wait()
 	var good []pub
@@ -56,11 +54,9 @@ func TestKernelConcurrentApply(t *testing.T) {
 	// Removing concurrently, with some rules already gone, leaves the
 	// engine's rules only.
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs[i] = p.Apply(removePubs(c, docker0, benchPort(i)))
-		}()
+		})
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -114,9 +110,7 @@ func BenchmarkApplyPortParallel(b *testing.B) {
 			var wg sync.WaitGroup
 			b.ResetTimer()
 			for range par {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
+				wg.Go(func() {
 					for {
 						i := next.Add(1) - 1
 						if i >= int64(b.N) {
@@ -127,7 +121,7 @@ func BenchmarkApplyPortParallel(b *testing.B) {
 							return
 						}
 					}
-				}()
+				})
 			}
 			wg.Wait()
 		})

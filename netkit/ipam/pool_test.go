@@ -264,14 +264,12 @@ func TestPoolConcurrent(t *testing.T) {
 	got := make([]netip.Addr, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			a, err := p.RequestAny()
 			if err == nil {
 				got[i] = a
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	seen := map[netip.Addr]bool{}

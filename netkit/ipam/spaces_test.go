@@ -97,11 +97,9 @@ func TestSpacesConcurrent(t *testing.T) {
 	got := make([]netip.Prefix, 31)
 	var wg sync.WaitGroup
 	for i := range got {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			got[i], _ = s.Allocate(nil)
-		}()
+		})
 	}
 	wg.Wait()
 	seen := map[netip.Prefix]bool{}

@@ -124,11 +124,9 @@ func inParallel(t *testing.T, names []string, del func(i int, name string) error
 	var wg sync.WaitGroup
 	errs := make([]error, len(names))
 	for i, n := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs[i] = del(i, n)
-		}()
+		})
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -185,13 +183,11 @@ func BenchmarkVethDelete(b *testing.B) {
 				}
 				var wg sync.WaitGroup
 				for _, name := range names {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
+					wg.Go(func() {
 						if err := d.Delete(name, nil); err != nil {
 							b.Error(err)
 						}
-					}()
+					})
 				}
 				wg.Wait()
 			}

@@ -248,14 +248,12 @@ func TestAllocatorConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	got := make([]uint16, n)
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			p, err := a.RequestSame([]netip.Addr{any4, any6}, TCP, 0, 0)
 			if err == nil {
 				got[i] = p
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	seen := map[uint16]bool{}

@@ -85,9 +85,7 @@ func (p *tcpProxy) serve() {
 		if err != nil {
 			return
 		}
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
+		p.wg.Go(func() {
 			defer in.Close()
 			var out net.Conn
 			err := p.ns.Do(func() error {
@@ -105,7 +103,7 @@ func (p *tcpProxy) serve() {
 			go func() { io.Copy(in, out); closeWrite(in); done <- struct{}{} }()
 			<-done
 			<-done
-		}()
+		})
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // loNS makes a namespace with lo up, closed when the test ends, or skips
@@ -109,16 +110,7 @@ func TestProxyUDP(t *testing.T) {
 	ns := loNS(t)
 	pc := inNS(t, ns, func() (net.PacketConn, error) { return net.ListenPacket("udp4", "127.0.0.1:0") })
 	defer pc.Close()
-	go func() {
-		b := make([]byte, 100)
-		for {
-			n, from, err := pc.ReadFrom(b)
-			if err != nil {
-				return
-			}
-			pc.WriteTo(b[:n], from) // echo
-		}
-	}()
+	testkit.EchoUDP(pc)
 	target := pc.LocalAddr().(*net.UDPAddr).AddrPort()
 	host := netip.MustParseAddrPort("127.0.0.1:18081")
 	p, err := Start(ns, ports.UDP, host, target)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"github.com/labrun/labrun/netkit"
 	"os"
 	"sort"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/labrun/labrun/netkit/proc"
 )
 
 // pss returns the proportional set size of process pid in bytes, from
@@ -39,7 +40,7 @@ func pss(pid int) (int64, error) {
 
 // descendants returns every process descended from pid (not pid itself).
 func descendants(pid int) []int {
-	return netkit.Descendants([]int{pid})[1:]
+	return proc.Descendants([]int{pid})[1:]
 }
 
 // sumPSS adds up the PSS of pids; processes that exited meanwhile count 0.
@@ -71,9 +72,7 @@ func forEach(n, par int, fn func(i int) error) error {
 		wg    sync.WaitGroup
 	)
 	for w := 0; w < par; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				mu.Lock()
 				if first != nil || next >= n {
@@ -91,7 +90,7 @@ func forEach(n, par int, fn func(i int) error) error {
 					mu.Unlock()
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return first

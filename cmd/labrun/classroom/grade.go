@@ -153,9 +153,7 @@ func Grade(dir string, xs []*Exercise, jobs int, diagram bool, progress func(stu
 	var wg sync.WaitGroup
 	var pmu sync.Mutex
 	for i, j := range jobsList {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			var r ExerciseResult
 			switch {
 			case j.err != "":
@@ -183,7 +181,7 @@ func Grade(dir string, xs []*Exercise, jobs int, diagram bool, progress func(stu
 				progress(j.student, r)
 				pmu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	idx := 0
