@@ -1,12 +1,13 @@
 package netkit
 
 import (
-	"errors"
 	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestContainerTransitions: a container moves only along the arrows of
@@ -24,28 +25,21 @@ func TestContainerTransitions(t *testing.T) {
 	for _, from := range all {
 		for _, to := range all {
 			want := legal[[2]ctrState{from, to}]
-			if got := canMove(from, to); got != want {
-				t.Errorf("canMove(%s, %s) = %v, want %v", from, to, got, want)
-			}
+			assert.Equal(t, want, canMove(from, to), "canMove(%s, %s)", from, to)
 			c := &Container{Name: "ctr-c", state: from}
 			err := c.moveLocked(to)
-			switch {
-			case want && err != nil:
-				t.Errorf("%s -> %s refused: %v", from, to, err)
-			case want && c.state != to:
-				t.Errorf("%s -> %s left the container %s", from, to, c.state)
-			case !want && err == nil:
-				t.Errorf("illegal %s -> %s allowed", from, to)
-			case !want && !errors.Is(err, errIllegalTransition):
-				t.Errorf("illegal %s -> %s: error %v does not match errIllegalTransition", from, to, err)
-			case !want && c.state != from:
-				t.Errorf("illegal %s -> %s changed the state to %s", from, to, c.state)
+			if want {
+				if assert.NoError(t, err, "%s -> %s refused", from, to) {
+					assert.Equal(t, to, c.state, "%s -> %s left the container in another state", from, to)
+				}
+				continue
+			}
+			if assert.ErrorIs(t, err, errIllegalTransition, "illegal %s -> %s allowed, or refused with an error that does not match errIllegalTransition", from, to) {
+				assert.Equal(t, from, c.state, "illegal %s -> %s changed the state", from, to)
 			}
 		}
 	}
-	if canMove(ctrState(len(transitions)), stateCreated) {
-		t.Error("a state outside the set may move")
-	}
+	assert.False(t, canMove(ctrState(len(transitions)), stateCreated), "a state outside the set may move")
 }
 
 // TestContainerStatus: Docker's names for the states, a removed container
@@ -64,9 +58,7 @@ func TestContainerStatus(t *testing.T) {
 		{stateRemoved, ran, "exited"},
 	} {
 		c := &Container{state: tc.state, startedAt: tc.started}
-		if got := c.statusLocked(); got != tc.want {
-			t.Errorf("status of %s (started %v) = %q, want %q", tc.state, tc.started, got, tc.want)
-		}
+		assert.Equal(t, tc.want, c.statusLocked(), "status of %s (started %v)", tc.state, tc.started)
 	}
 }
 
@@ -77,45 +69,27 @@ func TestContainerStatus(t *testing.T) {
 func TestContainerLifecycle(t *testing.T) {
 	e := lifecycleEngine(t)
 	c, err := e.Create(RunOptions{Name: "life"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	check := func(step string, want ctrState) {
 		t.Helper()
 		c.mu.Lock()
 		got := c.state
 		c.mu.Unlock()
-		if got != want {
-			t.Fatalf("after %s: state %s, want %s", step, got, want)
-		}
+		require.Equal(t, want, got, "state after %s", step)
 	}
 	check("create", stateCreated)
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.Start())
 	check("start", stateRunning)
-	if err := e.Remove("life", false); !errors.Is(err, ErrConflict) {
-		t.Fatalf("removing a running container without force: %v, want ErrConflict", err)
-	}
+	require.ErrorIs(t, e.Remove("life", false), ErrConflict, "removing a running container without force")
 	check("rm without force", stateRunning)
-	if err := c.Stop(0); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.Stop(0))
 	check("stop", stateStopped)
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.Start())
 	check("start again", stateRunning)
-	if err := e.Remove("life", true); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.Remove("life", true))
 	check("rm -f", stateRemoved)
-	if got := c.State(); got != "exited" {
-		t.Errorf("State() of a removed container that ran = %q, want exited", got)
-	}
-	if err := c.Start(); !errors.Is(err, ErrNotFound) {
-		t.Errorf("starting a removed container: %v, want ErrNotFound", err)
-	}
+	assert.Equal(t, "exited", c.State(), "State() of a removed container that ran")
+	assert.ErrorIs(t, c.Start(), ErrNotFound, "starting a removed container")
 	check("start after rm", stateRemoved)
 }
 
@@ -130,13 +104,9 @@ func lifecycleEngine(t *testing.T) *Engine {
 		t.Skip("skipping: iptables-restore not installed")
 	}
 	lab, err := NewLab(LabOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { lab.Close() })
 	e, err := lab.StartEngine(DaemonOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return e
 }

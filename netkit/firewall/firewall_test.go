@@ -1,7 +1,6 @@
 package firewall
 
 import (
-	"errors"
 	"net/netip"
 	"slices"
 	"strings"
@@ -10,6 +9,8 @@ import (
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/release"
 	"github.com/labrun/labrun/netkit/testkit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Tier 1: pure tests of the operation lists and of the in-memory model. No
@@ -20,18 +21,15 @@ import (
 func modelRun(t *testing.T, rs *ruleset, batches [][]Op) {
 	t.Helper()
 	for _, ops := range batches {
-		if _, err := rs.resolve(ops); err != nil {
-			t.Fatal(err)
-		}
+		_, err := rs.resolve(ops)
+		require.NoError(t, err)
 	}
 }
 
 func modelSave(t *testing.T, rs *ruleset) string {
 	t.Helper()
 	s, err := rs.save(DefaultTables...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return s
 }
 
@@ -251,15 +249,11 @@ func TestRemovalIsInverse(t *testing.T) {
 				n := s.nets[c.net]
 				add := append(s.cfg.AddEndpoint(n, c.addr), s.cfg.AddBindings(n, c.addr, c.ports...)...)
 				del := append(s.cfg.RemoveBindings(n, c.addr, c.ports...), s.cfg.RemoveEndpoint(n, c.addr)...)
-				if len(add) != len(del) {
-					t.Fatalf("%d rules added, %d deleted", len(add), len(del))
-				}
+				require.Len(t, del, len(add), "rules deleted for the rules added")
 				for _, a := range add {
-					if !slices.ContainsFunc(del, func(d Op) bool {
+					assert.True(t, slices.ContainsFunc(del, func(d Op) bool {
 						return d.Kind == Delete && d.Rule.Table == a.Rule.Table && d.Rule.String() == a.Rule.String()
-					}) {
-						t.Errorf("%s is never deleted", a)
-					}
+					}), "%s is never deleted", a)
 				}
 			}
 		})
@@ -277,9 +271,7 @@ func TestPortOpsNeedNoState(t *testing.T) {
 				s.cfg.AddEndpoint(n, c.addr), s.cfg.RemoveEndpoint(n, c.addr),
 			} {
 				for _, o := range ops {
-					if o.Kind.needsState() {
-						t.Errorf("%s: %s needs the current rules", s.name, o)
-					}
+					assert.False(t, o.Kind.needsState(), "%s: %s needs the current rules", s.name, o)
 				}
 			}
 		}
@@ -294,9 +286,7 @@ func TestIPTablesOffIsEmpty(t *testing.T) {
 		c.AddEndpoint(docker0, ctr1), c.RemoveEndpoint(docker0, ctr1),
 	}
 	for _, ops := range all {
-		if len(ops) != 0 {
-			t.Errorf("--iptables=false produced %v", ops)
-		}
+		assert.Empty(t, ops, "--iptables=false produced operations")
 	}
 }
 
@@ -309,45 +299,30 @@ func TestPortVariants(t *testing.T) {
 		"-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p udp -m udp --dport 5353 -j ACCEPT",
 		"-A POSTROUTING -s 172.17.0.2/32 -d 172.17.0.2/32 -p udp -m udp --dport 5353 -j MASQUERADE",
 	}
-	if len(got) != len(want) {
-		t.Fatalf("got %v", got)
-	}
+	require.Len(t, got, len(want))
 	for i := range want {
-		if got[i].Rule.String() != want[i] {
-			t.Errorf("rule %d: got %q, want %q", i, got[i].Rule.String(), want[i])
-		}
+		assert.Equal(t, want[i], got[i].Rule.String(), "rule %d", i)
 	}
 
 	sctp := ports.Binding{Container: ports.Port{Num: 3868, Proto: ports.SCTP}, HostPort: 3868}
 	ops := c.AddBindings(docker0, ctr1, sctp)
 	last := ops[len(ops)-1]
-	if last.Rule.Table != TableMangle || last.Rule.String() != "-A POSTROUTING -p sctp -m sctp --sport 3868 -j CHECKSUM --checksum-fill" {
-		t.Errorf("sctp checksum rule: %v", last)
-	}
-	if n := len(Config{Release: release.Release{Era: release.Era29}}.AddBindings(docker0, ctr1, sctp)); n != 2 {
-		t.Errorf("era 29 sctp: %d rules, want DNAT and ACCEPT", n)
-	}
+	assert.Equal(t, TableMangle, last.Rule.Table, "sctp checksum rule: %v", last)
+	assert.Equal(t, "-A POSTROUTING -p sctp -m sctp --sport 3868 -j CHECKSUM --checksum-fill", last.Rule.String(), "sctp checksum rule")
+	assert.Len(t, Config{Release: release.Release{Era: release.Era29}}.AddBindings(docker0, ctr1, sctp), 2, "era 29 sctp: want DNAT and ACCEPT")
 
 	// Host IPv6 to an IPv4 container: docker-proxy only, no rules.
 	v6 := on("::", tcp(8080, 80))
-	if ops := c.AddBindings(docker0, ctr1, v6); len(ops) != 0 {
-		t.Errorf("IPv6 binding: %v", ops)
-	}
+	assert.Empty(t, c.AddBindings(docker0, ctr1, v6), "IPv6 binding")
 	// Ports on an internal network: none.
-	if ops := c.AddBindings(intNet, ctr1, web); len(ops) != 0 {
-		t.Errorf("internal network: %v", ops)
-	}
+	assert.Empty(t, c.AddBindings(intNet, ctr1, web), "internal network")
 }
 
 func TestRender(t *testing.T) {
 	cmds, err := plainCommands(Config{}.AddBindings(docker0, ctr1, web))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	script, lines, err := render(group(cmds))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := `*nat
 -A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
 -A POSTROUTING -s 172.17.0.2/32 -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE
@@ -359,27 +334,19 @@ COMMIT
 	if script != want {
 		t.Errorf("script:\n%s", diff(want, script))
 	}
-	if w := lines[6]; w.block != 1 || w.cmd != 0 {
-		t.Errorf("line 6 maps to %+v", w)
-	}
+	assert.Equal(t, where{block: 1, cmd: 0}, lines[6], "line 6 maps to")
 
 	cmds, err = plainCommands(Config{Release: release.Release{Era: release.Era29}}.AddBindings(docker0, ctr1, web))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	script, _, _ = render(group(cmds))
-	if !strings.Contains(script, "-I DOCKER 1 -d 172.17.0.2/32") {
-		t.Errorf("era 29 ACCEPT is not inserted at the top:\n%s", script)
-	}
+	assert.Contains(t, script, "-I DOCKER 1 -d 172.17.0.2/32", "era 29 ACCEPT is not inserted at the top")
 
-	if _, err := plainCommands(Config{}.Start()); !errors.Is(err, ErrRuleset) {
-		t.Errorf("conditional ops rendered without state: %v", err)
-	}
+	_, err = plainCommands(Config{}.Start())
+	assert.ErrorIs(t, err, ErrRuleset, "conditional ops rendered without state")
 	bad := []Op{rule(Append, TableFilter, "X", "-m", "comment", "--comment", "two words", "-j", "ACCEPT")}
 	cmds, _ = plainCommands(bad)
-	if _, _, err := render(group(cmds)); !errors.Is(err, ErrRuleset) {
-		t.Errorf("blank in an argument: %v", err)
-	}
+	_, _, err = render(group(cmds))
+	assert.ErrorIs(t, err, ErrRuleset, "blank in an argument")
 }
 
 func TestFailedLine(t *testing.T) {
@@ -389,9 +356,7 @@ func TestFailedLine(t *testing.T) {
 		"iptables-restore v1.8.9 (nf_tables): \nline 2: CHAIN_DEL failed (Device or resource busy): chain USED\n": 2,
 		"something else": 0,
 	} {
-		if got := failedLine(stderr); got != want {
-			t.Errorf("failedLine(%q) = %d, want %d", stderr, got, want)
-		}
+		assert.Equal(t, want, failedLine(stderr), "failedLine(%q)", stderr)
 	}
 }
 
@@ -404,26 +369,20 @@ func TestModelRefuses(t *testing.T) {
 	} {
 		_, err := rs.apply(o)
 		if o.Kind == Insert {
-			if err != nil {
-				t.Errorf("%s: %v", o, err)
-			}
+			assert.NoError(t, err, "%s", o)
 			continue
 		}
-		if !errors.Is(err, ErrRuleset) {
-			t.Errorf("%s: got %v, want ErrRuleset", o, err)
-		}
+		assert.ErrorIs(t, err, ErrRuleset, "%s", o)
 	}
-	if _, err := rs.apply(Op{Kind: Insert, Rule: Rule{Table: TableFilter, Chain: "FORWARD", Spec: []string{"-j", "DROP"}}, Pos: 5}); !errors.Is(err, ErrRuleset) {
-		t.Errorf("insert beyond the end: %v", err)
-	}
+	_, err := rs.apply(Op{Kind: Insert, Rule: Rule{Table: TableFilter, Chain: "FORWARD", Spec: []string{"-j", "DROP"}}, Pos: 5})
+	assert.ErrorIs(t, err, ErrRuleset, "insert beyond the end")
 	modelRun(t, rs, [][]Op{Config{}.Start(), Config{}.AddNetwork(docker0)})
-	if _, err := rs.apply(chainOp(DeleteChain, TableFilter, ChainIsolation2)); !errors.Is(err, ErrRuleset) {
-		t.Errorf("deleting a referenced chain: %v", err)
-	}
+	_, err = rs.apply(chainOp(DeleteChain, TableFilter, ChainIsolation2))
+	assert.ErrorIs(t, err, ErrRuleset, "deleting a referenced chain")
 	// Deleting a missing rule is tolerated and emits nothing.
-	if c, err := rs.apply(Op{Kind: Delete, Rule: web2Accept()}); err != nil || len(c) != 0 {
-		t.Errorf("delete of a missing rule: %v %v", c, err)
-	}
+	c, err := rs.apply(Op{Kind: Delete, Rule: web2Accept()})
+	assert.NoError(t, err, "delete of a missing rule")
+	assert.Empty(t, c, "delete of a missing rule")
 }
 
 func web2Accept() Rule {
@@ -432,9 +391,7 @@ func web2Accept() Rule {
 
 func TestParseSaveRoundTrip(t *testing.T) {
 	rs := newRuleset()
-	if err := rs.parseSave("# Generated\n" + docsEra27 + "# Completed\n"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, rs.parseSave("# Generated\n"+docsEra27+"# Completed\n"))
 	if got := modelSave(t, rs); got != docsEra27 {
 		t.Errorf("round trip:\n%s", diff(docsEra27, got))
 	}
@@ -481,30 +438,20 @@ COMMIT
 -A DOCKER-USER -s 10.0.0.0/8 -m comment --comment "lab rule" -j DROP
 COMMIT
 `
-	if err := rs.parseSave(state); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, rs.parseSave(state))
 	c := Config{}
 	cmds, err := rs.resolve(append(c.Start(), c.AddNetwork(docker0)...))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, cm := range cmds {
-		if cm.args[0] == "-N" && cm.args[1] == ChainUser {
-			t.Errorf("existing DOCKER-USER created again")
-		}
+		assert.False(t, cm.args[0] == "-N" && cm.args[1] == ChainUser, "existing DOCKER-USER created again")
 	}
 	got, err := rs.save("security", TableFilter)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, want := range []string{
 		"*security\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -j ACCEPT\nCOMMIT\n",
 		"-A DOCKER-USER -s 10.0.0.0/8 -m comment --comment \"lab rule\" -j DROP\n-A DOCKER-USER -j RETURN\n",
 		":FORWARD DROP [0:0]\n",
 	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("missing %q in\n%s", want, got)
-		}
+		assert.Contains(t, got, want)
 	}
 }

@@ -1,7 +1,6 @@
 package firewall
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/labrun/labrun/netkit/release"
 	"github.com/labrun/labrun/netkit/testkit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Tier 2: tests against the kernel, each in a fresh network namespace made
@@ -29,18 +30,14 @@ func newProgrammer(tb testing.TB) *Programmer {
 func apply(tb testing.TB, p *Programmer, batches [][]Op) {
 	tb.Helper()
 	for _, ops := range batches {
-		if err := p.Apply(ops); err != nil {
-			tb.Fatal(err)
-		}
+		require.NoError(tb, p.Apply(ops))
 	}
 }
 
 func save(tb testing.TB, p *Programmer) string {
 	tb.Helper()
 	s, err := p.Save()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	return s
 }
 
@@ -53,12 +50,8 @@ func compareGolden(t *testing.T, name, got string) {
 	if *update {
 		goldenMu.Lock()
 		defer goldenMu.Unlock()
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(goldenPath(name), []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(goldenPath(name), []byte(got), 0o644))
 		return
 	}
 	if want := readGolden(t, name); got != want {
@@ -85,16 +78,12 @@ func TestKernelGoldens(t *testing.T) {
 			apply(t, p, add)
 			compareGolden(t, s.name, save(t, p))
 			// The per-container rules are in place (ports and endpoints).
-			if err := p.Check(concat(add[1+len(s.nets):])); err != nil {
-				t.Error(err)
-			}
+			assert.NoError(t, p.Check(concat(add[1+len(s.nets):])))
 
 			del := s.phase2()
 			apply(t, p, del)
 			compareGolden(t, s.name+"_removed", save(t, p))
-			if err := p.Check(concat(del)); err != nil {
-				t.Error(err)
-			}
+			assert.NoError(t, p.Check(concat(del)))
 
 			apply(t, p, s.phase3())
 			base := newProgrammer(t)
@@ -120,9 +109,7 @@ func TestKernelIdempotent(t *testing.T) {
 			if after := save(t, p); after != before {
 				t.Errorf("second start changed the rules:\n%s", diff(before, after))
 			}
-			if err := p.Check(concat([][]Op{c.Start(), c.AddNetwork(docker0), c.AddNetwork(userNet)})); err != nil {
-				t.Error(err)
-			}
+			assert.NoError(t, p.Check(concat([][]Op{c.Start(), c.AddNetwork(docker0), c.AddNetwork(userNet)})))
 		})
 	}
 }
@@ -137,16 +124,12 @@ func TestKernelRemoveTolerant(t *testing.T) {
 	// Someone deleted the filter ACCEPT behind our back.
 	add := c.AddBindings(docker0, ctr1, web)
 	apply(t, p, [][]Op{{{Kind: Delete, Rule: add[1].Rule}}})
-	if err := p.Apply(c.RemoveBindings(docker0, ctr1, web)); err != nil {
-		t.Fatalf("removing with a rule already gone: %v", err)
-	}
+	require.NoError(t, p.Apply(c.RemoveBindings(docker0, ctr1, web)), "removing with a rule already gone")
 	if got := save(t, p); got != clean {
 		t.Errorf("stale rules:\n%s", diff(clean, got))
 	}
 	// Removing again (everything gone) is fine too.
-	if err := p.Apply(c.RemoveBindings(docker0, ctr1, web)); err != nil {
-		t.Fatalf("removing twice: %v", err)
-	}
+	require.NoError(t, p.Apply(c.RemoveBindings(docker0, ctr1, web)), "removing twice")
 }
 
 // TestKernelRollback: when a later table of a batch fails, what the earlier
@@ -158,18 +141,13 @@ func TestKernelRollback(t *testing.T) {
 	clean := save(t, p)
 	ops := append(c.AddBindings(docker0, ctr1, web), rule(Append, TableFilter, "NO-SUCH-CHAIN", "-j", "ACCEPT"))
 	err := p.Apply(ops)
-	if err == nil {
-		t.Fatal("batch with a missing chain succeeded")
-	}
+	require.Error(t, err, "batch with a missing chain succeeded")
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		t.Errorf("error does not wrap the exit status: %v", err)
-	}
+	assert.ErrorAs(t, err, &ee, "error does not wrap the exit status")
 	msg := err.Error()
-	if !strings.HasPrefix(msg, "applying firewall rules: iptables-restore: exit status") ||
-		!strings.Contains(msg, "line") || !strings.Contains(msg, "-A NO-SUCH-CHAIN -j ACCEPT") {
-		t.Errorf("error text: %v", err)
-	}
+	assert.True(t, strings.HasPrefix(msg, "applying firewall rules: iptables-restore: exit status"), "error text: %v", err)
+	assert.Contains(t, msg, "line", "error text")
+	assert.Contains(t, msg, "-A NO-SUCH-CHAIN -j ACCEPT", "error text")
 	if got := save(t, p); got != clean {
 		t.Errorf("not rolled back:\n%s", diff(clean, got))
 	}
@@ -184,9 +162,8 @@ func TestKernelCheckDrift(t *testing.T) {
 	dnat := c.AddBindings(docker0, ctr1, web)[0]
 	apply(t, p, [][]Op{{{Kind: Delete, Rule: dnat.Rule}}})
 	err := p.Check(c.AddBindings(docker0, ctr1, web))
-	if !errors.Is(err, ErrDrift) || !strings.Contains(err.Error(), "DNAT") {
-		t.Errorf("Check: %v", err)
-	}
+	assert.ErrorIs(t, err, ErrDrift, "Check")
+	assert.ErrorContains(t, err, "DNAT", "Check")
 }
 
 // BenchmarkApplyPort publishes one port per iteration (one iptables-restore)
@@ -197,9 +174,7 @@ func BenchmarkApplyPort(b *testing.B) {
 			p, c := benchProgrammer(b, existing)
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
-				if err := p.Apply(addPubs(c, docker0, benchPort(existing+i))); err != nil {
-					b.Fatal(err)
-				}
+				require.NoError(b, p.Apply(addPubs(c, docker0, benchPort(existing+i))))
 			}
 		})
 	}
@@ -213,13 +188,9 @@ func BenchmarkRemovePort(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
 				j := i % existing
-				if err := p.Apply(removePubs(c, docker0, benchPort(j))); err != nil {
-					b.Fatal(err)
-				}
+				require.NoError(b, p.Apply(removePubs(c, docker0, benchPort(j))))
 				b.StopTimer()
-				if err := p.Apply(addPubs(c, docker0, benchPort(j))); err != nil {
-					b.Fatal(err)
-				}
+				require.NoError(b, p.Apply(addPubs(c, docker0, benchPort(j))))
 				b.StartTimer()
 			}
 		})

@@ -6,46 +6,41 @@ import (
 	"errors"
 	"io/fs"
 	"os/exec"
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestParseCapEff(t *testing.T) {
 	status := "Name:\tcat\nCapInh:\t0000000000000000\nCapPrm:\t000001fffeffffff\nCapEff:\t000001fffeffffff\nCapBnd:\t000001fffeffffff\n"
 	eff, err := parseCapEff(status)
-	if err != nil || eff != 0x000001fffeffffff {
-		t.Fatalf("parseCapEff = %x, %v; want 1fffeffffff", eff, err)
-	}
-	if eff&(1<<capNetAdmin) == 0 || eff&(1<<capSysAdmin) == 0 {
-		t.Errorf("full root capabilities lack NET_ADMIN or SYS_ADMIN")
-	}
+	require.NoError(t, err, "parseCapEff")
+	require.Equal(t, uint64(0x000001fffeffffff), eff, "parseCapEff")
+	assert.NotZero(t, eff&(1<<capNetAdmin), "full root capabilities lack NET_ADMIN")
+	assert.NotZero(t, eff&(1<<capSysAdmin), "full root capabilities lack SYS_ADMIN")
 	// Docker's default set for a non-privileged container: no NET_ADMIN, no SYS_ADMIN.
 	eff, err = parseCapEff("CapEff:\t00000000a80425fb\n")
-	if err != nil || eff&(1<<capNetAdmin) != 0 || eff&(1<<capSysAdmin) != 0 {
-		t.Errorf("parseCapEff(docker default) = %x, %v", eff, err)
-	}
+	assert.NoError(t, err, "parseCapEff(docker default)")
+	assert.Zero(t, eff&(1<<capNetAdmin), "parseCapEff(docker default) has NET_ADMIN")
+	assert.Zero(t, eff&(1<<capSysAdmin), "parseCapEff(docker default) has SYS_ADMIN")
 	for _, bad := range []string{"", "Name:\tx\n", "CapEff:\tzz\n"} {
-		if _, err := parseCapEff(bad); err == nil {
-			t.Errorf("parseCapEff(%q) succeeded, want an error", bad)
-		}
+		_, err := parseCapEff(bad)
+		assert.Error(t, err, "parseCapEff(%q)", bad)
 	}
 }
 
 func TestParseModuleIndex(t *testing.T) {
 	dep := "kernel/drivers/net/veth.ko.xz:\nkernel/net/bridge/bridge.ko.zst: kernel/net/802/stp.ko.zst kernel/net/llc/llc.ko.zst\nkernel/net/netfilter/nft-compat.ko\n\nnot a module\n"
 	want := map[string]bool{"veth": true, "bridge": true, "nft_compat": true}
-	if got := parseModuleIndex(dep); !reflect.DeepEqual(got, want) {
-		t.Errorf("parseModuleIndex = %v, want %v", got, want)
-	}
+	assert.Equal(t, want, parseModuleIndex(dep), "parseModuleIndex")
 }
 
 func TestParseKernelConfig(t *testing.T) {
 	cfg := parseKernelConfig("#\n# Automatically generated\nCONFIG_VETH=m\n# CONFIG_BRIDGE is not set\nCONFIG_LOCALVERSION=\"-fc\"\nCONFIG_NF_TABLES=y\n")
 	want := map[string]string{"CONFIG_VETH": "m", "CONFIG_BRIDGE": "n", "CONFIG_LOCALVERSION": "-fc", "CONFIG_NF_TABLES": "y"}
-	if !reflect.DeepEqual(cfg, want) {
-		t.Errorf("parseKernelConfig = %v, want %v", cfg, want)
-	}
+	assert.Equal(t, want, cfg, "parseKernelConfig")
 }
 
 func TestKernelFactsMissing(t *testing.T) {
@@ -65,20 +60,22 @@ func TestKernelFactsMissing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got := tt.facts.missing(veth, "6.1.0-test")
-		if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
-			t.Errorf("%+v.missing = %q, want %q", tt.facts, got, tt.want)
+		if tt.want == "" {
+			assert.Empty(t, got, "%+v.missing", tt.facts)
+		} else {
+			assert.Contains(t, got, tt.want, "%+v.missing", tt.facts)
 		}
 	}
 }
 
 func TestBackendOf(t *testing.T) {
-	if b, fs := backendOf("iptables v1.8.9 (nf_tables)\n"); b != "nf_tables" || fs[0].config != "CONFIG_NF_TABLES" {
-		t.Errorf("backendOf(nf_tables) = %s, %v", b, fs)
-	}
+	b, fs := backendOf("iptables v1.8.9 (nf_tables)\n")
+	assert.Equal(t, "nf_tables", b, "backendOf(nf_tables)")
+	assert.Equal(t, "CONFIG_NF_TABLES", fs[0].config, "backendOf(nf_tables): first feature")
 	for _, v := range []string{"iptables v1.8.9 (legacy)\n", "iptables v1.6.1\n"} {
-		if b, fs := backendOf(v); b != "legacy" || fs[0].config != "CONFIG_IP_NF_IPTABLES" {
-			t.Errorf("backendOf(%q) = %s, %v", v, b, fs)
-		}
+		b, fs := backendOf(v)
+		assert.Equal(t, "legacy", b, "backendOf(%q)", v)
+		assert.Equal(t, "CONFIG_IP_NF_IPTABLES", fs[0].config, "backendOf(%q): first feature", v)
 	}
 }
 
@@ -152,12 +149,8 @@ func messages(ps []Problem) []string {
 
 func TestCheckGoodMachine(t *testing.T) {
 	m := goodMachine(t)
-	if ps := check(m.system()); len(ps) != 0 {
-		t.Errorf("check found problems on a good machine:\n%s", strings.Join(messages(ps), "\n"))
-	}
-	if want := []string{"iptables --version", "iptables-save"}; !reflect.DeepEqual(m.ran, want) {
-		t.Errorf("check ran %q, want %q", m.ran, want)
-	}
+	assert.Empty(t, messages(check(m.system())), "check found problems on a good machine")
+	assert.Equal(t, []string{"iptables --version", "iptables-save"}, m.ran, "commands check ran")
 }
 
 func TestCheckProblems(t *testing.T) {
@@ -214,16 +207,10 @@ func TestCheckProblems(t *testing.T) {
 			m := goodMachine(t)
 			tt.spoil(m)
 			got := messages(check(m.system()))
-			if len(got) != len(tt.want) {
-				t.Fatalf("check found %d problems, want %d:\n%s", len(got), len(tt.want), strings.Join(got, "\n"))
-			}
+			require.Len(t, got, len(tt.want), "problems check found")
 			for i, w := range tt.want {
-				if !strings.Contains(got[i], w) {
-					t.Errorf("problem %d = %q, want it to contain %q", i, got[i], w)
-				}
-				if strings.Contains(got[i], "\n") {
-					t.Errorf("problem %d spans lines: %q", i, got[i])
-				}
+				assert.Contains(t, got[i], w, "problem %d", i)
+				assert.NotContains(t, got[i], "\n", "problem %d spans lines", i)
 			}
 		})
 	}
@@ -236,14 +223,8 @@ func TestCheckNeverLoadsModules(t *testing.T) {
 	delete(m.files, "/proc/config.gz")
 	m.files["/sys/module/veth"] = ""
 	m.files["/lib/modules/6.18.44-fc/modules.dep"] = "kernel/net/netfilter/nf_tables.ko.xz:\nkernel/net/netfilter/nft_compat.ko.xz:\nkernel/net/netfilter/nft_chain_nat.ko.xz:\n"
-	if ps := check(m.system()); len(ps) != 0 {
-		t.Errorf("check found problems:\n%s", strings.Join(messages(ps), "\n"))
-	}
-	for _, r := range m.ran {
-		if r == "iptables-save" {
-			t.Errorf("check ran iptables-save although nf_tables is only loadable")
-		}
-	}
+	assert.Empty(t, messages(check(m.system())), "check found problems")
+	assert.NotContains(t, m.ran, "iptables-save", "check ran iptables-save although nf_tables is only loadable")
 }
 
 // TestCheckHere runs the real check on this machine. It asserts nothing
@@ -251,8 +232,8 @@ func TestCheckNeverLoadsModules(t *testing.T) {
 func TestCheckHere(t *testing.T) {
 	for _, p := range Check() {
 		t.Logf("prereq: %s", p.Msg)
-		if p.Missing == "" || strings.Contains(p.Msg, "\n") || !strings.Contains(p.Msg, ": ") {
-			t.Errorf("malformed problem %+v", p)
-		}
+		assert.NotEmpty(t, p.Missing, "malformed problem %+v: no Missing", p)
+		assert.NotContains(t, p.Msg, "\n", "malformed problem %+v: several lines", p)
+		assert.Contains(t, p.Msg, ": ", "malformed problem %+v: names no fix", p)
 	}
 }
