@@ -1,10 +1,11 @@
 package ports
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // formatPublish writes b back as a -p value.
@@ -45,43 +46,32 @@ func FuzzParsePublish(f *testing.F) {
 		bs, err := ParsePublish(spec)
 		if err != nil {
 			var se *SpecError
-			if !errors.As(err, &se) || se.Msg == "" || !errors.Is(err, ErrInvalidSpec) {
-				t.Fatalf("ParsePublish(%q): error %#v is not a *SpecError with a message", spec, err)
-			}
-			if bs != nil {
-				t.Fatalf("ParsePublish(%q): bindings %v with error %v", spec, bs, err)
-			}
+			require.ErrorAs(t, err, &se, "ParsePublish(%q): error is not a *SpecError", spec)
+			require.NotEmpty(t, se.Msg, "ParsePublish(%q): *SpecError without a message", spec)
+			require.ErrorIs(t, err, ErrInvalidSpec, "ParsePublish(%q)", spec)
+			require.Nil(t, bs, "ParsePublish(%q): bindings with error %v", spec, err)
 			return
 		}
-		if len(bs) == 0 {
-			t.Fatalf("ParsePublish(%q): no bindings and no error", spec)
-		}
+		require.NotEmpty(t, bs, "ParsePublish(%q): no bindings and no error", spec)
 		first := bs[0]
 		for i, b := range bs {
-			if !publishable(b.Container.Proto) || b.Container.Proto != first.Container.Proto {
-				t.Fatalf("ParsePublish(%q): binding %d has protocol %q", spec, i, b.Container.Proto)
+			require.True(t, publishable(b.Container.Proto), "ParsePublish(%q): binding %d has protocol %q", spec, i, b.Container.Proto)
+			require.Equal(t, first.Container.Proto, b.Container.Proto, "ParsePublish(%q): binding %d protocol", spec, i)
+			require.NotZero(t, b.Container.Num, "ParsePublish(%q): binding %d container port", spec, i)
+			require.Equal(t, int(first.Container.Num)+i, int(b.Container.Num), "ParsePublish(%q): binding %d container port", spec, i)
+			require.Equal(t, first.HostIP, b.HostIP, "ParsePublish(%q): binding %d host address", spec, i)
+			if b.HostPortEnd != 0 {
+				require.Len(t, bs, 1, "ParsePublish(%q): binding %d has host range %d-%d", spec, i, b.HostPort, b.HostPortEnd)
+				require.Greater(t, b.HostPortEnd, b.HostPort, "ParsePublish(%q): binding %d host range", spec, i)
 			}
-			if b.Container.Num == 0 || int(b.Container.Num) != int(first.Container.Num)+i {
-				t.Fatalf("ParsePublish(%q): binding %d has container port %d", spec, i, b.Container.Num)
-			}
-			if b.HostIP != first.HostIP {
-				t.Fatalf("ParsePublish(%q): binding %d has host address %v", spec, i, b.HostIP)
-			}
-			if b.HostPortEnd != 0 && (len(bs) != 1 || b.HostPortEnd <= b.HostPort) {
-				t.Fatalf("ParsePublish(%q): binding %d has host range %d-%d", spec, i, b.HostPort, b.HostPortEnd)
-			}
-			if first.HostPort == 0 && b.HostPort != 0 && first.HostPortEnd == 0 {
-				t.Fatalf("ParsePublish(%q): ephemeral and exact host ports mixed", spec)
-			}
-			if first.HostPort != 0 && int(b.HostPort) != int(first.HostPort)+i {
-				t.Fatalf("ParsePublish(%q): binding %d has host port %d", spec, i, b.HostPort)
+			require.False(t, first.HostPort == 0 && b.HostPort != 0 && first.HostPortEnd == 0, "ParsePublish(%q): ephemeral and exact host ports mixed", spec)
+			if first.HostPort != 0 {
+				require.Equal(t, int(first.HostPort)+i, int(b.HostPort), "ParsePublish(%q): binding %d host port", spec, i)
 			}
 			// Each binding, written back, parses to itself.
 			again, err := ParsePublish(formatPublish(b))
-			if err != nil || len(again) != 1 || again[0] != b {
-				t.Fatalf("ParsePublish(%q): binding %d %+v written as %q parses to %+v, %v",
-					spec, i, b, formatPublish(b), again, err)
-			}
+			require.NoError(t, err, "ParsePublish(%q): binding %d %+v written as %q", spec, i, b, formatPublish(b))
+			require.Equal(t, []Binding{b}, again, "ParsePublish(%q): binding %d written as %q", spec, i, formatPublish(b))
 		}
 	})
 }
@@ -93,15 +83,13 @@ func FuzzParseExpose(f *testing.F) {
 	f.Fuzz(func(t *testing.T, spec string) {
 		ps, err := ParseExpose(spec)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidSpec) || ps != nil {
-				t.Fatalf("ParseExpose(%q): %v, %v", spec, ps, err)
-			}
+			require.ErrorIs(t, err, ErrInvalidSpec, "ParseExpose(%q)", spec)
+			require.Nil(t, ps, "ParseExpose(%q): ports with error %v", spec, err)
 			return
 		}
 		for i, p := range ps {
-			if !publishable(p.Proto) || int(p.Num) != int(ps[0].Num)+i {
-				t.Fatalf("ParseExpose(%q): port %d is %v", spec, i, p)
-			}
+			require.True(t, publishable(p.Proto), "ParseExpose(%q): port %d is %v", spec, i, p)
+			require.Equal(t, int(ps[0].Num)+i, int(p.Num), "ParseExpose(%q): port %d number", spec, i)
 		}
 	})
 }

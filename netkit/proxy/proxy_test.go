@@ -12,6 +12,8 @@ import (
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/testkit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // loNS makes a namespace with lo up, closed when the test ends, or skips
@@ -22,18 +24,12 @@ func loNS(t *testing.T) *netns.NS {
 		t.Skipf("skipping: cannot make network namespaces: %v", err)
 	}
 	ns, err := netns.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { ns.Close() })
 	h, err := link.OpenHandle(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer h.Close()
-	if err := link.SetLoUp(h); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, link.SetLoUp(h))
 	return ns
 }
 
@@ -42,9 +38,7 @@ func loNS(t *testing.T) *netns.NS {
 func inNS[T any](t *testing.T, ns *netns.NS, open func() (T, error)) T {
 	t.Helper()
 	var v T
-	if err := ns.Do(func() (err error) { v, err = open(); return err }); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, ns.Do(func() (err error) { v, err = open(); return err }))
 	return v
 }
 
@@ -67,40 +61,31 @@ func TestProxyTCP(t *testing.T) {
 	target := ln.Addr().(*net.TCPAddr).AddrPort()
 	host := netip.MustParseAddrPort("127.0.0.1:18080")
 	p, err := Start(ns, ports.TCP, host, target)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c := inNS(t, ns, func() (net.Conn, error) { return net.DialTimeout("tcp4", host.String(), 5*time.Second) })
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	c.Write([]byte("ping"))
 	c.(*net.TCPConn).CloseWrite()
 	got, err := io.ReadAll(c)
 	c.Close()
-	if string(got) != "ping" || err != nil {
-		t.Errorf("through the proxy: %q, %v; want ping", got, err)
-	}
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := ns.Do(func() error {
+	assert.NoError(t, err, "through the proxy")
+	assert.Equal(t, "ping", string(got), "through the proxy")
+	require.NoError(t, p.Close())
+	assert.Error(t, ns.Do(func() error {
 		c, err := net.Dial("tcp4", host.String())
 		if err == nil {
 			c.Close()
 		}
 		return err
-	}); err == nil {
-		t.Error("the proxy still listens after Close")
-	}
+	}), "the proxy still listens after Close")
 	// The port is taken while a proxy holds it: Docker's error text.
 	p, err = Start(ns, ports.TCP, host, target)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer p.Close()
-	if _, err := Start(ns, ports.TCP, host, target); err == nil {
-		t.Error("a second proxy on the same port started")
-	} else if want := "Error starting userland proxy: "; !strings.HasPrefix(err.Error(), want) {
-		t.Errorf("error %q does not begin with %q", err, want)
+	_, err = Start(ns, ports.TCP, host, target)
+	if assert.Error(t, err, "a second proxy on the same port started") {
+		want := "Error starting userland proxy: "
+		assert.True(t, strings.HasPrefix(err.Error(), want), "error %q does not begin with %q", err, want)
 	}
 }
 
@@ -114,9 +99,7 @@ func TestProxyUDP(t *testing.T) {
 	target := pc.LocalAddr().(*net.UDPAddr).AddrPort()
 	host := netip.MustParseAddrPort("127.0.0.1:18081")
 	p, err := Start(ns, ports.UDP, host, target)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer p.Close()
 	c := inNS(t, ns, func() (net.Conn, error) { return net.Dial("udp4", host.String()) })
 	defer c.Close()
@@ -124,7 +107,6 @@ func TestProxyUDP(t *testing.T) {
 	c.Write([]byte("ping"))
 	b := make([]byte, 100)
 	n, err := c.Read(b)
-	if string(b[:n]) != "ping" || err != nil {
-		t.Errorf("through the proxy: %q, %v; want ping", b[:n], err)
-	}
+	assert.NoError(t, err, "through the proxy")
+	assert.Equal(t, "ping", string(b[:n]), "through the proxy")
 }
