@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The house's rules, as docs/architecture.md draws them: imports point down,
@@ -117,9 +120,7 @@ func TestLayoutRules(t *testing.T) {
 		{goFile{pkg: "cmd/labrun"}, "runner", false},
 		{goFile{pkg: "cmd/labrun/classroom"}, "runner", false},
 	} {
-		if got := forbidden(tt.f, tt.imp) != ""; got != tt.want {
-			t.Errorf("%s (test %v) importing %s: forbidden = %v, want %v", tt.f.pkg, tt.f.test, tt.imp, got, tt.want)
-		}
+		assert.Equal(t, tt.want, forbidden(tt.f, tt.imp) != "", "%s (test %v) importing %s: forbidden", tt.f.pkg, tt.f.test, tt.imp)
 	}
 }
 
@@ -162,9 +163,7 @@ func under(pkg, dir string) bool { return pkg == dir || strings.HasPrefix(pkg, d
 func moduleFiles(t *testing.T) []goFile {
 	t.Helper()
 	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	module := modulePath(t, filepath.Join(root, "go.mod"))
 	var files []goFile
 	fset := token.NewFileSet()
@@ -218,12 +217,8 @@ func moduleFiles(t *testing.T) []goFile {
 		files = append(files, f)
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("no Go files found under the module root")
-	}
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "no Go files found under the module root")
 	return files
 }
 
@@ -231,9 +226,7 @@ func moduleFiles(t *testing.T) []goFile {
 func modulePath(t *testing.T, gomod string) string {
 	t.Helper()
 	fh, err := os.Open(gomod)
-	if err != nil {
-		t.Fatalf("module root not found above docs/: %v", err)
-	}
+	require.NoError(t, err, "module root not found above docs/")
 	defer fh.Close()
 	sc := bufio.NewScanner(fh)
 	for sc.Scan() {
@@ -241,6 +234,6 @@ func modulePath(t *testing.T, gomod string) string {
 			return strings.Trim(strings.TrimSpace(m), `"`)
 		}
 	}
-	t.Fatalf("%s: no module line", gomod)
+	require.FailNow(t, "no module line", "%s", gomod)
 	return ""
 }

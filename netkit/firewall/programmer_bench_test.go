@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/labrun/labrun/netkit/batch"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestKernelConcurrentApply: plain batches of concurrent callers are applied
@@ -33,14 +35,13 @@ func TestKernelConcurrentApply(t *testing.T) {
 	wg.Wait()
 	var good []pub
 	for i, err := range errs {
-		switch {
-		case i%10 == 7 && err == nil:
-			t.Errorf("batch %d with a rule in a missing chain applied", i)
-		case i%10 == 7 && !strings.Contains(err.Error(), "NO-SUCH-CHAIN"):
-			t.Errorf("batch %d: error does not name its failing rule: %v", i, err)
-		case i%10 != 7 && err != nil:
-			t.Errorf("batch %d: %v", i, err)
-		case i%10 != 7:
+		if i%10 == 7 {
+			if assert.Error(t, err, "batch %d with a rule in a missing chain applied", i) {
+				assert.ErrorContains(t, err, "NO-SUCH-CHAIN", "batch %d: error does not name its failing rule", i)
+			}
+			continue
+		}
+		if assert.NoError(t, err, "batch %d", i) {
 			good = append(good, benchPort(i))
 		}
 	}
@@ -60,9 +61,7 @@ func TestKernelConcurrentApply(t *testing.T) {
 	}
 	wg.Wait()
 	for i, err := range errs {
-		if err != nil {
-			t.Errorf("removing batch %d: %v", i, err)
-		}
+		assert.NoError(t, err, "removing batch %d", i)
 	}
 	clean := newProgrammer(t)
 	apply(t, clean, [][]Op{c.Start(), c.AddNetwork(docker0)})
@@ -116,8 +115,8 @@ func BenchmarkApplyPortParallel(b *testing.B) {
 						if i >= int64(b.N) {
 							return
 						}
-						if err := p.Apply(addPubs(c, docker0, benchPort(int(i)))); err != nil {
-							b.Error(err)
+						// assert, not require: FailNow must not run off the benchmark's goroutine.
+						if !assert.NoError(b, p.Apply(addPubs(c, docker0, benchPort(int(i))))) {
 							return
 						}
 					}
@@ -154,13 +153,9 @@ func TestKernelAnnouncedApply(t *testing.T) {
 		}()
 	}
 	for range n {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, <-errs)
 	}
-	if got := restores.Load(); got != 1 {
-		t.Errorf("%d announced calls took %d restores, want 1", n, got)
-	}
+	assert.EqualValues(t, 1, restores.Load(), "restores taken by %d announced calls", n)
 	var ports []pub
 	for i := range n {
 		ports = append(ports, benchPort(i))
