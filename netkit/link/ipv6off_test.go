@@ -1,6 +1,11 @@
 package link
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
 
 // TestHostIPv6Off: the host's default disable_ipv6 is 1 while any creation
 // is under way, and back at its value when the last one ends.
@@ -16,32 +21,16 @@ func TestHostIPv6Off(t *testing.T) {
 	read := func() string {
 		t.Helper()
 		v, err := ns.ReadSysctl(key)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return v
 	}
 	r1, err := h.Off()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r2, err := h.Off()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := read(); v != "1" {
-		t.Errorf("default during two creations: %s, want 1", v)
-	}
-	if err := r1(); err != nil {
-		t.Fatal(err)
-	}
-	if v := read(); v != "1" {
-		t.Errorf("default while one creation is left: %s, want 1", v)
-	}
-	if err := r2(); err != nil {
-		t.Fatal(err)
-	}
-	if v := read(); v != before {
-		t.Errorf("default after the last creation: %s, want %s", v, before)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "1", read(), "default during two creations")
+	require.NoError(t, r1())
+	assert.Equal(t, "1", read(), "default while one creation is left")
+	require.NoError(t, r2())
+	assert.Equal(t, before, read(), "default after the last creation")
 }

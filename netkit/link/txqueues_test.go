@@ -1,6 +1,10 @@
 package link
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
 
 func TestCountCPUList(t *testing.T) {
 	for _, tc := range []struct {
@@ -10,13 +14,11 @@ func TestCountCPUList(t *testing.T) {
 		{"0", 1}, {"0-1", 2}, {"0-3,8,10-11", 7}, {"0-4095", 4096},
 	} {
 		got, err := countCPUList(tc.in)
-		if err != nil || got != tc.want {
-			t.Errorf("countCPUList(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
-		}
+		assert.NoError(t, err, "countCPUList(%q)", tc.in)
+		assert.Equal(t, tc.want, got, "countCPUList(%q)", tc.in)
 	}
 	for _, bad := range []string{"", "x", "3-1", "0-", "-1", "1,,2"} {
-		if n, err := countCPUList(bad); err == nil {
-			t.Errorf("countCPUList(%q) = %d, want an error", bad, n)
-		}
+		n, err := countCPUList(bad)
+		assert.Error(t, err, "countCPUList(%q) = %d", bad, n)
 	}
 }

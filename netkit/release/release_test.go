@@ -1,6 +1,10 @@
 package release
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
 
 func TestParse(t *testing.T) {
 	for v, want := range map[string]Release{
@@ -18,26 +22,23 @@ func TestParse(t *testing.T) {
 		"28.9":           {Era: Era28},
 	} {
 		got, ok := Parse(v)
-		if !ok || got != want {
-			t.Errorf("Parse(%q) = %+v, %v; want %+v", v, got, ok, want)
-		}
+		assert.True(t, ok, "Parse(%q) ok", v)
+		assert.Equal(t, want, got, "Parse(%q)", v)
 	}
 	for _, v := range []string{"", "x", "19.03", "20", "20.9", "21", "22.06", "30", "1.41"} {
-		if got, ok := Parse(v); ok {
-			t.Errorf("Parse(%q) = %+v, want not ok", v, got)
-		}
+		got, ok := Parse(v)
+		assert.False(t, ok, "Parse(%q) = %+v, want not ok", v, got)
 	}
 }
 
 func TestParseCLI(t *testing.T) {
 	for v, want := range map[string]Era{"20.10.24": Era27, "27": Era27, "28.2.2": Era28, "29": Era29, "31.0": Era29} {
-		if got, ok := ParseCLI(v); !ok || got != want {
-			t.Errorf("ParseCLI(%q) = %v, %v; want %v", v, got, ok, want)
-		}
+		got, ok := ParseCLI(v)
+		assert.True(t, ok, "ParseCLI(%q) ok", v)
+		assert.Equal(t, want, got, "ParseCLI(%q)", v)
 	}
-	if _, ok := ParseCLI("latest"); ok {
-		t.Error(`ParseCLI("latest") is ok`)
-	}
+	_, ok := ParseCLI("latest")
+	assert.False(t, ok, `ParseCLI("latest") is ok`)
 }
 
 func TestAPI(t *testing.T) {
@@ -52,22 +53,16 @@ func TestAPI(t *testing.T) {
 		{Release{Era: Era29, APIVersion: "1.53"}, 52}, // unknown: the era's newest
 		{Release{Era: Era(7)}, 47},
 	} {
-		if got := tc.r.API(); got != tc.want {
-			t.Errorf("%+v.API() = %d, want %d", tc.r, got, tc.want)
-		}
+		assert.Equal(t, tc.want, tc.r.API(), "%+v.API()", tc.r)
 	}
-	if !(Release{APIVersion: "1.41"}).KeepSandbox() || (Release{}).KeepSandbox() {
-		t.Error("KeepSandbox is not API 1.41's alone")
-	}
-	if (Release{Era: Era28}).NFTables() || !(Release{Era: Era29}).NFTables() {
-		t.Error("NFTables is not era 29's")
-	}
+	assert.True(t, Release{APIVersion: "1.41"}.KeepSandbox(), "KeepSandbox is not API 1.41's")
+	assert.False(t, Release{}.KeepSandbox(), "KeepSandbox is not API 1.41's alone")
+	assert.False(t, Release{Era: Era28}.NFTables(), "NFTables is not era 29's alone")
+	assert.True(t, Release{Era: Era29}.NFTables(), "NFTables is not era 29's")
 }
 
 func TestEraString(t *testing.T) {
 	for e, want := range map[Era]string{Era27: "27", Era28: "28", Era29: "29", Era(5): "Era(5)"} {
-		if got := e.String(); got != want {
-			t.Errorf("%d.String() = %q, want %q", int(e), got, want)
-		}
+		assert.Equal(t, want, e.String(), "%d.String()", int(e))
 	}
 }

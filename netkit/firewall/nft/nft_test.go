@@ -14,6 +14,8 @@ import (
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/release"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from Build")
@@ -55,9 +57,7 @@ func (s scenario) state(t *testing.T) State {
 		st.Endpoints = append(st.Endpoints, ep)
 		for _, spec := range c.publish {
 			bs, err := ports.ParsePublish(spec)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			for _, b := range bs {
 				st.Ports = append(st.Ports, Publication{Endpoint: ep, Binding: b})
 			}
@@ -112,15 +112,11 @@ func goldenPath(name string) string { return filepath.Join("testdata", name+".go
 func compareGolden(t *testing.T, name, got string) {
 	t.Helper()
 	if *update {
-		if err := os.WriteFile(goldenPath(name), []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(goldenPath(name), []byte(got), 0o644))
 		return
 	}
 	want, err := os.ReadFile(goldenPath(name))
-	if err != nil {
-		t.Fatalf("reading golden (run `go test -update` to create it): %v", err)
-	}
+	require.NoError(t, err, "reading golden (run `go test -update` to create it)")
 	if got != string(want) {
 		t.Errorf("%s differs from %s:\n--- want\n%s\n--- got\n%s", name, goldenPath(name), want, got)
 	}
@@ -159,16 +155,10 @@ func TestKernelGoldens(t *testing.T) {
 			}
 			defer ns.Close()
 			p := NewProgrammer(ns.Fd())
-			if err := p.Apply(Build(s.state(t))); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, p.Apply(Build(s.state(t))))
 			compareGolden(t, s.name, nftList(t, ns))
-			if err := p.Delete(); err != nil {
-				t.Fatal(err)
-			}
-			if got := nftList(t, ns); got != "" {
-				t.Errorf("after Delete, nft lists:\n%s", got)
-			}
+			require.NoError(t, p.Delete())
+			assert.Empty(t, nftList(t, ns), "after Delete, nft lists")
 		})
 	}
 }
@@ -183,12 +173,8 @@ func nftList(t *testing.T, ns *netns.NS) string {
 	var out, errb bytes.Buffer
 	cmd := exec.Command("nft", "list", "ruleset")
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := ns.Start(cmd, netns.StartOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("nft list ruleset: %v: %s", err, errb.String())
-	}
+	require.NoError(t, ns.Start(cmd, netns.StartOptions{}))
+	require.NoError(t, cmd.Wait(), "nft list ruleset: %s", errb.String())
 	return strings.ReplaceAll(zeroCounters(out.String()),
 		"type nat hook output priority -100;", "type nat hook output priority dstnat;")
 }
