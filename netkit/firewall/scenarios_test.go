@@ -9,6 +9,7 @@ import (
 
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/release"
+	"github.com/stretchr/testify/require"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the kernel (needs root)")
@@ -187,8 +188,6 @@ func goldenPath(name string) string { return filepath.Join("testdata", name+".go
 func readGolden(t *testing.T, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(goldenPath(name))
-	if err != nil {
-		t.Fatalf("reading golden (run `go test -update` as root to create it): %v", err)
-	}
+	require.NoError(t, err, "reading golden (run `go test -update` as root to create it)")
 	return string(b)
 }

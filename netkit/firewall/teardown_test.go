@@ -2,8 +2,10 @@ package firewall
 
 import (
 	"net/netip"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestTeardown: after an engine's networks are removed, Teardown leaves the
@@ -15,13 +17,7 @@ func TestTeardown(t *testing.T) {
 	cfg := Config{IPForwardFlipped: true}
 	n := Network{Bridge: "docker0", Subnet: netip.MustParsePrefix("172.17.0.0/16")}
 	apply(t, p, [][]Op{cfg.Start(), cfg.AddNetwork(n), cfg.AddBindings(n, ctr1, web), cfg.RemoveBindings(n, ctr1, web), cfg.RemoveNetwork(n)})
-	if got := save(t, p); !strings.Contains(got, ":DOCKER") {
-		t.Fatalf("the engine's chains are missing before teardown:\n%s", got)
-	}
-	if err := p.Teardown(true); err != nil {
-		t.Fatal(err)
-	}
-	if got := save(t, p); got != fresh {
-		t.Errorf("after teardown:\n%s\nwant a fresh namespace's tables:\n%s", got, fresh)
-	}
+	require.Contains(t, save(t, p), ":DOCKER", "the engine's chains are missing before teardown")
+	require.NoError(t, p.Teardown(true))
+	assert.Equal(t, fresh, save(t, p), "after teardown: want a fresh namespace's tables")
 }

@@ -3,6 +3,8 @@ package ipam
 import (
 	"net/netip"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzPool runs a random sequence of requests and releases on a small pool
@@ -24,9 +26,7 @@ func FuzzPool(f *testing.F) {
 			ipRange = netip.PrefixFrom(uintAddr(addrUint(subnet.Addr())+uint32(start)), rb).Masked()
 		}
 		p, err := NewPool(subnet, ipRange)
-		if err != nil {
-			t.Fatalf("NewPool(%v, %v): %v", subnet, ipRange, err)
-		}
+		require.NoError(t, err, "NewPool(%v, %v)", subnet, ipRange)
 		r := ipRange
 		if !r.IsValid() {
 			r = subnet
@@ -50,23 +50,26 @@ func FuzzPool(f *testing.F) {
 			case 0:
 				got, err := p.RequestAny()
 				want, ok := lowestFree()
-				if ok != (err == nil) || got != want {
-					t.Fatalf("op %d RequestAny = %v, %v; want %v, %v", i, got, err, want, ok)
-				}
+				require.Equal(t, ok, err == nil, "op %d RequestAny: error %v, want a free address %v", i, err, ok)
+				require.Equal(t, want, got, "op %d RequestAny", i)
 				if ok {
 					used[got] = true
 				}
 			case 1:
 				err := p.Request(a)
-				if (err == nil) == used[a] {
-					t.Fatalf("op %d Request(%v) = %v, used %v", i, a, err, used[a])
+				if used[a] {
+					require.Error(t, err, "op %d Request(%v) of a used address", i, a)
+				} else {
+					require.NoError(t, err, "op %d Request(%v) of a free address", i, a)
 				}
 				used[a] = true
 			case 2:
 				reserved := bits < 31 && (a == subnet.Addr() || !subnet.Contains(a.Next()))
 				err := p.Release(a)
-				if (err == nil) == reserved {
-					t.Fatalf("op %d Release(%v) = %v", i, a, err)
+				if reserved {
+					require.Error(t, err, "op %d Release(%v) of a reserved address", i, a)
+				} else {
+					require.NoError(t, err, "op %d Release(%v)", i, a)
 				}
 				if !reserved {
 					delete(used, a)
@@ -78,9 +81,8 @@ func FuzzPool(f *testing.F) {
 					inRange++
 				}
 			}
-			if p.InUse() != len(used) || p.DynamicAvailable() != int(size(r))-inRange {
-				t.Fatalf("op %d: InUse %d DynamicAvailable %d; want %d %d", i, p.InUse(), p.DynamicAvailable(), len(used), int(size(r))-inRange)
-			}
+			require.Equal(t, len(used), p.InUse(), "op %d: InUse", i)
+			require.Equal(t, int(size(r))-inRange, p.DynamicAvailable(), "op %d: DynamicAvailable", i)
 		}
 	})
 }

@@ -3,9 +3,11 @@ package proc
 import (
 	"os"
 	"os/exec"
-	"slices"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestDescendantsByChildren: following the children files finds the same
@@ -26,12 +28,8 @@ func TestDescendantsByChildren(t *testing.T) {
 			break
 		}
 	}
-	if len(got) != 5 {
-		t.Fatalf("found %v, want sh, two sleeps, a subshell and its sleep", got)
-	}
-	if want := descendantsByScan(roots); !slices.Equal(got, want) {
-		t.Errorf("by children %v, by scan %v", got, want)
-	}
+	require.Len(t, got, 5, "want sh, two sleeps, a subshell and its sleep")
+	assert.Equal(t, descendantsByScan(roots), got, "by children (actual), by scan (expected)")
 	for _, p := range got {
 		syscallKill(p)
 	}
@@ -74,19 +72,15 @@ func TestKillTree(t *testing.T) {
 			break
 		}
 	}
-	if len(tree) != 4 {
+	if !assert.Len(t, tree, 4, "want sh, a sleep, a subshell and its sleep") {
 		cmd.Process.Kill()
-		t.Fatalf("found %v, want sh, a sleep, a subshell and its sleep", tree)
+		t.FailNow()
 	}
-	if err := KillTree(cmd.Process); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, KillTree(cmd.Process))
 	cmd.Wait()
 	for _, pid := range tree[1:] {
 		for deadline := time.Now().Add(5 * time.Second); Alive(pid) && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		}
-		if Alive(pid) {
-			t.Errorf("process %d outlived KillTree", pid)
-		}
+		assert.False(t, Alive(pid), "process %d outlived KillTree", pid)
 	}
 }
