@@ -25,14 +25,10 @@ func testNS(t testing.TB) (*netns.NS, *netlink.Handle) {
 	t.Helper()
 	testkit.RequireNetAdmin(t)
 	ns, err := netns.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { ns.Close() })
 	h, err := OpenHandle(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(h.Close)
 	return ns, h
 }
@@ -53,9 +49,7 @@ func vethHost(t testing.TB, n int) (*netlink.Handle, *Deleter, []string) {
 		peer, _ := testNS(t)
 		name := fmt.Sprintf("veth%07d", i)
 		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name, Flags: net.FlagUp}, PeerName: "eth0", PeerNamespace: netlink.NsFd(peer.Fd())}
-		if err := h.LinkAdd(veth); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, h.LinkAdd(veth))
 		names = append(names, name)
 	}
 	return h, NewDeleter(lender{host}), names
@@ -73,8 +67,8 @@ func vethsLeft(t testing.TB, h *netlink.Handle, names []string) []string {
 	for _, n := range names {
 		if _, err := h.LinkByName(n); err == nil {
 			left = append(left, n)
-		} else if !isLinkNotFound(err) {
-			t.Fatal(err)
+		} else {
+			require.True(t, isLinkNotFound(err), "looking up %s: %v", n, err)
 		}
 	}
 	return left
@@ -86,23 +80,14 @@ func TestVethDeleterBatch(t *testing.T) {
 	h, d, names := vethHost(t, 4)
 	// One is gone already: deleted alone (ip link del), and deleting it
 	// alone again is no error either.
-	if err := d.deleteBatch(names[:1])[0]; err != nil {
-		t.Fatal(err)
-	}
-	if err := d.deleteBatch(names[:1])[0]; err != nil {
-		t.Fatalf("deleting a veth already gone: %v", err)
-	}
+	require.NoError(t, d.deleteBatch(names[:1])[0])
+	require.NoError(t, d.deleteBatch(names[:1])[0], "deleting a veth already gone")
 	for i, err := range d.deleteBatch(names) {
-		if err != nil {
-			t.Errorf("deleting %s: %v", names[i], err)
-		}
+		assert.NoError(t, err, "deleting %s", names[i])
 	}
-	if left := vethsLeft(t, h, names); len(left) != 0 {
-		t.Errorf("left behind: %v", left)
-	}
-	if _, err := h.LinkByName("lo"); err != nil {
-		t.Errorf("lo went too: %v", err)
-	}
+	assert.Empty(t, vethsLeft(t, h, names), "left behind")
+	_, err := h.LinkByName("lo")
+	assert.NoError(t, err, "lo went too")
 }
 
 // TestVethDeleterConcurrent: veths deleted from many goroutines at once are
@@ -130,9 +115,7 @@ func inParallel(t *testing.T, names []string, del func(i int, name string) error
 	}
 	wg.Wait()
 	for _, err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
+		assert.NoError(t, err)
 	}
 }
 
@@ -155,12 +138,10 @@ func TestVethDeleterAnnounced(t *testing.T) {
 		defer tickets[i].Release()
 		return d.Delete(n, tickets[i])
 	})
-	if len(batches) != 1 || len(batches[0]) != len(names) {
-		t.Errorf("batches %v, want one of all %d veths", batches, len(names))
+	if assert.Len(t, batches, 1, "batches %v, want one of all %d veths", batches, len(names)) {
+		assert.Len(t, batches[0], len(names), "the one batch")
 	}
-	if left := vethsLeft(t, h, names); len(left) != 0 {
-		t.Errorf("left behind: %v", left)
-	}
+	assert.Empty(t, vethsLeft(t, h, names), "left behind")
 }
 
 // BenchmarkVethDelete: deleting a lab's veths one at a time and all at once
