@@ -19,6 +19,13 @@ GUARD_FILE ?= bin/rootguard.snapshot
 # and extra labrun flags for every soak run (e.g. SOAK_ARGS='-j 8').
 SOAK_GUARD_FILE ?= bin/rootguard-soak.snapshot
 SOAK_ARGS ?=
+# Where `oracle` keeps the real engines it builds (outside the repository),
+# and what it builds: module@version of each engine and of runc.
+ORACLE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/labrun/oracle
+ORACLE_DOCKER28 ?= github.com/docker/docker@v28.5.2+incompatible
+ORACLE_DOCKER29 ?= github.com/moby/moby/v2@v2.0.0-beta.24
+ORACLE_RUNC ?= github.com/opencontainers/runc@v1.5.3
+ORACLE_TAGS := netgo osusergo static_build exclude_graphdriver_btrfs
 
 # command:package pairs that `deps` checks with `command -v` and installs
 # on Debian.
@@ -26,7 +33,7 @@ DEPS := iptables:iptables iptables-restore:iptables iptables-save:iptables \
 	ip:iproute2 brctl:bridge-utils tcpdump:tcpdump ssh:openssh-client \
 	curl:curl pgrep:procps modprobe:kmod
 
-.PHONY: help deps build test bench soak eras fuzz clean
+.PHONY: help deps build test bench soak eras fuzz fidelity oracle clean
 
 help: ## Show the targets and what they do
 	@echo 'usage: make TARGET [FUZZTIME=60s] [FUZZPKGS=./...] [SOAK_RUNS=20] [SOAK_ARGS=...]'
@@ -131,6 +138,46 @@ fidelity: ## Compare labrun with this machine's real Docker Engine (cmd/labrun/f
 			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null; }; \
 		else echo 'fidelity: needs busybox (Debian: apt-get install busybox-static)' >&2; exit 1; fi; }
 	LABRUN_FIDELITY=1 $(GO) test -count=1 -timeout 20m -run '^TestFidelity$$' -v ./cmd/labrun/fidelity | grep -v -E '^(=== RUN|--- PASS|PASS$$|ok )'
+
+oracle: ## Build real dockerd and docker-proxy 28.5.2 and 29.8.1 and runc 1.5.3 from the Go module proxy into ORACLE_DIR (not part of test)
+	@command -v pkg-config >/dev/null && pkg-config --exists libseccomp || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo 'oracle: installing libseccomp-dev and pkg-config (runc links libseccomp)'; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get install -y -qq --no-install-recommends libseccomp-dev pkg-config >/dev/null 2>&1 || \
+			{ apt-get update -qq && apt-get install -y -qq --no-install-recommends libseccomp-dev pkg-config >/dev/null; }; \
+		else echo 'oracle: needs libseccomp-dev and pkg-config (Debian: apt-get install libseccomp-dev pkg-config)' >&2; exit 1; fi; }
+	@mkdir -p $(ORACLE_DIR)/src
+	@# src MODULE@VERSION: a writable copy of the module from the proxy, in $$src.
+	@src() { \
+		src=$(ORACLE_DIR)/src/$$(echo "$$1" | tr '/@+' '___'); \
+		[ -d "$$src" ] && return 0; \
+		dir=$$($(GO) mod download -json "$$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$$/\1/p'); \
+		[ -n "$$dir" ] || { echo "oracle: go mod download $$1 failed" >&2; return 1; }; \
+		cp -r "$$dir" "$$src.tmp" && chmod -R u+w "$$src.tmp" && mv "$$src.tmp" "$$src"; \
+	}; \
+	log=$(ORACLE_DIR)/build.log; : >"$$log"; \
+	step() { \
+		what=$$1; shift; t0=$$(date +%s); \
+		echo "oracle: $$what ..."; \
+		"$$@" >>"$$log" 2>&1 || { tail -n 30 "$$log" >&2; echo "oracle: $$what failed (whole log: $$log)" >&2; exit 1; }; \
+		echo "oracle: $$what: $$(( $$(date +%s) - t0 )) s"; \
+	}; \
+	gobuild() { tags=$$1 pkg=$$2 version=$$3 out=$$4 main=$$5; \
+		(cd "$$src" && CGO_ENABLED=0 GOFLAGS=-mod=mod $(GO) build -tags "$$tags" \
+			-ldflags="-w -X $$pkg/dockerversion.Version=$$version -X $$pkg/dockerversion.GitCommit=v$$version" -o "$$out" "$$main"); }; \
+	step "download $(ORACLE_DOCKER28)" src $(ORACLE_DOCKER28); \
+	if [ ! -f "$$src/go.mod" ]; then cp "$$src/vendor.mod" "$$src/go.mod" && cp "$$src/vendor.sum" "$$src/go.sum"; fi; \
+	for m in dockerd docker-proxy; do \
+		step "$$m 28.5.2" gobuild '$(ORACLE_TAGS)' github.com/docker/docker 28.5.2 $(ORACLE_DIR)/28.5.2/$$m ./cmd/$$m; \
+	done; \
+	step "download $(ORACLE_DOCKER29)" src $(ORACLE_DOCKER29); \
+	for m in dockerd docker-proxy; do \
+		step "$$m 29.8.1" gobuild '$(ORACLE_TAGS) nri_no_wasm' github.com/moby/moby/v2 29.8.1 $(ORACLE_DIR)/29.8.1/$$m ./cmd/$$m; \
+	done; \
+	step "download $(ORACLE_RUNC)" src $(ORACLE_RUNC); \
+	step "runc 1.5.3" sh -c "cd '$$src' && CGO_ENABLED=1 GOFLAGS=-mod=mod $(GO) build -tags seccomp -ldflags=-w -o '$(ORACLE_DIR)/runc-1.5.3/runc' ."; \
+	echo "oracle: engines in $(ORACLE_DIR): 28.5.2/{dockerd,docker-proxy}, 29.8.1/{dockerd,docker-proxy}, runc-1.5.3/runc"
 
 clean: ## Remove build output (bin/)
 	rm -rf bin
