@@ -62,13 +62,6 @@ func (c *Container) State() string {
 	return c.statusLocked()
 }
 
-// removedNow reports whether the container has been removed.
-func (c *Container) removedNow() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.state == stateRemoved
-}
-
 // Pid returns the main process's PID (0 when not running).
 func (c *Container) Pid() int {
 	c.mu.Lock()
@@ -204,7 +197,7 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 		}
 		o.Name = clean
 		for _, x := range e.containers {
-			if !x.removedNow() && x.Name == o.Name {
+			if x.Name == o.Name && !x.removedNow() {
 				return nil, derr(ErrConflict, "Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", o.Name, x.ID)
 			}
 		}

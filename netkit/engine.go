@@ -519,10 +519,7 @@ func (e *Engine) Containers(all bool) []*Container {
 	var out []*Container
 	for i := len(e.containers) - 1; i >= 0; i-- {
 		c := e.containers[i]
-		if c.removedNow() {
-			continue
-		}
-		if all || c.State() == "running" {
+		if c.listed(all) {
 			out = append(out, c)
 		}
 	}
@@ -539,13 +536,13 @@ func (e *Engine) Container(ref string) (*Container, error) {
 func (e *Engine) containerLocked(ref string) (*Container, error) {
 	ref = strings.TrimPrefix(ref, "/")
 	for _, c := range e.containers {
-		if !c.removedNow() && (c.Name == ref || c.ID == ref) {
+		if (c.Name == ref || c.ID == ref) && !c.removedNow() {
 			return c, nil
 		}
 	}
 	var found *Container
 	for _, c := range e.containers {
-		if !c.removedNow() && ref != "" && strings.HasPrefix(c.ID, ref) {
+		if ref != "" && strings.HasPrefix(c.ID, ref) && !c.removedNow() {
 			if found != nil {
 				return nil, derr(ErrInvalid, "multiple IDs found with provided prefix: %s", ref)
 			}

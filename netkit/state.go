@@ -67,6 +67,21 @@ func (c *Container) moveLocked(to ctrState) error {
 	return nil
 }
 
+// removedNow reports whether the container has been removed.
+func (c *Container) removedNow() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == stateRemoved
+}
+
+// listed reports whether docker ps lists the container: when it runs, and
+// with all (-a) whenever it is not removed.
+func (c *Container) listed(all bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == stateRunning || (all && c.state != stateRemoved)
+}
+
 // statusLocked returns the state as Docker names it: "created", "running"
 // or "exited". A removed container keeps the name of the state it was
 // removed from: "exited" once it has run (startedAt is set by its first

@@ -290,7 +290,7 @@ func (w *watch) look() {
 		}
 	}
 	for _, p := range testkit.Children(w.labrun) {
-		w.seen[procID{p.PID, p.Start}] = true
+		w.seen[procID{p.PID, p.StartTime}] = true
 		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.PID))
 		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.PID))
 		switch {
@@ -313,7 +313,7 @@ func (w *watch) leftovers() []string {
 	var left []string
 	for _, p := range testkit.Procs() {
 		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.PID))
-		if w.seen[procID{p.PID, p.Start}] || p.PID == w.labrun || strings.TrimSuffix(exe, " (deleted)") == w.exe {
+		if w.seen[procID{p.PID, p.StartTime}] || p.PID == w.labrun || strings.TrimSuffix(exe, " (deleted)") == w.exe {
 			left = append(left, fmt.Sprintf("process %d (%s, parent %d)", p.PID, exe, p.PPID))
 		}
 	}

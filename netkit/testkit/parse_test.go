@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/labrun/labrun/netkit/proc"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -33,18 +34,10 @@ COMMIT
 // TestProcString: processes read the same in every snapshot, "PID COMM"
 // (netkit/proc's tests cover the parsing itself).
 func TestProcString(t *testing.T) {
-	assert.Equal(t, "4242 a (b) c", Proc{PID: 4242, PPID: 17, Comm: "a (b) c", Start: 987654}.String())
+	assert.Equal(t, "4242 a (b) c", Proc{proc.Stat{PID: 4242, PPID: 17, Comm: "a (b) c", StartTime: 987654}}.String())
 	var pids []int
 	for _, p := range Descendants(os.Getppid()) {
 		pids = append(pids, p.PID)
 	}
 	assert.Contains(t, pids, os.Getpid(), "the test descends from its parent")
-}
-
-func TestDescendants(t *testing.T) {
-	all := []Proc{{PID: 1}, {PID: 10, PPID: 1}, {PID: 11, PPID: 10}, {PID: 12, PPID: 11}, {PID: 20, PPID: 1},
-		{PID: 30, PPID: 31}, {PID: 31, PPID: 30}} // a loop, as reused PIDs can make
-	assert.Equal(t, []Proc{{PID: 11, PPID: 10}, {PID: 12, PPID: 11}}, descendants(all, 10))
-	assert.Empty(t, descendants(all, 20))
-	assert.Equal(t, []Proc{{PID: 30, PPID: 31}, {PID: 31, PPID: 30}}, descendants(all, 30))
 }

@@ -9,17 +9,10 @@ import (
 	"github.com/labrun/labrun/netkit/proc"
 )
 
-// Proc is one process, as /proc/PID/stat gives it (read by netkit/proc,
-// the module's one parser).
-type Proc struct {
-	PID, PPID int
-	// Comm is the command name (the executable's, or what the process set
-	// with prctl), at most 15 bytes.
-	Comm string
-	// Start is when the process started, in clock ticks since boot: with
-	// PID, a name for the process that is never reused.
-	Start uint64
-}
+// Proc is one process, as netkit/proc reads it from /proc/PID/stat (the
+// module's one parser): PID and StartTime together name a process that is
+// never reused.
+type Proc struct{ proc.Stat }
 
 // String returns "PID COMM", as the leak tests' snapshots show processes.
 func (p Proc) String() string { return fmt.Sprintf("%d %s", p.PID, p.Comm) }
@@ -31,7 +24,7 @@ func (p Proc) String() string { return fmt.Sprintf("%d %s", p.PID, p.Comm) }
 func Procs() []Proc {
 	var out []Proc
 	for _, st := range proc.List() {
-		out = append(out, Proc{PID: st.PID, PPID: st.PPID, Comm: st.Comm, Start: st.StartTime})
+		out = append(out, Proc{st})
 	}
 	slices.SortFunc(out, func(a, b Proc) int { return a.PID - b.PID })
 	return out
@@ -51,29 +44,17 @@ func Children(pid int) []Proc {
 }
 
 // Descendants lists the processes descending from pid (its children, theirs,
-// and so on), by PID.
+// and so on), by PID; proc.Descendants walks the tree.
 //
 // Equivalent to: pstree -p PID
 func Descendants(pid int) []Proc {
-	return descendants(Procs(), pid)
-}
-
-func descendants(all []Proc, pid int) []Proc {
-	parent := map[int]int{}
-	for _, p := range all {
-		parent[p.PID] = p.PPID
-	}
 	var out []Proc
-	for _, p := range all {
-		// At most len(all) steps up: PIDs reused while /proc was read can
-		// make a loop.
-		for a, n := p.PPID, 0; a > 1 && n < len(all); a, n = parent[a], n+1 {
-			if a == pid {
-				out = append(out, p)
-				break
-			}
+	for _, d := range proc.Descendants([]int{pid})[1:] {
+		if st, err := proc.ReadStat(d); err == nil {
+			out = append(out, Proc{st})
 		}
 	}
+	slices.SortFunc(out, func(a, b Proc) int { return a.PID - b.PID })
 	return out
 }
 

@@ -76,7 +76,7 @@ func TestProcs(t *testing.T) {
 	}
 	require.Equal(t, os.Getpid(), self.PID, "Procs lists this process")
 	assert.Equal(t, os.Getppid(), self.PPID)
-	assert.NotZero(t, self.Start)
+	assert.NotZero(t, self.StartTime)
 
 	// A child, and its child, descend from this process; only the first
 	// is a child of it.
