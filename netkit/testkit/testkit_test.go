@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -89,6 +90,11 @@ func TestProcs(t *testing.T) {
 	_, err = fmt.Fscan(out, &grandchild)
 	require.NoError(t, err)
 	t.Cleanup(func() { syscall.Kill(grandchild, syscall.SIGKILL) })
+	// $! is printed after the fork, maybe before the grandchild's exec.
+	require.Eventually(t, func() bool {
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", grandchild))
+		return err == nil && strings.TrimSpace(string(comm)) == "sleep"
+	}, 10*time.Second, time.Millisecond, "the grandchild execs sleep")
 
 	children := testkit.Children(os.Getpid())
 	assert.Contains(t, pids(children), cmd.Process.Pid)
