@@ -11,6 +11,7 @@ import (
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/proc"
 )
 
@@ -105,8 +106,15 @@ func (c *Container) Start() (err error) {
 			if rerr != nil {
 				return e.setupError(rerr)
 			}
+			// Except when a port is published on a loopback address:
+			// its raw DROP rule follows the endpoint's, as in Docker
+			// (libnetwork adds the endpoint's at join, the port's at
+			// ProgramExternalConnectivity), seen on Docker 28.5.2.
 			published := make(chan error, 1)
-			go func() { published <- c.publish(n, ep.addr, ep.ID, t) }()
+			serial := loopbackBinding(portsOf(o))
+			if !serial {
+				go func() { published <- c.publish(n, ep.addr, ep.ID, t) }()
+			}
 			// A container that runs no program has nothing that could
 			// miss its network: its main process starts meanwhile too.
 			var launched chan error
@@ -115,6 +123,13 @@ func (c *Container) Start() (err error) {
 				go func() { launched <- c.launch() }()
 			}
 			aerr := c.plumb(ep, true)
+			if serial {
+				if aerr == nil {
+					published <- c.publish(n, ep.addr, ep.ID, t)
+				} else {
+					published <- errNotPublished
+				}
+			}
 			perr := <-published
 			if launched != nil {
 				lerr := <-launched
@@ -126,7 +141,7 @@ func (c *Container) Start() (err error) {
 				}
 			}
 			if aerr != nil {
-				if perr == nil {
+				if perr == nil && !serial {
 					c.unpublishAll(n, ep.addr)
 				}
 				n.pool.Release(ep.addr)
@@ -141,6 +156,20 @@ func (c *Container) Start() (err error) {
 		}
 	}
 	return c.startProcess()
+}
+
+// errNotPublished stands for the ports of a container whose veth failed
+// before they were published.
+var errNotPublished = errors.New("ports not published")
+
+// loopbackBinding reports whether a binding is on an IPv4 loopback address.
+func loopbackBinding(bs []ports.Binding) bool {
+	for _, b := range bs {
+		if b.HostIP.Is4() && b.HostIP.IsLoopback() {
+			return true
+		}
+	}
+	return false
 }
 
 // startProcess starts the main process inside the container's namespace,

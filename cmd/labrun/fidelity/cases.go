@@ -19,6 +19,11 @@ type Case struct {
 	// expected to differ from that engine: the report still prints the
 	// diff, and the test does not fail on it.
 	Known map[string]string
+	// Daemon are more dockerd flags for this case ("--icc=false"), and
+	// Host shell lines run on the host before the engine starts: only an
+	// oracle engine, started for the case, runs such a case.
+	Daemon []string
+	Host   []string
 }
 
 // randomOrder is why multi-port cases differ from Docker 20.10 (and any

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/labrun/labrun/cmd/labrun/fidelity/oracle"
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/runner"
 )
@@ -24,8 +25,10 @@ import (
 type engine interface {
 	// docker runs a docker command and returns its output and exit status.
 	docker(args ...string) result
-	// iptablesSave returns iptables-save of the engine's host.
-	iptablesSave() (string, error)
+	// rules returns the engine host's firewall: iptables-save, limited to
+	// the case's rules on a shared host (see filterRules), or nft list
+	// ruleset.
+	rules(c scope) string
 	// portRange is the host's ip_local_port_range.
 	portRange() (lo, hi int)
 }
@@ -44,12 +47,7 @@ func (r result) String() string {
 // docker CLI. It is an oracle: the tests only create, inspect and remove
 // containers, networks and one image of their own prefix, and never send
 // traffic.
-type Real struct {
-	// Image is the image the cases run ({IMAGE}), with Serve the command
-	// that keeps its containers running ({SERVE}).
-	Image string
-	Serve []string
-}
+type Real struct{}
 
 func (Real) docker(args ...string) result {
 	cmd := exec.Command("docker", args...)
@@ -65,10 +63,13 @@ func (Real) docker(args ...string) result {
 	return result{stdout: out.String(), stderr: errb.String(), code: code}
 }
 
-// iptablesSave reads the root namespace's rules: read only.
-func (Real) iptablesSave() (string, error) {
+// rules reads the root namespace's rules, read only, limited to the case's.
+func (Real) rules(c scope) string {
 	out, err := exec.Command("iptables-save").Output()
-	return string(out), err
+	if err != nil {
+		return "iptables-save: " + err.Error()
+	}
+	return filterRules(string(out), c.bridges, c.subnets, c.addrs)
 }
 
 func (Real) portRange() (int, int) {
@@ -115,37 +116,13 @@ func Probe() (Versions, error) {
 }
 
 // MakeImage imports a one-binary image from busybox (Debian's
-// busybox-static) into the real engine, EXPOSE 80/tcp like labrun's httpd
-// image, and returns its name. It returns an error when busybox is missing.
+// busybox-static) into the machine's engine, EXPOSE 80/tcp like labrun's
+// httpd image, and returns its name. It returns an error when busybox is
+// missing.
 func MakeImage(tag string) (string, error) {
-	bb, err := exec.LookPath("busybox")
-	if err != nil {
-		return "", fmt.Errorf("no busybox (apt-get install busybox-static): %w", err)
-	}
-	dir, err := os.MkdirTemp("", "labrun-fidelity-image")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dir)
-	if err := os.MkdirAll(dir+"/bin", 0o755); err != nil {
-		return "", err
-	}
-	data, err := os.ReadFile(bb)
-	if err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(dir+"/bin/busybox", data, 0o755); err != nil {
-		return "", err
-	}
-	if err := os.Symlink("busybox", dir+"/bin/sh"); err != nil {
-		return "", err
-	}
 	name := "labrun-fidelity:" + tag
-	cmd := exec.Command("sh", "-c", `tar -C "$1" -c . | docker import -c 'EXPOSE 80/tcp' -c 'CMD ["sh"]' - "$2"`, "sh", dir, name)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("docker import: %w: %s", err, out)
-	}
-	return name, nil
+	docker := func(args ...string) *exec.Cmd { return exec.Command("docker", args...) }
+	return name, oracle.Import(docker, name, "EXPOSE 80/tcp", `CMD ["sh"]`)
 }
 
 // RemoveImage removes the image MakeImage made.
@@ -167,22 +144,54 @@ func Clean(prefix string) {
 // Labrun is one case's labrun side: a fresh lab whose engine was started
 // with --compat set to the real engine's version.
 type Labrun struct {
-	lab *netkit.Lab
-	env []string
+	lab     *netkit.Lab
+	env     []string
+	shared  bool
+	backend oracle.Backend
 }
 
-// NewLabrun makes a lab and starts its engine as dockerd with args, the
-// docker command emulating the CLI of version cli.
-func NewLabrun(name string, v Versions) (*Labrun, error) {
-	lab, err := netkit.NewLab(netkit.LabOptions{Name: name, HostIPForwardOff: true})
+// LabrunOptions say how NewLabrun starts the lab and its engine, to match
+// the real engine's host. The zero value is a fresh Docker host that does
+// not forward, compared as a whole.
+type LabrunOptions struct {
+	// Versions are the real engine's and CLI's.
+	Versions Versions
+	// Daemon are more dockerd flags; Backend its --firewall-backend.
+	Daemon  []string
+	Backend oracle.Backend
+	// IPForward: the host forwards IPv4 before the engine starts.
+	IPForward bool
+	// Shared: the real engine's host is shared with others (the
+	// machine's), so only the case's rules are compared.
+	Shared bool
+	// Host are shell lines run on the host before the engine starts.
+	Host []string
+}
+
+// NewLabrun makes a lab and starts its engine as dockerd --compat=VERSION,
+// the docker command emulating the CLI of the client version.
+func NewLabrun(name string, o LabrunOptions) (*Labrun, error) {
+	lab, err := netkit.NewLab(netkit.LabOptions{Name: name, HostIPForwardOff: !o.IPForward})
 	if err != nil {
 		return nil, err
 	}
-	l := &Labrun{lab: lab, env: []string{"PATH=" + os.Getenv("PATH"), "DOCKER_CLI_VERSION=" + v.Client}}
+	v := o.Versions
+	l := &Labrun{lab: lab, env: []string{"PATH=" + os.Getenv("PATH"), "DOCKER_CLI_VERSION=" + v.Client},
+		shared: o.Shared, backend: o.Backend}
+	for _, line := range o.Host {
+		if out, err := lab.Host().Output("sh", "-c", line); err != nil {
+			lab.Close()
+			return nil, fmt.Errorf("host: %s: %v: %s", line, err, out)
+		}
+	}
 	args := []string{"dockerd", "--compat=" + v.Server}
 	if v.MTU != "" && v.MTU != "1500" {
 		args = append(args, "--mtu="+v.MTU)
 	}
+	if o.Backend != "" && o.Backend != oracle.IPTables {
+		args = append(args, "--firewall-backend="+string(o.Backend))
+	}
+	args = append(args, o.Daemon...)
 	var stderr bytes.Buffer
 	if err := runner.Exec(context.Background(), lab, runner.ExecOptions{Env: l.env, Stderr: &stderr}, args); err != nil {
 		lab.Close()
@@ -200,9 +209,15 @@ func (l *Labrun) docker(args ...string) result {
 	return result{stdout: out.String(), stderr: errb.String(), code: runner.ExitStatus(err)}
 }
 
-func (l *Labrun) iptablesSave() (string, error) {
-	out, err := l.lab.Host().Output("iptables-save")
-	return string(out), err
+func (l *Labrun) rules(c scope) string {
+	if l.shared {
+		out, err := l.lab.Host().Output("iptables-save")
+		if err != nil {
+			return "iptables-save: " + err.Error()
+		}
+		return filterRules(string(out), c.bridges, c.subnets, c.addrs)
+	}
+	return hostRules(l.backend, l.lab.Host().Output)
 }
 
 func (l *Labrun) portRange() (int, int) {
@@ -327,15 +342,11 @@ func run(e engine, c Case, prefix, image string, serve []string, base int) ([]ob
 		r := e.docker("network", "inspect", full)
 		obs = append(obs, observation{"docker network inspect " + n, r.stdout + r.stderr})
 	}
-	save, err := e.iptablesSave()
-	if err != nil {
-		save = "iptables-save: " + err.Error()
-	}
-	var subnets []netip.Prefix
+	sc := scope{bridges: bridges, addrs: addrs}
 	for _, p := range s.subnets {
-		subnets = append(subnets, p)
+		sc.subnets = append(sc.subnets, p)
 	}
-	obs = append(obs, observation{"iptables-save (the engine's rules)", filterRules(save, bridges, subnets, addrs)})
+	obs = append(obs, observation{"the engine's firewall rules", e.rules(sc)})
 	return obs, s
 }
 
@@ -372,12 +383,12 @@ func major(version string) string {
 // Same reports whether labrun's outputs were identical to Docker's.
 func (o Outcome) Same() bool { return o.Err == nil && len(o.Diffs) == 0 }
 
-// Compare runs c against the real engine and a fresh labrun lab set to
-// the engine's release, and compares their outputs after normalising.
-func Compare(c Case, real Real, v Versions) Outcome {
+// Compare runs c against the target's engine and a fresh labrun lab set
+// to the engine's release and host, and compares their outputs after
+// normalising.
+func Compare(c Case, t Target) Outcome {
+	v := t.Versions
 	prefix := "fid" + randHex(3) + "-"
-	Clean(prefix)
-	defer Clean(prefix)
 	// A host port range no earlier run used, 20000–39980 by twenties, and
 	// that no socket of the real host holds: Docker moves on to the next
 	// port of a range when its proxy cannot bind, which would make the two
@@ -391,8 +402,17 @@ func Compare(c Case, real Real, v Versions) Outcome {
 			base = 20000
 		}
 	}
-	want, ws := run(real, c, prefix, real.Image, real.Serve, base)
-	l, err := NewLabrun("fidelity-"+c.Name, v)
+	real, image, stop, err := t.engine(c)
+	if err != nil {
+		return Outcome{Case: c, Err: fmt.Errorf("the real engine: %w", err)}
+	}
+	if t.Machine() {
+		Clean(prefix)
+		defer Clean(prefix)
+	}
+	want, ws := run(real, c, prefix, image, t.Serve, base)
+	stop()
+	l, err := NewLabrun("fidelity-"+c.Name, t.labrunOptions(c))
 	if err != nil {
 		return Outcome{Case: c, Err: err}
 	}
@@ -430,12 +450,12 @@ func Compare(c Case, real Real, v Versions) Outcome {
 
 // Report prints one line per case ("same", or "different" and the diffs)
 // and last the summary line, and returns how many cases were identical.
-func Report(w io.Writer, outs []Outcome, v Versions) int {
+func Report(w io.Writer, outs []Outcome, t Target) int {
 	same := 0
 	for _, o := range outs {
 		switch {
 		case o.Err != nil:
-			fmt.Fprintf(w, "%-28s different: labrun failed: %v\n", o.Case.Name, o.Err)
+			fmt.Fprintf(w, "%-28s different: %v\n", o.Case.Name, o.Err)
 		case o.Same():
 			same++
 			fmt.Fprintf(w, "%-28s same\n", o.Case.Name)
@@ -450,7 +470,7 @@ func Report(w io.Writer, outs []Outcome, v Versions) int {
 			}
 		}
 	}
-	fmt.Fprintf(w, "fidelity: %d of %d cases identical to Docker %s (CLI %s)\n", same, len(outs), v.Server, v.Client)
+	fmt.Fprintf(w, "fidelity: %d of %d cases identical to %s\n", same, len(outs), t)
 	return same
 }
 

@@ -6,72 +6,104 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/labrun/labrun/cmd/labrun/fidelity/oracle"
 	"github.com/labrun/labrun/netkit/testkit"
 	_ "github.com/labrun/labrun/runner/images" // the images' programs, run by initproc
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-// requireDocker skips unless a real Docker Engine answers (the [docker]
-// condition) and labs can be built; it returns the engine's versions.
-// optIn is the variable that turns on the comparison with the machine's
-// real Docker Engine.
+// optIn is the variable that turns on the comparisons: with the machine's
+// real Docker Engine, whose containers put veths, routes and rules in the
+// root namespace while a case runs (which the root-namespace guards of the
+// other tests, TestKilledRuns and make test's rootguard, would see), and
+// with the oracle engines, which take minutes.
 const optIn = "LABRUN_FIDELITY"
 
-func requireDocker(t *testing.T) Versions {
+// targets are the engines that answer: the machine's, if one answers
+// docker info, and every oracle engine `make oracle` built, with iptables
+// and (29 and later) nftables.
+func targets(t *testing.T) []Target {
 	t.Helper()
-	// The real engine's containers put veths, routes and rules in the
-	// root namespace while a case runs, which the root-namespace guards of
-	// the other tests (TestKilledRuns, make test's rootguard) would see:
-	// the comparison runs only when asked for.
 	if os.Getenv(optIn) == "" {
-		t.Skipf("skipping: set %s=1 (make fidelity) to compare with this machine's Docker Engine", optIn)
+		t.Skipf("skipping: set %s=1 (make fidelity) to compare with real Docker Engines", optIn)
 	}
-	testkit.RequireBinary(t, "docker")
-	if err := exec.Command("docker", "info").Run(); err != nil {
-		t.Skipf("skipping: no Docker Engine answers docker info: %v", err)
-	}
+	testkit.RequireBinary(t, "docker", "busybox")
 	testkit.RequireLab(t)
-	v, err := Probe()
-	if err != nil {
-		t.Skipf("skipping: %v", err)
+	var ts []Target
+	client := ""
+	if v, err := Probe(); err != nil {
+		t.Logf("no machine engine: %v", err)
+	} else {
+		ts = append(ts, Target{Versions: v})
+		client = v.Client
 	}
-	return v
+	if client == "" {
+		out, err := exec.Command("docker", "version", "--format", "{{.Client.Version}}").Output()
+		if err != nil {
+			t.Skipf("skipping: docker version: %v", err)
+		}
+		client = strings.TrimSpace(string(out))
+	}
+	for _, v := range oracle.Available("") {
+		vs := Versions{Server: v, Client: client}
+		ts = append(ts, Target{Versions: vs, Oracle: true})
+		if m, _ := strconv.Atoi(major(v)); m >= 29 {
+			ts = append(ts, Target{Versions: vs, Oracle: true, Backend: oracle.NFTables})
+		}
+	}
+	var out []Target
+	for _, tg := range ts {
+		if strings.Contains(tg.String(), *engineFlag) {
+			out = append(out, tg)
+		}
+	}
+	if len(out) == 0 {
+		t.Skipf("skipping: no real engine answers (none on the machine, none in %s: make oracle)", oracle.DefaultDir())
+	}
+	return out
 }
 
-// TestFidelity runs every case against the real engine and labrun, prints
-// the report, and fails on a difference that is not a documented one.
+// TestFidelity runs every case against each real engine and labrun, prints
+// a report per engine, and fails on a difference that is not a documented
+// one.
 func TestFidelity(t *testing.T) {
-	v := requireDocker(t)
-	tag := randHex(4)
-	image, err := MakeImage(tag)
-	if err != nil {
-		t.Skipf("skipping: %v", err)
-	}
-	t.Cleanup(func() { RemoveImage(image) })
-	real := Real{Image: image, Serve: []string{"busybox", "sleep", "3600"}}
-	var outs []Outcome
-	for _, c := range Cases {
-		if *only != "" && !strings.Contains(c.Name, *only) {
-			continue
-		}
-		outs = append(outs, Compare(c, real, v))
-	}
-	if *show {
-		for _, o := range outs {
-			fmt.Printf("== %s: Docker's outputs\n%s\n", o.Case.Name, strings.Join(o.Docker, "\n"))
-		}
-	}
-	Report(os.Stdout, outs, v)
-	for _, o := range outs {
-		if !o.Same() && o.Known() == "" {
-			t.Errorf("case %s: labrun differs from Docker %s (see the report above)", o.Case.Name, v.Server)
-		}
+	for _, tg := range targets(t) {
+		t.Run(tg.Versions.Server+"-"+string(tg.Backend), func(t *testing.T) {
+			if tg.Machine() {
+				image, err := MakeImage(randHex(4))
+				if err != nil {
+					t.Skipf("skipping: %v", err)
+				}
+				t.Cleanup(func() { RemoveImage(image) })
+				tg.Image = image
+			}
+			tg.Serve = []string{"busybox", "sleep", "3600"}
+			var outs []Outcome
+			for _, c := range Cases {
+				if (*only != "" && !strings.Contains(c.Name, *only)) || !tg.Runs(c) {
+					continue
+				}
+				outs = append(outs, Compare(c, tg))
+			}
+			if *show {
+				for _, o := range outs {
+					fmt.Printf("== %s: Docker's outputs\n%s\n", o.Case.Name, strings.Join(o.Docker, "\n"))
+				}
+			}
+			Report(os.Stdout, outs, tg)
+			for _, o := range outs {
+				if !o.Same() && o.Known() == "" {
+					t.Errorf("case %s: labrun differs from %s (see the report above)", o.Case.Name, tg)
+				}
+			}
+		})
 	}
 }
 
@@ -128,6 +160,10 @@ var only = flag.String("case", "", "run only the fidelity cases whose name conta
 
 // show prints the real engine's normalised outputs before the report.
 var show = flag.Bool("show", false, "print Docker's normalised outputs of every case")
+
+// engineFlag limits TestFidelity to the engines whose summary name
+// contains it ("28.5.2", "nftables", "machine").
+var engineFlag = flag.String("engine", "", "compare only with the engines whose name contains this")
 
 func TestSortContainers(t *testing.T) {
 	in := `[
