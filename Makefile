@@ -18,6 +18,7 @@ GUARD_FILE ?= bin/rootguard.snapshot
 # soak's own snapshot (so that a `make test` running meanwhile keeps its own),
 # and extra labrun flags for every soak run (e.g. SOAK_ARGS='-j 8').
 SOAK_GUARD_FILE ?= bin/rootguard-soak.snapshot
+FIDELITY_GUARD_FILE ?= bin/rootguard-fidelity.snapshot
 SOAK_ARGS ?=
 # Where `oracle` keeps the real engines it builds (outside the repository),
 # and what it builds: module@version of each engine and of runc.
@@ -129,15 +130,22 @@ fuzz: ## Run every fuzz target (in FUZZPKGS, default ./...) for FUZZTIME each (d
 	echo "fuzz: $$failed of $$(wc -l <<<"$$targets") targets failed"; \
 	[ "$$failed" = 0 ]
 
-fidelity: ## Compare labrun with this machine's real Docker Engine (cmd/labrun/fidelity) and print the report
-	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo 'fidelity: no Docker Engine answers docker info: nothing to compare with' >&2; exit 1; }
+fidelity: ## Compare labrun with every real Docker Engine that answers: the machine's and those of make oracle (cmd/labrun/fidelity); fails if the root network namespace changed
 	@command -v busybox >/dev/null || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo 'fidelity: installing busybox-static (the case image is made from it)'; \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null || \
 			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null; }; \
 		else echo 'fidelity: needs busybox (Debian: apt-get install busybox-static)' >&2; exit 1; fi; }
-	LABRUN_FIDELITY=1 $(GO) test -count=1 -timeout 20m -run '^TestFidelity$$' -v ./cmd/labrun/fidelity | grep -v -E '^(=== RUN|--- PASS|PASS$$|ok )'
+	@mkdir -p bin
+	@$(GO) build -o bin/rootguard ./cmd/rootguard
+	@bin/rootguard snapshot $(FIDELITY_GUARD_FILE)
+	@status=0; \
+	ORACLE_DIR=$(ORACLE_DIR) LABRUN_FIDELITY=1 $(GO) test -count=1 -timeout 60m -run '^(TestFidelity|TestDocker2010.*)$$' -v ./cmd/labrun/fidelity $(if $(FIDELITY_FLAGS),-args $(FIDELITY_FLAGS)) >bin/fidelity.log 2>&1 || status=$$?; \
+	grep -v -E '^(=== RUN|--- PASS|PASS$$|ok )' bin/fidelity.log; \
+	bin/rootguard compare $(FIDELITY_GUARD_FILE) || status=1; \
+	echo 'fidelity: summary'; grep '^fidelity: ' bin/fidelity.log || echo 'fidelity: no engine answered'; \
+	exit $$status
 
 oracle: ## Build real dockerd and docker-proxy 28.5.2 and 29.8.1 and runc 1.5.3 from the Go module proxy into ORACLE_DIR (not part of test)
 	@command -v pkg-config >/dev/null && pkg-config --exists libseccomp || { \

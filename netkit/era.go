@@ -23,6 +23,10 @@ const (
 	// apiGwPriority: from API 1.48 (Docker 28.0), endpoints have GwPriority
 	// and networks EnableIPv4.
 	apiGwPriority = 48
+	// apiSortAndNorm: from API 1.46 (Docker 27.0) the bridge driver
+	// orders a container's bindings itself (sortAndNormPBs); before, the
+	// daemon's nat.SortPortMap did (docs/docker.md §2.2).
+	apiSortAndNorm = 46
 	// apiV29: from API 1.52 (Docker 29.0), NetworkSettings has only
 	// SandboxID, SandboxKey, Ports and Networks, and networks have Status.
 	apiV29 = 52

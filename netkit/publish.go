@@ -27,7 +27,11 @@ func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ti
 		// buildCreateEndpointOptions skips them).
 		return nil
 	}
-	ports.Sort(bs)
+	if e.opts.API() < apiSortAndNorm {
+		ports.SortPortMap(bs)
+	} else {
+		ports.Sort(bs)
+	}
 	var got []ports.Binding
 	var proxies []io.Closer
 	defer func() {

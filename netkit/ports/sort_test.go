@@ -3,6 +3,7 @@ package ports
 import (
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -96,4 +97,28 @@ func TestSortParsedSpecs(t *testing.T) {
 		{Container: tcp(443)},
 		{Container: tcp(8000), HostPort: 9000, HostPortEnd: 9010},
 	}, bs)
+}
+
+// TestSortPortMap: Docker before 27 orders -p 9800-9803:80-83 from the
+// highest port down, -P with EXPOSE 80 and 443 443 first, and -p
+// 10111:22 -p 801:80 in the reverse of its input (the comparator is not
+// strict there; the daemon's input order is a Go map's).
+func TestSortPortMap(t *testing.T) {
+	tcpB := func(host, ctr uint16) Binding { return Binding{Container: Port{Num: ctr, Proto: TCP}, HostPort: host} }
+	for _, tc := range []struct {
+		name     string
+		in, want []Binding
+	}{
+		{"range pairs", []Binding{tcpB(9800, 80), tcpB(9801, 81), tcpB(9802, 82), tcpB(9803, 83)},
+			[]Binding{tcpB(9803, 83), tcpB(9802, 82), tcpB(9801, 81), tcpB(9800, 80)}},
+		{"publish all", []Binding{tcpB(0, 80), tcpB(0, 443)}, []Binding{tcpB(0, 443), tcpB(0, 80)}},
+		{"article", []Binding{tcpB(10111, 22), tcpB(801, 80)}, []Binding{tcpB(801, 80), tcpB(10111, 22)}},
+		{"one port twice: the higher host port first", []Binding{tcpB(8080, 80), tcpB(8081, 80)}, []Binding{tcpB(8081, 80), tcpB(8080, 80)}},
+		{"tcp before udp", []Binding{{Container: Port{Num: 53, Proto: UDP}}, tcpB(0, 53)},
+			[]Binding{tcpB(0, 53), {Container: Port{Num: 53, Proto: UDP}}}},
+	} {
+		got := append([]Binding(nil), tc.in...)
+		SortPortMap(got)
+		assert.Equal(t, tc.want, got, tc.name)
+	}
 }

@@ -77,6 +77,8 @@ func TestFidelity(t *testing.T) {
 	for _, tg := range targets(t) {
 		t.Run(tg.Versions.Server+"-"+string(tg.Backend), func(t *testing.T) {
 			if tg.Machine() {
+				// What a run killed with -9 left on the machine's engine.
+				Clean("fid")
 				image, err := MakeImage(randHex(4))
 				if err != nil {
 					t.Skipf("skipping: %v", err)
