@@ -167,8 +167,7 @@ func scenarios() []scenario {
 			// Three bindings of one container port share the ACCEPT (and in
 			// 27 the hairpin MASQUERADE) rule: it is added and removed once.
 			// 8080 is on 0.0.0.0 only: engines refuse -p 8080:80 with
-			// -p [::]:8080:80, the first binding both (docs/docker-oracle-facts.md
-			// gotcha 4 has no place in docs/docker.md yet).
+			// -p [::]:8080:80, the first binding both (docs/docker.md §2.4).
 			scenario{prefix + "multiport", with(flipped), []Network{docker0}, []container{
 				{0, ctr1, []ports.Binding{
 					on("0.0.0.0", web),

@@ -107,6 +107,8 @@ var Cases = []Case{
 	// Daemon flags of netkit/firewall's golden scenarios (oracle engines
 	// only): the whole ruleset, --iptables=false's empty one included.
 	{Name: "daemon_noproxy", Daemon: []string{"--userland-proxy=false"}, Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}"}},
+	{Name: "daemon_noproxy_ipv6", Daemon: []string{"--userland-proxy=false"}, Steps: []string{
+		"run -d --name @web -p [::]:8080:80 -p 8081:80 {IMAGE} {SERVE}", "port @web"}},
 	{Name: "daemon_noicc", Daemon: []string{"--icc=false"}, Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}"}},
 	{Name: "daemon_nomasq", Daemon: []string{"--ip-masq=false"}, Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}"}},
 	{Name: "daemon_iptables_off", Daemon: []string{"--iptables=false"}, Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}", "rm -f @web"}},
