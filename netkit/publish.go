@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"slices"
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/ports"
@@ -53,6 +54,14 @@ func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ti
 			ips = []netip.Addr{n.HostBinding}
 		default:
 			ips = []netip.Addr{any4, any6}
+		}
+		if e.opts.NoUserlandProxy && e.opts.ProxylessIPv6Skipped() {
+			// Containers have no IPv6 address: nothing carries host IPv6
+			// to them without docker-proxy (docs/docker.md §2.4).
+			ips = slices.DeleteFunc(ips, func(ip netip.Addr) bool { return ip.Is6() && !ip.Is4In6() })
+			if len(ips) == 0 {
+				continue
+			}
 		}
 		// Ephemeral and range requests move on to the next port when the
 		// kernel refuses the bind (Docker retries up to 10 times); an exact

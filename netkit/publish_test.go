@@ -10,6 +10,7 @@ import (
 
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/release"
 )
 
 func binding(port uint16, proto ports.Proto, ip string, host uint16) ports.Binding {
@@ -130,6 +131,29 @@ func TestNoUserlandProxy(t *testing.T) {
 	out, err = dial(node(t, lab, "web"), "192.168.190.128:801")
 	require.NoError(t, err)
 	require.Equal(t, "hello", out)
+}
+
+// TestNoUserlandProxyIPv4Only: with the proxy off, 28 and later leave out
+// the IPv6 host addresses of a container without IPv6 (docs/docker.md §2.4):
+// -p 8080:80 is 0.0.0.0:8080 only, -p [::]:8081:80 publishes nothing. 27
+// keeps both.
+func TestNoUserlandProxyIPv4Only(t *testing.T) {
+	for era, want := range map[release.Era][]ports.Binding{
+		release.Era27: {binding(80, ports.TCP, "0.0.0.0", 8080), binding(80, ports.TCP, "::", 8080), binding(80, ports.TCP, "::", 8081)},
+		release.Era28: {binding(80, ports.TCP, "0.0.0.0", 8080)},
+		release.Era29: {binding(80, ports.TCP, "0.0.0.0", 8080)},
+	} {
+		t.Run(era.String(), func(t *testing.T) {
+			lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{NoUserlandProxy: true, Release: release.Release{Era: era}})
+			c, err := e.Run(netkit.RunOptions{Name: "web", Publish: append(mustBindings(t, "8080:80"), mustBindings(t, "[::]:8081:80")...)})
+			require.NoError(t, err)
+			require.Equal(t, want, c.Ports())
+			_, _ = listen(t, node(t, lab, "web"), ":80")
+			out, err := dial(node(t, lab, "client"), "192.168.190.128:8080")
+			require.NoError(t, err)
+			require.Equal(t, "hello", out)
+		})
+	}
 }
 
 // TestNoICC: with --icc=false containers on docker0 cannot talk to each

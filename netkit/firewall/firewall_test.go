@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -26,16 +27,19 @@ func modelRun(t *testing.T, rs *ruleset, batches [][]Op) {
 	}
 }
 
-func modelSave(t *testing.T, rs *ruleset) string {
+// modelSave renders rs as iptables-save does, or as iptables-save -t
+// TABLE does for each of tables.
+func modelSave(t *testing.T, rs *ruleset, tables ...string) string {
 	t.Helper()
-	s, err := rs.save(DefaultTables...)
+	s, err := rs.save(tables...)
 	require.NoError(t, err)
 	return s
 }
 
 // TestModelGoldens replays every scenario on the in-memory model and
-// compares with the goldens the kernel produced: the model and the kernel
-// agree rule for rule, which also proves every Spec is in iptables-save's
+// compares with the goldens (of eras 28 and 29 taken from real engines,
+// of era 27 from the kernel): the model and the engines agree rule for rule
+// and table for table, which also proves every Spec is in iptables-save's
 // canonical form (the model prints Specs verbatim).
 func TestModelGoldens(t *testing.T) {
 	skipWhileUpdating(t)
@@ -43,17 +47,19 @@ func TestModelGoldens(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			rs := newRuleset()
 			modelRun(t, rs, s.phase1())
-			if got, want := modelSave(t, rs), readGolden(t, s.name); got != want {
+			if got, want := modelSave(t, rs, goldenTables(t, s.name)...), readGolden(t, s.name); got != want {
 				t.Errorf("after adding:\n%s", diff(want, got))
 			}
 			modelRun(t, rs, s.phase2())
-			if got, want := modelSave(t, rs), readGolden(t, s.name+"_removed"); got != want {
+			if got, want := modelSave(t, rs, goldenTables(t, s.name+"_removed")...), readGolden(t, s.name+"_removed"); got != want {
 				t.Errorf("after removing containers:\n%s", diff(want, got))
 			}
+			// A table once created stays (the raw table of the first
+			// endpoint): compared table by table.
 			modelRun(t, rs, s.phase3())
 			base := newRuleset()
 			modelRun(t, base, s.baseline())
-			if got, want := modelSave(t, rs), modelSave(t, base); got != want {
+			if got, want := modelSave(t, rs, DefaultTables...), modelSave(t, base, DefaultTables...); got != want {
 				t.Errorf("after removing networks:\n%s", diff(want, got))
 			}
 		})
@@ -454,4 +460,49 @@ COMMIT
 	} {
 		assert.Contains(t, got, want)
 	}
+}
+
+// TestGoldensNameEngine: every golden of an era with an engine in `make
+// oracle` was written from that engine (cmd/labrun/fidelity TestGoldens
+// -goldens) and says so on its first line; era 27's come from the kernel.
+func TestGoldensNameEngine(t *testing.T) {
+	engines := map[release.Era]string{release.Era28: "# Docker 28.5.2 ", release.Era29: "# Docker 29.8.1 "}
+	for _, s := range scenarios() {
+		for _, name := range []string{s.name, s.name + "_removed"} {
+			b, err := os.ReadFile(goldenPath(name))
+			require.NoError(t, err)
+			if want, ok := engines[s.cfg.Release.Era]; ok {
+				assert.True(t, strings.HasPrefix(string(b), want), "%s does not start with %q", name, want)
+			} else {
+				assert.False(t, engineGolden(t, name), "%s names an engine", name)
+			}
+		}
+	}
+}
+
+// TestModelTables: a table exists once something is created in it, as in
+// the kernel; deletes create none, and a table once made stays.
+func TestModelTables(t *testing.T) {
+	rs := newRuleset()
+	assert.Empty(t, modelSave(t, rs), "a fresh namespace")
+	assert.Equal(t, "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n", modelSave(t, rs, TableRaw), "iptables-save -t raw of a missing table")
+	assert.Empty(t, modelSave(t, rs), "iptables-save -t created a table")
+	drop := Config{Release: release.Release{Era: release.Era29}}.AddEndpoint(docker0, ctr1)
+	require.NotEmpty(t, drop)
+	c, err := rs.apply(Op{Kind: Delete, Rule: drop[0].Rule})
+	require.NoError(t, err)
+	assert.Empty(t, c, "delete in a missing table")
+	assert.Empty(t, modelSave(t, rs), "a delete created a table")
+	modelRun(t, rs, [][]Op{drop, Config{Release: release.Release{Era: release.Era29}}.RemoveEndpoint(docker0, ctr1)})
+	assert.Equal(t, "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n", modelSave(t, rs), "the raw table after its last rule")
+	modelRun(t, rs, [][]Op{{rule(Append, TableNAT, "POSTROUTING", "-j", "ACCEPT"), rule(Append, TableMangle, "OUTPUT", "-j", "ACCEPT")}})
+	var heads []string
+	for l := range strings.Lines(modelSave(t, rs)) {
+		if strings.HasPrefix(l, "*") {
+			heads = append(heads, strings.TrimSpace(l))
+		}
+	}
+	assert.Equal(t, []string{"*mangle", "*raw", "*nat"}, heads, "iptables-save's order of tables")
+	_, err = rs.apply(Op{Kind: Delete, Rule: Rule{Table: "nope", Chain: "X", Spec: []string{"-j", "DROP"}}})
+	assert.ErrorIs(t, err, ErrRuleset, "delete in an unknown table")
 }

@@ -206,22 +206,29 @@ func (p *Programmer) noTables() (bool, error) {
 	return len(tables) == 0, nil
 }
 
-// DefaultTables are the tables Save dumps when given none, in the order of
-// Docker's own golden files.
+// DefaultTables are the tables Docker writes to, in the order
+// iptables-save prints them.
 var DefaultTables = []string{TableRaw, TableFilter, TableNAT}
 
-// Save returns the rules of the given tables (default DefaultTables) as
-// `iptables-save -t TABLE` prints them one after the other, without the
+// Save returns the namespace's rules as iptables-save prints them (every
+// table that exists, in its own order), or with tables given as
+// `iptables-save -t TABLE` prints each one after the other, without the
 // "# Generated"/"# Completed" comment lines and with chain counters zeroed,
-// so that it can be compared with golden files and Docker's documentation.
-// With iptables-nft, "-t raw" prints the built-in chains even before
-// anything used the table, as in Docker's own dumps, so nothing has to touch
-// it first.
+// so that it can be compared with golden files taken from real engines. A
+// table exists once something was created in it: a namespace where nothing
+// was written saves as "" (as a real engine run with --iptables=false),
+// and the raw table appears with the first rule written to it. With
+// iptables-nft, "-t raw" prints a table's built-in chains even before
+// anything created it.
 //
-// Equivalent to: for t in raw filter nat; do iptables-save -t $t; done
+// Equivalent to: iptables-save (or, for each table, iptables-save -t TABLE)
 func (p *Programmer) Save(tables ...string) (string, error) {
 	if len(tables) == 0 {
-		tables = DefaultTables
+		out, err := p.output("iptables-save")
+		if err != nil {
+			return "", fmt.Errorf("saving the rules: %w", err)
+		}
+		return Normalize(out), nil
 	}
 	var sb strings.Builder
 	for _, t := range tables {

@@ -136,15 +136,42 @@ func (rs *ruleset) parseSave(s string) error {
 	return sc.Err()
 }
 
-// save renders the given tables as iptables-save -t TABLE does, one after
-// the other, without comments and with zero counters. A table never used
-// shows its built-in chains with policy ACCEPT, as iptables-nft prints it.
+// saveOrder is the order in which iptables-save (nf_tables) prints the
+// tables it knows, whatever the order they were created in.
+var saveOrder = []string{TableMangle, "security", TableRaw, TableFilter, TableNAT}
+
+// save renders the rules without comments and with zero counters. With no
+// tables it is iptables-save: every table that exists, in saveOrder (tables
+// it does not know last, by name). A table exists once an operation created
+// something in it, as in the kernel: a fresh namespace, or one where
+// nothing but deletes of missing rules happened, prints nothing (a real
+// engine with --iptables=false leaves iptables-save empty, and it has no
+// raw table before its first per-endpoint raw rule). With tables it is
+// iptables-save -t TABLE for each, one after the other: a table that does
+// not exist shows its built-in chains with policy ACCEPT, as iptables-nft
+// prints it.
 func (rs *ruleset) save(tables ...string) (string, error) {
+	all := len(tables) == 0
+	if all {
+		for name := range rs.tables {
+			if !slices.Contains(saveOrder, name) {
+				tables = append(tables, name)
+			}
+		}
+		slices.Sort(tables)
+		tables = append(slices.Clone(saveOrder), tables...)
+	}
 	var sb strings.Builder
 	for _, name := range tables {
-		t, err := rs.table(name)
-		if err != nil {
-			return "", err
+		t, ok := rs.tables[name]
+		if !ok && all {
+			continue
+		}
+		if !ok {
+			var err error
+			if t, err = newRuleset().table(name); err != nil {
+				return "", err
+			}
 		}
 		sb.WriteString("*" + name + "\n")
 		order := t.chainOrder()
@@ -207,7 +234,16 @@ func (rs *ruleset) resolve(ops []Op) ([]cmd, error) {
 }
 
 // apply performs o on the model and returns the restore commands it takes.
+// An operation that creates something (a chain, a rule, a policy) creates
+// its table first, as iptables does; a delete never does: in a table that
+// does not exist there is nothing to delete.
 func (rs *ruleset) apply(o Op) ([][]string, error) {
+	if _, ok := rs.tables[o.Rule.Table]; !ok && (o.Kind == Delete || o.Kind == DeleteChain) {
+		if _, known := builtinChains[o.Rule.Table]; !known {
+			return nil, fmt.Errorf("%w: unknown table %q", ErrRuleset, o.Rule.Table)
+		}
+		return nil, nil
+	}
 	t, err := rs.table(o.Rule.Table)
 	if err != nil {
 		return nil, err

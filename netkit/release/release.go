@@ -175,6 +175,14 @@ func (r Release) RandomMAC() bool { return r.Era >= Era28 }
 // networking: " (28.0.1+).
 func (r Release) SetupErrorPrefix() bool { return r.Era >= Era28 }
 
+// ProxylessIPv6Skipped reports whether, with the userland proxy off, a
+// port binding on an IPv6 host address ([::] of -p 8080:80, or an
+// explicit -p [::]:8080:80) to a container without IPv6 is left out
+// without an error, NAT having no way from host IPv6 to container IPv4
+// (moby/moby v28.5.2 libnetwork/drivers/bridge/port_mapping_linux.go,
+// addPortMappings; seen on 28.5.2 and 29.8.1). Not measured before 28.
+func (r Release) ProxylessIPv6Skipped() bool { return r.Era >= Era28 }
+
 // NamespaceTexts reports whether --net=container: errors name a "network
 // namespace" (29) rather than a "network".
 func (r Release) NamespaceTexts() bool { return r.Era >= Era29 }

@@ -106,6 +106,15 @@ var Cases = []Case{
 		"network create --subnet 10.99.1.0/24 @n1", "network create --subnet 10.99.2.0/24 @n2",
 		"run -d --name @a --network @n1 -p 8080:80 {IMAGE} {SERVE}", "run -d --name @b --network @n2 -p 8081:80 {IMAGE} {SERVE}"}},
 
+	// Daemon flags of netkit/firewall's golden scenarios (oracle engines
+	// only): the whole ruleset, --iptables=false's empty one included.
+	{Name: "daemon_noproxy", Daemon: []string{"--userland-proxy=false"}, Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}"}},
+	{Name: "daemon_noproxy_ipv6", Daemon: []string{"--userland-proxy=false"}, Steps: []string{
+		"run -d --name @web -p [::]:8080:80 -p 8081:80 {IMAGE} {SERVE}", "port @web"}},
+	{Name: "daemon_noicc", Daemon: []string{"--icc=false"}, Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}"}},
+	{Name: "daemon_nomasq", Daemon: []string{"--ip-masq=false"}, Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}"}},
+	{Name: "daemon_iptables_off", Daemon: []string{"--iptables=false"}, Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}", "rm -f @web"}},
+
 	// Conflicts.
 	{Name: "conflict_port", Steps: []string{
 		"run -d --name @a -p 8080:80 {IMAGE} {SERVE}", "run -d --name @b -p 8080:80 {IMAGE} {SERVE}"}},
