@@ -66,3 +66,22 @@ func TestEraString(t *testing.T) {
 		assert.Equal(t, want, e.String(), "%d.String()", int(e))
 	}
 }
+
+func TestMinAPI(t *testing.T) {
+	for _, tc := range []struct {
+		r    Release
+		want int
+	}{
+		{Release{APIVersion: "1.41"}, 12}, {Release{}, 24}, {Release{Era: Era28}, 24}, {Release{Era: Era29}, 40},
+	} {
+		assert.Equal(t, tc.want, tc.r.MinAPI(), "%+v", tc.r)
+	}
+}
+
+func TestEra29Behaviours(t *testing.T) {
+	for _, r := range []Release{{Era: Era27}, {Era: Era28}} {
+		assert.False(t, r.SubnetGateway() || r.InternalExposed() || r.FailedStartNetworks(), "%+v", r)
+	}
+	r := Release{Era: Era29}
+	assert.True(t, r.SubnetGateway() && r.InternalExposed() && r.FailedStartNetworks(), "29")
+}
