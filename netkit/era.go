@@ -5,9 +5,10 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/labrun/labrun/netkit/release"
 )
 
 // This file is the engine's table of differences between Docker releases,
@@ -38,50 +39,23 @@ func (e *Engine) APIVersion() string { return "1." + strconv.Itoa(e.opts.API()) 
 // client ("1.24"; release.Release.MinAPI).
 func (e *Engine) MinAPIVersion() string { return "1." + strconv.Itoa(e.opts.MinAPI()) }
 
-// versionRE is what the engine's router takes for a version in
-// /v{version}/... (moby/moby v28.5.2 api/server/server.go, versionMatcher).
-var versionRE = regexp.MustCompile(`^[0-9.]+$`)
-
 // CheckAPIVersion returns the engine's error for a client that asks for
-// API version v ("1.41", as $DOCKER_API_VERSION gives it): ErrNotFound
-// "page not found" for what is no version, ErrInvalid for one older than
-// MinAPIVersion or newer than APIVersion, in the texts of moby/moby
-// v28.5.2 api/server/middleware/version.go (observed on 28.5.2 and
-// 29.8.1); nil for one the engine answers.
+// API version v ("1.41"): ErrNotFound "page not found" for what the
+// router takes for no version (/v{version:[0-9.]+}, moby/moby v28.5.2
+// api/server/server.go), ErrInvalid for one outside MinAPIVersion to
+// APIVersion (api/server/middleware/version.go); observed on 28.5.2 and
+// 29.8.1.
 func (e *Engine) CheckAPIVersion(v string) error {
-	if !versionRE.MatchString(v) {
+	if v == "" || strings.Trim(v, "0123456789.") != "" {
 		return derr(ErrNotFound, "page not found")
 	}
-	if compareVersions(v, e.MinAPIVersion()) < 0 {
+	if release.CompareVersions(v, e.MinAPIVersion()) < 0 {
 		return derr(ErrInvalid, "client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version", v, e.MinAPIVersion())
 	}
-	if compareVersions(v, e.APIVersion()) > 0 {
+	if release.CompareVersions(v, e.APIVersion()) > 0 {
 		return derr(ErrInvalid, "client version %s is too new. Maximum supported API version is %s", v, e.APIVersion())
 	}
 	return nil
-}
-
-// compareVersions compares dotted versions number by number, a missing
-// or unreadable number being 0 (moby/moby api/types/versions compare):
-// -1, 0 or 1.
-func compareVersions(a, b string) int {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < max(len(as), len(bs)); i++ {
-		var x, y int
-		if i < len(as) {
-			x, _ = strconv.Atoi(as[i])
-		}
-		if i < len(bs) {
-			y, _ = strconv.Atoi(bs[i])
-		}
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-	}
-	return 0
 }
 
 // clientAPI is the minor number of the API version a client asked for

@@ -185,13 +185,11 @@ func timeJSON(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-// Inspect returns the container as docker inspect shows it, at the
-// engine's own API version.
+// Inspect returns the container as docker inspect shows it.
 func (c *Container) Inspect() ContainerJSON { return c.InspectAPI("") }
 
 // InspectAPI returns the container as the engine answers a client of API
-// version version ("1.50"; "" is the engine's own): see inspect_shapes.go.
-// The version is one CheckAPIVersion accepts.
+// version version ("1.50"; "" the engine's own; see inspect_shapes.go).
 func (c *Container) InspectAPI(version string) ContainerJSON {
 	client := c.e.clientAPI(version)
 	c.mu.Lock()
@@ -359,12 +357,10 @@ func exposedPorts(o RunOptions) []ports.Port {
 // ExposedPorts lists the container's exposed ports (EXPOSE, --expose, -p).
 func (c *Container) ExposedPorts() []ports.Port { return exposedPorts(c.opts) }
 
-// Inspect returns the network as docker network inspect shows it, at the
-// engine's own API version.
+// Inspect returns the network as docker network inspect shows it.
 func (n *Network) Inspect(e *Engine) NetworkJSON { return n.InspectAPI(e, "") }
 
-// InspectAPI returns the network as the engine answers a client of API
-// version version ("" is the engine's own), as Container.InspectAPI.
+// InspectAPI is Inspect for a client of API version version.
 func (n *Network) InspectAPI(e *Engine, version string) NetworkJSON {
 	client := e.clientAPI(version)
 	e.mu.Lock()

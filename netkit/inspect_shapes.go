@@ -11,25 +11,14 @@ import (
 // docker inspect prints what that engine prints. Each shape is a list of
 // keys: a table, not a type per version.
 
-// What an engine answers a client of an older API version (docker/cli
-// negotiates min(its API, the engine's), or takes $DOCKER_API_VERSION) is
-// still its own Go types, in their order, with the changes its API
-// router makes for that client (observed on 28.5.2 and 29.8.1):
-//
-//   - apiAliasShortID: before API 1.45, an endpoint on a user-defined
-//     network has the container's short ID and hostname among its
-//     Aliases (moby/moby v28.5.2 api/server/router/container/inspect.go);
-//   - sinceAPI: fields the engine writes only to clients of that API
-//     version or newer;
-//   - legacyBridgeFields: before API 1.52, a 29 engine adds the old
-//     top-level NetworkSettings fields, from the container's endpoint on
-//     "bridge", by merging them into the object decoded as a map, so that
-//     the whole object comes out with its keys in alphabetical order
-//     (moby/moby 29 daemon/server/router/container/inspect.go and
-//     daemon/internal/compat).
+// To a client of an older API version (the CLI negotiates min(its API,
+// the engine's), or takes $DOCKER_API_VERSION), the engine answers with
+// its own types, changed by its API router as the tables below say
+// (docs/docker.md §5.3; observed on 28.5.2 and 29.8.1).
 
 // apiAliasShortID: a client before API 1.45 gets the short ID and the
-// hostname in Aliases, from engines that have DNSNames for them (1.45+).
+// hostname in a user-defined network's Aliases, from engines of 1.45+
+// (moby/moby v28.5.2 api/server/router/container/inspect.go).
 const apiAliasShortID = 45
 
 // sinceAPI are the fields an engine has but writes only to clients of at
@@ -39,7 +28,9 @@ var sinceAPI = map[string]int{"Status": apiV29}
 
 // legacyBridgeFields are the top-level NetworkSettings fields that an
 // engine of API 1.52+ adds for a client before 1.52, from the endpoint on
-// "bridge", when the container has one.
+// "bridge", when the container has one; the whole object then has its keys
+// sorted (moby/moby 29 daemon/server/router/container/inspect.go, and
+// daemon/internal/compat).
 var legacyBridgeFields = []string{"EndpointID", "Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen",
 	"IPAddress", "IPPrefixLen", "IPv6Gateway", "MacAddress"}
 
@@ -183,10 +174,8 @@ func (j ContainerJSON) MarshalJSON() ([]byte, error) {
 	return withLegacyBridge(b)
 }
 
-// withLegacyBridge decodes a container's JSON into maps, adds the legacy
-// fields from the endpoint on "bridge" to NetworkSettings where absent, and
-// encodes it again: encoding/json writes a map's keys sorted, as Docker's
-// compat.Wrap does.
+// withLegacyBridge adds legacyBridgeFields to a container's JSON through
+// maps, whose keys encoding/json sorts, as Docker's compat.Wrap does.
 func withLegacyBridge(b []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()

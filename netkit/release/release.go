@@ -153,6 +153,29 @@ func ParseAPIVersion(s string) (int, bool) {
 	return n, true
 }
 
+// CompareVersions compares dotted versions ("1.41") number by number, a
+// missing or unreadable number being 0, as the engine compares API
+// versions (moby/moby v28.5.2 api/types/versions/compare.go): -1, 0 or 1.
+func CompareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < max(len(as), len(bs)); i++ {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+	}
+	return 0
+}
+
 // API is the engine API's minor version the release speaks (47 for
 // 1.47): APIVersion when labrun knows it, else the era's newest.
 func (r Release) API() int {

@@ -85,3 +85,12 @@ func TestEra29Behaviours(t *testing.T) {
 	r := Release{Era: Era29}
 	assert.True(t, r.SubnetGateway() && r.InternalExposed() && r.FailedStartNetworks(), "29")
 }
+
+func TestCompareVersions(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"1.41", "1.41", 0}, {"1.9", "1.41", -1}, {"1.52", "1.41", 1}, {"1.52.0", "1.52", 0}, {"1", "1.24", -1}, {"2.0", "1.99", 1}} {
+		assert.Equal(t, tc.want, CompareVersions(tc.a, tc.b), "%s vs %s", tc.a, tc.b)
+	}
+}
