@@ -50,6 +50,8 @@ type Container struct {
 	done       chan struct{} // closed when the main process has been reaped
 	exited     bool          // the current main process has been reaped
 	sandboxed  bool          // a start got as far as making the namespace
+	// failedStart: the last start failed once it had made the namespace.
+	failedStart bool
 }
 
 // Options returns the options the container was created with.

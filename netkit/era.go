@@ -6,6 +6,9 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
+
+	"github.com/labrun/labrun/netkit/release"
 )
 
 // This file is the engine's table of differences between Docker releases,
@@ -35,6 +38,39 @@ const (
 // APIVersion returns the engine API version the engine answers with
 // ("1.47").
 func (e *Engine) APIVersion() string { return "1." + strconv.Itoa(e.opts.API()) }
+
+// MinAPIVersion returns the oldest API version the engine accepts from a
+// client ("1.24"; release.Release.MinAPI).
+func (e *Engine) MinAPIVersion() string { return "1." + strconv.Itoa(e.opts.MinAPI()) }
+
+// CheckAPIVersion returns the engine's error for a client that asks for
+// API version v ("1.41"): ErrNotFound "page not found" for what the
+// router takes for no version (/v{version:[0-9.]+}, moby/moby v28.5.2
+// api/server/server.go), ErrInvalid for one outside MinAPIVersion to
+// APIVersion (api/server/middleware/version.go); observed on 28.5.2 and
+// 29.8.1.
+func (e *Engine) CheckAPIVersion(v string) error {
+	if v == "" || strings.Trim(v, "0123456789.") != "" {
+		return derr(ErrNotFound, "page not found")
+	}
+	if release.CompareVersions(v, e.MinAPIVersion()) < 0 {
+		return derr(ErrInvalid, "client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version", v, e.MinAPIVersion())
+	}
+	if release.CompareVersions(v, e.APIVersion()) > 0 {
+		return derr(ErrInvalid, "client version %s is too new. Maximum supported API version is %s", v, e.APIVersion())
+	}
+	return nil
+}
+
+// clientAPI is the minor number of the API version a client asked for
+// (50 for "1.50"), the engine's own when v is "" or no 1.x version.
+func (e *Engine) clientAPI(v string) int {
+	major, minor, ok := strings.Cut(v, ".")
+	if n, err := strconv.Atoi(minor); ok && major == "1" && err == nil && n >= 0 {
+		return min(n, e.opts.API())
+	}
+	return e.opts.API()
+}
 
 // containerMAC is the MAC address of a container's interface with address
 // a: 02:42 and the IPv4 address before 28.0, random since.

@@ -30,6 +30,10 @@ type ContainerJSON struct {
 	HostConfig      HostConfig
 	Config          ContainerConfig
 	NetworkSettings NetworkSettings
+
+	// api and client are the engine's and its client's API versions,
+	// whose shape MarshalJSON writes (inspect_shapes.go).
+	api, client int
 }
 
 // ContainerState is docker inspect's State.
@@ -148,7 +152,7 @@ type NetworkJSON struct {
 	// Status is the networks' address use (API 1.52+).
 	Status *NetworkStatus
 
-	api int
+	api, client int // the engine's and its client's API versions
 }
 
 // IPAMJSON is a network's IPAM section.
@@ -182,7 +186,12 @@ func timeJSON(t time.Time) string {
 }
 
 // Inspect returns the container as docker inspect shows it.
-func (c *Container) Inspect() ContainerJSON {
+func (c *Container) Inspect() ContainerJSON { return c.InspectAPI("") }
+
+// InspectAPI returns the container as the engine answers a client of API
+// version version ("1.50"; "" the engine's own; see inspect_shapes.go).
+func (c *Container) InspectAPI(version string) ContainerJSON {
+	client := c.e.clientAPI(version)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	o := c.opts
@@ -232,6 +241,7 @@ func (c *Container) Inspect() ContainerJSON {
 		}
 	}
 	api := c.e.opts.API()
+	j.api, j.client = api, client
 	ns := NetworkSettings{Networks: map[string]*EndpointSettings{}, Ports: map[string][]PortBindingJSON{}, api: api}
 	r := c.e.opts.Release
 	if (c.state == stateRunning || (r.KeepSandbox() && c.sandboxed)) && o.Network.Kind != ModeContainer {
@@ -252,9 +262,10 @@ func (c *Container) Inspect() ContainerJSON {
 	case ModeContainer:
 		ns.Ports = map[string][]PortBindingJSON{}
 	case ModeBridge:
-		if c.state == stateRunning && !c.onInternal() {
-			// Exposed ports show on bridge networks, never on internal
-			// ones (Docker gives their endpoints no port settings).
+		if c.state == stateRunning && (!c.onInternal() || r.InternalExposed()) {
+			// Exposed ports show on bridge networks, on internal ones
+			// only from 29 (before, Docker gave their endpoints no port
+			// settings).
 			for _, p := range exposed {
 				ns.Ports[p.String()] = nil
 			}
@@ -288,6 +299,9 @@ func (c *Container) Inspect() ContainerJSON {
 				if c.hostname != c.ID[:12] && c.hostname != c.Name {
 					es.DNSNames = append(es.DNSNames, c.hostname)
 				}
+				if api >= apiAliasShortID && client < apiAliasShortID {
+					es.Aliases = dedup(append(es.Aliases, c.ID[:12], j.Config.Hostname))
+				}
 			}
 			ns.Networks[ep.net.Name] = es
 			if i == 0 && ep.net.Default {
@@ -295,7 +309,7 @@ func (c *Container) Inspect() ContainerJSON {
 				ns.IPPrefixLen, ns.MacAddress = es.IPPrefixLen, es.MacAddress
 			}
 		}
-		if len(c.endpoints) == 0 && c.state != stateRunning {
+		if len(c.endpoints) == 0 && c.state != stateRunning && !(c.failedStart && r.FailedStartNetworks()) {
 			name := o.Network.Network
 			if name == "" {
 				name = "bridge"
@@ -344,13 +358,17 @@ func exposedPorts(o RunOptions) []ports.Port {
 func (c *Container) ExposedPorts() []ports.Port { return exposedPorts(c.opts) }
 
 // Inspect returns the network as docker network inspect shows it.
-func (n *Network) Inspect(e *Engine) NetworkJSON {
+func (n *Network) Inspect(e *Engine) NetworkJSON { return n.InspectAPI(e, "") }
+
+// InspectAPI is Inspect for a client of API version version.
+func (n *Network) InspectAPI(e *Engine, version string) NetworkJSON {
+	client := e.clientAPI(version)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	r := e.opts.Release
 	j := NetworkJSON{
 		Name: n.Name, Id: n.ID, Created: timeJSON(n.Created), Scope: "local", Driver: n.Driver,
-		EnableIPv4: true, api: r.API(),
+		EnableIPv4: true, api: r.API(), client: client,
 		IPAM:     IPAMJSON{Driver: "default", Config: []IPAMConfig{{Subnet: n.Subnet.String(), Gateway: n.Gateway.String()}}},
 		Internal: n.Internal, Containers: map[string]NetworkContainer{}, Options: map[string]string{}, Labels: map[string]string{},
 	}
@@ -360,10 +378,11 @@ func (n *Network) Inspect(e *Engine) NetworkJSON {
 	if n.Default && n.createdBridge && r.BridgeGatewayHidden() {
 		j.IPAM.Config[0].Gateway = ""
 	}
-	if n.UserSubnet && !n.UserGateway {
+	if n.UserSubnet && !n.UserGateway && !r.SubnetGateway() {
 		// With --subnet, IPAM.Config is the request (libnetwork's
 		// IpamConfig), which has no gateway unless --gateway gave one;
-		// without, it is what IPAM allocated (IpamInfo).
+		// without, it is what IPAM allocated (IpamInfo). From 29, the
+		// request's missing gateway is IPAM's.
 		j.IPAM.Config[0].Gateway = ""
 	}
 	if r.API() >= apiV29 {
@@ -420,6 +439,20 @@ func HostNetworks() []NetworkJSON {
 		out = append(out, NetworkJSON{Name: name, Id: pseudoNetworkID(name), Scope: "local", Driver: driver,
 			IPAM: IPAMJSON{Driver: "default", Config: []IPAMConfig{}}, Containers: map[string]NetworkContainer{},
 			Options: map[string]string{}, Labels: map[string]string{}})
+	}
+	return out
+}
+
+// dedup drops the repeats of a list, keeping the first of each
+// (moby/moby internal/sliceutil.Dedup).
+func dedup(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
 	}
 	return out
 }

@@ -11,6 +11,40 @@ import (
 // docker inspect prints what that engine prints. Each shape is a list of
 // keys: a table, not a type per version.
 
+// To a client of an older API version (the CLI negotiates min(its API,
+// the engine's), or takes $DOCKER_API_VERSION), the engine answers with
+// its own types, changed by its API router as the tables below say
+// (docs/docker.md §5.3; observed on 28.5.2 and 29.8.1).
+
+// apiAliasShortID: a client before API 1.45 gets the short ID and the
+// hostname in a user-defined network's Aliases, from engines of 1.45+
+// (moby/moby v28.5.2 api/server/router/container/inspect.go).
+const apiAliasShortID = 45
+
+// sinceAPI are the fields an engine has but writes only to clients of at
+// least that API version: a network's Status (moby/moby 29
+// daemon/server/router/network/network_routes.go, withStatus).
+var sinceAPI = map[string]int{"Status": apiV29}
+
+// legacyBridgeFields are the top-level NetworkSettings fields that an
+// engine of API 1.52+ adds for a client before 1.52, from the endpoint on
+// "bridge", when the container has one; the whole object then has its keys
+// sorted (moby/moby 29 daemon/server/router/container/inspect.go, and
+// daemon/internal/compat).
+var legacyBridgeFields = []string{"EndpointID", "Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen",
+	"IPAddress", "IPPrefixLen", "IPv6Gateway", "MacAddress"}
+
+// forClient drops from keys the fields newer than the client's API.
+func forClient(keys []string, client int) []string {
+	var out []string
+	for _, k := range keys {
+		if since, ok := sinceAPI[k]; !ok || client >= since {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // networkSettingsKeys returns NetworkSettings' keys for API version api.
 func networkSettingsKeys(api int) []string {
 	switch {
@@ -112,14 +146,61 @@ func (s EndpointSettings) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// MarshalJSON writes the network in the shape of its API version.
+// MarshalJSON writes the network in the shape of its API version, for
+// its client's.
 func (j NetworkJSON) MarshalJSON() ([]byte, error) {
-	return orderedJSON(networkKeys(j.api), map[string]any{
+	client := j.client
+	if client == 0 {
+		client = j.api
+	}
+	return orderedJSON(forClient(networkKeys(j.api), client), map[string]any{
 		"Name": j.Name, "Id": j.Id, "Created": j.Created, "Scope": j.Scope, "Driver": j.Driver,
 		"EnableIPv4": j.EnableIPv4, "EnableIPv6": j.EnableIPv6, "IPAM": j.IPAM, "Internal": j.Internal,
 		"Attachable": j.Attachable, "Ingress": j.Ingress, "ConfigFrom": j.ConfigFrom, "ConfigOnly": j.ConfigOnly,
 		"Containers": j.Containers, "Options": j.Options, "Labels": j.Labels, "Status": j.Status,
 	})
+}
+
+// MarshalJSON writes the container in the shape of its engine's API
+// version, for its client's: the engine's fields in order, or, from an
+// engine of 1.52+ to a client before 1.52 with an endpoint on "bridge",
+// every object's keys in alphabetical order with legacyBridgeFields added.
+func (j ContainerJSON) MarshalJSON() ([]byte, error) {
+	type plain ContainerJSON // without this method
+	b, err := json.Marshal(plain(j))
+	if err != nil || j.api < apiV29 || j.client >= apiV29 || j.NetworkSettings.Networks["bridge"] == nil {
+		return b, err
+	}
+	return withLegacyBridge(b)
+}
+
+// withLegacyBridge adds legacyBridgeFields to a container's JSON through
+// maps, whose keys encoding/json sorts, as Docker's compat.Wrap does.
+func withLegacyBridge(b []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	ns, _ := m["NetworkSettings"].(map[string]any)
+	nets, _ := ns["Networks"].(map[string]any)
+	br, _ := nets["bridge"].(map[string]any)
+	if br == nil {
+		return b, nil
+	}
+	for _, k := range legacyBridgeFields {
+		if ns[k] == nil {
+			ns[k] = br[k]
+		}
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(out.Bytes(), []byte{'\n'}), nil
 }
 
 // NetworkStatus is docker network inspect's Status (API 1.52+).

@@ -37,10 +37,14 @@ func (c *Container) Start() (err error) {
 	} else {
 		c.setHostname(c.ID[:12])
 	}
+	sandboxed := false
 	defer func() {
 		if err != nil {
 			c.teardown(announced{})
 		}
+		c.mu.Lock()
+		c.failedStart = err != nil && sandboxed
+		c.mu.Unlock()
 	}()
 	switch o.Network.Kind {
 	case ModeHost:
@@ -80,6 +84,7 @@ func (c *Container) Start() (err error) {
 	c.node = node
 	c.sandboxed = true
 	c.mu.Unlock()
+	sandboxed = true
 	if o.Network.Kind == ModeBridge {
 		netName := o.Network.String() // the network's name, "bridge" for the default
 		n, nerr := e.Network(netName)

@@ -42,7 +42,11 @@ var dockerdCmd = Cmd{
 		"(02:42 and the IPv4 address before 28, random since), error texts, and the docker CLI's formats " +
 		"(`[::]:8080->80/tcp` in PORTS and `Run 'docker run --help' for more information` from 28). " +
 		"The script variable `DOCKER_CLI_VERSION` (e.g. `env DOCKER_CLI_VERSION=28.2.2`) sets the CLI's " +
-		"release apart from the engine's, as on a host with Debian's docker.io engine and Docker's CLI. " +
+		"release apart from the engine's, as on a host with Debian's docker.io engine and Docker's CLI; " +
+		"like the real CLI, it speaks the older of its own API version and the engine's, and the engine " +
+		"answers `docker inspect` in that version's shape. `DOCKER_API_VERSION` (e.g. `env " +
+		"DOCKER_API_VERSION=1.41`) names the version instead, as with Docker: the engine refuses one " +
+		"outside its range (`client version 1.53 is too new. Maximum supported API version is 1.52`). " +
 		"`--firewall-backend=nftables` (29 only, as with Docker) programs the `ip docker-bridges` nftables " +
 		"table over netlink instead of iptables.",
 	Negatable: true,

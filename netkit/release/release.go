@@ -153,6 +153,29 @@ func ParseAPIVersion(s string) (int, bool) {
 	return n, true
 }
 
+// CompareVersions compares dotted versions ("1.41") number by number, a
+// missing or unreadable number being 0, as the engine compares API
+// versions (moby/moby v28.5.2 api/types/versions/compare.go): -1, 0 or 1.
+func CompareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < max(len(as), len(bs)); i++ {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+	}
+	return 0
+}
+
 // API is the engine API's minor version the release speaks (47 for
 // 1.47): APIVersion when labrun knows it, else the era's newest.
 func (r Release) API() int {
@@ -163,6 +186,22 @@ func (r Release) API() int {
 		return n
 	}
 	return eraAPI[Era27]
+}
+
+// MinAPI is the oldest engine API's minor version the release accepts
+// from a client (24 for 1.24): 1.12 up to Docker 24 (moby/moby 24.0
+// api/common.go MinVersion), 1.24 from 25 to 28 (moby/moby v28.5.2
+// daemon/config/config.go MinAPIVersion; observed on 28.5.2), 1.40 for 29
+// (moby/moby 29 daemon/config/config.go defaultMinAPIVersion; observed on
+// 29.8.1).
+func (r Release) MinAPI() int {
+	switch api := r.API(); {
+	case api >= 52:
+		return 40
+	case api >= 44:
+		return 24
+	}
+	return 12
 }
 
 // RandomMAC reports whether containers and bridges get random locally
@@ -205,3 +244,23 @@ func (r Release) KeepSandbox() bool { return r.API() <= 41 }
 // InternalGateway reports whether an endpoint on an --internal network
 // shows the network's gateway in inspect (Docker 20.10, observed).
 func (r Release) InternalGateway() bool { return r.API() <= 41 }
+
+// SubnetGateway reports whether network inspect's IPAM.Config of a
+// network created with --subnet and without --gateway shows the gateway
+// IPAM allocated (29: moby/moby 29 daemon/network.go buildIPAMResources
+// fills it in from IpamInfo; observed on 29.8.1). Before, it is the
+// request, without one.
+func (r Release) SubnetGateway() bool { return r.Era >= Era29 }
+
+// InternalExposed reports whether a container's exposed ports show in
+// inspect's NetworkSettings.Ports (and docker ps) on an --internal network
+// (29: moby/moby 29 daemon/libnetwork/drivers/bridge/bridge_linux.go Join
+// keeps every endpoint's exposed ports, which 28 did only when it
+// programmed external connectivity; observed on 29.8.1).
+func (r Release) InternalExposed() bool { return r.Era >= Era29 }
+
+// FailedStartNetworks reports whether a container whose start failed once
+// its namespace existed (a port already taken) shows no network in
+// inspect's NetworkSettings.Networks, until it starts (29, observed on
+// 29.8.1); before, it shows its network's entry, as a created one does.
+func (r Release) FailedStartNetworks() bool { return r.Era >= Era29 }

@@ -66,3 +66,31 @@ func TestEraString(t *testing.T) {
 		assert.Equal(t, want, e.String(), "%d.String()", int(e))
 	}
 }
+
+func TestMinAPI(t *testing.T) {
+	for _, tc := range []struct {
+		r    Release
+		want int
+	}{
+		{Release{APIVersion: "1.41"}, 12}, {Release{}, 24}, {Release{Era: Era28}, 24}, {Release{Era: Era29}, 40},
+	} {
+		assert.Equal(t, tc.want, tc.r.MinAPI(), "%+v", tc.r)
+	}
+}
+
+func TestEra29Behaviours(t *testing.T) {
+	for _, r := range []Release{{Era: Era27}, {Era: Era28}} {
+		assert.False(t, r.SubnetGateway() || r.InternalExposed() || r.FailedStartNetworks(), "%+v", r)
+	}
+	r := Release{Era: Era29}
+	assert.True(t, r.SubnetGateway() && r.InternalExposed() && r.FailedStartNetworks(), "29")
+}
+
+func TestCompareVersions(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"1.41", "1.41", 0}, {"1.9", "1.41", -1}, {"1.52", "1.41", 1}, {"1.52.0", "1.52", 0}, {"1", "1.24", -1}, {"2.0", "1.99", 1}} {
+		assert.Equal(t, tc.want, CompareVersions(tc.a, tc.b), "%s vs %s", tc.a, tc.b)
+	}
+}

@@ -2,8 +2,10 @@ package dockercli
 
 import (
 	"net"
+	"strconv"
 	"strings"
 
+	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/release"
 )
 
@@ -37,6 +39,36 @@ func (d *dockerCtx) cli() release.Era {
 		}
 	}
 	return release.Era27
+}
+
+// apiVersion returns the engine API version this docker command speaks
+// to eng, as the CLI chooses it: $DOCKER_API_VERSION as it is, which the
+// engine may refuse (the error is the engine's, CheckAPIVersion); else
+// the older of the CLI's own API version (cliAPI) and the engine's, which
+// the CLI negotiates (docker/cli v28.2.2 vendors the client's
+// NegotiateAPIVersion; observed: CLI 28.2.2 speaks 1.50 to 29.8.1).
+func (d *dockerCtx) apiVersion(eng *netkit.Engine) (string, error) {
+	if v := d.Getenv("DOCKER_API_VERSION"); v != "" {
+		return v, eng.CheckAPIVersion(v)
+	}
+	server, _ := release.ParseAPIVersion(eng.APIVersion())
+	if cli, ok := cliAPI(d.Getenv("DOCKER_CLI_VERSION")); ok && cli < server {
+		return "1." + strconv.Itoa(cli), nil
+	}
+	return eng.APIVersion(), nil
+}
+
+// cliAPI is the newest engine API's minor version of a docker CLI release
+// ("28.2.2": 50), the API version of the engine of the same release
+// (release.Parse): the CLI and the engine vendor the same api/common.go.
+// ok is false for a release labrun does not know, whose CLI then speaks
+// the engine's version.
+func cliAPI(version string) (int, bool) {
+	r, ok := release.Parse(version)
+	if !ok {
+		return 0, false
+	}
+	return r.API(), true
 }
 
 // hostPort joins a host address and port as docker ps's PORTS column does:

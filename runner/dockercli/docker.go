@@ -248,6 +248,9 @@ type dockerCtx struct {
 	o    IO
 	sub  *Subcommand
 	path string // "docker run", or "docker container run" as typed
+	// api is the engine API version the command speaks ("1.50"), set by
+	// engine (apiVersion).
+	api string
 }
 
 // Stdout, Stderr, Lab, Context and Getenv are what a subcommand reads of
@@ -358,11 +361,16 @@ func (d *dockerCtx) parseContainer(fs *FlagSet, args []string, min, max int) ([]
 	return rest, c, nil
 }
 
-// engine returns the lab's engine, starting it if needed.
+// engine returns the lab's engine, starting it if needed, and sets the
+// API version the command speaks; an engine that refuses the version
+// $DOCKER_API_VERSION asks for fails every command, as with the CLI.
 func (d *dockerCtx) engine() (*netkit.Engine, error) {
 	eng, err := d.s.engine()
 	if err != nil {
 		return nil, d.fail(1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n(labrun: %v)", err)
+	}
+	if d.api, err = d.apiVersion(eng); err != nil {
+		return nil, d.daemonErr(err)
 	}
 	return eng, nil
 }

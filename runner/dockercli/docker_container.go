@@ -161,12 +161,13 @@ func parseSize(s string) int64 {
 
 // lookupObject finds what docker inspect names: a container, an image or a
 // network (host and none included), in the CLI's order, limited to typ
-// unless it is "". It returns nil when nothing matches.
-func lookupObject(eng *netkit.Engine, ref, typ string) (any, error) {
+// unless it is "", as the engine answers a client of API version api. It
+// returns nil when nothing matches.
+func lookupObject(eng *netkit.Engine, ref, typ, api string) (any, error) {
 	if typ == "" || typ == "container" {
 		c, err := eng.Container(ref)
 		if err == nil {
-			return c.Inspect(), nil
+			return c.InspectAPI(api), nil
 		}
 		if typ != "" || !errors.Is(err, netkit.ErrNotFound) {
 			return nil, err
@@ -188,7 +189,7 @@ func lookupObject(eng *netkit.Engine, ref, typ string) (any, error) {
 		}
 		n, err := eng.Network(ref)
 		if err == nil {
-			return n.Inspect(eng), nil
+			return n.InspectAPI(eng, api), nil
 		}
 		if typ != "" || !errors.Is(err, netkit.ErrNotFound) {
 			return nil, err
@@ -244,7 +245,7 @@ func (d *dockerCtx) inspect(refs []string, format, typ string) error {
 	var objs []any
 	var errs []string
 	for _, ref := range refs {
-		obj, err := lookupObject(eng, ref, typ)
+		obj, err := lookupObject(eng, ref, typ, d.api)
 		switch {
 		case err != nil:
 			errs = append(errs, "Error response from daemon: "+daemonMsg(err))

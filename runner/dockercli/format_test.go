@@ -292,3 +292,15 @@ func TestInspect(t *testing.T) {
 	_, err = inspectTemplate(`{{`, []any{o})
 	assert.ErrorContains(t, err, "template parsing error", "inspectTemplate({{)")
 }
+
+// TestCLIAPI: a docker CLI release's own API version, which it negotiates
+// down to the engine's (CLI 28.2.2 speaks 1.50 to 29.8.1).
+func TestCLIAPI(t *testing.T) {
+	for v, want := range map[string]int{"28.2.2": 50, "20.10.24+dfsg1": 41, "27.5.1": 47, "28.5.2": 51, "29.0.1": 52, "24.0.9": 43} {
+		got, ok := cliAPI(v)
+		assert.True(t, ok, v)
+		assert.Equal(t, want, got, "cliAPI(%s)", v)
+	}
+	_, ok := cliAPI("19.03.15")
+	assert.False(t, ok, "a CLI labrun does not know speaks the engine's version")
+}

@@ -25,6 +25,11 @@ import (
 type engine interface {
 	// docker runs a docker command and returns its output and exit status.
 	docker(args ...string) result
+	// dockerEnv is docker with more environment variables
+	// (DOCKER_API_VERSION=1.52).
+	dockerEnv(env []string, args ...string) result
+	// serverAPI is the engine's own API version ("1.51").
+	serverAPI() string
 	// rules returns the engine host's firewall: iptables-save, limited to
 	// the case's rules on a shared host (see filterRules), or nft list
 	// ruleset.
@@ -49,8 +54,25 @@ func (r result) String() string {
 // traffic.
 type Real struct{}
 
-func (Real) docker(args ...string) result {
+func (r Real) docker(args ...string) result { return r.dockerEnv(nil, args...) }
+
+func (Real) dockerEnv(env []string, args ...string) result {
 	cmd := exec.Command("docker", args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	return runDocker(cmd)
+}
+
+func (r Real) serverAPI() string { return dockerServerAPI(r) }
+
+// dockerServerAPI asks a real engine for its API version.
+func dockerServerAPI(e engine) string {
+	return strings.TrimSpace(e.docker("version", "--format", "{{.Server.APIVersion}}").stdout)
+}
+
+// runDocker runs a docker CLI command and returns its outcome.
+func runDocker(cmd *exec.Cmd) result {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -203,10 +225,22 @@ func NewLabrun(name string, o LabrunOptions) (*Labrun, error) {
 // Close closes the lab.
 func (l *Labrun) Close() error { return l.lab.Close() }
 
-func (l *Labrun) docker(args ...string) result {
+func (l *Labrun) docker(args ...string) result { return l.dockerEnv(nil, args...) }
+
+func (l *Labrun) dockerEnv(env []string, args ...string) result {
 	var out, errb bytes.Buffer
-	err := runner.Exec(context.Background(), l.lab, runner.ExecOptions{Env: l.env, Stdout: &out, Stderr: &errb}, append([]string{"docker"}, args...))
+	o := runner.ExecOptions{Env: append(append([]string{}, l.env...), env...), Stdout: &out, Stderr: &errb}
+	err := runner.Exec(context.Background(), l.lab, o, append([]string{"docker"}, args...))
 	return result{stdout: out.String(), stderr: errb.String(), code: runner.ExitStatus(err)}
+}
+
+// serverAPI is the lab engine's API version (labrun has no docker
+// version).
+func (l *Labrun) serverAPI() string {
+	if eng := l.lab.Engine(); eng != nil {
+		return eng.APIVersion()
+	}
+	return ""
 }
 
 func (l *Labrun) rules(c scope) string {
@@ -315,6 +349,7 @@ func run(e engine, c Case, prefix, image string, serve []string, base int) ([]ob
 			bridges = append(bridges, "br-"+f[0][:12])
 		}
 	}
+	api := e.serverAPI()
 	for _, n := range ctrs {
 		r := e.docker("port", prefix+n)
 		obs = append(obs, observation{"docker port " + n, r.String()})
@@ -324,6 +359,14 @@ func run(e engine, c Case, prefix, image string, serve []string, base int) ([]ob
 			text = r.String()
 		}
 		obs = append(obs, observation{"docker inspect " + n + " (NetworkSettings)", text})
+		// The CLI negotiates an API version no newer than its own; the
+		// engine's own version shows the engine's own shapes.
+		r = e.dockerEnv([]string{"DOCKER_API_VERSION=" + api}, "inspect", prefix+n)
+		text = block(r.stdout, "NetworkSettings", 8)
+		if r.code != 0 {
+			text = r.String()
+		}
+		obs = append(obs, observation{"docker inspect " + n + " at the engine's API version (NetworkSettings)", text})
 	}
 	r := e.docker("ps", "-a", "--format", "{{.Names}}\t{{.Ports}}")
 	var ps []string

@@ -200,3 +200,40 @@ func TestSortContainers(t *testing.T) {
 ]`
 	assert.Equal(t, want, sortContainers(in), "sortContainers")
 }
+
+// fakeEngine answers docker inspect in one shape at the API version the
+// CLI negotiates and in another at DOCKER_API_VERSION, and records the
+// environments it was given.
+type fakeEngine struct{ envs [][]string }
+
+func (f *fakeEngine) docker(args ...string) result { return f.dockerEnv(nil, args...) }
+
+func (f *fakeEngine) dockerEnv(env []string, args ...string) result {
+	f.envs = append(f.envs, env)
+	if args[0] != "inspect" || len(args) != 2 {
+		return result{}
+	}
+	shape := `"Bridge": ""`
+	if len(env) > 0 {
+		shape = `"SandboxID": ""`
+	}
+	return result{stdout: "[\n    {\n        \"NetworkSettings\": {\n            " + shape + "\n        }\n    }\n]\n"}
+}
+
+func (f *fakeEngine) serverAPI() string     { return "1.56" }
+func (f *fakeEngine) rules(scope) string    { return "" }
+func (f *fakeEngine) portRange() (int, int) { return 32768, 60999 }
+
+// TestRunAtServerAPI: run observes each container's NetworkSettings at the
+// negotiated API version and again at the engine's own.
+func TestRunAtServerAPI(t *testing.T) {
+	f := &fakeEngine{}
+	obs, _ := run(f, Case{Name: "x", Steps: []string{"run -d --name @web {IMAGE} {SERVE}"}}, "fidx-", "img", []string{"sleep"}, 20000)
+	got := map[string]string{}
+	for _, o := range obs {
+		got[o.title] = o.text
+	}
+	assert.Contains(t, got["docker inspect web (NetworkSettings)"], `"Bridge"`)
+	assert.Contains(t, got["docker inspect web at the engine's API version (NetworkSettings)"], `"SandboxID"`)
+	assert.Contains(t, f.envs, []string{"DOCKER_API_VERSION=1.56"})
+}

@@ -1,11 +1,9 @@
 package fidelity
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
-	"os/exec"
 	"regexp"
 	"strings"
 
@@ -89,19 +87,15 @@ func (t Target) labrunOptions(c Case) LabrunOptions {
 // oracleEngine is an oracle engine as one side of a case.
 type oracleEngine struct{ e *oracle.Engine }
 
-func (o oracleEngine) docker(args ...string) result {
+func (o oracleEngine) docker(args ...string) result { return o.dockerEnv(nil, args...) }
+
+func (o oracleEngine) dockerEnv(env []string, args ...string) result {
 	cmd := o.e.Docker(args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		return result{stderr: err.Error() + "\n", code: -1}
-	}
-	return result{stdout: out.String(), stderr: errb.String(), code: code}
+	cmd.Env = append(cmd.Env, env...)
+	return runDocker(cmd)
 }
+
+func (o oracleEngine) serverAPI() string { return dockerServerAPI(o) }
 
 func (o oracleEngine) rules(scope) string { return hostRules(o.e.Backend, o.e.Output) }
 
