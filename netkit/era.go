@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/labrun/labrun/netkit/release"
+	"github.com/labrun/labrun/netkit/shapes"
 )
 
 // This file is the engine's table of differences between Docker releases,
@@ -18,21 +19,15 @@ import (
 // common to all releases and asks the engine's release.Release
 // (DaemonOptions.Release) where they differ.
 
-// API versions whose JSON shapes differ.
+// API versions whose behaviour differs (the shapes' are package shapes').
 const (
-	// apiShortIDAlias: up to API 1.43, a container on a user-defined
-	// network has its short ID in Aliases, and endpoints have no DNSNames.
-	apiShortIDAlias = 43
-	// apiGwPriority: from API 1.48 (Docker 28.0), endpoints have GwPriority
-	// and networks EnableIPv4.
-	apiGwPriority = 48
+	apiShortIDAlias = shapes.ShortIDAlias
+	apiGwPriority   = shapes.GwPriority
 	// apiSortAndNorm: from API 1.46 (Docker 27.0) the bridge driver
 	// orders a container's bindings itself (sortAndNormPBs); before, the
 	// daemon's nat.SortPortMap did (docs/docker.md §2.2).
 	apiSortAndNorm = 46
-	// apiV29: from API 1.52 (Docker 29.0), NetworkSettings has only
-	// SandboxID, SandboxKey, Ports and Networks, and networks have Status.
-	apiV29 = 52
+	apiV29         = shapes.V29
 )
 
 // APIVersion returns the engine API version the engine answers with

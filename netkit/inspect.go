@@ -8,6 +8,8 @@ import (
 
 	"github.com/labrun/labrun/netkit/names"
 	"github.com/labrun/labrun/netkit/ports"
+
+	"github.com/labrun/labrun/netkit/shapes"
 )
 
 // The types below are the engine API's JSON shapes for Docker 27 (API
@@ -299,7 +301,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 				if c.hostname != c.ID[:12] && c.hostname != c.Name {
 					es.DNSNames = append(es.DNSNames, c.hostname)
 				}
-				if api >= apiAliasShortID && client < apiAliasShortID {
+				if api >= shapes.AliasShortID && client < shapes.AliasShortID {
 					es.Aliases = dedup(append(es.Aliases, c.ID[:12], j.Config.Hostname))
 				}
 			}

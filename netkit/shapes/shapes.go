@@ -1,0 +1,140 @@
+// Package shapes is the JSON shapes of the Docker Engine API by version
+// (docs/docker.md §5): for each object labrun's engine writes (a container's
+// NetworkSettings, an endpoint, a network), the list of its keys, in the
+// order an engine of that API version writes them, and what an engine
+// writes to a client of an older version. Each shape is a table, not a type
+// per version.
+//
+// It is not the objects themselves: netkit's inspect types hold every field
+// any version has and write, with [Ordered], the keys a shape lists. It
+// imports nothing of labrun.
+package shapes
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// API versions (minor numbers) whose shapes differ.
+const (
+	// ShortIDAlias: up to API 1.43, a container on a user-defined
+	// network has its short ID in Aliases, and endpoints have no DNSNames.
+	ShortIDAlias = 43
+	// GwPriority: from API 1.48 (Docker 28.0), endpoints have GwPriority
+	// and networks EnableIPv4.
+	GwPriority = 48
+	// V29: from API 1.52 (Docker 29.0), NetworkSettings has only
+	// SandboxID, SandboxKey, Ports and Networks, and networks have Status.
+	V29 = 52
+)
+
+// To a client of an older API version (the CLI negotiates min(its API,
+// the engine's), or takes $DOCKER_API_VERSION), the engine answers with
+// its own types, changed by its API router as the tables below say
+// (docs/docker.md §5.3; observed on 28.5.2 and 29.8.1).
+
+// AliasShortID: a client before API 1.45 gets the short ID and the
+// hostname in a user-defined network's Aliases, from engines of 1.45+
+// (moby/moby v28.5.2 api/server/router/container/inspect.go).
+const AliasShortID = 45
+
+// sinceAPI are the fields an engine has but writes only to clients of at
+// least that API version: a network's Status (moby/moby 29
+// daemon/server/router/network/network_routes.go, withStatus).
+var sinceAPI = map[string]int{"Status": V29}
+
+// LegacyBridgeFields are the top-level NetworkSettings fields that an
+// engine of API 1.52+ adds for a client before 1.52, from the endpoint on
+// "bridge", when the container has one; the whole object then has its keys
+// sorted (moby/moby 29 daemon/server/router/container/inspect.go, and
+// daemon/internal/compat).
+var LegacyBridgeFields = []string{"EndpointID", "Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen",
+	"IPAddress", "IPPrefixLen", "IPv6Gateway", "MacAddress"}
+
+// ForClient drops from keys the fields newer than the client's API.
+func ForClient(keys []string, client int) []string {
+	var out []string
+	for _, k := range keys {
+		if since, ok := sinceAPI[k]; !ok || client >= since {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// NetworkSettings returns a container's NetworkSettings keys for API version api.
+func NetworkSettings(api int) []string {
+	switch {
+	case api >= V29:
+		return []string{"SandboxID", "SandboxKey", "Ports", "Networks"}
+	case api <= ShortIDAlias:
+		return []string{"Bridge", "SandboxID", "HairpinMode", "LinkLocalIPv6Address", "LinkLocalIPv6PrefixLen",
+			"Ports", "SandboxKey", "SecondaryIPAddresses", "SecondaryIPv6Addresses",
+			"EndpointID", "Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPAddress", "IPPrefixLen",
+			"IPv6Gateway", "MacAddress", "Networks"}
+	}
+	return []string{"Bridge", "SandboxID", "SandboxKey", "Ports", "HairpinMode", "LinkLocalIPv6Address",
+		"LinkLocalIPv6PrefixLen", "SecondaryIPAddresses", "SecondaryIPv6Addresses",
+		"EndpointID", "Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPAddress", "IPPrefixLen",
+		"IPv6Gateway", "MacAddress", "Networks"}
+}
+
+// Endpoint returns an endpoint's keys for API version api.
+func Endpoint(api int) []string {
+	switch {
+	case api >= V29:
+		return []string{"IPAMConfig", "Links", "Aliases", "DriverOpts", "GwPriority", "NetworkID", "EndpointID",
+			"Gateway", "IPAddress", "MacAddress", "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address",
+			"GlobalIPv6PrefixLen", "DNSNames"}
+	case api >= GwPriority:
+		return []string{"IPAMConfig", "Links", "Aliases", "MacAddress", "DriverOpts", "GwPriority", "NetworkID",
+			"EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address",
+			"GlobalIPv6PrefixLen", "DNSNames"}
+	case api <= ShortIDAlias:
+		return []string{"IPAMConfig", "Links", "Aliases", "NetworkID", "EndpointID", "Gateway", "IPAddress",
+			"IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "MacAddress", "DriverOpts"}
+	}
+	return []string{"IPAMConfig", "Links", "Aliases", "MacAddress", "DriverOpts", "NetworkID", "EndpointID",
+		"Gateway", "IPAddress", "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "DNSNames"}
+}
+
+// Network returns a network's keys for API version api.
+func Network(api int) []string {
+	head := []string{"Name", "Id", "Created", "Scope", "Driver"}
+	mid := []string{"IPAM", "Internal", "Attachable", "Ingress", "ConfigFrom", "ConfigOnly"}
+	switch {
+	case api >= V29:
+		out := append(head, "EnableIPv4", "EnableIPv6")
+		out = append(out, mid...)
+		return append(out, "Options", "Labels", "Containers", "Status")
+	case api >= GwPriority:
+		out := append(head, "EnableIPv4", "EnableIPv6")
+		out = append(out, mid...)
+		return append(out, "Containers", "Options", "Labels")
+	}
+	out := append(head, "EnableIPv6")
+	out = append(out, mid...)
+	return append(out, "Containers", "Options", "Labels")
+}
+
+// Ordered writes an object of the given keys in order, each with its
+// value from vals.
+func Ordered(keys []string, vals map[string]any) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kj, _ := json.Marshal(k)
+		b.Write(kj)
+		b.WriteByte(':')
+		vj, err := json.Marshal(vals[k])
+		if err != nil {
+			return nil, err
+		}
+		b.Write(vj)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
