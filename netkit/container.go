@@ -1,10 +1,12 @@
 package netkit
 
 import (
+	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +52,9 @@ type Container struct {
 	done       chan struct{} // closed when the main process has been reaped
 	exited     bool          // the current main process has been reaped
 	sandboxed  bool          // a start got as far as making the namespace
+	// noEndpoint: the last start failed before its endpoint existed
+	// (IPAM refused the address), so inspect shows no NetworkID.
+	noEndpoint bool
 }
 
 // Options returns the options the container was created with.
@@ -159,10 +164,11 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 	case ModeNone:
 	case ModeBridge:
 	}
-	if o.IP.IsValid() {
-		if o.Network.Kind != ModeBridge || o.Network.Network == "" || o.Network.Network == "bridge" {
-			return nil, derr(ErrInvalid, "user specified IP address is supported on user defined networks only")
-		}
+	if w := e.forwardWarning(o.Network.Kind); w != "" {
+		warnings = append(warnings, w)
+	}
+	if o.IP.IsValid() && (o.Network.Kind != ModeBridge || (!e.opts.EndpointSettingsErrors() && o.Network.String() == "bridge")) {
+		return nil, derr(ErrInvalid, "user specified IP address is supported on user defined networks only")
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -171,15 +177,14 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 	}
 	if o.Network.Kind == ModeBridge {
 		netName := o.Network.String() // the network's name, "bridge" for the default
-		n, err := e.networkLocked(netName)
-		if err != nil {
-			return nil, err
-		}
-		if o.IP.IsValid() && !n.UserSubnet {
-			return nil, derr(ErrInvalid, "user specified IP address is supported only when connecting to networks with user configured subnets")
-		}
-		if o.IP.IsValid() && !n.Subnet.Contains(o.IP) {
-			return nil, derr(ErrInvalid, "no configured subnet or ip-range contain the IP address %s", o.IP)
+		// A network that does not exist fails the start, not the
+		// create: the container stays (moby/moby daemon/create.go
+		// validateNetworkingConfig ignores it, v28.5.2).
+		n, _ := e.networkLocked(netName)
+		if o.IP.IsValid() && n != nil {
+			if err := e.checkIP(n, o.IP); err != nil {
+				return nil, err
+			}
 		}
 	}
 	id := names.ID()
@@ -215,6 +220,44 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 	return c, nil
 }
 
+// checkIP checks docker run's --ip on bridge network n. From API 1.44
+// (Docker 25) the daemon checks every endpoint setting, joins what fails
+// under "invalid config for network N: invalid endpoint settings:" (one
+// error as it is, several as "* " lines), and refuses --ip on the default
+// bridge and, unless its subnet was given (libnetwork IpamConf.IsStatic),
+// on a network whose subnet was picked from the default pools (moby/moby
+// daemon/create.go validateNetworkingConfig and container_operations.go
+// validateEndpointSettings, v25.0.0 to v28.5.2).
+func (e *Engine) checkIP(n *Network, ip netip.Addr) error {
+	static := n.UserSubnet || n.staticPool
+	if !e.opts.EndpointSettingsErrors() {
+		if !static {
+			return derr(ErrInvalid, "user specified IP address is supported only when connecting to networks with user configured subnets")
+		}
+		if !n.Subnet.Contains(ip) {
+			return derr(ErrInvalid, "no configured subnet or ip-range contain the IP address %s", ip)
+		}
+		return nil
+	}
+	var errs []string
+	if n.Default {
+		errs = append(errs, "user specified IP address is supported on user defined networks only")
+	}
+	switch {
+	case !static:
+		errs = append(errs, "user specified IP address is supported only when connecting to networks with user configured subnets")
+	case !n.Subnet.Contains(ip):
+		errs = append(errs, fmt.Sprintf("no configured subnet or ip-range contain the IP address %s", ip))
+	}
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return derr(ErrInvalid, "invalid config for network %s: invalid endpoint settings:\n%s", n.Name, errs[0])
+	}
+	return derr(ErrInvalid, "invalid config for network %s: invalid endpoint settings:\n* %s", n.Name, strings.Join(errs, "\n* "))
+}
+
 // portsOf lists the container ports to publish: -p bindings, and with -P
 // every exposed port not already bound, on an ephemeral host port.
 func portsOf(o RunOptions) []ports.Binding {
@@ -244,7 +287,11 @@ func (e *Engine) Remove(ref string, force bool) error {
 	}
 	if c.State() == "running" {
 		if !force {
-			return derr(ErrConflict, "cannot remove container \"/%s\": container is running: stop the container before removing or force remove", c.Name)
+			name := "/" + c.Name
+			if e.opts.RemoveErrorNamesRef() {
+				name = ref
+			}
+			return derr(ErrConflict, "cannot remove container %q: container is running: stop the container before removing or force remove", name)
 		}
 		c.stop(0, false)
 	}

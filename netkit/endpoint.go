@@ -22,6 +22,9 @@ type endpoint struct {
 	addr     netip.Addr
 	mac      net.HardwareAddr
 	reqIP    netip.Addr // --ip
+	// connected: docker network connect made it, whose CLI sends an
+	// IPAMConfig, Aliases and DriverOpts even when empty.
+	connected bool
 }
 
 // attach connects the container to a network: an address from IPAM, a veth

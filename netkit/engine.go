@@ -39,6 +39,10 @@ type Engine struct {
 	hostV6     *link.HostIPv6Off // host-side veths start with IPv6 off
 	sysctls    netns.Sysctls     // containers' /proc/sys, through private procfs instances
 	flipped    bool              // the engine turned ip_forward on
+	// forwardPending: the engine turns ip_forward on with its first
+	// bridge network, as none was made at start (see forwardNow).
+	forwardPending bool
+	forwardOff     func() bool // the host's ip_forward was 0, read once (see forwardWarning)
 	discarding atomic.Bool       // the lab is closing: links and rules go with its namespaces
 	started    time.Time
 	stopped    bool
@@ -51,6 +55,9 @@ type firewaller interface {
 	// that network's rules, in one batch (one iptables-save and one
 	// iptables-restore for a fresh engine instead of two of each).
 	start(flippedForward bool, first *Network) error
+	// forwardDrop sets the FORWARD policy to DROP when the engine turned
+	// forwarding on after it started.
+	forwardDrop() error
 	addNetwork(n *Network) error
 	delNetwork(n *Network) error
 	// expect announces n calls of addPorts or delPorts that a container
@@ -109,6 +116,7 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 	}
 	l.stored = carried
 	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: link.NewDeleter(lender{host}), hostV6: link.NewHostIPv6Off(host.ns)}
+	e.forwardOff = sync.OnceValue(e.readForwardOff)
 	if err := e.start(carried); err != nil {
 		e.shutdown(stopRemove)
 		return nil, err
@@ -150,7 +158,8 @@ func (e *Engine) start(c *carry) error {
 		}
 	}
 	e.alloc = ports.NewAllocator(begin, end)
-	if !e.opts.NoIPForward {
+	e.forwardPending = !e.opts.NoIPForward && !e.forwardAtStart()
+	if !e.opts.NoIPForward && e.forwardAtStart() {
 		v, err := e.host.ns.ReadSysctl("net/ipv4/ip_forward")
 		if err != nil {
 			return err
@@ -355,11 +364,14 @@ func (e *Engine) defaultNetwork() (*Network, error) {
 	switch {
 	case e.opts.BIP.IsValid():
 		gw = e.opts.BIP
+		n.staticPool = true
 	case have.IsValid() && (!e.opts.FixedCIDR.IsValid() || have.Masked().Contains(e.opts.FixedCIDR.Addr())):
 		gw = have
+		n.staticPool = true
 	case e.opts.FixedCIDR.IsValid():
 		sub := e.opts.FixedCIDR.Masked()
 		gw = netip.PrefixFrom(sub.Addr().Next(), sub.Bits())
+		n.staticPool, n.poolFromFixedCIDR = true, true
 	default:
 		sub, err := e.spaces.Allocate(e.reservedPrefixes())
 		if err != nil {
@@ -421,6 +433,9 @@ func (e *Engine) reservedPrefixes() []netip.Prefix {
 // addNetwork creates the network's bridge (if netkit owns it) and its rules,
 // rolling back on error.
 func (e *Engine) addNetwork(n *Network) error {
+	if err := e.forwardNow(); err != nil {
+		return fmt.Errorf("turning IPv4 forwarding on for network %s: %w", n.Name, err)
+	}
 	return e.plumbNetwork(n, func() error {
 		if err := e.fw.addNetwork(n); err != nil {
 			return fmt.Errorf("programming rules for network %s: %w", n.Name, err)
@@ -563,6 +578,7 @@ func sortNetworks(ns []*Network) {
 type noFirewall struct{}
 
 func (noFirewall) start(bool, *Network) error                                          { return nil }
+func (noFirewall) forwardDrop() error                                                  { return nil }
 func (noFirewall) addNetwork(*Network) error                                           { return nil }
 func (noFirewall) delNetwork(*Network) error                                           { return nil }
 func (noFirewall) expect(int) *batch.Ticket                                            { return nil }

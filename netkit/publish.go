@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"slices"
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/ports"
@@ -49,6 +50,16 @@ func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ti
 			ips = []netip.Addr{n.HostBinding}
 		default:
 			ips = []netip.Addr{any4, any6}
+		}
+		if e.opts.NoUserlandProxy {
+			// Without the proxy nothing maps a host IPv6 address to an
+			// IPv4-only container: Docker drops those bindings, only
+			// logging it (moby/moby libnetwork/drivers/bridge/
+			// port_mapping_linux.go addPortMappings, v28.5.2).
+			ips = slices.DeleteFunc(ips, netip.Addr.Is6)
+			if len(ips) == 0 {
+				continue
+			}
 		}
 		// Ephemeral and range requests move on to the next port when the
 		// kernel refuses the bind (Docker retries up to 10 times); an exact

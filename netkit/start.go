@@ -3,6 +3,7 @@ package netkit
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -84,10 +85,10 @@ func (c *Container) Start() (err error) {
 		netName := o.Network.String() // the network's name, "bridge" for the default
 		n, nerr := e.Network(netName)
 		if nerr != nil {
-			if netName == "bridge" && e.opts.Bridge == "none" {
+			if e.bridgeNone(netName) {
 				n = nil // -b none: default-mode containers get no eth0
 			} else {
-				return nerr
+				return e.setupError(nerr)
 			}
 		}
 		if n != nil {
@@ -103,6 +104,9 @@ func (c *Container) Start() (err error) {
 			// time: neither needs the other, and each mostly waits for
 			// the kernel (rtnl, iptables-restore).
 			ep, rerr := c.reserve(n, o.IP)
+			c.mu.Lock()
+			c.noEndpoint = rerr != nil
+			c.mu.Unlock()
 			if rerr != nil {
 				return e.setupError(rerr)
 			}
@@ -111,7 +115,7 @@ func (c *Container) Start() (err error) {
 			// (libnetwork adds the endpoint's at join, the port's at
 			// ProgramExternalConnectivity), seen on Docker 28.5.2.
 			published := make(chan error, 1)
-			serial := loopbackBinding(portsOf(o))
+			serial := loopbackBinding(portsOf(o), n.HostBinding)
 			if !serial {
 				go func() { published <- c.publish(n, ep.addr, ep.ID, t) }()
 			}
@@ -162,10 +166,16 @@ func (c *Container) Start() (err error) {
 // before they were published.
 var errNotPublished = errors.New("ports not published")
 
-// loopbackBinding reports whether a binding is on an IPv4 loopback address.
-func loopbackBinding(bs []ports.Binding) bool {
+// loopbackBinding reports whether a binding is on an IPv4 loopback
+// address, its own or, when it names none, the network's default host
+// address def (--ip, com.docker.network.bridge.host_binding_ipv4).
+func loopbackBinding(bs []ports.Binding, def netip.Addr) bool {
 	for _, b := range bs {
-		if b.HostIP.Is4() && b.HostIP.IsLoopback() {
+		ip := b.HostIP
+		if !ip.IsValid() {
+			ip = def
+		}
+		if ip.Is4() && ip.IsLoopback() {
 			return true
 		}
 	}

@@ -47,7 +47,11 @@ var randomOrder = map[string]string{"20": "Docker before 27 orders a container's
 // that set them on a user-defined network
 // (com.docker.network.bridge.enable_icc and enable_ip_masquerade): the
 // engine's rules are the same for both spellings.
-var Cases = []Case{
+var Cases = append(baseCases, moreCases...)
+
+// baseCases are the first cases: -p forms, network modes, user-defined
+// networks, conflicts and bad specs.
+var baseCases = []Case{
 	// Each -p form of docs/docker.md §2.4.
 	{Name: "publish_tcp", Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}", "port @web 80"}},
 	{Name: "publish_udp", Steps: []string{"run -d --name @web -p 8080:80/udp {IMAGE} {SERVE}"}},
