@@ -1,15 +1,14 @@
 package netkit
 
 import (
-	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/labrun/labrun/netkit/ipam"
 	"github.com/labrun/labrun/netkit/names"
 	"github.com/labrun/labrun/netkit/ports"
 )
@@ -220,42 +219,25 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 	return c, nil
 }
 
-// checkIP checks docker run's --ip on bridge network n. From API 1.44
-// (Docker 25) the daemon checks every endpoint setting, joins what fails
-// under "invalid config for network N: invalid endpoint settings:" (one
-// error as it is, several as "* " lines), and refuses --ip on the default
-// bridge and, unless its subnet was given (libnetwork IpamConf.IsStatic),
-// on a network whose subnet was picked from the default pools (moby/moby
-// daemon/create.go validateNetworkingConfig and container_operations.go
-// validateEndpointSettings, v25.0.0 to v28.5.2).
+// checkIP checks docker run's --ip on bridge network n: from API 1.44
+// (Docker 25) as ipam.EndpointIPError says, under "invalid config for
+// network N: " (moby/moby daemon/create.go validateNetworkingConfig,
+// v25.0.0 to v28.5.2); before, one reason, as it is.
 func (e *Engine) checkIP(n *Network, ip netip.Addr) error {
 	static := n.UserSubnet || n.staticPool
-	if !e.opts.EndpointSettingsErrors() {
-		if !static {
-			return derr(ErrInvalid, "user specified IP address is supported only when connecting to networks with user configured subnets")
-		}
-		if !n.Subnet.Contains(ip) {
-			return derr(ErrInvalid, "no configured subnet or ip-range contain the IP address %s", ip)
+	if e.opts.EndpointSettingsErrors() {
+		if err := ipam.EndpointIPError(n.Default, static, n.Subnet, ip); err != nil {
+			return derr(ErrInvalid, "invalid config for network %s: %s", n.Name, err)
 		}
 		return nil
 	}
-	var errs []string
-	if n.Default {
-		errs = append(errs, "user specified IP address is supported on user defined networks only")
+	if !static {
+		return derr(ErrInvalid, "user specified IP address is supported only when connecting to networks with user configured subnets")
 	}
-	switch {
-	case !static:
-		errs = append(errs, "user specified IP address is supported only when connecting to networks with user configured subnets")
-	case !n.Subnet.Contains(ip):
-		errs = append(errs, fmt.Sprintf("no configured subnet or ip-range contain the IP address %s", ip))
+	if !n.Subnet.Contains(ip) {
+		return derr(ErrInvalid, "no configured subnet or ip-range contain the IP address %s", ip)
 	}
-	switch len(errs) {
-	case 0:
-		return nil
-	case 1:
-		return derr(ErrInvalid, "invalid config for network %s: invalid endpoint settings:\n%s", n.Name, errs[0])
-	}
-	return derr(ErrInvalid, "invalid config for network %s: invalid endpoint settings:\n* %s", n.Name, strings.Join(errs, "\n* "))
+	return nil
 }
 
 // portsOf lists the container ports to publish: -p bindings, and with -P

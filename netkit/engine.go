@@ -29,23 +29,21 @@ type Engine struct {
 	host *Node
 	opts DaemonOptions
 
-	mu         sync.Mutex
-	fw         firewaller
-	spaces     *ipam.Spaces
-	networks   []*Network   // in creation order
-	containers []*Container // in creation order
-	alloc      *ports.Allocator
-	veths      *link.Deleter     // deletes containers' host-side veths, in batches
-	hostV6     *link.HostIPv6Off // host-side veths start with IPv6 off
-	sysctls    netns.Sysctls     // containers' /proc/sys, through private procfs instances
-	flipped    bool              // the engine turned ip_forward on
-	// forwardPending: the engine turns ip_forward on with its first
-	// bridge network, as none was made at start (see forwardNow).
-	forwardPending bool
-	forwardOff     func() bool // the host's ip_forward was 0, read once (see forwardWarning)
-	discarding atomic.Bool       // the lab is closing: links and rules go with its namespaces
-	started    time.Time
-	stopped    bool
+	mu             sync.Mutex
+	fw             firewaller
+	spaces         *ipam.Spaces
+	networks       []*Network   // in creation order
+	containers     []*Container // in creation order
+	alloc          *ports.Allocator
+	veths          *link.Deleter     // deletes containers' host-side veths, in batches
+	hostV6         *link.HostIPv6Off // host-side veths start with IPv6 off
+	sysctls        netns.Sysctls     // containers' /proc/sys, through private procfs instances
+	flipped        bool              // the engine turned ip_forward on
+	forwardPending bool              // ip_forward goes on with the first bridge network (forwardNow)
+	forwardOff     func() bool       // the host's ip_forward was 0, read once (see forwardWarning)
+	discarding     atomic.Bool       // the lab is closing: links and rules go with its namespaces
+	started        time.Time
+	stopped        bool
 }
 
 // firewaller is the seam between the engine and its rule back end (iptables
@@ -360,39 +358,15 @@ func (e *Engine) defaultNetwork() (*Network, error) {
 			have = netip.PrefixFrom(a, bits)
 		}
 	}
-	var gw netip.Prefix
-	switch {
-	case e.opts.BIP.IsValid():
-		gw = e.opts.BIP
-		n.staticPool = true
-	case have.IsValid() && (!e.opts.FixedCIDR.IsValid() || have.Masked().Contains(e.opts.FixedCIDR.Addr())):
-		gw = have
-		n.staticPool = true
-	case e.opts.FixedCIDR.IsValid():
-		sub := e.opts.FixedCIDR.Masked()
-		gw = netip.PrefixFrom(sub.Addr().Next(), sub.Bits())
-		n.staticPool, n.poolFromFixedCIDR = true, true
-	default:
-		sub, err := e.spaces.Allocate(e.reservedPrefixes())
-		if err != nil {
-			return nil, err
-		}
-		gw = netip.PrefixFrom(sub.Addr().Next(), sub.Bits())
+	c, err := ipam.DefaultBridge(ipam.BridgeFlags{BIP: e.opts.BIP, FixedCIDR: e.opts.FixedCIDR,
+		DefaultGateway: e.opts.DefaultGateway, Have: have}, func() (netip.Prefix, error) { return e.spaces.Allocate(e.reservedPrefixes()) })
+	if errors.Is(err, ipam.ErrPoolsExhausted) {
+		return nil, err
+	} else if err != nil {
+		return nil, fmt.Errorf("%s: %w", err, ErrInvalid)
 	}
-	n.Subnet = gw.Masked()
-	n.Gateway = gw.Addr()
-	if e.opts.FixedCIDR.IsValid() {
-		if !n.Subnet.Contains(e.opts.FixedCIDR.Addr()) || e.opts.FixedCIDR.Bits() < n.Subnet.Bits() {
-			return nil, fmt.Errorf("fixed-cidr %s is not within the bridge subnet %s: %w", e.opts.FixedCIDR, n.Subnet, ErrInvalid)
-		}
-		n.IPRange = e.opts.FixedCIDR.Masked()
-	}
-	if e.opts.DefaultGateway.IsValid() {
-		if !n.Subnet.Contains(e.opts.DefaultGateway) {
-			return nil, fmt.Errorf("default gateway %s is not within the bridge subnet %s: %w", e.opts.DefaultGateway, n.Subnet, ErrInvalid)
-		}
-		n.DefaultGW = e.opts.DefaultGateway
-	}
+	n.Subnet, n.Gateway, n.IPRange, n.DefaultGW = c.Subnet, c.Gateway, c.IPRange, c.DefaultGW
+	n.staticPool, n.poolFromFixedCIDR = c.Static, c.NoGateway
 	_ = e.spaces.Reserve(n.Subnet)
 	pool, err := ipam.NewPool(n.Subnet, n.IPRange)
 	if err != nil {
@@ -405,7 +379,7 @@ func (e *Engine) defaultNetwork() (*Network, error) {
 	}
 	if !exists {
 		n.createdBridge = true
-	} else if !have.IsValid() || gw != have {
+	} else if !have.IsValid() || netip.PrefixFrom(c.Gateway, c.Subnet.Bits()) != have {
 		n.addAddress = true
 	}
 	return n, nil
@@ -456,7 +430,7 @@ func (e *Engine) plumbNetwork(n *Network, program func() error) (err error) {
 	}
 	if n.createdBridge {
 		// Equivalent to: ip link add BR type bridge && ip addr add GW/BITS dev BR && ip link set BR up
-		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, HardwareAddr: e.bridgeMAC(), MTU: e.linkMTU(n)}}
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, HardwareAddr: names.BridgeMAC(e.opts.RandomMAC()), MTU: e.linkMTU(n)}}
 		if err := e.hostV6.Bridge(func() error { return h.LinkAdd(br) }); err != nil {
 			return fmt.Errorf("adding bridge %s: %w", n.Bridge, err)
 		}

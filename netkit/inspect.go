@@ -280,17 +280,16 @@ func (c *Container) Inspect() ContainerJSON {
 			if ep.net.Internal && !r.InternalGateway() {
 				es.Gateway = ""
 			}
+			if ep.reqIP.IsValid() || ep.connected {
+				es.IPAMConfig = &EndpointIPAMConfig{}
+			}
 			if ep.reqIP.IsValid() {
-				es.IPAMConfig = &EndpointIPAMConfig{IPv4Address: ep.reqIP.String()}
+				es.IPAMConfig.IPv4Address = ep.reqIP.String()
 			}
 			if ep.connected {
-				// docker network connect's request has an IPAMConfig,
-				// Aliases and DriverOpts, empty or not, and the daemon
-				// keeps them (docker/cli cli/command/network/connect.go
-				// runConnect, v28.2.2).
-				if es.IPAMConfig == nil {
-					es.IPAMConfig = &EndpointIPAMConfig{}
-				}
+				// docker network connect sends an IPAMConfig, Aliases and
+				// DriverOpts, empty or not (docker/cli cli/command/network/
+				// connect.go runConnect, v28.2.2); the daemon keeps them.
 				es.Aliases, es.DriverOpts = []string{}, map[string]string{}
 			}
 			c.nameSettings(es, ep.net, api)

@@ -196,19 +196,18 @@ func (e *Engine) RemoveNetwork(ref string) error {
 	return err
 }
 
-// activeEndpointsError is the daemon's refusal to remove network n, which
-// has endpoints: from 28.1 it lists them, `name:"CONTAINER"
-// id:"ENDPOINT/12"`, in the containers' order (moby/moby
+// activeEndpointsError refuses to remove network n, which has endpoints:
+// from 28.1 naming them, `name:"CONTAINER" id:"ENDPOINT/12"` (moby/moby
 // libnetwork/network.go delete, v28.5.2). Caller holds e.mu.
 func (e *Engine) activeEndpointsError(n *Network) error {
-	if !e.opts.ActiveEndpointNames() {
-		return derr(ErrConflict, "error while removing network: network %s id %s has active endpoints", n.Name, n.ID)
-	}
 	var eps []string
 	for _, c := range e.containers {
 		if ep, ok := n.endpoints[c.ID]; ok {
 			eps = append(eps, fmt.Sprintf("name:%q id:%q", c.Name, ep.ID[:12]))
 		}
+	}
+	if !e.opts.ActiveEndpointNames() {
+		return derr(ErrConflict, "error while removing network: network %s id %s has active endpoints", n.Name, n.ID)
 	}
 	return derr(ErrConflict, "error while removing network: network %s has active endpoints (%s)", n.Name, strings.Join(eps, ", "))
 }

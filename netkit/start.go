@@ -3,7 +3,6 @@ package netkit
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -115,7 +114,7 @@ func (c *Container) Start() (err error) {
 			// (libnetwork adds the endpoint's at join, the port's at
 			// ProgramExternalConnectivity), seen on Docker 28.5.2.
 			published := make(chan error, 1)
-			serial := loopbackBinding(portsOf(o), n.HostBinding)
+			serial := ports.OnLoopback(portsOf(o), n.HostBinding)
 			if !serial {
 				go func() { published <- c.publish(n, ep.addr, ep.ID, t) }()
 			}
@@ -165,22 +164,6 @@ func (c *Container) Start() (err error) {
 // errNotPublished stands for the ports of a container whose veth failed
 // before they were published.
 var errNotPublished = errors.New("ports not published")
-
-// loopbackBinding reports whether a binding is on an IPv4 loopback
-// address, its own or, when it names none, the network's default host
-// address def (--ip, com.docker.network.bridge.host_binding_ipv4).
-func loopbackBinding(bs []ports.Binding, def netip.Addr) bool {
-	for _, b := range bs {
-		ip := b.HostIP
-		if !ip.IsValid() {
-			ip = def
-		}
-		if ip.Is4() && ip.IsLoopback() {
-			return true
-		}
-	}
-	return false
-}
 
 // startProcess starts the main process inside the container's namespace,
 // waits for it to report readiness and marks the container running.
