@@ -35,8 +35,14 @@ func (e *Engine) Connect(network, container string, ip netip.Addr) error {
 	if !running {
 		return derr(ErrNotRunning, "container %s is not running", c.ID)
 	}
-	_, err = c.attach(n, ip, false)
-	return err
+	ep, err := c.attach(n, ip, false)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	ep.connected = true
+	c.mu.Unlock()
+	return nil
 }
 
 // Disconnect detaches a container from a network.

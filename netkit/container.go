@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/labrun/labrun/netkit/ipam"
 	"github.com/labrun/labrun/netkit/names"
 	"github.com/labrun/labrun/netkit/ports"
 )
@@ -52,6 +53,9 @@ type Container struct {
 	sandboxed  bool          // a start got as far as making the namespace
 	// failedStart: the last start failed once it had made the namespace.
 	failedStart bool
+	// noEndpoint: the last start failed before its endpoint existed
+	// (IPAM refused the address), so inspect shows no NetworkID.
+	noEndpoint bool
 }
 
 // Options returns the options the container was created with.
@@ -161,10 +165,11 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 	case ModeNone:
 	case ModeBridge:
 	}
-	if o.IP.IsValid() {
-		if o.Network.Kind != ModeBridge || o.Network.Network == "" || o.Network.Network == "bridge" {
-			return nil, derr(ErrInvalid, "user specified IP address is supported on user defined networks only")
-		}
+	if w := e.forwardWarning(o.Network.Kind); w != "" {
+		warnings = append(warnings, w)
+	}
+	if o.IP.IsValid() && (o.Network.Kind != ModeBridge || (!e.opts.EndpointSettingsErrors() && o.Network.String() == "bridge")) {
+		return nil, derr(ErrInvalid, "user specified IP address is supported on user defined networks only")
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -173,15 +178,14 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 	}
 	if o.Network.Kind == ModeBridge {
 		netName := o.Network.String() // the network's name, "bridge" for the default
-		n, err := e.networkLocked(netName)
-		if err != nil {
-			return nil, err
-		}
-		if o.IP.IsValid() && !n.UserSubnet {
-			return nil, derr(ErrInvalid, "user specified IP address is supported only when connecting to networks with user configured subnets")
-		}
-		if o.IP.IsValid() && !n.Subnet.Contains(o.IP) {
-			return nil, derr(ErrInvalid, "no configured subnet or ip-range contain the IP address %s", o.IP)
+		// A network that does not exist fails the start, not the
+		// create: the container stays (moby/moby daemon/create.go
+		// validateNetworkingConfig ignores it, v28.5.2).
+		n, _ := e.networkLocked(netName)
+		if o.IP.IsValid() && n != nil {
+			if err := e.checkIP(n, o.IP); err != nil {
+				return nil, err
+			}
 		}
 	}
 	id := names.ID()
@@ -217,6 +221,27 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 	return c, nil
 }
 
+// checkIP checks docker run's --ip on bridge network n: from API 1.44
+// (Docker 25) as ipam.EndpointIPError says, under "invalid config for
+// network N: " (moby/moby daemon/create.go validateNetworkingConfig,
+// v25.0.0 to v28.5.2); before, one reason, as it is.
+func (e *Engine) checkIP(n *Network, ip netip.Addr) error {
+	static := n.UserSubnet || n.staticPool
+	if e.opts.EndpointSettingsErrors() {
+		if err := ipam.EndpointIPError(n.Default, static, n.Subnet, ip); err != nil {
+			return derr(ErrInvalid, "invalid config for network %s: %s", n.Name, err)
+		}
+		return nil
+	}
+	if !static {
+		return derr(ErrInvalid, "user specified IP address is supported only when connecting to networks with user configured subnets")
+	}
+	if !n.Subnet.Contains(ip) {
+		return derr(ErrInvalid, "no configured subnet or ip-range contain the IP address %s", ip)
+	}
+	return nil
+}
+
 // portsOf lists the container ports to publish: -p bindings, and with -P
 // every exposed port not already bound, on an ephemeral host port.
 func portsOf(o RunOptions) []ports.Binding {
@@ -246,7 +271,11 @@ func (e *Engine) Remove(ref string, force bool) error {
 	}
 	if c.State() == "running" {
 		if !force {
-			return derr(ErrConflict, "cannot remove container \"/%s\": container is running: stop the container before removing or force remove", c.Name)
+			name := "/" + c.Name
+			if e.opts.RemoveErrorNamesRef() {
+				name = ref
+			}
+			return derr(ErrConflict, "cannot remove container %q: container is running: stop the container before removing or force remove", name)
 		}
 		c.stop(0, false)
 	}

@@ -22,6 +22,9 @@ type endpoint struct {
 	addr     netip.Addr
 	mac      net.HardwareAddr
 	reqIP    netip.Addr // --ip
+	// connected: docker network connect made it, whose CLI sends an
+	// IPAMConfig, Aliases and DriverOpts even when empty.
+	connected bool
 }
 
 // attach connects the container to a network: an address from IPAM, a veth
@@ -65,7 +68,7 @@ func (c *Container) reserve(n *Network, req netip.Addr) (*endpoint, error) {
 	c.mu.Lock()
 	ifname := fmt.Sprintf("eth%d", len(c.endpoints))
 	c.mu.Unlock()
-	return &endpoint{ID: names.ID(), net: n, ifname: ifname, hostVeth: "veth" + names.ID()[:7], addr: addr, mac: c.e.containerMAC(addr), reqIP: req}, nil
+	return &endpoint{ID: names.ID(), net: n, ifname: ifname, hostVeth: "veth" + names.ID()[:7], addr: addr, mac: names.ContainerMAC(addr, c.e.opts.RandomMAC()), reqIP: req}, nil
 }
 
 // plumb makes a reserved endpoint's veth pair and configures the

@@ -29,19 +29,21 @@ type Engine struct {
 	host *Node
 	opts DaemonOptions
 
-	mu         sync.Mutex
-	fw         firewaller
-	spaces     *ipam.Spaces
-	networks   []*Network   // in creation order
-	containers []*Container // in creation order
-	alloc      *ports.Allocator
-	veths      *link.Deleter     // deletes containers' host-side veths, in batches
-	hostV6     *link.HostIPv6Off // host-side veths start with IPv6 off
-	sysctls    netns.Sysctls     // containers' /proc/sys, through private procfs instances
-	flipped    bool              // the engine turned ip_forward on
-	discarding atomic.Bool       // the lab is closing: links and rules go with its namespaces
-	started    time.Time
-	stopped    bool
+	mu             sync.Mutex
+	fw             firewaller
+	spaces         *ipam.Spaces
+	networks       []*Network   // in creation order
+	containers     []*Container // in creation order
+	alloc          *ports.Allocator
+	veths          *link.Deleter     // deletes containers' host-side veths, in batches
+	hostV6         *link.HostIPv6Off // host-side veths start with IPv6 off
+	sysctls        netns.Sysctls     // containers' /proc/sys, through private procfs instances
+	flipped        bool              // the engine turned ip_forward on
+	forwardPending bool              // ip_forward goes on with the first bridge network (forwardNow)
+	forwardOff     func() bool       // the host's ip_forward was 0, read once (see forwardWarning)
+	discarding     atomic.Bool       // the lab is closing: links and rules go with its namespaces
+	started        time.Time
+	stopped        bool
 }
 
 // firewaller is the seam between the engine and its rule back end (iptables
@@ -51,6 +53,9 @@ type firewaller interface {
 	// that network's rules, in one batch (one iptables-save and one
 	// iptables-restore for a fresh engine instead of two of each).
 	start(flippedForward bool, first *Network) error
+	// forwardDrop sets the FORWARD policy to DROP when the engine turned
+	// forwarding on after it started.
+	forwardDrop() error
 	addNetwork(n *Network) error
 	delNetwork(n *Network) error
 	// expect announces n calls of addPorts or delPorts that a container
@@ -109,6 +114,7 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 	}
 	l.stored = carried
 	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: link.NewDeleter(lender{host}), hostV6: link.NewHostIPv6Off(host.ns)}
+	e.forwardOff = sync.OnceValue(e.readForwardOff)
 	if err := e.start(carried); err != nil {
 		e.shutdown(stopRemove)
 		return nil, err
@@ -150,7 +156,8 @@ func (e *Engine) start(c *carry) error {
 		}
 	}
 	e.alloc = ports.NewAllocator(begin, end)
-	if !e.opts.NoIPForward {
+	e.forwardPending = !e.opts.NoIPForward && !e.forwardAtStart()
+	if !e.opts.NoIPForward && e.forwardAtStart() {
 		v, err := e.host.ns.ReadSysctl("net/ipv4/ip_forward")
 		if err != nil {
 			return err
@@ -351,36 +358,15 @@ func (e *Engine) defaultNetwork() (*Network, error) {
 			have = netip.PrefixFrom(a, bits)
 		}
 	}
-	var gw netip.Prefix
-	switch {
-	case e.opts.BIP.IsValid():
-		gw = e.opts.BIP
-	case have.IsValid() && (!e.opts.FixedCIDR.IsValid() || have.Masked().Contains(e.opts.FixedCIDR.Addr())):
-		gw = have
-	case e.opts.FixedCIDR.IsValid():
-		sub := e.opts.FixedCIDR.Masked()
-		gw = netip.PrefixFrom(sub.Addr().Next(), sub.Bits())
-	default:
-		sub, err := e.spaces.Allocate(e.reservedPrefixes())
-		if err != nil {
-			return nil, err
-		}
-		gw = netip.PrefixFrom(sub.Addr().Next(), sub.Bits())
+	c, err := ipam.DefaultBridge(ipam.BridgeFlags{BIP: e.opts.BIP, FixedCIDR: e.opts.FixedCIDR,
+		DefaultGateway: e.opts.DefaultGateway, Have: have}, func() (netip.Prefix, error) { return e.spaces.Allocate(e.reservedPrefixes()) })
+	if errors.Is(err, ipam.ErrPoolsExhausted) {
+		return nil, err
+	} else if err != nil {
+		return nil, fmt.Errorf("%s: %w", err, ErrInvalid)
 	}
-	n.Subnet = gw.Masked()
-	n.Gateway = gw.Addr()
-	if e.opts.FixedCIDR.IsValid() {
-		if !n.Subnet.Contains(e.opts.FixedCIDR.Addr()) || e.opts.FixedCIDR.Bits() < n.Subnet.Bits() {
-			return nil, fmt.Errorf("fixed-cidr %s is not within the bridge subnet %s: %w", e.opts.FixedCIDR, n.Subnet, ErrInvalid)
-		}
-		n.IPRange = e.opts.FixedCIDR.Masked()
-	}
-	if e.opts.DefaultGateway.IsValid() {
-		if !n.Subnet.Contains(e.opts.DefaultGateway) {
-			return nil, fmt.Errorf("default gateway %s is not within the bridge subnet %s: %w", e.opts.DefaultGateway, n.Subnet, ErrInvalid)
-		}
-		n.DefaultGW = e.opts.DefaultGateway
-	}
+	n.Subnet, n.Gateway, n.IPRange, n.DefaultGW = c.Subnet, c.Gateway, c.IPRange, c.DefaultGW
+	n.staticPool, n.poolFromFixedCIDR = c.Static, c.NoGateway
 	_ = e.spaces.Reserve(n.Subnet)
 	pool, err := ipam.NewPool(n.Subnet, n.IPRange)
 	if err != nil {
@@ -393,7 +379,7 @@ func (e *Engine) defaultNetwork() (*Network, error) {
 	}
 	if !exists {
 		n.createdBridge = true
-	} else if !have.IsValid() || gw != have {
+	} else if !have.IsValid() || netip.PrefixFrom(c.Gateway, c.Subnet.Bits()) != have {
 		n.addAddress = true
 	}
 	return n, nil
@@ -421,6 +407,9 @@ func (e *Engine) reservedPrefixes() []netip.Prefix {
 // addNetwork creates the network's bridge (if netkit owns it) and its rules,
 // rolling back on error.
 func (e *Engine) addNetwork(n *Network) error {
+	if err := e.forwardNow(); err != nil {
+		return fmt.Errorf("turning IPv4 forwarding on for network %s: %w", n.Name, err)
+	}
 	return e.plumbNetwork(n, func() error {
 		if err := e.fw.addNetwork(n); err != nil {
 			return fmt.Errorf("programming rules for network %s: %w", n.Name, err)
@@ -441,7 +430,7 @@ func (e *Engine) plumbNetwork(n *Network, program func() error) (err error) {
 	}
 	if n.createdBridge {
 		// Equivalent to: ip link add BR type bridge && ip addr add GW/BITS dev BR && ip link set BR up
-		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, HardwareAddr: e.bridgeMAC(), MTU: e.linkMTU(n)}}
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, HardwareAddr: names.BridgeMAC(e.opts.RandomMAC()), MTU: e.linkMTU(n)}}
 		if err := e.hostV6.Bridge(func() error { return h.LinkAdd(br) }); err != nil {
 			return fmt.Errorf("adding bridge %s: %w", n.Bridge, err)
 		}
@@ -563,6 +552,7 @@ func sortNetworks(ns []*Network) {
 type noFirewall struct{}
 
 func (noFirewall) start(bool, *Network) error                                          { return nil }
+func (noFirewall) forwardDrop() error                                                  { return nil }
 func (noFirewall) addNetwork(*Network) error                                           { return nil }
 func (noFirewall) delNetwork(*Network) error                                           { return nil }
 func (noFirewall) expect(int) *batch.Ticket                                            { return nil }

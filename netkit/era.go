@@ -1,10 +1,7 @@
 package netkit
 
 import (
-	"crypto/rand"
 	"errors"
-	"net"
-	"net/netip"
 	"strconv"
 	"strings"
 
@@ -65,36 +62,6 @@ func (e *Engine) clientAPI(v string) int {
 		return min(n, e.opts.API())
 	}
 	return e.opts.API()
-}
-
-// containerMAC is the MAC address of a container's interface with address
-// a: 02:42 and the IPv4 address before 28.0, random since.
-func (e *Engine) containerMAC(a netip.Addr) net.HardwareAddr {
-	if e.opts.RandomMAC() || !a.Is4() {
-		return randomLAA()
-	}
-	b := a.As4()
-	return net.HardwareAddr{0x02, 0x42, b[0], b[1], b[2], b[3]}
-}
-
-// bridgeMAC is the MAC address of a bridge the engine creates: 02:42 and
-// four random bytes before 28.0, random since.
-func (e *Engine) bridgeMAC() net.HardwareAddr {
-	if e.opts.RandomMAC() {
-		return randomLAA()
-	}
-	mac := randomLAA()
-	mac[0], mac[1] = 0x02, 0x42
-	return mac
-}
-
-// randomLAA is a random locally administered unicast MAC address (Docker
-// 28's netutils.GenerateRandomMAC).
-func randomLAA() net.HardwareAddr {
-	mac := make(net.HardwareAddr, 6)
-	rand.Read(mac)
-	mac[0] = mac[0]&0xfe | 0x02
-	return mac
 }
 
 // setupError wraps an error of setting up a container's networking at

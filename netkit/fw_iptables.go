@@ -60,6 +60,13 @@ func (f *iptablesFirewall) start(flipped bool, first *Network) error {
 	return f.prog.Apply(ops)
 }
 
+// forwardDrop sets the FORWARD policy to DROP once the engine turned
+// forwarding on after it started (see Engine.forwardNow).
+func (f *iptablesFirewall) forwardDrop() error {
+	f.cfg.IPForwardFlipped = true
+	return f.prog.Apply(firewall.ForwardDrop())
+}
+
 func (f *iptablesFirewall) addNetwork(n *Network) error {
 	return f.prog.Apply(f.cfg.AddNetwork(firewallNetwork(n)))
 }

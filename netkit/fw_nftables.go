@@ -67,6 +67,10 @@ func (f *nftablesFirewall) start(_ bool, first *Network) error {
 	return nil
 }
 
+// forwardDrop does nothing: the nftables back end never turns forwarding
+// on (docs/docker.md §1.4), so the engine never defers it.
+func (f *nftablesFirewall) forwardDrop() error { return nil }
+
 func (f *nftablesFirewall) addNetwork(n *Network) error {
 	return f.update("adding network "+n.Name, func(s *nft.State) {
 		s.Networks = append(s.Networks, firewallNetwork(n))

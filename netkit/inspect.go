@@ -169,6 +169,9 @@ type IPAMConfig struct {
 	Subnet  string `json:",omitempty"`
 	IPRange string `json:",omitempty"`
 	Gateway string `json:",omitempty"`
+	// AuxiliaryAddresses holds the default bridge's --default-gateway
+	// ("DefaultGatewayIPv4").
+	AuxiliaryAddresses map[string]string `json:",omitempty"`
 }
 
 // NetworkContainer is one container entry of docker network inspect.
@@ -264,10 +267,11 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 	case ModeContainer:
 		ns.Ports = map[string][]PortBindingJSON{}
 	case ModeBridge:
-		if c.state == stateRunning && (!c.onInternal() || r.InternalExposed()) {
+		if c.state == stateRunning && (!c.onInternal() || r.InternalExposed()) && len(c.endpoints) > 0 {
 			// Exposed ports show on bridge networks, on internal ones
 			// only from 29 (before, Docker gave their endpoints no port
-			// settings).
+			// settings), and not once the container left every network
+			// (no endpoint has them).
 			for _, p := range exposed {
 				ns.Ports[p.String()] = nil
 			}
@@ -288,22 +292,21 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 			if ep.net.Internal && !r.InternalGateway() {
 				es.Gateway = ""
 			}
-			if ep.reqIP.IsValid() {
-				es.IPAMConfig = &EndpointIPAMConfig{IPv4Address: ep.reqIP.String()}
+			if ep.reqIP.IsValid() || ep.connected {
+				es.IPAMConfig = &EndpointIPAMConfig{}
 			}
-			switch {
-			case ep.net.Default:
-			case api <= apiShortIDAlias:
-				// Before DNSNames (API 1.44), the short ID was an alias.
-				es.Aliases = []string{c.ID[:12]}
-			default:
-				es.DNSNames = []string{c.Name, c.ID[:12]}
-				if c.hostname != c.ID[:12] && c.hostname != c.Name {
-					es.DNSNames = append(es.DNSNames, c.hostname)
-				}
-				if api >= shapes.AliasShortID && client < shapes.AliasShortID {
-					es.Aliases = dedup(append(es.Aliases, c.ID[:12], j.Config.Hostname))
-				}
+			if ep.reqIP.IsValid() {
+				es.IPAMConfig.IPv4Address = ep.reqIP.String()
+			}
+			if ep.connected {
+				// docker network connect sends an IPAMConfig, Aliases and
+				// DriverOpts, empty or not (docker/cli cli/command/network/
+				// connect.go runConnect, v28.2.2); the daemon keeps them.
+				es.Aliases, es.DriverOpts = []string{}, map[string]string{}
+			}
+			c.nameSettings(es, ep.net, api)
+			if !ep.net.Default && api >= shapes.AliasShortID && client < shapes.AliasShortID {
+				es.Aliases = dedup(append(es.Aliases, c.ID[:12], j.Config.Hostname))
 			}
 			ns.Networks[ep.net.Name] = es
 			if i == 0 && ep.net.Default {
@@ -311,18 +314,57 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 				ns.IPPrefixLen, ns.MacAddress = es.IPPrefixLen, es.MacAddress
 			}
 		}
-		if len(c.endpoints) == 0 && c.state != stateRunning && !(c.failedStart && r.FailedStartNetworks()) {
-			name := o.Network.Network
-			if name == "" {
-				name = "bridge"
+		if len(c.endpoints) == 0 && c.state != stateRunning && !(c.failedStart && r.FailedStartNetworks()) && !c.e.bridgeNone(o.Network.String()) {
+			// The request, and what a start left of its endpoint: the
+			// network's ID once the endpoint existed, and the names
+			// (moby/moby daemon/container_operations.go connectToNetwork
+			// and cleanOperationalData, v28.5.2). A network that does
+			// not exist leaves the request alone.
+			name := o.Network.String()
+			es := &EndpointSettings{api: api}
+			if o.IP.IsValid() {
+				es.IPAMConfig = &EndpointIPAMConfig{IPv4Address: o.IP.String()}
 			}
 			if n, err := c.e.networkByNameNoLock(name); err == nil {
-				ns.Networks[name] = &EndpointSettings{NetworkID: n.ID, api: api}
+				if !c.noEndpoint {
+					es.NetworkID = n.ID
+				}
+				c.nameSettings(es, n, api)
 			}
+			ns.Networks[name] = es
+		}
+		if b := c.e.opts.Bridge; b != "" && !c.e.bridgeNone(o.Network.String()) && o.Network.String() == "bridge" {
+			// The deprecated NetworkSettings.Bridge is dockerd's -b, on
+			// the default network's containers (moby/moby
+			// daemon/container_operations.go updateEndpointNetworkSettings,
+			// v28.5.2).
+			ns.Bridge = b
+		}
+		if c.e.bridgeNone(o.Network.String()) {
+			// -b none: the container keeps its request for the default
+			// bridge, which names no network.
+			ns.Networks["bridge"] = &EndpointSettings{api: api}
 		}
 	}
 	j.NetworkSettings = ns
 	return j
+}
+
+// nameSettings sets the names of the container on network n in es:
+// none on the default bridge, the short ID as an alias up to API 1.43,
+// DNSNames after. Caller holds c.mu.
+func (c *Container) nameSettings(es *EndpointSettings, n *Network, api int) {
+	switch {
+	case n.Default:
+	case api <= apiShortIDAlias:
+		// Before DNSNames (API 1.44), the short ID was an alias.
+		es.Aliases = append(es.Aliases, c.ID[:12])
+	default:
+		es.DNSNames = []string{c.Name, c.ID[:12]}
+		if c.hostname != "" && c.hostname != c.ID[:12] && c.hostname != c.Name {
+			es.DNSNames = append(es.DNSNames, c.hostname)
+		}
+	}
 }
 
 func (e *Engine) networkByNameNoLock(name string) (*Network, error) {
@@ -377,8 +419,14 @@ func (n *Network) InspectAPI(e *Engine, version string) NetworkJSON {
 	if n.IPRange.IsValid() {
 		j.IPAM.Config[0].IPRange = n.IPRange.String()
 	}
-	if n.Default && n.createdBridge && r.BridgeGatewayHidden() {
+	if n.Default && (n.createdBridge && r.BridgeGatewayHidden() || n.poolFromFixedCIDR) {
 		j.IPAM.Config[0].Gateway = ""
+	}
+	if n.Default && n.DefaultGW.IsValid() {
+		// The daemon passes --default-gateway to IPAM as an auxiliary
+		// address (moby/moby daemon/daemon_unix.go
+		// getDefaultBridgeIPAMConf, v28.5.2).
+		j.IPAM.Config[0].AuxiliaryAddresses = map[string]string{"DefaultGatewayIPv4": n.DefaultGW.String()}
 	}
 	if n.UserSubnet && !n.UserGateway && !r.SubnetGateway() {
 		// With --subnet, IPAM.Config is the request (libnetwork's

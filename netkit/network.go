@@ -3,6 +3,7 @@ package netkit
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/labrun/labrun/netkit/ipam"
@@ -33,6 +34,13 @@ type Network struct {
 	UserSubnet bool
 	// UserGateway: the gateway was given with --gateway.
 	UserGateway bool
+	// staticPool: the default bridge's subnet was given (--bip,
+	// --fixed-cidr, or the address of an existing bridge), not picked
+	// from the default pools: libnetwork's IpamConf.IsStatic.
+	staticPool bool
+	// poolFromFixedCIDR: the default bridge's subnet is --fixed-cidr's,
+	// given without --bip, so its IPAM request names no gateway.
+	poolFromFixedCIDR bool
 
 	pool          *ipam.Pool
 	createdBridge bool
@@ -70,6 +78,13 @@ func (e *Engine) CreateNetwork(o NetworkOptions) (*Network, error) {
 		switch k {
 		case "com.docker.network.bridge.name":
 			n.Bridge = v
+		case "com.docker.network.bridge.host_binding_ipv4":
+			// The default host address of the network's -p bindings
+			// (moby/moby libnetwork/drivers/bridge/bridge_linux.go
+			// DefaultBindingIP, v28.5.2).
+			if a, err := netip.ParseAddr(v); err == nil {
+				n.HostBinding = a.Unmap()
+			}
 		case "com.docker.network.bridge.enable_icc":
 			n.ICC = v == "true"
 		case "com.docker.network.bridge.enable_ip_masquerade":
@@ -157,8 +172,9 @@ func (e *Engine) RemoveNetwork(ref string) error {
 		return derr(ErrInvalid, "bridge is a pre-defined network and cannot be removed")
 	}
 	if len(n.endpoints) > 0 {
+		err := e.activeEndpointsError(n)
 		e.mu.Unlock()
-		return derr(ErrConflict, "error while removing network: network %s id %s has active endpoints", n.Name, n.ID)
+		return err
 	}
 	for i, x := range e.networks {
 		if x == n {
@@ -178,6 +194,22 @@ func (e *Engine) RemoveNetwork(ref string) error {
 	}
 	e.spaces.Release(n.Subnet)
 	return err
+}
+
+// activeEndpointsError refuses to remove network n, which has endpoints:
+// from 28.1 naming them, `name:"CONTAINER" id:"ENDPOINT/12"` (moby/moby
+// libnetwork/network.go delete, v28.5.2). Caller holds e.mu.
+func (e *Engine) activeEndpointsError(n *Network) error {
+	var eps []string
+	for _, c := range e.containers {
+		if ep, ok := n.endpoints[c.ID]; ok {
+			eps = append(eps, fmt.Sprintf("name:%q id:%q", c.Name, ep.ID[:12]))
+		}
+	}
+	if !e.opts.ActiveEndpointNames() {
+		return derr(ErrConflict, "error while removing network: network %s id %s has active endpoints", n.Name, n.ID)
+	}
+	return derr(ErrConflict, "error while removing network: network %s has active endpoints (%s)", n.Name, strings.Join(eps, ", "))
 }
 
 // Endpoints returns the network's endpoints keyed by container ID.

@@ -89,10 +89,10 @@ func (c *Container) Start() (err error) {
 		netName := o.Network.String() // the network's name, "bridge" for the default
 		n, nerr := e.Network(netName)
 		if nerr != nil {
-			if netName == "bridge" && e.opts.Bridge == "none" {
+			if e.bridgeNone(netName) {
 				n = nil // -b none: default-mode containers get no eth0
 			} else {
-				return nerr
+				return e.setupError(nerr)
 			}
 		}
 		if n != nil {
@@ -108,6 +108,9 @@ func (c *Container) Start() (err error) {
 			// time: neither needs the other, and each mostly waits for
 			// the kernel (rtnl, iptables-restore).
 			ep, rerr := c.reserve(n, o.IP)
+			c.mu.Lock()
+			c.noEndpoint = rerr != nil
+			c.mu.Unlock()
 			if rerr != nil {
 				return e.setupError(rerr)
 			}
@@ -116,7 +119,7 @@ func (c *Container) Start() (err error) {
 			// (libnetwork adds the endpoint's at join, the port's at
 			// ProgramExternalConnectivity), seen on Docker 28.5.2.
 			published := make(chan error, 1)
-			serial := loopbackBinding(portsOf(o))
+			serial := ports.OnLoopback(portsOf(o), n.HostBinding)
 			if !serial {
 				go func() { published <- c.publish(n, ep.addr, ep.ID, t) }()
 			}
@@ -166,16 +169,6 @@ func (c *Container) Start() (err error) {
 // errNotPublished stands for the ports of a container whose veth failed
 // before they were published.
 var errNotPublished = errors.New("ports not published")
-
-// loopbackBinding reports whether a binding is on an IPv4 loopback address.
-func loopbackBinding(bs []ports.Binding) bool {
-	for _, b := range bs {
-		if b.HostIP.Is4() && b.HostIP.IsLoopback() {
-			return true
-		}
-	}
-	return false
-}
 
 // startProcess starts the main process inside the container's namespace,
 // waits for it to report readiness and marks the container running.

@@ -45,6 +45,18 @@ func (c *Container) Stop(timeout time.Duration) error {
 	return c.stop(timeout, true)
 }
 
+// Restart stops the container if it runs, without removing an --rm one,
+// and starts it again, as docker restart does (the daemon's
+// containerRestart: containerStop, then containerStart).
+//
+// Equivalent to: docker restart -t TIMEOUT CONTAINER
+func (c *Container) Restart(timeout time.Duration) error {
+	if err := c.stop(timeout, false); err != nil {
+		return err
+	}
+	return c.Start()
+}
+
 func (c *Container) stop(timeout time.Duration, honourRm bool) error {
 	c.mu.Lock()
 	if c.state != stateRunning {

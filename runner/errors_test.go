@@ -164,12 +164,16 @@ var badInputs = []badInput{
 	{name: "container-mode-stopped", setup: []string{"docker run -d --name web1 httpd", "docker stop web1"}, cmd: "docker run -d --name web2 --net container:web1 httpd",
 		stderr: "docker: Error response from daemon: cannot join network of a non running container: <ID>.\n", fail: runFailed,
 		docker: "moby 24 container_operations.go"},
+	// The container is created, and its start fails (without the
+	// help line, which the CLI before 28 gives create errors only).
 	{name: "unknown-network", cmd: "docker run -d --net nosuchnet httpd",
-		stderr: "docker: Error response from daemon: network nosuchnet not found." + runHelp, fail: runFailed,
-		docker: "moby libnetwork ErrNoSuchNetwork"},
+		stderr: "docker: Error response from daemon: network nosuchnet not found.\n", fail: runFailed,
+		docker: "moby libnetwork ErrNoSuchNetwork, daemon/create.go validateNetworkingConfig"},
 	{name: "ip-on-default-bridge", cmd: "docker run -d --ip 172.17.0.9 httpd",
-		stderr: "docker: Error response from daemon: user specified IP address is supported on user defined networks only." + runHelp,
-		fail:   runFailed, docker: "moby runconfig/errors.go"},
+		stderr: "docker: Error response from daemon: invalid config for network bridge: invalid endpoint settings:\n" +
+			"* user specified IP address is supported on user defined networks only\n" +
+			"* user specified IP address is supported only when connecting to networks with user configured subnets." + runHelp,
+		fail: runFailed, docker: "moby runconfig/errors.go, daemon/create.go validateNetworkingConfig (25.0+)"},
 
 	// Ports already taken: Docker's allocator refuses, and the new
 	// container stays created, with nothing of its network.
@@ -278,7 +282,7 @@ var badInputs = []badInput{
 	{name: "ssh-no-args", cmd: "ssh", fail: "usage: ssh [-timeout D] [-password P] FROM [USER@]ADDR[:PORT] [COMMAND...]"},
 	{name: "docker-no-subcommand", cmd: "docker", fail: "usage: docker SUBCOMMAND [ARGS...]"},
 	{name: "docker-unknown-subcommand", cmd: "docker frob",
-		fail: "docker frob: not a docker command that labrun implements (run, ps, port, inspect, container inspect, exec, stop, start, rm, top, images, network ls, network inspect, network create, network rm, network connect, network disconnect)\nusage: docker SUBCOMMAND [ARGS...]"},
+		fail: "docker frob: not a docker command that labrun implements (run, ps, port, inspect, container inspect, exec, stop, restart, start, rm, top, images, network ls, network inspect, network create, network rm, network connect, network disconnect)\nusage: docker SUBCOMMAND [ARGS...]"},
 	{name: "unknown-command", cmd: "frobnicate x", fail: `unknown command "frobnicate"`},
 	{name: "negated-usage-error", cmd: "! reach client", fail: "usage: reach [-udp] [-timeout D] FROM ADDR:PORT"},
 	{name: "unknown-condition", cmd: "[nosuchcond] on host true", fail: `bad condition "nosuchcond": unknown condition "nosuchcond"`},

@@ -49,6 +49,10 @@ type era struct {
 	// endpointDrop: each endpoint gets a raw DROP for packets routed to it
 	// from outside its bridge (28.2+).
 	endpointDrop bool
+	// userChainAtStart: the controller sets up DOCKER-USER when it starts,
+	// networks or not (28+; moby/moby libnetwork/controller.go New,
+	// setupUserChains, v28.5.2), not only after each network create.
+	userChainAtStart bool
 }
 
 var eras = map[release.Era]era{
@@ -63,24 +67,26 @@ var eras = map[release.Era]era{
 		sctpChecksum:    true,
 	},
 	release.Era28: {
-		filterChains:    []string{ChainDocker, ChainForward, ChainBridge, ChainCT, ChainIsolation1, ChainIsolation2},
-		natJumpsAtStart: true,
-		forwardJumps:    []string{ChainBridge, ChainIsolation1, ChainCT},
-		skipDNAT:        true,
-		isolation:       true,
-		internalChain:   ChainIsolation1,
-		acceptFirst:     true,
-		loopbackDrop:    true,
-		endpointDrop:    true,
+		filterChains:     []string{ChainDocker, ChainForward, ChainBridge, ChainCT, ChainIsolation1, ChainIsolation2},
+		natJumpsAtStart:  true,
+		forwardJumps:     []string{ChainBridge, ChainIsolation1, ChainCT},
+		skipDNAT:         true,
+		isolation:        true,
+		internalChain:    ChainIsolation1,
+		acceptFirst:      true,
+		loopbackDrop:     true,
+		endpointDrop:     true,
+		userChainAtStart: true,
 	},
 	release.Era29: {
-		filterChains:    []string{ChainDocker, ChainForward, ChainBridge, ChainCT, ChainInternal},
-		natJumpsAtStart: true,
-		forwardJumps:    []string{ChainBridge, ChainInternal, ChainCT},
-		internalChain:   ChainInternal,
-		acceptFirst:     true,
-		loopbackDrop:    true,
-		endpointDrop:    true,
+		filterChains:     []string{ChainDocker, ChainForward, ChainBridge, ChainCT, ChainInternal},
+		natJumpsAtStart:  true,
+		forwardJumps:     []string{ChainBridge, ChainInternal, ChainCT},
+		internalChain:    ChainInternal,
+		acceptFirst:      true,
+		loopbackDrop:     true,
+		endpointDrop:     true,
+		userChainAtStart: true,
 	},
 }
 
@@ -167,6 +173,9 @@ func chainOp(kind OpKind, table, chain string) Op {
 //	iptables -I DOCKER-FORWARD -j DOCKER-BRIDGE
 //	iptables -I DOCKER-FORWARD -j DOCKER-ISOLATION-STAGE-1   # 29: DOCKER-INTERNAL
 //	iptables -I DOCKER-FORWARD -j DOCKER-CT
+//
+// and set up DOCKER-USER (see userChain), as the controller does when it
+// starts, whether or not there is a network.
 func (c Config) Start() []Op {
 	if c.NoIPTables {
 		return nil
@@ -191,9 +200,22 @@ func (c Config) Start() []Op {
 		}
 	}
 	if c.IPForwardFlipped {
-		ops = append(ops, Op{Kind: Policy, Rule: Rule{Table: TableFilter, Chain: chainFORWARD}, Policy: "DROP"})
+		ops = append(ops, ForwardDrop()...)
+	}
+	if r.userChainAtStart {
+		b := &builder{}
+		c.userChain(b)
+		ops = append(ops, b.ops...)
 	}
 	return ops
+}
+
+// ForwardDrop is what the bridge driver does when it turned IPv4
+// forwarding on: it drops forwarded packets unless a rule accepts them.
+//
+// Equivalent to: iptables -P FORWARD DROP
+func ForwardDrop() []Op {
+	return []Op{{Kind: Policy, Rule: Rule{Table: TableFilter, Chain: chainFORWARD}, Policy: "DROP"}}
 }
 
 // natJumps sends locally addressed packets to nat DOCKER, once.

@@ -1,6 +1,7 @@
 // Package names is netkit's room for the names and identifiers of Docker
 // objects: container and network IDs, the random container names Docker
-// gives, and the container names Docker accepts. It is pure: no syscalls, no
+// gives, the container names Docker accepts, and the MAC addresses of the
+// links Docker makes. It is pure: no syscalls, no
 // engine state; the engine decides what a name conflicts with.
 package names
 
@@ -8,6 +9,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	mrand "math/rand/v2"
+	"net"
+	"net/netip"
 	"regexp"
 	"strings"
 )
@@ -95,4 +98,33 @@ func StableHex(s string, n int) string {
 		}
 	}
 	return string(out)
+}
+
+// ContainerMAC is the MAC address of a container's interface with address
+// a: 02:42 and the IPv4 address before Docker 28.0, random (random) since.
+func ContainerMAC(a netip.Addr, random bool) net.HardwareAddr {
+	if random || !a.Is4() {
+		return randomLAA()
+	}
+	b := a.As4()
+	return net.HardwareAddr{0x02, 0x42, b[0], b[1], b[2], b[3]}
+}
+
+// BridgeMAC is the MAC address of a bridge the engine creates: 02:42 and
+// four random bytes before Docker 28.0, random (random) since.
+func BridgeMAC(random bool) net.HardwareAddr {
+	mac := randomLAA()
+	if !random {
+		mac[0], mac[1] = 0x02, 0x42
+	}
+	return mac
+}
+
+// randomLAA is a random locally administered unicast MAC address (Docker
+// 28's netutils.GenerateRandomMAC).
+func randomLAA() net.HardwareAddr {
+	mac := make(net.HardwareAddr, 6)
+	rand.Read(mac)
+	mac[0] = mac[0]&0xfe | 0x02
+	return mac
 }

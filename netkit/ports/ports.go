@@ -44,3 +44,19 @@ type Binding struct {
 	// 0 when the spec named a single host port or none.
 	HostPortEnd uint16
 }
+
+// OnLoopback reports whether a binding of bs is on an IPv4 loopback
+// address: its own or, when it names none, def (the network's default
+// host address: dockerd --ip, com.docker.network.bridge.host_binding_ipv4).
+func OnLoopback(bs []Binding, def netip.Addr) bool {
+	for _, b := range bs {
+		ip := b.HostIP
+		if !ip.IsValid() {
+			ip = def
+		}
+		if ip.Is4() && ip.IsLoopback() {
+			return true
+		}
+	}
+	return false
+}

@@ -264,3 +264,21 @@ func (r Release) InternalExposed() bool { return r.Era >= Era29 }
 // inspect's NetworkSettings.Networks, until it starts (29, observed on
 // 29.8.1); before, it shows its network's entry, as a created one does.
 func (r Release) FailedStartNetworks() bool { return r.Era >= Era29 }
+
+// ActiveEndpointNames reports whether removing a network that has
+// endpoints names them, `network x has active endpoints (name:"web"
+// id:"0123456789ab")`, rather than the network's ID (28.1+, API 1.49;
+// moby/moby libnetwork/error.go ActiveEndpointsError, v28.1.0).
+func (r Release) ActiveEndpointNames() bool { return r.API() >= 49 }
+
+// EndpointSettingsErrors reports whether docker run's endpoint settings
+// (--ip) are checked together, their errors joined under "invalid config
+// for network N: invalid endpoint settings:" (25.0+, API 1.44; moby/moby
+// daemon/create.go validateNetworkingConfig, v25.0.0).
+func (r Release) EndpointSettingsErrors() bool { return r.API() >= 44 }
+
+// RemoveErrorNamesRef reports whether docker rm's refusal to remove a
+// running container names it as the command did ("web", or an ID) rather
+// than by its "/web" name (28.2+, API 1.50; moby/moby daemon/delete.go
+// containerRm, v28.2.0).
+func (r Release) RemoveErrorNamesRef() bool { return r.API() >= 50 }

@@ -184,6 +184,8 @@ var dockerSubs = []*Subcommand{
 		run: dockerExec},
 	{Name: "stop", Aliases: []string{"container stop"}, Use: "stop [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Stop one or more running containers", Note: "Options: -t/--time.", run: dockerStop},
+	{Name: "restart", Aliases: []string{"container restart"}, Use: "restart [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Restart one or more containers", Note: "Options: -t/--time.", run: dockerRestart},
 	{Name: "start", Aliases: []string{"container start"}, Use: "start [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Start one or more stopped containers", run: dockerStart},
 	{Name: "rm", Aliases: []string{"container rm"}, Use: "rm [OPTIONS] CONTAINER [CONTAINER...]",

@@ -333,7 +333,13 @@ func (d *dockerCtx) eachContainer(refs []string, f func(ref string) error, skip 
 	return nil
 }
 
-func dockerStop(d *dockerCtx, args []string) error {
+func dockerStop(d *dockerCtx, args []string) error { return stopOrRestart(d, args, false) }
+
+// dockerRestart is docker restart: each container stopped (if it runs)
+// and started again, its name printed.
+func dockerRestart(d *dockerCtx, args []string) error { return stopOrRestart(d, args, true) }
+
+func stopOrRestart(d *dockerCtx, args []string, restart bool) error {
 	var timeout string
 	fs := &FlagSet{Interspersed: true}
 	fs.String(&timeout, "t", "time")
@@ -357,6 +363,9 @@ func dockerStop(d *dockerCtx, args []string) error {
 		c, err := eng.Container(ref)
 		if err != nil {
 			return err
+		}
+		if restart {
+			return c.Restart(wait)
 		}
 		return c.Stop(wait)
 	}, nil)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/release"
 )
 
 func dockerNetworkLs(d *dockerCtx, args []string) error {
@@ -132,6 +133,12 @@ func dockerNetworkRm(d *dockerCtx, args []string) error {
 		failed = true
 	})
 	if failed {
+		if d.cli() >= release.Era28 {
+			// The CLI's StatusError carries the text "exit status 1",
+			// which its main prints (docker/cli cli/command/network/
+			// remove.go runRemove, v28.0.1 to v29).
+			fmt.Fprintln(d.Stderr(), "exit status 1")
+		}
 		return &ExitError{Cmd: d.path, Code: 1}
 	}
 	return nil

@@ -1,0 +1,60 @@
+package ipam
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDefaultBridgeConf(t *testing.T) {
+	p, a := netip.MustParsePrefix, netip.MustParseAddr
+	pick := func() (netip.Prefix, error) { return p("172.17.0.0/16"), nil }
+	for _, tc := range []struct {
+		name string
+		f    BridgeFlags
+		want BridgeConf
+	}{
+		{"pools", BridgeFlags{}, BridgeConf{Subnet: p("172.17.0.0/16"), Gateway: a("172.17.0.1")}},
+		{"bip", BridgeFlags{BIP: p("10.55.0.1/24")}, BridgeConf{Subnet: p("10.55.0.0/24"), Gateway: a("10.55.0.1"), Static: true}},
+		// daemon_bip_gateway: --default-gateway is an auxiliary address.
+		{"bip-gateway", BridgeFlags{BIP: p("10.55.0.1/24"), DefaultGateway: a("10.55.0.254")},
+			BridgeConf{Subnet: p("10.55.0.0/24"), Gateway: a("10.55.0.1"), DefaultGW: a("10.55.0.254"), Static: true}},
+		// daemon_fixedcidr: the subnet is --fixed-cidr's, and the
+		// request names no gateway.
+		{"fixed-cidr", BridgeFlags{FixedCIDR: p("172.17.5.0/24")},
+			BridgeConf{Subnet: p("172.17.5.0/24"), Gateway: a("172.17.5.1"), IPRange: p("172.17.5.0/24"), Static: true, NoGateway: true}},
+		{"bip-fixed-cidr", BridgeFlags{BIP: p("10.55.0.1/24"), FixedCIDR: p("10.55.0.128/25")},
+			BridgeConf{Subnet: p("10.55.0.0/24"), Gateway: a("10.55.0.1"), IPRange: p("10.55.0.128/25"), Static: true}},
+		// daemon_bridge_br0: an existing bridge's address.
+		{"existing", BridgeFlags{Have: p("10.66.0.1/24")}, BridgeConf{Subnet: p("10.66.0.0/24"), Gateway: a("10.66.0.1"), Static: true}},
+	} {
+		got, err := DefaultBridge(tc.f, pick)
+		require.NoError(t, err, tc.name)
+		assert.Equal(t, tc.want, got, tc.name)
+	}
+	_, err := DefaultBridge(BridgeFlags{BIP: p("10.55.0.1/24"), FixedCIDR: p("10.56.0.0/24")}, pick)
+	assert.EqualError(t, err, "fixed-cidr 10.56.0.0/24 is not within the bridge subnet 10.55.0.0/24")
+	_, err = DefaultBridge(BridgeFlags{BIP: p("10.55.0.1/24"), DefaultGateway: a("10.56.0.1")}, pick)
+	assert.EqualError(t, err, "default gateway 10.56.0.1 is not within the bridge subnet 10.55.0.0/24")
+	_, err = DefaultBridge(BridgeFlags{}, func() (netip.Prefix, error) { return netip.Prefix{}, ErrPoolsExhausted })
+	assert.True(t, errors.Is(err, ErrPoolsExhausted), "pick's error")
+}
+
+// TestEndpointIPError: the daemon's texts for --ip (fidelity case
+// net_run_ip_default_bridge).
+func TestEndpointIPError(t *testing.T) {
+	sub, ip := netip.MustParsePrefix("10.99.1.0/24"), netip.MustParseAddr("10.99.1.50")
+	assert.NoError(t, EndpointIPError(false, true, sub, ip), "user subnet, address in it")
+	assert.EqualError(t, EndpointIPError(true, false, sub, ip), "invalid endpoint settings:\n"+
+		"* user specified IP address is supported on user defined networks only\n"+
+		"* user specified IP address is supported only when connecting to networks with user configured subnets")
+	assert.EqualError(t, EndpointIPError(true, true, sub, ip), "invalid endpoint settings:\n"+
+		"user specified IP address is supported on user defined networks only")
+	assert.EqualError(t, EndpointIPError(false, false, sub, ip), "invalid endpoint settings:\n"+
+		"user specified IP address is supported only when connecting to networks with user configured subnets")
+	assert.EqualError(t, EndpointIPError(false, true, sub, netip.MustParseAddr("10.98.0.1")), "invalid endpoint settings:\n"+
+		"no configured subnet or ip-range contain the IP address 10.98.0.1")
+}

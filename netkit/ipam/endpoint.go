@@ -1,0 +1,37 @@
+package ipam
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// EndpointIPError checks an endpoint's requested address (docker run or
+// network connect --ip) on a network as the daemon does from API 1.44
+// (Docker 25): every reason is given, joined under "invalid endpoint
+// settings:" (one as it is, several as "* " lines). A predefined network
+// (the default bridge) refuses any address; a network whose subnet was not
+// given (static false) refuses it too; else the address must lie in the
+// subnet (moby/moby daemon/container_operations.go
+// validateEndpointSettings and api/types/network/endpoint.go
+// validateEndpointIPAddress, v28.5.2). It is nil when the address is fine.
+func EndpointIPError(predefined, static bool, subnet netip.Prefix, ip netip.Addr) error {
+	var errs []string
+	if predefined {
+		errs = append(errs, "user specified IP address is supported on user defined networks only")
+	}
+	switch {
+	case !static:
+		errs = append(errs, "user specified IP address is supported only when connecting to networks with user configured subnets")
+	case !subnet.Contains(ip):
+		errs = append(errs, fmt.Sprintf("no configured subnet or ip-range contain the IP address %s", ip))
+	}
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errors.New("invalid endpoint settings:\n" + errs[0])
+	}
+	return errors.New("invalid endpoint settings:\n* " + strings.Join(errs, "\n* "))
+}
