@@ -140,6 +140,12 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 		o.Image = "busybox"
 	}
 	var warnings []string
+	if e.forwardOff && o.Network.Kind != ModeHost && o.Network.Kind != ModeNone {
+		// Docker's verifyPlatformContainerSettings (moby/moby
+		// v2.0.0-beta.24 daemon/daemon_unix.go), from the sysctl as
+		// it was once the engine started (its cached sysinfo).
+		warnings = append(warnings, "IPv4 forwarding is disabled. Networking will not work.")
+	}
 	switch o.Network.Kind {
 	case ModeContainer:
 		if o.Hostname != "" {

@@ -39,6 +39,7 @@ type Engine struct {
 	hostV6     *link.HostIPv6Off // host-side veths start with IPv6 off
 	sysctls    netns.Sysctls     // containers' /proc/sys, through private procfs instances
 	flipped    bool              // the engine turned ip_forward on
+	forwardOff bool              // the host does not forward IPv4 once the engine started
 	discarding atomic.Bool       // the lab is closing: links and rules go with its namespaces
 	started    time.Time
 	stopped    bool
@@ -150,23 +151,32 @@ func (e *Engine) start(c *carry) error {
 		}
 	}
 	e.alloc = ports.NewAllocator(begin, end)
+	v, err := e.host.ns.ReadSysctl("net/ipv4/ip_forward")
+	if err != nil {
+		return err
+	}
 	if !e.opts.NoIPForward {
-		v, err := e.host.ns.ReadSysctl("net/ipv4/ip_forward")
-		if err != nil {
-			return err
-		}
-		if v != "1" && e.opts.FirewallBackend == "nftables" {
+		switch {
+		case v == "1":
+		case e.opts.FirewallBackend == "nftables":
 			// Docker 29 never enables forwarding for the nftables back
-			// end (docs/docker.md §1.4); the text is labrun's.
-			return derr(ErrInvalid, "IPv4 forwarding is disabled: with the nftables firewall backend, enable net.ipv4.ip_forward on the host or start with --ip-forward=false")
-		}
-		if v != "1" {
+			// end (docs/docker.md §1.4), with --iptables=false too: it
+			// refuses the default bridge, so it does not start (moby/moby
+			// v2.0.0-beta.24 daemon/daemon.go, daemon_unix.go), seen on
+			// the real engine. With -b none it starts.
+			if e.opts.Bridge != "none" {
+				return derr(ErrInvalid, `Error initializing network controller: error creating default "bridge" network: %s`, noForwarding)
+			}
+		default:
 			if err := e.host.ns.WriteSysctl("net/ipv4/ip_forward", "1"); err != nil {
 				return err
 			}
 			e.flipped = true
 		}
 	}
+	// Docker reads the sysctl once, after making the default bridge,
+	// which turns forwarding on; with -b none, before any network does.
+	e.forwardOff = v != "1" && (!e.flipped || e.opts.Bridge == "none")
 	if e.opts.NoICC || e.opts.NoUserlandProxy {
 		// Docker makes bridged traffic traverse iptables for these modes.
 		// Equivalent to: sysctl -w net.bridge.bridge-nf-call-iptables=1
@@ -175,10 +185,11 @@ func (e *Engine) start(c *carry) error {
 		}
 	}
 	switch {
+	case e.opts.FirewallBackend == "nftables":
+		// With --iptables=false too: see nftablesFirewall.noIPv4.
+		e.fw = newNFTablesFirewall(e)
 	case e.opts.NoIPTables:
 		e.fw = noFirewall{}
-	case e.opts.FirewallBackend == "nftables":
-		e.fw = newNFTablesFirewall(e)
 	default:
 		e.fw = newIPTablesFirewall(e)
 	}

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"slices"
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/proxy"
+	"github.com/labrun/labrun/netkit/release"
 )
 
 var (
@@ -49,6 +51,12 @@ func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ti
 			ips = []netip.Addr{n.HostBinding}
 		default:
 			ips = []netip.Addr{any4, any6}
+		}
+		if e.noIPv6Bindings() {
+			ips = slices.DeleteFunc(ips, func(ip netip.Addr) bool { return !ip.Is4() })
+			if len(ips) == 0 {
+				continue
+			}
 		}
 		// Ephemeral and range requests move on to the next port when the
 		// kernel refuses the bind (Docker retries up to 10 times); an exact
@@ -106,6 +114,16 @@ func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ti
 	c.proxies = proxies
 	c.mu.Unlock()
 	return nil
+}
+
+// noIPv6Bindings: without the userland proxy, Docker 28 and 29 map no
+// host IPv6 address to a container that has no IPv6 address (labrun's
+// containers have none): -p 8080:80 binds 0.0.0.0 alone, -p [::1]:8080:80
+// nothing (moby/moby v28.5.2 libnetwork/drivers/bridge/port_mapping_linux.go
+// sortAndNormPBs, "Cannot map from IPv6 to an IPv4-only container"; seen
+// on both real engines).
+func (e *Engine) noIPv6Bindings() bool {
+	return e.opts.NoUserlandProxy && e.opts.Release.Era >= release.Era28
 }
 
 // allocate reserves one host port for every address in ips, as Docker 27
