@@ -43,8 +43,9 @@ var dockerdCmd = Cmd{
 		"(`[::]:8080->80/tcp` in PORTS and `Run 'docker run --help' for more information` from 28). " +
 		"The script variable `DOCKER_CLI_VERSION` (e.g. `env DOCKER_CLI_VERSION=28.2.2`) sets the CLI's " +
 		"release apart from the engine's, as on a host with Debian's docker.io engine and Docker's CLI. " +
-		"`--firewall-backend=nftables` (29 only, as with Docker) programs the `ip docker-bridges` nftables " +
-		"table over netlink instead of iptables.",
+		"`--firewall-backend=nftables` (29 only, as with Docker) programs the nftables tables `ip docker-bridges` " +
+		"and `ip6 docker-bridges` over netlink instead of iptables; the host must forward IPv4 (or dockerd " +
+		"refuses to start, as 29 does), unless `--ip-forward=false`.",
 	Negatable: true,
 	Run:       runDockerd,
 }

@@ -96,9 +96,8 @@ func withNet(n firewall.Network, f func(*firewall.Network)) firewall.Network {
 // scenarios are the states with golden files (testdata/NAME.golden). Each
 // golden is what Docker 29.8.1 with --firewall-backend=nftables lists
 // (`nft list ruleset`, nft 1.0.6) after the same commands, its bridges
-// renamed as here: TestNFTables in cmd/labrun/fidelity/oracle runs
-// "ports" on the real engine; cmd/labrun/fidelity compares the others'
-// shapes on every run.
+// named as here: cmd/labrun/fidelity's TestNFTGoldens replays each on the
+// real engine and compares its listing with the golden.
 func scenarios() []scenario {
 	noICC := withNet(docker0, func(n *firewall.Network) { n.NoICC = true })
 	noMasq := withNet(docker0, func(n *firewall.Network) { n.NoIPMasq = true })
