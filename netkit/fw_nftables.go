@@ -143,8 +143,11 @@ func (f *nftablesFirewall) delEndpoint(n *Network, ctr netip.Addr) error {
 	})
 }
 
-// stop deletes the tables, as stopping dockerd with the nftables back end
-// leaves none of its rules.
+// stop deletes the tables, as labrun's engine stop removes all its rules
+// with either back end. (Docker 29.8.1 stopped with SIGTERM leaves both
+// tables with its networks' maps, chains and rules, only its containers'
+// rules gone, as 28.5.2 leaves its networks' iptables rules: seen on the
+// real engines.)
 //
 // Equivalent to: nft delete table ip docker-bridges; nft delete table ip6
 // docker-bridges
