@@ -162,12 +162,18 @@ func (e *Engine) start(c *carry) error {
 		if err != nil {
 			return err
 		}
-		if v != "1" && e.opts.FirewallBackend == "nftables" {
+		switch {
+		case v == "1":
+		case e.opts.FirewallBackend == "nftables":
 			// Docker 29 never enables forwarding for the nftables back
-			// end (docs/docker.md §1.4); the text is labrun's.
-			return derr(ErrInvalid, "IPv4 forwarding is disabled: with the nftables firewall backend, enable net.ipv4.ip_forward on the host or start with --ip-forward=false")
-		}
-		if v != "1" {
+			// end (docs/docker.md §1.4), with --iptables=false too: it
+			// refuses the default bridge, so it does not start (moby/moby
+			// v2.0.0-beta.24 daemon/daemon.go, daemon_unix.go), seen on
+			// the real engine. With -b none it starts.
+			if e.opts.Bridge != "none" {
+				return derr(ErrInvalid, `Error initializing network controller: error creating default "bridge" network: %s`, noForwarding)
+			}
+		default:
 			if err := e.host.ns.WriteSysctl("net/ipv4/ip_forward", "1"); err != nil {
 				return err
 			}
@@ -182,10 +188,11 @@ func (e *Engine) start(c *carry) error {
 		}
 	}
 	switch {
+	case e.opts.FirewallBackend == "nftables":
+		// With --iptables=false too: see nftablesFirewall.noIPv4.
+		e.fw = newNFTablesFirewall(e)
 	case e.opts.NoIPTables:
 		e.fw = noFirewall{}
-	case e.opts.FirewallBackend == "nftables":
-		e.fw = newNFTablesFirewall(e)
 	default:
 		e.fw = newIPTablesFirewall(e)
 	}

@@ -3,7 +3,9 @@ package netkit_test
 import (
 	"encoding/json"
 	"net"
+	"net/netip"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/release"
+	"github.com/labrun/labrun/netkit/testkit"
 )
 
 // TestGoldenPublish8080Eras checks that after -p 8080:80 on a fresh engine
@@ -29,24 +32,21 @@ func TestGoldenPublish8080Eras(t *testing.T) {
 	}
 }
 
-// TestGoldenNFTables pins the nftables back end's table after -p 8080:80,
-// in nft list ruleset's form, rendered from what was programmed; where the
-// nft binary exists, it must list the same chains and rules.
+// TestGoldenNFTables pins the nftables back end's tables after -p 8080:80:
+// the golden is Docker 29.8.1's `nft list ruleset` (nft 1.0.6, counters
+// zeroed) after docker run -d -p 8080:80 on a fresh engine started with
+// --firewall-backend=nftables, seen on the real engine. labrun renders the
+// same from what it programmed, and, where the nft binary exists, nft
+// lists the same.
 func TestGoldenNFTables(t *testing.T) {
 	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{Release: release.Release{Era: release.Era29}, FirewallBackend: "nftables"})
 	_, err := e.Run(netkit.RunOptions{Name: "web", Publish: mustBindings(t, "8080:80")})
 	require.NoError(t, err)
-	got := e.NFTRuleset()
-	golden(t, "nftables-29-p8080.golden", got)
+	golden(t, "nftables-29-p8080.golden", e.NFTRuleset())
 	if _, err := exec.LookPath("nft"); err == nil {
-		out, err := lab.Host().Output("nft", "list", "table", "ip", "docker-bridges")
+		out, err := lab.Host().Output("nft", "list", "ruleset")
 		require.NoError(t, err)
-		for _, want := range []string{`iifname != "docker0" tcp dport 8080 counter`, `dnat to 172.17.0.2:80 comment "DNAT"`,
-			`ip daddr 172.17.0.2 iifname != "docker0" counter`, `oifname != "docker0" ip saddr 172.17.0.0/16 counter`,
-			// The maps' keys are host-endian to nft, else it lists "".
-			`elements = { "docker0" : jump filter-forward-in__docker0 }`} {
-			require.Contains(t, string(out), want)
-		}
+		golden(t, "nftables-29-p8080.golden", zeroCounters(string(out)))
 	}
 	// No iptables rule of the engine's: the nftables back end replaces
 	// them.
@@ -57,6 +57,91 @@ func TestGoldenNFTables(t *testing.T) {
 	if _, err := exec.LookPath("nft"); err == nil {
 		out, _ := lab.Host().Output("nft", "list", "tables")
 		require.NotContains(t, string(out), "docker-bridges")
+	}
+}
+
+var nftCountersRE = regexp.MustCompile(`counter packets \d+ bytes \d+`)
+
+// zeroCounters rewrites every nft counter to zeros.
+func zeroCounters(s string) string {
+	return nftCountersRE.ReplaceAllString(s, "counter packets 0 bytes 0")
+}
+
+// TestNFTablesNoForwarding: Docker 29 with nftables refuses to start on a
+// host that does not forward, with --iptables=false too; with -b none it
+// starts, refuses each bridge network, and warns on docker run.
+func TestNFTablesNoForwarding(t *testing.T) {
+	nft := netkit.DaemonOptions{Release: release.Release{Era: release.Era29}, FirewallBackend: "nftables"}
+	testkit.RequireNetAdmin(t)
+	lab, err := netkit.NewLab(netkit.LabOptions{HostIPForwardOff: true})
+	require.NoError(t, err)
+	defer lab.Close()
+	for _, o := range []netkit.DaemonOptions{nft, {Release: nft.Release, FirewallBackend: "nftables", NoIPTables: true}} {
+		_, err = lab.StartEngine(o)
+		require.ErrorIs(t, err, netkit.ErrInvalid)
+		require.Nil(t, lab.Engine())
+	}
+	fwd, err := lab.Host().NS().ReadSysctl("net/ipv4/ip_forward")
+	require.NoError(t, err)
+	require.Equal(t, "0", fwd, "the engine does not turn forwarding on")
+
+	none := nft
+	none.Bridge = "none"
+	e, err := lab.StartEngine(none)
+	require.NoError(t, err)
+	_, err = e.CreateNetwork(netkit.NetworkOptions{Name: "net"})
+	require.ErrorIs(t, err, netkit.ErrInvalid)
+	c, err := e.Run(netkit.RunOptions{Name: "ctr-n", Network: netkit.Mode{Kind: netkit.ModeNone}})
+	require.NoError(t, err)
+	require.Empty(t, c.Warnings, "--network none: forwarding does not matter")
+	require.NoError(t, lab.StopEngine())
+
+	// --ip-forward=false: the engine starts, leaves forwarding off, and
+	// docker run warns.
+	off := nft
+	off.NoIPForward = true
+	e, err = lab.StartEngine(off)
+	require.NoError(t, err)
+	c, err = e.Run(netkit.RunOptions{Name: "web"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"IPv4 forwarding is disabled. Networking will not work."}, c.Warnings)
+}
+
+// TestNFTablesNoIPTables: with --iptables=false, Docker 29 makes no table
+// ip docker-bridges but still its table ip6 docker-bridges.
+func TestNFTablesNoIPTables(t *testing.T) {
+	lab, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{Release: release.Release{Era: release.Era29}, FirewallBackend: "nftables", NoIPTables: true})
+	_, err := e.Run(netkit.RunOptions{Name: "web", Publish: mustBindings(t, "8080:80")})
+	require.NoError(t, err)
+	got := e.NFTRuleset()
+	require.True(t, strings.HasPrefix(got, "table ip6 docker-bridges {\n"), got)
+	require.NotContains(t, got, "table ip docker-bridges")
+	if _, err := exec.LookPath("nft"); err == nil {
+		out, err := lab.Host().Output("nft", "list", "ruleset")
+		require.NoError(t, err)
+		require.Equal(t, got, zeroCounters(string(out)))
+	}
+}
+
+// TestNoProxyIPv6Bindings: without the userland proxy, Docker 28 and 29
+// bind no host IPv6 address for an IPv4-only container; 27 (labrun's
+// reading) binds :: as with the proxy.
+func TestNoProxyIPv6Bindings(t *testing.T) {
+	for _, era := range []release.Era{release.Era27, release.Era28, release.Era29} {
+		t.Run("era"+era.String(), func(t *testing.T) {
+			_, e := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{Release: release.Release{Era: era}, NoUserlandProxy: true})
+			c, err := e.Run(netkit.RunOptions{Name: "web", Publish: append(mustBindings(t, "8080:80"), mustBindings(t, "[::1]:8081:81")...)})
+			require.NoError(t, err)
+			var got []string
+			for _, b := range c.Ports() {
+				got = append(got, netip.AddrPortFrom(b.HostIP, b.HostPort).String())
+			}
+			want := []string{"0.0.0.0:8080", "[::]:8080", "[::1]:8081"}
+			if era >= release.Era28 {
+				want = []string{"0.0.0.0:8080"}
+			}
+			require.Equal(t, want, got)
+		})
 	}
 }
 

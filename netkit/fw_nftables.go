@@ -15,10 +15,15 @@ import (
 // nftablesFirewall is dockerd --firewall-backend=nftables (Docker 29): the
 // engine's networks, endpoints and published ports kept as an nft.State,
 // and the host node's table ip docker-bridges replaced from it, over
-// netlink, after each change (netkit/firewall/nft).
+// netlink, after each change (netkit/firewall/nft), with the table ip6
+// docker-bridges after it (IPv4 networks leave it as it starts, but nft
+// lists tables in the order they were made).
 type nftablesFirewall struct {
 	e    *Engine
 	prog *nft.Programmer
+	// noIPv4 is --iptables=false: Docker 29 makes no table ip then, and
+	// still makes the table ip6 (its ip6tables option is on).
+	noIPv4 bool
 
 	mu    sync.Mutex
 	state nft.State
@@ -26,9 +31,10 @@ type nftablesFirewall struct {
 
 func newNFTablesFirewall(e *Engine) firewaller {
 	return &nftablesFirewall{
-		e:     e,
-		prog:  nft.NewProgrammer(e.host.ns.Fd()),
-		state: nft.State{Config: e.firewallConfig()},
+		e:      e,
+		prog:   nft.NewProgrammer(e.host.ns.Fd()),
+		noIPv4: e.opts.NoIPTables,
+		state:  nft.State{Config: e.firewallConfig()},
 	}
 }
 
@@ -42,24 +48,38 @@ func (f *nftablesFirewall) update(what string, change func(s *nft.State)) error 
 	next.Endpoints = slices.Clone(f.state.Endpoints)
 	next.Ports = slices.Clone(f.state.Ports)
 	change(&next)
-	if err := f.prog.Apply(nft.Build(next)); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+	if !f.noIPv4 {
+		if err := f.prog.Apply(nft.Build(next), nft.Build6(next)); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
 	}
 	f.state = next
 	return nil
 }
 
-// Ruleset returns the table as it is programmed, in nft list ruleset's
-// form.
+// Ruleset returns the tables as they are programmed, in nft list
+// ruleset's form.
 func (f *nftablesFirewall) ruleset() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return nft.Build(f.state).String()
+	if f.noIPv4 {
+		return nft.Build6(f.state).String()
+	}
+	return nft.Build(f.state).String() + nft.Build6(f.state).String()
 }
 
+// start makes both tables, ip then ip6, as Docker's NewNftabler does (the
+// ip6 one alone with --iptables=false), then the first network's rules.
 func (f *nftablesFirewall) start(_ bool, first *Network) error {
-	if err := f.update("creating table ip docker-bridges", func(*nft.State) {}); err != nil {
-		return err
+	f.mu.Lock()
+	tables := []nft.Ruleset{nft.Build(f.state), nft.Build6(f.state)}
+	if f.noIPv4 {
+		tables = tables[1:]
+	}
+	err := f.prog.Apply(tables...)
+	f.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("creating the tables docker-bridges: %w", err)
 	}
 	if first != nil {
 		return f.addNetwork(first)
@@ -88,9 +108,12 @@ func (f *nftablesFirewall) delNetwork(n *Network) error {
 // expect announces nothing: the netlink back end does not batch.
 func (f *nftablesFirewall) expect(int) *batch.Ticket { return nil }
 
+// addPorts takes every binding, on an IPv6 host address too: Docker's
+// nftabler accepts forwarded traffic to the container's port for each, and
+// leaves those out of NAT (docker-proxy serves them).
 func (f *nftablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []ports.Binding, _ *batch.Ticket) error {
 	return f.update("publishing ports", func(s *nft.State) {
-		for _, b := range ipv4Bindings(bs) {
+		for _, b := range bs {
 			s.Ports = append(s.Ports, publication(n, ctr, b))
 		}
 	})
@@ -124,13 +147,17 @@ func (f *nftablesFirewall) delEndpoint(n *Network, ctr netip.Addr) error {
 	})
 }
 
-// stop deletes the table, as stopping dockerd with the nftables back end
-// leaves none of its rules.
+// stop deletes the tables, as labrun's engine stop removes all its rules
+// with either back end. (Docker 29.8.1 stopped with SIGTERM leaves both
+// tables with its networks' maps, chains and rules, only its containers'
+// rules gone, as 28.5.2 leaves its networks' iptables rules: seen on the
+// real engines.)
 //
-// Equivalent to: nft delete table ip docker-bridges
+// Equivalent to: nft delete table ip docker-bridges; nft delete table ip6
+// docker-bridges
 func (f *nftablesFirewall) stop() error { return f.prog.Delete() }
 
-// NFTRuleset returns the engine's nftables table in nft list ruleset's
+// NFTRuleset returns the engine's nftables tables in nft list ruleset's
 // form, or "" when the engine uses iptables.
 func (e *Engine) NFTRuleset() string {
 	e.mu.Lock()
@@ -140,4 +167,30 @@ func (e *Engine) NFTRuleset() string {
 		return f.ruleset()
 	}
 	return ""
+}
+
+// noForwarding is Docker 29's refusal of a bridge network, with the
+// nftables back end, on a host that does not forward IPv4 (moby/moby
+// v2.0.0-beta.24 daemon/libnetwork/drivers/bridge/setup_ip_forwarding.go,
+// checkIPv4Forwarding).
+const noForwarding = "IPv4 forwarding is disabled: check your host's firewalling and set sysctl net.ipv4.ip_forward=1, " +
+	"or disable this check using daemon option --ip-forward=false"
+
+// checkForwarding refuses a new bridge network as Docker 29 with the
+// nftables back end does when the host does not forward IPv4 (it checks
+// each network it creates; the iptables back end turns forwarding on).
+//
+// Equivalent to: test "$(sysctl -n net.ipv4.ip_forward)" = 1
+func (e *Engine) checkForwarding() error {
+	if e.opts.NoIPForward || e.opts.FirewallBackend != "nftables" {
+		return nil
+	}
+	v, err := e.host.ns.ReadSysctl("net/ipv4/ip_forward")
+	if err != nil {
+		return err
+	}
+	if v != "1" {
+		return derr(ErrInvalid, "%s", noForwarding)
+	}
+	return nil
 }

@@ -147,6 +147,10 @@ func (e *Engine) CreateNetwork(o NetworkOptions) (*Network, error) {
 		}
 		n.Gateway = gw
 	}
+	if err := e.checkForwarding(); err != nil {
+		release()
+		return nil, err
+	}
 	if err := e.addNetwork(n); err != nil {
 		release()
 		return nil, err

@@ -47,8 +47,9 @@ var dockerdCmd = Cmd{
 		"answers `docker inspect` in that version's shape. `DOCKER_API_VERSION` (e.g. `env " +
 		"DOCKER_API_VERSION=1.41`) names the version instead, as with Docker: the engine refuses one " +
 		"outside its range (`client version 1.53 is too new. Maximum supported API version is 1.52`). " +
-		"`--firewall-backend=nftables` (29 only, as with Docker) programs the `ip docker-bridges` nftables " +
-		"table over netlink instead of iptables.",
+		"`--firewall-backend=nftables` (29 only, as with Docker) programs the nftables tables `ip docker-bridges` " +
+		"and `ip6 docker-bridges` over netlink instead of iptables; the host must forward IPv4 (or dockerd " +
+		"refuses to start, as 29 does), unless `--ip-forward=false`.",
 	Negatable: true,
 	Run:       runDockerd,
 }

@@ -255,6 +255,10 @@ var badInputs = []badInput{
 	{name: "fixed-cidr-outside-bip-restart", setup: []string{"docker network create --subnet 10.9.0.0/24 x", "docker run -d --name web1 -p 801:80 httpd", "docker run -d --name web2 --net x httpd"},
 		cmd:    "dockerd --icc=false --userland-proxy=false --bip 10.0.0.1/24 --fixed-cidr 10.1.0.0/24",
 		stderr: "failed to start daemon: fixed-cidr 10.1.0.0/24 is not within the bridge subnet 10.0.0.0/24\n", fail: dockerdFailed, engineStops: true},
+	{name: "nftables-no-forwarding", setup: []string{"on host sysctl -qw net.ipv4.ip_forward=0"}, cmd: "dockerd --compat=29 --firewall-backend=nftables",
+		stderr: "failed to start daemon: Error initializing network controller: error creating default \"bridge\" network: IPv4 forwarding is disabled: " +
+			"check your host's firewalling and set sysctl net.ipv4.ip_forward=1, or disable this check using daemon option --ip-forward=false\n",
+		fail: dockerdFailed, docker: "moby v2.0.0-beta.24 (29.8.1) checkIPv4Forwarding, seen on the real engine"},
 	{name: "default-gateway-outside-bip", cmd: "dockerd --bip 10.0.0.1/24 --default-gateway 10.1.0.1",
 		stderr: "failed to start daemon: default gateway 10.1.0.1 is not within the bridge subnet 10.0.0.0/24\n", fail: dockerdFailed},
 

@@ -259,6 +259,9 @@ func (l *Labrun) portRange() (int, int) {
 	return readRange(out, err)
 }
 
+// rulesTitle is the title of the observation of the engine's rules.
+const rulesTitle = "the engine's firewall rules"
+
 // observation is one compared output.
 type observation struct {
 	title, text string
@@ -389,7 +392,7 @@ func run(e engine, c Case, prefix, image string, serve []string, base int) ([]ob
 	for _, p := range s.subnets {
 		sc.subnets = append(sc.subnets, p)
 	}
-	obs = append(obs, observation{"the engine's firewall rules", e.rules(sc)})
+	obs = append(obs, observation{rulesTitle, e.rules(sc)})
 	return obs, s
 }
 
@@ -471,12 +474,18 @@ func Compare(c Case, t Target) Outcome {
 			if strings.HasPrefix(w.title, "docker network inspect") {
 				w.text = sortContainers(w.text)
 			}
+			if w.title == rulesTitle {
+				w.text = sortElements(w.text)
+			}
 		}
 		if i < len(got) {
 			g = got[i]
 			g.text = gm.normalize(g.text)
 			if strings.HasPrefix(g.title, "docker network inspect") {
 				g.text = sortContainers(g.text)
+			}
+			if g.title == rulesTitle {
+				g.text = sortElements(g.text)
 			}
 		}
 		out.Docker = append(out.Docker, w.title+":\n"+w.text)

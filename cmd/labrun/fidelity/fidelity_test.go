@@ -237,3 +237,14 @@ func TestRunAtServerAPI(t *testing.T) {
 	assert.Contains(t, got["docker inspect web at the engine's API version (NetworkSettings)"], `"SandboxID"`)
 	assert.Contains(t, f.envs, []string{"DOCKER_API_VERSION=1.56"})
 }
+
+func TestSortElements(t *testing.T) {
+	in := "table ip docker-bridges {\n\tmap m {\n\t\ttype ifname : verdict\n" +
+		"\t\telements = { \"docker0\" : jump a,\n\t\t\t     \"br-<net:n2/12>\" : jump c,\n\t\t\t     \"br-<net:n1/12>\" : jump b }\n\t}\n" +
+		"\tmap one {\n\t\ttype ifname : verdict\n\t\telements = { \"docker0\" : jump a }\n\t}\n}\n"
+	want := "table ip docker-bridges {\n\tmap m {\n\t\ttype ifname : verdict\n" +
+		"\t\telements = { \"br-<net:n1/12>\" : jump b,\n\t\t\t     \"br-<net:n2/12>\" : jump c,\n\t\t\t     \"docker0\" : jump a }\n\t}\n" +
+		"\tmap one {\n\t\ttype ifname : verdict\n\t\telements = { \"docker0\" : jump a }\n\t}\n}\n"
+	assert.Equal(t, want, sortElements(in), "sortElements")
+	assert.Equal(t, "-A FORWARD -j DOCKER\n", sortElements("-A FORWARD -j DOCKER\n"), "an iptables dump is left as it is")
+}

@@ -335,3 +335,43 @@ func sortContainers(text string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// sortElements orders the elements of each map of an nft list ruleset
+// output by their (normalised) text: nft lists them by key, an interface
+// name, and the two engines' bridges are named after IDs that differ.
+// Equivalent to sorting the lines of each
+// "elements = { a : x,\n\t\t\t     b : y }" block.
+func sortElements(text string) string {
+	const first, next = "\t\telements = { ", "\t\t\t     "
+	lines := strings.Split(text, "\n")
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], first) || strings.HasSuffix(lines[i], " }") {
+			continue
+		}
+		j := i + 1
+		for j < len(lines) && strings.HasPrefix(lines[j], next) && !strings.HasSuffix(lines[j], " }") {
+			j++
+		}
+		if j == len(lines) || !strings.HasPrefix(lines[j], next) {
+			continue // not a block nft prints
+		}
+		var els []string
+		for k := i; k <= j; k++ {
+			e := strings.TrimPrefix(strings.TrimPrefix(lines[k], first), next)
+			els = append(els, strings.TrimSuffix(strings.TrimSuffix(e, ","), " }"))
+		}
+		sort.Strings(els)
+		for k := range els {
+			prefix, suffix := next, ","
+			if k == 0 {
+				prefix = first
+			}
+			if k == len(els)-1 {
+				suffix = " }"
+			}
+			lines[i+k] = prefix + els[k] + suffix
+		}
+		i = j
+	}
+	return strings.Join(lines, "\n")
+}

@@ -48,18 +48,33 @@ type scenario struct {
 }
 
 // state is the scenario as the engine keeps it: each container's endpoint
-// and then its bindings, in the order the engine programs them.
+// and then its bindings, sorted as Docker sorts them, a binding with no
+// host address on 0.0.0.0 and on :: (netkit's Container.publish).
 func (s scenario) state(t *testing.T) State {
 	t.Helper()
 	st := State{Config: firewall.Config{NoUserlandProxy: s.noProxy}, Networks: s.networks}
 	for _, c := range s.ctrs {
 		ep := Endpoint{Bridge: c.net.Bridge, Addr: c.addr}
 		st.Endpoints = append(st.Endpoints, ep)
+		if c.net.Internal {
+			continue // Docker maps no port on an internal network
+		}
+		var bs []ports.Binding
 		for _, spec := range c.publish {
-			bs, err := ports.ParsePublish(spec)
+			b, err := ports.ParsePublish(spec)
 			require.NoError(t, err)
-			for _, b := range bs {
-				st.Ports = append(st.Ports, Publication{Endpoint: ep, Binding: b})
+			bs = append(bs, b...)
+		}
+		ports.Sort(bs)
+		for _, b := range bs {
+			ips := []netip.Addr{b.HostIP}
+			if !b.HostIP.IsValid() {
+				ips = []netip.Addr{netip.IPv4Unspecified(), netip.IPv6Unspecified()}
+			}
+			for _, ip := range ips {
+				pb := b
+				pb.HostIP, pb.HostPortEnd = ip, 0
+				st.Ports = append(st.Ports, Publication{Endpoint: ep, Binding: pb})
 			}
 		}
 	}
@@ -70,20 +85,32 @@ func (s scenario) state(t *testing.T) State {
 // loopback address, a range and a UDP port.
 var web = []string{"8080:80", "192.168.190.128:8081:80", "127.0.0.1:8082:80", "9800-9802:90-92", "5353:53/udp"}
 
+// webNoProxy is web with a container port per host port.
+var webNoProxy = []string{"8080:80", "192.168.190.128:8081:81", "127.0.0.1:8082:82", "9800-9802:90-92", "5353:53/udp"}
+
 func withNet(n firewall.Network, f func(*firewall.Network)) firewall.Network {
 	f(&n)
 	return n
 }
 
-// scenarios are the states with golden files (testdata/NAME.golden).
+// scenarios are the states with golden files (testdata/NAME.golden). Each
+// golden is what Docker 29.8.1 with --firewall-backend=nftables lists
+// (`nft list ruleset`, nft 1.0.6) after the same commands, its bridges
+// named as here: cmd/labrun/fidelity's TestNFTGoldens replays each on the
+// real engine and compares its listing with the golden.
 func scenarios() []scenario {
 	noICC := withNet(docker0, func(n *firewall.Network) { n.NoICC = true })
 	noMasq := withNet(docker0, func(n *firewall.Network) { n.NoIPMasq = true })
+	snat := withNet(userNet, func(n *firewall.Network) { n.HostIPv4 = netip.MustParseAddr("192.168.190.128") })
 	return []scenario{
 		{name: "engine"},
 		{name: "network", networks: []firewall.Network{docker0}},
 		{name: "ports", networks: []firewall.Network{docker0}, ctrs: []container{{docker0, ctr1, web}}},
-		{name: "noproxy", noProxy: true, networks: []firewall.Network{docker0}, ctrs: []container{{docker0, ctr1, web}}},
+		// Each host port to a container port of its own: Docker 29.8.1
+		// with the userland proxy off fails a container whose two host
+		// ports map one container port (its second MASQ TO OWN PORT rule
+		// "exists").
+		{name: "noproxy", noProxy: true, networks: []firewall.Network{docker0}, ctrs: []container{{docker0, ctr1, webNoProxy}}},
 		{name: "noicc", networks: []firewall.Network{noICC}, ctrs: []container{{noICC, ctr1, []string{"8080:80"}}}},
 		{name: "nomasq", networks: []firewall.Network{noMasq}, ctrs: []container{{noMasq, ctr1, []string{"8080:80"}}}},
 		{name: "internal", networks: []firewall.Network{docker0, intNet}, ctrs: []container{
@@ -98,10 +125,18 @@ func scenarios() []scenario {
 			{userNet, ctr2, []string{"8081:80"}},
 		}},
 		// Two host ports for one container port share the ACCEPT rule;
-		// a host IPv6 binding gets no rule (docker-proxy only).
+		// a host IPv6 binding gets it too, and no NAT (docker-proxy).
 		{name: "multiport", networks: []firewall.Network{docker0}, ctrs: []container{
-			{docker0, ctr1, []string{"8080:80", "8081:80", "[::]:8080:80"}},
+			{docker0, ctr1, []string{"8080:80", "8081:80", "[::1]:8083:83"}},
 		}},
+		// Two containers with ports on a loopback address: each
+		// endpoint's raw rule, then its ports'.
+		{name: "loopback", networks: []firewall.Network{docker0}, ctrs: []container{
+			{docker0, ctr1, []string{"127.0.0.1:8080:80"}},
+			{docker0, netip.MustParseAddr("172.17.0.3"), []string{"127.0.0.1:8081:80"}},
+		}},
+		// com.docker.network.host_ipv4: SNAT instead of MASQUERADE.
+		{name: "snat", noProxy: true, networks: []firewall.Network{docker0, snat}, ctrs: []container{{snat, ctr2, []string{"8080:80"}}}},
 	}
 }
 
@@ -122,23 +157,28 @@ func compareGolden(t *testing.T, name, got string) {
 	}
 }
 
-// TestBuildGoldens pins Build's table, in nft list ruleset's form, for
-// each scenario. The table is Docker 29's (dockerd has no nftables back end
-// before), so an engine configured as era 28 gets the same one.
+// listing is what `nft list ruleset` prints of state s: its ip table,
+// then its ip6 table.
+func listing(s State) string { return Build(s).String() + Build6(s).String() }
+
+// TestBuildGoldens pins Build's and Build6's tables, in nft list
+// ruleset's form, for each scenario. The tables are Docker 29's (dockerd
+// has no nftables back end before), so an engine configured as era 28
+// gets the same ones.
 func TestBuildGoldens(t *testing.T) {
 	for _, s := range scenarios() {
 		for _, era := range []release.Era{release.Era29, release.Era28} {
 			t.Run(s.name+"/era"+era.String(), func(t *testing.T) {
 				st := s.state(t)
 				st.Config.Release.Era = era
-				compareGolden(t, s.name, Build(st).String())
+				compareGolden(t, s.name, listing(st))
 			})
 		}
 	}
 }
 
-// TestKernelGoldens programs each scenario's table into a fresh network
-// namespace and checks that nft lists it as the golden says (tier 2:
+// TestKernelGoldens programs each scenario's tables into a fresh network
+// namespace and checks that nft lists them as the golden says (tier 2:
 // skipped without root or without the nft binary).
 func TestKernelGoldens(t *testing.T) {
 	if *update {
@@ -155,19 +195,36 @@ func TestKernelGoldens(t *testing.T) {
 			}
 			defer ns.Close()
 			p := NewProgrammer(ns.Fd())
-			require.NoError(t, p.Apply(Build(s.state(t))))
+			st := s.state(t)
+			require.NoError(t, p.Apply(Build(st), Build6(st)))
 			compareGolden(t, s.name, nftList(t, ns))
+			// Replacing both keeps them in their order, ip first.
+			require.NoError(t, p.Apply(Build(State{}), Build6(State{})))
+			assert.Equal(t, listing(State{}), nftList(t, ns), "after a second Apply")
 			require.NoError(t, p.Delete())
 			assert.Empty(t, nftList(t, ns), "after Delete, nft lists")
 		})
 	}
 }
 
-// nftList is `nft list ruleset` in ns in Ruleset.String's form: counters
-// at zero, and the nat output chain's priority by its name. nft prints
-// the name "dstnat" only for the prerouting hook and -100 elsewhere, while
-// Ruleset.String names it on both (a known difference of the rendering,
-// kept so that the engine's NFTRuleset output does not change).
+// TestElementOrder: nft lists a map's elements by their keys as host-endian
+// numbers, which Ruleset.String follows: the last byte of the longer name
+// weighs most.
+func TestElementOrder(t *testing.T) {
+	nets := []firewall.Network{
+		{Bridge: "docker0", Subnet: netip.MustParsePrefix("172.17.0.0/16")},
+		{Bridge: "br-1a2b3c4d5e6f", Subnet: netip.MustParsePrefix("172.18.0.0/16")},
+		{Bridge: "br-0f9e8d7c6b5a", Subnet: netip.MustParsePrefix("172.19.0.0/16")},
+		{Bridge: "br-zz", Subnet: netip.MustParsePrefix("172.20.0.0/16")},
+	}
+	var got []string
+	for _, e := range sortedElements(Build(State{Networks: nets}).Maps[0].Elements) {
+		got = append(got, e.Ifname)
+	}
+	assert.Equal(t, []string{"br-zz", "docker0", "br-0f9e8d7c6b5a", "br-1a2b3c4d5e6f"}, got)
+}
+
+// nftList is `nft list ruleset` in ns, its counters zeroed.
 func nftList(t *testing.T, ns *netns.NS) string {
 	t.Helper()
 	var out, errb bytes.Buffer
@@ -175,8 +232,7 @@ func nftList(t *testing.T, ns *netns.NS) string {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	require.NoError(t, ns.Start(cmd, netns.StartOptions{}))
 	require.NoError(t, cmd.Wait(), "nft list ruleset: %s", errb.String())
-	return strings.ReplaceAll(zeroCounters(out.String()),
-		"type nat hook output priority -100;", "type nat hook output priority dstnat;")
+	return zeroCounters(out.String())
 }
 
 // zeroCounters rewrites every "counter packets N bytes M" to zeros.

@@ -2,6 +2,7 @@ package nft
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/google/nftables"
@@ -10,7 +11,7 @@ import (
 	"github.com/google/nftables/userdata"
 )
 
-// Programmer writes a Ruleset into the nftables of one network namespace,
+// Programmer writes Rulesets into the nftables of one network namespace,
 // over a netlink socket opened in it: nothing runs in, or touches, the
 // caller's namespace. Its methods are safe for concurrent use.
 type Programmer struct {
@@ -30,23 +31,40 @@ func (p *Programmer) conn() (*nftables.Conn, error) {
 	return c, nil
 }
 
-func (p *Programmer) table() *nftables.Table {
-	return &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
+func table(family string) *nftables.Table {
+	f := nftables.TableFamilyIPv4
+	if family == FamilyIPv6 {
+		f = nftables.TableFamilyIPv6
+	}
+	return &nftables.Table{Name: TableName, Family: f}
 }
 
-// Apply replaces the table with rs in one transaction: the table is
-// created if missing, deleted and built again, so a reader never sees it
-// half-built.
+// Apply replaces the tables of rss (each of its family) in one
+// transaction: each table is created if missing, deleted and built again,
+// so a reader never sees one half-built. nft lists tables in the order
+// they were made, so a caller passes every table, in Docker's order (ip,
+// then ip6), each time.
 //
 // Equivalent to: nft -f - <<< "add table ip docker-bridges; delete table
-// ip docker-bridges; $(rs)"
-func (p *Programmer) Apply(rs Ruleset) error {
-	return p.dropTable("programming", func(c *nftables.Conn) error { return p.build(c, rs) })
+// ip docker-bridges; $(rs)" (and the same for ip6)
+func (p *Programmer) Apply(rss ...Ruleset) error {
+	var fams []string
+	for _, rs := range rss {
+		fams = append(fams, rs.Family)
+	}
+	return p.dropTables("programming", fams, func(c *nftables.Conn) error {
+		for _, rs := range rss {
+			if err := p.build(c, rs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // build queues, after the delete, the table made again with rs in it.
 func (p *Programmer) build(c *nftables.Conn, rs Ruleset) error {
-	t := c.AddTable(p.table())
+	t := c.AddTable(table(rs.Family))
 	accept := nftables.ChainPolicyAccept
 	chains := map[string]*nftables.Chain{}
 	for _, ch := range rs.Chains {
@@ -92,18 +110,19 @@ func (p *Programmer) build(c *nftables.Conn, rs Ruleset) error {
 	return nil
 }
 
-// Delete removes the table, if it exists.
+// Delete removes both tables, ip and ip6, those that exist.
 //
-// Equivalent to: nft delete table ip docker-bridges
+// Equivalent to: nft delete table ip docker-bridges; nft delete table ip6
+// docker-bridges
 func (p *Programmer) Delete() error {
-	return p.dropTable("deleting", nil)
+	return p.dropTables("deleting", []string{FamilyIPv4, FamilyIPv6}, nil)
 }
 
-// dropTable sends one transaction: delete the table (added first, so that
-// the delete cannot fail on a missing table), then what then, if not nil,
-// queues.
+// dropTables sends one transaction: delete the tables of the families
+// fams (each added first, so that the delete cannot fail on a missing
+// table), then what then, if not nil, queues.
 // doing names the work in the error of a failed send.
-func (p *Programmer) dropTable(doing string, then func(c *nftables.Conn) error) error {
+func (p *Programmer) dropTables(doing string, fams []string, then func(c *nftables.Conn) error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c, err := p.conn()
@@ -111,16 +130,23 @@ func (p *Programmer) dropTable(doing string, then func(c *nftables.Conn) error) 
 		return err
 	}
 	defer c.CloseLasting()
-	t := p.table()
-	c.AddTable(t)
-	c.DelTable(t)
+	var names []string
+	for _, fam := range fams {
+		if fam == "" {
+			fam = FamilyIPv4
+		}
+		t := table(fam)
+		c.AddTable(t)
+		c.DelTable(t)
+		names = append(names, "table "+fam+" "+TableName)
+	}
 	if then != nil {
 		if err := then(c); err != nil {
 			return err
 		}
 	}
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("%s table ip %s: %w", doing, TableName, err)
+		return fmt.Errorf("%s %s: %w", doing, strings.Join(names, " and "), err)
 	}
 	return nil
 }

@@ -3,29 +3,35 @@
 // namespace over netlink, with github.com/google/nftables: no nft binary.
 //
 // It exists so that an engine started with the nftables back end shows the
-// table Docker 29 writes, `table ip docker-bridges` (docs/docker.md §1.4), and
-// behaves as the iptables back end does: DNAT of published ports, a
-// MASQUERADE of each network's traffic leaving it, an accept per published
-// port and a drop of everything else routed to a container, and a raw-hook
-// drop of packets routed to a container from outside its bridge.
+// tables Docker 29 writes, `table ip docker-bridges` and `table ip6
+// docker-bridges` (docs/docker.md §1.4), and behaves as the iptables back
+// end does: DNAT of published ports, a MASQUERADE of each network's
+// traffic leaving it, an accept per published port and a drop of
+// everything else routed to a container, and a raw-hook drop of packets
+// routed to a container from outside its bridge.
 //
-// The state of the table is a [State]: the engine's networks, published
-// ports and endpoints. [Build] turns it into a [Ruleset] (maps, chains and
-// rules as data), which [Ruleset.String] renders in `nft list ruleset`'s
-// form (the golden tests pin it) and a [Programmer] writes to the kernel.
-// Each change replaces the whole table in one netlink transaction, so the
-// table is never seen half-built; its counters start again from zero.
+// The state of the tables is a [State]: the engine's networks, published
+// ports and endpoints. [Build] and [Build6] turn it into a [Ruleset] per
+// table (maps, chains and rules as data), which [Ruleset.String] renders
+// in `nft list ruleset`'s form (the golden tests pin it) and a
+// [Programmer] writes to the kernel. Each change replaces the whole table
+// in one netlink transaction, so the table is never seen half-built; its
+// counters start again from zero.
 //
-// What the rules are: the default network's rules after -p 8080:80 are
-// those of Docker 29's nftabler golden file (docs/docker.md §1.4). The variants that
-// docs/docker.md does not spell out (icc off, ip-masq off, --internal, the
-// userland proxy off, ports on a loopback address) are labrun's reading of
-// the iptables rules they replace, in the same style; their comments say
-// so. It is IPv4 only, like the rest of labrun.
+// What the rules are: Docker 29.8.1's (moby/moby v2.0.0-beta.24
+// daemon/libnetwork/drivers/bridge/internal/nftabler: nftabler.go,
+// network.go, endpoint.go, port.go), in the order it lists them, checked
+// against the real engine's `nft list ruleset` (cmd/labrun/fidelity with
+// -engine nftables): the default network, user-defined networks, icc and
+// masquerading off, --internal, the userland proxy off, ports on a
+// loopback or an IPv6 host address. It is IPv4 only, like the rest of
+// labrun: the ip6 table holds the base chains alone, as Docker's does with
+// no IPv6 network.
 package nft
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,14 +39,15 @@ import (
 	"github.com/labrun/labrun/netkit/ports"
 )
 
-// TableName is the table Docker 29 programs (family ip).
+// TableName is the name of the tables Docker 29 programs (families ip and
+// ip6).
 const TableName = "docker-bridges"
 
 // State is what the engine has published: the input of Build. The zero
 // value is an engine with no network. Its settings are the iptables back
 // end's (package firewall): of Config only NoUserlandProxy matters here
 // (the table is Docker 29's whatever Config.Release says; dockerd has no
-// nftables back end before 29), and a Network's HostIPv4 is not supported.
+// nftables back end before 29).
 type State struct {
 	// Config is the engine's settings.
 	Config firewall.Config
@@ -60,14 +67,17 @@ type Endpoint struct {
 
 // Publication is one of a container's published bindings: the container's
 // endpoint and the binding. A binding's zero HostIP and 0.0.0.0 mean every
-// host address; an IPv6 HostIP gets no rule (docker-proxy only).
+// host address; an IPv6 HostIP gets the accept rule of the container's
+// port and no NAT (docker-proxy serves it), as in Docker.
 type Publication struct {
 	Endpoint
 	ports.Binding
 }
 
-// Ruleset is the table: its verdict maps and its chains, in listing order.
+// Ruleset is a table: its family (FamilyIPv4 or FamilyIPv6; "" is
+// FamilyIPv4), its verdict maps and its chains, in listing order.
 type Ruleset struct {
+	Family string
 	Maps   []Map
 	Chains []Chain
 }
@@ -117,25 +127,87 @@ const (
 	prefixPostOut    = "nat-postrouting-out__"
 )
 
-// Build returns the table for state s.
+// Families of Docker's two tables.
+const (
+	FamilyIPv4 = "ip"
+	FamilyIPv6 = "ip6"
+)
+
+// Build returns the table ip docker-bridges for state s.
 //
 // Equivalent to (one network, docker0, 172.17.0.2 with -p 8080:80): the
 // table of docs/docker.md §1.4, as `nft -f` would load it.
 func Build(s State) Ruleset {
-	var rs Ruleset
+	rs := baseTable(FamilyIPv4, s.Config.NoUserlandProxy, s.Networks)
+	nets := map[string]firewall.Network{}
+	for _, n := range s.Networks {
+		nets[n.Bridge] = n
+	}
+	var dnat []Rule
+	for _, p := range s.Ports {
+		// Docker's setPerPortDNAT: no rule for a port of an internal
+		// network, an unmapped port, or a host address of the other
+		// family (docker-proxy alone serves it).
+		if n, ok := nets[p.Bridge]; !ok || n.Internal || !p.nat() {
+			continue
+		}
+		var st []Stmt
+		if !s.Config.NoUserlandProxy {
+			st = append(st, Iface{Key: "iifname", Op: "!=", Name: p.Bridge})
+		}
+		if p.HostIP.IsValid() && !p.HostIP.IsUnspecified() {
+			st = append(st, IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.HostIP, 32)})
+		}
+		st = append(st, L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.HostPort}, Counter{},
+			DNAT{Addr: p.Addr, Port: p.Container.Num})
+		dnat = append(dnat, Rule{Stmts: st, Comment: "DNAT"})
+	}
+	rs.Chains[chainIndex(rs, chainDNAT)].Rules = dnat
+	rs.Chains[chainIndex(rs, chainRawPre)].Rules = rawRules(s, nets)
+	for _, n := range s.Networks {
+		rs.Chains = append(rs.Chains, networkChains(s, n)...)
+	}
+	return rs
+}
+
+// Build6 returns the table ip6 docker-bridges for state s: Docker creates
+// it whenever ip6tables is on (its default), with no IPv6 network, and
+// labrun's networks are IPv4 only, so it holds the base chains alone.
+func Build6(s State) Ruleset {
+	return baseTable(FamilyIPv6, s.Config.NoUserlandProxy, nil)
+}
+
+// nat reports whether the binding is NATed: a host port, and a host
+// address of the container's family (0.0.0.0 when HostIP is the zero
+// value).
+func (p Publication) nat() bool {
+	return p.HostPort != 0 && p.Addr.Is4() && (!p.HostIP.IsValid() || p.HostIP.Is4())
+}
+
+// baseTable is the table of family fam as Docker's Nftabler.init makes
+// it, with a map element per network of nets: its maps and base chains,
+// declared in the order of their names (Docker's template ranges over Go
+// maps), and the empty nat-prerouting-and-output.
+func baseTable(fam string, hairpin bool, nets []firewall.Network) Ruleset {
+	rs := Ruleset{Family: fam}
 	maps := []string{mapForwardIn, mapForwardOut, mapPostroutingIn, mapPostroutingOut}
 	prefixes := []string{prefixForwardIn, prefixForwardOut, prefixPostIn, prefixPostOut}
 	for i, m := range maps {
 		mp := Map{Name: m}
-		for _, n := range s.Networks {
+		for _, n := range nets {
 			mp.Elements = append(mp.Elements, Element{Ifname: n.Bridge, Chain: prefixes[i] + n.Bridge})
 		}
 		rs.Maps = append(rs.Maps, mp)
 	}
 	localDst := []Stmt{Fib{Addr: "daddr", Type: "local"}, Counter{}, Verdict{Kind: "jump", Chain: chainDNAT}}
 	output := localDst
-	if !s.Config.NoUserlandProxy {
-		output = append([]Stmt{IPAddr{Field: "daddr", Op: "!=", Prefix: netip.MustParsePrefix("127.0.0.0/8")}}, localDst...)
+	if !hairpin {
+		// Docker writes 127.0.0.1/8, which nft lists as 127.0.0.0/8.
+		loopback := netip.MustParsePrefix("127.0.0.0/8")
+		if fam == FamilyIPv6 {
+			loopback = netip.MustParsePrefix("::1/128")
+		}
+		output = append([]Stmt{IPAddr{Field: "daddr", Op: "!=", Prefix: loopback}}, localDst...)
 	}
 	rs.Chains = append(rs.Chains,
 		Chain{Name: chainForward, Type: "filter", Hook: "forward", Priority: "filter", Rules: []Rule{
@@ -148,51 +220,67 @@ func Build(s State) Ruleset {
 			{Stmts: []Stmt{Vmap{Key: "oifname", Map: mapPostroutingIn}}},
 		}},
 		Chain{Name: chainNATPre, Type: "nat", Hook: "prerouting", Priority: "dstnat", Rules: []Rule{{Stmts: localDst}}},
+		Chain{Name: chainDNAT},
+		Chain{Name: chainRawPre, Type: "filter", Hook: "prerouting", Priority: "raw"},
 	)
-	nets := map[string]firewall.Network{}
-	for _, n := range s.Networks {
-		nets[n.Bridge] = n
-	}
-	var dnat, raw []Rule
-	for _, p := range s.Ports {
-		n, ok := nets[p.Bridge]
-		if !ok || n.Internal || p.HostPort == 0 || !p.Addr.Is4() || (p.HostIP.IsValid() && !p.HostIP.Is4()) {
-			continue
-		}
-		var st []Stmt
-		if p.HostIP.IsValid() && !p.HostIP.IsUnspecified() {
-			st = append(st, IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.HostIP, 32)})
-		}
-		if !s.Config.NoUserlandProxy {
-			st = append(st, Iface{Key: "iifname", Op: "!=", Name: p.Bridge})
-		}
-		st = append(st, L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.HostPort}, Counter{},
-			DNAT{Addr: p.Addr, Port: p.Container.Num})
-		dnat = append(dnat, Rule{Stmts: st, Comment: "DNAT"})
-		if p.HostIP.IsLoopback() {
-			// labrun's reading of 28+'s raw rule for ports published on
-			// 127.x (the iptables back end's filterPortMappedOnLoopback).
-			raw = append(raw, Rule{Stmts: []Stmt{IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.HostIP, 32)},
-				Iface{Key: "iifname", Op: "!=", Name: "lo"}, L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.HostPort},
-				Counter{}, Verdict{Kind: "drop"}}, Comment: "DROP REMOTE LOOPBACK"})
+	return rs
+}
+
+func chainIndex(rs Ruleset, name string) int {
+	for i, c := range rs.Chains {
+		if c.Name == name {
+			return i
 		}
 	}
-	rs.Chains = append(rs.Chains, Chain{Name: chainDNAT, Rules: dnat})
+	panic("nft: no chain " + name)
+}
+
+// rawRules are raw-PREROUTING's rules, in the order Docker adds them
+// (one rule group, appended): each endpoint's DROP DIRECT ACCESS when it
+// joins, then the DROP REMOTE LOOPBACK of each of its ports published on
+// an IPv4 loopback address (filterPortMappedOnLoopback), when the ports
+// are mapped; ports of an endpoint not in s.Endpoints come last.
+func rawRules(s State, nets map[string]firewall.Network) []Rule {
+	loopback := func(p Publication) (Rule, bool) {
+		if !p.nat() || !p.HostIP.IsLoopback() {
+			return Rule{}, false
+		}
+		return Rule{Stmts: []Stmt{Iface{Key: "iifname", Op: "!=", Name: "lo"},
+			IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.HostIP, 32)},
+			L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.HostPort},
+			Counter{}, Verdict{Kind: "drop"}}, Comment: "DROP REMOTE LOOPBACK"}, true
+	}
+	var raw []Rule
+	done := make([]bool, len(s.Ports))
 	for _, ep := range s.Endpoints {
 		if n, ok := nets[ep.Bridge]; !ok || n.Internal || !ep.Addr.Is4() {
 			continue
 		}
 		raw = append(raw, Rule{Stmts: []Stmt{IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(ep.Addr, 32)},
 			Iface{Key: "iifname", Op: "!=", Name: ep.Bridge}, Counter{}, Verdict{Kind: "drop"}}, Comment: "DROP DIRECT ACCESS"})
+		for i, p := range s.Ports {
+			if p.Endpoint != ep || done[i] {
+				continue
+			}
+			done[i] = true
+			if r, ok := loopback(p); ok {
+				raw = append(raw, r)
+			}
+		}
 	}
-	rs.Chains = append(rs.Chains, Chain{Name: chainRawPre, Type: "filter", Hook: "prerouting", Priority: "raw", Rules: raw})
-	for _, n := range s.Networks {
-		rs.Chains = append(rs.Chains, networkChains(s, n)...)
+	for i, p := range s.Ports {
+		if n, ok := nets[p.Bridge]; done[i] || !ok || n.Internal {
+			continue
+		}
+		if r, ok := loopback(p); ok {
+			raw = append(raw, r)
+		}
 	}
-	return rs
+	return raw
 }
 
-// networkChains are one network's four chains, jumped to through the maps.
+// networkChains are one network's four chains, jumped to through the maps,
+// as Docker's nftabler network.configure and setPerPortRules fill them.
 func networkChains(s State, n firewall.Network) []Chain {
 	br := n.Bridge
 	established := Rule{Stmts: []Stmt{CtState{}, Counter{}, Verdict{Kind: "accept"}}}
@@ -200,20 +288,24 @@ func networkChains(s State, n firewall.Network) []Chain {
 	out := Chain{Name: prefixForwardOut + br}
 	postIn := Chain{Name: prefixPostIn + br}
 	postOut := Chain{Name: prefixPostOut + br}
-	icc := Rule{Stmts: []Stmt{Iface{Key: "iifname", Op: "==", Name: br}, Counter{}, Verdict{Kind: "accept"}}, Comment: "ICC"}
+	iccVerdict := Verdict{Kind: "accept"}
 	if n.NoICC {
-		icc = Rule{Stmts: []Stmt{Iface{Key: "iifname", Op: "==", Name: br}, Counter{}, Verdict{Kind: "drop"}}, Comment: "ICC"}
+		iccVerdict = Verdict{Kind: "drop"}
 	}
 	if n.Internal {
-		// labrun's reading of the internal network's iptables rules:
-		// traffic stays on the bridge.
-		in.Rules = []Rule{icc, {Stmts: []Stmt{Counter{}, Verdict{Kind: "drop"}}, Comment: "INTERNAL NETWORK INGRESS"}}
-		out.Rules = []Rule{{Stmts: []Stmt{Counter{}, Verdict{Kind: "drop"}}, Comment: "INTERNAL NETWORK EGRESS"}}
+		// Traffic stays on the bridge; no NAT, no port.
+		in.Rules = []Rule{established,
+			{Stmts: []Stmt{Iface{Key: "iifname", Op: "!=", Name: br}, Counter{}, Verdict{Kind: "drop"}}, Comment: "INTERNAL NETWORK INGRESS"},
+			{Stmts: []Stmt{Counter{}, iccVerdict}, Comment: "ICC"}}
+		out.Rules = []Rule{established,
+			{Stmts: []Stmt{Iface{Key: "oifname", Op: "!=", Name: br}, Counter{}, Verdict{Kind: "drop"}}, Comment: "INTERNAL NETWORK EGRESS"}}
 		return []Chain{in, out, postIn, postOut}
 	}
-	in.Rules = []Rule{established, icc}
+	in.Rules = []Rule{established, {Stmts: []Stmt{Iface{Key: "iifname", Op: "==", Name: br}, Counter{}, iccVerdict}, Comment: "ICC"}}
 	for _, p := range s.Ports {
-		if p.Bridge != br || !p.Addr.Is4() || (p.HostIP.IsValid() && !p.HostIP.Is4()) {
+		// Docker's setPerPortForwarding: every binding of an IPv4
+		// container, on whatever host address, once per container port.
+		if p.Bridge != br || !p.Addr.Is4() {
 			continue
 		}
 		r := Rule{Stmts: []Stmt{IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.Addr, 32)},
@@ -224,23 +316,31 @@ func networkChains(s State, n firewall.Network) []Chain {
 	}
 	in.Rules = append(in.Rules, Rule{Stmts: []Stmt{Counter{}, Verdict{Kind: "drop"}}, Comment: "UNPUBLISHED PORT DROP"})
 	out.Rules = []Rule{established, {Stmts: []Stmt{Counter{}, Verdict{Kind: "accept"}}, Comment: "OUTGOING"}}
+	// With com.docker.network.host_ipv4, SNAT to it replaces MASQUERADE.
+	var nat Stmt = Masquerade{}
+	natComment := "MASQUERADE"
+	if n.HostIPv4.IsValid() {
+		nat, natComment = SNAT{Addr: n.HostIPv4}, "SNAT"
+	}
 	if !n.NoIPMasq {
 		postOut.Rules = []Rule{{Stmts: []Stmt{Iface{Key: "oifname", Op: "!=", Name: br},
-			IPAddr{Field: "saddr", Op: "==", Prefix: n.Subnet.Masked()}, Counter{}, Masquerade{}}, Comment: "MASQUERADE"}}
+			IPAddr{Field: "saddr", Op: "==", Prefix: n.Subnet.Masked()}, Counter{}, nat}, Comment: natComment}}
 	}
 	if s.Config.NoUserlandProxy {
-		// labrun's reading of hairpin mode: locally originated traffic
-		// to the bridge, and a container reaching its own published port,
-		// are masqueraded.
-		postIn.Rules = append(postIn.Rules, Rule{Stmts: []Stmt{Fib{Addr: "saddr", Type: "local"}, Counter{}, Masquerade{}},
-			Comment: "MASQ TO BRIDGE"})
+		// Hairpin mode: traffic from the host to the bridge, and a
+		// container reaching its own published port, are masqueraded.
+		postIn.Rules = append(postIn.Rules, Rule{Stmts: []Stmt{Fib{Addr: "saddr", Type: "local"}, Counter{}, nat},
+			Comment: natComment + " FROM HOST"})
 		for _, p := range s.Ports {
-			if p.Bridge != br || !p.Addr.Is4() || p.HostPort == 0 {
+			if p.Bridge != br || !p.nat() {
 				continue
 			}
+			// Docker 29.8.1 fails the container's start when a second
+			// host port maps the same container port ("rule exists");
+			// labrun keeps one rule.
 			r := Rule{Stmts: []Stmt{IPAddr{Field: "saddr", Op: "==", Prefix: netip.PrefixFrom(p.Addr, 32)},
 				IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.Addr, 32)},
-				L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.Container.Num}, Counter{}, Masquerade{}}, Comment: "HAIRPIN MASQUERADE"}
+				L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.Container.Num}, Counter{}, Masquerade{}}, Comment: "MASQ TO OWN PORT"}
 			if !containsRule(postIn.Rules, r) {
 				postIn.Rules = append(postIn.Rules, r)
 			}
@@ -258,16 +358,21 @@ func containsRule(rs []Rule, r Rule) bool {
 	return false
 }
 
-// String renders the table as `nft list ruleset` prints it (tabs, one
-// element per line, counters at zero).
+// String renders the table as nft 1.0.6 (Debian 12's) prints it in `nft
+// list ruleset` (tabs, one element per line, counters at zero); the
+// listing of both tables is Build(s).String() + Build6(s).String().
 func (rs Ruleset) String() string {
 	var b strings.Builder
-	b.WriteString("table ip " + TableName + " {\n")
+	fam := rs.Family
+	if fam == "" {
+		fam = FamilyIPv4
+	}
+	b.WriteString("table " + fam + " " + TableName + " {\n")
 	for _, m := range rs.Maps {
 		b.WriteString("\tmap " + m.Name + " {\n\t\ttype ifname : verdict\n")
 		if len(m.Elements) > 0 {
 			var els []string
-			for _, e := range m.Elements {
+			for _, e := range sortedElements(m.Elements) {
 				els = append(els, strconv.Quote(e.Ifname)+" : jump "+e.Chain)
 			}
 			b.WriteString("\t\telements = { " + strings.Join(els, ",\n\t\t\t     ") + " }\n")
@@ -277,7 +382,7 @@ func (rs Ruleset) String() string {
 	for i, c := range rs.Chains {
 		b.WriteString("\tchain " + c.Name + " {\n")
 		if c.Hook != "" {
-			b.WriteString("\t\ttype " + c.Type + " hook " + c.Hook + " priority " + c.Priority + "; policy accept;\n")
+			b.WriteString("\t\ttype " + c.Type + " hook " + c.Hook + " priority " + priorityText(c.Hook, c.Priority) + "; policy accept;\n")
 		}
 		for _, r := range c.Rules {
 			b.WriteString("\t\t" + r.String() + "\n")
@@ -289,6 +394,38 @@ func (rs Ruleset) String() string {
 	}
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// priorityText is a base chain's priority as nft 1.0.6 lists it: dstnat
+// and srcnat by name only on the hooks nft names them for (prerouting and
+// postrouting), else as numbers; nat-OUTPUT, declared with dstnat, lists
+// as -100 (newer nft, which Docker's own goldens use, names it).
+func priorityText(hook, prio string) string {
+	switch {
+	case prio == "dstnat" && hook != "prerouting":
+		return "-100"
+	case prio == "srcnat" && hook != "postrouting":
+		return "100"
+	}
+	return prio
+}
+
+// sortedElements orders a map's elements as nft lists them: by key, an
+// interface name compared as the host-endian (little-endian on the
+// machines labrun runs on) 16-byte number it is to nft, so the last
+// byte of the longer name weighs most.
+func sortedElements(els []Element) []Element {
+	out := slices.Clone(els)
+	slices.SortStableFunc(out, func(a, b Element) int {
+		x, y := ifname(a.Ifname), ifname(b.Ifname)
+		for i := len(x) - 1; i >= 0; i-- {
+			if x[i] != y[i] {
+				return int(x[i]) - int(y[i])
+			}
+		}
+		return 0
+	})
+	return out
 }
 
 // String renders the rule as nft does.

@@ -54,8 +54,8 @@ func (s Vmap) exprs(maps map[string]mapRef) []expr.Any {
 		&expr.Lookup{SourceRegister: 1, DestRegister: 0, IsDestRegSet: true, SetName: m.name, SetID: m.id}}
 }
 
-// IPAddr matches ip saddr or daddr ("saddr"/"daddr") against an address
-// (a /32) or a prefix.
+// IPAddr matches ip (or, for an IPv6 prefix, ip6) saddr or daddr
+// ("saddr"/"daddr") against an address (a /32 or /128) or a prefix.
 type IPAddr struct {
 	Field, Op string
 	Prefix    netip.Prefix
@@ -63,29 +63,43 @@ type IPAddr struct {
 
 func (s IPAddr) text() string {
 	v := s.Prefix.String()
-	if s.Prefix.Bits() == 32 {
+	if s.Prefix.IsSingleIP() {
 		v = s.Prefix.Addr().String()
 	}
-	if s.Op == "!=" {
-		return "ip " + s.Field + " != " + v
+	fam := "ip"
+	if s.Prefix.Addr().Is6() {
+		fam = "ip6"
 	}
-	return "ip " + s.Field + " " + v
+	if s.Op == "!=" {
+		return fam + " " + s.Field + " != " + v
+	}
+	return fam + " " + s.Field + " " + v
 }
 
 func (s IPAddr) exprs(map[string]mapRef) []expr.Any {
-	off := uint32(16)
+	// Offsets of the addresses in the IPv4 and IPv6 headers.
+	off, size := uint32(16), uint32(4)
 	if s.Field == "saddr" {
 		off = 12
 	}
-	p := s.Prefix.Masked()
-	a := p.Addr().As4()
-	out := []expr.Any{&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: 4}}
-	if p.Bits() < 32 {
-		m := uint32(0xffffffff) << (32 - p.Bits())
-		out = append(out, &expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
-			Mask: binaryutil.BigEndian.PutUint32(m), Xor: []byte{0, 0, 0, 0}})
+	if s.Prefix.Addr().Is6() {
+		off, size = 24, 16
+		if s.Field == "saddr" {
+			off = 8
+		}
 	}
-	return append(out, &expr.Cmp{Op: cmpOp(s.Op), Register: 1, Data: a[:]})
+	p := s.Prefix.Masked()
+	a := p.Addr().AsSlice()
+	out := []expr.Any{&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: size}}
+	if !p.IsSingleIP() {
+		mask := make([]byte, size)
+		for i := 0; i < p.Bits(); i++ {
+			mask[i/8] |= 0x80 >> (i % 8)
+		}
+		out = append(out, &expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: size,
+			Mask: mask, Xor: make([]byte, size)})
+	}
+	return append(out, &expr.Cmp{Op: cmpOp(s.Op), Register: 1, Data: a})
 }
 
 // L4Port matches a transport protocol ("" is tcp) and its sport or dport.
@@ -201,6 +215,21 @@ type Masquerade struct{}
 
 func (Masquerade) text() string                       { return "masquerade" }
 func (Masquerade) exprs(map[string]mapRef) []expr.Any { return []expr.Any{&expr.Masq{}} }
+
+// SNAT rewrites the source to Addr.
+type SNAT struct {
+	Addr netip.Addr
+}
+
+func (s SNAT) text() string { return "snat to " + s.Addr.String() }
+
+func (s SNAT) exprs(map[string]mapRef) []expr.Any {
+	a := s.Addr.As4()
+	return []expr.Any{
+		&expr.Immediate{Register: 1, Data: a[:]},
+		&expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1},
+	}
+}
 
 func metaKey(k string) expr.MetaKey {
 	if k == "oifname" {
