@@ -12,176 +12,25 @@ import (
 	"github.com/labrun/labrun/netkit/shapes"
 )
 
-// The types below are the engine API's JSON shapes for Docker 27 (API
-// 1.47): field order and names are Docker's, so encoding/json output and
-// docker inspect -f templates ({{.State.Pid}},
-// {{.NetworkSettings.IPAddress}}) behave as with Docker.
-
-// ContainerJSON is docker inspect's object for a container.
-type ContainerJSON struct {
-	Id              string
-	Created         string
-	Path            string
-	Args            []string
-	State           ContainerState
-	Image           string
-	Name            string
-	RestartCount    int
-	Driver          string
-	Platform        string
-	HostConfig      HostConfig
-	Config          ContainerConfig
-	NetworkSettings NetworkSettings
-
-	// api and client are the engine's and its client's API versions,
-	// whose shape MarshalJSON writes (inspect_shapes.go).
-	api, client int
-}
-
-// ContainerState is docker inspect's State.
-type ContainerState struct {
-	Status     string
-	Running    bool
-	Paused     bool
-	Restarting bool
-	OOMKilled  bool
-	Dead       bool
-	Pid        int
-	ExitCode   int
-	Error      string
-	StartedAt  string
-	FinishedAt string
-}
-
-// HostConfig is the networking part of docker inspect's HostConfig.
-type HostConfig struct {
-	NetworkMode     string
-	PortBindings    map[string][]PortBindingJSON
-	AutoRemove      bool
-	PublishAllPorts bool
-}
-
-// ContainerConfig is part of docker inspect's Config.
-type ContainerConfig struct {
-	Hostname     string
-	Domainname   string
-	User         string
-	ExposedPorts map[string]struct{} `json:",omitempty"`
-	Cmd          []string
-	Image        string
-}
-
-// PortBindingJSON is one host binding: {"HostIp": "0.0.0.0", "HostPort": "8080"}.
-type PortBindingJSON struct {
-	HostIp   string
-	HostPort string
-}
-
-// NetworkSettings is docker inspect's NetworkSettings. It holds the fields
-// of every API version; MarshalJSON writes those of the engine's, in its
-// order (inspect_shapes.go).
-type NetworkSettings struct {
-	Bridge                 string
-	SandboxID              string
-	SandboxKey             string
-	Ports                  map[string][]PortBindingJSON
-	HairpinMode            bool
-	LinkLocalIPv6Address   string
-	LinkLocalIPv6PrefixLen int
-	SecondaryIPAddresses   []string
-	SecondaryIPv6Addresses []string
-	EndpointID             string
-	Gateway                string
-	GlobalIPv6Address      string
-	GlobalIPv6PrefixLen    int
-	IPAddress              string
-	IPPrefixLen            int
-	IPv6Gateway            string
-	MacAddress             string
-	Networks               map[string]*EndpointSettings
-
-	api int // the engine API version whose shape MarshalJSON writes
-}
-
-// EndpointSettings is one entry of NetworkSettings.Networks (every API
-// version's fields; see MarshalJSON).
-type EndpointSettings struct {
-	IPAMConfig          *EndpointIPAMConfig
-	Links               []string
-	Aliases             []string
-	MacAddress          string
-	DriverOpts          map[string]string
-	NetworkID           string
-	EndpointID          string
-	Gateway             string
-	IPAddress           string
-	IPPrefixLen         int
-	IPv6Gateway         string
-	GlobalIPv6Address   string
-	GlobalIPv6PrefixLen int
-	DNSNames            []string
-	// GwPriority is the endpoint's gateway priority (API 1.48+; always 0
-	// in labrun).
-	GwPriority int
-
-	api int
-}
-
-// EndpointIPAMConfig holds a requested --ip.
-type EndpointIPAMConfig struct {
-	IPv4Address string `json:",omitempty"`
-}
-
-// NetworkJSON is docker network inspect's object, with the fields of every
-// API version; MarshalJSON writes those of the engine's, in its order.
-type NetworkJSON struct {
-	Name       string
-	Id         string
-	Created    string
-	Scope      string
-	Driver     string
-	EnableIPv4 bool // API 1.48+
-	EnableIPv6 bool
-	IPAM       IPAMJSON
-	Internal   bool
-	Attachable bool
-	Ingress    bool
-	ConfigFrom struct{ Network string }
-	ConfigOnly bool
-	Containers map[string]NetworkContainer
-	Options    map[string]string
-	Labels     map[string]string
-	// Status is the networks' address use (API 1.52+).
-	Status *NetworkStatus
-
-	api, client int // the engine's and its client's API versions
-}
-
-// IPAMJSON is a network's IPAM section.
-type IPAMJSON struct {
-	Driver  string
-	Options map[string]string
-	Config  []IPAMConfig
-}
-
-// IPAMConfig is one pool of a network.
-type IPAMConfig struct {
-	Subnet  string `json:",omitempty"`
-	IPRange string `json:",omitempty"`
-	Gateway string `json:",omitempty"`
-	// AuxiliaryAddresses holds the default bridge's --default-gateway
-	// ("DefaultGatewayIPv4").
-	AuxiliaryAddresses map[string]string `json:",omitempty"`
-}
-
-// NetworkContainer is one container entry of docker network inspect.
-type NetworkContainer struct {
-	Name        string
-	EndpointID  string
-	MacAddress  string
-	IPv4Address string
-	IPv6Address string
-}
+// The engine API's objects are package shapes' types, with the fields of
+// every API version; MarshalJSON writes those of the object's version.
+type (
+	ContainerJSON      = shapes.ContainerJSON
+	ContainerState     = shapes.ContainerState
+	HostConfig         = shapes.HostConfig
+	ContainerConfig    = shapes.ContainerConfig
+	PortBindingJSON    = shapes.PortBindingJSON
+	NetworkSettings    = shapes.NetworkSettings
+	EndpointSettings   = shapes.EndpointSettings
+	EndpointIPAMConfig = shapes.EndpointIPAMConfig
+	NetworkJSON        = shapes.NetworkJSON
+	IPAMJSON           = shapes.IPAMJSON
+	IPAMConfig         = shapes.IPAMConfig
+	NetworkContainer   = shapes.NetworkContainer
+	NetworkStatus      = shapes.NetworkStatus
+	NetworkStatusIPAM  = shapes.NetworkStatusIPAM
+	SubnetStatus       = shapes.SubnetStatus
+)
 
 func timeJSON(t time.Time) string {
 	if t.IsZero() {
@@ -246,8 +95,8 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 		}
 	}
 	api := c.e.opts.API()
-	j.api, j.client = api, client
-	ns := NetworkSettings{Networks: map[string]*EndpointSettings{}, Ports: map[string][]PortBindingJSON{}, api: api}
+	j.API, j.Client = api, client
+	ns := NetworkSettings{Networks: map[string]*EndpointSettings{}, Ports: map[string][]PortBindingJSON{}, API: api}
 	r := c.e.opts.Release
 	if (c.state == stateRunning || (r.KeepSandbox() && c.sandboxed)) && o.Network.Kind != ModeContainer {
 		ns.SandboxID = sandboxID(c.ID)
@@ -259,7 +108,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 	switch o.Network.Kind {
 	case ModeHost, ModeNone:
 		name := o.Network.String()
-		ns.Networks[name] = &EndpointSettings{NetworkID: pseudoNetworkID(name), api: api}
+		ns.Networks[name] = &EndpointSettings{NetworkID: pseudoNetworkID(name), API: api}
 		if c.state == stateRunning {
 			ns.Networks[name].EndpointID = names.StableHex("endpoint:"+name+":"+c.ID, 64)
 		}
@@ -284,7 +133,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 			es := &EndpointSettings{
 				MacAddress: ep.mac.String(), NetworkID: ep.net.ID, EndpointID: ep.ID,
 				Gateway: ep.net.Gateway.String(), IPAddress: ep.addr.String(), IPPrefixLen: ep.net.Subnet.Bits(),
-				api: api,
+				API: api,
 			}
 			if ep.net.DefaultGW.IsValid() {
 				es.Gateway = ep.net.DefaultGW.String()
@@ -321,7 +170,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 			// and cleanOperationalData, v28.5.2). A network that does
 			// not exist leaves the request alone.
 			name := o.Network.String()
-			es := &EndpointSettings{api: api}
+			es := &EndpointSettings{API: api}
 			if o.IP.IsValid() {
 				es.IPAMConfig = &EndpointIPAMConfig{IPv4Address: o.IP.String()}
 			}
@@ -343,7 +192,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 		if c.e.bridgeNone(o.Network.String()) {
 			// -b none: the container keeps its request for the default
 			// bridge, which names no network.
-			ns.Networks["bridge"] = &EndpointSettings{api: api}
+			ns.Networks["bridge"] = &EndpointSettings{API: api}
 		}
 	}
 	j.NetworkSettings = ns
@@ -412,7 +261,7 @@ func (n *Network) InspectAPI(e *Engine, version string) NetworkJSON {
 	r := e.opts.Release
 	j := NetworkJSON{
 		Name: n.Name, Id: n.ID, Created: timeJSON(n.Created), Scope: "local", Driver: n.Driver,
-		EnableIPv4: true, api: r.API(), client: client,
+		EnableIPv4: true, API: r.API(), Client: client,
 		IPAM:     IPAMJSON{Driver: "default", Config: []IPAMConfig{{Subnet: n.Subnet.String(), Gateway: n.Gateway.String()}}},
 		Internal: n.Internal, Containers: map[string]NetworkContainer{}, Options: map[string]string{}, Labels: map[string]string{},
 	}

@@ -1,13 +1,12 @@
-// Package shapes is the JSON shapes of the Docker Engine API by version
-// (docs/docker.md §5): for each object labrun's engine writes (a container's
-// NetworkSettings, an endpoint, a network), the list of its keys, in the
-// order an engine of that API version writes them, and what an engine
-// writes to a client of an older version. Each shape is a table, not a type
-// per version.
+// Package shapes is the JSON objects of the Docker Engine API that labrun's
+// engine writes (docs/docker.md §5): a container's inspect object, its
+// NetworkSettings and endpoints, a network's, each holding the fields of
+// every API version, and for each the list of its keys, in the order an
+// engine of that version writes them, and what an engine writes to a client
+// of an older version. Each shape is a table, not a type per version.
 //
-// It is not the objects themselves: netkit's inspect types hold every field
-// any version has and write, with [Ordered], the keys a shape lists. It
-// imports nothing of labrun.
+// It is not where the objects are filled in: netkit's engine builds them
+// from its containers and networks. It imports nothing of labrun.
 package shapes
 
 import (
@@ -62,8 +61,8 @@ func ForClient(keys []string, client int) []string {
 	return out
 }
 
-// NetworkSettings returns a container's NetworkSettings keys for API version api.
-func NetworkSettings(api int) []string {
+// NetworkSettingsKeys returns a container's NetworkSettings keys for API version api.
+func NetworkSettingsKeys(api int) []string {
 	switch {
 	case api >= V29:
 		return []string{"SandboxID", "SandboxKey", "Ports", "Networks"}
@@ -79,8 +78,8 @@ func NetworkSettings(api int) []string {
 		"IPv6Gateway", "MacAddress", "Networks"}
 }
 
-// Endpoint returns an endpoint's keys for API version api.
-func Endpoint(api int) []string {
+// EndpointKeys returns an endpoint's keys for API version api.
+func EndpointKeys(api int) []string {
 	switch {
 	case api >= V29:
 		return []string{"IPAMConfig", "Links", "Aliases", "DriverOpts", "GwPriority", "NetworkID", "EndpointID",
@@ -98,8 +97,8 @@ func Endpoint(api int) []string {
 		"Gateway", "IPAddress", "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "DNSNames"}
 }
 
-// Network returns a network's keys for API version api.
-func Network(api int) []string {
+// NetworkKeys returns a network's keys for API version api.
+func NetworkKeys(api int) []string {
 	head := []string{"Name", "Id", "Created", "Scope", "Driver"}
 	mid := []string{"IPAM", "Internal", "Attachable", "Ingress", "ConfigFrom", "ConfigOnly"}
 	switch {

@@ -49,7 +49,7 @@ var randomOrder = map[string]string{"20": "Docker before 27 orders these two por
 // that set them on a user-defined network
 // (com.docker.network.bridge.enable_icc and enable_ip_masquerade): the
 // engine's rules are the same for both spellings.
-var Cases = append(baseCases, moreCases...)
+var Cases = append(append(baseCases, moreCases...), nftCases...)
 
 // baseCases are the first cases: -p forms, network modes, user-defined
 // networks, conflicts and bad specs.

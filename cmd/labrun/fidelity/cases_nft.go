@@ -22,7 +22,7 @@ var nftCases = []Case{
 		"network create --subnet 10.99.1.0/24 @net", "run -d --name @b --network @net -p 8082:80/udp {IMAGE} {SERVE}"}},
 	// No rules at all with iptables; with nftables, Docker 29 still makes
 	// its table ip6 docker-bridges (ip6tables stays on).
-	{Name: "daemon_iptables_off", Daemon: []string{"--iptables=false"}, Steps: []string{
+	{Name: "daemon_iptables_off_running", Daemon: []string{"--iptables=false"}, Steps: []string{
 		"run -d --name @web -p 8080:80 {IMAGE} {SERVE}"}},
 	// A host that does not forward, left so: no FORWARD DROP policy with
 	// iptables; Docker 29 with nftables starts, as it checks nothing. Each

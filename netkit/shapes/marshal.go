@@ -1,20 +1,17 @@
-package netkit
+package shapes
 
 import (
 	"bytes"
 	"encoding/json"
-
-	"github.com/labrun/labrun/netkit/shapes"
 )
 
-// The Go types in inspect.go hold every field any API version has;
+// The types in types.go hold every field any API version has;
 // MarshalJSON writes the fields of the object's API version, in that
-// version's order (package shapes), so that docker inspect prints what that
-// engine prints.
+// version's order, so that docker inspect prints what that engine prints.
 
 // MarshalJSON writes the settings in the shape of their API version.
 func (s NetworkSettings) MarshalJSON() ([]byte, error) {
-	return shapes.Ordered(shapes.NetworkSettings(s.api), map[string]any{
+	return Ordered(NetworkSettingsKeys(s.API), map[string]any{
 		"Bridge": s.Bridge, "SandboxID": s.SandboxID, "SandboxKey": s.SandboxKey, "Ports": s.Ports,
 		"HairpinMode": s.HairpinMode, "LinkLocalIPv6Address": s.LinkLocalIPv6Address,
 		"LinkLocalIPv6PrefixLen": s.LinkLocalIPv6PrefixLen, "SecondaryIPAddresses": s.SecondaryIPAddresses,
@@ -27,7 +24,7 @@ func (s NetworkSettings) MarshalJSON() ([]byte, error) {
 
 // MarshalJSON writes the endpoint in the shape of its API version.
 func (s EndpointSettings) MarshalJSON() ([]byte, error) {
-	return shapes.Ordered(shapes.Endpoint(s.api), map[string]any{
+	return Ordered(EndpointKeys(s.API), map[string]any{
 		"IPAMConfig": s.IPAMConfig, "Links": s.Links, "Aliases": s.Aliases, "MacAddress": s.MacAddress,
 		"DriverOpts": s.DriverOpts, "GwPriority": s.GwPriority, "NetworkID": s.NetworkID,
 		"EndpointID": s.EndpointID, "Gateway": s.Gateway, "IPAddress": s.IPAddress, "IPPrefixLen": s.IPPrefixLen,
@@ -39,11 +36,11 @@ func (s EndpointSettings) MarshalJSON() ([]byte, error) {
 // MarshalJSON writes the network in the shape of its API version, for
 // its client's.
 func (j NetworkJSON) MarshalJSON() ([]byte, error) {
-	client := j.client
+	client := j.Client
 	if client == 0 {
-		client = j.api
+		client = j.API
 	}
-	return shapes.Ordered(shapes.ForClient(shapes.Network(j.api), client), map[string]any{
+	return Ordered(ForClient(NetworkKeys(j.API), client), map[string]any{
 		"Name": j.Name, "Id": j.Id, "Created": j.Created, "Scope": j.Scope, "Driver": j.Driver,
 		"EnableIPv4": j.EnableIPv4, "EnableIPv6": j.EnableIPv6, "IPAM": j.IPAM, "Internal": j.Internal,
 		"Attachable": j.Attachable, "Ingress": j.Ingress, "ConfigFrom": j.ConfigFrom, "ConfigOnly": j.ConfigOnly,
@@ -54,17 +51,17 @@ func (j NetworkJSON) MarshalJSON() ([]byte, error) {
 // MarshalJSON writes the container in the shape of its engine's API
 // version, for its client's: the engine's fields in order, or, from an
 // engine of 1.52+ to a client before 1.52 with an endpoint on "bridge",
-// every object's keys in alphabetical order with shapes.LegacyBridgeFields added.
+// every object's keys in alphabetical order with LegacyBridgeFields added.
 func (j ContainerJSON) MarshalJSON() ([]byte, error) {
 	type plain ContainerJSON // without this method
 	b, err := json.Marshal(plain(j))
-	if err != nil || j.api < apiV29 || j.client >= apiV29 || j.NetworkSettings.Networks["bridge"] == nil {
+	if err != nil || j.API < V29 || j.Client >= V29 || j.NetworkSettings.Networks["bridge"] == nil {
 		return b, err
 	}
 	return withLegacyBridge(b)
 }
 
-// withLegacyBridge adds shapes.LegacyBridgeFields to a container's JSON through
+// withLegacyBridge adds LegacyBridgeFields to a container's JSON through
 // maps, whose keys encoding/json sorts, as Docker's compat.Wrap does.
 func withLegacyBridge(b []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -79,7 +76,7 @@ func withLegacyBridge(b []byte) ([]byte, error) {
 	if br == nil {
 		return b, nil
 	}
-	for _, k := range shapes.LegacyBridgeFields {
+	for _, k := range LegacyBridgeFields {
 		if ns[k] == nil {
 			ns[k] = br[k]
 		}
