@@ -97,13 +97,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	methods := fs.String("methods", strings.Join(allMethods, ","), "methods to run, comma-separated: "+strings.Join(allMethods, ", "))
 	quick := fs.Bool("quick", false, "a short run: -n 10,100")
 	cfg := &config{}
-	fs.IntVar(&cfg.upParallel, "up-parallel", 16, "labrun: docker run calls at once, as xargs -P or compose would issue them (1: one after the other)")
-	fs.IntVar(&cfg.downParallel, "down-parallel", 50, "labrun: docker rm -f calls at once (50: what docker rm -f A B C... does)")
+	fs.IntVar(&cfg.upParallel, "up-parallel", 16, "labrun, docker and floor: containers started at once, as xargs -P or compose would issue docker run (1: one after the other)")
+	fs.IntVar(&cfg.downParallel, "down-parallel", 50, "labrun and floor: containers removed at once (50: what docker rm -f A B C... does; docker: one such call)")
 	fs.StringVar(&cfg.cacheDir, "cache", "", "directory for the installed CNI plugins (default: the user cache directory's labrun/bench)")
 	fs.StringVar(&cfg.cniVersion, "cni-version", cniVersion, "github.com/containernetworking/plugins version to install")
 	fs.IntVar(&cfg.labStarts, "lab-starts", 10, "fresh labs (NewLab + StartEngine) to time for the lab start figure, back to back and settled")
 	fs.DurationVar(&cfg.labSettle, "lab-settle", 300*time.Millisecond, "pause before each settled fresh lab, for the kernel to finish removing the last one")
-	fs.StringVar(&cfg.dockerVersion, "docker-version", "28.5.2", "docker: the engine `make oracle` built to run")
+	fs.StringVar(&cfg.dockerVersion, "docker-version", "28.5.2", "docker: the engine to run (one that make oracle built)")
 	fs.IntVar(&cfg.dockerMax, "docker-max", dockerMax, "docker: the largest N it runs (a real engine takes some 0.4 s a container)")
 	fs.BoolVar(&cfg.verbose, "v", false, "log progress to stderr")
 	if err := fs.Parse(args); err != nil {
