@@ -77,7 +77,7 @@ test: deps ## Vet, check gofmt, and run all tests, failing if they changed the r
 	bin/rootguard compare $(GUARD_FILE) || status=1; \
 	exit $$status
 
-bench: deps ## Compare labrun with a shell script and the CNI plugins at N=10,100,1000 (BENCH_FLAGS=-quick: N=10,100); see docs/performance.md
+bench: deps ## Compare labrun with a shell script, the CNI plugins, Docker 28.5.2 (N<=100, when make oracle built it) and the netlink floor at N=10,100,1000 (BENCH_FLAGS=-quick: N=10,100); see docs/performance.md
 	$(GO) run ./cmd/labrun bench $(BENCH_FLAGS)
 
 soak: build ## Run the scenario suite SOAK_RUNS times (default 20), guarding the root namespace, and count failures

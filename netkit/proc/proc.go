@@ -35,6 +35,9 @@ type Stat struct {
 	// UTime and STime are the CPU time spent in user and kernel mode, in
 	// clock ticks (ClockTick).
 	UTime, STime uint64
+	// CUTime and CSTime are the same times of the children it waited for
+	// (and of theirs), in clock ticks.
+	CUTime, CSTime uint64
 	// StartTime is when the process started, in clock ticks after boot
 	// (see BootTime).
 	StartTime uint64
@@ -77,7 +80,7 @@ func ParseStat(b []byte) (Stat, error) {
 	uints := []struct {
 		field int
 		to    *uint64
-	}{{11, &s.UTime}, {12, &s.STime}, {19, &s.StartTime}}
+	}{{11, &s.UTime}, {12, &s.STime}, {13, &s.CUTime}, {14, &s.CSTime}, {19, &s.StartTime}}
 	for _, x := range uints {
 		if *x.to, err = strconv.ParseUint(f[x.field], 10, 64); err != nil {
 			return Stat{}, fmt.Errorf("parsing /proc/%d/stat field %d: %w", pid, x.field+3, err)

@@ -14,10 +14,10 @@ import (
 // TestParseStat: the fields are read after the last ')', so that a command
 // name with spaces and parentheses does not shift them.
 func TestParseStat(t *testing.T) {
-	line := "4242 (a (b) c) S 17 4242 4242 34817 4242 4194560 100 0 0 0 7 3 0 0 20 0 1 0 123456 2764800 216 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+	line := "4242 (a (b) c) S 17 4242 4242 34817 4242 4194560 100 0 0 0 7 3 5 2 20 0 1 0 123456 2764800 216 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
 	got, err := ParseStat([]byte(line))
 	require.NoError(t, err)
-	want := Stat{PID: 4242, Comm: "a (b) c", State: 'S', PPID: 17, TTY: 34817, UTime: 7, STime: 3, StartTime: 123456}
+	want := Stat{PID: 4242, Comm: "a (b) c", State: 'S', PPID: 17, TTY: 34817, UTime: 7, STime: 3, CUTime: 5, CSTime: 2, StartTime: 123456}
 	assert.Equal(t, want, got, "ParseStat")
 	for _, bad := range []string{"", "12 sh S 1", "12 (sh) S 1 2 3", "x (sh)" + line[12:], "12 (sh) S x" + line[16:]} {
 		s, err := ParseStat([]byte(bad))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,16 +16,19 @@ import (
 	"github.com/labrun/labrun/netkit/netns"
 )
 
-const usage = `usage: labrun bench [-quick] [-n 10,100,1000] [-methods labrun,shell,cni] [flags]
+const usage = `usage: labrun bench [-quick] [-n 10,100,1000] [-methods labrun,shell,cni,docker,floor] [flags]
 
 bench builds a lab of N busybox containers on docker0, each publishing
 -p 20000+i:80, and removes it again, with labrun's engine, with a shell
-script of ip and iptables commands, and with the CNI reference plugins
-(bridge + host-local + portmap), each in scratch network namespaces of its
-own, and prints the cost per container of each. Needs root (or
-CAP_SYS_ADMIN and CAP_NET_ADMIN), ip, iptables and iptables-restore; the
-cni method also needs the go command the first time, to install the plugins
-into its cache directory.
+script of ip and iptables commands, with the CNI reference plugins
+(bridge + host-local + portmap), and with a real Docker Engine (make
+oracle builds it; N up to -docker-max only, skipped without an engine),
+each in scratch network namespaces of its own, and prints the cost per
+container of each, and of the floor: the same containers' namespaces,
+veths, addresses and routes made with netlink alone (no NAT, no process).
+Needs root (or CAP_SYS_ADMIN and CAP_NET_ADMIN), ip, iptables and
+iptables-restore; the cni method also needs the go command the first time,
+to install the plugins into its cache directory.
 
 Flags:
 `
@@ -52,25 +56,29 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // config is the parsed command line.
 type config struct {
-	sizes        []int
-	methods      []string
-	upParallel   int
-	downParallel int
-	cacheDir     string
-	cniVersion   string
-	labStarts    int
-	labSettle    time.Duration
-	verbose      bool
+	sizes         []int
+	methods       []string
+	upParallel    int
+	downParallel  int
+	cacheDir      string
+	cniVersion    string
+	labStarts     int
+	labSettle     time.Duration
+	dockerVersion string
+	dockerMax     int
+	verbose       bool
 
 	stdout, stderr io.Writer
 }
 
-var allMethods = []string{methodLabrun, methodShell, methodCNI}
+var allMethods = []string{methodLabrun, methodShell, methodCNI, methodDocker, methodFloor}
 
 const (
 	methodLabrun = "labrun"
 	methodShell  = "shell"
 	methodCNI    = "cni"
+	methodDocker = "docker"
+	methodFloor  = "floor"
 )
 
 // cniVersion is the containernetworking/plugins release the cni method
@@ -86,15 +94,17 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		fs.PrintDefaults()
 	}
 	sizes := fs.String("n", "10,100,1000", "lab sizes (containers), comma-separated")
-	methods := fs.String("methods", strings.Join(allMethods, ","), "methods to run, comma-separated: labrun, shell, cni")
+	methods := fs.String("methods", strings.Join(allMethods, ","), "methods to run, comma-separated: "+strings.Join(allMethods, ", "))
 	quick := fs.Bool("quick", false, "a short run: -n 10,100")
 	cfg := &config{}
-	fs.IntVar(&cfg.upParallel, "up-parallel", 16, "labrun: docker run calls at once, as xargs -P or compose would issue them (1: one after the other)")
-	fs.IntVar(&cfg.downParallel, "down-parallel", 50, "labrun: docker rm -f calls at once (50: what docker rm -f A B C... does)")
+	fs.IntVar(&cfg.upParallel, "up-parallel", 16, "labrun, docker and floor: containers started at once, as xargs -P or compose would issue docker run (1: one after the other)")
+	fs.IntVar(&cfg.downParallel, "down-parallel", 50, "labrun and floor: containers removed at once (50: what docker rm -f A B C... does; docker: one such call)")
 	fs.StringVar(&cfg.cacheDir, "cache", "", "directory for the installed CNI plugins (default: the user cache directory's labrun/bench)")
 	fs.StringVar(&cfg.cniVersion, "cni-version", cniVersion, "github.com/containernetworking/plugins version to install")
 	fs.IntVar(&cfg.labStarts, "lab-starts", 10, "fresh labs (NewLab + StartEngine) to time for the lab start figure, back to back and settled")
 	fs.DurationVar(&cfg.labSettle, "lab-settle", 300*time.Millisecond, "pause before each settled fresh lab, for the kernel to finish removing the last one")
+	fs.StringVar(&cfg.dockerVersion, "docker-version", "28.5.2", "docker: the engine to run (one that make oracle built)")
+	fs.IntVar(&cfg.dockerMax, "docker-max", dockerMax, "docker: the largest N it runs (a real engine takes some 0.4 s a container)")
 	fs.BoolVar(&cfg.verbose, "v", false, "log progress to stderr")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -119,12 +129,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	sort.Ints(cfg.sizes)
 	for _, m := range strings.Split(*methods, ",") {
 		m = strings.TrimSpace(m)
-		switch m {
-		case methodLabrun, methodShell, methodCNI:
-			cfg.methods = append(cfg.methods, m)
-		default:
-			return nil, fmt.Errorf("unknown method %q in -methods (labrun, shell, cni)", m)
+		if !contains(allMethods, m) {
+			return nil, fmt.Errorf("unknown method %q in -methods (%s)", m, strings.Join(allMethods, ", "))
 		}
+		cfg.methods = append(cfg.methods, m)
 	}
 	if cfg.upParallel < 1 || cfg.downParallel < 1 {
 		return nil, fmt.Errorf("-up-parallel and -down-parallel must be at least 1")
@@ -138,7 +146,7 @@ type result struct {
 	n      int
 	up     time.Duration
 	down   time.Duration
-	cpu    time.Duration // CPU time of the benchmark and its children, up and down
+	cpu    time.Duration // CPU time of the benchmark and its children (docker: see benchDocker), up and down
 	pss    int64         // bytes, all lab processes together, with the lab up
 	procs  int           // lab processes counted in pss
 	err    error
@@ -160,6 +168,19 @@ func run(cfg *config) error {
 		}
 		cni = p
 	}
+	var notes []string // methods not run, and why
+	if contains(cfg.methods, methodDocker) {
+		if why := dockerSkip(cfg); why != "" {
+			notes = append(notes, "docker: skipped: "+why)
+			cfg.methods = slices.DeleteFunc(cfg.methods, func(m string) bool { return m == methodDocker })
+		} else if big := slices.DeleteFunc(slices.Clone(cfg.sizes), func(n int) bool { return n <= cfg.dockerMax }); len(big) > 0 {
+			notes = append(notes, fmt.Sprintf("docker: not run at N=%s (above -docker-max %d: a real engine takes some 0.4 s a container)",
+				joinInts(big), cfg.dockerMax))
+		}
+	}
+	for _, note := range notes {
+		cfg.logf("bench: %s", note)
+	}
 	var labStart labStarts
 	if contains(cfg.methods, methodLabrun) {
 		s, err := timeLabStarts(cfg.labStarts, cfg.labSettle)
@@ -172,6 +193,9 @@ func run(cfg *config) error {
 	failed := false
 	for _, n := range cfg.sizes {
 		for _, m := range cfg.methods {
+			if m == methodDocker && n > cfg.dockerMax {
+				continue
+			}
 			cfg.logf("bench: %s, N=%d ...", m, n)
 			var r result
 			cpu0 := cpuTime()
@@ -182,8 +206,15 @@ func run(cfg *config) error {
 				r = benchShell(cfg, n)
 			case methodCNI:
 				r = benchCNI(cfg, cni, n)
+			case methodDocker:
+				r = benchDocker(cfg, n)
+			case methodFloor:
+				r = benchFloor(cfg, n)
 			}
-			r.method, r.n, r.cpu = m, n, cpuTime()-cpu0
+			r.method, r.n = m, n
+			if r.cpu == 0 {
+				r.cpu = cpuTime() - cpu0
+			}
 			if r.err != nil {
 				failed = true
 				fmt.Fprintf(cfg.stderr, "labrun bench: %s at N=%d: %v\n", m, n, r.err)
@@ -193,7 +224,7 @@ func run(cfg *config) error {
 			results = append(results, r)
 		}
 	}
-	report(cfg, results, labStart)
+	report(cfg, results, labStart, notes)
 	if failed {
 		return errors.New("a method failed (see above)")
 	}
@@ -240,8 +271,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// report prints the table and, last, the summary line.
-func report(cfg *config, results []result, ls labStarts) {
+// report prints the table, the notes and, last, the summary line.
+func report(cfg *config, results []result, ls labStarts, notes []string) {
 	w := cfg.stdout
 	const row = "%-7s %5s  %10s  %12s  %11s  %11s  %7s  %7s\n"
 	fmt.Fprintf(w, row, "method", "N", "up ms/ctr", "down ms/ctr", "PSS MB/ctr", "CPU ms/ctr", "up s", "down s")
@@ -258,6 +289,9 @@ func report(cfg *config, results []result, ls labStarts) {
 		fmt.Fprintf(w, row, r.method, n, f2(r.perCtr(r.up)), f2(r.perCtr(r.down)), mem, f2(r.perCtr(r.cpu)),
 			f2(r.up.Seconds()), f2(r.down.Seconds()))
 	}
+	for _, note := range notes {
+		fmt.Fprintln(w, note)
+	}
 	if s := ls.settled; s.n > 0 {
 		fmt.Fprintf(w, "fresh lab (NewLab + StartEngine: 5 namespaces, docker0, Docker's chains): median %.1f ms, min %.1f ms, max %.1f ms of %d, each %s after the last closed\n",
 			ms(s.median), ms(s.min), ms(s.max), s.n, ls.settle)
@@ -266,8 +300,8 @@ func report(cfg *config, results []result, ls labStarts) {
 		fmt.Fprintf(w, "fresh lab, back to back (the kernel still removing the last one): median %.1f ms, min %.1f ms, max %.1f ms of %d\n",
 			ms(b.median), ms(b.min), ms(b.max), b.n)
 	}
-	fmt.Fprintln(w, "PSS: /proc/PID/smaps_rollup summed over the lab's processes with the lab up (labrun: labrun itself and every container's main process); shell and cni keep no process per container.")
-	fmt.Fprintln(w, "CPU: user+system time of the benchmark and the processes it started (plugins, ip, iptables), up and down; the kernel's own threads are not counted.")
+	fmt.Fprintln(w, "PSS: /proc/PID/smaps_rollup summed over the lab's processes with the lab up (labrun: labrun itself and every container's main process; docker: every process of the engine, dockerd and containerd included); shell, cni and floor keep no process per container.")
+	fmt.Fprintln(w, "CPU: user+system time of the benchmark and the processes it started (plugins, ip, iptables, the docker CLI; docker: and the engine's processes), up and down; the kernel's own threads are not counted.")
 	// The summary line compares the largest N that labrun ran.
 	var lab *result
 	for i := range results {
@@ -280,14 +314,58 @@ func report(cfg *config, results []result, ls labStarts) {
 		return
 	}
 	line := fmt.Sprintf("labrun at N=%d: up %.2f ms/container, down %.2f ms/container", lab.n, lab.perCtr(lab.up), lab.perCtr(lab.down))
-	for _, m := range []struct{ method, name string }{{methodCNI, "CNI"}, {methodShell, "shell"}} {
-		for _, r := range results {
-			if r.method == m.method && r.n == lab.n && r.err == nil {
-				line += fmt.Sprintf(", %.1f× faster than %s", float64(r.up+r.down)/float64(lab.up+lab.down), m.name)
-			}
+	// Each comparison is at the largest N both ran (Docker's at most
+	// -docker-max), up and down together: how many times faster labrun
+	// is, and for the floor how many times the floor's time labrun takes.
+	for _, m := range []struct {
+		method, format string
+		floor          bool
+	}{
+		{methodCNI, ", %.1f× faster than CNI", false},
+		{methodShell, ", %.1f× faster than shell", false},
+		{methodDocker, ", %.1f× faster than Docker " + cfg.dockerVersion, false},
+		{methodFloor, ", %.1f× the floor", true},
+	} {
+		l, r := pairAt(results, m.method, lab.n)
+		if r == nil {
+			continue
+		}
+		ratio := float64(r.up+r.down) / float64(l.up+l.down)
+		if m.floor {
+			ratio = 1 / ratio
+		}
+		line += fmt.Sprintf(m.format, ratio)
+		if r.n != lab.n {
+			line += fmt.Sprintf(" at N=%d", r.n)
 		}
 	}
 	fmt.Fprintln(w, line)
+}
+
+// pairAt returns labrun's and method's results at the largest N, up to
+// max, at which both ran without error; nil when there is none.
+func pairAt(results []result, method string, max int) (lab, other *result) {
+	for i := range results {
+		r := &results[i]
+		if r.method != method || r.err != nil || r.n > max || (other != nil && r.n <= other.n) {
+			continue
+		}
+		for j := range results {
+			l := &results[j]
+			if l.method == methodLabrun && l.err == nil && l.n == r.n {
+				lab, other = l, r
+			}
+		}
+	}
+	return lab, other
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -3,12 +3,15 @@ package bench
 import (
 	"bytes"
 	"io"
+	"net"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/vishvananda/netlink"
 
+	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/testkit"
 )
 
@@ -21,14 +24,16 @@ func TestParseFlags(t *testing.T) {
 		assert.Equal(t, 10, cfg.sizes[0], "default sizes %v", cfg.sizes)
 		assert.Equal(t, 1000, cfg.sizes[2], "default sizes %v", cfg.sizes)
 	}
-	assert.Equal(t, "labrun,shell,cni", strings.Join(cfg.methods, ","), "default methods %v", cfg.methods)
+	assert.Equal(t, "labrun,shell,cni,docker,floor", strings.Join(cfg.methods, ","), "default methods %v", cfg.methods)
+	assert.Equal(t, "28.5.2", cfg.dockerVersion, "default engine")
+	assert.Equal(t, 100, cfg.dockerMax, "default -docker-max")
 	cfg, err = parseFlags([]string{"-quick", "-methods", "shell,labrun"}, io.Discard)
 	require.NoError(t, err)
 	if assert.Len(t, cfg.sizes, 2, "-quick: sizes") {
 		assert.Equal(t, 100, cfg.sizes[1], "-quick: sizes %v", cfg.sizes)
 	}
 	assert.Equal(t, []string{"shell", "labrun"}, cfg.methods, "-quick: methods")
-	for _, bad := range [][]string{{"-n", "0"}, {"-n", "x"}, {"-methods", "docker"}, {"-up-parallel", "0"}, {"extra"}} {
+	for _, bad := range [][]string{{"-n", "0"}, {"-n", "x"}, {"-methods", "podman"}, {"-up-parallel", "0"}, {"extra"}} {
 		_, err := parseFlags(bad, io.Discard)
 		assert.Error(t, err, "%q accepted", bad)
 	}
@@ -76,4 +81,117 @@ func TestSmoke(t *testing.T) {
 		t.Errorf("last line: %q\n%s", last, out.String())
 	}
 	t.Log("\n" + out.String())
+}
+
+// TestFloor: the floor's containers are what the brief of the method says
+// (a namespace each with eth0 up, its address, the default route and IPv6
+// off, lo up; the host end a port of docker0, up), with nothing else in the
+// scratch host, and down leaves no veth.
+func TestFloor(t *testing.T) {
+	testkit.RequireNetAdmin(t)
+	f, err := newFloorLab(2)
+	require.NoError(t, err)
+	defer f.close()
+	require.NoError(t, f.up(3, 2))
+	require.Len(t, f.ctrs, 3)
+
+	// The handle's sockets hold the namespace: closed before down.
+	h, err := link.OpenHandle(f.ctrs[1])
+	require.NoError(t, err)
+	defer h.Close()
+	eth, err := h.LinkByName("eth0")
+	require.NoError(t, err)
+	assert.Equal(t, "veth", eth.Type())
+	assert.NotZero(t, eth.Attrs().Flags&net.FlagUp, "eth0 is up")
+	addrs, err := h.AddrList(eth, netlink.FAMILY_ALL)
+	require.NoError(t, err)
+	if assert.Len(t, addrs, 1, "eth0's addresses (IPv6 off: no link-local)") {
+		assert.Equal(t, "172.17.0.3/16", addrs[0].IPNet.String())
+	}
+	routes, err := h.RouteList(eth, netlink.FAMILY_V4)
+	require.NoError(t, err)
+	var gw []string
+	for _, r := range routes {
+		if r.Dst == nil || r.Dst.IP.IsUnspecified() {
+			gw = append(gw, r.Gw.String())
+		}
+	}
+	assert.Equal(t, []string{"172.17.0.1"}, gw, "the default route")
+	v6, err := f.ctrs[1].ReadSysctl("net/ipv6/conf/eth0/disable_ipv6")
+	if err == nil {
+		assert.Equal(t, "1", v6, "eth0's IPv6 is off")
+		def, err := f.ctrs[1].ReadSysctl("net/ipv6/conf/default/disable_ipv6")
+		require.NoError(t, err)
+		assert.Equal(t, "0", def, "the namespace's default is put back")
+	}
+	lo, err := h.LinkByName("lo")
+	require.NoError(t, err)
+	assert.NotZero(t, lo.Attrs().Flags&net.FlagUp, "lo is up")
+
+	host, err := f.host.nl.LinkByName("fv1")
+	require.NoError(t, err)
+	assert.Equal(t, f.bridge, host.Attrs().MasterIndex, "fv1 is a port of docker0")
+	assert.NotZero(t, host.Attrs().Flags&net.FlagUp, "fv1 is up")
+	n, err := f.host.veths()
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "veths in the scratch host")
+
+	h.Close()
+	require.NoError(t, f.down(2))
+	n, err = f.host.veths()
+	require.NoError(t, err)
+	assert.Zero(t, n, "veths left after down")
+	for _, ns := range f.ctrs {
+		assert.Nil(t, ns, "a namespace left open")
+	}
+}
+
+// TestFloorSummary: the floor method runs from the command line, and the
+// summary line says how many times the floor's time labrun takes.
+func TestFloorSummary(t *testing.T) {
+	testkit.RequireNetAdmin(t)
+	var out, errb bytes.Buffer
+	code := Main([]string{"-n", "3", "-methods", "labrun,floor", "-lab-starts", "0"}, &out, &errb)
+	require.Equal(t, 0, code, "exit\nstdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	assert.Regexp(t, `(?m)^floor +3 +[0-9.]+ +[0-9.]+ +0 \(none\)`, out.String())
+	assert.Regexp(t, `(?m)^labrun at N=3: up [0-9.]+ ms/container, down [0-9.]+ ms/container, [0-9.]+× the floor$`, out.String())
+}
+
+// TestDockerSkipped: without an engine the docker column is skipped with
+// its reason, and the benchmark still succeeds.
+func TestDockerSkipped(t *testing.T) {
+	testkit.RequireNetAdmin(t)
+	t.Setenv("ORACLE_DIR", t.TempDir())
+	var out, errb bytes.Buffer
+	code := Main([]string{"-n", "2", "-methods", "docker,floor"}, &out, &errb)
+	require.Equal(t, 0, code, "exit\nstdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	assert.Contains(t, out.String(), "docker: skipped: no Docker 28.5.2 engine in ")
+	assert.NotRegexp(t, `(?m)^docker `, out.String(), "a docker row")
+	assert.Regexp(t, `(?m)^floor +2 `, out.String())
+}
+
+// TestDocker runs the docker method against a real engine (skipped without
+// one): two containers up and down, the engine's processes counted, and
+// the summary line's comparison; at N above -docker-max it does not run.
+func TestDocker(t *testing.T) {
+	testkit.RequireNetAdmin(t)
+	cfg, err := parseFlags(nil, io.Discard)
+	require.NoError(t, err)
+	if why := dockerSkip(cfg); why != "" {
+		t.Skipf("skipping: %s", why)
+	}
+	r := benchDocker(cfg, 2)
+	require.NoError(t, r.err)
+	assert.Positive(t, r.up, "up")
+	assert.Positive(t, r.down, "down")
+	assert.Positive(t, r.cpu, "CPU")
+	assert.Greater(t, r.procs, 4, "the engine's processes: sh, dockerd, containerd, a shim and a container each…")
+
+	var out, errb bytes.Buffer
+	code := Main([]string{"-n", "1,2", "-docker-max", "1", "-methods", "labrun,docker", "-lab-starts", "0"}, &out, &errb)
+	require.Equal(t, 0, code, "exit\nstdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	assert.Regexp(t, `(?m)^docker +1 +[0-9.]+ +[0-9.]+ +[0-9.]+ `, out.String())
+	assert.NotRegexp(t, `(?m)^docker +2 `, out.String(), "docker ran above -docker-max")
+	assert.Contains(t, out.String(), "docker: not run at N=2 (above -docker-max 1")
+	assert.Regexp(t, `(?m)^labrun at N=2: .*, [0-9.]+× faster than Docker 28\.5\.2 at N=1$`, out.String())
 }

@@ -82,25 +82,13 @@ func (s *scratchHost) close() {
 }
 
 // dockerBridge gives the scratch host what a fresh dockerd has before any
-// container: docker0 with its address, and Docker's chains and network
-// rules (netkit/firewall, the same rules labrun's engine programs).
+// container: docker0 with its address (addBridge), and Docker's chains and
+// network rules (netkit/firewall, the same rules labrun's engine programs).
 //
 // Equivalent to: ip link add docker0 type bridge; ip addr add 172.17.0.1/16
 // dev docker0; ip link set docker0 up; and dockerd's iptables calls.
 func (s *scratchHost) dockerBridge() error {
-	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: bridgeName}}
-	if err := s.nl.LinkAdd(br); err != nil {
-		return fmt.Errorf("adding %s: %w", bridgeName, err)
-	}
-	l, err := s.nl.LinkByName(bridgeName)
-	if err != nil {
-		return err
-	}
-	ipn := &net.IPNet{IP: gateway.Addr().AsSlice(), Mask: net.CIDRMask(gateway.Bits(), 32)}
-	if err := s.nl.AddrAdd(l, &netlink.Addr{IPNet: ipn}); err != nil {
-		return fmt.Errorf("adding %s to %s: %w", gateway, bridgeName, err)
-	}
-	if err := s.nl.LinkSetUp(l); err != nil {
+	if _, err := s.addBridge(); err != nil {
 		return err
 	}
 	p := firewall.NewProgrammer(s.ns, firewall.Options{})
@@ -109,6 +97,30 @@ func (s *scratchHost) dockerBridge() error {
 		return err
 	}
 	return p.Apply(c.AddNetwork(network))
+}
+
+// addBridge adds docker0 with the gateway's address, up, and returns its
+// ifindex.
+//
+// Equivalent to: ip link add docker0 type bridge; ip addr add 172.17.0.1/16
+// dev docker0; ip link set docker0 up
+func (s *scratchHost) addBridge() (int, error) {
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: bridgeName}}
+	if err := s.nl.LinkAdd(br); err != nil {
+		return 0, fmt.Errorf("adding %s: %w", bridgeName, err)
+	}
+	l, err := s.nl.LinkByName(bridgeName)
+	if err != nil {
+		return 0, fmt.Errorf("finding %s: %w", bridgeName, err)
+	}
+	ipn := &net.IPNet{IP: gateway.Addr().AsSlice(), Mask: net.CIDRMask(gateway.Bits(), 32)}
+	if err := s.nl.AddrAdd(l, &netlink.Addr{IPNet: ipn}); err != nil {
+		return 0, fmt.Errorf("adding %s to %s: %w", gateway, bridgeName, err)
+	}
+	if err := s.nl.LinkSetUp(l); err != nil {
+		return 0, fmt.Errorf("setting %s up: %w", bridgeName, err)
+	}
+	return l.Attrs().Index, nil
 }
 
 // veths counts the veth interfaces left in the scratch host.

@@ -307,6 +307,17 @@ func (e *Engine) Log() string { return e.stderr.String() }
 // Host is the value of DOCKER_HOST that reaches the engine.
 func (e *Engine) Host() string { return "unix://" + e.Socket }
 
+// PID is the process ID, in the caller's PID namespace, of the engine's
+// PID 1 (the sh that runs dockerd): the root of every process the engine
+// runs (dockerd, containerd, the shims, docker-proxy, the containers), for
+// a benchmark that adds up their memory and CPU time; 0 before Start.
+func (e *Engine) PID() int {
+	if e.cmd == nil || e.cmd.Process == nil {
+		return 0
+	}
+	return e.cmd.Process.Pid
+}
+
 // Docker returns a docker CLI command against the engine.
 func (e *Engine) Docker(args ...string) *exec.Cmd {
 	cmd := exec.Command("docker", args...)

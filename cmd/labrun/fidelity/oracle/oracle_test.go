@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/proc"
 	"github.com/labrun/labrun/netkit/testkit"
 )
 
@@ -79,7 +80,14 @@ func TestEngine(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, js, `"HostPort": "8080"`)
 
-	pid := e.cmd.Process.Pid
+	pid := e.PID()
+	var comms []string
+	for _, p := range proc.Descendants([]int{pid}) {
+		if st, err := proc.ReadStat(p); err == nil {
+			comms = append(comms, st.Comm)
+		}
+	}
+	assert.Contains(t, comms, "dockerd", "PID is the root of the engine's processes")
 	require.NoError(t, e.Close())
 	assert.NoDirExists(t, "/proc/"+strconv.Itoa(pid), "the engine's PID 1 is gone")
 	assertNoCgroups(t, e.cgroup)
