@@ -1,6 +1,7 @@
 package fidelity
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/labrun/labrun/cmd/labrun/fidelity/oracle"
 	"github.com/labrun/labrun/netkit/ports"
 )
 
@@ -115,4 +117,36 @@ func TestDocker2010PoolRoundRobin(t *testing.T) {
 	}
 	first, second := subnet(), subnet()
 	assert.NotEqual(t, first, second, "Docker 20.10 moves on to the next pool after a network is removed")
+}
+
+// TestDockerConflictText shows why conflict_port publishes its second
+// container on 0.0.0.0 only: when both of a binding's addresses (0.0.0.0
+// and ::) are taken, Docker 28 and 29 name whichever their allocator
+// tries first, over a Go map, so `docker run -p 8080:80` twice fails with
+// "Bind for 0.0.0.0:8080 failed" in some runs and "Bind for :::8080
+// failed" in others, on one engine. labrun names 0.0.0.0.
+func TestDockerConflictText(t *testing.T) {
+	targets(t)
+	vs := oracle.Available("")
+	if len(vs) == 0 {
+		t.Skip("skipping: no oracle engine (make oracle)")
+	}
+	e, err := oracle.Start(context.Background(), oracle.Options{Version: vs[0]})
+	require.NoError(t, err)
+	defer e.Close()
+	require.NoError(t, oracle.Import(e.Docker, caseImage, "EXPOSE 80/tcp"))
+	out, err := e.Docker("run", "-d", "--name", "first", "-p", "8080:80", caseImage, "busybox", "sleep", "3600").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	seen := map[string]bool{}
+	for i := 0; i < 40 && len(seen) < 2; i++ {
+		name := fmt.Sprintf("second%d", i)
+		out, _ := e.Docker("run", "-d", "--name", name, "-p", "8080:80", caseImage, "busybox", "sleep", "3600").CombinedOutput()
+		for _, s := range []string{"Bind for 0.0.0.0:8080 failed", "Bind for :::8080 failed"} {
+			if strings.Contains(string(out), s) {
+				seen[s] = true
+			}
+		}
+		e.Docker("rm", "-f", name).Run()
+	}
+	assert.Len(t, seen, 2, "Docker %s names either address: %v", vs[0], seen)
 }
