@@ -111,7 +111,10 @@ type scope struct {
 	addrs   map[netip.Addr]bool
 }
 
-var countersRE = regexp.MustCompile(`\[\d+:\d+\]$`)
+var (
+	countersRE    = regexp.MustCompile(`\[\d+:\d+\]$`)
+	nftCountersRE = regexp.MustCompile(`counter packets \d+ bytes \d+`)
+)
 
 // hostRules is the whole firewall of a host of its own: iptables-save
 // without comments and with chain counters zeroed, or nft list ruleset.
@@ -123,7 +126,9 @@ func hostRules(b oracle.Backend, output func(...string) ([]byte, error)) string 
 		if err != nil {
 			return "nft list ruleset: " + err.Error() + "\n"
 		}
-		return string(out)
+		// Counters are zeroed, as iptables-save's are: they count what
+		// the engine's own traffic did.
+		return nftCountersRE.ReplaceAllString(string(out), "counter packets 0 bytes 0")
 	}
 	out, err := output("iptables-save")
 	if err != nil {
