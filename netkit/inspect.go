@@ -268,7 +268,7 @@ func (n *Network) InspectAPI(e *Engine, version string) NetworkJSON {
 	if n.IPRange.IsValid() {
 		j.IPAM.Config[0].IPRange = n.IPRange.String()
 	}
-	if n.Default && (n.createdBridge && r.BridgeGatewayHidden() || n.poolFromFixedCIDR) {
+	if n.Default && (n.createdBridge && r.BridgeGatewayHidden() || n.poolFromFixedCIDR && !r.SubnetGateway()) {
 		j.IPAM.Config[0].Gateway = ""
 	}
 	if n.Default && n.DefaultGW.IsValid() {
