@@ -50,8 +50,8 @@ type Container struct {
 	stopping   bool          // a stop is under way: the reaper leaves the teardown to it
 	done       chan struct{} // closed when the main process has been reaped
 	exited     bool          // the current main process has been reaped
-	sandboxed  bool          // a start got as far as making the namespace
-	// failedStart: the last start failed once it had made the namespace.
+	sandboxed  bool          // a start got as far as Docker's sandbox (see Start)
+	// failedStart: the last start failed once it had made Docker's sandbox.
 	failedStart bool
 	// noEndpoint: the last start failed before its endpoint existed
 	// (IPAM refused the address), so inspect shows no NetworkID.
@@ -168,7 +168,7 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 	if w := e.forwardWarning(o.Network.Kind); w != "" {
 		warnings = append(warnings, w)
 	}
-	if o.IP.IsValid() && (o.Network.Kind != ModeBridge || (!e.opts.EndpointSettingsErrors() && o.Network.String() == "bridge")) {
+	if o.IP.IsValid() && o.Network.Kind != ModeBridge {
 		return nil, derr(ErrInvalid, "user specified IP address is supported on user defined networks only")
 	}
 	e.mu.Lock()
@@ -180,9 +180,10 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 		netName := o.Network.String() // the network's name, "bridge" for the default
 		// A network that does not exist fails the start, not the
 		// create: the container stays (moby/moby daemon/create.go
-		// validateNetworkingConfig ignores it, v28.5.2).
+		// validateNetworkingConfig ignores it, v28.5.2). Before API
+		// 1.44 the start checks --ip too (see Container.Start).
 		n, _ := e.networkLocked(netName)
-		if o.IP.IsValid() && n != nil {
+		if o.IP.IsValid() && n != nil && e.opts.EndpointSettingsErrors() {
 			if err := e.checkIP(n, o.IP); err != nil {
 				return nil, err
 			}
@@ -222,9 +223,13 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 }
 
 // checkIP checks docker run's --ip on bridge network n: from API 1.44
-// (Docker 25) as ipam.EndpointIPError says, under "invalid config for
-// network N: " (moby/moby daemon/create.go validateNetworkingConfig,
-// v25.0.0 to v28.5.2); before, one reason, as it is.
+// (Docker 25), at create, as ipam.EndpointIPError says, under "invalid
+// config for network N: " (moby/moby daemon/create.go
+// validateNetworkingConfig, v25.0.0 to v28.5.2); before, at start, one
+// reason, as it is: the network's, then the address's, which IPAM refuses
+// (moby/moby v24.0.0 daemon/container_operations.go
+// validateNetworkingConfig, and libnetwork/endpoint.go
+// assignAddressVersion).
 func (e *Engine) checkIP(n *Network, ip netip.Addr) error {
 	static := n.UserSubnet || n.staticPool
 	if e.opts.EndpointSettingsErrors() {
@@ -233,11 +238,14 @@ func (e *Engine) checkIP(n *Network, ip netip.Addr) error {
 		}
 		return nil
 	}
+	if n.Default {
+		return derr(ErrInvalid, "user specified IP address is supported on user defined networks only")
+	}
 	if !static {
 		return derr(ErrInvalid, "user specified IP address is supported only when connecting to networks with user configured subnets")
 	}
 	if !n.Subnet.Contains(ip) {
-		return derr(ErrInvalid, "no configured subnet or ip-range contain the IP address %s", ip)
+		return derr(ErrInvalid, "Invalid address %s: It does not belong to any of this network's subnets", ip)
 	}
 	return nil
 }
@@ -271,6 +279,9 @@ func (e *Engine) Remove(ref string, force bool) error {
 	}
 	if c.State() == "running" {
 		if !force {
+			if !e.opts.RemoveErrorNamed() {
+				return derr(ErrConflict, "You cannot remove a running container %s. Stop the container before attempting removal or force remove", c.ID)
+			}
 			name := "/" + c.Name
 			if e.opts.RemoveErrorNamesRef() {
 				name = ref

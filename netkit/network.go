@@ -100,7 +100,10 @@ func (e *Engine) CreateNetwork(o NetworkOptions) (*Network, error) {
 			return nil, derr(ErrInvalid, "invalid network config:\ninvalid subnet %s: it should be %s", o.Subnet, o.Subnet.Masked())
 		}
 		if err := e.spaces.Reserve(o.Subnet); err != nil {
-			return nil, derr(ErrConflict, "invalid pool request: Pool overlaps with other one on this address space")
+			if !e.opts.PoolRequestPrefix() {
+				return nil, derr(ErrConflict, "%s", ipam.ErrPoolOverlap)
+			}
+			return nil, derr(ErrConflict, "invalid pool request: %s", ipam.ErrPoolOverlap)
 		}
 		n.Subnet = o.Subnet
 		n.UserSubnet = true

@@ -37,12 +37,18 @@ func (c *Container) Start() (err error) {
 	} else {
 		c.setHostname(c.ID[:12])
 	}
+	// sandboxed: this start got as far as Docker's sandbox, which
+	// inspect shows (SandboxID, SandboxKey): made with the namespace, but
+	// on a bridge network only once the network was found and the
+	// endpoint's address granted (see release.Release.KeepSandbox and
+	// FailedStartNetworks).
 	sandboxed := false
 	defer func() {
 		if err != nil {
 			c.teardown(announced{})
 		}
 		c.mu.Lock()
+		c.sandboxed = c.sandboxed || sandboxed
 		c.failedStart = err != nil && sandboxed
 		c.mu.Unlock()
 	}()
@@ -82,9 +88,8 @@ func (c *Container) Start() (err error) {
 	node.utsPID = c.Pid
 	c.mu.Lock()
 	c.node = node
-	c.sandboxed = true
 	c.mu.Unlock()
-	sandboxed = true
+	sandboxed = o.Network.Kind != ModeBridge
 	if o.Network.Kind == ModeBridge {
 		netName := o.Network.String() // the network's name, "bridge" for the default
 		n, nerr := e.Network(netName)
@@ -95,6 +100,17 @@ func (c *Container) Start() (err error) {
 				return e.setupError(nerr)
 			}
 		}
+		if n != nil && o.IP.IsValid() && !e.opts.EndpointSettingsErrors() {
+			// Before API 1.44 the start checks --ip, not the create
+			// (release.Release.EndpointSettingsErrors): no endpoint.
+			if err := e.checkIP(n, o.IP); err != nil {
+				c.mu.Lock()
+				c.noEndpoint = true
+				c.mu.Unlock()
+				return e.setupError(err)
+			}
+		}
+		sandboxed = n == nil // -b none: a sandbox without eth0
 		if n != nil {
 			// Its port rules are announced (see package batch) before
 			// the veth is made, which takes a while, so that a batch of
@@ -111,6 +127,7 @@ func (c *Container) Start() (err error) {
 			c.mu.Lock()
 			c.noEndpoint = rerr != nil
 			c.mu.Unlock()
+			sandboxed = rerr == nil
 			if rerr != nil {
 				return e.setupError(rerr)
 			}

@@ -238,7 +238,12 @@ func (r Release) BridgeGatewayHidden() bool { return r.API() <= 41 }
 
 // KeepSandbox reports whether a container keeps its SandboxID and
 // SandboxKey in inspect after it stopped, or after a start that failed
-// once its namespace existed (Docker 20.10, observed on the real engine).
+// once its sandbox existed (Docker 20.10, observed on the real engine). A
+// bridge network's sandbox is made once the endpoint is (its address
+// granted): a start that failed before (a missing network, a refused
+// --ip) leaves none (moby/moby v20.10.24 daemon/container_operations.go
+// connectToNetwork: findAndAttachNetwork, CreateEndpoint, then
+// NewSandbox; observed on 20.10.24).
 func (r Release) KeepSandbox() bool { return r.API() <= 41 }
 
 // InternalGateway reports whether an endpoint on an --internal network
@@ -260,9 +265,11 @@ func (r Release) SubnetGateway() bool { return r.Era >= Era29 }
 func (r Release) InternalExposed() bool { return r.Era >= Era29 }
 
 // FailedStartNetworks reports whether a container whose start failed once
-// its namespace existed (a port already taken) shows no network in
-// inspect's NetworkSettings.Networks, until it starts (29, observed on
-// 29.8.1); before, it shows its network's entry, as a created one does.
+// its sandbox existed (a port already taken; see KeepSandbox) shows no
+// network in inspect's NetworkSettings.Networks, until it starts (29,
+// observed on 29.8.1); before, it shows its network's entry, as a created
+// one does. A start that failed before (a missing network, a refused --ip)
+// leaves the entry in 29 too (observed on 29.8.1).
 func (r Release) FailedStartNetworks() bool { return r.Era >= Era29 }
 
 // ActiveEndpointNames reports whether removing a network that has
@@ -272,10 +279,32 @@ func (r Release) FailedStartNetworks() bool { return r.Era >= Era29 }
 func (r Release) ActiveEndpointNames() bool { return r.API() >= 49 }
 
 // EndpointSettingsErrors reports whether docker run's endpoint settings
-// (--ip) are checked together, their errors joined under "invalid config
-// for network N: invalid endpoint settings:" (25.0+, API 1.44; moby/moby
-// daemon/create.go validateNetworkingConfig, v25.0.0).
+// (--ip) are checked together when the container is created, their errors
+// joined under "invalid config for network N: invalid endpoint settings:"
+// (25.0+, API 1.44; moby/moby daemon/create.go validateNetworkingConfig,
+// v25.0.0). Before, the container is created and its start checks them,
+// one reason at a time (moby/moby v24.0.0 daemon/container_operations.go
+// connectToNetwork, updateNetworkConfig, validateNetworkingConfig; create
+// only parses the address, daemon/create.go verifyNetworkingConfig;
+// observed on 20.10.24).
 func (r Release) EndpointSettingsErrors() bool { return r.API() >= 44 }
+
+// PoolRequestPrefix reports whether the refusal of a --subnet that
+// overlaps another network's reads "invalid pool request: Pool overlaps
+// with other one on this address space" (27.0+, API 1.46; moby/moby
+// v27.0.1 libnetwork/ipams/defaultipam/allocator.go RequestPool); before,
+// ipamapi.ErrPoolOverlap's text alone (moby/moby v26.1.4
+// libnetwork/ipam/allocator.go RequestPool; observed on 20.10.24).
+func (r Release) PoolRequestPrefix() bool { return r.API() >= 46 }
+
+// RemoveErrorNamed reports whether docker rm's refusal to remove a running
+// container reads `cannot remove container "/web": container is running:
+// stop the container before removing or force remove` (25.0+, API 1.44;
+// moby/moby v25.0.0 daemon/delete.go cleanupContainer); before, `You
+// cannot remove a running container <ID>. Stop the container before
+// attempting removal or force remove`, with the full ID (moby/moby v24.0.0
+// daemon/delete.go cleanupContainer; observed on 20.10.24).
+func (r Release) RemoveErrorNamed() bool { return r.API() >= 44 }
 
 // RemoveErrorNamesRef reports whether docker rm's refusal to remove a
 // running container names it as the command did ("web", or an ID) rather

@@ -1,9 +1,11 @@
 package release
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestParse(t *testing.T) {
@@ -84,6 +86,28 @@ func TestEra29Behaviours(t *testing.T) {
 	}
 	r := Release{Era: Era29}
 	assert.True(t, r.SubnetGateway() && r.InternalExposed() && r.FailedStartNetworks(), "29")
+}
+
+// TestTextReleases checks the releases whose error texts changed: the
+// last API version with the old text and the first with the new one.
+func TestTextReleases(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		has         func(Release) bool
+		lastWithout string
+	}{
+		{"EndpointSettingsErrors", Release.EndpointSettingsErrors, "1.43"},
+		{"PoolRequestPrefix", Release.PoolRequestPrefix, "1.45"},
+		{"RemoveErrorNamed", Release.RemoveErrorNamed, "1.43"},
+		{"RemoveErrorNamesRef", Release.RemoveErrorNamesRef, "1.49"},
+	} {
+		n, ok := ParseAPIVersion(tc.lastWithout)
+		require.True(t, ok, tc.lastWithout)
+		assert.False(t, tc.has(Release{APIVersion: "1.41"}), "%s at 1.41 (20.10)", tc.name)
+		assert.False(t, tc.has(Release{APIVersion: tc.lastWithout}), "%s at %s", tc.name, tc.lastWithout)
+		assert.True(t, tc.has(Release{APIVersion: "1." + strconv.Itoa(n+1)}), "%s at 1.%d", tc.name, n+1)
+		assert.True(t, tc.has(Release{Era: Era28}), "%s in era 28", tc.name)
+	}
 }
 
 func TestCompareVersions(t *testing.T) {

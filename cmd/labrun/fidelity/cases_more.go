@@ -143,6 +143,11 @@ var moreCases = []Case{
 		"run -d --name @web -p 8080:80 -p 8081:80 {IMAGE} {SERVE}", "port @web 80"}},
 	{Name: "publish_range_both_udp", Steps: []string{
 		"run -d --name @web -p {R}-{R+1}:53-54/udp {IMAGE} {SERVE}", "port @web"}},
+	// TCP ports only: the engine's port allocator remembers the last
+	// ephemeral port of each protocol, so on an engine that served other
+	// cases before (the machine's) a udp and a tcp port fall apart where
+	// they coincide on a fresh one: that is the engine's history, not a
+	// difference of labrun.
 	{Name: "publish_all_several_expose", Steps: []string{
-		"run -d --name @web -P --expose 443 --expose 53/udp --expose 7000-7001 {IMAGE} {SERVE}", "port @web"}},
+		"run -d --name @web -P --expose 443 --expose 5353 --expose 7000-7001 {IMAGE} {SERVE}", "port @web"}},
 }
