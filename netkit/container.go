@@ -232,6 +232,12 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 // assignAddressVersion).
 func (e *Engine) checkIP(n *Network, ip netip.Addr) error {
 	static := n.UserSubnet || n.staticPool
+	if e.opts.EndpointIPTexts29() {
+		if err := ipam.EndpointIPError29(n.Default, n.Subnet, ip); err != nil {
+			return derr(ErrInvalid, "invalid config for network %s: %s", n.Name, err)
+		}
+		return nil
+	}
 	if e.opts.EndpointSettingsErrors() {
 		if err := ipam.EndpointIPError(n.Default, static, n.Subnet, ip); err != nil {
 			return derr(ErrInvalid, "invalid config for network %s: %s", n.Name, err)

@@ -58,3 +58,14 @@ func TestEndpointIPError(t *testing.T) {
 	assert.EqualError(t, EndpointIPError(false, true, sub, netip.MustParseAddr("10.98.0.1")), "invalid endpoint settings:\n"+
 		"no configured subnet or ip-range contain the IP address 10.98.0.1")
 }
+
+// TestEndpointIPError29: Docker 29.8's texts, one reason on the default
+// bridge, none for a user network without a configured subnet.
+func TestEndpointIPError29(t *testing.T) {
+	sub, ip := netip.MustParsePrefix("172.17.0.0/16"), netip.MustParseAddr("172.17.0.50")
+	assert.EqualError(t, EndpointIPError29(true, sub, ip), "invalid endpoint settings:\n"+
+		"user-specified IP address is supported on user-defined networks only")
+	assert.NoError(t, EndpointIPError29(false, sub, ip))
+	assert.EqualError(t, EndpointIPError29(false, sub, netip.MustParseAddr("10.0.0.1")), "invalid endpoint settings:\n"+
+		"no configured subnet contains IP address 10.0.0.1")
+}

@@ -35,3 +35,25 @@ func EndpointIPError(predefined, static bool, subnet netip.Prefix, ip netip.Addr
 	}
 	return errors.New("invalid endpoint settings:\n* " + strings.Join(errs, "\n* "))
 }
+
+// EndpointIPError29 is EndpointIPError as Docker 29.8 words and checks it
+// (release.Release.EndpointIPTexts29): a predefined network refuses any
+// address, and the address must lie in the network's subnet, whether or
+// not its subnet was given (moby/moby v2.0.0-beta.24
+// daemon/container_operations.go validateEndpointSettings).
+func EndpointIPError29(predefined bool, subnet netip.Prefix, ip netip.Addr) error {
+	var errs []string
+	if predefined {
+		errs = append(errs, "user-specified IP address is supported on user-defined networks only")
+	}
+	if !subnet.Contains(ip) {
+		errs = append(errs, fmt.Sprintf("no configured subnet contains IP address %s", ip))
+	}
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errors.New("invalid endpoint settings:\n" + errs[0])
+	}
+	return errors.New("invalid endpoint settings:\n* " + strings.Join(errs, "\n* "))
+}

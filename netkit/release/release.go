@@ -68,14 +68,15 @@ var apiOf = map[string]string{
 	"20.10": "1.41", "23.0": "1.42", "24.0": "1.43", "25.0": "1.44", "26.0": "1.45", "26.1": "1.45",
 	"27.0": "1.46", "27.1": "1.46", "27.2": "1.47", "27.3": "1.47", "27.4": "1.47", "27.5": "1.47",
 	"28.0": "1.48", "28.1": "1.49", "28.2": "1.50", "28.3": "1.51", "28.4": "1.51", "28.5": "1.51",
-	"29.0": "1.52",
+	"29.0": "1.52", "29.8": "1.56", // 29.8.1 answers 1.56 (seen on the real engine)
 }
 
 // eraAPI is the API version (minor number) of an era's newest release.
 var eraAPI = map[Era]int{Era27: 47, Era28: 51, Era29: 52}
 
-// Newest API minor version whose shapes labrun knows (Docker 29.0).
-const maxAPI = 52
+// Newest API minor version labrun knows (Docker 29.8; its JSON shapes are
+// 29.0's, seen on 29.8.1).
+const maxAPI = 56
 
 // Parse reads a release as dockerd --compat names it: a major release
 // ("27", "20.10") or a full version ("28.2.2", "20.10.24+dfsg1"). A major
@@ -140,7 +141,7 @@ func ParseCLI(version string) (Era, bool) {
 
 // ParseAPIVersion parses an engine API version ("1.41") into its minor
 // number, and reports whether it is one labrun knows the shapes of
-// (1.41–1.52).
+// (1.41–1.56).
 func ParseAPIVersion(s string) (int, bool) {
 	major, minor, ok := strings.Cut(s, ".")
 	if !ok || major != "1" {
@@ -311,3 +312,14 @@ func (r Release) RemoveErrorNamed() bool { return r.API() >= 44 }
 // than by its "/web" name (28.2+, API 1.50; moby/moby daemon/delete.go
 // containerRm, v28.2.0).
 func (r Release) RemoveErrorNamesRef() bool { return r.API() >= 50 }
+
+// EndpointIPTexts29 reports whether docker run's --ip is checked as Docker
+// 29.8 checks it: on a predefined network (the default bridge) only
+// "user-specified IP address is supported on user-defined networks only",
+// no check that a user network's subnet was configured, and "no configured
+// subnet contains IP address X" for an address outside it (moby/moby
+// v2.0.0-beta.24, the commit of docker-v29.8.1, daemon/container_operations.go
+// validateEndpointSettings and validateEndpointIPAddress; seen on 29.8.1).
+// 29.0 checks as 28 does; labrun knows no release between 29.0 (API 1.52)
+// and 29.8 (1.56).
+func (r Release) EndpointIPTexts29() bool { return r.API() >= 53 }

@@ -21,6 +21,7 @@ func TestParse(t *testing.T) {
 		"28.2.2":         {Era: Era28, APIVersion: "1.50"},
 		"28.3":           {Era: Era28, APIVersion: "1.51"},
 		"29.1.3":         {Era: Era29, APIVersion: "1.52"},
+		"29.8.1":         {Era: Era29, APIVersion: "1.56"},
 		"28.9":           {Era: Era28},
 	} {
 		got, ok := Parse(v)
@@ -52,7 +53,8 @@ func TestAPI(t *testing.T) {
 		{Release{Era: Era28}, 51},
 		{Release{Era: Era29}, 52},
 		{Release{APIVersion: "1.41"}, 41},
-		{Release{Era: Era29, APIVersion: "1.53"}, 52}, // unknown: the era's newest
+		{Release{Era: Era29, APIVersion: "1.57"}, 52}, // unknown: the era's newest
+		{Release{Era: Era29, APIVersion: "1.56"}, 56}, // 29.8
 		{Release{Era: Era(7)}, 47},
 	} {
 		assert.Equal(t, tc.want, tc.r.API(), "%+v.API()", tc.r)
