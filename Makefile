@@ -142,7 +142,7 @@ fidelity: ## Compare labrun with every real Docker Engine that answers: the mach
 	@bin/rootguard snapshot $(FIDELITY_GUARD_FILE)
 	@status=0; \
 	ORACLE_DIR=$(ORACLE_DIR) LABRUN_FIDELITY=1 $(GO) test -count=1 -timeout 60m -run '^(TestFidelity|TestDocker.*|TestGoldens|TestNFTGoldens)$$' -v ./cmd/labrun/fidelity $(if $(FIDELITY_FLAGS),-args $(FIDELITY_FLAGS)) >bin/fidelity.log 2>&1 || status=$$?; \
-	grep -v -E '^(=== RUN|--- PASS|PASS$$|ok )' bin/fidelity.log; \
+	grep -v -E '^ *(=== RUN|--- PASS|PASS$$|ok )' bin/fidelity.log; \
 	bin/rootguard compare $(FIDELITY_GUARD_FILE) || status=1; \
 	echo 'fidelity: summary'; grep '^fidelity: ' bin/fidelity.log || echo 'fidelity: no engine answered'; \
 	exit $$status
