@@ -472,27 +472,7 @@ func Compare(c Case, t Target) Outcome {
 	wm, gm := newMapping(ws, gs), newMapping(gs, gs)
 	out := Outcome{Case: c, Major: major(v.Server)}
 	for i := 0; i < max(len(want), len(got)); i++ {
-		var w, g observation
-		if i < len(want) {
-			w = want[i]
-			w.text = wm.normalize(w.text)
-			if strings.HasPrefix(w.title, "docker network inspect") {
-				w.text = sortContainers(w.text)
-			}
-			if w.title == rulesTitle {
-				w.text = sortElements(w.text)
-			}
-		}
-		if i < len(got) {
-			g = got[i]
-			g.text = gm.normalize(g.text)
-			if strings.HasPrefix(g.title, "docker network inspect") {
-				g.text = sortContainers(g.text)
-			}
-			if g.title == rulesTitle {
-				g.text = sortElements(g.text)
-			}
-		}
+		w, g := wm.observation(want, i), gm.observation(got, i)
 		out.Docker = append(out.Docker, w.title+":\n"+w.text)
 		if d := diff(w.text, g.text); d != "" {
 			title := w.title
@@ -503,6 +483,23 @@ func Compare(c Case, t Target) Outcome {
 		}
 	}
 	return out
+}
+
+// observation returns the side's i-th observation normalised, or the
+// zero one when the side has fewer.
+func (m *mapping) observation(obs []observation, i int) observation {
+	if i >= len(obs) {
+		return observation{}
+	}
+	o := obs[i]
+	o.text = m.normalize(o.text)
+	if strings.HasPrefix(o.title, "docker network inspect") {
+		o.text = sortContainers(o.text)
+	}
+	if o.title == rulesTitle {
+		o.text = sortElements(o.text)
+	}
+	return o
 }
 
 // Report prints one line per case ("same", or "different" and the diffs)
