@@ -166,7 +166,8 @@ func sampleTopology() *Topology {
 			{A: TEnd{"host", "eth0"}, B: TEnd{"switch", "p-host"}},
 			{A: TEnd{"host", "veth1"}, B: TEnd{"web", "eth0"}},
 		},
-		Ports: []TPort{{HostIP: "0.0.0.0", HostPort: 801, Container: "web", Port: "80/tcp"}},
+		Networks: []TNetwork{{Name: "bridge", Bridge: "docker0", Subnet: "172.17.0.0/16", Gateway: "172.17.0.1", Masquerade: true}},
+		Ports:    []TPort{{HostIP: "0.0.0.0", HostPort: 801, Container: "web", Port: "80/tcp"}},
 	}
 }
 
@@ -175,12 +176,13 @@ func TestMermaid(t *testing.T) {
 	for _, want := range []string{
 		"flowchart TB\n",
 		`  subgraph n_host["host"]`,
-		`    n_host__docker0[["docker0 (bridge)<br/>172.17.0.1/16"]]`,
+		`    n_host__docker0[["bridge (docker0)<br/>172.17.0.1/16<br/>MASQUERADE 172.17.0.0/16 on the way out"]]`,
+		`    n_switch__lan[["lan (bridge)"]]`,
 		`    n_web__eth0["eth0<br/>172.17.0.2/16"]`,
 		"  n_host__veth1 ---|veth| n_web__eth0\n",
 		"  n_host__veth1 -.- n_host__docker0\n",
 		"  n_side -.-|shares| n_web\n",
-		`  n_host ==>|"0.0.0.0:801->80/tcp"| n_web`,
+		`  n_host ==>|"DNAT 0.0.0.0:801->80/tcp"| n_web`,
 	} {
 		assert.Contains(t, m, want, "Mermaid lacks")
 	}
@@ -199,7 +201,8 @@ func TestSVG(t *testing.T) {
 			break
 		}
 	}
-	for _, want := range []string{"<svg ", ">host<", ">container web<", "172.17.0.2/16", "veth1  → docker0", "published 0.0.0.0:801-&gt;80/tcp", "shares the network of web", "<title>veth host:veth1 - web:eth0</title>"} {
+	for _, want := range []string{"<svg ", ">host<", ">container web<", "172.17.0.2/16", "veth1  → docker0", "published 0.0.0.0:801-&gt;80/tcp (DNAT on host)", "shares the network of web",
+		"bridge (docker0)  172.17.0.1/16", "MASQUERADE 172.17.0.0/16 on the way out", "lan [bridge]", "<title>veth host:veth1 - web:eth0</title>"} {
 		assert.Contains(t, s, want, "SVG lacks")
 	}
 }

@@ -31,13 +31,16 @@ func Mermaid(t *Topology) string {
 		for _, i := range n.Ifaces {
 			label := i.Name
 			if i.Kind == "bridge" {
-				label += " (bridge)"
+				label = bridgeTitle(t, n, i.Name, " (bridge)")
 			}
 			if !i.Up {
 				label += " (down)"
 			}
 			for _, a := range i.Addrs {
 				label += "<br/>" + a
+			}
+			if m := masqueradeNote(t, n, i.Name); m != "" {
+				label += "<br/>" + m
 			}
 			shape := "[\"%s\"]"
 			if i.Kind == "bridge" {
@@ -65,7 +68,7 @@ func Mermaid(t *Topology) string {
 		for _, p := range group {
 			labels = append(labels, p.String())
 		}
-		fmt.Fprintf(&b, "  %s ==>|\"%s\"| %s\n", mid("host"), mlabel(strings.Join(labels, ", ")), mid(group[0].Container))
+		fmt.Fprintf(&b, "  %s ==>|\"DNAT %s\"| %s\n", mid("host"), mlabel(strings.Join(labels, ", ")), mid(group[0].Container))
 	}
 	return b.String()
 }
@@ -107,6 +110,38 @@ func mid(parts ...string) string {
 	return "n_" + strings.Join(parts, "__")
 }
 
+// bridgeTitle names a bridge of the engine's host by its network, as
+// docker network ls does, then the link ("appnet (br-d1e6e698644b)",
+// "bridge (docker0)"); other bridges by their link name and kind.
+func bridgeTitle(t *Topology, n TNode, iface, kind string) string {
+	if nw := hostNetwork(t, n, iface); nw != nil {
+		return nw.Name + " (" + iface + ")"
+	}
+	return iface + kind
+}
+
+// masqueradeNote says where the host masquerades a network's traffic on
+// its way out: on the bridge of a network that masquerades.
+func masqueradeNote(t *Topology, n TNode, iface string) string {
+	if nw := hostNetwork(t, n, iface); nw != nil && nw.Masquerade {
+		return "MASQUERADE " + nw.Subnet + " on the way out"
+	}
+	return ""
+}
+
+// hostNetwork is the engine's network whose bridge is iface of the host.
+func hostNetwork(t *Topology, n TNode, iface string) *TNetwork {
+	if n.Name != "host" {
+		return nil
+	}
+	for i := range t.Networks {
+		if t.Networks[i].Bridge == iface {
+			return &t.Networks[i]
+		}
+	}
+	return nil
+}
+
 // mlabel escapes a Mermaid label (in double quotes).
 func mlabel(s string) string { return strings.ReplaceAll(s, `"`, "#quot;") }
 
@@ -122,6 +157,7 @@ const (
 	svgMargin   = 30
 	svgMinBoxW  = 120
 	svgPortRowK = "port"
+	svgNATRowK  = "nat"
 )
 
 // svgBox is a node laid out.
@@ -206,7 +242,7 @@ func SVG(t *Topology) string {
 			switch r.kind {
 			case "bridge":
 				attr = ` font-weight="bold" fill="#1a4d8f"`
-			case svgPortRowK:
+			case svgPortRowK, svgNATRowK:
 				attr = ` fill="#8a3b00"`
 			case "note":
 				attr = ` fill="#666" font-style="italic"`
@@ -348,7 +384,7 @@ func layout(t *Topology) []*svgBox {
 		for _, i := range n.Ifaces {
 			text := i.Name
 			if i.Kind == "bridge" {
-				text += " [bridge]"
+				text = bridgeTitle(t, n, i.Name, " [bridge]")
 			} else if i.Kind != "veth" && i.Kind != "" {
 				text += " [" + i.Kind + "]"
 			}
@@ -362,6 +398,9 @@ func layout(t *Topology) []*svgBox {
 				text += "  (down)"
 			}
 			b.rows = append(b.rows, svgRow{iface: i.Name, text: text, kind: i.Kind})
+			if m := masqueradeNote(t, n, i.Name); m != "" {
+				b.rows = append(b.rows, svgRow{text: "  " + m, kind: svgNATRowK})
+			}
 		}
 		if n.Shares != "" {
 			b.rows = append(b.rows, svgRow{text: "shares the network of " + n.Shares, kind: "note"})
@@ -369,7 +408,7 @@ func layout(t *Topology) []*svgBox {
 			b.rows = append(b.rows, svgRow{text: "lo only (no network)", kind: "note"})
 		}
 		for _, p := range ports[n.Name] {
-			b.rows = append(b.rows, svgRow{text: "published " + p.String(), kind: svgPortRowK})
+			b.rows = append(b.rows, svgRow{text: "published " + p.String() + " (DNAT on host)", kind: svgPortRowK})
 		}
 		b.w = float64(utf8.RuneCountInString(nodeTitle(n)))*svgCharW + 2*svgPad
 		for _, r := range b.rows {

@@ -370,7 +370,8 @@ func TestLiveExercise(t *testing.T) {
 	out = mustRun(t, env, "exercise", "check")
 	assert.Contains(t, out, "4 of 4 checks pass", "exercise check, solved")
 	out = mustRun(t, env, "diagram")
-	assert.Contains(t, out, `n_host ==>|"0.0.0.0:801->80/tcp, 0.0.0.0:10111->22/tcp"| n_web`, "labrun diagram of the live lab")
+	assert.Contains(t, out, `n_host ==>|"DNAT 0.0.0.0:801->80/tcp, 0.0.0.0:10111->22/tcp"| n_web`, "labrun diagram of the live lab")
+	assert.Contains(t, out, `n_host__docker0[["bridge (docker0)<br/>172.17.0.1/16<br/>MASQUERADE 172.17.0.0/16 on the way out"]]`, "the network named, its masquerade marked")
 	svg := filepath.Join(t.TempDir(), "lab.svg")
 	mustRun(t, env, "diagram", "-o", svg)
 	if b, err := os.ReadFile(svg); err != nil || !bytes.Contains(b, []byte("container web")) {

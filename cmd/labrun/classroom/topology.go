@@ -64,6 +64,10 @@ type TNetwork struct {
 	Bridge  string `json:"bridge"`
 	Subnet  string `json:"subnet"`
 	Gateway string `json:"gateway"`
+	// Masquerade: the host masquerades what leaves the network for
+	// elsewhere (not --internal, not enable_ip_masquerade=false).
+	Masquerade bool `json:"masquerade,omitempty"`
+	Internal   bool `json:"internal,omitempty"`
 }
 
 // TPort is a published port: HostIP:HostPort on the host to the container's
@@ -143,7 +147,8 @@ func Collect(lab *netkit.Lab) (*Topology, error) {
 			}
 		}
 		for _, nw := range eng.Networks() {
-			top.Networks = append(top.Networks, TNetwork{Name: nw.Name, Bridge: nw.Bridge, Subnet: nw.Subnet.String(), Gateway: nw.Gateway.String()})
+			top.Networks = append(top.Networks, TNetwork{Name: nw.Name, Bridge: nw.Bridge, Subnet: nw.Subnet.String(), Gateway: nw.Gateway.String(),
+				Masquerade: nw.Masq && !nw.Internal, Internal: nw.Internal})
 		}
 		for _, c := range ctrs {
 			// Docker binds 0.0.0.0 and :: for each port; the picture
