@@ -22,11 +22,14 @@ const (
 
 var reachCmd = Cmd{
 	Name:  "reach",
-	Usage: "[-udp] [-timeout D] FROM ADDR:PORT",
+	Usage: "[-udp] [-timeout D] FROM ADDR:PORT | -all [-timeout D]",
 	Summary: "Connect from node FROM to ADDR:PORT now, in one attempt: a TCP handshake, or with -udp one datagram " +
-		"answered by a datagram. Fails with the kernel's reason (connection refused, no route to host, timed out after 1s).",
+		"answered by a datagram. Fails with the kernel's reason (connection refused, no route to host, timed out after 1s). " +
+		"With -all (Mininet's pingall): one ICMP echo from every node and running container to every IPv4 address of " +
+		"every other, at once, and a matrix of what reaches what (ok, no; - for itself).",
 	Detail: "FROM is host, client, gateway, internet, or a running container's name. " +
-		"-timeout bounds the attempt (default 1s). The reason of a failure is also printed on stderr.",
+		"-timeout bounds the attempt (default 1s). The reason of a failure is also printed on stderr. " +
+		"A container that shares another node's namespace is listed once, under that node.",
 	Negatable: true,
 	Run:       runReach,
 }
@@ -144,10 +147,22 @@ func probeFail(e *Env, name string, err error) error {
 }
 
 func runReach(e *Env, args []string) error {
-	udp := false
-	rest, timeout, err := probeArgs(args, reachTimeout, 2, 2, func(fs *dockercli.FlagSet) { fs.Bool(&udp, "", "udp") })
+	udp, all := false, false
+	rest, timeout, err := probeFlags(args, reachTimeout, func(fs *dockercli.FlagSet) {
+		fs.Bool(&udp, "", "udp")
+		fs.Bool(&all, "", "all")
+	})
 	if err != nil {
 		return err
+	}
+	if all {
+		if len(rest) != 0 || udp {
+			return ErrUsage
+		}
+		return runReachAll(e, timeout)
+	}
+	if len(rest) != 2 {
+		return ErrUsage
 	}
 	addr, err := netip.ParseAddrPort(rest[1])
 	if err != nil {
