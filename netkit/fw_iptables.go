@@ -20,7 +20,8 @@ func (e *Engine) firewallConfig() firewall.Config {
 // firewallNetwork is network n's settings as the firewall back ends take
 // them.
 func firewallNetwork(n *Network) firewall.Network {
-	return firewall.Network{Bridge: n.Bridge, Subnet: n.Subnet, NoICC: !n.ICC, NoIPMasq: !n.Masq, Internal: n.Internal}
+	return firewall.Network{Bridge: n.Bridge, Subnet: n.Subnet, NoICC: !n.ICC, NoIPMasq: !n.Masq, Internal: n.Internal,
+		HostIPv4: n.HostIPv4}
 }
 
 // ipv4Bindings are the bindings of bs on an IPv4 host address: the only

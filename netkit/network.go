@@ -28,6 +28,7 @@ type Network struct {
 	ICC         bool
 	Masq        bool
 	HostBinding netip.Addr // default host IP for -p (--ip); zero = all
+	HostIPv4    netip.Addr // com.docker.network.host_ipv4: SNAT to it instead of MASQUERADE
 	Options     map[string]string
 	Created     time.Time
 	// UserSubnet: the subnet was given with --subnet (so --ip is allowed).
@@ -84,6 +85,14 @@ func (e *Engine) CreateNetwork(o NetworkOptions) (*Network, error) {
 			// DefaultBindingIP, v28.5.2).
 			if a, err := netip.ParseAddr(v); err == nil {
 				n.HostBinding = a.Unmap()
+			}
+		case "com.docker.network.host_ipv4":
+			// The source address of the network's traffic leaving the
+			// host: SNAT to it instead of MASQUERADE (moby/moby
+			// libnetwork/drivers/bridge/setup_ip_tables_linux.go
+			// setupIPTablesInternal, v28.5.2; seen on 28.5.2 and 29.8.1).
+			if a, err := netip.ParseAddr(v); err == nil && a.Unmap().Is4() {
+				n.HostIPv4 = a.Unmap()
 			}
 		case "com.docker.network.bridge.enable_icc":
 			n.ICC = v == "true"

@@ -62,6 +62,9 @@ var moreCases = []Case{
 	{Name: "net_bridgename", Steps: []string{
 		"network create --subnet 10.99.1.0/24 -o com.docker.network.bridge.name=labbr0 @net",
 		"run -d --name @web --network @net -p 8080:80 {IMAGE} {SERVE}"}},
+	{Name: "net_host_ipv4", Steps: []string{
+		"network create --subnet 10.99.1.0/24 -o com.docker.network.host_ipv4=192.168.190.128 @net",
+		"run -d --name @web --network @net -p 8080:80 {IMAGE} {SERVE}"}},
 	{Name: "net_hostbinding", Steps: []string{
 		"network create --subnet 10.99.1.0/24 -o com.docker.network.bridge.host_binding_ipv4=127.0.0.1 @net",
 		"run -d --name @web --network @net -p 8080:80 {IMAGE} {SERVE}"}},
