@@ -31,17 +31,35 @@ func (e *Engine) Connect(network, container string, ip netip.Addr) error {
 		}
 	}
 	running := c.state == stateRunning
+	// The first network that can carry the container out (not
+	// --internal) gives it its default route and its published ports,
+	// also when it joins after the start (moby/moby
+	// libnetwork/sandbox.go updateGateway and the bridge driver's
+	// ProgramExternalConnectivity, v28.5.2; seen on 28.5.2).
+	gateway := !n.Internal
+	for _, ep := range c.endpoints {
+		if !ep.net.Internal {
+			gateway = false
+		}
+	}
+	publish := gateway && c.portsNet == nil && len(portsOf(c.opts)) > 0
 	c.mu.Unlock()
 	if !running {
 		return derr(ErrNotRunning, "container %s is not running", c.ID)
 	}
-	ep, err := c.attach(n, ip, false)
+	ep, err := c.attach(n, ip, gateway)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
 	ep.connected = true
 	c.mu.Unlock()
+	if publish {
+		if err := c.publish(n, ep.addr, ep.ID, nil); err != nil {
+			c.detach(ep, nil)
+			return err
+		}
+	}
 	return nil
 }
 
@@ -55,19 +73,18 @@ func (e *Engine) Disconnect(network, container string, force bool) error {
 	}
 	c.mu.Lock()
 	var found *endpoint
-	first := false
-	for i, ep := range c.endpoints {
+	for _, ep := range c.endpoints {
 		if ep.net == n {
 			found = ep
-			first = i == 0
 		}
 	}
+	carries := c.portsNet == n
 	c.mu.Unlock()
 	if found == nil {
 		return derr(ErrNotFound, "container %s is not connected to network %s", c.ID, n.Name)
 	}
-	if first {
-		// The published ports belong to the first network's endpoint.
+	if carries {
+		// The published ports go with the endpoint that carries them.
 		c.unpublishAll(n, found.addr)
 	}
 	return c.detach(found, nil)

@@ -42,6 +42,8 @@ type Container struct {
 	hostname   string
 	endpoints  []*endpoint
 	bindings   []ports.Binding // published ports while running
+	portsNet   *Network        // the network whose endpoint carries them (its first non-internal one)
+	portsAddr  netip.Addr      // the container's address on portsNet
 	proxies    []io.Closer
 	execs      []*exec.Cmd
 	startedAt  time.Time

@@ -117,7 +117,13 @@ func (e *Engine) linkMTU(n *Network) int {
 	return 0
 }
 
-// onInternal reports whether the container's first network is --internal.
+// onInternal reports whether the container is on --internal networks
+// only: none of its endpoints carries ports.
 func (c *Container) onInternal() bool {
-	return len(c.endpoints) > 0 && c.endpoints[0].net.Internal
+	for _, ep := range c.endpoints {
+		if !ep.net.Internal {
+			return false
+		}
+	}
+	return len(c.endpoints) > 0
 }

@@ -117,6 +117,7 @@ func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ti
 	c.mu.Lock()
 	c.bindings = got
 	c.proxies = proxies
+	c.portsNet, c.portsAddr = n, ctr
 	c.mu.Unlock()
 	return nil
 }
@@ -136,7 +137,7 @@ func (e *Engine) allocate(ips []netip.Addr, b ports.Binding) (uint16, error) {
 func (c *Container) unpublishAll(n *Network, ctr netip.Addr) error {
 	c.mu.Lock()
 	proxies, bindings := c.proxies, c.bindings
-	c.proxies, c.bindings = nil, nil
+	c.proxies, c.bindings, c.portsNet = nil, nil, nil
 	c.mu.Unlock()
 	var errs []error
 	for _, p := range proxies {
@@ -146,14 +147,14 @@ func (c *Container) unpublishAll(n *Network, ctr netip.Addr) error {
 	return errors.Join(errs...)
 }
 
-// unpublish removes the DNAT rules, proxies are closed by the caller, and the
-// host ports are released.
-func (c *Container) unpublish(bindings []ports.Binding, eps []*endpoint, t *batch.Ticket) error {
-	if len(eps) == 0 {
+// unpublish removes the DNAT rules of bindings, published on network n
+// where the container has address ctr (nil n: none were), and releases the
+// host ports; the caller closes the proxies.
+func (c *Container) unpublish(n *Network, ctr netip.Addr, bindings []ports.Binding, t *batch.Ticket) error {
+	if n == nil {
 		return nil
 	}
-	n := eps[0].net
-	return c.unpublishBindings(n, eps[0].addr, bindings, t)
+	return c.unpublishBindings(n, ctr, bindings, t)
 }
 
 func (c *Container) unpublishBindings(n *Network, ctr netip.Addr, bindings []ports.Binding, t *batch.Ticket) error {

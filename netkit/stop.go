@@ -118,8 +118,8 @@ func (c *Container) teardown(t announced) error {
 	c.execs = nil
 	proxies := c.proxies
 	c.proxies = nil
-	bindings := c.bindings
-	c.bindings = nil
+	bindings, pn, pa := c.bindings, c.portsNet, c.portsAddr
+	c.bindings, c.portsNet = nil, nil
 	eps := append([]*endpoint(nil), c.endpoints...)
 	node := c.node
 	c.node = nil
@@ -137,7 +137,7 @@ func (c *Container) teardown(t announced) error {
 	// waits for the kernel (an RCU grace period), and each is batched with
 	// other containers' deletions (firewall.Programmer, link.Deleter).
 	unpublished := make(chan error, 1)
-	go func() { unpublished <- c.unpublish(bindings, eps, t.rules) }()
+	go func() { unpublished <- c.unpublish(pn, pa, bindings, t.rules) }()
 	for _, ep := range eps {
 		errs = append(errs, c.detach(ep, t.veths))
 	}

@@ -62,6 +62,10 @@ var moreCases = []Case{
 	{Name: "net_bridgename", Steps: []string{
 		"network create --subnet 10.99.1.0/24 -o com.docker.network.bridge.name=labbr0 @net",
 		"run -d --name @web --network @net -p 8080:80 {IMAGE} {SERVE}"}},
+	{Name: "net_connect_publishes", Steps: []string{
+		"network create --internal --subnet 10.99.1.0/24 @int", "network create --subnet 10.99.2.0/24 @pub",
+		"run -d --name @web --network @int -p 8080:80 {IMAGE} {SERVE}", "port @web",
+		"network connect @pub @web", "port @web"}},
 	{Name: "net_host_ipv4", Steps: []string{
 		"network create --subnet 10.99.1.0/24 -o com.docker.network.host_ipv4=192.168.190.128 @net",
 		"run -d --name @web --network @net -p 8080:80 {IMAGE} {SERVE}"}},
