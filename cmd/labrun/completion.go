@@ -301,7 +301,11 @@ complete -c labrun -n '__labrun_is ""' -l version -d 'print the version'
 			fmt.Fprintf(&b, "complete -c labrun -n %s -a %s\n", shQuote(wc), shQuote(strings.Join(c.words, " ")))
 		}
 		if c.files {
-			fmt.Fprintf(&b, "complete -c labrun -n %s -a '(__fish_complete_suffix .txt; __fish_complete_suffix .txtar)'\n", shQuote(cond))
+			fc := cond
+			if c.first && len(c.words) > 0 {
+				fc += "; and not " + cond + " 0"
+			}
+			fmt.Fprintf(&b, "complete -c labrun -n %s -a '(__fish_complete_suffix .txt; __fish_complete_suffix .txtar)'\n", shQuote(fc))
 		}
 	}
 	return b.String()

@@ -290,3 +290,40 @@ func TestParseHelp(t *testing.T) {
 	assert.Equal(t, []string{"Does x.\nReally.", "More."}, d.paras, "paragraphs")
 	assert.Equal(t, []flagHelp{{name: "a", term: "-a", text: "all of it"}, {name: "n", term: "-n count", text: "how many at most"}}, d.flags, "flags")
 }
+
+// TestFishCompletion asks fish (when installed) what the fish script
+// completes on command lines.
+func TestFishCompletion(t *testing.T) {
+	fish, err := exec.LookPath("fish")
+	if err != nil {
+		t.Skip("fish is not installed")
+	}
+	_, script, _ := runCLI("completion", "fish")
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "labrun.fish"), []byte(script), 0o644))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "scenarios"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "scenarios", "nat.txt"), nil, 0o644))
+	for _, tc := range []struct {
+		line string
+		want []string
+	}{
+		{"labrun exe", []string{"exercise"}},
+		{"labrun exercise ", []string{"start", "check", "task", "list", "run"}},
+		{"labrun up -", []string{"-keep", "-name"}},
+		{"labrun completion ", []string{"bash", "zsh", "fish"}},
+		{"labrun scenarios/n", []string{"scenarios/nat.txt"}},
+		{"labrun -j 2 vers", []string{"version"}},
+	} {
+		cmd := exec.Command(fish, "--no-config", "-c", `source labrun.fish; complete -C "$LINE"`)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "LINE="+tc.line)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "completing %q:\n%s", tc.line, out)
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			w, _, _ := strings.Cut(l, "\t")
+			got = append(got, w)
+		}
+		assert.ElementsMatch(t, tc.want, got, "completing %q", tc.line)
+	}
+}
