@@ -26,9 +26,9 @@ make install installs).
 func dockerHelp(usage string) string {
 	return `Run ` + usage + ` on a live lab's engine, as the same command in one of the
 lab's shells (labrun shell) does: the lab is $LABRUN_LAB, or the only live lab.
-docker run -it and docker exec -it attach this terminal. For the docker
-command's own help, give it a subcommand (labrun docker run --help) or run
-docker --help in labrun shell host.
+docker exec -it attaches this terminal. The lab's docker and dockerd are
+labrun's own, faithful to Docker's: docs/scenarios.md lists the subcommands
+and flags they take.
 `
 }
 

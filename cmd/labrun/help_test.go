@@ -269,6 +269,8 @@ func TestManPage(t *testing.T) {
 			assert.NotContains(t, page, "\n.SS "+s.name+"\n", "labrun help -man: a section for the hidden %s", s.name)
 		}
 	}
+	assert.Contains(t, page, "run at most n scenarios at once (default: the number of CPUs)", "labrun help -man: -j's default")
+	assert.NotRegexp(t, `at once \(default \d`, page, "labrun help -man: -j's default is this machine's CPUs")
 	for i, line := range strings.Split(page, "\n") {
 		assert.False(t, strings.HasPrefix(line, "'"), "line %d starts with ' (a roff control line): %q", i+1, line)
 	}
@@ -326,4 +328,34 @@ func TestFishCompletion(t *testing.T) {
 		}
 		assert.ElementsMatch(t, tc.want, got, "completing %q", tc.line)
 	}
+}
+
+// TestMakeInstall runs make install into a temporary DESTDIR with a PREFIX
+// of its own: labrun, its man page and the completions land there, and
+// the installed labrun runs. It builds bin/labrun, as make build does.
+func TestMakeInstall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds labrun with make: not in -short")
+	}
+	mk, err := exec.LookPath("make")
+	if err != nil {
+		t.Skip("make is not installed")
+	}
+	dest := t.TempDir()
+	cmd := exec.Command(mk, "-s", "install", "DESTDIR="+dest, "PREFIX=/opt/labrun")
+	cmd.Dir = filepath.Join("..", "..")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "make install:\n%s", out)
+	root := filepath.Join(dest, "opt", "labrun")
+	for _, f := range []string{"bin/labrun", "share/man/man1/labrun.1", "share/bash-completion/completions/labrun",
+		"share/zsh/site-functions/_labrun", "share/fish/vendor_completions.d/labrun.fish"} {
+		assert.FileExists(t, filepath.Join(root, f), "make install")
+	}
+	page, err := os.ReadFile(filepath.Join(root, "share/man/man1/labrun.1"))
+	require.NoError(t, err)
+	_, want, _ := runCLI("help", "-man")
+	assert.Equal(t, want, string(page), "the installed man page is labrun help -man's")
+	out, err = exec.Command(filepath.Join(root, "bin/labrun"), "version").CombinedOutput()
+	require.NoError(t, err, "the installed labrun version:\n%s", out)
+	assert.Regexp(t, `^labrun \S+\ncommit: [0-9a-f]{40}`, string(out), "the installed labrun version names its commit (make build records it)")
 }

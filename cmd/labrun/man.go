@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/labrun/labrun/runner"
@@ -85,9 +86,16 @@ func writeParas(b *strings.Builder, paras []string) {
 	}
 }
 
+// cpuDefault is -j's default as flag.PrintDefaults says it: the CPUs of the
+// machine that made the page, not of the reader's.
+var cpuDefault = regexp.MustCompile(`\(default \d+\)$`)
+
 // writeFlags writes flags as a roff tagged list.
 func writeFlags(b *strings.Builder, flags []flagHelp) {
 	for _, f := range flags {
+		if f.name == "j" {
+			f.text = cpuDefault.ReplaceAllString(f.text, "(default: the number of CPUs)")
+		}
 		name, arg, _ := strings.Cut(f.term, " ")
 		fmt.Fprintf(b, ".TP\n\\fB%s\\fR", roff(name))
 		if arg != "" {
