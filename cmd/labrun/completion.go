@@ -167,7 +167,7 @@ func zshCompletion() string {
 	specs := completionSpecs()
 	var descs, cases strings.Builder
 	for _, c := range specs[1:] {
-		fmt.Fprintf(&descs, "\t\t%s\n", shQuote(strings.ReplaceAll(c.name+":"+c.summary, ":", `\:`)[len(c.name)+1:]))
+		fmt.Fprintf(&descs, "\t\t%s\n", shQuote(c.name+":"+strings.ReplaceAll(c.summary, ":", `\:`)))
 	}
 	for _, c := range specs {
 		name := c.name
@@ -179,9 +179,9 @@ func zshCompletion() string {
 		case c.name == "" || c.name == "help":
 			fmt.Fprint(&cases, "\t\tcmds=1\n")
 		case len(c.words) > 0 && c.first:
-			fmt.Fprintf(&cases, "\t\t((i + 1 == CURRENT)) && { words=(%s); files=0; }\n", strings.Join(c.words, " "))
+			fmt.Fprintf(&cases, "\t\t((i + 1 == CURRENT)) && { choices=(%s); files=0; }\n", strings.Join(c.words, " "))
 		case len(c.words) > 0:
-			fmt.Fprintf(&cases, "\t\twords=(%s)\n", strings.Join(c.words, " "))
+			fmt.Fprintf(&cases, "\t\tchoices=(%s)\n", strings.Join(c.words, " "))
 		}
 		if !c.files {
 			fmt.Fprint(&cases, "\t\tfiles=0\n")
@@ -193,7 +193,8 @@ func zshCompletion() string {
 # Install it as _labrun in a directory of $fpath, or source it.
 
 _labrun() {
-	local -a commands flags words
+	# words and CURRENT are zsh's: the command line and the word completed.
+	local -a commands flags choices
 	commands=(
 ` + descs.String() + `	)
 	local cmd= i=2 cmds=0 files=1
@@ -208,7 +209,6 @@ _labrun() {
 		esac
 		((i++))
 	done
-	local -a words
 	case $cmd in
 ` + cases.String() + `	*)
 		flags=(` + flagNames(specs[0].flags, false) + `)
@@ -220,7 +220,7 @@ _labrun() {
 		return
 	fi
 	((cmds)) && _describe -t commands 'labrun command' commands
-	((${#words})) && compadd -- $words
+	((${#choices})) && compadd -- $choices
 	((files)) && _files -g '*.(txt|txtar)(-.)'
 	return 0
 }

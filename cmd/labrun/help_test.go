@@ -359,3 +359,49 @@ func TestMakeInstall(t *testing.T) {
 	require.NoError(t, err, "the installed labrun version:\n%s", out)
 	assert.Regexp(t, `^labrun \S+\ncommit: [0-9a-f]{40}`, string(out), "the installed labrun version names its commit (make build records it)")
 }
+
+// zshStubs stand in for zsh's completion system, so that the zsh script's
+// _labrun runs outside a completion: each prints what it would offer.
+const zshStubs = `compdef() { }
+compadd() { [[ $1 == -- ]] && shift; print -r -- $* }
+_describe() { local -a a; a=("${(@P)4}"); print -r -- ${a%%:*} }
+_files() { print -r -- FILES }
+source ./labrun.zsh
+words=(${(z)LINE})
+[[ $LINE == *' ' ]] && words+=('')
+CURRENT=${#words}
+PREFIX=${words[-1]}
+_labrun
+`
+
+// TestZshCompletion runs the zsh script's _labrun (when zsh is installed)
+// on command lines, with zsh's completion functions stubbed.
+func TestZshCompletion(t *testing.T) {
+	zsh, err := exec.LookPath("zsh")
+	if err != nil {
+		t.Skip("zsh is not installed")
+	}
+	_, script, _ := runCLI("completion", "zsh")
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "labrun.zsh"), []byte(script), 0o644))
+	for _, tc := range []struct {
+		line string
+		want []string
+	}{
+		{"labrun ", append(commandNames(), "FILES")},
+		{"labrun exercise ", []string{"start", "check", "task", "list", "run"}},
+		{"labrun exercise start ", []string{"FILES"}},
+		{"labrun up -", []string{"-keep", "-name", "-h", "--help"}},
+		{"labrun -j 2 ", append(commandNames(), "FILES")},
+		{"labrun completion ", []string{"bash", "zsh", "fish"}},
+		{"labrun help ", commandNames()},
+		{"labrun -", []string{"-j", "-keep", "-pcap-dir", "-run", "-timeout", "-u", "-v", "--version", "-h", "--help"}},
+	} {
+		cmd := exec.Command(zsh, "-f", "-c", zshStubs)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "LINE="+tc.line)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "completing %q:\n%s", tc.line, out)
+		assert.ElementsMatch(t, tc.want, strings.Fields(string(out)), "completing %q", tc.line)
+	}
+}
