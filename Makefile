@@ -34,11 +34,19 @@ DEPS := iptables:iptables iptables-restore:iptables iptables-save:iptables \
 	ip:iproute2 brctl:bridge-utils tcpdump:tcpdump ssh:openssh-client \
 	curl:curl pgrep:procps modprobe:kmod
 
-.PHONY: help deps build test bench soak eras fuzz fidelity oracle clean
+# Where `install` puts labrun (PREFIX/bin), its man page (PREFIX/share/man/man1)
+# and its completion scripts; DESTDIR is prepended to every path, for packaging.
+PREFIX ?= /usr/local
+DESTDIR ?=
+# The commit that `build` records in bin/labrun (labrun version) for Go
+# installations that stamp none (GOFLAGS=-buildvcs=false).
+VCS_LDFLAGS := $(shell c=$$(git rev-parse HEAD 2>/dev/null) && echo "-X main.buildCommit=$$c -X main.buildTime=$$(TZ=UTC git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd)$$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo ' -X main.buildModified=true')")
+
+.PHONY: help deps build install test bench soak eras fuzz fidelity oracle clean
 
 help: ## Show the targets and what they do
 	@echo 'usage: make TARGET [FUZZTIME=60s] [FUZZPKGS=./...] [SOAK_RUNS=20] [SOAK_ARGS=...]'
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-6s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 deps: ## Install the missing system packages (as root on Debian), or say which to install and fail
 	@missing_cmds=; missing_pkgs=; \
@@ -63,7 +71,19 @@ deps: ## Install the missing system packages (as root on Debian), or say which t
 	echo 'deps: installed'
 
 build: ## Build bin/labrun (static, no cgo)
-	CGO_ENABLED=0 $(GO) build -o bin/labrun ./cmd/labrun
+	CGO_ENABLED=0 $(GO) build -ldflags '$(VCS_LDFLAGS)' -o bin/labrun ./cmd/labrun
+
+install: build ## Install labrun in PREFIX/bin (default /usr/local), its man page and bash, zsh and fish completions (DESTDIR honoured)
+	./bin/labrun help -man >bin/labrun.1
+	for s in bash zsh fish; do ./bin/labrun completion $$s >bin/labrun.$$s; done
+	install -d '$(DESTDIR)$(PREFIX)/bin' '$(DESTDIR)$(PREFIX)/share/man/man1' \
+		'$(DESTDIR)$(PREFIX)/share/bash-completion/completions' '$(DESTDIR)$(PREFIX)/share/zsh/site-functions' \
+		'$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d'
+	install -m 0755 bin/labrun '$(DESTDIR)$(PREFIX)/bin/labrun'
+	install -m 0644 bin/labrun.1 '$(DESTDIR)$(PREFIX)/share/man/man1/labrun.1'
+	install -m 0644 bin/labrun.bash '$(DESTDIR)$(PREFIX)/share/bash-completion/completions/labrun'
+	install -m 0644 bin/labrun.zsh '$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_labrun'
+	install -m 0644 bin/labrun.fish '$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/labrun.fish'
 
 test: deps ## Vet, check gofmt, and run all tests, failing if they changed the root network namespace
 	$(GO) vet ./...

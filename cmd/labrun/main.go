@@ -7,11 +7,14 @@
 //	labrun clean
 //	labrun up|down|ls|shell|exercise|grade|diagram ...  (docs/classroom.md)
 //	labrun bench  (docs/performance.md)
+//	labrun help [COMMAND] | version | completion bash|zsh|fish
 //
 // This package is labrun's whole command line: flags, the scenario runs
 // (run.go, runt.go: testscript.RunT with a testscript.T of its own, in
-// parallel), the subcommand table (subcommands.go), exit statuses and
-// signals (interrupt.go). The scenario language is package runner's, and it
+// parallel), the subcommand table (subcommands.go: -h on each, unknown
+// words with a suggestion), labrun help and its man page (help.go, man.go:
+// both from the usage texts the commands print for -h), version.go,
+// completion.go, exit statuses and signals (interrupt.go). The scenario language is package runner's, and it
 // runs the same under go test; what the command line adds (-keep,
 // -pcap-dir, closing the labs on a signal) goes through runner.Options. The
 // applications live below it: cmd/labrun/classroom and cmd/labrun/bench,

@@ -34,20 +34,23 @@ func TestCLIUsage(t *testing.T) {
 }
 
 // TestUsageSynopses checks the head of labrun -h: the scenario run, then
-// the subcommands with a synopsis, in the table's order; bench and the
-// keeper stay hidden.
+// the subcommands with a synopsis, in the table's order (help, version and
+// completion among them); bench and the keeper stay hidden.
 func TestUsageSynopses(t *testing.T) {
 	const want = `usage: labrun [flags] FILE|DIR...
        labrun clean
+       labrun completion bash|zsh|fish
        labrun diagram [-lab LAB] [-format mermaid|svg|json] [-o FILE] [FILE]
        labrun docker ARGS... (in a live lab; LAB from $LABRUN_LAB)
        labrun dockerd FLAGS... (restart a live lab's engine)
        labrun down [-all] [LAB...]
        labrun exercise start|check|task|list|run ...
        labrun grade [-exercises DIR] [-o DIR] [-j N] SUBMISSIONS
+       labrun help [COMMAND]
        labrun ls [-v]
        labrun shell [-lab LAB] NODE [COMMAND [ARG...]]
        labrun up [-name LAB] [-keep] [FILE]
+       labrun version
 
 labrun runs scenario files`
 	var out bytes.Buffer

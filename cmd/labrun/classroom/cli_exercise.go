@@ -25,6 +25,9 @@ func ExerciseMain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintf(stdout, "usage: labrun %s\n", exerciseUsage)
+		return 0
 	case "start":
 		fs := flagSet("exercise start", "exercise start [-name LAB] FILE", stderr)
 		name := fs.String("name", "", "the lab's `name` (default: the exercise's name)")
