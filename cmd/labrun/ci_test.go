@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/labrun/labrun/netkit/testkit"
+)
+
+// TestRunNoMatch: a -run that matches nothing is an error that names the
+// pattern, a near miss and the scenarios there are (a typo in a CI job must
+// not pass with no tests).
+func TestRunNoMatch(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"publish-ports.txt", "docker0.txt"} {
+		os.WriteFile(filepath.Join(dir, n), nil, 0o644)
+	}
+	var stdout, stderr bytes.Buffer
+	assert.Equal(t, 2, run([]string{"-run", "publish-prots", dir}, &stdout, &stderr), "exit status")
+	assert.Equal(t, "labrun: -run \"publish-prots\" matches no scenario; did you mean \"publish-ports\"?\nthe 2 scenarios: docker0 publish-ports\n", stderr.String())
+}
+
+func TestBadShard(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), nil, 0o644)
+	t.Setenv("JOB_COMPLETION_INDEX", "")
+	for _, args := range [][]string{{"-shard", "4/3", dir}, {"-shards", "3", dir}} {
+		var stdout, stderr bytes.Buffer
+		assert.Equal(t, 2, run(args, &stdout, &stderr), "labrun %q: exit status; stderr %s", args, &stderr)
+	}
+}
+
+// TestEmptyShard: a shard with nothing to run passes and writes empty
+// reports, which CI collects as for any other shard.
+func TestEmptyShard(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), nil, 0o644)
+	junit, js := filepath.Join(dir, "out", "j.xml"), filepath.Join(dir, "out", "r.json")
+	var stdout, stderr bytes.Buffer
+	assert.Equal(t, 0, run([]string{"-shard", "2/2", "-junit", junit, "-json", js, dir}, &stdout, &stderr), "exit status; %s", &stderr)
+	assert.Equal(t, "labrun: shard 2/2: 0 of 1 scenarios\n", stderr.String())
+	assert.FileExists(t, junit)
+	assert.FileExists(t, js)
+}
+
+// TestReports runs three scenarios (one passes, one skips, one fails)
+// through the command line with -junit, -json and -durations, and reads the
+// files back.
+func TestReports(t *testing.T) {
+	testkit.RequireLab(t)
+	dir := t.TempDir()
+	broken, err := os.ReadFile("testdata/broken/publish-broken.txt")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "publish-broken.txt"), broken, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "quiet.txt"), []byte("# Nothing to check.\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "skipped.txt"), []byte("skip 'not here'\n"), 0o644))
+	junit, js, durs := filepath.Join(dir, "j.xml"), filepath.Join(dir, "r.json"), filepath.Join(dir, "d.json")
+	var out bytes.Buffer
+	code := run([]string{"-junit", junit, "-json", js, "-durations", durs, dir}, &out, &out)
+	assert.Equal(t, 1, code, "exit status; output:\n%s", &out)
+	where := filepath.Join(dir, "publish-broken.txt") + ":5: no match for `It does not work` found in stdout"
+
+	b, err := os.ReadFile(junit)
+	require.NoError(t, err)
+	var doc struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Skipped  int `xml:"skipped,attr"`
+		Suites   []struct {
+			Cases []struct {
+				Name    string `xml:"name,attr"`
+				Failure *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	require.NoError(t, xml.Unmarshal(b, &doc), "%s", b)
+	assert.Equal(t, []int{3, 1, 1}, []int{doc.Tests, doc.Failures, doc.Skipped}, "tests, failures, skipped")
+	var failures []string
+	for _, c := range doc.Suites[0].Cases {
+		if c.Failure != nil {
+			failures = append(failures, c.Name+": "+c.Failure.Message)
+		}
+	}
+	assert.Equal(t, []string{"publish-broken: " + where}, failures)
+
+	f, err := os.Open(js)
+	require.NoError(t, err)
+	defer f.Close()
+	ends := map[string]string{}
+	failOut := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e event
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &e), "%s", sc.Text())
+		switch e.Action {
+		case "pass", "fail", "skip":
+			ends[e.Test] = e.Action
+		case "output":
+			if e.Test == "publish-broken" {
+				failOut += e.Output
+			}
+		}
+	}
+	assert.Equal(t, map[string]string{"quiet": "pass", "skipped": "skip", "publish-broken": "fail", "": "fail"}, ends)
+	assert.Contains(t, failOut, where)
+
+	d, err := readDurations(durs)
+	require.NoError(t, err)
+	assert.Contains(t, d, "quiet")
+	assert.Contains(t, d, "publish-broken")
+	assert.NotContains(t, d, "skipped")
+}
