@@ -11,9 +11,11 @@ import (
 // ciFlags are the scenario run's flags for CI (docs/ci.md): reports for
 // CI systems and shards of the suite for many machines.
 type ciFlags struct {
-	junit, json, durations string
-	shard                  string
-	shards                 int
+	junit, json   string
+	durations     string // read, to balance the shards
+	saveDurations string // written, with this run's durations
+	shard         string
+	shards        int
 
 	recorded map[string]float64 // what -durations held before the run
 }
@@ -23,7 +25,8 @@ func (c *ciFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.json, "json", "", "write the results as go test -json lines (test2json's events) to `file`")
 	fs.StringVar(&c.shard, "shard", "", "run only shard `I/N` (1-based) of the scenarios; also from $LABRUN_SHARD")
 	fs.IntVar(&c.shards, "shards", 0, "split the scenarios in `n` shards and run the one $JOB_COMPLETION_INDEX (0-based, a Kubernetes Indexed Job's) names")
-	fs.StringVar(&c.durations, "durations", "", "balance shards by the scenario durations in `file` (JSON, name to seconds) and record this run's there")
+	fs.StringVar(&c.durations, "durations", "", "balance the shards by the scenario durations in `file` (JSON, name to seconds, as -save-durations writes it); every shard must read the same")
+	fs.StringVar(&c.saveDurations, "save-durations", "", "record this run's scenario durations in `file`, keeping the other scenarios' times it holds")
 }
 
 // selectShard returns the files of the shard asked for (all of them when
@@ -92,8 +95,12 @@ func (c *ciFlags) write(rs []result, files []string, start time.Time) error {
 			return err
 		}
 	}
-	if c.durations != "" {
-		return writeDurations(c.durations, c.recorded, rs)
+	if c.saveDurations != "" {
+		old, err := readDurations(c.saveDurations)
+		if err != nil {
+			return err
+		}
+		return writeDurations(c.saveDurations, old, rs)
 	}
 	return nil
 }

@@ -52,8 +52,8 @@ func TestEmptyShard(t *testing.T) {
 }
 
 // TestReports runs three scenarios (one passes, one skips, one fails)
-// through the command line with -junit, -json and -durations, and reads the
-// files back.
+// through the command line with -junit, -json and -save-durations, and
+// reads the files back.
 func TestReports(t *testing.T) {
 	testkit.RequireLab(t)
 	dir := t.TempDir()
@@ -62,9 +62,10 @@ func TestReports(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "publish-broken.txt"), broken, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "quiet.txt"), []byte("# Nothing to check.\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "skipped.txt"), []byte("skip 'not here'\n"), 0o644))
-	junit, js, durs := filepath.Join(dir, "j.xml"), filepath.Join(dir, "r.json"), filepath.Join(dir, "d.json")
+	junit, js, durs := filepath.Join(dir, "j.xml"), filepath.Join(dir, "r.json"), filepath.Join(t.TempDir(), "d.json")
+	require.NoError(t, os.WriteFile(durs, []byte(`{"elsewhere": 7}`), 0o644))
 	var out bytes.Buffer
-	code := run([]string{"-junit", junit, "-json", js, "-durations", durs, dir}, &out, &out)
+	code := run([]string{"-junit", junit, "-json", js, "-save-durations", durs, dir}, &out, &out)
 	assert.Equal(t, 1, code, "exit status; output:\n%s", &out)
 	where := filepath.Join(dir, "publish-broken.txt") + ":5: no match for `It does not work` found in stdout"
 
@@ -119,4 +120,30 @@ func TestReports(t *testing.T) {
 	assert.Contains(t, d, "quiet")
 	assert.Contains(t, d, "publish-broken")
 	assert.NotContains(t, d, "skipped")
+	assert.Equal(t, 7.0, d["elsewhere"], "another shard's time stays")
+}
+
+// TestShardRun: -durations balances the shards; each shard of a run says
+// what it takes, and the shards take every scenario once.
+func TestShardRun(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"a.txt", "b.txt", "c.txt", "d.txt"} {
+		os.WriteFile(filepath.Join(dir, n), nil, 0o644)
+	}
+	durs := filepath.Join(t.TempDir(), "d.json")
+	os.WriteFile(durs, []byte(`{"a": 9, "b": 1, "c": 1, "d": 1}`), 0o644)
+	files, _ := scenarioFiles([]string{dir}, nil)
+	var got [][]string
+	for _, s := range []string{"1/2", "2/2"} {
+		c := ciFlags{shard: s, durations: durs}
+		var stderr bytes.Buffer
+		part, err := c.selectShard(files, &stderr)
+		require.NoError(t, err)
+		var names []string
+		for _, f := range part {
+			names = append(names, scenarioName(f))
+		}
+		got = append(got, names)
+	}
+	assert.Equal(t, [][]string{{"a"}, {"b", "c", "d"}}, got)
 }
