@@ -27,6 +27,9 @@ type result struct {
 // FILE:LINE and the cause ("FAIL: scenarios/x.txt:12: no match ...").
 var failLine = regexp.MustCompile(`(?m)^FAIL: (.*)$`)
 
+// fileLine splits a failure message's FILE:LINE: head.
+var fileLine = regexp.MustCompile(`^(.+?):(\d+): `)
+
 // failure returns the failing FILE:LINE and cause of a failed scenario's
 // log, or a message naming the file when the log has no FAIL line (a panic,
 // a deadline).
@@ -70,13 +73,13 @@ func sortResults(rs []result) []result {
 
 // The JUnit XML elements, as the common JUnit schema (Jenkins' junit-10.xsd,
 // which GitHub Actions' and GitLab's report readers accept) names them.
+// (testsuites has no skipped attribute in that schema: its testsuite has.)
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
 	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
 	Time     string       `xml:"time,attr"`
 	Suites   []junitSuite `xml:"testsuite"`
 }
@@ -96,6 +99,8 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
+	File      string        `xml:"file,attr,omitempty"`
+	Line      string        `xml:"line,attr,omitempty"` // a failure's
 	Skipped   *junitMessage `xml:"skipped"`
 	Failure   *junitMessage `xml:"failure"`
 	SystemOut string        `xml:"system-out,omitempty"`
@@ -119,11 +124,14 @@ func writeJUnit(w io.Writer, rs []result, total time.Duration) error {
 		s.Timestamp = rs[0].Start.UTC().Format("2006-01-02T15:04:05")
 	}
 	for _, r := range rs {
-		c := junitCase{Name: r.Name, Classname: s.Name, Time: seconds(r.Elapsed)}
+		c := junitCase{Name: r.Name, Classname: s.Name, Time: seconds(r.Elapsed), File: r.File}
 		switch r.Status {
 		case "fail":
 			s.Failures++
 			c.Failure = &junitMessage{Message: r.failure(), Type: "failure", Text: r.Log}
+			if m := fileLine.FindStringSubmatch(c.Failure.Message); m != nil && m[1] == r.File {
+				c.Line = m[2]
+			}
 		case "skip":
 			s.Skipped++
 			c.Skipped = &junitMessage{Message: strings.TrimSpace(lastLine(r.Log))}
@@ -134,7 +142,7 @@ func writeJUnit(w io.Writer, rs []result, total time.Duration) error {
 		s.Tests++
 		s.Cases = append(s.Cases, c)
 	}
-	doc := junitSuites{Name: "labrun", Tests: s.Tests, Failures: s.Failures, Skipped: s.Skipped, Time: s.Time, Suites: []junitSuite{s}}
+	doc := junitSuites{Name: "labrun", Tests: s.Tests, Failures: s.Failures, Time: s.Time, Suites: []junitSuite{s}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

@@ -31,7 +31,6 @@ func TestWriteJUnit(t *testing.T) {
 	var doc struct {
 		Tests    int `xml:"tests,attr"`
 		Failures int `xml:"failures,attr"`
-		Skipped  int `xml:"skipped,attr"`
 		Suites   []struct {
 			Name     string `xml:"name,attr"`
 			Tests    int    `xml:"tests,attr"`
@@ -41,6 +40,8 @@ func TestWriteJUnit(t *testing.T) {
 			Cases    []struct {
 				Name    string `xml:"name,attr"`
 				Time    string `xml:"time,attr"`
+				File    string `xml:"file,attr"`
+				Line    string `xml:"line,attr"`
 				Failure *struct {
 					Message string `xml:"message,attr"`
 					Text    string `xml:",chardata"`
@@ -52,7 +53,7 @@ func TestWriteJUnit(t *testing.T) {
 		} `xml:"testsuite"`
 	}
 	require.NoError(t, xml.Unmarshal(b.Bytes(), &doc), "parsing the JUnit back:\n%s", &b)
-	assert.Equal(t, []int{3, 1, 1}, []int{doc.Tests, doc.Failures, doc.Skipped}, "testsuites tests, failures, skipped")
+	assert.Equal(t, []int{3, 1}, []int{doc.Tests, doc.Failures}, "testsuites tests, failures")
 	require.Len(t, doc.Suites, 1)
 	s := doc.Suites[0]
 	assert.Equal(t, "scenarios", s.Name)
@@ -64,6 +65,8 @@ func TestWriteJUnit(t *testing.T) {
 	f := s.Cases[1]
 	assert.Equal(t, "publish-broken", f.Name)
 	assert.Equal(t, "1.500", f.Time)
+	assert.Equal(t, []string{"scenarios/publish-broken.txt", "5"}, []string{f.File, f.Line}, "the failing file and line")
+	assert.Equal(t, []string{"scenarios/docker0.txt", ""}, []string{s.Cases[0].File, s.Cases[0].Line}, "a pass has no line")
 	require.NotNil(t, f.Failure)
 	assert.Equal(t, "scenarios/publish-broken.txt:5: no match for `It does not work` found in stdout", f.Failure.Message)
 	assert.Contains(t, f.Failure.Text, "> stdout 'It does not work'", "the log in the failure")
