@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -147,4 +150,33 @@ func TestShardRun(t *testing.T) {
 		got = append(got, names)
 	}
 	assert.Equal(t, [][]string{{"a"}, {"b", "c", "d"}}, got)
+}
+
+// TestCIDoc: docs/ci.md shows every CI flag, and the flags on its labrun
+// command lines are labrun's.
+func TestCIDoc(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/ci.md")
+	require.NoError(t, err)
+	var help bytes.Buffer
+	run([]string{"-h"}, &help, &help)
+	var fs flag.FlagSet
+	var c ciFlags
+	c.register(&fs)
+	fs.VisitAll(func(f *flag.Flag) {
+		assert.Contains(t, string(doc), "-"+f.Name+" ", "docs/ci.md shows -%s", f.Name)
+		assert.Contains(t, help.String(), "  -"+f.Name+" ", "labrun -h lists -%s", f.Name)
+	})
+	flagRE := regexp.MustCompile(`\s-([a-z][a-z-]*)`)
+	n := 0
+	for _, line := range strings.Split(string(doc), "\n") {
+		i := strings.Index(line, "labrun -")
+		if i < 0 {
+			continue
+		}
+		for _, m := range flagRE.FindAllStringSubmatch(line[i:], -1) {
+			n++
+			assert.Regexp(t, `(?m)^  -`+regexp.QuoteMeta(m[1])+`\b`, help.String(), "docs/ci.md: %q: -%s is not labrun's", line, m[1])
+		}
+	}
+	assert.Greater(t, n, 5, "flags found on docs/ci.md's labrun lines")
 }
