@@ -18,6 +18,7 @@ type ciFlags struct {
 	shards        int
 
 	recorded map[string]float64 // what -durations held before the run
+	aborted  string             // why the run stopped early ("interrupted (SIGTERM)"), or ""
 }
 
 func (c *ciFlags) register(fs *flag.FlagSet) {
@@ -73,6 +74,13 @@ func noScenarios(args []string, pattern string) error {
 	return fmt.Errorf("%s", noMatch(pattern, names))
 }
 
+// finished returns the results of the scenarios finished so far.
+func (r *cliRun) finished() []result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]result(nil), r.results...)
+}
+
 // write writes the reports and durations that the flags ask for. files
 // are the scenarios run, for the results' file names.
 func (c *ciFlags) write(rs []result, files []string, start time.Time) error {
@@ -86,12 +94,12 @@ func (c *ciFlags) write(rs []result, files []string, start time.Time) error {
 	}
 	total := time.Since(start)
 	if c.junit != "" {
-		if err := writeReport(c.junit, func(w io.Writer) error { return writeJUnit(w, rs, total) }); err != nil {
+		if err := writeReport(c.junit, func(w io.Writer) error { return writeJUnit(w, rs, total, c.aborted) }); err != nil {
 			return err
 		}
 	}
 	if c.json != "" {
-		if err := writeReport(c.json, func(w io.Writer) error { return writeTestJSON(w, rs, start, total) }); err != nil {
+		if err := writeReport(c.json, func(w io.Writer) error { return writeTestJSON(w, rs, start, total, c.aborted) }); err != nil {
 			return err
 		}
 	}

@@ -7,10 +7,13 @@ import (
 	"encoding/xml"
 	"flag"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -179,4 +182,38 @@ func TestCIDoc(t *testing.T) {
 		}
 	}
 	assert.Greater(t, n, 5, "flags found on docs/ci.md's labrun lines")
+}
+
+// TestInterruptHook: a signal closes the labs, then runs the hook that
+// writes the reports, with the signal's name, before labrun returns.
+func TestInterruptHook(t *testing.T) {
+	// A channel of the test's own keeps SIGTERM from ending the test
+	// process, whatever happens to interruptible's.
+	mine := make(chan os.Signal, 1)
+	signal.Notify(mine, syscall.SIGTERM)
+	defer signal.Stop(mine)
+	labs := &labSet{}
+	var why string
+	labs.atInterrupt(func(w string) { why = w })
+	started, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	var stderr bytes.Buffer
+	code := make(chan int, 1)
+	go func() {
+		code <- interruptible(labs, &stderr, func() int {
+			close(started)
+			<-release
+			return 0
+		})
+	}()
+	<-started
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGTERM))
+	select {
+	case c := <-code:
+		assert.Equal(t, 128+int(syscall.SIGTERM), c)
+	case <-time.After(30 * time.Second):
+		t.Fatal("interruptible did not return 30s after SIGTERM")
+	}
+	assert.Equal(t, "interrupted (SIGTERM)", why)
+	assert.Equal(t, "labrun: interrupted (SIGTERM); labs removed\n", stderr.String())
 }

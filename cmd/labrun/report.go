@@ -93,6 +93,7 @@ type junitSuite struct {
 	Time      string      `xml:"time,attr"`
 	Timestamp string      `xml:"timestamp,attr,omitempty"`
 	Cases     []junitCase `xml:"testcase"`
+	SystemErr string      `xml:"system-err,omitempty"`
 }
 
 type junitCase struct {
@@ -116,8 +117,10 @@ func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
 // writeJUnit writes results as JUnit XML: one testsuite, one testcase per
 // scenario; a failure's message is its FILE:LINE and cause, its text the
-// scenario's log. total is the whole run's wall time.
-func writeJUnit(w io.Writer, rs []result, total time.Duration) error {
+// scenario's log. total is the whole run's wall time. aborted, when not
+// "", says why the run stopped before its end: the suite counts an error
+// and says why in its system-err.
+func writeJUnit(w io.Writer, rs []result, total time.Duration, aborted string) error {
 	rs = sortResults(rs)
 	s := junitSuite{Name: suiteName(rs), Time: seconds(total)}
 	if len(rs) > 0 {
@@ -142,7 +145,11 @@ func writeJUnit(w io.Writer, rs []result, total time.Duration) error {
 		s.Tests++
 		s.Cases = append(s.Cases, c)
 	}
-	doc := junitSuites{Name: "labrun", Tests: s.Tests, Failures: s.Failures, Time: s.Time, Suites: []junitSuite{s}}
+	if aborted != "" {
+		s.Errors++
+		s.SystemErr = "labrun: " + aborted + "\n"
+	}
+	doc := junitSuites{Name: "labrun", Errors: s.Errors, Tests: s.Tests, Failures: s.Failures, Time: s.Time, Suites: []junitSuite{s}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
@@ -175,7 +182,8 @@ type testEvent struct {
 // run event, its output (=== RUN, the log indented, --- PASS/FAIL/SKIP,
 // and for a failure its FILE:LINE), then pass, fail or skip with Elapsed in
 // seconds; the package (suiteName) starts first and ends with PASS or FAIL.
-func writeTestJSON(w io.Writer, rs []result, start time.Time, total time.Duration) error {
+// A run that stopped early (aborted says why) ends with FAIL.
+func writeTestJSON(w io.Writer, rs []result, start time.Time, total time.Duration, aborted string) error {
 	rs = sortResults(rs)
 	pkg := suiteName(rs)
 	enc := json.NewEncoder(w)
@@ -186,7 +194,7 @@ func writeTestJSON(w io.Writer, rs []result, start time.Time, total time.Duratio
 	if err := emit(testEvent{Time: start, Action: "start", Package: pkg}); err != nil {
 		return err
 	}
-	failed := false
+	failed := aborted != ""
 	for _, r := range rs {
 		end := r.Start.Add(r.Elapsed)
 		if err := emit(testEvent{Time: r.Start, Action: "run", Package: pkg, Test: r.Name}); err != nil {
@@ -223,6 +231,11 @@ func writeTestJSON(w io.Writer, rs []result, start time.Time, total time.Duratio
 		}
 	}
 	end, action, word := start.Add(total), "pass", "PASS\n"
+	if aborted != "" {
+		if err := output(end, "", "labrun: "+aborted+"\n"); err != nil {
+			return err
+		}
+	}
 	if failed {
 		action, word = "fail", "FAIL\n"
 	}

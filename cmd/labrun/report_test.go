@@ -26,7 +26,7 @@ func sampleResults() []result {
 
 func TestWriteJUnit(t *testing.T) {
 	var b bytes.Buffer
-	require.NoError(t, writeJUnit(&b, sampleResults(), 4*time.Second))
+	require.NoError(t, writeJUnit(&b, sampleResults(), 4*time.Second, ""))
 	assert.True(t, strings.HasPrefix(b.String(), "<?xml"), "XML header")
 	var doc struct {
 		Tests    int `xml:"tests,attr"`
@@ -76,7 +76,7 @@ func TestWriteJUnit(t *testing.T) {
 
 func TestJUnitEmpty(t *testing.T) {
 	var b bytes.Buffer
-	require.NoError(t, writeJUnit(&b, nil, 0))
+	require.NoError(t, writeJUnit(&b, nil, 0, ""))
 	var doc struct {
 		Tests  int        `xml:"tests,attr"`
 		Suites []struct{} `xml:"testsuite"`
@@ -104,7 +104,7 @@ type event struct {
 
 func TestWriteTestJSON(t *testing.T) {
 	var b bytes.Buffer
-	require.NoError(t, writeTestJSON(&b, sampleResults(), t0, 4*time.Second))
+	require.NoError(t, writeTestJSON(&b, sampleResults(), t0, 4*time.Second, ""))
 	var evs []event
 	sc := bufio.NewScanner(&b)
 	for sc.Scan() {
@@ -155,10 +155,38 @@ func TestWriteTestJSON(t *testing.T) {
 func TestTestJSONPass(t *testing.T) {
 	var b bytes.Buffer
 	rs := sampleResults()[1:2]
-	require.NoError(t, writeTestJSON(&b, rs, t0, time.Second))
+	require.NoError(t, writeTestJSON(&b, rs, t0, time.Second, ""))
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	var e event
 	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &e))
 	assert.Equal(t, "pass", e.Action)
 	assert.Empty(t, e.Test)
+}
+
+// TestReportsAborted: a run stopped by a signal reports what finished, and
+// fails.
+func TestReportsAborted(t *testing.T) {
+	rs := sampleResults()[1:2] // docker0 passed
+	var j bytes.Buffer
+	require.NoError(t, writeJUnit(&j, rs, time.Second, "interrupted (SIGTERM)"))
+	var doc struct {
+		Errors int `xml:"errors,attr"`
+		Suites []struct {
+			Errors    int    `xml:"errors,attr"`
+			SystemErr string `xml:"system-err"`
+		} `xml:"testsuite"`
+	}
+	require.NoError(t, xml.Unmarshal(j.Bytes(), &doc))
+	assert.Equal(t, 1, doc.Errors)
+	require.Len(t, doc.Suites, 1)
+	assert.Equal(t, "labrun: interrupted (SIGTERM)\n", doc.Suites[0].SystemErr)
+
+	var b bytes.Buffer
+	require.NoError(t, writeTestJSON(&b, rs, t0, time.Second, "interrupted (SIGTERM)"))
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	var out, end event
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-3]), &out))
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &end))
+	assert.Equal(t, "labrun: interrupted (SIGTERM)\n", out.Output)
+	assert.Equal(t, "fail", end.Action, "the package fails")
 }

@@ -126,6 +126,14 @@ func runScenarios(args []string, stdout, stderr io.Writer, labs *labSet) int {
 	}
 
 	r := newCLIRun(stdout, *verbose, *jobs)
+	labs.atInterrupt(func(why string) {
+		// The scenarios finished so far, and the run as failed.
+		c := ci
+		c.aborted = why
+		if err := c.write(r.finished(), files, start); err != nil {
+			fmt.Fprintf(stderr, "labrun: %v\n", err)
+		}
+	})
 	p := testscript.Params{
 		Files:               files,
 		RequireExplicitExec: true,
