@@ -17,7 +17,8 @@ every scenario a fresh lab: the classroom world of the article, with the Docker 
 (192.168.190.2 and 203.0.113.1) and an ` + "`internet`" + ` server (203.0.113.10) behind it. The
 variables HOST_IP, CLIENT_IP, GATEWAY_IP and INTERNET_IP hold those addresses.
 
-Run scenarios with ` + "`labrun FILE|DIR...`" + ` (flags: -v, -run REGEXP, -j N, -keep, -u, -timeout D, -pcap-dir DIR;
+Run scenarios with ` + "`labrun FILE|DIR...`" + ` (flags: -v, -run REGEXP, -j N, -keep, -u, -timeout D, -pcap-dir DIR; for CI -junit FILE,
+-json FILE, -shard I/N, see docs/ci.md;
 ` + "`labrun clean`" + ` removes labs that -keep left) or ` + "`go test ./runner -run TestScenarios`" + `.
 Every scenario runs in parallel with the others, each in its own lab. A failure names the
 scenario file and line: ` + "`FAIL: scenarios/publish-ports.txt:12: ...`" + `.

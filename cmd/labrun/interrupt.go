@@ -27,6 +27,17 @@ type labSet struct {
 	labs   map[*netkit.Lab]bool
 	dirs   []string // removed by closeAll too
 	closed bool
+	// interrupted, when set, runs once the labs are closed after a
+	// signal, with why ("interrupted (SIGTERM)"): the run writes what it
+	// has of its reports (-junit, -json).
+	interrupted func(why string)
+}
+
+// atInterrupt has an interrupted run call f after closing its labs.
+func (s *labSet) atInterrupt(f func(why string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.interrupted = f
 }
 
 // removeDir has closeAll remove dir (the run's work directories) too.
@@ -118,6 +129,12 @@ func interruptible(labs *labSet, stderr io.Writer, f func() int) int {
 			}
 		case <-time.After(closeGrace):
 			fmt.Fprintf(stderr, "labrun: labs still closing after %s; exiting removes them\n", closeGrace)
+		}
+		labs.mu.Lock()
+		after := labs.interrupted
+		labs.mu.Unlock()
+		if after != nil {
+			after(fmt.Sprintf("interrupted (%s)", signalName(s)))
 		}
 		fmt.Fprintf(stderr, "labrun: interrupted (%s); labs removed\n", signalName(s))
 		return 128 + int(s)

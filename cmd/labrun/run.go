@@ -73,6 +73,8 @@ func runScenarios(args []string, stdout, stderr io.Writer, labs *labSet) int {
 	update := fs.Bool("u", false, "rewrite the files that cmp compares with (the scenario's golden sections) instead of failing")
 	timeout := fs.Duration("timeout", 10*time.Minute, "fail scenarios still running after `d`")
 	pcapDir := fs.String("pcap-dir", "", "also write every capture's pcap file to `dir`, as SCENARIO-NAME.pcap")
+	var ci ciFlags
+	ci.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -101,7 +103,22 @@ func runScenarios(args []string, stdout, stderr io.Writer, labs *labSet) int {
 		return 2
 	}
 	if len(files) == 0 {
-		fmt.Fprintln(stderr, "labrun: no scenarios to run")
+		fmt.Fprintf(stderr, "labrun: %v\n", noScenarios(fs.Args(), *runRE))
+		return 2
+	}
+	if files, err = ci.selectShard(files, stderr); err != nil {
+		fmt.Fprintf(stderr, "labrun: %v\n", err)
+		return 2
+	}
+	start := time.Now()
+	if len(files) == 0 {
+		// More shards than scenarios: this one has nothing to do, and
+		// says so in empty reports.
+		if err := ci.write(nil, nil, start); err != nil {
+			fmt.Fprintf(stderr, "labrun: %v\n", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, "0 passed, 0 failed")
 		return 0
 	}
 	if classroom.CannotBuildLabs(stderr) {
@@ -109,6 +126,14 @@ func runScenarios(args []string, stdout, stderr io.Writer, labs *labSet) int {
 	}
 
 	r := newCLIRun(stdout, *verbose, *jobs)
+	labs.atInterrupt(func(why string) {
+		// The scenarios finished so far, and the run as failed.
+		c := ci
+		c.aborted = why
+		if err := c.write(r.finished(), files, start); err != nil {
+			fmt.Fprintf(stderr, "labrun: %v\n", err)
+		}
+	})
 	p := testscript.Params{
 		Files:               files,
 		RequireExplicitExec: true,
@@ -162,6 +187,10 @@ func runScenarios(args []string, stdout, stderr io.Writer, labs *labSet) int {
 	}
 	if top := r.run(p); top.Failed() {
 		fmt.Fprint(stdout, top.LogText())
+		return 1
+	}
+	if err := ci.write(r.results, files, start); err != nil {
+		fmt.Fprintf(stderr, "labrun: %v\n", err)
 		return 1
 	}
 	if r.workRoot != "" && r.nFail == 0 {

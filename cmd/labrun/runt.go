@@ -35,6 +35,7 @@ type cliRun struct {
 	mu                  sync.Mutex // guards what follows, and out
 	nPass, nFail, nSkip int
 	kept                map[string]runner.KeptLab
+	results             []result // for -junit, -json and -durations
 }
 
 func newCLIRun(out io.Writer, verbose bool, jobs int) *cliRun {
@@ -85,6 +86,15 @@ func (r *cliRun) report(t *runT) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	d := time.Since(t.start).Seconds()
+	if t.Name() != "" {
+		status := "pass"
+		if t.Failed() {
+			status = "fail"
+		} else if t.Skipped() {
+			status = "skip"
+		}
+		r.results = append(r.results, result{Name: t.Name(), Status: status, Start: t.start, Elapsed: time.Since(t.start), Log: t.LogText()})
+	}
 	switch {
 	case t.Failed():
 		r.nFail++
