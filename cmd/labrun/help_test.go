@@ -395,7 +395,7 @@ func TestZshCompletion(t *testing.T) {
 		{"labrun -j 2 ", append(commandNames(), "FILES")},
 		{"labrun completion ", []string{"bash", "zsh", "fish"}},
 		{"labrun help ", commandNames()},
-		{"labrun -", []string{"-j", "-keep", "-pcap-dir", "-run", "-timeout", "-u", "-v", "--version", "-h", "--help"}},
+		{"labrun -", []string{"-durations", "-j", "-json", "-junit", "-keep", "-pcap-dir", "-run", "-save-durations", "-shard", "-shards", "-timeout", "-u", "-v", "--version", "-h", "--help"}},
 	} {
 		cmd := exec.Command(zsh, "-f", "-c", zshStubs)
 		cmd.Dir = dir
