@@ -20,6 +20,9 @@ GUARD_FILE ?= bin/rootguard.snapshot
 SOAK_GUARD_FILE ?= bin/rootguard-soak.snapshot
 FIDELITY_GUARD_FILE ?= bin/rootguard-fidelity.snapshot
 SOAK_ARGS ?=
+# How long `deps` waits for apt's lock (seconds): a fresh VM's first boot
+# often holds it for a minute or two.
+APT_LOCK_WAIT ?= 300
 # Where `oracle` keeps the real engines it builds (outside the repository),
 # and what it builds: module@version of each engine and of runc.
 ORACLE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/labrun/oracle
@@ -32,7 +35,7 @@ ORACLE_TAGS := netgo osusergo static_build exclude_graphdriver_btrfs
 # on Debian.
 DEPS := iptables:iptables iptables-restore:iptables iptables-save:iptables \
 	ip:iproute2 brctl:bridge-utils tcpdump:tcpdump ssh:openssh-client \
-	curl:curl pgrep:procps modprobe:kmod
+	curl:curl pgrep:procps modprobe:kmod ping:iputils-ping
 
 .PHONY: help deps build test bench soak eras fuzz fidelity oracle clean
 
@@ -55,8 +58,11 @@ deps: ## Install the missing system packages (as root on Debian), or say which t
 	fi; \
 	echo "deps: installing$$missing_pkgs"; \
 	export DEBIAN_FRONTEND=noninteractive; \
-	apt-get update -qq; \
-	apt-get install -y -qq --no-install-recommends $$missing_pkgs >/dev/null; \
+	if fuser /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock >/dev/null 2>&1; then \
+		echo "deps: apt is busy (a fresh machine's first boot updates itself); waiting up to $(APT_LOCK_WAIT)s for its lock"; \
+	fi; \
+	apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT) update -qq; \
+	apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT) install -y -qq --no-install-recommends $$missing_pkgs >/dev/null; \
 	for c in $$missing_cmds; do \
 		command -v "$$c" >/dev/null || { echo "deps: $$c still missing after apt-get install" >&2; exit 1; }; \
 	done; \
