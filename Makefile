@@ -58,10 +58,15 @@ deps: ## Install the missing system packages (as root on Debian), or say which t
 	fi; \
 	echo "deps: installing$$missing_pkgs"; \
 	export DEBIAN_FRONTEND=noninteractive; \
-	if fuser /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock >/dev/null 2>&1; then \
-		echo "deps: apt is busy (a fresh machine's first boot updates itself); waiting up to $(APT_LOCK_WAIT)s for its lock"; \
+	deadline=$$(( $$(date +%s) + $(APT_LOCK_WAIT) )); waiting=; \
+	until out=$$(apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT) update -qq 2>&1); do \
+		if ! grep -qi 'lock' <<<"$$out" || [ "$$(date +%s)" -ge "$$deadline" ]; then echo "$$out" >&2; exit 1; fi; \
+		[ -n "$$waiting" ] || echo "deps: apt is busy (a fresh machine's first boot updates itself); waiting up to $(APT_LOCK_WAIT)s for its lock"; \
+		waiting=1; sleep 2; \
+	done; \
+	if fuser /var/lib/dpkg/lock-frontend >/dev/null 2>&1; then \
+		echo "deps: dpkg is busy; waiting up to $(APT_LOCK_WAIT)s for its lock"; \
 	fi; \
-	apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT) update -qq; \
 	apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT) install -y -qq --no-install-recommends $$missing_pkgs >/dev/null; \
 	for c in $$missing_cmds; do \
 		command -v "$$c" >/dev/null || { echo "deps: $$c still missing after apt-get install" >&2; exit 1; }; \
