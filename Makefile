@@ -26,6 +26,10 @@ SOAK_ARGS ?=
 # test does. An installed gotestsum is used as it is, else go run fetches this
 # version.
 GOTESTSUM ?= $(or $(shell command -v gotestsum 2>/dev/null),$(GO) run gotest.tools/gotestsum@v1.13.0)
+
+# How long `deps` waits for apt's lock (seconds): a fresh VM's first boot
+# often holds it for a minute or two.
+APT_LOCK_WAIT ?= 300
 # Where `oracle` keeps the real engines it builds (outside the repository),
 # and what it builds: module@version of each engine and of runc.
 ORACLE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/labrun/oracle
@@ -38,7 +42,7 @@ ORACLE_TAGS := netgo osusergo static_build exclude_graphdriver_btrfs
 # on Debian.
 DEPS := iptables:iptables iptables-restore:iptables iptables-save:iptables \
 	ip:iproute2 brctl:bridge-utils tcpdump:tcpdump ssh:openssh-client \
-	curl:curl pgrep:procps modprobe:kmod
+	curl:curl pgrep:procps modprobe:kmod ping:iputils-ping
 
 # Where `install` puts labrun (PREFIX/bin), its man page (PREFIX/share/man/man1)
 # and its completion scripts; DESTDIR is prepended to every path, for packaging.
@@ -69,8 +73,16 @@ deps: ## Install the missing system packages (as root on Debian), or say which t
 	fi; \
 	echo "deps: installing$$missing_pkgs"; \
 	export DEBIAN_FRONTEND=noninteractive; \
-	apt-get update -qq; \
-	apt-get install -y -qq --no-install-recommends $$missing_pkgs >/dev/null; \
+	deadline=$$(( $$(date +%s) + $(APT_LOCK_WAIT) )); waiting=; \
+	until out=$$(apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT) update -qq 2>&1); do \
+		if ! grep -qi 'lock' <<<"$$out" || [ "$$(date +%s)" -ge "$$deadline" ]; then echo "$$out" >&2; exit 1; fi; \
+		[ -n "$$waiting" ] || echo "deps: apt is busy (a fresh machine's first boot updates itself); waiting up to $(APT_LOCK_WAIT)s for its lock"; \
+		waiting=1; sleep 2; \
+	done; \
+	if fuser /var/lib/dpkg/lock-frontend >/dev/null 2>&1; then \
+		echo "deps: dpkg is busy; waiting up to $(APT_LOCK_WAIT)s for its lock"; \
+	fi; \
+	apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT) install -y -qq --no-install-recommends $$missing_pkgs >/dev/null; \
 	for c in $$missing_cmds; do \
 		command -v "$$c" >/dev/null || { echo "deps: $$c still missing after apt-get install" >&2; exit 1; }; \
 	done; \

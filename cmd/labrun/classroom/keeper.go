@@ -165,6 +165,9 @@ func (k *keeper) start(keepFailed bool) upResult {
 	if err := k.writeShellFiles(); err != nil {
 		return fail("writing the shells' files: %v", err)
 	}
+	if err := k.addTools(); err != nil {
+		return fail("adding the network tools: %v", err)
+	}
 	lab, err := netkit.NewLab(netkit.LabOptions{Name: k.name})
 	if err != nil {
 		return fail("making the lab: %v", err)
@@ -297,9 +300,11 @@ func (k *keeper) serve() {
 func (k *keeper) handle(c *conn) {
 	defer c.Close()
 	var req request
-	if err := c.recv(&req); err != nil {
+	files, err := c.recvFDs(&req)
+	if err != nil {
 		return
 	}
+	defer closeFiles(files)
 	switch req.Op {
 	case opInfo:
 		info := k.liveInfo()
@@ -308,7 +313,7 @@ func (k *keeper) handle(c *conn) {
 	case opExec:
 		k.exec(c, req)
 	case opShell:
-		if err := k.shell(c, req); err != nil {
+		if err := k.shell(c, req, files); err != nil {
 			c.send(reply{Error: err.Error()})
 		}
 	case opTopology:
@@ -415,10 +420,16 @@ func (k *keeper) shellEnv(node string, extra []string) []string {
 // also the first process of a PID namespace of its own, so that whatever it
 // leaves running in the background dies with it; and it dies with the
 // keeper (parent-death signal).
-func (k *keeper) shell(c *conn, req request) error {
+func (k *keeper) shell(c *conn, req request, stdio []*os.File) error {
 	node := req.Node
 	argv := req.Args
-	if len(argv) == 0 {
+	if len(argv) == 0 && req.Stdio {
+		// A script on stdin, as `ssh host < script` runs it.
+		argv = []string{"sh"}
+		if _, err := exec.LookPath("bash"); err == nil {
+			argv = []string{"bash"}
+		}
+	} else if len(argv) == 0 {
 		if _, err := exec.LookPath("bash"); err == nil {
 			argv = []string{"bash", "--rcfile", filepath.Join(k.dir, "bashrc"), "-i"}
 		} else {
@@ -448,6 +459,9 @@ func (k *keeper) shell(c *conn, req request) error {
 		start = func(cmd *exec.Cmd) error {
 			return n.NS().Start(cmd, netns.StartOptions{NewUTS: true, NewMount: true})
 		}
+	}
+	if req.Stdio {
+		return k.runStdio(c, node, cmd, start, stdio)
 	}
 	master, tty, err := pty.Open()
 	if err != nil {
@@ -479,20 +493,24 @@ func (k *keeper) shell(c *conn, req request) error {
 		return nil
 	}
 	master.Close()
-	code := 0
-	if err := cmd.Wait(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				code = 128 + int(ws.Signal())
-			}
-		} else {
-			code = 1
-		}
-	}
-	c.send(exitReply(code))
+	c.send(exitReply(waitStatus(cmd.Wait())))
 	return nil
+}
+
+// waitStatus is the exit status a shell reports for cmd.Wait's error:
+// 128+N for a signal, as sh does.
+func waitStatus(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return 1
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ee.ExitCode()
 }
 
 // container returns the running container named name, or nil.

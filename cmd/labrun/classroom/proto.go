@@ -25,6 +25,17 @@ import (
 //	{"op":"shell","node":"client"}   →
 //	                                ← {"ok":true} + fd (PTY master)
 //	                                ← {"exit":0}   (when the shell ends)
+//
+// A shell request with "stdio" set carries the client's stdin, stdout and
+// stderr as SCM_RIGHTS instead: the command runs on them, without a PTY, so
+// that its output reaches the client's pipes and files byte for byte and
+// its stderr stays apart (as `docker exec` without -t, or `ssh host CMD`).
+//
+//	{"op":"shell","stdio":true} + fds 0, 1, 2 →
+//	                                ← {"ok":true}
+//	                                ← {"exit":0}   (when the command ends;
+//	                                   the keeper kills it if the client
+//	                                   hangs up first)
 
 // Request ops.
 const (
@@ -50,6 +61,9 @@ type request struct {
 	// Rows and Cols: the shell's terminal size.
 	Rows uint16 `json:"rows,omitempty"`
 	Cols uint16 `json:"cols,omitempty"`
+	// Stdio: shell: the request carries the client's stdin, stdout and
+	// stderr (SCM_RIGHTS); run on them, without a PTY.
+	Stdio bool `json:"stdio,omitempty"`
 	// Diagram: check: attach the topology to every failing check.
 	Diagram bool `json:"diagram,omitempty"`
 }
@@ -94,13 +108,13 @@ func (c *conn) send(v any) error {
 	return err
 }
 
-// sendFD writes one message with a descriptor attached.
-func (c *conn) sendFD(v any, fd int) error {
+// sendFD writes one message with descriptors attached.
+func (c *conn) sendFD(v any, fds ...int) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	_, _, err = c.c.WriteMsgUnix(append(b, '\n'), unix.UnixRights(fd), nil)
+	_, _, err = c.c.WriteMsgUnix(append(b, '\n'), unix.UnixRights(fds...), nil)
 	return err
 }
 
@@ -115,10 +129,23 @@ func (c *conn) recv(v any) error {
 // recvFD reads the first reply of a request that carries a descriptor. It
 // must come before any recv.
 func (c *conn) recvFD(v any) (*os.File, error) {
+	files, err := c.recvFDs(v)
+	if err != nil || len(files) == 0 {
+		return nil, err
+	}
+	for _, f := range files[1:] {
+		f.Close()
+	}
+	return files[0], nil
+}
+
+// recvFDs reads the first message of a connection, with the descriptors
+// (up to maxFDs) that came with it. It must come before any recv.
+func (c *conn) recvFDs(v any) ([]*os.File, error) {
 	var data []byte
 	var fds []int
 	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4*4))
+	oob := make([]byte, unix.CmsgSpace(maxFDs*4))
 	for !bytes.Contains(data, []byte{'\n'}) {
 		n, oobn, _, _, err := c.c.ReadMsgUnix(buf, oob)
 		if oobn > 0 {
@@ -147,13 +174,17 @@ func (c *conn) recvFD(v any) (*os.File, error) {
 		closeAll(fds)
 		return nil, err
 	}
-	if len(fds) == 0 {
-		return nil, nil
+	files := make([]*os.File, len(fds))
+	for i, fd := range fds {
+		unix.CloseOnExec(fd)
+		files[i] = os.NewFile(uintptr(fd), fmt.Sprintf("fd%d", i))
 	}
-	closeAll(fds[1:])
-	unix.CloseOnExec(fds[0])
-	return os.NewFile(uintptr(fds[0]), "pty"), nil
+	return files, nil
 }
+
+// maxFDs is the most descriptors a message carries: a shell's stdin, stdout
+// and stderr.
+const maxFDs = 3
 
 func closeAll(fds []int) {
 	for _, fd := range fds {

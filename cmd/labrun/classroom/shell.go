@@ -13,7 +13,7 @@ import (
 
 // ShellMain runs `labrun shell [-lab LAB] NODE [COMMAND [ARG...]]`.
 func ShellMain(args []string, stdout, stderr io.Writer) int {
-	fs := flagSet("shell", "shell [-lab LAB] NODE [COMMAND [ARG...]]\n\nOpen an interactive shell inside NODE of a live lab: host, client, gateway, internet,\nor a running container. The prompt names the lab and the node; docker and dockerd\nrun on the lab's engine; ip, iptables, brctl, curl, ssh and tcpdump see the node's\nnetwork. With COMMAND, run it there instead of a shell. The shell ends with the lab.", stderr)
+	fs := flagSet("shell", "shell [-lab LAB] NODE [COMMAND [ARG...]]\n\nOpen an interactive shell inside NODE of a live lab: host, client, gateway, internet,\nor a running container. The prompt names the lab and the node; docker and dockerd\nrun on the lab's engine; ip, iptables, brctl, curl, ssh and tcpdump see the node's\nnetwork. With COMMAND, run it there through sh -c instead of a shell (one argument is a\ncommand line, several are words passed as typed); unless stdin and stdout are a terminal,\nit runs without one: its stdout and stderr reach labrun's, apart and byte for byte.\nThe shell ends with the lab.", stderr)
 	lab := labFlag(fs, "the live `lab`")
 	if code, ok := parseArgs(fs, args, 1, -1); !ok {
 		return code
@@ -23,7 +23,13 @@ func ShellMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "labrun shell: %v\n", err)
 		return 1
 	}
-	return shellSession(name, fs.Arg(0), fs.Args()[1:], nil, stderr)
+	argv := shellCommand(fs.Args()[1:])
+	if !isTerminal(0) || !isTerminal(1) {
+		// Pipes or files: the command's bytes as they are, stderr
+		// apart; a PTY only for a person at a terminal.
+		return stdioSession(name, fs.Arg(0), argv, nil, stderr)
+	}
+	return shellSession(name, fs.Arg(0), argv, nil, stderr)
 }
 
 // shellSession asks the keeper of lab name for a shell (or argv) in node on
