@@ -2,13 +2,16 @@ package netkit
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/proxy"
+	"github.com/labrun/labrun/netkit/release"
 )
 
 var (
@@ -62,6 +65,9 @@ func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ti
 			if len(ips) == 0 {
 				continue
 			}
+		}
+		if err := e.ownBindConflict(got, ips, b); err != nil {
+			return fail(err)
 		}
 		// Ephemeral and range requests move on to the next port when the
 		// kernel refuses the bind (Docker retries up to 10 times); an exact
@@ -119,6 +125,32 @@ func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ti
 	c.proxies = proxies
 	c.portsNet, c.portsAddr = n, ctr
 	c.mu.Unlock()
+	return nil
+}
+
+// ownBindConflict is the kernel's refusal of an exact host port that
+// another of the container's own bindings holds (-p 8080:80 -p
+// [::]:8080:80, the first of which binds :: too): from 28 the allocator
+// lets one container's bindings share a port, and the bind fails, as
+// 28.5.2 ("failed to listen on TCP socket") and 29.8.1 ("failed to bind
+// host port [::]:8080/tcp") say; before, the allocator refuses it ("Bind
+// for :::8080 failed", seen on 20.10.24).
+func (e *Engine) ownBindConflict(got []ports.Binding, ips []netip.Addr, b ports.Binding) error {
+	if e.opts.Era < release.Era28 || b.HostPort == 0 || (b.HostPortEnd != 0 && b.HostPortEnd != b.HostPort) {
+		return nil
+	}
+	for _, ip := range ips {
+		for _, g := range got {
+			if g.HostIP != ip || g.HostPort != b.HostPort || g.Container.Proto != b.Container.Proto {
+				continue
+			}
+			if e.opts.Era >= release.Era29 {
+				return fmt.Errorf("failed to bind host port %s/%s: address already in use",
+					netip.AddrPortFrom(ip, b.HostPort), b.Container.Proto)
+			}
+			return fmt.Errorf("failed to listen on %s socket: address already in use", strings.ToUpper(string(b.Container.Proto)))
+		}
+	}
 	return nil
 }
 

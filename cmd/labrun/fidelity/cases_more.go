@@ -62,6 +62,7 @@ var moreCases = []Case{
 	{Name: "net_bridgename", Steps: []string{
 		"network create --subnet 10.99.1.0/24 -o com.docker.network.bridge.name=labbr0 @net",
 		"run -d --name @web --network @net -p 8080:80 {IMAGE} {SERVE}"}},
+	{Name: "conflict_any_and_ipv6", Steps: []string{"run -d --name @web -p 8080:80 -p [::]:8080:80 {IMAGE} {SERVE}"}},
 	{Name: "net_connect_publishes", Steps: []string{
 		"network create --internal --subnet 10.99.1.0/24 @int", "network create --subnet 10.99.2.0/24 @pub",
 		"run -d --name @web --network @int -p 8080:80 {IMAGE} {SERVE}", "port @web",
