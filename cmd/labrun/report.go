@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/labrun/labrun/cmd/labrun/junit"
 )
 
 // result is one finished scenario, as -junit and -json write it.
@@ -71,48 +72,6 @@ func sortResults(rs []result) []result {
 	return rs
 }
 
-// The JUnit XML elements, as the common JUnit schema (Jenkins' junit-10.xsd,
-// which GitHub Actions' and GitLab's report readers accept) names them.
-// (testsuites has no skipped attribute in that schema: its testsuite has.)
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name      string      `xml:"name,attr"`
-	Tests     int         `xml:"tests,attr"`
-	Failures  int         `xml:"failures,attr"`
-	Errors    int         `xml:"errors,attr"`
-	Skipped   int         `xml:"skipped,attr"`
-	Time      string      `xml:"time,attr"`
-	Timestamp string      `xml:"timestamp,attr,omitempty"`
-	Cases     []junitCase `xml:"testcase"`
-	SystemErr string      `xml:"system-err,omitempty"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	File      string        `xml:"file,attr,omitempty"`
-	Line      string        `xml:"line,attr,omitempty"` // a failure's
-	Skipped   *junitMessage `xml:"skipped"`
-	Failure   *junitMessage `xml:"failure"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitMessage struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr,omitempty"`
-	Text    string `xml:",chardata"`
-}
-
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
 // writeJUnit writes results as JUnit XML: one testsuite, one testcase per
@@ -122,22 +81,22 @@ func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 // and says why in its system-err.
 func writeJUnit(w io.Writer, rs []result, total time.Duration, aborted string) error {
 	rs = sortResults(rs)
-	s := junitSuite{Name: suiteName(rs), Time: seconds(total)}
+	s := junit.Suite{Name: suiteName(rs), Time: seconds(total)}
 	if len(rs) > 0 {
 		s.Timestamp = rs[0].Start.UTC().Format("2006-01-02T15:04:05")
 	}
 	for _, r := range rs {
-		c := junitCase{Name: r.Name, Classname: s.Name, Time: seconds(r.Elapsed), File: r.File}
+		c := junit.Case{Name: r.Name, Classname: s.Name, Time: seconds(r.Elapsed), File: r.File}
 		switch r.Status {
 		case "fail":
 			s.Failures++
-			c.Failure = &junitMessage{Message: r.failure(), Type: "failure", Text: r.Log}
+			c.Failure = &junit.Message{Message: r.failure(), Type: "failure", Text: r.Log}
 			if m := fileLine.FindStringSubmatch(c.Failure.Message); m != nil && m[1] == r.File {
 				c.Line = m[2]
 			}
 		case "skip":
 			s.Skipped++
-			c.Skipped = &junitMessage{Message: strings.TrimSpace(lastLine(r.Log))}
+			c.Skipped = &junit.Message{Message: strings.TrimSpace(lastLine(r.Log))}
 			c.SystemOut = r.Log
 		default:
 			c.SystemOut = r.Log
@@ -149,17 +108,8 @@ func writeJUnit(w io.Writer, rs []result, total time.Duration, aborted string) e
 		s.Errors++
 		s.SystemErr = "labrun: " + aborted + "\n"
 	}
-	doc := junitSuites{Name: "labrun", Errors: s.Errors, Tests: s.Tests, Failures: s.Failures, Time: s.Time, Suites: []junitSuite{s}}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	doc := junit.Suites{Name: "labrun", Errors: s.Errors, Tests: s.Tests, Failures: s.Failures, Time: s.Time, Suites: []junit.Suite{s}}
+	return junit.Write(w, doc)
 }
 
 func lastLine(s string) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/labrun/labrun/cmd/labrun/junit"
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/testkit"
 )
@@ -214,7 +215,7 @@ func TestJUnit(t *testing.T) {
 		{Exercise: "c", Status: "missing"},
 		{Exercise: "d", Status: "error", Error: "set-up failed"},
 	}}
-	var got junitSuites
+	var got junit.Suites
 	require.NoError(t, xml.Unmarshal(JUnit(rep), &got))
 	assert.Equal(t, 4, got.Tests, "tests")
 	assert.Equal(t, 2, got.Failures, "failures")
@@ -294,7 +295,7 @@ func TestExercises(t *testing.T) {
 	for _, f := range []string{"junit.xml", "solution.json", "solution.xml", "wrong.json", "wrong.xml"} {
 		assert.FileExists(t, filepath.Join(dir, f))
 	}
-	var ju junitSuites
+	var ju junit.Suites
 	b, _ = os.ReadFile(filepath.Join(dir, "junit.xml"))
 	if err := xml.Unmarshal(b, &ju); err != nil || len(ju.Suites) != 2 || ju.Suites[0].Failures != 0 || ju.Suites[1].Failures == 0 {
 		t.Errorf("junit.xml: %v %+v", err, ju)

@@ -1,8 +1,8 @@
 package classroom
 
 import (
+	"bytes"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +13,8 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	"github.com/labrun/labrun/cmd/labrun/junit"
 )
 
 // Submissions are laid out as DIR/STUDENT/EXERCISE.txt: one directory per
@@ -283,67 +285,35 @@ func writeReports(dir string, rep *GradeReport) error {
 // student, a test case per check of each exercise (classname
 // STUDENT.EXERCISE); a missing answer or an exercise that could not run is
 // one failed (or erroring) test case.
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Time     string      `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
-	Error     *junitFailure `xml:"error,omitempty"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr,omitempty"`
-	Text    string `xml:",chardata"`
-}
-
 // JUnit renders students' reports as JUnit XML.
 func JUnit(students ...StudentReport) []byte {
-	all := junitSuites{Name: "labrun grade"}
+	all := junit.Suites{Name: "labrun grade"}
 	for _, s := range students {
-		suite := junitSuite{Name: s.Student}
+		suite := junit.Suite{Name: s.Student}
 		var secs float64
 		for _, r := range s.Exercises {
 			secs += r.Seconds
 			class := s.Student + "." + r.Exercise
 			switch r.Status {
 			case "missing":
-				suite.Cases = append(suite.Cases, junitCase{Name: r.Exercise, Classname: class, Time: "0",
-					Failure: &junitFailure{Message: "no answer handed in", Type: "missing"}})
+				suite.Cases = append(suite.Cases, junit.Case{Name: r.Exercise, Classname: class, Time: "0",
+					Failure: &junit.Message{Message: "no answer handed in", Type: "missing"}})
 				suite.Failures++
 				continue
 			case "error":
-				suite.Cases = append(suite.Cases, junitCase{Name: r.Exercise, Classname: class, Time: fmt.Sprintf("%.3f", r.Seconds),
-					Error: &junitFailure{Message: r.Error, Type: "error"}})
+				suite.Cases = append(suite.Cases, junit.Case{Name: r.Exercise, Classname: class, Time: fmt.Sprintf("%.3f", r.Seconds),
+					Error: &junit.Message{Message: r.Error, Type: "error"}})
 				suite.Errors++
 				continue
 			}
 			for _, c := range r.Results {
-				tc := junitCase{Name: c.Title, Classname: class, Time: fmt.Sprintf("%.3f", c.Seconds)}
+				tc := junit.Case{Name: c.Title, Classname: class, Time: fmt.Sprintf("%.3f", c.Seconds)}
 				if !c.Passed {
 					text := c.Failure + "\n" + c.Evidence
 					if r.AnswerFailure != "" {
 						text += "\n(the answer's own commands failed at " + r.AnswerFailure + ")"
 					}
-					tc.Failure = &junitFailure{Message: "hint: " + c.Hint, Type: "check", Text: text}
+					tc.Failure = &junit.Message{Message: "hint: " + c.Hint, Type: "check", Text: text}
 					suite.Failures++
 				}
 				suite.Cases = append(suite.Cases, tc)
@@ -356,6 +326,7 @@ func JUnit(students ...StudentReport) []byte {
 		all.Errors += suite.Errors
 		all.Suites = append(all.Suites, suite)
 	}
-	b, _ := xml.MarshalIndent(all, "", "  ")
-	return append([]byte(xml.Header), append(b, '\n')...)
+	var b bytes.Buffer
+	junit.Write(&b, all)
+	return b.Bytes()
 }
