@@ -27,13 +27,7 @@ func EndpointIPError(predefined, static bool, subnet netip.Prefix, ip netip.Addr
 	case !subnet.Contains(ip):
 		errs = append(errs, fmt.Sprintf("no configured subnet or ip-range contain the IP address %s", ip))
 	}
-	switch len(errs) {
-	case 0:
-		return nil
-	case 1:
-		return errors.New("invalid endpoint settings:\n" + errs[0])
-	}
-	return errors.New("invalid endpoint settings:\n* " + strings.Join(errs, "\n* "))
+	return endpointSettingsError(errs)
 }
 
 // EndpointIPError29 is EndpointIPError as Docker 29.8 words and checks it
@@ -49,6 +43,14 @@ func EndpointIPError29(predefined bool, subnet netip.Prefix, ip netip.Addr) erro
 	if !subnet.Contains(ip) {
 		errs = append(errs, fmt.Sprintf("no configured subnet contains IP address %s", ip))
 	}
+	return endpointSettingsError(errs)
+}
+
+// endpointSettingsError joins an endpoint's reasons as the daemon does:
+// none is no error, one as it is, several as "* " lines, under "invalid
+// endpoint settings:" (moby/moby daemon/container_operations.go, with
+// multierror.Join).
+func endpointSettingsError(errs []string) error {
 	switch len(errs) {
 	case 0:
 		return nil
