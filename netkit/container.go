@@ -53,12 +53,19 @@ type Container struct {
 	done       chan struct{} // closed when the main process has been reaped
 	exited     bool          // the current main process has been reaped
 	sandboxed  bool          // a start got as far as Docker's sandbox (see Start)
-	// failedStart: the last start failed once it had made Docker's sandbox.
-	failedStart bool
-	// noEndpoint: the last start failed before its endpoint existed
-	// (IPAM refused the address), so inspect shows no NetworkID.
-	noEndpoint bool
+	lastStart  startOutcome  // how the last start ended (inspect shows what it left)
 }
+
+// startOutcome is how a container's last start ended: what Docker's
+// inspect shows after it depends on how far it got (moby/moby
+// daemon/container_operations.go connectToNetwork, v28.5.2).
+type startOutcome int
+
+const (
+	startedOK           startOutcome = iota // or never started
+	failedBeforeSandbox                     // no network, --ip refused: no endpoint, no NetworkID
+	failedInSandbox                         // after the sandbox: a taken port
+)
 
 // Options returns the options the container was created with.
 func (c *Container) Options() RunOptions { return c.opts }

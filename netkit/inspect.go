@@ -163,7 +163,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 				ns.IPPrefixLen, ns.MacAddress = es.IPPrefixLen, es.MacAddress
 			}
 		}
-		if len(c.endpoints) == 0 && c.state != stateRunning && !(c.failedStart && r.FailedStartNetworks()) && !c.e.bridgeNone(o.Network.String()) {
+		if len(c.endpoints) == 0 && c.state != stateRunning && !(c.lastStart == failedInSandbox && r.FailedStartNetworks()) && !c.e.bridgeNone(o.Network.String()) {
 			// The request, and what a start left of its endpoint: the
 			// network's ID once the endpoint existed, and the names
 			// (moby/moby daemon/container_operations.go connectToNetwork
@@ -175,7 +175,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 				es.IPAMConfig = &EndpointIPAMConfig{IPv4Address: o.IP.String()}
 			}
 			if n, err := c.e.networkByNameNoLock(name); err == nil {
-				if !c.noEndpoint {
+				if c.lastStart != failedBeforeSandbox {
 					es.NetworkID = n.ID
 				}
 				c.nameSettings(es, n, api)

@@ -49,7 +49,14 @@ func (c *Container) Start() (err error) {
 		}
 		c.mu.Lock()
 		c.sandboxed = c.sandboxed || sandboxed
-		c.failedStart = err != nil && sandboxed
+		switch {
+		case err == nil:
+			c.lastStart = startedOK
+		case sandboxed:
+			c.lastStart = failedInSandbox
+		default:
+			c.lastStart = failedBeforeSandbox
+		}
 		c.mu.Unlock()
 	}()
 	switch o.Network.Kind {
@@ -104,9 +111,6 @@ func (c *Container) Start() (err error) {
 			// Before API 1.44 the start checks --ip, not the create
 			// (release.Release.EndpointSettingsErrors): no endpoint.
 			if err := e.checkIP(n, o.IP); err != nil {
-				c.mu.Lock()
-				c.noEndpoint = true
-				c.mu.Unlock()
 				return e.setupError(err)
 			}
 		}
@@ -124,9 +128,6 @@ func (c *Container) Start() (err error) {
 			// time: neither needs the other, and each mostly waits for
 			// the kernel (rtnl, iptables-restore).
 			ep, rerr := c.reserve(n, o.IP)
-			c.mu.Lock()
-			c.noEndpoint = rerr != nil
-			c.mu.Unlock()
 			sandboxed = rerr == nil
 			if rerr != nil {
 				return e.setupError(rerr)
