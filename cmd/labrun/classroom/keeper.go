@@ -479,14 +479,7 @@ func (k *keeper) shell(c *conn, req request, stdio []*os.File) error {
 	if err != nil {
 		return fmt.Errorf("starting a shell in %s: %w", node, err)
 	}
-	k.mu.Lock()
-	k.shells[cmd] = true
-	k.mu.Unlock()
-	defer func() {
-		k.mu.Lock()
-		delete(k.shells, cmd)
-		k.mu.Unlock()
-	}()
+	defer k.track(cmd)()
 	if err := c.sendFD(reply{OK: true}, int(master.Fd())); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()

@@ -98,14 +98,7 @@ func (k *keeper) runStdio(c *conn, node string, cmd *exec.Cmd, start func(*exec.
 	if err != nil {
 		return fmt.Errorf("starting a command in %s: %w", node, err)
 	}
-	k.mu.Lock()
-	k.shells[cmd] = true
-	k.mu.Unlock()
-	defer func() {
-		k.mu.Lock()
-		delete(k.shells, cmd)
-		k.mu.Unlock()
-	}()
+	defer k.track(cmd)()
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -131,5 +124,18 @@ func (k *keeper) runStdio(c *conn, node string, cmd *exec.Cmd, start func(*exec.
 func closeFiles(files []*os.File) {
 	for _, f := range files {
 		f.Close()
+	}
+}
+
+// track records a running shell or command, which the keeper kills when it
+// stops, and returns what forgets it.
+func (k *keeper) track(cmd *exec.Cmd) (untrack func()) {
+	k.mu.Lock()
+	k.shells[cmd] = true
+	k.mu.Unlock()
+	return func() {
+		k.mu.Lock()
+		delete(k.shells, cmd)
+		k.mu.Unlock()
 	}
 }
