@@ -3,6 +3,7 @@ package netkit
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"time"
 
@@ -160,6 +161,26 @@ type RunOptions struct {
 	// ReadyTimeout bounds how long Run waits for the main process to report
 	// readiness; default 5s.
 	ReadyTimeout time.Duration
+	// Names: --domainname, --network-alias (for Network), --link,
+	// --dns, --dns-search, --dns-option, --add-host (as the API carries
+	// them, "NAME:ADDR", host-gateway kept) and --mac-address.
+	Domainname string
+	Aliases    []string
+	Links      []Link
+	DNS        []netip.Addr
+	DNSSearch  []string
+	DNSOptions []string
+	ExtraHosts []string
+	MacAddress net.HardwareAddr
+}
+
+// Link is one --link NAME[:ALIAS]; Alias "" means the name.
+type Link struct{ Name, Alias string }
+
+// ConnectOptions are docker network connect's flags: --ip and --alias.
+type ConnectOptions struct {
+	IP      netip.Addr
+	Aliases []string
 }
 
 // NetworkOptions describe a user-defined bridge network (docker network

@@ -1,12 +1,12 @@
 package netkit
 
-import "net/netip"
 
 // Connect attaches a running container to another network (ethN), as
 // docker network connect does.
 //
 // Equivalent to: docker network connect [--ip IP] NETWORK CONTAINER
-func (e *Engine) Connect(network, container string, ip netip.Addr) error {
+func (e *Engine) Connect(network, container string, o ConnectOptions) error {
+	ip := o.IP
 	n, c, err := e.networkAndContainer(network, container)
 	if err != nil {
 		return err

@@ -164,7 +164,7 @@ func dockerNetworkConnect(d *dockerCtx, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := eng.Connect(rest[0], rest[1], addr); err != nil {
+	if err := eng.Connect(rest[0], rest[1], netkit.ConnectOptions{IP: addr, Aliases: aliases}); err != nil {
 		return d.daemonErr(err)
 	}
 	return nil
