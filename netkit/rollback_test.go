@@ -97,7 +97,7 @@ func TestRollback(t *testing.T) {
 				}
 				made = append(made, name)
 			}
-			return e.Connect("tiny", "keep", ConnectOptions{})
+			return e.Connect("tiny", "keep", netkit.ConnectOptions{})
 		}, "no available IPv4 addresses on this network's address pools: tiny"},
 		{"network with an overlapping subnet", func() error {
 			_, err := e.CreateNetwork(netkit.NetworkOptions{Name: "over", Subnet: netip.MustParsePrefix("10.9.0.0/24")})
