@@ -1,6 +1,5 @@
 package netkit
 
-
 // Connect attaches a running container to another network (ethN), as
 // docker network connect does.
 //

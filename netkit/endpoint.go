@@ -178,7 +178,7 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 	}
 	// So are the host end and the bridge.
 	link.WaitOperUp(hh, ep.hostVeth, n.Bridge)
-	if err := e.fw.addEndpoint(n, addr); err != nil {
+	if err := e.fw.AddEndpoint(fwNet(n), addr); err != nil {
 		return err
 	}
 	e.mu.Lock()
@@ -195,7 +195,7 @@ func (c *Container) detach(ep *endpoint, t *batch.Ticket) error {
 	e := c.e
 	var errs []error
 	if !e.discarding.Load() {
-		errs = append(errs, e.fw.delEndpoint(ep.net, ep.addr))
+		errs = append(errs, e.fw.DelEndpoint(fwNet(ep.net), ep.addr))
 		// Equivalent to: ip link del vethX (its peer goes with it)
 		errs = append(errs, e.veths.Delete(ep.hostVeth, t))
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"github.com/labrun/labrun/netkit/batch"
+	"github.com/labrun/labrun/netkit/firewall/backend"
 	"github.com/labrun/labrun/netkit/ipam"
 	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/names"
@@ -30,7 +30,7 @@ type Engine struct {
 	opts DaemonOptions
 
 	mu             sync.Mutex
-	fw             firewaller
+	fw             backend.Firewall
 	spaces         *ipam.Spaces
 	networks       []*Network   // in creation order
 	containers     []*Container // in creation order
@@ -44,28 +44,6 @@ type Engine struct {
 	discarding     atomic.Bool       // the lab is closing: links and rules go with its namespaces
 	started        time.Time
 	stopped        bool
-}
-
-// firewaller is the seam between the engine and its rule back end (iptables
-// through netkit/firewall, or none with --iptables=false).
-type firewaller interface {
-	// start programs the engine's own chains and, when first is not nil,
-	// that network's rules, in one batch (one iptables-save and one
-	// iptables-restore for a fresh engine instead of two of each).
-	start(flippedForward bool, first *Network) error
-	// forwardDrop sets the FORWARD policy to DROP when the engine turned
-	// forwarding on after it started.
-	forwardDrop() error
-	addNetwork(n *Network) error
-	delNetwork(n *Network) error
-	// expect announces n calls of addPorts or delPorts that a container
-	// being started or stopped is about to make (see package batch).
-	expect(n int) *batch.Ticket
-	addPorts(n *Network, ctr netip.Addr, bs []ports.Binding, t *batch.Ticket) error
-	delPorts(n *Network, ctr netip.Addr, bs []ports.Binding, t *batch.Ticket) error
-	addEndpoint(n *Network, ctr netip.Addr) error
-	delEndpoint(n *Network, ctr netip.Addr) error
-	stop() error
 }
 
 // Engine returns the running engine, or nil.
@@ -189,12 +167,12 @@ func (e *Engine) start(c *carry) error {
 	}
 	switch {
 	case e.opts.FirewallBackend == "nftables":
-		// With --iptables=false too: see nftablesFirewall.noIPv4.
-		e.fw = newNFTablesFirewall(e)
+		// With --iptables=false too: see backend.NFTables.
+		e.fw = backend.NewNFTables(e.host.ns.Fd(), e.firewallConfig(), e.opts.NoIPTables)
 	case e.opts.NoIPTables:
-		e.fw = noFirewall{}
+		e.fw = backend.None{}
 	default:
-		e.fw = newIPTablesFirewall(e)
+		e.fw = backend.NewIPTables(e.host.ns, e.firewallConfig(), e.lab.opts.Logf)
 	}
 	if e.opts.Bridge != "none" {
 		// The default network's links first, then its rules together
@@ -205,14 +183,15 @@ func (e *Engine) start(c *carry) error {
 			return err
 		}
 		if err := e.plumbNetwork(n, func() error {
-			if err := e.fw.start(e.flipped, n); err != nil {
+			fn := fwNet(n)
+			if err := e.fw.Start(e.flipped, &fn); err != nil {
 				return fmt.Errorf("programming the engine's chains and the rules of network %s: %w", n.Name, err)
 			}
 			return nil
 		}); err != nil {
 			return err
 		}
-	} else if err := e.fw.start(e.flipped, nil); err != nil {
+	} else if err := e.fw.Start(e.flipped, nil); err != nil {
 		return fmt.Errorf("programming the engine's chains: %w", err)
 	}
 	if c != nil {
@@ -292,14 +271,14 @@ func (e *Engine) shutdown(mode shutdownMode) (*carry, error) {
 	for i := len(nets) - 1; i >= 0; i-- {
 		n := nets[i]
 		if e.fw != nil && !discard {
-			errs = append(errs, e.fw.delNetwork(n))
+			errs = append(errs, e.fw.DelNetwork(fwNet(n)))
 		}
 		if keep && !n.Default {
 			c.networks = append([]*Network{n}, c.networks...)
 		}
 	}
 	if e.fw != nil && !discard {
-		errs = append(errs, e.fw.stop())
+		errs = append(errs, e.fw.Stop())
 	}
 	errs = append(errs, e.hostV6.Close(), e.sysctls.Close())
 	if keep {
@@ -418,7 +397,7 @@ func (e *Engine) addNetwork(n *Network) error {
 		return fmt.Errorf("turning IPv4 forwarding on for network %s: %w", n.Name, err)
 	}
 	return e.plumbNetwork(n, func() error {
-		if err := e.fw.addNetwork(n); err != nil {
+		if err := e.fw.AddNetwork(fwNet(n)); err != nil {
 			return fmt.Errorf("programming rules for network %s: %w", n.Name, err)
 		}
 		return nil
@@ -555,16 +534,3 @@ func (e *Engine) containerLocked(ref string) (*Container, error) {
 func sortNetworks(ns []*Network) {
 	sort.Slice(ns, func(i, j int) bool { return ns[i].Name < ns[j].Name })
 }
-
-type noFirewall struct{}
-
-func (noFirewall) start(bool, *Network) error                                          { return nil }
-func (noFirewall) forwardDrop() error                                                  { return nil }
-func (noFirewall) addNetwork(*Network) error                                           { return nil }
-func (noFirewall) delNetwork(*Network) error                                           { return nil }
-func (noFirewall) expect(int) *batch.Ticket                                            { return nil }
-func (noFirewall) addPorts(*Network, netip.Addr, []ports.Binding, *batch.Ticket) error { return nil }
-func (noFirewall) delPorts(*Network, netip.Addr, []ports.Binding, *batch.Ticket) error { return nil }
-func (noFirewall) addEndpoint(*Network, netip.Addr) error                              { return nil }
-func (noFirewall) delEndpoint(*Network, netip.Addr) error                              { return nil }
-func (noFirewall) stop() error                                                         { return nil }

@@ -26,7 +26,7 @@ func (e *Engine) forwardNow() error {
 	if err := e.host.ns.WriteSysctl("net/ipv4/ip_forward", "1"); err != nil {
 		return err
 	}
-	return e.fw.forwardDrop()
+	return e.fw.ForwardDrop()
 }
 
 // forwardWarning is docker run's warning when the host did not forward

@@ -199,7 +199,7 @@ func (e *Engine) RemoveNetwork(ref string) error {
 		}
 	}
 	e.mu.Unlock()
-	err = e.fw.delNetwork(n)
+	err = e.fw.DelNetwork(fwNet(n))
 	if n.createdBridge {
 		if l, lerr := e.host.nl.LinkByName(n.Bridge); lerr == nil {
 			// Equivalent to: ip link del BR

@@ -117,7 +117,7 @@ func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ti
 			return fail(lastErr)
 		}
 	}
-	if ferr := e.fw.addPorts(n, ctr, got, t); ferr != nil {
+	if ferr := e.fw.AddPorts(fwNet(n), ctr, got, t); ferr != nil {
 		return fail(ferr)
 	}
 	c.mu.Lock()
@@ -195,7 +195,7 @@ func (c *Container) unpublishBindings(n *Network, ctr netip.Addr, bindings []por
 	}
 	var err error
 	if !c.e.discarding.Load() {
-		err = c.e.fw.delPorts(n, ctr, bindings, t)
+		err = c.e.fw.DelPorts(fwNet(n), ctr, bindings, t)
 	}
 	for _, b := range bindings {
 		c.e.alloc.Release(b.HostIP, b.Container.Proto, b.HostPort)

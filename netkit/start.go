@@ -121,7 +121,7 @@ func (c *Container) Start() (err error) {
 			// rules waits for them when many containers start at once.
 			var t *batch.Ticket
 			if len(portsOf(o)) > 0 {
-				t = e.fw.expect(1)
+				t = e.fw.Expect(1)
 				defer t.Release()
 			}
 			// The veth and the published ports are made at the same

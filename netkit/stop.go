@@ -79,7 +79,7 @@ func (c *Container) stop(timeout time.Duration, honourRm bool) error {
 	c.mu.Lock()
 	t := announced{veths: c.e.veths.Expect(len(c.endpoints))}
 	if len(c.bindings) > 0 {
-		t.rules = c.e.fw.expect(1)
+		t.rules = c.e.fw.Expect(1)
 	}
 	c.mu.Unlock()
 	defer t.release()

@@ -75,6 +75,8 @@ type Config struct {
 // bridge and user-defined networks differ only in where these settings come
 // from (daemon flags or -o options), not in the rules they produce.
 type Network struct {
+	// Name is the network's name, for messages only.
+	Name string
 	// Bridge is the bridge device name (docker0, br-<id12>).
 	Bridge string
 	// Subnet is the network's IPv4 subnet (masked when rules are built).

@@ -1,4 +1,4 @@
-package netkit
+package backend
 
 import (
 	"fmt"
@@ -12,14 +12,13 @@ import (
 	"github.com/labrun/labrun/netkit/ports"
 )
 
-// nftablesFirewall is dockerd --firewall-backend=nftables (Docker 29): the
+// NFTables is dockerd --firewall-backend=nftables (Docker 29): the
 // engine's networks, endpoints and published ports kept as an nft.State,
 // and the host node's table ip docker-bridges replaced from it, over
 // netlink, after each change (netkit/firewall/nft), with the table ip6
 // docker-bridges after it (IPv4 networks leave it as it starts, but nft
 // lists tables in the order they were made).
-type nftablesFirewall struct {
-	e    *Engine
+type NFTables struct {
 	prog *nft.Programmer
 	// noIPv4 is --iptables=false: Docker 29 makes no table ip then, and
 	// still makes the table ip6 (its ip6tables option is on).
@@ -29,18 +28,15 @@ type nftablesFirewall struct {
 	state nft.State
 }
 
-func newNFTablesFirewall(e *Engine) firewaller {
-	return &nftablesFirewall{
-		e:      e,
-		prog:   nft.NewProgrammer(e.host.ns.Fd()),
-		noIPv4: e.opts.NoIPTables,
-		state:  nft.State{Config: e.firewallConfig()},
-	}
+// NewNFTables returns the nftables back end of the engine whose host node's
+// namespace is the descriptor nsFD; noIPv4 is --iptables=false.
+func NewNFTables(nsFD int, cfg firewall.Config, noIPv4 bool) *NFTables {
+	return &NFTables{prog: nft.NewProgrammer(nsFD), noIPv4: noIPv4, state: nft.State{Config: cfg}}
 }
 
 // update changes the state with f and programs the table; on error the
 // state is left as it was.
-func (f *nftablesFirewall) update(what string, change func(s *nft.State)) error {
+func (f *NFTables) update(what string, change func(s *nft.State)) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	next := f.state
@@ -59,7 +55,7 @@ func (f *nftablesFirewall) update(what string, change func(s *nft.State)) error 
 
 // Ruleset returns the tables as they are programmed, in nft list
 // ruleset's form.
-func (f *nftablesFirewall) ruleset() string {
+func (f *NFTables) Ruleset() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.noIPv4 {
@@ -68,9 +64,9 @@ func (f *nftablesFirewall) ruleset() string {
 	return nft.Build(f.state).String() + nft.Build6(f.state).String()
 }
 
-// start makes both tables, ip then ip6, as Docker's NewNftabler does (the
+// Start makes both tables, ip then ip6, as Docker's NewNftabler does (the
 // ip6 one alone with --iptables=false), then the first network's rules.
-func (f *nftablesFirewall) start(_ bool, first *Network) error {
+func (f *NFTables) Start(_ bool, first *firewall.Network) error {
 	f.mu.Lock()
 	tables := []nft.Ruleset{nft.Build(f.state), nft.Build6(f.state)}
 	if f.noIPv4 {
@@ -82,22 +78,22 @@ func (f *nftablesFirewall) start(_ bool, first *Network) error {
 		return fmt.Errorf("creating the tables docker-bridges: %w", err)
 	}
 	if first != nil {
-		return f.addNetwork(first)
+		return f.AddNetwork(*first)
 	}
 	return nil
 }
 
-// forwardDrop does nothing: the nftables back end never turns forwarding
+// ForwardDrop does nothing: the nftables back end never turns forwarding
 // on (docs/docker.md §1.4), so the engine never defers it.
-func (f *nftablesFirewall) forwardDrop() error { return nil }
+func (f *NFTables) ForwardDrop() error { return nil }
 
-func (f *nftablesFirewall) addNetwork(n *Network) error {
+func (f *NFTables) AddNetwork(n firewall.Network) error {
 	return f.update("adding network "+n.Name, func(s *nft.State) {
-		s.Networks = append(s.Networks, firewallNetwork(n))
+		s.Networks = append(s.Networks, n)
 	})
 }
 
-func (f *nftablesFirewall) delNetwork(n *Network) error {
+func (f *NFTables) DelNetwork(n firewall.Network) error {
 	return f.update("removing network "+n.Name, func(s *nft.State) {
 		s.Networks = slices.DeleteFunc(s.Networks, func(x firewall.Network) bool { return x.Bridge == n.Bridge })
 		s.Ports = slices.DeleteFunc(s.Ports, func(x nft.Publication) bool { return x.Bridge == n.Bridge })
@@ -105,13 +101,13 @@ func (f *nftablesFirewall) delNetwork(n *Network) error {
 	})
 }
 
-// expect announces nothing: the netlink back end does not batch.
-func (f *nftablesFirewall) expect(int) *batch.Ticket { return nil }
+// Expect announces nothing: the netlink back end does not batch.
+func (f *NFTables) Expect(int) *batch.Ticket { return nil }
 
-// addPorts takes every binding, on an IPv6 host address too: Docker's
+// AddPorts takes every binding, on an IPv6 host address too: Docker's
 // nftabler accepts forwarded traffic to the container's port for each, and
 // leaves those out of NAT (docker-proxy serves them).
-func (f *nftablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []ports.Binding, _ *batch.Ticket) error {
+func (f *NFTables) AddPorts(n firewall.Network, ctr netip.Addr, bs []ports.Binding, _ *batch.Ticket) error {
 	return f.update("publishing ports", func(s *nft.State) {
 		for _, b := range bs {
 			s.Ports = append(s.Ports, publication(n, ctr, b))
@@ -119,7 +115,7 @@ func (f *nftablesFirewall) addPorts(n *Network, ctr netip.Addr, bs []ports.Bindi
 	})
 }
 
-func (f *nftablesFirewall) delPorts(n *Network, ctr netip.Addr, bs []ports.Binding, _ *batch.Ticket) error {
+func (f *NFTables) DelPorts(n firewall.Network, ctr netip.Addr, bs []ports.Binding, _ *batch.Ticket) error {
 	return f.update("unpublishing ports", func(s *nft.State) {
 		for _, b := range bs {
 			p := publication(n, ctr, b)
@@ -131,23 +127,23 @@ func (f *nftablesFirewall) delPorts(n *Network, ctr netip.Addr, bs []ports.Bindi
 }
 
 // publication is binding b of the container with address ctr on n.
-func publication(n *Network, ctr netip.Addr, b ports.Binding) nft.Publication {
+func publication(n firewall.Network, ctr netip.Addr, b ports.Binding) nft.Publication {
 	return nft.Publication{Endpoint: nft.Endpoint{Bridge: n.Bridge, Addr: ctr}, Binding: b}
 }
 
-func (f *nftablesFirewall) addEndpoint(n *Network, ctr netip.Addr) error {
+func (f *NFTables) AddEndpoint(n firewall.Network, ctr netip.Addr) error {
 	return f.update("adding endpoint "+ctr.String(), func(s *nft.State) {
 		s.Endpoints = append(s.Endpoints, nft.Endpoint{Bridge: n.Bridge, Addr: ctr})
 	})
 }
 
-func (f *nftablesFirewall) delEndpoint(n *Network, ctr netip.Addr) error {
+func (f *NFTables) DelEndpoint(n firewall.Network, ctr netip.Addr) error {
 	return f.update("removing endpoint "+ctr.String(), func(s *nft.State) {
 		s.Endpoints = slices.DeleteFunc(s.Endpoints, func(x nft.Endpoint) bool { return x.Bridge == n.Bridge && x.Addr == ctr })
 	})
 }
 
-// stop deletes the tables, as labrun's engine stop removes all its rules
+// Stop deletes the tables, as labrun's engine stop removes all its rules
 // with either back end. (Docker 29.8.1 stopped with SIGTERM leaves both
 // tables with its networks' maps, chains and rules, only its containers'
 // rules gone, as 28.5.2 leaves its networks' iptables rules: seen on the
@@ -155,42 +151,4 @@ func (f *nftablesFirewall) delEndpoint(n *Network, ctr netip.Addr) error {
 //
 // Equivalent to: nft delete table ip docker-bridges; nft delete table ip6
 // docker-bridges
-func (f *nftablesFirewall) stop() error { return f.prog.Delete() }
-
-// NFTRuleset returns the engine's nftables tables in nft list ruleset's
-// form, or "" when the engine uses iptables.
-func (e *Engine) NFTRuleset() string {
-	e.mu.Lock()
-	fw := e.fw
-	e.mu.Unlock()
-	if f, ok := fw.(*nftablesFirewall); ok {
-		return f.ruleset()
-	}
-	return ""
-}
-
-// noForwarding is Docker 29's refusal of a bridge network, with the
-// nftables back end, on a host that does not forward IPv4 (moby/moby
-// v2.0.0-beta.24 daemon/libnetwork/drivers/bridge/setup_ip_forwarding.go,
-// checkIPv4Forwarding).
-const noForwarding = "IPv4 forwarding is disabled: check your host's firewalling and set sysctl net.ipv4.ip_forward=1, " +
-	"or disable this check using daemon option --ip-forward=false"
-
-// checkForwarding refuses a new bridge network as Docker 29 with the
-// nftables back end does when the host does not forward IPv4 (it checks
-// each network it creates; the iptables back end turns forwarding on).
-//
-// Equivalent to: test "$(sysctl -n net.ipv4.ip_forward)" = 1
-func (e *Engine) checkForwarding() error {
-	if e.opts.NoIPForward || e.opts.FirewallBackend != "nftables" {
-		return nil
-	}
-	v, err := e.host.ns.ReadSysctl("net/ipv4/ip_forward")
-	if err != nil {
-		return err
-	}
-	if v != "1" {
-		return derr(ErrInvalid, "%s", noForwarding)
-	}
-	return nil
-}
+func (f *NFTables) Stop() error { return f.prog.Delete() }
