@@ -122,3 +122,40 @@ func BenchmarkOnCommand(b *testing.B) {
 		})
 	}
 }
+
+// TestExecBinds: files bind-mounted over /etc/hostname and /etc/hosts are
+// what the command reads, in its mount namespace only; a missing source is
+// reported as the bind step's failure. Both wrappers: the machine-code one
+// and labrun's own (more binds than the machine code takes).
+func TestExecBinds(t *testing.T) {
+	ns := testkit.NewNS(t, testkit.NSOptions{})
+	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	dir := t.TempDir()
+	name, hosts := dir+"/hostname", dir+"/hosts"
+	require.NoError(t, os.WriteFile(name, []byte("c0ffee\n"), 0o644))
+	require.NoError(t, os.WriteFile(hosts, []byte("10.0.0.1\tweb\n"), 0o644))
+	before, err := os.ReadFile("/etc/hosts")
+	require.NoError(t, err)
+	binds := []initproc.Bind{{Source: name, Target: "/etc/hostname"}, {Source: hosts, Target: "/etc/hosts"}}
+	out, fail := runExec(t, ns, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Binds: binds, Args: []string{"cat", "/etc/hostname", "/etc/hosts"}}, env)
+	require.Empty(t, fail)
+	require.Equal(t, "c0ffee\n10.0.0.1\tweb\n", out)
+	after, err := os.ReadFile("/etc/hosts")
+	require.NoError(t, err)
+	require.Equal(t, string(before), string(after), "the bind stays in the command's mount namespace")
+
+	many := make([]initproc.Bind, 10)
+	for i := range many {
+		many[i] = initproc.Bind{Source: name, Target: "/etc/hostname"}
+	}
+	out, fail = runExec(t, ns, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Binds: many, Args: []string{"cat", "/etc/hostname"}}, env)
+	require.Empty(t, fail)
+	require.Equal(t, "c0ffee\n", out)
+
+	_, fail = runExec(t, ns, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Binds: []initproc.Bind{{Source: dir + "/none", Target: "/etc/hosts"}}, Args: []string{"true"}}, env)
+	if runtime.GOARCH == "amd64" {
+		require.Equal(t, "bind-mounting files: no such file or directory", fail)
+	} else {
+		require.Contains(t, fail, "no such file or directory")
+	}
+}

@@ -51,6 +51,10 @@ type Config struct {
 	// RemountSys remounts /sys so that sysfs shows the process's network
 	// namespace. Requires a private mount namespace.
 	RemountSys bool `json:"remount_sys,omitempty"`
+	// Binds are files bind-mounted over others (a container's
+	// /etc/resolv.conf, /etc/hosts, /etc/hostname), after /sys. Require a
+	// private mount namespace.
+	Binds []Bind `json:"binds,omitempty"`
 	// Hostname, when set, is written with sethostname (needs a private UTS
 	// namespace).
 	Hostname string `json:"hostname,omitempty"`
@@ -72,6 +76,15 @@ type Config struct {
 	// the parent knows the program itself is running.
 	NotifyExec bool `json:"notify_exec,omitempty"`
 }
+
+// Bind is one file or directory bind-mounted over another.
+type Bind struct {
+	Source string `json:"source"`
+	Target string `json:"target"`
+}
+
+// maxBinds is how many binds the machine-code wrapper takes (one digit).
+const maxBinds = 9
 
 // Program is the body of a registered program. It runs inside the
 // container's namespaces; it must call ready once it accepts connections,
@@ -171,6 +184,12 @@ func run(cfg Config) error {
 	if cfg.RemountSys {
 		if err := remountSys(); err != nil {
 			return err
+		}
+	}
+	for _, b := range cfg.Binds {
+		// Equivalent to: mount --bind SOURCE TARGET
+		if err := unix.Mount(b.Source, b.Target, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind-mounting %s on %s: %w", b.Source, b.Target, err)
 		}
 	}
 	if cfg.Hostname != "" {
