@@ -16,6 +16,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/labrun/labrun/netkit/etcdir"
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/netns"
@@ -31,6 +32,7 @@ type Lab struct {
 	nodes  map[string]*Node
 	engine *Engine
 	stored *carry // networks and containers kept while no engine runs
+	etc    *etcdir.Dir
 	pins   []string
 	closed bool
 }
@@ -55,6 +57,8 @@ type Node struct {
 	// utsPID, for a container's node, returns the PID whose UTS namespace
 	// (hostname) commands run in.
 	utsPID func() int
+	// binds are the node's /etc files, bound in its commands.
+	binds []initproc.Bind
 	// spare holds netlink connections bound to the namespace for work
 	// done from many goroutines at once (see borrow).
 	spare []*link.Conn
@@ -233,7 +237,7 @@ func (n *Node) Command(env []string, argv ...string) (*exec.Cmd, error) {
 	if _, err := exec.LookPath(argv[0]); err != nil {
 		return nil, fmt.Errorf("running in node %s: %w", n.Name, err)
 	}
-	cfg := initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv}
+	cfg := initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv, Binds: n.binds}
 	if n.utsPID != nil {
 		cfg.UTSFromPID = n.utsPID()
 	} else {
@@ -339,6 +343,9 @@ func NewLab(opts LabOptions) (lab *Lab, err error) {
 			l.Close()
 		}
 	}()
+	if l.etc, err = etcdir.New(); err != nil {
+		return nil, err
+	}
 	for _, name := range []string{"switch", NodeHost, NodeClient, NodeGateway, NodeInternet} {
 		n, err := newNode(name)
 		if err != nil {
@@ -404,6 +411,9 @@ func NewLab(opts LabOptions) (lab *Lab, err error) {
 	// kernel has seen their carrier (see link.WaitOperUp).
 	link.WaitOperUp(sw.nl, "p-host", "p-client", "p-gateway")
 	link.WaitOperUp(gw.nl, "eth1")
+	if err := l.worldFiles(); err != nil {
+		return nil, err
+	}
 	return l, nil
 }
 
@@ -531,6 +541,9 @@ func (l *Lab) Close() error {
 	}
 	for _, n := range l.nodes {
 		errs = append(errs, n.close())
+	}
+	if l.etc != nil {
+		errs = append(errs, l.etc.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -452,7 +452,7 @@ func (k *keeper) shell(c *conn, req request, stdio []*os.File) error {
 		if _, err := exec.LookPath(argv[0]); err != nil {
 			return fmt.Errorf("running in node %s: %w", node, err)
 		}
-		if cmd, err = initproc.Command(initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Hostname: node, Args: argv}); err != nil {
+		if cmd, err = initproc.Command(initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Hostname: node, Args: argv, Binds: n.Binds()}); err != nil {
 			return err
 		}
 		cmd.Env = append(append([]string{}, env...), cmd.Env[len(cmd.Env)-1])

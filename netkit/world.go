@@ -1,0 +1,73 @@
+package netkit
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/labrun/labrun/netkit/etcdir"
+	"github.com/labrun/labrun/netkit/initproc"
+)
+
+// This file is the world's name service: the files each world node sees in
+// /etc (its hostname, a hosts file, and a resolv.conf naming the lab's
+// resolver), so that nothing a node or container resolves reaches the
+// machine's resolvers.
+
+// LabResolver is the lab's name server, on the internet node, as a
+// provider's resolver would be: the host's resolv.conf names it, and so the
+// resolv.conf of every container (Docker's ExtServers).
+var LabResolver = InternetAddr.Addr()
+
+// LabZone are the names the lab's resolver answers; it answers NXDOMAIN
+// for every other name.
+var LabZone = map[string][]netip.Addr{
+	"example.test":     {InternetAddr.Addr()},
+	"www.example.test": {InternetAddr.Addr()},
+}
+
+// The /etc files labrun binds over the machine's in a node's commands.
+const (
+	etcResolvConf = "/etc/resolv.conf"
+	etcHosts      = "/etc/hosts"
+	etcHostname   = "/etc/hostname"
+)
+
+// worldFiles writes each world node's /etc files and binds them in its
+// commands.
+func (l *Lab) worldFiles() error {
+	resolv := fmt.Sprintf("nameserver %s\n", LabResolver)
+	for name, n := range l.nodes {
+		hosts := "127.0.0.1\tlocalhost\n127.0.1.1\t" + name + "\n\n" +
+			"::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+		binds, err := writeBinds(l.etc, "node-"+name, map[string]string{
+			etcResolvConf: resolv, etcHosts: hosts, etcHostname: name + "\n"})
+		if err != nil {
+			return err
+		}
+		n.binds = binds
+	}
+	return nil
+}
+
+// writeBinds writes owner's files (target → text) and returns their binds,
+// in a fixed order.
+func writeBinds(d *etcdir.Dir, owner string, files map[string]string) ([]initproc.Bind, error) {
+	var binds []initproc.Bind
+	for _, target := range []string{etcResolvConf, etcHosts, etcHostname} {
+		text, ok := files[target]
+		if !ok {
+			continue
+		}
+		p, err := d.Write(owner, target[len("/etc/"):], []byte(text))
+		if err != nil {
+			return nil, err
+		}
+		binds = append(binds, initproc.Bind{Source: p, Target: target})
+	}
+	return binds, nil
+}
+
+// Binds returns the files bound over /etc in the node's commands (its own
+// resolv.conf, hosts and hostname), for a program that starts commands in
+// the node itself.
+func (n *Node) Binds() []initproc.Bind { return n.binds }
