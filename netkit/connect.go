@@ -59,7 +59,7 @@ func (e *Engine) Connect(network, container string, o ConnectOptions) error {
 			return err
 		}
 	}
-	return nil
+	return c.refreshNames()
 }
 
 // Disconnect detaches a container from a network.
@@ -86,7 +86,10 @@ func (e *Engine) Disconnect(network, container string, force bool) error {
 		// The published ports go with the endpoint that carries them.
 		c.unpublishAll(n, found.addr)
 	}
-	return c.detach(found, nil)
+	if err := c.detach(found, nil); err != nil {
+		return err
+	}
+	return c.refreshNames()
 }
 
 // networkAndContainer looks up the network and the container that Connect

@@ -54,6 +54,7 @@ type Container struct {
 	exited     bool          // the current main process has been reaped
 	sandboxed  bool          // a start got as far as Docker's sandbox (see Start)
 	lastStart  startOutcome  // how the last start ended (inspect shows what it left)
+	names      names         // its name service (see dns.go)
 }
 
 // startOutcome is how a container's last start ended: what Docker's
@@ -323,5 +324,6 @@ func (e *Engine) Remove(ref string, force bool) error {
 			break
 		}
 	}
-	return nil
+	// Its files go with it, as /var/lib/docker/containers/ID does.
+	return e.lab.etc.Remove(c.ID)
 }

@@ -177,9 +177,15 @@ func (c *Container) Start() (err error) {
 				return e.setupError(perr)
 			}
 			if launched != nil {
+				if err := c.writeNames(); err != nil {
+					return err
+				}
 				return c.running()
 			}
 		}
+	}
+	if err := c.writeNames(); err != nil {
+		return err
 	}
 	return c.startProcess()
 }
@@ -210,7 +216,7 @@ func (c *Container) launch() error {
 	}
 	cfg := initproc.Config{
 		Mode: initproc.ModeInit, RemountSys: true, Hostname: c.Hostname(),
-		Comm: comm, Program: o.Program, Args: o.Args,
+		Comm: comm, Program: o.Program, Args: o.Args, Binds: c.binds(),
 	}
 	var cmd *exec.Cmd
 	var err error

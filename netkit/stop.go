@@ -130,6 +130,7 @@ func (c *Container) teardown(t announced) error {
 			x.Process.Kill()
 		}
 	}
+	errs = append(errs, c.stopResolver())
 	for _, p := range proxies {
 		errs = append(errs, p.Close())
 	}
@@ -163,7 +164,7 @@ func (c *Container) Exec(env []string, argv ...string) (*exec.Cmd, error) {
 	if _, err := exec.LookPath(argv[0]); err != nil {
 		return nil, derr(ErrNoExecutable, "OCI runtime exec failed: exec failed: unable to start container process: exec: %q: executable file not found in $PATH: unknown", argv[0])
 	}
-	return execCommand(env, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv, UTSFromPID: c.Pid()})
+	return execCommand(env, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv, UTSFromPID: c.Pid(), Binds: c.binds()})
 }
 
 // StartExec starts a command made by Exec inside the container and records

@@ -1,7 +1,6 @@
 package netkit
 
 import (
-	"fmt"
 	"net/netip"
 
 	"github.com/labrun/labrun/netkit/etcdir"
@@ -32,15 +31,21 @@ const (
 	etcHostname   = "/etc/hostname"
 )
 
+// WorldResolvConf is the resolv.conf of every world node.
+func WorldResolvConf() string { return "nameserver " + LabResolver.String() + "\n" }
+
+// WorldHosts is the hosts file of world node name, as Debian writes one.
+func WorldHosts(name string) string {
+	return "127.0.0.1\tlocalhost\n127.0.1.1\t" + name + "\n\n" +
+		"::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+}
+
 // worldFiles writes each world node's /etc files and binds them in its
 // commands.
 func (l *Lab) worldFiles() error {
-	resolv := fmt.Sprintf("nameserver %s\n", LabResolver)
 	for name, n := range l.nodes {
-		hosts := "127.0.0.1\tlocalhost\n127.0.1.1\t" + name + "\n\n" +
-			"::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
 		binds, err := writeBinds(l.etc, "node-"+name, map[string]string{
-			etcResolvConf: resolv, etcHosts: hosts, etcHostname: name + "\n"})
+			etcResolvConf: WorldResolvConf(), etcHosts: WorldHosts(name), etcHostname: name + "\n"})
 		if err != nil {
 			return err
 		}

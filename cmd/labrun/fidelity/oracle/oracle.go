@@ -1,7 +1,8 @@
 // Package oracle starts real Docker Engines (dockerd built by `make oracle`)
 // as oracles for the fidelity tests and the benchmarks: each in fresh
 // network, mount and PID namespaces of its own, with the lab host's address,
-// its data and exec roots on a tmpfs inside its mount namespace, and its own
+// its data and exec roots on a tmpfs inside its mount namespace, the lab
+// host's /etc/resolv.conf and /etc/hosts bound over the machine's, and its own
 // socket, reached through /proc/PID/root. Nothing of an engine is in the
 // root network namespace, on disk or in the machine's engine; it dies with
 // the process that started it, however that process ends (its PID 1 has a
@@ -28,6 +29,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/netns"
 )
 
@@ -205,6 +207,10 @@ mount -t proc proc /proc
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p ` + runDir + `
 echo '{}' > ` + runDir + `/daemon.json
+printf '%s' "$RESOLV_CONF" > ` + runDir + `/resolv.conf
+mount --bind ` + runDir + `/resolv.conf /etc/resolv.conf
+printf '%s' "$HOSTS" > ` + runDir + `/hosts
+mount --bind ` + runDir + `/hosts /etc/hosts
 mount -t sysfs sysfs /sys
 mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
 ` + mounts + `
@@ -214,7 +220,9 @@ wait $!
 `
 	e.cmd = exec.Command("sh", append([]string{"-c", script, "oracle"}, args...)...)
 	// Its own docker-proxy, and runc 1.5.3 (Debian's 1.1.5 serves 28 only).
-	e.cmd.Env = append(os.Environ(), "RUNC_DIR="+filepath.Join(dir, "runc-"+runcVersion), "ENGINE_DIR="+filepath.Dir(dockerd))
+	e.cmd.Env = append(os.Environ(), "RUNC_DIR="+filepath.Join(dir, "runc-"+runcVersion), "ENGINE_DIR="+filepath.Dir(dockerd),
+		// The lab host's /etc files, which labrun's engine reads as its host's.
+		"RESOLV_CONF="+netkit.WorldResolvConf(), "HOSTS="+netkit.WorldHosts(netkit.NodeHost))
 	e.cmd.Stdout, e.cmd.Stderr = e.stderr, e.stderr
 	e.cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
 	if err := e.ns.Start(e.cmd, netns.StartOptions{NewMount: true}); err != nil {
