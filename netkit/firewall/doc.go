@@ -8,8 +8,9 @@
 // a list of [Op] values, which can be printed, diffed, unit-tested without
 // privileges and golden-tested against `iptables-save`. A [Programmer] bound
 // to one namespace applies such lists. It is not a general iptables library:
-// it knows Docker's bridge driver rules for IPv4 and nothing else (no IPv6,
-// no swarm, no gateway modes other than nat).
+// it knows Docker's bridge driver rules for IPv4, and the NAT rules of the
+// embedded DNS server in a container's namespace ([ResolverNAT]), and
+// nothing else (no IPv6, no swarm, no gateway modes other than nat).
 //
 // [Config] and [Network] are also the settings of Docker 29's nftables back
 // end (dockerd --firewall-backend=nftables), which lives in the subpackage

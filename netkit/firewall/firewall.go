@@ -137,12 +137,15 @@ const (
 	// DeleteChain flushes and deletes user chain Rule.Chain, and does
 	// nothing if it does not exist.
 	DeleteChain
+	// Flush deletes every rule of chain Rule.Chain, which must exist
+	// (Docker's resolver refilling its chains on a restart).
+	Flush
 )
 
 var kindNames = map[OpKind]string{
 	NewChain: "NewChain", Append: "Append", AppendUnique: "AppendUnique",
 	Insert: "Insert", InsertUnique: "InsertUnique", EnsureFirst: "EnsureFirst",
-	Delete: "Delete", Policy: "Policy", DeleteChain: "DeleteChain",
+	Delete: "Delete", Policy: "Policy", DeleteChain: "DeleteChain", Flush: "Flush",
 }
 
 // String names the kind ("Append").
@@ -156,7 +159,7 @@ func (k OpKind) String() string {
 // needsState reports whether applying the kind depends on the current rules.
 func (k OpKind) needsState() bool {
 	switch k {
-	case NewChain, AppendUnique, InsertUnique, EnsureFirst, DeleteChain:
+	case NewChain, AppendUnique, InsertUnique, EnsureFirst, DeleteChain, Flush:
 		return true
 	}
 	return false
@@ -201,6 +204,8 @@ func (o Op) String() string {
 		return fmt.Sprintf("%s -P %s %s", ipt, c, o.Policy)
 	case DeleteChain:
 		return fmt.Sprintf("%s -F %s && %s -X %s", ipt, c, ipt, c)
+	case Flush:
+		return fmt.Sprintf("%s -F %s", ipt, c)
 	}
 	return fmt.Sprintf("%v %s %s", o.Kind, c, spec)
 }

@@ -71,9 +71,9 @@ func NewProgrammer(ns *netns.NS, opts Options) *Programmer {
 // inside the namespace.
 //
 // Operations that depend on the current rules (NewChain, AppendUnique,
-// InsertUnique, EnsureFirst, DeleteChain, as produced by Start and
-// AddNetwork) are first resolved against one iptables-save of the
-// namespace; a batch without them (AddBindings, RemoveBindings, endpoints) is
+// InsertUnique, EnsureFirst, DeleteChain, Flush, as produced by Start,
+// AddNetwork and ResolverNAT) are first resolved against one iptables-save
+// of the namespace; a batch without them (AddBindings, RemoveBindings, endpoints) is
 // applied without reading anything.
 //
 // A Delete whose rule is already gone is not an error. In a batch resolved

@@ -276,6 +276,15 @@ func (rs *ruleset) apply(o Op) ([][]string, error) {
 		}
 		delete(t.chains, chain)
 		return [][]string{{"-F", chain}, {"-X", chain}}, nil
+	case Flush:
+		if !exists {
+			return nil, fmt.Errorf("%w: no chain %q in table %q", ErrRuleset, chain, t.name)
+		}
+		if len(rules) == 0 {
+			return nil, nil
+		}
+		t.chains[chain] = nil
+		return [][]string{{"-F", chain}}, nil
 	case Policy:
 		if !t.builtin(chain) {
 			return nil, fmt.Errorf("%w: policy on non-built-in chain %q", ErrRuleset, chain)

@@ -31,15 +31,20 @@ func (p *Programmer) conn() (*nftables.Conn, error) {
 	return c, nil
 }
 
-func table(family string) *nftables.Table {
+// tableRef names a table: its family and its name.
+type tableRef struct{ family, name string }
+
+func (r tableRef) String() string { return "table " + r.family + " " + r.name }
+
+func (r tableRef) table() *nftables.Table {
 	f := nftables.TableFamilyIPv4
-	if family == FamilyIPv6 {
+	if r.family == FamilyIPv6 {
 		f = nftables.TableFamilyIPv6
 	}
-	return &nftables.Table{Name: TableName, Family: f}
+	return &nftables.Table{Name: r.name, Family: f}
 }
 
-// Apply replaces the tables of rss (each of its family) in one
+// Apply replaces the tables of rss (each of its family and name) in one
 // transaction: each table is created if missing, deleted and built again,
 // so a reader never sees one half-built. nft lists tables in the order
 // they were made, so a caller passes every table, in Docker's order (ip,
@@ -48,11 +53,11 @@ func table(family string) *nftables.Table {
 // Equivalent to: nft -f - <<< "add table ip docker-bridges; delete table
 // ip docker-bridges; $(rs)" (and the same for ip6)
 func (p *Programmer) Apply(rss ...Ruleset) error {
-	var fams []string
+	var refs []tableRef
 	for _, rs := range rss {
-		fams = append(fams, rs.Family)
+		refs = append(refs, rs.ref())
 	}
-	return p.dropTables("programming", fams, func(c *nftables.Conn) error {
+	return p.dropTables("programming", refs, func(c *nftables.Conn) error {
 		for _, rs := range rss {
 			if err := p.build(c, rs); err != nil {
 				return err
@@ -64,7 +69,7 @@ func (p *Programmer) Apply(rss ...Ruleset) error {
 
 // build queues, after the delete, the table made again with rs in it.
 func (p *Programmer) build(c *nftables.Conn, rs Ruleset) error {
-	t := c.AddTable(table(rs.Family))
+	t := c.AddTable(rs.ref().table())
 	accept := nftables.ChainPolicyAccept
 	chains := map[string]*nftables.Chain{}
 	for _, ch := range rs.Chains {
@@ -115,14 +120,14 @@ func (p *Programmer) build(c *nftables.Conn, rs Ruleset) error {
 // Equivalent to: nft delete table ip docker-bridges; nft delete table ip6
 // docker-bridges
 func (p *Programmer) Delete() error {
-	return p.dropTables("deleting", []string{FamilyIPv4, FamilyIPv6}, nil)
+	return p.dropTables("deleting", []tableRef{{FamilyIPv4, TableName}, {FamilyIPv6, TableName}}, nil)
 }
 
-// dropTables sends one transaction: delete the tables of the families
-// fams (each added first, so that the delete cannot fail on a missing
-// table), then what then, if not nil, queues.
+// dropTables sends one transaction: delete the tables refs (each added
+// first, so that the delete cannot fail on a missing table), then what
+// then, if not nil, queues.
 // doing names the work in the error of a failed send.
-func (p *Programmer) dropTables(doing string, fams []string, then func(c *nftables.Conn) error) error {
+func (p *Programmer) dropTables(doing string, refs []tableRef, then func(c *nftables.Conn) error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c, err := p.conn()
@@ -131,14 +136,11 @@ func (p *Programmer) dropTables(doing string, fams []string, then func(c *nftabl
 	}
 	defer c.CloseLasting()
 	var names []string
-	for _, fam := range fams {
-		if fam == "" {
-			fam = FamilyIPv4
-		}
-		t := table(fam)
+	for _, r := range refs {
+		t := r.table()
 		c.AddTable(t)
 		c.DelTable(t)
-		names = append(names, "table "+fam+" "+TableName)
+		names = append(names, r.String())
 	}
 	if then != nil {
 		if err := then(c); err != nil {

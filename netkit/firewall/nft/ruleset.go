@@ -27,6 +27,10 @@
 // loopback or an IPv6 host address. It is IPv4 only, like the rest of
 // labrun: the ip6 table holds the base chains alone, as Docker's does with
 // no IPv6 network.
+//
+// [DNSTable] is the one other table Docker writes with this back end,
+// `table ip docker-dns` in a container's namespace: the NAT of its
+// embedded DNS server (package netkit/resolver).
 package nft
 
 import (
@@ -75,11 +79,25 @@ type Publication struct {
 }
 
 // Ruleset is a table: its family (FamilyIPv4 or FamilyIPv6; "" is
-// FamilyIPv4), its verdict maps and its chains, in listing order.
+// FamilyIPv4), its name ("" is TableName), its verdict maps and its
+// chains, in listing order.
 type Ruleset struct {
 	Family string
+	Name   string
 	Maps   []Map
 	Chains []Chain
+}
+
+// ref is the table's family and name, defaults filled in.
+func (rs Ruleset) ref() tableRef {
+	r := tableRef{family: rs.Family, name: rs.Name}
+	if r.family == "" {
+		r.family = FamilyIPv4
+	}
+	if r.name == "" {
+		r.name = TableName
+	}
+	return r
 }
 
 // Map is a verdict map from interface names to jumps.
@@ -363,11 +381,7 @@ func containsRule(rs []Rule, r Rule) bool {
 // listing of both tables is Build(s).String() + Build6(s).String().
 func (rs Ruleset) String() string {
 	var b strings.Builder
-	fam := rs.Family
-	if fam == "" {
-		fam = FamilyIPv4
-	}
-	b.WriteString("table " + fam + " " + TableName + " {\n")
+	b.WriteString(rs.ref().String() + " {\n")
 	for _, m := range rs.Maps {
 		b.WriteString("\tmap " + m.Name + " {\n\t\ttype ifname : verdict\n")
 		if len(m.Elements) > 0 {

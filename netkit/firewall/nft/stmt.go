@@ -216,19 +216,37 @@ type Masquerade struct{}
 func (Masquerade) text() string                       { return "masquerade" }
 func (Masquerade) exprs(map[string]mapRef) []expr.Any { return []expr.Any{&expr.Masq{}} }
 
-// SNAT rewrites the source to Addr.
+// SNAT rewrites the source to Addr, or to Addr:Port; with the zero Addr,
+// only the port ("snat to :53").
 type SNAT struct {
 	Addr netip.Addr
+	Port uint16
 }
 
-func (s SNAT) text() string { return "snat to " + s.Addr.String() }
+func (s SNAT) text() string {
+	t := "snat to "
+	if s.Addr.IsValid() {
+		t += s.Addr.String()
+	}
+	if s.Port != 0 {
+		t += ":" + strconv.Itoa(int(s.Port))
+	}
+	return t
+}
 
 func (s SNAT) exprs(map[string]mapRef) []expr.Any {
-	a := s.Addr.As4()
-	return []expr.Any{
-		&expr.Immediate{Register: 1, Data: a[:]},
-		&expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1},
+	var out []expr.Any
+	nat := &expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4}
+	if s.Addr.IsValid() {
+		a := s.Addr.As4()
+		out = append(out, &expr.Immediate{Register: 1, Data: a[:]})
+		nat.RegAddrMin = 1
 	}
+	if s.Port != 0 {
+		out = append(out, &expr.Immediate{Register: 2, Data: binaryutil.BigEndian.PutUint16(s.Port)})
+		nat.RegProtoMin, nat.Specified = 2, true
+	}
+	return append(out, nat)
 }
 
 func metaKey(k string) expr.MetaKey {
