@@ -225,7 +225,7 @@ func (c *Container) startResolver() error {
 		tcp.Close()
 		return fmt.Errorf("starting the embedded DNS server: %w", err)
 	}
-	up, tp := udp.LocalAddr().(*net.UDPAddr).Port, tcp.Addr().(*net.TCPAddr).Port
+	up, tp := srv.Addrs()
 	if e.opts.FirewallBackend == "nftables" {
 		err = nft.NewProgrammer(node.ns.Fd()).Apply(nft.DNSTable(up, tp))
 	} else {
@@ -342,7 +342,7 @@ func (s sandbox) each(network string, fn func(ep *endpoint, dnsNames []string)) 
 			continue
 		}
 		for _, ep := range eps {
-			if !slices.Contains(nets, ep.net) || (network != "" && !strings.EqualFold(ep.net.Name, network)) {
+			if !slices.Contains(nets, ep.net) || (network != "" && ep.net.Name != network) {
 				continue
 			}
 			fn(ep, x.DNSNames(ep.net.Name))
@@ -350,21 +350,32 @@ func (s sandbox) each(network string, fn func(ep *endpoint, dnsNames []string)) 
 	}
 }
 
+// Lookup answers from the first of the container's networks, in join
+// order, that has the name (moby/moby libnetwork/sandbox.go ResolveName,
+// v28.5.2).
 func (s sandbox) Lookup(name, network string) (v4, v6 []netip.Addr, known bool) {
-	s.each(network, func(ep *endpoint, dnsNames []string) {
-		for _, n := range dnsNames {
-			if strings.EqualFold(n, name) {
-				known = true
-				if ep.addr.Is4() {
-					v4 = append(v4, ep.addr)
-				} else {
-					v6 = append(v6, ep.addr)
-				}
-				return
-			}
+	for _, n := range s.nets() {
+		if network != "" && n.Name != network {
+			continue
 		}
-	})
-	return v4, v6, known
+		s.each(n.Name, func(ep *endpoint, dnsNames []string) {
+			for _, dn := range dnsNames {
+				if strings.EqualFold(dn, name) {
+					known = true
+					if ep.addr.Is4() {
+						v4 = append(v4, ep.addr)
+					} else {
+						v6 = append(v6, ep.addr)
+					}
+					return
+				}
+			}
+		})
+		if known {
+			return v4, v6, true
+		}
+	}
+	return nil, nil, false
 }
 
 func (s sandbox) Reverse(a netip.Addr) (name string, ok bool) {

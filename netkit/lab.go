@@ -20,6 +20,7 @@ import (
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/resolver"
 )
 
 // Lab is a set of nodes, each a network namespace that netkit made. The zero
@@ -33,6 +34,7 @@ type Lab struct {
 	engine *Engine
 	stored *carry // networks and containers kept while no engine runs
 	etc    *etcdir.Dir
+	zone   *resolver.ZoneServer // the lab's resolver (see serveZone)
 	pins   []string
 	closed bool
 }
@@ -414,6 +416,9 @@ func NewLab(opts LabOptions) (lab *Lab, err error) {
 	if err := l.worldFiles(); err != nil {
 		return nil, err
 	}
+	if err := l.serveZone(); err != nil {
+		return nil, err
+	}
 	return l, nil
 }
 
@@ -541,6 +546,9 @@ func (l *Lab) Close() error {
 	}
 	for _, n := range l.nodes {
 		errs = append(errs, n.close())
+	}
+	if l.zone != nil {
+		errs = append(errs, l.zone.Close())
 	}
 	if l.etc != nil {
 		errs = append(errs, l.etc.Close())

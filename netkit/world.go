@@ -1,10 +1,13 @@
 package netkit
 
 import (
+	"fmt"
+	"net"
 	"net/netip"
 
 	"github.com/labrun/labrun/netkit/etcdir"
 	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/resolver"
 )
 
 // This file is the world's name service: the files each world node sees in
@@ -50,6 +53,32 @@ func (l *Lab) worldFiles() error {
 			return err
 		}
 		n.binds = binds
+	}
+	return nil
+}
+
+// serveZone starts the lab's resolver on the internet node: an
+// authoritative server for LabZone on port 53 of LabResolver, UDP and TCP.
+//
+// Equivalent to: a name server on 203.0.113.10:53 in node internet
+func (l *Lab) serveZone() error {
+	var udp net.PacketConn
+	var tcp net.Listener
+	addr := netip.AddrPortFrom(LabResolver, 53).String()
+	err := l.nodes[NodeInternet].ns.Do(func() (err error) {
+		if udp, err = net.ListenPacket("udp4", addr); err != nil {
+			return err
+		}
+		if tcp, err = net.Listen("tcp4", addr); err != nil {
+			udp.Close()
+		}
+		return err
+	})
+	if err == nil {
+		l.zone, err = resolver.ServeZone(udp, tcp, resolver.Zone{Records: LabZone, Logf: l.opts.Logf})
+	}
+	if err != nil {
+		return fmt.Errorf("starting the lab's resolver: %w", err)
 	}
 	return nil
 }
