@@ -54,7 +54,7 @@ type Container struct {
 	exited     bool          // the current main process has been reaped
 	sandboxed  bool          // a start got as far as Docker's sandbox (see Start)
 	lastStart  startOutcome  // how the last start ended (inspect shows what it left)
-	names      names         // its name service (see dns.go)
+	names      nameService   // its name service (see dns.go)
 }
 
 // startOutcome is how a container's last start ended: what Docker's

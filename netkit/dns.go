@@ -27,8 +27,8 @@ import (
 // resolverAddr is the embedded resolver's address in every container.
 var resolverAddr = netip.MustParseAddr("127.0.0.11")
 
-// names is what a running container holds of the name service.
-type names struct {
+// nameService is what a running container holds of the name service.
+type nameService struct {
 	srv *resolver.Server
 	// resolvSum is the sum of the resolv.conf labrun wrote last: a file the
 	// user changed since is left alone (Docker's resolv.conf.hash).
@@ -121,7 +121,7 @@ func (c *Container) namesFiles() (map[string]string, bool, error) {
 		}
 	}
 	return map[string]string{etcResolvConf: string(rc.File), etcHosts: string(etcfiles.Hosts(ho)),
-		etcHostname: string(etcfiles.Hostname(hostname))}, internal, nil
+		etcHostname: string(etcfiles.Hostname(hostname))}, internal && !rc.NoResolver, nil
 }
 
 // hostGateways are the addresses host-gateway stands for: the default
@@ -406,4 +406,11 @@ func (c *Container) binds() []initproc.Bind {
 		return nil
 	}
 	return c.node.binds
+}
+
+// DNSNames is temporary: until the aliases land.
+func (c *Container) DNSNames(network string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return dedup([]string{c.Name, c.ID[:12], c.hostname})
 }

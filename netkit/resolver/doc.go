@@ -1,6 +1,6 @@
 // Package resolver is Docker's embedded DNS server (the 127.0.0.11 of every
-// container on a user-defined network), and a small authoritative server
-// for the lab's own name service, both on github.com/miekg/dns.
+// container on a user-defined network), and the small server of the lab's
+// own name service, both on github.com/miekg/dns.
 //
 // A [Server] answers one container's queries on a UDP socket and a TCP
 // listener that the caller opened in the container's network namespace
@@ -31,8 +31,8 @@
 // switches namespaces. Host upstreams are skipped while no endpoint of the
 // container has external access (an --internal network).
 //
-// A [ZoneServer] ([ServeZone]) is an authoritative server for a fixed set
-// of names: their A, AAAA and PTR records, NXDOMAIN for every other name.
+// A [ZoneServer] ([ServeZone]) answers, as a provider's resolver would
+// (RA set, AA clear), for a fixed set of names: their A, AAAA and PTR records, NXDOMAIN for every other name.
 // The lab runs one as the upstream its containers' resolvers forward to.
 //
 // The package is not a general DNS server: no recursion, no caching, no

@@ -23,8 +23,9 @@ type Zone struct {
 	Logf func(format string, args ...any)
 }
 
-// ZoneServer is an authoritative DNS server for a fixed set of names: the
-// lab's own name service, which the containers' resolvers forward to.
+// ZoneServer is the lab's own name service, which the containers'
+// resolvers forward to: it answers as a provider's recursive resolver
+// would, from a fixed set of names, and NXDOMAIN for every other.
 type ZoneServer struct {
 	*serving
 	names map[string][]netip.Addr // lower case, no trailing dot
@@ -33,8 +34,8 @@ type ZoneServer struct {
 }
 
 // ServeZone starts serving z on udp and tcp, which the caller opened and
-// which the ZoneServer owns from then on. Every answer is authoritative
-// (AA set, RA clear): the names' A, AAAA and PTR records; NODATA for
+// which the ZoneServer owns from then on. Every answer is a recursive
+// resolver's (RA set, AA clear): the names' A, AAAA and PTR records; NODATA for
 // another type of one of its names; NXDOMAIN for every other name. It
 // never refuses a query.
 func ServeZone(udp net.PacketConn, tcp net.Listener, z Zone) (*ZoneServer, error) {
@@ -73,7 +74,10 @@ func (s *ZoneServer) serveDNS(w dns.ResponseWriter, q *dns.Msg) {
 	}
 	question := q.Question[0]
 	m := new(dns.Msg).SetReply(q)
-	m.Authoritative = true
+	// A provider's recursive resolver: the answers are not its own
+	// (AA clear), and it recurses (RA set), as nslookup's
+	// "Non-authoritative answer:" shows.
+	m.RecursionAvailable = true
 	hdr := dns.RR_Header{Name: question.Name, Rrtype: question.Qtype, Class: dns.ClassINET, Ttl: zoneTTL}
 	name := strings.ToLower(strings.TrimSuffix(question.Name, "."))
 	addrs, known := s.names[name]
