@@ -7,6 +7,7 @@ import (
 
 	"github.com/labrun/labrun/netkit/etcdir"
 	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/resolver"
 )
 
@@ -57,15 +58,21 @@ func (l *Lab) worldFiles() error {
 	return nil
 }
 
-// serveZone starts the lab's resolver on the internet node: an
-// authoritative server for LabZone on port 53 of LabResolver, UDP and TCP.
+// serveZone starts the lab's resolver on the internet node.
+func (l *Lab) serveZone() (err error) {
+	l.zone, err = ServeLabResolver(l.nodes[NodeInternet].ns, l.opts.Logf)
+	return err
+}
+
+// ServeLabResolver starts the lab's resolver in namespace ns, which must
+// have the address LabResolver: LabZone on port 53, UDP and TCP.
 //
 // Equivalent to: a name server on 203.0.113.10:53 in node internet
-func (l *Lab) serveZone() error {
+func ServeLabResolver(ns *netns.NS, logf func(string, ...any)) (*resolver.ZoneServer, error) {
 	var udp net.PacketConn
 	var tcp net.Listener
 	addr := netip.AddrPortFrom(LabResolver, 53).String()
-	err := l.nodes[NodeInternet].ns.Do(func() (err error) {
+	err := ns.Do(func() (err error) {
 		if udp, err = net.ListenPacket("udp4", addr); err != nil {
 			return err
 		}
@@ -74,13 +81,14 @@ func (l *Lab) serveZone() error {
 		}
 		return err
 	})
+	var z *resolver.ZoneServer
 	if err == nil {
-		l.zone, err = resolver.ServeZone(udp, tcp, resolver.Zone{Records: LabZone, Logf: l.opts.Logf})
+		z, err = resolver.ServeZone(udp, tcp, resolver.Zone{Records: LabZone, Logf: logf})
 	}
 	if err != nil {
-		return fmt.Errorf("starting the lab's resolver: %w", err)
+		return nil, fmt.Errorf("starting the lab's resolver: %w", err)
 	}
-	return nil
+	return z, nil
 }
 
 // writeBinds writes owner's files (target → text) and returns their binds,

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -118,6 +119,7 @@ type Engine struct {
 	Socket string
 
 	ns, peer *netns.NS
+	zone     io.Closer // the lab's resolver, in peer
 	cmd      *exec.Cmd
 	done     chan struct{}
 	cgroup   string // the engine's --cgroup-parent, below each hierarchy
@@ -169,6 +171,9 @@ func (e *Engine) start(ctx context.Context, dir, dockerd string, opts Options) e
 		return err
 	}
 	if err := plumb(e.ns, e.peer); err != nil {
+		return err
+	}
+	if e.zone, err = serveLabResolver(e.peer); err != nil {
 		return err
 	}
 	forward := "0"
@@ -275,6 +280,41 @@ func plumb(ns, peer *netns.NS) error {
 	return nil
 }
 
+// serveLabResolver makes peer the lab's gateway, on the LAN side, and its
+// resolver, so that the engine's resolvers forward as labrun's do: lan gets
+// the gateway's address, lo the resolver's, and the lab's zone is served
+// there (netkit.LabZone).
+//
+// Equivalent to: ip -n PEER addr add 192.168.190.2/24 dev lan; ip -n PEER
+// addr add 203.0.113.10/32 dev lo; a name server on 203.0.113.10:53
+func serveLabResolver(peer *netns.NS) (io.Closer, error) {
+	h, err := netlink.NewHandleAt(peer.Handle())
+	if err != nil {
+		return nil, fmt.Errorf("opening netlink in the engine's peer: %w", err)
+	}
+	defer h.Close()
+	for _, a := range []struct {
+		dev  string
+		addr netip.Prefix
+	}{{"lan", netip.PrefixFrom(Gateway, HostAddr.Bits())}, {"lo", netip.PrefixFrom(netkit.LabResolver, 32)}} {
+		l, err := h.LinkByName(a.dev)
+		if err == nil {
+			na, _ := netlink.ParseAddr(a.addr.String())
+			if err = h.AddrAdd(l, na); err == nil {
+				err = h.LinkSetUp(l)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("adding %s to the peer's %s: %w", a.addr, a.dev, err)
+		}
+	}
+	z, err := netkit.ServeLabResolver(peer, nil)
+	if err != nil {
+		return nil, err
+	}
+	return z, nil
+}
+
 // waitReady waits until the engine answers /_ping, or it died, or the
 // deadline passed.
 func (e *Engine) waitReady(ctx context.Context, limit time.Duration) error {
@@ -359,6 +399,9 @@ func (e *Engine) Close() error {
 	}
 	if e.ns != nil {
 		e.ns.Close()
+	}
+	if e.zone != nil {
+		e.zone.Close()
 	}
 	if e.peer != nil {
 		e.peer.Close()
