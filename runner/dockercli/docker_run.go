@@ -238,7 +238,7 @@ func (d *dockerCtx) execIn(c *netkit.Container, argv, extraEnv []string, tty boo
 		env = append(env, "TERM=xterm")
 	}
 	env = append(env, extraEnv...)
-	cmd, err := c.Exec(env, argv...)
+	cmd, err := c.Exec(env, images.Argv(argv, exec.LookPath)...)
 	if err != nil {
 		if errors.Is(err, netkit.ErrInvalid) {
 			// The runtime's own message (command not found), printed raw.

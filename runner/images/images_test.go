@@ -1,6 +1,7 @@
 package images
 
 import (
+	"os/exec"
 	"regexp"
 	"testing"
 	"time"
@@ -96,4 +97,27 @@ func TestLookupReturnsCopy(t *testing.T) {
 	im.Expose[0].Num = 9999
 	again, _ := Lookup("web-ssh")
 	require.Equal(t, uint16(22), again.Expose[0].Num, "modifying a looked-up image changed the catalogue: %v", again.Expose)
+}
+
+// TestArgv: a program the machine has runs as it is; one it lacks runs as
+// busybox's applet, when busybox has it; anything else is left for the
+// runtime's "executable file not found".
+func TestArgv(t *testing.T) {
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("no busybox on this machine")
+	}
+	look := func(name string) (string, error) {
+		if name == "busybox" {
+			return bb, nil
+		}
+		if name == "cat" {
+			return "/bin/cat", nil
+		}
+		return "", exec.ErrNotFound
+	}
+	assert.Equal(t, []string{"cat", "/etc/hosts"}, Argv([]string{"cat", "/etc/hosts"}, look))
+	assert.Equal(t, []string{bb, "nslookup", "web"}, Argv([]string{"nslookup", "web"}, look))
+	assert.Equal(t, []string{"nosuchtool"}, Argv([]string{"nosuchtool"}, look))
+	assert.Equal(t, []string{"/bin/nslookup"}, Argv([]string{"/bin/nslookup"}, look))
 }

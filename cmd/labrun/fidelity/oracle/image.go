@@ -13,8 +13,9 @@ import (
 )
 
 // ImageTar is a root file system with busybox (Debian's busybox-static) as
-// /bin/busybox and /bin/sh, a tar for docker import: the image of the
-// fidelity cases and the benchmarks, without a registry.
+// /bin/busybox, and /bin/sh and the applets the cases run (applets) as
+// links to it, as busybox's image has them: a tar for docker import, the
+// image of the fidelity cases and the benchmarks, without a registry.
 func ImageTar() ([]byte, error) {
 	bb, err := exec.LookPath("busybox")
 	if err != nil {
@@ -32,6 +33,9 @@ func ImageTar() ([]byte, error) {
 		{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
 		{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777},
 	}
+	for _, a := range applets {
+		hdrs = append(hdrs, &tar.Header{Name: "bin/" + a, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777})
+	}
 	for _, h := range hdrs {
 		h.ModTime = time.Unix(0, 0)
 		if err := tw.WriteHeader(h); err != nil {
@@ -46,6 +50,9 @@ func ImageTar() ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// applets are the busybox applets the fidelity cases run.
+var applets = []string{"cat", "env", "grep", "hostname", "nslookup", "ping", "sleep", "sort", "wget"}
 
 // Import imports the image ImageTar makes as name, with Dockerfile
 // instructions (`EXPOSE 80/tcp`), through docker.
