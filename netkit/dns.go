@@ -48,10 +48,11 @@ func (c *Container) userNetworkedLocked() bool {
 }
 
 // writeNames writes the container's /etc files and binds them in its
-// commands; on a user-defined network it also starts its resolver.
+// commands; on a user-defined network it also starts its resolver, once
+// started (which waits for one that Start began meanwhile) has returned.
 // A container in another's namespace (container: mode) sees that one's
 // files, as in Docker.
-func (c *Container) writeNames() error {
+func (c *Container) writeNames(started func() error) error {
 	e, o := c.e, c.opts
 	c.mu.Lock()
 	node := c.node
@@ -76,7 +77,13 @@ func (c *Container) writeNames() error {
 	c.names.resolvSum = sha256.Sum256([]byte(files[etcResolvConf]))
 	c.mu.Unlock()
 	node.binds = binds
-	if internal {
+	if err := started(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	running := c.names.srv != nil
+	c.mu.Unlock()
+	if internal && !running {
 		return c.startResolver()
 	}
 	return nil

@@ -1,10 +1,11 @@
 package netkit_test
 
 import (
+	"fmt"
 	"net"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/require"
@@ -86,5 +87,23 @@ func BenchmarkLookupUnknown(b *testing.B) {
 		if m := lookup(b, lab, cli, "nosuch.example.test"); m.Rcode != dns.RcodeNameError {
 			b.Fatalf("rcode %s", dns.RcodeToString[m.Rcode])
 		}
+	}
+}
+
+// BenchmarkRunUserNetwork: BenchmarkRun on a user-defined network, where
+// each container also gets its embedded resolver and the resolver's NAT
+// rules in its namespace.
+func BenchmarkRunUserNetwork(b *testing.B) {
+	_, e := benchLab(b)
+	_, err := e.CreateNetwork(netkit.NetworkOptions{Name: "app"})
+	require.NoError(b, err)
+	i := 0
+	for b.Loop() {
+		o := published(b, fmt.Sprintf("r%d", i), 20000+i%40000)
+		o.Network = netkit.Mode{Network: "app"}
+		if _, err := e.Run(o); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labrun/labrun/netkit/batch"
@@ -43,6 +44,8 @@ func (c *Container) Start() (err error) {
 	// endpoint's address granted (see release.Release.KeepSandbox and
 	// FailedStartNetworks).
 	sandboxed := false
+	// resolver waits for the embedded resolver started meanwhile, if any.
+	resolver := func() error { return nil }
 	defer func() {
 		if err != nil {
 			c.teardown(announced{})
@@ -132,6 +135,15 @@ func (c *Container) Start() (err error) {
 			if rerr != nil {
 				return e.setupError(rerr)
 			}
+			// A user-defined network's embedded resolver needs only
+			// the namespace: it starts meanwhile too (its rules cost an
+			// iptables-restore), and is waited for before any return.
+			if !n.Default {
+				resolved := make(chan error, 1)
+				go func() { resolved <- c.startResolver() }()
+				resolver = sync.OnceValue(func() error { return <-resolved })
+				defer resolver()
+			}
 			// Except when a port is published on a loopback address:
 			// its raw DROP rule follows the endpoint's, as in Docker
 			// (libnetwork adds the endpoint's at join, the port's at
@@ -177,14 +189,14 @@ func (c *Container) Start() (err error) {
 				return e.setupError(perr)
 			}
 			if launched != nil {
-				if err := c.writeNames(); err != nil {
+				if err := c.writeNames(resolver); err != nil {
 					return err
 				}
 				return c.running()
 			}
 		}
 	}
-	if err := c.writeNames(); err != nil {
+	if err := c.writeNames(resolver); err != nil {
 		return err
 	}
 	return c.startProcess()
