@@ -59,6 +59,9 @@ func (c *Container) Start() (err error) {
 		}
 		c.mu.Unlock()
 	}()
+	if err := c.checkLinks(); err != nil {
+		return err
+	}
 	switch o.Network.Kind {
 	case ModeHost:
 		node = &Node{Name: c.Name, ns: e.host.ns, nl: e.host.nl, shared: true}
@@ -132,6 +135,7 @@ func (c *Container) Start() (err error) {
 			if rerr != nil {
 				return e.setupError(rerr)
 			}
+			ep.aliases = o.Aliases
 			// Except when a port is published on a loopback address:
 			// its raw DROP rule follows the endpoint's, as in Docker
 			// (libnetwork adds the endpoint's at join, the port's at
