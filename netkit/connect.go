@@ -1,9 +1,11 @@
 package netkit
 
+import "github.com/labrun/labrun/netkit/ipam"
+
 // Connect attaches a running container to another network (ethN), as
 // docker network connect does.
 //
-// Equivalent to: docker network connect [--ip IP] NETWORK CONTAINER
+// Equivalent to: docker network connect [--ip IP] [--alias ALIAS] NETWORK CONTAINER
 func (e *Engine) Connect(network, container string, o ConnectOptions) error {
 	ip := o.IP
 	n, c, err := e.networkAndContainer(network, container)
@@ -13,14 +15,23 @@ func (e *Engine) Connect(network, container string, o ConnectOptions) error {
 	if c.opts.Network.Kind == ModeHost || c.opts.Network.Kind == ModeContainer || c.opts.Network.Kind == ModeNone {
 		return derr(ErrInvalid, "container sharing network namespace with another container or host cannot be connected to any other network")
 	}
-	if ip.IsValid() && (!n.UserSubnet || n.Default) {
-		if n.Default {
-			return derr(ErrInvalid, "user specified IP address is supported on user defined networks only")
+	if e.opts.EndpointSettingsErrors() {
+		if err := e.endpointError(n, ip, len(o.Aliases) > 0); err != nil {
+			return derr(ErrInvalid, "%s", err)
 		}
-		return derr(ErrInvalid, "user specified IP address is supported only when connecting to networks with user configured subnets")
-	}
-	if ip.IsValid() && !n.Subnet.Contains(ip) {
-		return derr(ErrInvalid, "no configured subnet or ip-range contain the IP address %s", ip)
+	} else {
+		// Before API 1.44, one reason (moby/moby v20.10.24
+		// daemon/container_operations.go validateNetworkingConfig).
+		switch {
+		case ip.IsValid() && n.Default:
+			return derr(ErrInvalid, "user specified IP address is supported on user defined networks only")
+		case len(o.Aliases) > 0 && n.Default:
+			return derr(ErrInvalid, "%s", ipam.AliasOnPredefined)
+		case ip.IsValid() && !n.UserSubnet:
+			return derr(ErrInvalid, "user specified IP address is supported only when connecting to networks with user configured subnets")
+		case ip.IsValid() && !n.Subnet.Contains(ip):
+			return derr(ErrInvalid, "no configured subnet or ip-range contain the IP address %s", ip)
+		}
 	}
 	c.mu.Lock()
 	for _, ep := range c.endpoints {
@@ -46,7 +57,7 @@ func (e *Engine) Connect(network, container string, o ConnectOptions) error {
 	if !running {
 		return derr(ErrNotRunning, "container %s is not running", c.ID)
 	}
-	ep, err := c.attach(n, ip, gateway)
+	ep, err := c.attach(n, ip, append([]string{}, o.Aliases...), gateway)
 	if err != nil {
 		return err
 	}

@@ -158,8 +158,17 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 	var warnings []string
 	switch o.Network.Kind {
 	case ModeContainer:
-		if o.Hostname != "" {
+		// In moby/moby v28.5.2 runconfig/hostconfig.go
+		// validateNetContainerMode's order.
+		switch {
+		case o.Hostname != "":
 			return nil, derr(ErrInvalid, "conflicting options: hostname and the network mode")
+		case len(o.Links) > 0:
+			return nil, derr(ErrInvalid, "conflicting options: container type network can't be used with links. This would result in undefined behavior")
+		case len(o.DNS) > 0:
+			return nil, derr(ErrInvalid, "conflicting options: dns and the network mode")
+		case len(o.ExtraHosts) > 0:
+			return nil, derr(ErrInvalid, "conflicting options: custom host-to-IP mapping and the network mode")
 		}
 		if len(o.Publish) > 0 || o.PublishAll {
 			return nil, derr(ErrInvalid, "conflicting options: port publishing and the container type network mode")
@@ -168,6 +177,9 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 			return nil, derr(ErrInvalid, "conflicting options: port exposing and the container type network mode")
 		}
 	case ModeHost:
+		if len(o.Links) > 0 {
+			return nil, derr(ErrInvalid, "conflicting options: host type networking can't be used with links. This would result in undefined behavior")
+		}
 		if len(o.Publish) > 0 || o.PublishAll {
 			warnings = append(warnings, "Published ports are discarded when using host network mode")
 			o.Publish, o.PublishAll = nil, false
@@ -227,6 +239,14 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 			return nil, err
 		}
 	}
+	links, err := e.linkChildrenLocked(o)
+	if err != nil {
+		return nil, err
+	}
+	o.Links = links
+	if len(links) > 0 && !o.userDefined() && o.Network.Kind == ModeBridge && e.opts.LinksDeprecated() {
+		warnings = append(warnings, "Links on the default bridge network are deprecated and will be removed in a future release. Use a custom network instead.")
+	}
 	c := &Container{ID: id, Name: o.Name, Created: time.Now(), opts: o, e: e, state: stateCreated, Warnings: warnings}
 	e.containers = append(e.containers, c)
 	return c, nil
@@ -243,13 +263,13 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 func (e *Engine) checkIP(n *Network, ip netip.Addr) error {
 	static := n.UserSubnet || n.staticPool
 	if e.opts.EndpointIPTexts29() {
-		if err := ipam.EndpointIPError29(n.Default, n.Subnet, ip); err != nil {
+		if err := ipam.EndpointIPError29(n.Default, n.Subnet, ip, ""); err != nil {
 			return derr(ErrInvalid, "invalid config for network %s: %s", n.Name, err)
 		}
 		return nil
 	}
 	if e.opts.EndpointSettingsErrors() {
-		if err := ipam.EndpointIPError(n.Default, static, n.Subnet, ip); err != nil {
+		if err := ipam.EndpointIPError(n.Default, static, n.Subnet, ip, ""); err != nil {
 			return derr(ErrInvalid, "invalid config for network %s: %s", n.Name, err)
 		}
 		return nil

@@ -414,10 +414,3 @@ func (c *Container) binds() []initproc.Bind {
 	}
 	return c.node.binds
 }
-
-// DNSNames is temporary: until the aliases land.
-func (c *Container) DNSNames(network string) []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return dedup([]string{c.Name, c.ID[:12], c.hostname})
-}

@@ -22,6 +22,9 @@ type endpoint struct {
 	addr     netip.Addr
 	mac      net.HardwareAddr
 	reqIP    netip.Addr // --ip
+	// aliases are its network-scoped aliases: docker run's
+	// --network-alias, or network connect's --alias (never nil then).
+	aliases []string
 	// connected: docker network connect made it, whose CLI sends an
 	// IPAMConfig, Aliases and DriverOpts even when empty.
 	connected bool
@@ -29,18 +32,20 @@ type endpoint struct {
 
 // attach connects the container to a network: an address from IPAM, a veth
 // pair with ethN inside the container and vethXXXXXXX on the bridge, and the
-// default route via the gateway when gateway is set.
+// default route via the gateway when gateway is set; aliases are its
+// network-scoped aliases.
 //
 // Equivalent to: ip link add vethX type veth peer name ethN netns CTR;
 // ip link set vethX master BR up;
 // ip netns exec CTR sysctl -w net.ipv6.conf.ethN.disable_ipv6=1;
 // ip -n CTR addr add IP/BITS dev ethN;
 // ip -n CTR link set ethN up; ip -n CTR route add default via GW
-func (c *Container) attach(n *Network, req netip.Addr, gateway bool) (*endpoint, error) {
+func (c *Container) attach(n *Network, req netip.Addr, aliases []string, gateway bool) (*endpoint, error) {
 	ep, err := c.reserve(n, req)
 	if err != nil {
 		return nil, err
 	}
+	ep.aliases = aliases
 	if err := c.plumb(ep, gateway); err != nil {
 		n.pool.Release(ep.addr)
 		return nil, err

@@ -66,11 +66,13 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 		Id: c.ID, Created: timeJSON(c.Created), Path: cmd, Args: append([]string{}, argv[1:]...), State: st,
 		Image: "sha256:" + imageID, Name: "/" + c.Name, Driver: "overlay2", Platform: "linux",
 		HostConfig: HostConfig{NetworkMode: o.Network.String(), PortBindings: map[string][]PortBindingJSON{},
-			AutoRemove: o.Remove, PublishAllPorts: o.PublishAll},
-		Config: ContainerConfig{Hostname: c.hostname, Cmd: argv, Image: o.Image},
+			AutoRemove: o.Remove, PublishAllPorts: o.PublishAll, Dns: []string{},
+			DnsOptions: append([]string{}, o.DNSOptions...), DnsSearch: append([]string{}, o.DNSSearch...),
+			ExtraHosts: o.ExtraHosts, Links: c.links(false)},
+		Config: ContainerConfig{Hostname: c.configHostname(), Domainname: o.Domainname, Cmd: argv, Image: o.Image},
 	}
-	if j.Config.Hostname == "" {
-		j.Config.Hostname = c.ID[:12]
+	for _, a := range o.DNS {
+		j.HostConfig.Dns = append(j.HostConfig.Dns, a.String())
 	}
 	for _, b := range o.Publish {
 		k := b.Container.String()
@@ -147,15 +149,18 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 			if ep.reqIP.IsValid() {
 				es.IPAMConfig.IPv4Address = ep.reqIP.String()
 			}
+			es.Aliases = append(es.Aliases, ep.aliases...)
 			if ep.connected {
 				// docker network connect sends an IPAMConfig, Aliases and
 				// DriverOpts, empty or not (docker/cli cli/command/network/
 				// connect.go runConnect, v28.2.2); the daemon keeps them.
-				es.Aliases, es.DriverOpts = []string{}, map[string]string{}
+				es.Aliases, es.DriverOpts = append([]string{}, ep.aliases...), map[string]string{}
+			} else {
+				es.Links = c.links(true)
 			}
 			c.nameSettings(es, ep.net, api)
 			if !ep.net.Default && api >= shapes.AliasShortID && client < shapes.AliasShortID {
-				es.Aliases = dedup(append(es.Aliases, c.ID[:12], j.Config.Hostname))
+				es.Aliases = names.Dedup(append(es.Aliases, c.ID[:12], j.Config.Hostname))
 			}
 			ns.Networks[ep.net.Name] = es
 			if i == 0 && ep.net.Default {
@@ -170,7 +175,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 			// and cleanOperationalData, v28.5.2). A network that does
 			// not exist leaves the request alone.
 			name := o.Network.String()
-			es := &EndpointSettings{API: api}
+			es := &EndpointSettings{API: api, Aliases: append([]string(nil), o.Aliases...), Links: c.links(true)}
 			if o.IP.IsValid() {
 				es.IPAMConfig = &EndpointIPAMConfig{IPv4Address: o.IP.String()}
 			}
@@ -199,20 +204,19 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 	return j
 }
 
-// nameSettings sets the names of the container on network n in es:
-// none on the default bridge, the short ID as an alias up to API 1.43,
-// DNSNames after. Caller holds c.mu.
+// nameSettings sets the names of the container on network n in es, whose
+// Aliases are the requested ones: none on the default bridge, the short
+// ID as an alias after them up to API 1.43, DNSNames after (see
+// DNSNames). Caller holds c.mu.
 func (c *Container) nameSettings(es *EndpointSettings, n *Network, api int) {
 	switch {
 	case n.Default:
 	case api <= apiShortIDAlias:
-		// Before DNSNames (API 1.44), the short ID was an alias.
-		es.Aliases = append(es.Aliases, c.ID[:12])
+		// Before DNSNames (API 1.44), the short ID and the hostname
+		// were aliases.
+		es.Aliases = names.LegacyAliases(es.Aliases, c.Name, c.ID, c.configHostname())
 	default:
-		es.DNSNames = []string{c.Name, c.ID[:12]}
-		if c.hostname != "" && c.hostname != c.ID[:12] && c.hostname != c.Name {
-			es.DNSNames = append(es.DNSNames, c.hostname)
-		}
+		es.DNSNames = names.DNSNames(c.Name, es.Aliases, c.ID, c.configHostname())
 	}
 }
 
@@ -338,20 +342,6 @@ func HostNetworks() []NetworkJSON {
 		out = append(out, NetworkJSON{Name: name, Id: pseudoNetworkID(name), Scope: "local", Driver: driver,
 			IPAM: IPAMJSON{Driver: "default", Config: []IPAMConfig{}}, Containers: map[string]NetworkContainer{},
 			Options: map[string]string{}, Labels: map[string]string{}})
-	}
-	return out
-}
-
-// dedup drops the repeats of a list, keeping the first of each
-// (moby/moby internal/sliceutil.Dedup).
-func dedup(xs []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, x := range xs {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
 	}
 	return out
 }

@@ -62,6 +62,9 @@ func (c *Container) Start() (err error) {
 		}
 		c.mu.Unlock()
 	}()
+	if err := c.checkLinks(); err != nil {
+		return err
+	}
 	switch o.Network.Kind {
 	case ModeHost:
 		node = &Node{Name: c.Name, ns: e.host.ns, nl: e.host.nl, shared: true}
@@ -135,6 +138,7 @@ func (c *Container) Start() (err error) {
 			if rerr != nil {
 				return e.setupError(rerr)
 			}
+			ep.aliases = o.Aliases
 			// A user-defined network's embedded resolver needs only
 			// the namespace: it starts meanwhile too (its rules cost an
 			// iptables-restore), and is waited for before any return.

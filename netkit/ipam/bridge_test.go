@@ -47,15 +47,15 @@ func TestDefaultBridgeConf(t *testing.T) {
 // net_run_ip_default_bridge).
 func TestEndpointIPError(t *testing.T) {
 	sub, ip := netip.MustParsePrefix("10.99.1.0/24"), netip.MustParseAddr("10.99.1.50")
-	assert.NoError(t, EndpointIPError(false, true, sub, ip), "user subnet, address in it")
-	assert.EqualError(t, EndpointIPError(true, false, sub, ip), "invalid endpoint settings:\n"+
+	assert.NoError(t, EndpointIPError(false, true, sub, ip, ""), "user subnet, address in it")
+	assert.EqualError(t, EndpointIPError(true, false, sub, ip, ""), "invalid endpoint settings:\n"+
 		"* user specified IP address is supported on user defined networks only\n"+
 		"* user specified IP address is supported only when connecting to networks with user configured subnets")
-	assert.EqualError(t, EndpointIPError(true, true, sub, ip), "invalid endpoint settings:\n"+
+	assert.EqualError(t, EndpointIPError(true, true, sub, ip, ""), "invalid endpoint settings:\n"+
 		"user specified IP address is supported on user defined networks only")
-	assert.EqualError(t, EndpointIPError(false, false, sub, ip), "invalid endpoint settings:\n"+
+	assert.EqualError(t, EndpointIPError(false, false, sub, ip, ""), "invalid endpoint settings:\n"+
 		"user specified IP address is supported only when connecting to networks with user configured subnets")
-	assert.EqualError(t, EndpointIPError(false, true, sub, netip.MustParseAddr("10.98.0.1")), "invalid endpoint settings:\n"+
+	assert.EqualError(t, EndpointIPError(false, true, sub, netip.MustParseAddr("10.98.0.1"), ""), "invalid endpoint settings:\n"+
 		"no configured subnet or ip-range contain the IP address 10.98.0.1")
 }
 
@@ -63,9 +63,26 @@ func TestEndpointIPError(t *testing.T) {
 // bridge, none for a user network without a configured subnet.
 func TestEndpointIPError29(t *testing.T) {
 	sub, ip := netip.MustParsePrefix("172.17.0.0/16"), netip.MustParseAddr("172.17.0.50")
-	assert.EqualError(t, EndpointIPError29(true, sub, ip), "invalid endpoint settings:\n"+
+	assert.EqualError(t, EndpointIPError29(true, sub, ip, ""), "invalid endpoint settings:\n"+
 		"user-specified IP address is supported on user-defined networks only")
-	assert.NoError(t, EndpointIPError29(false, sub, ip))
-	assert.EqualError(t, EndpointIPError29(false, sub, netip.MustParseAddr("10.0.0.1")), "invalid endpoint settings:\n"+
+	assert.NoError(t, EndpointIPError29(false, sub, ip, ""))
+	assert.EqualError(t, EndpointIPError29(false, sub, netip.MustParseAddr("10.0.0.1"), ""), "invalid endpoint settings:\n"+
 		"no configured subnet contains IP address 10.0.0.1")
+}
+
+// TestEndpointAliasError: network connect --alias on the default bridge,
+// alone and with --ip, in the daemon's order (seen on 28.5.2 and 29.8.1).
+func TestEndpointAliasError(t *testing.T) {
+	sub, ip := netip.MustParsePrefix("172.17.0.0/16"), netip.MustParseAddr("172.17.0.50")
+	assert.EqualError(t, EndpointIPError(true, false, sub, netip.Addr{}, AliasOnPredefined), "invalid endpoint settings:\n"+
+		"network-scoped alias is supported only for containers in user defined networks")
+	assert.EqualError(t, EndpointIPError(true, false, sub, ip, AliasOnPredefined), "invalid endpoint settings:\n"+
+		"* user specified IP address is supported on user defined networks only\n"+
+		"* network-scoped alias is supported only for containers in user defined networks\n"+
+		"* user specified IP address is supported only when connecting to networks with user configured subnets")
+	assert.EqualError(t, EndpointIPError29(true, sub, ip, AliasOnPredefined29), "invalid endpoint settings:\n"+
+		"* user-specified IP address is supported on user-defined networks only\n"+
+		"* network-scoped aliases are only supported for user-defined networks")
+	assert.NoError(t, EndpointIPError(false, false, sub, netip.Addr{}, ""), "no address, no alias")
+	assert.NoError(t, EndpointIPError29(false, sub, netip.Addr{}, ""), "no address, no alias")
 }

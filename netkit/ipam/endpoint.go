@@ -15,13 +15,20 @@ import (
 // given (static false) refuses it too; else the address must lie in the
 // subnet (moby/moby daemon/container_operations.go
 // validateEndpointSettings and api/types/network/endpoint.go
-// validateEndpointIPAddress, v28.5.2). It is nil when the address is fine.
-func EndpointIPError(predefined, static bool, subnet netip.Prefix, ip netip.Addr) error {
+// validateEndpointIPAddress, v28.5.2). No address (ip not valid) has no
+// reason. alias is the reason of network-scoped aliases asked of a
+// predefined network (AliasOnPredefined, AliasOnPredefined29), or "",
+// which comes second. It is nil when the request is fine.
+func EndpointIPError(predefined, static bool, subnet netip.Prefix, ip netip.Addr, alias string) error {
 	var errs []string
-	if predefined {
+	if predefined && ip.IsValid() {
 		errs = append(errs, "user specified IP address is supported on user defined networks only")
 	}
+	if alias != "" {
+		errs = append(errs, alias)
+	}
 	switch {
+	case !ip.IsValid():
 	case !static:
 		errs = append(errs, "user specified IP address is supported only when connecting to networks with user configured subnets")
 	case !subnet.Contains(ip):
@@ -35,16 +42,29 @@ func EndpointIPError(predefined, static bool, subnet netip.Prefix, ip netip.Addr
 // address, and the address must lie in the network's subnet, whether or
 // not its subnet was given (moby/moby v2.0.0-beta.24
 // daemon/container_operations.go validateEndpointSettings).
-func EndpointIPError29(predefined bool, subnet netip.Prefix, ip netip.Addr) error {
+func EndpointIPError29(predefined bool, subnet netip.Prefix, ip netip.Addr, alias string) error {
 	var errs []string
-	if predefined {
+	if predefined && ip.IsValid() {
 		errs = append(errs, "user-specified IP address is supported on user-defined networks only")
 	}
-	if !subnet.Contains(ip) {
+	if alias != "" {
+		errs = append(errs, alias)
+	}
+	if ip.IsValid() && !subnet.Contains(ip) {
 		errs = append(errs, fmt.Sprintf("no configured subnet contains IP address %s", ip))
 	}
 	return endpointSettingsError(errs)
 }
+
+// The daemon's reason for network-scoped aliases (docker network connect
+// --alias) on a predefined network: up to 28 (moby/moby v28.5.2
+// runconfig/errors.go ErrUnsupportedNetworkAndAlias, the same in
+// v20.10.24), and from 29.0 (moby/moby docker-v29.0.0
+// daemon/container_operations.go validateEndpointSettings).
+const (
+	AliasOnPredefined   = "network-scoped alias is supported only for containers in user defined networks"
+	AliasOnPredefined29 = "network-scoped aliases are only supported for user-defined networks"
+)
 
 // endpointSettingsError joins an endpoint's reasons as the daemon does:
 // none is no error, one as it is, several as "* " lines, under "invalid

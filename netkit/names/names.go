@@ -1,7 +1,8 @@
 // Package names is netkit's room for the names and identifiers of Docker
 // objects: container and network IDs, the random container names Docker
-// gives, the container names Docker accepts, and the MAC addresses of the
-// links Docker makes. It is pure: no syscalls, no
+// gives, the container names Docker accepts, a container's DNS names,
+// aliases and links on a network, and the MAC addresses of the links
+// Docker makes. It is pure: no syscalls, no
 // engine state; the engine decides what a name conflicts with.
 package names
 

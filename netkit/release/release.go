@@ -323,3 +323,18 @@ func (r Release) RemoveErrorNamesRef() bool { return r.API() >= 50 }
 // 29.0 checks as 28 does; labrun knows no release between 29.0 (API 1.52)
 // and 29.8 (1.56).
 func (r Release) EndpointIPTexts29() bool { return r.API() >= 53 }
+
+// LinksDeprecated reports whether docker run (create) with --link on the
+// default bridge warns "Links on the default bridge network are
+// deprecated and will be removed in a future release. Use a custom
+// network instead." (29.0+; moby/moby docker-v29.0.0 daemon/create.go;
+// seen on 29.8.1, not on 28.5.2).
+func (r Release) LinksDeprecated() bool { return r.Era >= Era29 }
+
+// AliasTexts29 reports whether the refusal of network-scoped aliases on a
+// predefined network reads "network-scoped aliases are only supported for
+// user-defined networks" (29.0+, API 1.52; moby/moby docker-v29.0.0
+// daemon/container_operations.go validateEndpointSettings) rather than
+// "network-scoped alias is supported only for containers in user defined
+// networks" (seen on 28.5.2).
+func (r Release) AliasTexts29() bool { return r.API() >= 52 }

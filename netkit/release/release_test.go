@@ -85,9 +85,13 @@ func TestMinAPI(t *testing.T) {
 func TestEra29Behaviours(t *testing.T) {
 	for _, r := range []Release{{Era: Era27}, {Era: Era28}} {
 		assert.False(t, r.SubnetGateway() || r.InternalExposed() || r.FailedStartNetworks(), "%+v", r)
+		assert.False(t, r.LinksDeprecated() || r.AliasTexts29(), "%+v", r)
 	}
 	r := Release{Era: Era29}
 	assert.True(t, r.SubnetGateway() && r.InternalExposed() && r.FailedStartNetworks(), "29")
+	assert.True(t, r.LinksDeprecated() && r.AliasTexts29(), "29")
+	assert.False(t, Release{Era: Era28, APIVersion: "1.51"}.AliasTexts29(), "28.5 (1.51)")
+	assert.True(t, Release{Era: Era29, APIVersion: "1.52"}.AliasTexts29(), "29.0 (1.52)")
 }
 
 // TestTextReleases checks the releases whose error texts changed: the

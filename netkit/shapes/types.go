@@ -41,11 +41,18 @@ type ContainerState struct {
 	FinishedAt string
 }
 
-// HostConfig is the networking part of docker inspect's HostConfig.
+// HostConfig is the networking part of docker inspect's HostConfig. The
+// docker CLI sends Dns, DnsOptions and DnsSearch empty rather than null;
+// ExtraHosts and Links are null when none was given.
 type HostConfig struct {
 	NetworkMode     string
 	PortBindings    map[string][]PortBindingJSON
 	AutoRemove      bool
+	Dns             []string
+	DnsOptions      []string
+	DnsSearch       []string
+	ExtraHosts      []string
+	Links           []string
 	PublishAllPorts bool
 }
 

@@ -158,7 +158,9 @@ var dockerSubs = []*Subcommand{
 	{Name: "run", Aliases: []string{"container run"}, Use: "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Create and run a new container from an image",
 		Note: "Options: -d, -i, -t, --rm, --name, -h/--hostname, -p/--publish, -P/--publish-all, --expose, " +
-			"--net/--network (bridge, host, none, container:NAME, or a network's name), --ip, -e/--env. " +
+			"--net/--network (bridge, host, none, container:NAME, or a network's name), --ip, -e/--env, " +
+			"--domainname, --network-alias, --link, --dns, --dns-search, --dns-option, --add-host (checked, and " +
+			"shown by docker inspect, as Docker does). " +
 			"IMAGE is one of the built-in images (`docker images`). With -d it prints the full container ID " +
 			"and returns once the container's listeners accept connections. Without -d, a COMMAND runs in the " +
 			"container in the foreground (its output printed, its exit status returned) and the container then " +
@@ -205,7 +207,7 @@ var dockerSubs = []*Subcommand{
 	{Name: "network rm", Aliases: []string{"network remove"}, Use: "network rm NETWORK [NETWORK...]",
 		Short: "Remove one or more networks", run: dockerNetworkRm},
 	{Name: "network connect", Use: "network connect [OPTIONS] NETWORK CONTAINER",
-		Short: "Connect a container to a network", Note: "Options: --ip.", run: dockerNetworkConnect},
+		Short: "Connect a container to a network", Note: "Options: --ip, --alias.", run: dockerNetworkConnect},
 	{Name: "network disconnect", Use: "network disconnect [OPTIONS] NETWORK CONTAINER",
 		Short: "Disconnect a container from a network", Note: "Options: -f/--force.", run: dockerNetworkDisconnect},
 }

@@ -20,10 +20,12 @@ import (
 // runFlags is a parsed docker run command line.
 type runFlags struct {
 	detach, interactive, tty, rm, publishAll bool
-	name, hostname, network, ip              string
+	name, hostname, domainname, network, ip  string
 	publish, expose, env                     []string
-	image                                    string
-	command                                  []string
+	// The name options, as the CLI's validators left them (opts.go).
+	aliases, links, dns, dnsSearch, dnsOptions, extraHosts []string
+	image                                                  string
+	command                                                []string
 }
 
 // parseRunFlags parses docker run's flags. As in Docker, the first argument
@@ -47,6 +49,16 @@ func parseRunFlags(args []string) (runFlags, error) {
 	fs.List(&nets, "", "network")
 	fs.String(&f.ip, "", "ip")
 	fs.List(&f.env, "e", "env")
+	fs.String(&f.domainname, "", "domainname")
+	// --net-alias and --dns-opt are the CLI's hidden old spellings.
+	fs.List(&f.aliases, "", "network-alias")
+	fs.List(&f.aliases, "", "net-alias")
+	fs.CheckedList(&f.links, "", "link", validateLink)
+	fs.CheckedList(&f.dns, "", "dns", validateIPAddress)
+	fs.CheckedList(&f.dnsSearch, "", "dns-search", validateDNSSearch)
+	fs.List(&f.dnsOptions, "", "dns-option")
+	fs.List(&f.dnsOptions, "", "dns-opt")
+	fs.CheckedList(&f.extraHosts, "", "add-host", validateExtraHost)
 	rest, err := fs.Parse(args)
 	if err != nil {
 		return f, err
@@ -92,6 +104,11 @@ func imageRef(s string) string {
 // mode. With a COMMAND, the container's main process only waits: the runner
 // runs COMMAND in it (see dockerRun).
 func runOptions(f runFlags) (netkit.RunOptions, error) {
+	if len(f.aliases) > 0 && !userDefined(f.network) {
+		// The CLI's own check (docker/cli cli/command/container/opts.go
+		// parseNetworkAttachmentOpt, v28.0.0), before it asks the engine.
+		return netkit.RunOptions{}, &runError{msg: "network-scoped aliases are only supported for user-defined networks"}
+	}
 	im, ok := images.Lookup(f.image)
 	if !ok {
 		repo, _, _ := strings.Cut(f.image, ":")
@@ -101,7 +118,16 @@ func runOptions(f runFlags) (netkit.RunOptions, error) {
 	o := netkit.RunOptions{
 		Name: f.name, Hostname: f.hostname, Image: f.image, Remove: f.rm, PublishAll: f.publishAll,
 		Program: im.Program, Comm: im.Comm, Command: strings.Trim(im.Command, `"`),
-		Expose: im.Expose,
+		Expose: im.Expose, Domainname: f.domainname, Aliases: f.aliases,
+		DNSSearch: f.dnsSearch, DNSOptions: f.dnsOptions, ExtraHosts: f.extraHosts,
+	}
+	for _, l := range f.links {
+		link, _ := parseLink(l) // checked as the flag was set
+		o.Links = append(o.Links, link)
+	}
+	for _, s := range f.dns {
+		a, _ := netip.ParseAddr(s) // net.IP's form, which netip reads
+		o.DNS = append(o.DNS, a)
 	}
 	if len(f.command) > 0 {
 		o.Program = ""
@@ -167,9 +193,13 @@ func dockerRun(d *dockerCtx, args []string) error {
 		return d.flagErr(err)
 	}
 	o, err := runOptions(f)
+	var re *runError
+	errors.As(err, &re)
+	warning, early := localhostDNSWarning(d.cli(), f.dns)
+	if warning != "" && early && (err == nil || re.daemon) {
+		fmt.Fprintf(d.Stderr(), "WARNING: %s\n", warning)
+	}
 	if err != nil {
-		var re *runError
-		errors.As(err, &re)
 		if re.notFound {
 			fmt.Fprintf(d.Stderr(), "Unable to find image '%s' locally\n", imageRef(f.image))
 		}
@@ -188,6 +218,9 @@ func dockerRun(d *dockerCtx, args []string) error {
 	}
 	for _, w := range c.Warnings {
 		fmt.Fprintf(d.Stderr(), "WARNING: %s\n", w)
+	}
+	if warning != "" && !early {
+		fmt.Fprintf(d.Stderr(), "WARNING: %s\n", warning)
 	}
 	interactive := f.interactive || f.tty
 	keepShell := interactive && (len(f.command) == 0 || shells[filepath.Base(f.command[0])])

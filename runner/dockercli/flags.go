@@ -40,6 +40,9 @@ type flagDef struct {
 	b           *bool
 	s           *string
 	list        *[]string
+	// check, when set, validates a list flag's value and returns it as
+	// kept (the CLI's opts.ValidatorFctType).
+	check func(string) (string, error)
 }
 
 // flagError is a command line that pflag rejects; its text is pflag's.
@@ -60,6 +63,14 @@ func (f *FlagSet) String(p *string, short, long string) {
 // List defines a flag that may be repeated; every value is kept in order.
 func (f *FlagSet) List(p *[]string, short, long string) {
 	f.flags = append(f.flags, &flagDef{long: long, short: short, kind: listFlag, list: p})
+}
+
+// CheckedList defines a list flag whose every value check validates, and
+// may rewrite, as it is set: the docker CLI's opts.NewListOpts with a
+// validator, whose error pflag reports as `invalid argument "V" for
+// "--name" flag: ERR`.
+func (f *FlagSet) CheckedList(p *[]string, short, long string, check func(string) (string, error)) {
+	f.flags = append(f.flags, &flagDef{long: long, short: short, kind: listFlag, list: p, check: check})
 }
 
 // TakesValue reports whether --name is a flag that takes a value (a string
@@ -106,6 +117,13 @@ func (d *flagDef) set(value string) error {
 	case stringFlag:
 		*d.s = value
 	case listFlag:
+		if d.check != nil {
+			v, err := d.check(value)
+			if err != nil {
+				return &flagError{fmt.Sprintf("invalid argument %q for %q flag: %v", value, d.name(), err)}
+			}
+			value = v
+		}
 		*d.list = append(*d.list, value)
 	}
 	return nil

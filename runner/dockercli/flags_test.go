@@ -14,6 +14,7 @@ import (
 
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/release"
 	"github.com/labrun/labrun/runner/images"
 )
 
@@ -136,6 +137,14 @@ func TestParseRunFlags(t *testing.T) {
 			runFlags{hostname: "h", expose: []string{"7000-7002", "8080/udp"}, publishAll: true, image: "httpd"}},
 		{[]string{"-e", "A=1", "--env=B=2", "-d=false", "--", "busybox", "env"},
 			runFlags{env: []string{"A=1", "B=2"}, image: "busybox", command: []string{"env"}}},
+		// The name options, as the CLI's validators keep them.
+		{[]string{"--network-alias", "site", "--net-alias=www", "--link", "ww:web", "--link=plain", "--domainname", "example.org", "busybox"},
+			runFlags{aliases: []string{"site", "www"}, links: []string{"ww:web", "plain"}, domainname: "example.org", image: "busybox"}},
+		{[]string{"--dns", "9.9.9.9", "--dns= 0:0::1", "--dns-search", "Ex.COM.", "--dns-search=.", "--dns-opt", "x", "--dns-option=ndots:2", "busybox"},
+			runFlags{dns: []string{"9.9.9.9", "::1"}, dnsSearch: []string{"Ex.COM", "."}, dnsOptions: []string{"x", "ndots:2"}, image: "busybox"}},
+		{[]string{"--add-host", "h1:1.2.3.4", "--add-host=h2=::1", "--add-host", "h3:::1", "--add-host", "h4=[::1]",
+			"--add-host", "h5:[1.2.3.4]", "--add-host", "gw:host-gateway", "--add-host", "h6:0:0:0:0:0:0:0:1", "busybox"},
+			runFlags{extraHosts: []string{"h1:1.2.3.4", "h2:::1", "h3:::1", "h4:::1", "h5:1.2.3.4", "gw:host-gateway", "h6:0:0:0:0:0:0:0:1"}, image: "busybox"}},
 	} {
 		got, err := parseRunFlags(tc.args)
 		if !assert.NoError(t, err, "parseRunFlags(%q)", tc.args) {
@@ -156,6 +165,20 @@ func TestParseRunFlagsErrors(t *testing.T) {
 		{[]string{"-dp"}, "flag needs an argument: 'p' in -dp"},
 		{[]string{"--rm=yes", "httpd"}, `invalid argument "yes" for "--rm" flag: strconv.ParseBool: parsing "yes": invalid syntax`},
 		{[]string{"-d=no", "httpd"}, `invalid argument "no" for "-d, --detach" flag: strconv.ParseBool: parsing "no": invalid syntax`},
+		// The CLI's validators (seen with the 28.2.2 CLI).
+		{[]string{"--add-host", "nocolon", "httpd"}, `invalid argument "nocolon" for "--add-host" flag: bad format for add-host: "nocolon"`},
+		{[]string{"--add-host", ":1.2.3.4", "httpd"}, `invalid argument ":1.2.3.4" for "--add-host" flag: bad format for add-host: ":1.2.3.4"`},
+		{[]string{"--add-host=a:b=1.2.3.4", "httpd"}, `invalid argument "a:b=1.2.3.4" for "--add-host" flag: bad format for add-host: "a:b=1.2.3.4"`},
+		{[]string{"--add-host", "h:1.2.3", "httpd"}, `invalid argument "h:1.2.3" for "--add-host" flag: invalid IP address in add-host: "1.2.3"`},
+		{[]string{"--add-host", "h=[::1", "httpd"}, `invalid argument "h=[::1" for "--add-host" flag: invalid IP address in add-host: "[::1"`},
+		{[]string{"--dns", "1.2.3", "httpd"}, `invalid argument "1.2.3" for "--dns" flag: IP address is not correctly formatted: 1.2.3`},
+		{[]string{"--dns-search", "-bad", "httpd"}, `invalid argument "-bad" for "--dns-search" flag: -bad is not a valid domain`},
+		{[]string{"--dns-search", "a_b", "httpd"}, `invalid argument "a_b" for "--dns-search" flag: a_b is not a valid domain`},
+		{[]string{"--dns-search", "123", "httpd"}, `invalid argument "123" for "--dns-search" flag: 123 is not a valid domain`},
+		{[]string{"--link", "a:b:c", "httpd"}, `invalid argument "a:b:c" for "--link" flag: bad format for links: a:b:c`},
+		{[]string{"--link=", "httpd"}, `invalid argument "" for "--link" flag: empty string specified for links`},
+		{[]string{"--add-host", "nocolon", "--bogus", "httpd"}, `invalid argument "nocolon" for "--add-host" flag: bad format for add-host: "nocolon"`},
+		{[]string{"--bogus", "--add-host", "nocolon", "httpd"}, "unknown flag: --bogus"},
 	} {
 		_, err := parseRunFlags(tc.args)
 		var fe *flagError
@@ -201,6 +224,11 @@ func TestRunOptions(t *testing.T) {
 		{[]string{"-p", "0", "httpd"}, `invalid port specification: "0/tcp"`, true, false},
 		{[]string{"--net", "container", "busybox"}, "invalid container format container:<name|id>", true, false},
 		{[]string{"--ip", "10.0.0.300", "busybox"}, "invalid IPv4 address: 10.0.0.300", false, false},
+		// The CLI's own check, before it looks for the image.
+		{[]string{"--network-alias", "x", "nosuch"}, "network-scoped aliases are only supported for user-defined networks", false, false},
+		{[]string{"--network", "bridge", "--net-alias", "x", "busybox"}, "network-scoped aliases are only supported for user-defined networks", false, false},
+		{[]string{"--network", "host", "--network-alias", "x", "busybox"}, "network-scoped aliases are only supported for user-defined networks", false, false},
+		{[]string{"--network", "container:web", "--network-alias", "x", "busybox"}, "network-scoped aliases are only supported for user-defined networks", false, false},
 	} {
 		f, err := parseRunFlags(tc.args)
 		require.NoError(t, err)
@@ -209,6 +237,48 @@ func TestRunOptions(t *testing.T) {
 		if !errors.As(err, &re) || re.msg != tc.msg || re.daemon != tc.daemon || re.notFound != tc.notFound {
 			t.Errorf("runOptions(%q) error = %#v, want %q (daemon %v, not found %v)", tc.args, err, tc.msg, tc.daemon, tc.notFound)
 		}
+	}
+}
+
+// TestRunOptionsNames: the name options as netkit takes them: aliases on a
+// user-defined network, links with their alias ("" when none was
+// typed), --dns addresses.
+func TestRunOptionsNames(t *testing.T) {
+	f, err := parseRunFlags([]string{"--network", "app", "--network-alias", "site", "--link", "ww:web", "--link", "/w2:/c/x",
+		"--link", "plain", "--dns", "::ffff:1.2.3.4", "--dns", "2001:db8::1", "-h", "box", "--domainname", "example.org",
+		"--add-host", "h=[::1]", "--dns-search", "a.example", "--dns-option", "ndots:2", "busybox"})
+	require.NoError(t, err)
+	o, err := runOptions(f)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"site"}, o.Aliases)
+	assert.Equal(t, []netkit.Link{{Name: "ww", Alias: "web"}, {Name: "w2", Alias: "x"}, {Name: "plain"}}, o.Links)
+	assert.Equal(t, []netip.Addr{netip.MustParseAddr("1.2.3.4"), netip.MustParseAddr("2001:db8::1")}, o.DNS)
+	assert.Equal(t, "box", o.Hostname)
+	assert.Equal(t, "example.org", o.Domainname)
+	assert.Equal(t, []string{"h:::1"}, o.ExtraHosts)
+	assert.Equal(t, []string{"a.example"}, o.DNSSearch)
+	assert.Equal(t, []string{"ndots:2"}, o.DNSOptions)
+	assert.Equal(t, netkit.Mode{Network: "app"}, o.Network)
+}
+
+// TestLocalhostDNSWarning: the CLI's warning for --dns on the loopback,
+// per CLI era.
+func TestLocalhostDNSWarning(t *testing.T) {
+	for _, tc := range []struct {
+		cli   release.Era
+		dns   []string
+		want  string
+		early bool
+	}{
+		{release.Era27, []string{"9.9.9.9", "127.0.0.53"}, "Localhost DNS setting (--dns=127.0.0.53) may fail in containers.", true},
+		{release.Era27, []string{"2001:db8::1"}, "Localhost DNS setting (--dns=2001:db8::1) may fail in containers.", true},
+		{release.Era28, []string{"::1"}, "Localhost DNS (::1) may fail in containers.", false},
+		{release.Era28, []string{"2001:db8::1", "9.9.9.9"}, "", false},
+		{release.Era29, []string{"127.0.0.1"}, "", false},
+	} {
+		msg, early := localhostDNSWarning(tc.cli, tc.dns)
+		assert.Equal(t, tc.want, msg, "CLI %s, --dns %q", tc.cli, tc.dns)
+		assert.Equal(t, tc.early, early, "CLI %s, --dns %q: before the create", tc.cli, tc.dns)
 	}
 }
 
@@ -235,6 +305,8 @@ func FuzzDockerRunFlags(f *testing.F) {
 		"-d --name 'bad name' httpd", "-d --net container httpd", "-d --net container:a -h x httpd",
 		"-d --net container:a -p 80:80 httpd", "-d --net nosuchnet httpd", "-d --ip 172.17.0.9 httpd",
 		"-d --name web1 -p 801-802:80 -p 801-802:81 -p 801-802:82 httpd", "-d --name web2 -p 53:53/udp httpd",
+		"--network app --network-alias a --link w:x --dns 9.9.9.9 --dns-search ex.org --dns-option ndots:1 --add-host h=[::1] busybox",
+		"--network-alias a busybox", "--add-host nocolon busybox", "--dns 1.2.3 busybox", "--link a:b:c busybox",
 	} {
 		f.Add(s)
 	}
@@ -272,6 +344,19 @@ func FuzzDockerRunFlags(f *testing.F) {
 		}
 		if o.Network.Kind == netkit.ModeContainer && o.Network.Container == "" {
 			t.Fatalf("runOptions(%q): container mode without a container", args)
+		}
+		if len(o.DNS) != len(rf.dns) || len(o.Links) != len(rf.links) {
+			t.Fatalf("runOptions(%q): --dns %q gave %v, --link %q gave %v", args, rf.dns, o.DNS, rf.links, o.Links)
+		}
+		for _, a := range o.DNS {
+			if !a.IsValid() {
+				t.Fatalf("runOptions(%q): --dns %q gave %v", args, rf.dns, o.DNS)
+			}
+		}
+		for _, h := range o.ExtraHosts {
+			if name, _, ok := strings.Cut(h, ":"); !ok || name == "" {
+				t.Fatalf("runOptions(%q): --add-host %q sent as %q", args, rf.extraHosts, h)
+			}
 		}
 	})
 }
