@@ -5,10 +5,10 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/labrun/labrun/netkit/etcdir"
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/resolver"
+	"github.com/labrun/labrun/netkit/sandbox"
 )
 
 // This file is the world's name service: the files each world node sees in
@@ -28,13 +28,6 @@ var LabZone = map[string][]netip.Addr{
 	"www.example.test": {InternetAddr.Addr()},
 }
 
-// The /etc files labrun binds over the machine's in a node's commands.
-const (
-	etcResolvConf = "/etc/resolv.conf"
-	etcHosts      = "/etc/hosts"
-	etcHostname   = "/etc/hostname"
-)
-
 // WorldResolvConf is the resolv.conf of every world node.
 func WorldResolvConf() string { return "nameserver " + LabResolver.String() + "\n" }
 
@@ -48,8 +41,8 @@ func WorldHosts(name string) string {
 // commands.
 func (l *Lab) worldFiles() error {
 	for name, n := range l.nodes {
-		binds, err := writeBinds(l.etc, "node-"+name, map[string]string{
-			etcResolvConf: WorldResolvConf(), etcHosts: WorldHosts(name), etcHostname: name + "\n"})
+		binds, _, err := sandbox.Write(l.etc, "node-"+name, map[string][]byte{sandbox.ResolvConf: []byte(WorldResolvConf()),
+			sandbox.Hosts: []byte(WorldHosts(name)), sandbox.Hostname: []byte(name + "\n")})
 		if err != nil {
 			return err
 		}
@@ -89,24 +82,6 @@ func ServeLabResolver(ns *netns.NS, logf func(string, ...any)) (*resolver.ZoneSe
 		return nil, fmt.Errorf("starting the lab's resolver: %w", err)
 	}
 	return z, nil
-}
-
-// writeBinds writes owner's files (target → text) and returns their binds,
-// in a fixed order.
-func writeBinds(d *etcdir.Dir, owner string, files map[string]string) ([]initproc.Bind, error) {
-	var binds []initproc.Bind
-	for _, target := range []string{etcResolvConf, etcHosts, etcHostname} {
-		text, ok := files[target]
-		if !ok {
-			continue
-		}
-		p, err := d.Write(owner, target[len("/etc/"):], []byte(text))
-		if err != nil {
-			return nil, err
-		}
-		binds = append(binds, initproc.Bind{Source: p, Target: target})
-	}
-	return binds, nil
 }
 
 // Binds returns the files bound over /etc in the node's commands (its own
