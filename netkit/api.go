@@ -161,6 +161,8 @@ type RunOptions struct {
 	// ReadyTimeout bounds how long Run waits for the main process to report
 	// readiness; default 5s.
 	ReadyTimeout time.Duration
+	// Env is -e/--env (KEY=VALUE), which links pass on.
+	Env []string
 	// Names: --domainname, --network-alias (for Network), --link,
 	// --dns, --dns-search, --dns-option, --add-host (as the API carries
 	// them, "NAME:ADDR", host-gateway kept) and --mac-address.

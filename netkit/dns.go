@@ -97,9 +97,9 @@ func (e *Engine) hostGateways() []netip.Addr {
 	return nil
 }
 
-// linkRecords are the /etc/hosts lines of the container's legacy links.
-func (c *Container) linkRecords() []etcfiles.Record {
-	var out []etcfiles.Record
+// eachLink calls fn with each legacy link's running child on the default
+// bridge, its alias and its address there.
+func (c *Container) eachLink(fn func(child *Container, alias string, addr netip.Addr)) {
 	for _, l := range c.opts.Links {
 		child, err := c.e.Container(l.Name)
 		if err != nil {
@@ -110,9 +110,28 @@ func (c *Container) linkRecords() []etcfiles.Record {
 			alias = child.Name
 		}
 		if a := child.IP("bridge"); a.IsValid() {
-			out = append(out, etcfiles.LinkRecord(a, alias, child.Hostname(), child.Name))
+			fn(child, alias, a)
 		}
 	}
+}
+
+// linkRecords are the /etc/hosts lines of the container's legacy links.
+func (c *Container) linkRecords() []etcfiles.Record {
+	var out []etcfiles.Record
+	c.eachLink(func(child *Container, alias string, a netip.Addr) {
+		out = append(out, etcfiles.LinkRecord(a, alias, child.Hostname(), child.Name))
+	})
+	return out
+}
+
+// LinkEnv returns the variables the container's legacy links set in its
+// processes, the main one and docker exec's (moby/moby daemon/links
+// links.go ToEnv and daemon/exec.go, v28.5.2); none from Docker 29.
+func (c *Container) LinkEnv() []string {
+	var out []string
+	c.eachLink(func(child *Container, alias string, a netip.Addr) {
+		out = append(out, etcfiles.LinkEnv(c.e.opts.Release, alias, c.Name, a, exposedPorts(child.opts), child.opts.Env)...)
+	})
 	return out
 }
 

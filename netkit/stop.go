@@ -164,6 +164,7 @@ func (c *Container) Exec(env []string, argv ...string) (*exec.Cmd, error) {
 	if _, err := exec.LookPath(argv[0]); err != nil {
 		return nil, derr(ErrNoExecutable, "OCI runtime exec failed: exec failed: unable to start container process: exec: %q: executable file not found in $PATH: unknown", argv[0])
 	}
+	env = append(append([]string(nil), env...), c.LinkEnv()...)
 	return execCommand(env, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv, UTSFromPID: c.Pid(), Binds: c.binds()})
 }
 

@@ -119,7 +119,7 @@ func runOptions(f runFlags) (netkit.RunOptions, error) {
 		Name: f.name, Hostname: f.hostname, Image: f.image, Remove: f.rm, PublishAll: f.publishAll,
 		Program: im.Program, Comm: im.Comm, Command: strings.Trim(im.Command, `"`),
 		Expose: im.Expose, Domainname: f.domainname, Aliases: f.aliases,
-		DNSSearch: f.dnsSearch, DNSOptions: f.dnsOptions, ExtraHosts: f.extraHosts,
+		DNSSearch: f.dnsSearch, DNSOptions: f.dnsOptions, ExtraHosts: f.extraHosts, Env: f.env,
 	}
 	for _, l := range f.links {
 		link, _ := parseLink(l) // checked as the flag was set
