@@ -9,6 +9,7 @@ import (
 
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/release"
+	"github.com/labrun/labrun/netkit/world"
 )
 
 // Sentinel errors. Callers test them with errors.Is; the message of the
@@ -40,21 +41,21 @@ type LabOptions struct {
 	Logf func(format string, args ...any)
 }
 
-// Node names of the classroom world.
+// Node names of the classroom world (netkit/world).
 const (
-	NodeHost     = "host"
-	NodeClient   = "client"
-	NodeGateway  = "gateway"
-	NodeInternet = "internet"
+	NodeHost     = world.Host
+	NodeClient   = world.Client
+	NodeGateway  = world.Gateway
+	NodeInternet = world.Internet
 )
 
-// Classroom addresses (the article's).
+// Classroom addresses (the article's; netkit/world).
 var (
-	HostAddr     = netip.MustParsePrefix("192.168.190.128/24")
-	ClientAddr   = netip.MustParsePrefix("192.168.190.1/24")
-	GatewayLAN   = netip.MustParsePrefix("192.168.190.2/24")
-	GatewayWAN   = netip.MustParsePrefix("203.0.113.1/24")
-	InternetAddr = netip.MustParsePrefix("203.0.113.10/24")
+	HostAddr     = world.HostAddr
+	ClientAddr   = world.ClientAddr
+	GatewayLAN   = world.GatewayLAN
+	GatewayWAN   = world.GatewayWAN
+	InternetAddr = world.InternetAddr
 )
 
 // DaemonOptions are dockerd's networking flags. The zero value is dockerd

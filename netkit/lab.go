@@ -21,6 +21,7 @@ import (
 	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/resolver"
+	"github.com/labrun/labrun/netkit/world"
 )
 
 // Lab is a set of nodes, each a network namespace that netkit made. The zero
@@ -312,29 +313,12 @@ func (n *Node) addAddr(name string, p netip.Prefix) error {
 	return nil
 }
 
-// addDefaultRoute adds a default route via gw.
-//
-// Equivalent to: ip route add default via GW
-func (n *Node) addDefaultRoute(gw netip.Addr) error {
-	if err := n.nl.RouteAdd(&netlink.Route{Gw: gw.AsSlice()}); err != nil {
-		return fmt.Errorf("adding default route via %s in node %s: %w", gw, n.Name, err)
-	}
-	return nil
-}
-
 func ipNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
 
-// NewLab builds the classroom world:
-//
-//	client 192.168.190.1 ─┐
-//	host 192.168.190.128 ─┼─ lan (a bridge in the hidden "switch" node)
-//	gateway 192.168.190.2 ┘   gateway 203.0.113.1 ── internet 203.0.113.10
-//
-// host and client route via the gateway, which forwards between the LAN and
-// the internet side (without NAT); the host forwards too (ip_forward=1,
-// unless HostIPForwardOff). Nothing leads out of the lab.
+// NewLab builds the classroom world (netkit/world) in namespaces of its
+// own, with the world's name service.
 func NewLab(opts LabOptions) (lab *Lab, err error) {
 	if opts.Name == "" {
 		opts.Name = "lab"
@@ -348,71 +332,20 @@ func NewLab(opts LabOptions) (lab *Lab, err error) {
 	if l.etc, err = etcdir.New(); err != nil {
 		return nil, err
 	}
-	for _, name := range []string{"switch", NodeHost, NodeClient, NodeGateway, NodeInternet} {
+	for _, name := range world.Nodes {
 		n, err := newNode(name)
 		if err != nil {
 			return nil, fmt.Errorf("making node %s: %w", name, err)
 		}
 		l.nodes[name] = n
 	}
-	sw := l.nodes["switch"]
-	// Equivalent to: ip link add lan type bridge && ip link set lan up
-	lan := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "lan"}}
-	if err := sw.nl.LinkAdd(lan); err != nil {
-		return nil, fmt.Errorf("adding lan bridge: %w", err)
+	nodes := map[string]world.Node{}
+	for name, n := range l.nodes {
+		nodes[name] = world.Node{NS: n.ns, NL: n.nl}
 	}
-	if err := sw.linkUp("lan"); err != nil {
+	if err := world.Wire(nodes, world.Options{HostIPForwardOff: opts.HostIPForwardOff}); err != nil {
 		return nil, err
 	}
-	for _, w := range []struct {
-		node, port, ifname string
-		addr               netip.Prefix
-	}{
-		{NodeHost, "p-host", "eth0", HostAddr},
-		{NodeClient, "p-client", "eth0", ClientAddr},
-		{NodeGateway, "p-gateway", "eth0", GatewayLAN},
-	} {
-		n := l.nodes[w.node]
-		if err := wire(sw, w.port, n, w.ifname, "lan"); err != nil {
-			return nil, err
-		}
-		if err := n.addAddr(w.ifname, w.addr); err != nil {
-			return nil, err
-		}
-	}
-	gw, inet := l.nodes[NodeGateway], l.nodes[NodeInternet]
-	if err := wire(gw, "eth1", inet, "eth0", ""); err != nil {
-		return nil, err
-	}
-	if err := gw.addAddr("eth1", GatewayWAN); err != nil {
-		return nil, err
-	}
-	if err := inet.addAddr("eth0", InternetAddr); err != nil {
-		return nil, err
-	}
-	for _, name := range []string{NodeHost, NodeClient} {
-		if err := l.nodes[name].addDefaultRoute(GatewayLAN.Addr()); err != nil {
-			return nil, err
-		}
-	}
-	if err := inet.addDefaultRoute(GatewayWAN.Addr()); err != nil {
-		return nil, err
-	}
-	// New namespaces inherit IPv4 settings from the root namespace
-	// (net.core.devconf_inherit_init_net=0), so set forwarding everywhere.
-	hostFwd := "1"
-	if opts.HostIPForwardOff {
-		hostFwd = "0"
-	}
-	for name, v := range map[string]string{NodeGateway: "1", NodeHost: hostFwd, NodeClient: "0", NodeInternet: "0", "switch": "0"} {
-		if err := l.nodes[name].ns.WriteSysctl("net/ipv4/ip_forward", v); err != nil {
-			return nil, err
-		}
-	}
-	// The ends that were set up before their peers are usable once the
-	// kernel has seen their carrier (see link.WaitOperUp).
-	link.WaitOperUp(sw.nl, "p-host", "p-client", "p-gateway")
-	link.WaitOperUp(gw.nl, "eth1")
 	if err := l.worldFiles(); err != nil {
 		return nil, err
 	}
@@ -420,34 +353,6 @@ func NewLab(opts LabOptions) (lab *Lab, err error) {
 		return nil, err
 	}
 	return l, nil
-}
-
-// wire connects node a (interface aName) to node b (interface bName) with a
-// veth pair, both ends up; aName is enslaved to bridge master in a when
-// master is not empty.
-//
-// Equivalent to: ip link add A type veth peer name B netns NODE_B;
-// ip link set A master MASTER up; ip -n NODE_B link set B up
-func wire(a *Node, aName string, b *Node, bName, master string) error {
-	veth := &netlink.Veth{
-		LinkAttrs:     netlink.LinkAttrs{Name: aName},
-		PeerName:      bName,
-		PeerNamespace: netlink.NsFd(b.ns.Fd()),
-	}
-	if master != "" {
-		br, err := a.nl.LinkByName(master)
-		if err != nil {
-			return fmt.Errorf("finding bridge %s in node %s: %w", master, a.Name, err)
-		}
-		veth.MasterIndex = br.Attrs().Index
-	}
-	if err := a.nl.LinkAdd(veth); err != nil {
-		return fmt.Errorf("adding veth %s (node %s) - %s (node %s): %w", aName, a.Name, bName, b.Name, err)
-	}
-	if err := a.linkUp(aName); err != nil {
-		return err
-	}
-	return b.linkUp(bName)
 }
 
 // Node returns a node by name: a world node or a running container (by name

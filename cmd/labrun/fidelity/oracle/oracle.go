@@ -30,8 +30,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/world"
 )
 
 // Backend is an engine's firewall back end (dockerd --firewall-backend).
@@ -227,7 +227,7 @@ wait $!
 	// Its own docker-proxy, and runc 1.5.3 (Debian's 1.1.5 serves 28 only).
 	e.cmd.Env = append(os.Environ(), "RUNC_DIR="+filepath.Join(dir, "runc-"+runcVersion), "ENGINE_DIR="+filepath.Dir(dockerd),
 		// The lab host's /etc files, which labrun's engine reads as its host's.
-		"RESOLV_CONF="+netkit.WorldResolvConf(), "HOSTS="+netkit.WorldHosts(netkit.NodeHost))
+		"RESOLV_CONF="+world.ResolvConf(), "HOSTS="+world.Hosts(world.Host))
 	e.cmd.Stdout, e.cmd.Stderr = e.stderr, e.stderr
 	e.cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
 	if err := e.ns.Start(e.cmd, netns.StartOptions{NewMount: true}); err != nil {
@@ -283,7 +283,7 @@ func plumb(ns, peer *netns.NS) error {
 // serveLabResolver makes peer the lab's gateway, on the LAN side, and its
 // resolver, so that the engine's resolvers forward as labrun's do: lan gets
 // the gateway's address, lo the resolver's, and the lab's zone is served
-// there (netkit.LabZone).
+// there (world.Zone).
 //
 // Equivalent to: ip -n PEER addr add 192.168.190.2/24 dev lan; ip -n PEER
 // addr add 203.0.113.10/32 dev lo; a name server on 203.0.113.10:53
@@ -296,7 +296,7 @@ func serveLabResolver(peer *netns.NS) (io.Closer, error) {
 	for _, a := range []struct {
 		dev  string
 		addr netip.Prefix
-	}{{"lan", netip.PrefixFrom(Gateway, HostAddr.Bits())}, {"lo", netip.PrefixFrom(netkit.LabResolver, 32)}} {
+	}{{"lan", netip.PrefixFrom(Gateway, HostAddr.Bits())}, {"lo", netip.PrefixFrom(world.Resolver, 32)}} {
 		l, err := h.LinkByName(a.dev)
 		if err == nil {
 			na, _ := netlink.ParseAddr(a.addr.String())
@@ -308,7 +308,7 @@ func serveLabResolver(peer *netns.NS) (io.Closer, error) {
 			return nil, fmt.Errorf("adding %s to the peer's %s: %w", a.addr, a.dev, err)
 		}
 	}
-	z, err := netkit.ServeLabResolver(peer, nil)
+	z, err := world.ServeResolver(peer, nil)
 	if err != nil {
 		return nil, err
 	}
