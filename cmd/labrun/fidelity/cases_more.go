@@ -9,6 +9,15 @@ var br0 = []string{
 	"ip link set br0 up",
 }
 
+// docker0At are the host lines that make docker0 as an engine that ran
+// before left it, with address addr; docker0Addrs shows what the engine
+// made of it (its addresses, without the link's index).
+func docker0At(addr string) []string {
+	return []string{"ip link add docker0 type bridge", "ip addr add " + addr + " dev docker0", "ip link set docker0 up"}
+}
+
+var docker0Addrs = []string{"ip -4 -o addr show dev docker0 | cut -d' ' -f2-"}
+
 // moreCases are the cases of daemon flags (oracle engines only), of
 // network options and network commands, and of container lifecycles and
 // port forms beyond those of the first list.
@@ -42,6 +51,16 @@ var moreCases = []Case{
 		"run -d --name @web -p 8080:80 {IMAGE} {SERVE}"}},
 	{Name: "daemon_bip_gateway", Daemon: []string{"--bip=10.55.0.1/24", "--default-gateway=10.55.0.254"}, Steps: []string{
 		"run -d --name @web {IMAGE} {SERVE}"}},
+	// A dockerd started again: another --bip replaces docker0's address
+	// (the first one, where it has two), and without --bip docker0's
+	// address is the default bridge's.
+	{Name: "daemon_bip_replaces", Daemon: []string{"--bip=10.55.0.1/24"}, Host: docker0At("172.17.0.1/16"), After: docker0Addrs,
+		Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}"}},
+	{Name: "daemon_bip_replaces_first", Daemon: []string{"--bip=10.55.0.1/24"},
+		Host: append(docker0At("172.17.0.1/16"), "ip addr add 10.66.0.1/24 dev docker0"), After: docker0Addrs,
+		Steps: []string{"run -d --name @web {IMAGE} {SERVE}"}},
+	{Name: "daemon_bip_kept", Host: docker0At("10.66.0.1/24"), After: docker0Addrs, Steps: []string{
+		"run -d --name @web -p 8080:80 {IMAGE} {SERVE}"}},
 	{Name: "daemon_fixedcidr", Daemon: []string{"--fixed-cidr=172.17.5.0/24"}, Steps: []string{
 		"run -d --name @web -p 8080:80 {IMAGE} {SERVE}"}},
 	{Name: "daemon_bridge_none", Daemon: []string{"-b", "none"}, Steps: []string{
