@@ -188,6 +188,8 @@ var dockerSubs = []*Subcommand{
 		Short: "Restart one or more containers", Note: "Options: -t/--time.", run: dockerRestart},
 	{Name: "start", Aliases: []string{"container start"}, Use: "start [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Start one or more stopped containers", run: dockerStart},
+	{Name: "wait", Aliases: []string{"container wait"}, Use: "wait CONTAINER [CONTAINER...]",
+		Short: "Block until one or more containers stop, then print their exit codes", run: dockerWait},
 	{Name: "rm", Aliases: []string{"container rm"}, Use: "rm [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Remove one or more containers", Note: "Options: -f/--force.", run: dockerRm},
 	{Name: "top", Aliases: []string{"container top"}, Use: "top CONTAINER [ps OPTIONS]",

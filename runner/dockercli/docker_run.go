@@ -100,7 +100,7 @@ func runOptions(f runFlags) (netkit.RunOptions, error) {
 	}
 	o := netkit.RunOptions{
 		Name: f.name, Hostname: f.hostname, Image: f.image, Remove: f.rm, PublishAll: f.publishAll,
-		Program: im.Program, Comm: im.Comm, Command: strings.Trim(im.Command, `"`),
+		Program: im.Main(f.interactive, f.tty), Comm: im.Comm, Command: strings.Trim(im.Command, `"`),
 		Expose: im.Expose,
 	}
 	if len(f.command) > 0 {
@@ -192,7 +192,6 @@ func dockerRun(d *dockerCtx, args []string) error {
 	interactive := f.interactive || f.tty
 	keepShell := interactive && (len(f.command) == 0 || shells[filepath.Base(f.command[0])])
 	runCommand := len(f.command) > 0 && !keepShell
-	exitsAtOnce := len(f.command) == 0 && o.Program == "" && !interactive
 	if f.detach {
 		fmt.Fprintln(d.Stdout(), c.ID)
 	}
@@ -207,8 +206,11 @@ func dockerRun(d *dockerCtx, args []string) error {
 		return d.reportRun("Error response from daemon: "+daemonMsg(err), false, code)
 	}
 	switch {
-	case exitsAtOnce:
-		return c.Stop(10 * time.Second)
+	case endsAtOnce(c):
+		// Docker's run -d returns as it ends; attached, with its status.
+		if code := c.Wait(); code != 0 && !f.detach {
+			return &ExitError{Cmd: d.path, Code: code}
+		}
 	case runCommand && f.detach:
 		cmd, err := d.execIn(c, f.command, f.env, f.tty)
 		if err != nil {
@@ -229,6 +231,12 @@ func dockerRun(d *dockerCtx, args []string) error {
 	}
 	return nil
 }
+
+// endsAtOnce reports whether c's main program ends as soon as it starts
+// (busybox's sh on end of file): docker run, start and restart wait for
+// it, so that the container is exited when they return, as Docker's is a
+// moment later.
+func endsAtOnce(c *netkit.Container) bool { return c.Options().Program == images.ProgramShellEOF }
 
 // execIn prepares argv to run inside c as docker exec does: the script's
 // PATH, the container's hostname, in /. Errors are printed as Docker does.

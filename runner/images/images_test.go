@@ -97,3 +97,15 @@ func TestLookupReturnsCopy(t *testing.T) {
 	again, _ := Lookup("web-ssh")
 	require.Equal(t, uint16(22), again.Expose[0].Num, "modifying a looked-up image changed the catalogue: %v", again.Expose)
 }
+
+// TestImageMain says which program a container of each image runs without a
+// COMMAND: busybox's sh exits at once unless -i or -t keeps it waiting.
+func TestImageMain(t *testing.T) {
+	bb, _ := Lookup("busybox")
+	httpd, _ := Lookup("httpd")
+	assert.Equal(t, ProgramShellEOF, bb.Main(false, false), "docker run -d busybox")
+	assert.Equal(t, "", bb.Main(true, false), "docker run -di busybox")
+	assert.Equal(t, "", bb.Main(false, true), "docker run -dt busybox")
+	assert.Equal(t, "", bb.Main(true, true), "docker run -dit busybox")
+	assert.Equal(t, ProgramHTTPD, httpd.Main(false, false), "docker run -d httpd")
+}

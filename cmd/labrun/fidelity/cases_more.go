@@ -164,6 +164,20 @@ var moreCases = []Case{
 		"run -d --name @web -p 8080:80 {IMAGE} {SERVE}", "rm @web"}},
 	{Name: "life_rm_stopped", Steps: []string{
 		"run -d --name @web -p 8080:80 {IMAGE} {SERVE}", "stop -t 0 @web", "rm @web"}},
+	// busybox without a COMMAND: its sh, input closed and no terminal,
+	// exits 0 at once, and again when started again; -i (input open) or
+	// -t (a terminal) keep it.
+	{Name: "life_busybox_nocmd", Steps: []string{
+		"run -d --name @c {BUSYBOX}", "wait @c", "inspect -f {{.State.Status}}/{{.State.ExitCode}} @c"}},
+	{Name: "life_busybox_attached", Steps: []string{
+		"run --name @c {BUSYBOX}", "inspect -f {{.State.Status}}/{{.State.ExitCode}} @c"}},
+	{Name: "life_busybox_rm", Steps: []string{"run --rm --name @c {BUSYBOX}", "inspect -f {{.State.Status}} @c"}},
+	{Name: "life_busybox_start", Steps: []string{
+		"run -d --name @c {BUSYBOX}", "wait @c", "start @c", "wait @c", "inspect -f {{.State.Status}}/{{.State.ExitCode}} @c"}},
+	{Name: "life_busybox_it", Steps: []string{
+		"run -dit --name @c {BUSYBOX}", "inspect -f {{.State.Status}}/{{.State.ExitCode}} @c"}},
+	{Name: "life_busybox_i", Steps: []string{
+		"run -di --name @c {BUSYBOX}", "inspect -f {{.State.Status}}/{{.State.ExitCode}} @c"}},
 	{Name: "port_udp", Steps: []string{
 		"run -d --name @web -p 5353:53/udp -p 5353:53 {IMAGE} {SERVE}", "port @web 53/udp", "port @web 53/tcp", "port @web 54/udp"}},
 	{Name: "publish_same_port_twice", Steps: []string{
