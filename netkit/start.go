@@ -132,6 +132,9 @@ func (c *Container) Start() (err error) {
 			if rerr != nil {
 				return e.setupError(rerr)
 			}
+			if o.MacAddress != nil {
+				ep.mac = o.MacAddress // --mac-address: the container's network's endpoint
+			}
 			// Except when a port is published on a loopback address:
 			// its raw DROP rule follows the endpoint's, as in Docker
 			// (libnetwork adds the endpoint's at join, the port's at

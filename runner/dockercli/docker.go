@@ -158,7 +158,7 @@ var dockerSubs = []*Subcommand{
 	{Name: "run", Aliases: []string{"container run"}, Use: "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Create and run a new container from an image",
 		Note: "Options: -d, -i, -t, --rm, --name, -h/--hostname, -p/--publish, -P/--publish-all, --expose, " +
-			"--net/--network (bridge, host, none, container:NAME, or a network's name), --ip, -e/--env. " +
+			"--net/--network (bridge, host, none, container:NAME, or a network's name), --ip, --mac-address, -e/--env. " +
 			"IMAGE is one of the built-in images (`docker images`). With -d it prints the full container ID " +
 			"and returns once the container's listeners accept connections. Without -d, a COMMAND runs in the " +
 			"container in the foreground (its output printed, its exit status returned) and the container then " +

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -14,13 +15,14 @@ import (
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/proc"
+	"github.com/labrun/labrun/netkit/release"
 	"github.com/labrun/labrun/runner/images"
 )
 
 // runFlags is a parsed docker run command line.
 type runFlags struct {
 	detach, interactive, tty, rm, publishAll bool
-	name, hostname, network, ip              string
+	name, hostname, network, ip, mac         string
 	publish, expose, env                     []string
 	image                                    string
 	command                                  []string
@@ -46,6 +48,7 @@ func parseRunFlags(args []string) (runFlags, error) {
 	fs.List(&nets, "", "net")
 	fs.List(&nets, "", "network")
 	fs.String(&f.ip, "", "ip")
+	fs.String(&f.mac, "", "mac-address")
 	fs.List(&f.env, "e", "env")
 	rest, err := fs.Parse(args)
 	if err != nil {
@@ -92,6 +95,15 @@ func imageRef(s string) string {
 // mode. With a COMMAND, the container's main process only waits: the runner
 // runs COMMAND in it (see dockerRun).
 func runOptions(f runFlags) (netkit.RunOptions, error) {
+	var mac net.HardwareAddr
+	if f.mac != "" {
+		// The CLI checks it before anything else (docker/cli v28.2.2
+		// cli/command/container/opts.go parse).
+		var err error
+		if mac, err = net.ParseMAC(strings.TrimSpace(f.mac)); err != nil {
+			return netkit.RunOptions{}, &runError{msg: f.mac + " is not a valid mac address"}
+		}
+	}
 	im, ok := images.Lookup(f.image)
 	if !ok {
 		repo, _, _ := strings.Cut(f.image, ":")
@@ -101,7 +113,7 @@ func runOptions(f runFlags) (netkit.RunOptions, error) {
 	o := netkit.RunOptions{
 		Name: f.name, Hostname: f.hostname, Image: f.image, Remove: f.rm, PublishAll: f.publishAll,
 		Program: im.Main(f.interactive, f.tty), Comm: im.Comm, Command: strings.Trim(im.Command, `"`),
-		Expose: im.Expose,
+		Expose: im.Expose, MacAddress: mac,
 	}
 	if len(f.command) > 0 {
 		o.Program = ""
@@ -147,6 +159,35 @@ func specError(err error) error {
 	return &runError{msg: err.Error()}
 }
 
+// macRefusal is the refusal of docker run's --mac-address where the
+// engine's API is older than 1.44 (release.EndpointMAC): the CLI's own, if
+// it sends the MAC per network (25 and later), or else the engine's, which
+// takes Config.MacAddress in bridge networks only (none too before 25).
+func (d *dockerCtx) macRefusal(mode netkit.Mode) error {
+	eng, err := d.engine()
+	if err != nil {
+		return err
+	}
+	v, err := d.apiVersion(eng)
+	if err != nil {
+		return &runError{msg: daemonMsg(err), daemon: true}
+	}
+	if api, _ := release.ParseAPIVersion(v); api >= release.EndpointMAC {
+		return nil
+	}
+	own := eng.Options().API()
+	if cli, ok := cliAPI(d.Getenv("DOCKER_CLI_VERSION")); ok {
+		own = cli
+	}
+	if own >= release.EndpointMAC {
+		return &runError{msg: `"specify mac-address per network" requires API version 1.44, but the Docker daemon API version is ` + v}
+	}
+	if mode.Kind == netkit.ModeHost || mode.Kind == netkit.ModeContainer || mode.Kind == netkit.ModeNone && eng.Options().API() >= release.EndpointMAC {
+		return &runError{msg: "conflicting options: mac-address and the network mode", daemon: true}
+	}
+	return nil
+}
+
 // shells are the programs that, run with -i or -t, are an interactive
 // session a scenario cannot type into: the container is left running.
 var shells = map[string]bool{"sh": true, "bash": true, "ash": true, "dash": true, "zsh": true}
@@ -167,6 +208,9 @@ func dockerRun(d *dockerCtx, args []string) error {
 		return d.flagErr(err)
 	}
 	o, err := runOptions(f)
+	if err == nil && o.MacAddress != nil {
+		err = d.macRefusal(o.Network)
+	}
 	if err != nil {
 		var re *runError
 		errors.As(err, &re)

@@ -138,6 +138,20 @@ var moreCases = []Case{
 	{Name: "net_overlap_default_bridge", Steps: []string{
 		"network create --subnet 172.17.0.0/16 @net"}},
 	{Name: "net_run_missing", Steps: []string{"run -d --name @web --network @nonet {IMAGE} {SERVE}"}},
+	// --mac-address: the endpoint's MAC and Config.MacAddress, on the
+	// default bridge, a user network, stopped, host and none (whose entry
+	// shows it while the container runs); an invalid one.
+	{Name: "net_mac", Steps: []string{
+		"run -d --name @web --mac-address 02:42:ac:11:00:99 -p 8080:80 {IMAGE} {SERVE}", "inspect -f {{.Config.MacAddress}} @web"}},
+	{Name: "net_mac_usernet", Steps: []string{"network create --subnet 10.99.1.0/24 @net",
+		"run -d --name @web --network @net --mac-address 02:42:0a:63:01:50 {IMAGE} {SERVE}", "inspect -f {{.Config.MacAddress}} @web"}},
+	{Name: "net_mac_stopped", Steps: []string{
+		"run -d --name @web --mac-address 02:42:ac:11:00:99 {IMAGE} {SERVE}", "stop -t 0 @web", "inspect -f {{.Config.MacAddress}} @web"}},
+	{Name: "net_mac_host", Steps: []string{
+		"run -d --name @web --net=host --mac-address 02:42:ac:11:00:98 {IMAGE} {SERVE}", "inspect -f {{.Config.MacAddress}} @web"}},
+	{Name: "net_mac_none", Steps: []string{
+		"run -d --name @web --net=none --mac-address 02:42:ac:11:00:97 {IMAGE} {SERVE}", "inspect -f {{.Config.MacAddress}} @web"}},
+	{Name: "net_mac_invalid", Steps: []string{"run -d --name @web --mac-address 02:42:ac:11:00 {IMAGE} {SERVE}"}},
 	{Name: "net_internal_two", Steps: []string{
 		"network create --subnet 10.99.1.0/24 --internal @net",
 		"run -d --name @a --network @net {IMAGE} {SERVE}", "run -d --name @b --network @net {IMAGE} {SERVE}"}},
