@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 
@@ -134,6 +135,13 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 		}
 		if rerr := restore(); err == nil && rerr != nil {
 			err = rerr
+		}
+		if errors.Is(err, syscall.EADDRNOTAVAIL) && c.opts.MacAddress != nil {
+			// A --mac-address no interface may have (multicast): Docker
+			// names its veth's container end, by a name of its own
+			// (moby/moby v28.5.2 libnetwork/osl/interface_linux.go).
+			v := "veth" + names.ID()[:7]
+			return fmt.Errorf("failed to add interface %s to sandbox: error setting interface %q MAC to %q: %w", v, v, ep.mac.String(), err)
 		}
 		if err != nil {
 			return fmt.Errorf("adding veth %s for container %s: %w", ep.hostVeth, c.Name, err)

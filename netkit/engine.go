@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -428,7 +427,7 @@ func (e *Engine) plumbNetwork(n *Network, program func() error) (err error) {
 		n.addAddress = true
 	}
 	if n.addAddress {
-		if err := e.host.addAddr(n.Bridge, netip.PrefixFrom(n.Gateway, n.Subnet.Bits())); err != nil && !errors.Is(err, os.ErrExist) {
+		if err := link.SetBridgeIPv4(h, n.Bridge, netip.PrefixFrom(n.Gateway, n.Subnet.Bits())); err != nil {
 			return err
 		}
 	}

@@ -113,6 +113,9 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 		ns.Networks[name] = &EndpointSettings{NetworkID: pseudoNetworkID(name), API: api}
 		if c.state == stateRunning {
 			ns.Networks[name].EndpointID = names.StableHex("endpoint:"+name+":"+c.ID, 64)
+			if o.MacAddress != nil && r.EndpointMacAddress() {
+				ns.Networks[name].MacAddress = o.MacAddress.String()
+			}
 		}
 		ns.Ports = map[string][]PortBindingJSON{}
 	case ModeContainer:
@@ -201,6 +204,9 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 		}
 	}
 	j.NetworkSettings = ns
+	if o.MacAddress != nil && r.ConfigMacAddress(client, o.Network.Kind == ModeBridge, ns.Networks[o.Network.String()] != nil) {
+		j.Config.MacAddress = o.MacAddress.String()
+	}
 	return j
 }
 

@@ -339,3 +339,31 @@ func TestClosedNodeHandle(t *testing.T) {
 		require.Equal(t, "lo", l.Attrs().Name, "a closed host node's handle must not see another namespace")
 	}
 }
+
+// TestEngineRestartBIP: a dockerd started again with another --bip
+// replaces docker0's address, and one started without --bip keeps the
+// address docker0 has (its subnet becomes the default bridge's), as
+// Docker 28.5.2 and 29.8.1 do (fidelity cases daemon_bip_replaces and
+// daemon_bip_kept).
+func TestEngineRestartBIP(t *testing.T) {
+	lab, _ := newLab(t, netkit.LabOptions{}, netkit.DaemonOptions{BIP: netip.MustParsePrefix("10.55.0.1/24")})
+	addrs := func() []string {
+		out, err := lab.Host().Output("ip", "-4", "-o", "addr", "show", "dev", "docker0")
+		require.NoError(t, err)
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			got = append(got, strings.Fields(l)[3])
+		}
+		return got
+	}
+	require.Equal(t, []string{"10.55.0.1/24"}, addrs())
+	_, err := lab.StartEngine(netkit.DaemonOptions{BIP: netip.MustParsePrefix("10.66.0.1/24")})
+	require.NoError(t, err)
+	require.Equal(t, []string{"10.66.0.1/24"}, addrs(), "the second --bip replaces the first")
+	e, err := lab.StartEngine(netkit.DaemonOptions{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"10.66.0.1/24"}, addrs())
+	n, err := e.Network("bridge")
+	require.NoError(t, err)
+	require.Equal(t, "10.66.0.0/24", n.Subnet.String(), "without --bip, docker0's address")
+}

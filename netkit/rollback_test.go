@@ -63,12 +63,9 @@ func TestRollback(t *testing.T) {
 			if err != nil {
 				return err // it exited before Run saw it running
 			}
-			// It runs, then exits by itself: the reaper tears it down.
-			deadline := time.Now().Add(5 * time.Second)
-			for c.State() == "running" && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
-			}
-			return fmt.Errorf("container f3 exited by itself (state %s)", c.State())
+			// It started, then exited by itself: it is torn down.
+			code := c.Wait()
+			return fmt.Errorf("container f3 exited by itself (state %s, status %d)", c.State(), code)
 		}, "container f3"},
 		{"second binding's port taken", func() error {
 			_, err := e.Run(netkit.RunOptions{Name: "f4", Publish: append(mustBindings(t, "805:80"), mustBindings(t, "801:81")...)})

@@ -138,6 +138,9 @@ func (c *Container) Start() (err error) {
 			if rerr != nil {
 				return e.setupError(rerr)
 			}
+			if o.MacAddress != nil {
+				ep.mac = o.MacAddress // --mac-address: the container's network's endpoint
+			}
 			ep.aliases = o.Aliases
 			// A user-defined network's embedded resolver needs only
 			// the namespace: it starts meanwhile too (its rules cost an
@@ -323,19 +326,22 @@ func (c *Container) launch() error {
 	return nil
 }
 
-// running marks the container running once its main process is ready.
+// running marks the container running once its main process is ready. A
+// program that exited right after reporting readiness (busybox's sh on end
+// of file) started all the same, as in Docker: reap saw a container not yet
+// running, so it ends here.
 func (c *Container) running() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.exited {
-		// The program exited right after reporting readiness: reap saw a
-		// container that was not running yet, so stop it here.
-		return fmt.Errorf("container %s: main process exited at start (exit code %d)", c.Name, c.exitCode)
-	}
 	if err := c.moveLocked(stateRunning); err != nil {
+		c.mu.Unlock()
 		return err // removed meanwhile
 	}
 	c.startedAt = time.Now()
+	exited := c.exited
+	c.mu.Unlock()
+	if exited {
+		c.ended()
+	}
 	return nil
 }
 

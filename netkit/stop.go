@@ -14,28 +14,54 @@ import (
 )
 
 // reap waits for the main process; when it exits by itself, the container
-// stops as Docker's does (network released, --rm honoured).
+// stops as Docker's does (ended) before done closes, so that Wait returns
+// a stopped container. Otherwise a stop, or the start that has not yet
+// marked it running, takes over.
 func (c *Container) reap(wait func() *os.ProcessState, done chan struct{}) {
 	code := proc.ExitCode(wait())
 	c.mu.Lock()
 	c.exitCode = code
-	stopping := c.stopping
-	wasRunning := c.state == stateRunning
+	byItself := !c.stopping && c.state == stateRunning
+	c.exited = !byItself
+	c.mu.Unlock()
+	if byItself {
+		c.ended()
+	}
+	c.mu.Lock()
 	c.exited = true
 	close(done)
 	c.mu.Unlock()
-	if !stopping && wasRunning {
-		c.teardown(announced{})
-		c.mu.Lock()
-		// A stop that began meanwhile may have got there first.
-		if c.moveLocked(stateStopped) == nil {
-			c.finishedAt = time.Now()
-		}
-		c.mu.Unlock()
-		if c.opts.Remove {
-			c.e.Remove(c.ID, true)
-		}
+}
+
+// ended stops a container whose main process exited by itself: network
+// released, --rm honoured.
+func (c *Container) ended() {
+	c.teardown(announced{})
+	c.mu.Lock()
+	// A stop that began meanwhile may have got there first.
+	if c.moveLocked(stateStopped) == nil {
+		c.finishedAt = time.Now()
 	}
+	c.mu.Unlock()
+	if c.opts.Remove {
+		c.e.Remove(c.ID, true)
+	}
+}
+
+// Wait waits until the container's main process has ended, and the
+// container stopped, and returns its exit status.
+//
+// Equivalent to: docker wait NAME
+func (c *Container) Wait() int {
+	c.mu.Lock()
+	done := c.done
+	c.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.exitCode
 }
 
 // Stop stops a running container: SIGTERM, then SIGKILL after timeout.

@@ -4,7 +4,9 @@
 // one request (AddVeth), a port leaving its bridge and links deleted alone
 // or by the batch (LeaveBridge, Delete, DeleteGroup, Deleter), new links that
 // start with IPv6 off as Docker's do (NoIPv6Default, HostIPv6Off), lo up
-// (SetLoUp), and the wait for a link's carrier (WaitOperUp).
+// (SetLoUp), a bridge's IPv4 address replaced as Docker's bridge driver
+// replaces it (SetBridgeIPv4), and the wait for a link's carrier
+// (WaitOperUp).
 //
 // It exists because these are the requests that decide how fast a lab of a
 // thousand containers starts and stops (docs/performance.md), and several

@@ -338,3 +338,41 @@ func (r Release) LinksDeprecated() bool { return r.Era >= Era29 }
 // "network-scoped alias is supported only for containers in user defined
 // networks" (seen on 28.5.2).
 func (r Release) AliasTexts29() bool { return r.API() >= 52 }
+
+// EndpointMAC is the engine API version (minor number; Docker 25.0) from
+// which docker run's --mac-address is an endpoint setting: the docker CLI
+// of 25 and later sends it for the container's network only, and refuses
+// an older API (`"specify mac-address per network" requires API version
+// 1.44, but the Docker daemon API version is 1.41`); a host or none
+// network's entry shows it while the container runs. Before, the CLI sent
+// Config.MacAddress, which engines before 25 refuse in host and container
+// modes, and 25 and later anywhere but on a bridge network ("conflicting
+// options: mac-address and the network mode"). (docker/cli v28.2.2
+// vendor/github.com/docker/docker/client/container_create.go; moby/moby
+// v20.10.24 runconfig/hostconfig.go validateNetContainerMode, v28.5.2
+// api/server/router/container/container_routes.go handleMACAddressBC.)
+const EndpointMAC = 44
+
+// EndpointMacAddress reports whether a host or none network's entry shows
+// the container's --mac-address while it runs (API 1.44+, EndpointMAC;
+// seen on 28.5.2 and 29.8.1).
+func (r Release) EndpointMacAddress() bool { return r.API() >= EndpointMAC }
+
+// ConfigMacAddress reports whether docker inspect shows a container's
+// --mac-address as Config.MacAddress to a client of API version client
+// (minor number). Before 25 (API 1.44) the engine keeps the
+// Config.MacAddress the CLI sent; 25 to 28 copy into it the MAC requested
+// for a container whose network is a bridge network (bridge) (moby/moby
+// v28.5.2 daemon/inspect.go getInspectData); 29 only for a client before
+// API 1.52, and only while the container has an entry for that network
+// (entry) (moby/moby 29 daemon/server/router/container/inspect.go). Seen
+// on 28.5.2 and 29.8.1.
+func (r Release) ConfigMacAddress(client int, bridge, entry bool) bool {
+	switch api := r.API(); {
+	case api < EndpointMAC:
+		return true
+	case api < 52:
+		return bridge
+	}
+	return bridge && entry && client < 52
+}

@@ -124,3 +124,18 @@ func TestCompareVersions(t *testing.T) {
 		assert.Equal(t, tc.want, CompareVersions(tc.a, tc.b), "%s vs %s", tc.a, tc.b)
 	}
 }
+
+// TestMacAddress: where --mac-address shows, per engine release and client.
+func TestMacAddress(t *testing.T) {
+	r2010, _ := Parse("20.10")
+	r28, _ := Parse("28.5.2")
+	r29, _ := Parse("29.8.1")
+	assert.False(t, r2010.EndpointMacAddress(), "20.10")
+	assert.True(t, r28.EndpointMacAddress() && r29.EndpointMacAddress(), "28, 29")
+	assert.True(t, r2010.ConfigMacAddress(41, false, true), "20.10 keeps the Config the CLI sent")
+	assert.True(t, r28.ConfigMacAddress(50, true, false), "28, a bridge network, even without its entry")
+	assert.False(t, r28.ConfigMacAddress(50, false, true), "28, host or none")
+	assert.True(t, r29.ConfigMacAddress(50, true, true), "29 to CLI 28.2.2 (API 1.50)")
+	assert.False(t, r29.ConfigMacAddress(52, true, true), "29 at its own API")
+	assert.False(t, r29.ConfigMacAddress(50, true, false), "29, the network's entry gone (a failed start)")
+}

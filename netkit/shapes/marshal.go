@@ -50,19 +50,22 @@ func (j NetworkJSON) MarshalJSON() ([]byte, error) {
 
 // MarshalJSON writes the container in the shape of its engine's API
 // version, for its client's: the engine's fields in order, or, from an
-// engine of 1.52+ to a client before 1.52 with an endpoint on "bridge",
-// every object's keys in alphabetical order with LegacyBridgeFields added.
+// engine of 1.52+ to a client before 1.52 with an endpoint on "bridge" or
+// a Config.MacAddress (the fields that engine adds for such a client),
+// every object's keys in alphabetical order, with LegacyBridgeFields added
+// where there is a "bridge" endpoint.
 func (j ContainerJSON) MarshalJSON() ([]byte, error) {
 	type plain ContainerJSON // without this method
 	b, err := json.Marshal(plain(j))
-	if err != nil || j.API < V29 || j.Client >= V29 || j.NetworkSettings.Networks["bridge"] == nil {
+	if err != nil || j.API < V29 || j.Client >= V29 || j.NetworkSettings.Networks["bridge"] == nil && j.Config.MacAddress == "" {
 		return b, err
 	}
 	return withLegacyBridge(b)
 }
 
-// withLegacyBridge adds LegacyBridgeFields to a container's JSON through
-// maps, whose keys encoding/json sorts, as Docker's compat.Wrap does.
+// withLegacyBridge adds LegacyBridgeFields to a container's JSON, if it has
+// a "bridge" endpoint, through maps, whose keys encoding/json sorts, as
+// Docker's compat.Wrap does.
 func withLegacyBridge(b []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
@@ -73,11 +76,8 @@ func withLegacyBridge(b []byte) ([]byte, error) {
 	ns, _ := m["NetworkSettings"].(map[string]any)
 	nets, _ := ns["Networks"].(map[string]any)
 	br, _ := nets["bridge"].(map[string]any)
-	if br == nil {
-		return b, nil
-	}
 	for _, k := range LegacyBridgeFields {
-		if ns[k] == nil {
+		if br != nil && ns[k] == nil {
 			ns[k] = br[k]
 		}
 	}

@@ -64,6 +64,7 @@ type ContainerConfig struct {
 	ExposedPorts map[string]struct{} `json:",omitempty"`
 	Cmd          []string
 	Image        string
+	MacAddress   string `json:",omitempty"` // --mac-address, where the release shows it here
 }
 
 // PortBindingJSON is one host binding: {"HostIp": "0.0.0.0", "HostPort": "8080"}.

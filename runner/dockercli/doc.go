@@ -1,7 +1,7 @@
 // Package dockercli is Docker's command line as the docker CLI and dockerd
 // parse and print it, per era, on top of a netkit engine: flag parsing with
 // pflag's rules and texts (FlagSet), docker's subcommands (run, ps, port,
-// inspect, exec, stop, start, rm, top, images, network ...) and dockerd's
+// inspect, exec, stop, start, wait, rm, top, images, network ...) and dockerd's
 // networking flags, and their output and error messages in the formats of
 // the Docker release the engine reproduces (docker ps's table and PORTS
 // column, docker port, docker inspect's JSON and templates, `docker: Error

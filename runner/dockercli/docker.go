@@ -158,7 +158,7 @@ var dockerSubs = []*Subcommand{
 	{Name: "run", Aliases: []string{"container run"}, Use: "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Create and run a new container from an image",
 		Note: "Options: -d, -i, -t, --rm, --name, -h/--hostname, -p/--publish, -P/--publish-all, --expose, " +
-			"--net/--network (bridge, host, none, container:NAME, or a network's name), --ip, -e/--env, " +
+			"--net/--network (bridge, host, none, container:NAME, or a network's name), --ip, --mac-address, -e/--env, " +
 			"--domainname, --network-alias, --link, --dns, --dns-search, --dns-option, --add-host (checked, and " +
 			"shown by docker inspect, as Docker does). " +
 			"IMAGE is one of the built-in images (`docker images`). With -d it prints the full container ID " +
@@ -190,6 +190,8 @@ var dockerSubs = []*Subcommand{
 		Short: "Restart one or more containers", Note: "Options: -t/--time.", run: dockerRestart},
 	{Name: "start", Aliases: []string{"container start"}, Use: "start [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Start one or more stopped containers", run: dockerStart},
+	{Name: "wait", Aliases: []string{"container wait"}, Use: "wait CONTAINER [CONTAINER...]",
+		Short: "Block until one or more containers stop, then print their exit codes", run: dockerWait},
 	{Name: "rm", Aliases: []string{"container rm"}, Use: "rm [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Remove one or more containers", Note: "Options: -f/--force.", run: dockerRm},
 	{Name: "top", Aliases: []string{"container top"}, Use: "top CONTAINER [ps OPTIONS]",

@@ -365,7 +365,7 @@ func stopOrRestart(d *dockerCtx, args []string, restart bool) error {
 			return err
 		}
 		if restart {
-			return c.Restart(wait)
+			return settle(c, c.Restart(wait))
 		}
 		return c.Stop(wait)
 	}, nil)
@@ -386,13 +386,44 @@ func dockerStart(d *dockerCtx, args []string) error {
 		if err != nil {
 			return err
 		}
-		return c.Start()
+		return settle(c, c.Start())
 	}, func(ref string, err error) {
 		fmt.Fprintf(d.Stderr(), "Error response from daemon: %s\n", daemonMsg(err))
 		failed = append(failed, ref)
 	})
 	if len(failed) > 0 {
 		return d.fail(1, "Error: failed to start containers: %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// settle waits, after a start that succeeded, for a container whose main
+// program ends at once (endsAtOnce).
+func settle(c *netkit.Container, startErr error) error {
+	if startErr == nil && endsAtOnce(c) {
+		c.Wait()
+	}
+	return startErr
+}
+
+// dockerWait is docker wait: each container's exit status once it has
+// stopped.
+func dockerWait(d *dockerCtx, args []string) error {
+	refs, eng, err := d.parseEngine(&FlagSet{}, args, 1, -1)
+	if err != nil {
+		return err
+	}
+	var errs []string
+	for _, ref := range refs {
+		c, err := eng.Container(ref)
+		if err != nil {
+			errs = append(errs, "Error response from daemon: "+daemonMsg(err))
+			continue
+		}
+		fmt.Fprintln(d.Stdout(), c.Wait())
+	}
+	if len(errs) > 0 {
+		return d.fail(1, "%s", strings.Join(errs, "\n"))
 	}
 	return nil
 }

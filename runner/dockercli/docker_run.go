@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -14,14 +15,15 @@ import (
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/proc"
+	"github.com/labrun/labrun/netkit/release"
 	"github.com/labrun/labrun/runner/images"
 )
 
 // runFlags is a parsed docker run command line.
 type runFlags struct {
-	detach, interactive, tty, rm, publishAll bool
-	name, hostname, domainname, network, ip  string
-	publish, expose, env                     []string
+	detach, interactive, tty, rm, publishAll     bool
+	name, hostname, domainname, network, ip, mac string
+	publish, expose, env                         []string
 	// The name options, as the CLI's validators left them (opts.go).
 	aliases, links, dns, dnsSearch, dnsOptions, extraHosts []string
 	image                                                  string
@@ -48,6 +50,7 @@ func parseRunFlags(args []string) (runFlags, error) {
 	fs.List(&nets, "", "net")
 	fs.List(&nets, "", "network")
 	fs.String(&f.ip, "", "ip")
+	fs.String(&f.mac, "", "mac-address")
 	fs.List(&f.env, "e", "env")
 	fs.String(&f.domainname, "", "domainname")
 	// --net-alias and --dns-opt are the CLI's hidden old spellings.
@@ -104,6 +107,15 @@ func imageRef(s string) string {
 // mode. With a COMMAND, the container's main process only waits: the runner
 // runs COMMAND in it (see dockerRun).
 func runOptions(f runFlags) (netkit.RunOptions, error) {
+	var mac net.HardwareAddr
+	if f.mac != "" {
+		// The CLI checks it before anything else (docker/cli v28.2.2
+		// cli/command/container/opts.go parse).
+		var err error
+		if mac, err = net.ParseMAC(strings.TrimSpace(f.mac)); err != nil {
+			return netkit.RunOptions{}, &runError{msg: f.mac + " is not a valid mac address"}
+		}
+	}
 	if len(f.aliases) > 0 && !userDefined(f.network) {
 		// The CLI's own check (docker/cli cli/command/container/opts.go
 		// parseNetworkAttachmentOpt, v28.0.0), before it asks the engine.
@@ -117,8 +129,8 @@ func runOptions(f runFlags) (netkit.RunOptions, error) {
 	}
 	o := netkit.RunOptions{
 		Name: f.name, Hostname: f.hostname, Image: f.image, Remove: f.rm, PublishAll: f.publishAll,
-		Program: im.Program, Comm: im.Comm, Command: strings.Trim(im.Command, `"`),
-		Expose: im.Expose, Domainname: f.domainname, Aliases: f.aliases,
+		Program: im.Main(f.interactive, f.tty), Comm: im.Comm, Command: strings.Trim(im.Command, `"`),
+		Expose: im.Expose, Domainname: f.domainname, Aliases: f.aliases, MacAddress: mac,
 		DNSSearch: f.dnsSearch, DNSOptions: f.dnsOptions, ExtraHosts: f.extraHosts, Env: f.env,
 	}
 	for _, l := range f.links {
@@ -173,6 +185,35 @@ func specError(err error) error {
 	return &runError{msg: err.Error()}
 }
 
+// macRefusal is the refusal of docker run's --mac-address where the
+// engine's API is older than 1.44 (release.EndpointMAC): the CLI's own, if
+// it sends the MAC per network (25 and later), or else the engine's, which
+// takes Config.MacAddress in bridge networks only (none too before 25).
+func (d *dockerCtx) macRefusal(mode netkit.Mode) error {
+	eng, err := d.engine()
+	if err != nil {
+		return err
+	}
+	v, err := d.apiVersion(eng)
+	if err != nil {
+		return &runError{msg: daemonMsg(err), daemon: true}
+	}
+	if api, _ := release.ParseAPIVersion(v); api >= release.EndpointMAC {
+		return nil
+	}
+	own := eng.Options().API()
+	if cli, ok := cliAPI(d.Getenv("DOCKER_CLI_VERSION")); ok {
+		own = cli
+	}
+	if own >= release.EndpointMAC {
+		return &runError{msg: `"specify mac-address per network" requires API version 1.44, but the Docker daemon API version is ` + v}
+	}
+	if mode.Kind == netkit.ModeHost || mode.Kind == netkit.ModeContainer || mode.Kind == netkit.ModeNone && eng.Options().API() >= release.EndpointMAC {
+		return &runError{msg: "conflicting options: mac-address and the network mode", daemon: true}
+	}
+	return nil
+}
+
 // shells are the programs that, run with -i or -t, are an interactive
 // session a scenario cannot type into: the container is left running.
 var shells = map[string]bool{"sh": true, "bash": true, "ash": true, "dash": true, "zsh": true}
@@ -193,6 +234,9 @@ func dockerRun(d *dockerCtx, args []string) error {
 		return d.flagErr(err)
 	}
 	o, err := runOptions(f)
+	if err == nil && o.MacAddress != nil {
+		err = d.macRefusal(o.Network)
+	}
 	var re *runError
 	errors.As(err, &re)
 	warning, early := localhostDNSWarning(d.cli(), f.dns)
@@ -225,7 +269,6 @@ func dockerRun(d *dockerCtx, args []string) error {
 	interactive := f.interactive || f.tty
 	keepShell := interactive && (len(f.command) == 0 || shells[filepath.Base(f.command[0])])
 	runCommand := len(f.command) > 0 && !keepShell
-	exitsAtOnce := len(f.command) == 0 && o.Program == "" && !interactive
 	if f.detach {
 		fmt.Fprintln(d.Stdout(), c.ID)
 	}
@@ -240,8 +283,11 @@ func dockerRun(d *dockerCtx, args []string) error {
 		return d.reportRun("Error response from daemon: "+daemonMsg(err), false, code)
 	}
 	switch {
-	case exitsAtOnce:
-		return c.Stop(10 * time.Second)
+	case endsAtOnce(c):
+		// Docker's run -d returns as it ends; attached, with its status.
+		if code := c.Wait(); code != 0 && !f.detach {
+			return &ExitError{Cmd: d.path, Code: code}
+		}
 	case runCommand && f.detach:
 		cmd, err := d.execIn(c, f.command, f.env, f.tty)
 		if err != nil {
@@ -262,6 +308,12 @@ func dockerRun(d *dockerCtx, args []string) error {
 	}
 	return nil
 }
+
+// endsAtOnce reports whether c's main program ends as soon as it starts
+// (busybox's sh on end of file): docker run, start and restart wait for
+// it, so that the container is exited when they return, as Docker's is a
+// moment later.
+func endsAtOnce(c *netkit.Container) bool { return c.Options().Program == images.ProgramShellEOF }
 
 // execIn prepares argv to run inside c as docker exec does: the script's
 // PATH, the container's hostname, in /. Errors are printed as Docker does.

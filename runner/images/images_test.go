@@ -121,3 +121,15 @@ func TestArgv(t *testing.T) {
 	assert.Equal(t, []string{"nosuchtool"}, Argv([]string{"nosuchtool"}, look))
 	assert.Equal(t, []string{"/bin/nslookup"}, Argv([]string{"/bin/nslookup"}, look))
 }
+
+// TestImageMain says which program a container of each image runs without a
+// COMMAND: busybox's sh exits at once unless -i or -t keeps it waiting.
+func TestImageMain(t *testing.T) {
+	bb, _ := Lookup("busybox")
+	httpd, _ := Lookup("httpd")
+	assert.Equal(t, ProgramShellEOF, bb.Main(false, false), "docker run -d busybox")
+	assert.Equal(t, "", bb.Main(true, false), "docker run -di busybox")
+	assert.Equal(t, "", bb.Main(false, true), "docker run -dt busybox")
+	assert.Equal(t, "", bb.Main(true, true), "docker run -dit busybox")
+	assert.Equal(t, ProgramHTTPD, httpd.Main(false, false), "docker run -d httpd")
+}

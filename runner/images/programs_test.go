@@ -497,3 +497,11 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// TestShellEOF: busybox's sh with its input closed reports readiness and
+// exits 0 by itself.
+func TestShellEOF(t *testing.T) {
+	c := startProgram(t, ProgramShellEOF, "sh", "box")
+	require.NoError(t, c.cmd.Wait(), "sh on end of file exits 0; output:\n%s", c.output)
+	assert.Equal(t, 0, c.cmd.ProcessState.ExitCode())
+}

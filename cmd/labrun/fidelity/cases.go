@@ -1,12 +1,15 @@
 package fidelity
 
+import "strings"
+
 // Case is one differential case: docker command lines run in order against
 // both engines, after which their state is compared. In a command line,
 // "@NAME" is a container or network of the case (prefixed with the run's
 // unique prefix on both engines), {IMAGE} the case image and {SERVE} the
 // command that keeps its container running (busybox's on the real engine,
 // "sleep 3600" in labrun, whose httpd image EXPOSEs 80/tcp as the case
-// image does), and {R} the first port of a host port range that is fresh
+// image does), {BUSYBOX} a busybox image (CMD sh, nothing EXPOSEd: labrun's
+// busybox), and {R} the first port of a host port range that is fresh
 // for the run (the real engine remembers the last port it gave from each
 // range for as long as it runs).
 type Case struct {
@@ -24,6 +27,20 @@ type Case struct {
 	// oracle engine, started for the case, runs such a case.
 	Daemon []string
 	Host   []string
+	// After are shell lines run on the host after the steps, each of
+	// whose output is compared (`ip -4 -o addr show dev docker0`): only an
+	// oracle engine's host is the case's to read.
+	After []string
+}
+
+// usesBusybox reports whether a step names {BUSYBOX}.
+func (c Case) usesBusybox() bool {
+	for _, s := range c.Steps {
+		if strings.Contains(s, "{BUSYBOX}") {
+			return true
+		}
+	}
+	return false
 }
 
 // randomOrder is why publish_article differs from Docker 20.10 (and any

@@ -9,6 +9,15 @@ var br0 = []string{
 	"ip link set br0 up",
 }
 
+// docker0At are the host lines that make docker0 as an engine that ran
+// before left it, with address addr; docker0Addrs shows what the engine
+// made of it (its addresses, without the link's index).
+func docker0At(addr string) []string {
+	return []string{"ip link add docker0 type bridge", "ip addr add " + addr + " dev docker0", "ip link set docker0 up"}
+}
+
+var docker0Addrs = []string{"ip -4 -o addr show dev docker0 | cut -d' ' -f2-"}
+
 // moreCases are the cases of daemon flags (oracle engines only), of
 // network options and network commands, and of container lifecycles and
 // port forms beyond those of the first list.
@@ -42,6 +51,16 @@ var moreCases = []Case{
 		"run -d --name @web -p 8080:80 {IMAGE} {SERVE}"}},
 	{Name: "daemon_bip_gateway", Daemon: []string{"--bip=10.55.0.1/24", "--default-gateway=10.55.0.254"}, Steps: []string{
 		"run -d --name @web {IMAGE} {SERVE}"}},
+	// A dockerd started again: another --bip replaces docker0's address
+	// (the first one, where it has two), and without --bip docker0's
+	// address is the default bridge's.
+	{Name: "daemon_bip_replaces", Daemon: []string{"--bip=10.55.0.1/24"}, Host: docker0At("172.17.0.1/16"), After: docker0Addrs,
+		Steps: []string{"run -d --name @web -p 8080:80 {IMAGE} {SERVE}"}},
+	{Name: "daemon_bip_replaces_first", Daemon: []string{"--bip=10.55.0.1/24"},
+		Host: append(docker0At("172.17.0.1/16"), "ip addr add 10.66.0.1/24 dev docker0"), After: docker0Addrs,
+		Steps: []string{"run -d --name @web {IMAGE} {SERVE}"}},
+	{Name: "daemon_bip_kept", Host: docker0At("10.66.0.1/24"), After: docker0Addrs, Steps: []string{
+		"run -d --name @web -p 8080:80 {IMAGE} {SERVE}"}},
 	{Name: "daemon_fixedcidr", Daemon: []string{"--fixed-cidr=172.17.5.0/24"}, Steps: []string{
 		"run -d --name @web -p 8080:80 {IMAGE} {SERVE}"}},
 	{Name: "daemon_bridge_none", Daemon: []string{"-b", "none"}, Steps: []string{
@@ -119,6 +138,20 @@ var moreCases = []Case{
 	{Name: "net_overlap_default_bridge", Steps: []string{
 		"network create --subnet 172.17.0.0/16 @net"}},
 	{Name: "net_run_missing", Steps: []string{"run -d --name @web --network @nonet {IMAGE} {SERVE}"}},
+	// --mac-address: the endpoint's MAC and Config.MacAddress, on the
+	// default bridge, a user network, stopped, host and none (whose entry
+	// shows it while the container runs); an invalid one.
+	{Name: "net_mac", Steps: []string{
+		"run -d --name @web --mac-address 02:42:ac:11:00:99 -p 8080:80 {IMAGE} {SERVE}", "inspect -f {{.Config.MacAddress}} @web"}},
+	{Name: "net_mac_usernet", Steps: []string{"network create --subnet 10.99.1.0/24 @net",
+		"run -d --name @web --network @net --mac-address 02:42:0a:63:01:50 {IMAGE} {SERVE}", "inspect -f {{.Config.MacAddress}} @web"}},
+	{Name: "net_mac_stopped", Steps: []string{
+		"run -d --name @web --mac-address 02:42:ac:11:00:99 {IMAGE} {SERVE}", "stop -t 0 @web", "inspect -f {{.Config.MacAddress}} @web"}},
+	{Name: "net_mac_host", Steps: []string{
+		"run -d --name @web --net=host --mac-address 02:42:ac:11:00:98 {IMAGE} {SERVE}", "inspect -f {{.Config.MacAddress}} @web"}},
+	{Name: "net_mac_none", Steps: []string{
+		"run -d --name @web --net=none --mac-address 02:42:ac:11:00:97 {IMAGE} {SERVE}", "inspect -f {{.Config.MacAddress}} @web"}},
+	{Name: "net_mac_invalid", Steps: []string{"run -d --name @web --mac-address 02:42:ac:11:00 {IMAGE} {SERVE}"}},
 	{Name: "net_internal_two", Steps: []string{
 		"network create --subnet 10.99.1.0/24 --internal @net",
 		"run -d --name @a --network @net {IMAGE} {SERVE}", "run -d --name @b --network @net {IMAGE} {SERVE}"}},
@@ -145,6 +178,20 @@ var moreCases = []Case{
 		"run -d --name @web -p 8080:80 {IMAGE} {SERVE}", "rm @web"}},
 	{Name: "life_rm_stopped", Steps: []string{
 		"run -d --name @web -p 8080:80 {IMAGE} {SERVE}", "stop -t 0 @web", "rm @web"}},
+	// busybox without a COMMAND: its sh, input closed and no terminal,
+	// exits 0 at once, and again when started again; -i (input open) or
+	// -t (a terminal) keep it.
+	{Name: "life_busybox_nocmd", Steps: []string{
+		"run -d --name @c {BUSYBOX}", "wait @c", "inspect -f {{.State.Status}}/{{.State.ExitCode}} @c"}},
+	{Name: "life_busybox_attached", Steps: []string{
+		"run --name @c {BUSYBOX}", "inspect -f {{.State.Status}}/{{.State.ExitCode}} @c"}},
+	{Name: "life_busybox_rm", Steps: []string{"run --rm --name @c {BUSYBOX}", "inspect -f {{.State.Status}} @c"}},
+	{Name: "life_busybox_start", Steps: []string{
+		"run -d --name @c {BUSYBOX}", "wait @c", "start @c", "wait @c", "inspect -f {{.State.Status}}/{{.State.ExitCode}} @c"}},
+	{Name: "life_busybox_it", Steps: []string{
+		"run -dit --name @c {BUSYBOX}", "inspect -f {{.State.Status}}/{{.State.ExitCode}} @c"}},
+	{Name: "life_busybox_i", Steps: []string{
+		"run -di --name @c {BUSYBOX}", "inspect -f {{.State.Status}}/{{.State.ExitCode}} @c"}},
 	{Name: "port_udp", Steps: []string{
 		"run -d --name @web -p 5353:53/udp -p 5353:53 {IMAGE} {SERVE}", "port @web 53/udp", "port @web 53/tcp", "port @web 54/udp"}},
 	{Name: "publish_same_port_twice", Steps: []string{

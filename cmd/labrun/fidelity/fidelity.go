@@ -2,7 +2,6 @@ package fidelity
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -16,8 +15,6 @@ import (
 	"strings"
 
 	"github.com/labrun/labrun/cmd/labrun/fidelity/oracle"
-	"github.com/labrun/labrun/netkit"
-	"github.com/labrun/labrun/runner"
 )
 
 // engine is one side of a comparison: something that runs docker command
@@ -36,6 +33,9 @@ type engine interface {
 	rules(c scope) string
 	// portRange is the host's ip_local_port_range.
 	portRange() (lo, hi int)
+	// host runs a shell line on the engine's host and returns its output
+	// (a case's After).
+	host(line string) string
 }
 
 // result is one docker command's outcome.
@@ -98,6 +98,17 @@ func (Real) portRange() (int, int) {
 	return readRange(os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"))
 }
 
+// host is never asked of the machine's engine (Target.Runs).
+func (Real) host(string) string { return "" }
+
+// hostOutput is a host command's output, and its failure.
+func hostOutput(out []byte, err error) string {
+	if err != nil {
+		return string(out) + err.Error() + "\n"
+	}
+	return string(out)
+}
+
 func readRange(b []byte, err error) (int, int) {
 	if err == nil {
 		f := strings.Fields(string(b))
@@ -147,7 +158,15 @@ func MakeImage(tag string) (string, error) {
 	return name, oracle.Import(docker, name, "EXPOSE 80/tcp", `CMD ["sh"]`)
 }
 
-// RemoveImage removes the image MakeImage made.
+// MakeBusybox imports into the machine's engine the busybox image of the
+// cases ({BUSYBOX}: CMD sh, nothing EXPOSEd) and returns its name.
+func MakeBusybox(tag string) (string, error) {
+	name := "labrun-fidelity:busybox-" + tag
+	docker := func(args ...string) *exec.Cmd { return exec.Command("docker", args...) }
+	return name, oracle.Import(docker, name, `CMD ["sh"]`)
+}
+
+// RemoveImage removes an image MakeImage or MakeBusybox made.
 func RemoveImage(name string) { Real{}.docker("rmi", "-f", name) }
 
 // Clean removes every container and network of the real engine whose name
@@ -161,102 +180,6 @@ func Clean(prefix string) {
 	for _, id := range strings.Fields(r.stdout) {
 		Real{}.docker("network", "rm", id)
 	}
-}
-
-// Labrun is one case's labrun side: a fresh lab whose engine was started
-// with --compat set to the real engine's version.
-type Labrun struct {
-	lab     *netkit.Lab
-	env     []string
-	shared  bool
-	backend oracle.Backend
-}
-
-// LabrunOptions say how NewLabrun starts the lab and its engine, to match
-// the real engine's host. The zero value is a fresh Docker host that does
-// not forward, compared as a whole.
-type LabrunOptions struct {
-	// Versions are the real engine's and CLI's.
-	Versions Versions
-	// Daemon are more dockerd flags; Backend its --firewall-backend.
-	Daemon  []string
-	Backend oracle.Backend
-	// IPForward: the host forwards IPv4 before the engine starts.
-	IPForward bool
-	// Shared: the real engine's host is shared with others (the
-	// machine's), so only the case's rules are compared.
-	Shared bool
-	// Host are shell lines run on the host before the engine starts.
-	Host []string
-}
-
-// NewLabrun makes a lab and starts its engine as dockerd --compat=VERSION,
-// the docker command emulating the CLI of the client version.
-func NewLabrun(name string, o LabrunOptions) (*Labrun, error) {
-	lab, err := netkit.NewLab(netkit.LabOptions{Name: name, HostIPForwardOff: !o.IPForward})
-	if err != nil {
-		return nil, err
-	}
-	v := o.Versions
-	l := &Labrun{lab: lab, env: []string{"PATH=" + os.Getenv("PATH"), "DOCKER_CLI_VERSION=" + v.Client},
-		shared: o.Shared, backend: o.Backend}
-	for _, line := range o.Host {
-		if out, err := lab.Host().Output("sh", "-c", line); err != nil {
-			lab.Close()
-			return nil, fmt.Errorf("host: %s: %v: %s", line, err, out)
-		}
-	}
-	args := []string{"dockerd", "--compat=" + v.Server}
-	if v.MTU != "" && v.MTU != "1500" {
-		args = append(args, "--mtu="+v.MTU)
-	}
-	if o.Backend != "" && o.Backend != oracle.IPTables {
-		args = append(args, "--firewall-backend="+string(o.Backend))
-	}
-	args = append(args, o.Daemon...)
-	var stderr bytes.Buffer
-	if err := runner.Exec(context.Background(), lab, runner.ExecOptions{Env: l.env, Stderr: &stderr}, args); err != nil {
-		lab.Close()
-		return nil, fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	return l, nil
-}
-
-// Close closes the lab.
-func (l *Labrun) Close() error { return l.lab.Close() }
-
-func (l *Labrun) docker(args ...string) result { return l.dockerEnv(nil, args...) }
-
-func (l *Labrun) dockerEnv(env []string, args ...string) result {
-	var out, errb bytes.Buffer
-	o := runner.ExecOptions{Env: append(append([]string{}, l.env...), env...), Stdout: &out, Stderr: &errb}
-	err := runner.Exec(context.Background(), l.lab, o, append([]string{"docker"}, args...))
-	return result{stdout: out.String(), stderr: errb.String(), code: runner.ExitStatus(err)}
-}
-
-// serverAPI is the lab engine's API version (labrun has no docker
-// version).
-func (l *Labrun) serverAPI() string {
-	if eng := l.lab.Engine(); eng != nil {
-		return eng.APIVersion()
-	}
-	return ""
-}
-
-func (l *Labrun) rules(c scope) string {
-	if l.shared {
-		out, err := l.lab.Host().Output("iptables-save")
-		if err != nil {
-			return "iptables-save: " + err.Error()
-		}
-		return filterRules(string(out), c.bridges, c.subnets, c.addrs)
-	}
-	return hostRules(l.backend, l.lab.Host().Output)
-}
-
-func (l *Labrun) portRange() (int, int) {
-	out, err := l.lab.Host().Output("cat", "/proc/sys/net/ipv4/ip_local_port_range")
-	return readRange(out, err)
 }
 
 // rulesTitle is the title of the observation of the engine's rules.
@@ -278,7 +201,7 @@ var rangeRE = regexp.MustCompile(`\{R(\+\d+)?\}`)
 
 // expand turns a case's command line into docker's arguments; base is the
 // first port of the run's fresh host port range ({R}).
-func expand(line, prefix, image string, serve []string, base int) []string {
+func expand(line, prefix string, im caseImages, serve []string, base int) []string {
 	line = rangeRE.ReplaceAllStringFunc(line, func(m string) string {
 		n := 0
 		if m != "{R}" {
@@ -290,7 +213,9 @@ func expand(line, prefix, image string, serve []string, base int) []string {
 	for _, f := range strings.Fields(line) {
 		switch f {
 		case "{IMAGE}":
-			args = append(args, image)
+			args = append(args, im.image)
+		case "{BUSYBOX}":
+			args = append(args, im.busybox)
 		case "{SERVE}":
 			args = append(args, serve...)
 		default:
@@ -302,11 +227,11 @@ func expand(line, prefix, image string, serve []string, base int) []string {
 
 // run runs c on e and returns what is compared, and what the normaliser
 // needs to know of e.
-func run(e engine, c Case, prefix, image string, serve []string, base int) ([]observation, *side) {
+func run(e engine, c Case, prefix string, im caseImages, serve []string, base int) ([]observation, *side) {
 	var obs []observation
 	var ctrs, nets []string
 	for _, line := range c.Steps {
-		r := e.docker(expand(line, prefix, image, serve, base)...)
+		r := e.docker(expand(line, prefix, im, serve, base)...)
 		obs = append(obs, observation{"$ docker " + line, r.String()})
 		if m := runNameRE.FindStringSubmatch(line); m != nil && !contains(ctrs, m[1]) {
 			ctrs = append(ctrs, m[1])
@@ -314,6 +239,9 @@ func run(e engine, c Case, prefix, image string, serve []string, base int) ([]ob
 		if m := netNameRE.FindStringSubmatch(line); m != nil {
 			nets = append(nets, m[1])
 		}
+	}
+	for _, line := range c.After {
+		obs = append(obs, observation{"$ " + line, e.host(line)})
 	}
 	s := &side{prefix: prefix, ids: map[string]string{}, subnets: map[string]netip.Prefix{}}
 	s.portLo, s.portHi = e.portRange()
@@ -448,7 +376,7 @@ func Compare(c Case, t Target) Outcome {
 			base = 20000
 		}
 	}
-	real, image, stop, err := t.engine(c)
+	real, images, stop, err := t.engine(c)
 	if err != nil {
 		return Outcome{Case: c, Err: fmt.Errorf("the real engine: %w", err)}
 	}
@@ -456,14 +384,14 @@ func Compare(c Case, t Target) Outcome {
 		Clean(prefix)
 		defer Clean(prefix)
 	}
-	want, ws := run(real, c, prefix, image, t.Serve, base)
+	want, ws := run(real, c, prefix, images, t.Serve, base)
 	stop()
 	l, err := NewLabrun("fidelity-"+c.Name, t.labrunOptions(c))
 	if err != nil {
 		return Outcome{Case: c, Err: err}
 	}
 	defer l.Close()
-	got, gs := run(l, c, prefix, "httpd", []string{"sleep", "3600"}, base)
+	got, gs := run(l, c, prefix, caseImages{"httpd", "busybox"}, []string{"sleep", "3600"}, base)
 	if !t.Machine() {
 		// Both engines are fresh: the ephemeral ports they hand out are
 		// compared as numbers, so the order of allocation is too.

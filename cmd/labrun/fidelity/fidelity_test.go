@@ -85,6 +85,12 @@ func TestFidelity(t *testing.T) {
 				}
 				t.Cleanup(func() { RemoveImage(image) })
 				tg.Image = image
+				bb, err := MakeBusybox(randHex(4))
+				if err != nil {
+					t.Skipf("skipping: %v", err)
+				}
+				t.Cleanup(func() { RemoveImage(bb) })
+				tg.Busybox = bb
 			}
 			tg.Serve = []string{"busybox", "sleep", "3600"}
 			var outs []Outcome
@@ -204,12 +210,13 @@ func TestSortContainers(t *testing.T) {
 // fakeEngine answers docker inspect in one shape at the API version the
 // CLI negotiates and in another at DOCKER_API_VERSION, and records the
 // environments it was given.
-type fakeEngine struct{ envs [][]string }
+type fakeEngine struct{ envs, args [][]string }
 
 func (f *fakeEngine) docker(args ...string) result { return f.dockerEnv(nil, args...) }
 
 func (f *fakeEngine) dockerEnv(env []string, args ...string) result {
 	f.envs = append(f.envs, env)
+	f.args = append(f.args, args)
 	if args[0] != "inspect" || len(args) != 2 {
 		return result{}
 	}
@@ -220,15 +227,16 @@ func (f *fakeEngine) dockerEnv(env []string, args ...string) result {
 	return result{stdout: "[\n    {\n        \"NetworkSettings\": {\n            " + shape + "\n        }\n    }\n]\n"}
 }
 
-func (f *fakeEngine) serverAPI() string     { return "1.56" }
-func (f *fakeEngine) rules(scope) string    { return "" }
-func (f *fakeEngine) portRange() (int, int) { return 32768, 60999 }
+func (f *fakeEngine) serverAPI() string       { return "1.56" }
+func (f *fakeEngine) rules(scope) string      { return "" }
+func (f *fakeEngine) portRange() (int, int)   { return 32768, 60999 }
+func (f *fakeEngine) host(line string) string { return "ran " + line + "\n" }
 
 // TestRunAtServerAPI: run observes each container's NetworkSettings at the
 // negotiated API version and again at the engine's own.
 func TestRunAtServerAPI(t *testing.T) {
 	f := &fakeEngine{}
-	obs, _ := run(f, Case{Name: "x", Steps: []string{"run -d --name @web {IMAGE} {SERVE}"}}, "fidx-", "img", []string{"sleep"}, 20000)
+	obs, _ := run(f, Case{Name: "x", Steps: []string{"run -d --name @web {IMAGE} {SERVE}"}}, "fidx-", caseImages{"img", "bb"}, []string{"sleep"}, 20000)
 	got := map[string]string{}
 	for _, o := range obs {
 		got[o.title] = o.text
@@ -236,6 +244,19 @@ func TestRunAtServerAPI(t *testing.T) {
 	assert.Contains(t, got["docker inspect web (NetworkSettings)"], `"Bridge"`)
 	assert.Contains(t, got["docker inspect web at the engine's API version (NetworkSettings)"], `"SandboxID"`)
 	assert.Contains(t, f.envs, []string{"DOCKER_API_VERSION=1.56"})
+}
+
+// TestRunBusyboxAfter: {BUSYBOX} is the side's busybox image, and each
+// After line's output is an observation, after the steps'.
+func TestRunBusyboxAfter(t *testing.T) {
+	f := &fakeEngine{}
+	c := Case{Name: "x", Steps: []string{"run -d --name @c {BUSYBOX}"}, After: []string{"ip -4 -o addr show dev docker0"}}
+	assert.True(t, c.usesBusybox())
+	obs, _ := run(f, c, "fidx-", caseImages{"img", "bb"}, []string{"sleep"}, 20000)
+	assert.Equal(t, []string{"run", "-d", "--name", "fidx-c", "bb"}, f.args[0])
+	assert.Equal(t, observation{"$ ip -4 -o addr show dev docker0", "ran ip -4 -o addr show dev docker0\n"}, obs[1])
+	assert.False(t, Case{Steps: []string{"run -d {IMAGE}"}}.usesBusybox())
+	assert.False(t, Target{}.Runs(c), "the machine's host is not the case's")
 }
 
 func TestSortElements(t *testing.T) {

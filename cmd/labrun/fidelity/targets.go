@@ -25,9 +25,11 @@ type Target struct {
 	Oracle    bool
 	OracleDir string
 	// Image is the machine engine's case image (MakeImage), and Serve the
-	// command that keeps a container of it running.
-	Image string
-	Serve []string
+	// command that keeps a container of it running; Busybox its busybox
+	// image (MakeBusybox).
+	Image   string
+	Serve   []string
+	Busybox string
 }
 
 // Machine reports whether the target is the machine's engine.
@@ -48,30 +50,42 @@ func (t Target) String() string {
 }
 
 // Runs reports whether the target can run c: the machine's engine cannot
-// take a case's daemon flags or host setup.
+// take a case's daemon flags or host setup, and its host is not the
+// case's to read.
 func (t Target) Runs(c Case) bool {
-	return t.Oracle || (len(c.Daemon) == 0 && len(c.Host) == 0)
+	return t.Oracle || (len(c.Daemon) == 0 && len(c.Host) == 0 && len(c.After) == 0)
 }
 
-// caseImage is the image name on an oracle engine.
-const caseImage = "labrun-fidelity:case"
+// caseImage is the image name on an oracle engine, and busyboxImage its
+// busybox: CMD sh and nothing EXPOSEd, as labrun's busybox.
+const (
+	caseImage    = "labrun-fidelity:case"
+	busyboxImage = "labrun-fidelity:busybox"
+)
 
-// engine returns the real side of c, the image its cases run, and what
+// caseImages are the images that {IMAGE} and {BUSYBOX} name on one side.
+type caseImages struct{ image, busybox string }
+
+// engine returns the real side of c, the images its cases run, and what
 // stops it: the machine's engine as it is, or a fresh oracle engine.
-func (t Target) engine(c Case) (engine, string, func(), error) {
+func (t Target) engine(c Case) (engine, caseImages, func(), error) {
 	if t.Machine() {
-		return Real{}, t.Image, func() {}, nil
+		return Real{}, caseImages{t.Image, t.Busybox}, func() {}, nil
 	}
 	e, err := oracle.Start(context.Background(), oracle.Options{Version: t.Versions.Server, Dir: t.OracleDir,
 		Backend: t.Backend, Flags: c.Daemon, IPForward: t.ipForward(), Host: c.Host})
 	if err != nil {
-		return nil, "", nil, err
+		return nil, caseImages{}, nil, err
 	}
-	if err := oracle.Import(e.Docker, caseImage, "EXPOSE 80/tcp", `CMD ["sh"]`); err != nil {
+	err = oracle.Import(e.Docker, caseImage, "EXPOSE 80/tcp", `CMD ["sh"]`)
+	if err == nil && c.usesBusybox() {
+		err = oracle.Import(e.Docker, busyboxImage, `CMD ["sh"]`)
+	}
+	if err != nil {
 		e.Close()
-		return nil, "", nil, err
+		return nil, caseImages{}, nil, err
 	}
-	return oracleEngine{e}, caseImage, func() { e.Close() }, nil
+	return oracleEngine{e}, caseImages{caseImage, busyboxImage}, func() { e.Close() }, nil
 }
 
 // ipForward: Docker 29 with nftables refuses to start on a host that does
@@ -98,6 +112,8 @@ func (o oracleEngine) dockerEnv(env []string, args ...string) result {
 func (o oracleEngine) serverAPI() string { return dockerServerAPI(o) }
 
 func (o oracleEngine) rules(scope) string { return hostRules(o.e.Backend, o.e.Output) }
+
+func (o oracleEngine) host(line string) string { return hostOutput(o.e.Output("sh", "-c", line)) }
 
 func (o oracleEngine) portRange() (int, int) {
 	return readRange(o.e.Output("cat", "/proc/sys/net/ipv4/ip_local_port_range"))
