@@ -24,10 +24,11 @@ import (
 // (flags, seq, ack, win, urg, options, length), UDP, ICMP (echo and the
 // unreachable and time-exceeded errors) and ICMPv6 (echo, neighbour
 // discovery, unreachable, time exceeded); for TCP payloads, the first line
-// of HTTP on ports 80 and 8080 and the SSH version banner on port 22, as
+// of HTTP on ports 80 and 8080 and the SSH version banner on port 22, and
+// DNS queries and A, AAAA, PTR, CNAME and NS answers on UDP port 53, as
 // tcpdump prints them without -v; unknown EtherTypes with tcpdump's hex dump
 // on the following lines (so that string holds several lines). Not
-// reproduced: other application protocols (DNS, DHCP, … — the line stops at
+// reproduced: other application protocols (DHCP, … — the line stops at
 // "UDP, length 40" where tcpdump goes on), IP fragments and options, VLAN
 // tags, and other ICMP types (printed "type-#N").
 func Summary(p Packet) string {
@@ -152,6 +153,12 @@ func summarizeIP(b *strings.Builder, fr *frame, tr tcpTracker) {
 		summarizeTCP(b, fr, src, dst, length, tr)
 	case fr.has&hasUDP != 0:
 		u := &fr.udp
+		if u.SrcPort == dnsPort || u.DstPort == dnsPort {
+			if text, ok := dnsText(u.Payload); ok {
+				fmt.Fprintf(b, "%s.%d > %s.%d: %s", src, u.SrcPort, dst, u.DstPort, text)
+				return
+			}
+		}
 		fmt.Fprintf(b, "%s.%d > %s.%d: UDP, length %d", src, u.SrcPort, dst, u.DstPort, int(u.Length)-8)
 	case fr.has&hasICMP4 != 0:
 		fmt.Fprintf(b, "%s > %s: ICMP %s, length %d", src, dst, icmpText(&fr.icmp4), length)

@@ -169,5 +169,38 @@ func syntheticPackets(t testing.TB) []Packet {
 	// Unknown IP protocol and EtherType.
 	add(eth(layers.EthernetTypeIPv4), ip4(a4, b4, 253), pl("experimental"))
 	add(eth(0x88b5), pl("local experimental ethertype"))
+	// DNS on port 53, both ways (appended: the indices above are
+	// referred to): a query, answers of each kind tcpdump prints, and
+	// rcodes.
+	dnsq := func(id uint16, name string, typ layers.DNSType) *layers.DNS {
+		return &layers.DNS{ID: id, RD: true, Questions: []layers.DNSQuestion{{Name: []byte(name), Type: typ, Class: layers.DNSClassIN}}}
+	}
+	dnsr := func(id uint16, name string, typ layers.DNSType, rcode layers.DNSResponseCode, ans ...layers.DNSResourceRecord) *layers.DNS {
+		m := dnsq(id, name, typ)
+		m.QR, m.RA, m.ResponseCode, m.Answers = true, true, rcode, ans
+		return m
+	}
+	rrA := func(name, ip string) layers.DNSResourceRecord {
+		return layers.DNSResourceRecord{Name: []byte(name), Type: layers.DNSTypeA, Class: layers.DNSClassIN, TTL: 600, IP: net.ParseIP(ip).To4()}
+	}
+	udp53 := func(src uint16, dst uint16) *layers.UDP { return &layers.UDP{SrcPort: layers.UDPPort(src), DstPort: layers.UDPPort(dst)} }
+	add(eth(layers.EthernetTypeIPv4), ip4(a4, b4, layers.IPProtocolUDP), udp53(40001, 53), dnsq(25304, "www.example.test", layers.DNSTypeA))
+	add(eth(layers.EthernetTypeIPv4), ip4(b4, a4, layers.IPProtocolUDP), udp53(53, 40001),
+		dnsr(25304, "site", layers.DNSTypeA, layers.DNSResponseCodeNoErr, rrA("site", "172.18.0.2"), rrA("site", "172.18.0.3")))
+	add(eth(layers.EthernetTypeIPv4), ip4(b4, a4, layers.IPProtocolUDP), udp53(53, 40002),
+		dnsr(7, "nosuch.example.test", layers.DNSTypeA, layers.DNSResponseCodeNXDomain))
+	aaaa := dnsr(8, "web", layers.DNSTypeAAAA, layers.DNSResponseCodeNoErr)
+	aaaa.AA, aaaa.RA = true, false
+	add(eth(layers.EthernetTypeIPv4), ip4(b4, a4, layers.IPProtocolUDP), udp53(53, 40003), aaaa)
+	add(eth(layers.EthernetTypeIPv4), ip4(b4, a4, layers.IPProtocolUDP), udp53(53, 40004),
+		dnsr(9, "2.0.18.172.in-addr.arpa", layers.DNSTypePTR, layers.DNSResponseCodeNoErr,
+			layers.DNSResourceRecord{Name: []byte("2.0.18.172.in-addr.arpa"), Type: layers.DNSTypePTR, Class: layers.DNSClassIN, TTL: 600, PTR: []byte("web.app")}))
+	servfail := dnsr(10, "web.other", layers.DNSTypeA, layers.DNSResponseCodeServFail)
+	servfail.RA = false
+	add(eth(layers.EthernetTypeIPv4), ip4(b4, a4, layers.IPProtocolUDP), udp53(53, 40005), servfail)
+	add(eth(layers.EthernetTypeIPv6), ip6(a6, b6, layers.IPProtocolUDP), udp53(40006, 53), dnsq(11, "web", layers.DNSTypeAAAA))
+	add(eth(layers.EthernetTypeIPv6), ip6(b6, a6, layers.IPProtocolUDP), udp53(53, 40006),
+		dnsr(11, "web", layers.DNSTypeAAAA, layers.DNSResponseCodeNoErr,
+			layers.DNSResourceRecord{Name: []byte("web"), Type: layers.DNSTypeAAAA, Class: layers.DNSClassIN, TTL: 600, IP: net.ParseIP("fd00::2")}))
 	return pkts
 }
