@@ -143,12 +143,12 @@ func (c *Container) LinkEnv() []string {
 func (c *Container) writeNames(started func() error) error {
 	e, o := c.e, c.opts
 	c.mu.Lock()
-	node := c.node
+	nd := c.node
 	c.mu.Unlock()
 	if o.Network.Kind == ModeContainer {
 		if target, err := e.Container(o.Network.Container); err == nil {
 			if tn := target.Node(); tn != nil {
-				node.binds = tn.binds
+				nd.SetBinds(tn.Binds())
 			}
 		}
 		return nil
@@ -161,7 +161,7 @@ func (c *Container) writeNames(started func() error) error {
 	if err != nil {
 		return err
 	}
-	node.binds = binds
+	nd.SetBinds(binds)
 	c.mu.Lock()
 	c.names.sum = sum
 	c.mu.Unlock()
@@ -217,9 +217,9 @@ func (c *Container) startResolver() error {
 		return err
 	}
 	c.mu.Lock()
-	node := c.node
+	nd := c.node
 	c.mu.Unlock()
-	srv, err := sandbox.StartResolver(node.ns, sandbox.ResolverOptions{NFTables: e.opts.FirewallBackend == "nftables",
+	srv, err := sandbox.StartResolver(nd.NS(), sandbox.ResolverOptions{NFTables: e.opts.FirewallBackend == "nftables",
 		View: sandbox.View{Dir: directory{c}}, Files: f, Dial: c.dialUpstream, Release: e.opts.Release, Logf: e.lab.opts.Logf})
 	if err != nil {
 		return err
@@ -246,15 +246,15 @@ func (c *Container) stopResolver() error {
 // container's, as Docker's resolver does (moby/moby libnetwork/resolver.go
 // dialExtDNS, v28.5.2).
 func (c *Container) dialUpstream(ctx context.Context, hostNS bool, network, address string) (net.Conn, error) {
-	node := c.Node()
+	nd := c.Node()
 	if hostNS {
-		node = c.e.host
+		nd = c.e.host
 	}
-	if node == nil {
+	if nd == nil {
 		return nil, fmt.Errorf("dialing %s: %w", address, ErrNotRunning)
 	}
 	var conn net.Conn
-	err := node.ns.Do(func() (err error) {
+	err := nd.NS().Do(func() (err error) {
 		conn, err = (&net.Dialer{}).DialContext(ctx, network, address)
 		return err
 	})
@@ -268,5 +268,5 @@ func (c *Container) binds() []initproc.Bind {
 	if c.node == nil {
 		return nil
 	}
-	return c.node.binds
+	return c.node.Binds()
 }

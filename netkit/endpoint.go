@@ -12,6 +12,7 @@ import (
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/names"
+	"github.com/labrun/labrun/netkit/node"
 )
 
 // endpoint is a container's attachment to a bridge network.
@@ -83,13 +84,13 @@ func (c *Container) reserve(n *Network, req netip.Addr) (*endpoint, error) {
 func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 	e, n, addr, ifname := c.e, ep.net, ep.addr, ep.ifname
 	c.mu.Lock()
-	node := c.node
+	nd := c.node
 	c.mu.Unlock()
-	hc, err := e.host.borrow()
+	hc, err := e.host.Borrow()
 	if err != nil {
 		return err
 	}
-	defer e.host.giveBack(hc)
+	defer e.host.GiveBack(hc)
 	hh := hc.Handle
 	// The bridge is looked up each time, not remembered: the lookup also
 	// makes the kernel apply a carrier change of the bridge it has not
@@ -103,7 +104,7 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 		return fmt.Errorf("finding bridge %s: %w", n.Bridge, err)
 	}
 	master := br.Attrs().Index
-	pair := link.VethPair{Host: ep.hostVeth, Master: master, MTU: e.linkMTU(n), TxQueues: link.DefaultTxQueues(), Peer: ifname, PeerMAC: ep.mac, PeerNS: node.ns.Fd()}
+	pair := link.VethPair{Host: ep.hostVeth, Master: master, MTU: e.linkMTU(n), TxQueues: link.DefaultTxQueues(), Peer: ifname, PeerMAC: ep.mac, PeerNS: nd.NS().Fd()}
 	var hostEnd netlink.Link // once made
 	defer func() {
 		if err != nil && hostEnd != nil {
@@ -112,7 +113,7 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 	}()
 	// The container side is configured from a thread inside its
 	// namespace, with a short-lived handle (see Node.config).
-	err = node.config(func(h *netlink.Handle) error {
+	err = nd.Config(func(h *netlink.Handle) error {
 		// IPv6 off on the new interface, as Docker does (see
 		// link.NoIPv6Default), and on its host end (see link.HostIPv6Off), then
 		// the veth, its host end a port of the bridge.
@@ -159,7 +160,7 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 				return fmt.Errorf("finding %s in container %s: %w", ifname, c.Name, err)
 			}
 		}
-		if err := h.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(addr, n.Subnet.Bits()))}); err != nil {
+		if err := h.AddrAdd(eth, &netlink.Addr{IPNet: node.IPNet(netip.PrefixFrom(addr, n.Subnet.Bits()))}); err != nil {
 			return fmt.Errorf("adding %s to %s in container %s: %w", addr, ifname, c.Name, err)
 		}
 		if err := h.LinkSetUp(eth); err != nil {

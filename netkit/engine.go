@@ -90,7 +90,7 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 		carried = c
 	}
 	l.stored = carried
-	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: link.NewDeleter(lender{host}), hostV6: link.NewHostIPv6Off(host.ns)}
+	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: link.NewDeleter(host), hostV6: link.NewHostIPv6Off(host.NS())}
 	e.forwardOff = sync.OnceValue(e.readForwardOff)
 	if err := e.start(carried); err != nil {
 		e.shutdown(stopRemove)
@@ -127,7 +127,7 @@ func (e *Engine) Host() *Node { return e.host }
 
 func (e *Engine) start(c *carry) error {
 	begin, end := uint16(49153), uint16(65535)
-	if s, err := e.host.ns.ReadSysctl("net/ipv4/ip_local_port_range"); err == nil {
+	if s, err := e.host.NS().ReadSysctl("net/ipv4/ip_local_port_range"); err == nil {
 		if b, en, err := ports.ParseLocalPortRange(s); err == nil {
 			begin, end = b, en
 		}
@@ -135,7 +135,7 @@ func (e *Engine) start(c *carry) error {
 	e.alloc = ports.NewAllocator(begin, end)
 	e.forwardPending = !e.opts.NoIPForward && !e.forwardAtStart()
 	if !e.opts.NoIPForward && e.forwardAtStart() {
-		v, err := e.host.ns.ReadSysctl("net/ipv4/ip_forward")
+		v, err := e.host.NS().ReadSysctl("net/ipv4/ip_forward")
 		if err != nil {
 			return err
 		}
@@ -151,7 +151,7 @@ func (e *Engine) start(c *carry) error {
 				return derr(ErrInvalid, `Error initializing network controller: error creating default "bridge" network: %s`, noForwarding)
 			}
 		default:
-			if err := e.host.ns.WriteSysctl("net/ipv4/ip_forward", "1"); err != nil {
+			if err := e.host.NS().WriteSysctl("net/ipv4/ip_forward", "1"); err != nil {
 				return err
 			}
 			e.flipped = true
@@ -160,18 +160,18 @@ func (e *Engine) start(c *carry) error {
 	if e.opts.NoICC || e.opts.NoUserlandProxy {
 		// Docker makes bridged traffic traverse iptables for these modes.
 		// Equivalent to: sysctl -w net.bridge.bridge-nf-call-iptables=1
-		if err := e.host.ns.WriteSysctl("net/bridge/bridge-nf-call-iptables", "1"); err != nil {
+		if err := e.host.NS().WriteSysctl("net/bridge/bridge-nf-call-iptables", "1"); err != nil {
 			return err
 		}
 	}
 	switch {
 	case e.opts.FirewallBackend == "nftables":
 		// With --iptables=false too: see backend.NFTables.
-		e.fw = backend.NewNFTables(e.host.ns.Fd(), e.firewallConfig(), e.opts.NoIPTables)
+		e.fw = backend.NewNFTables(e.host.NS().Fd(), e.firewallConfig(), e.opts.NoIPTables)
 	case e.opts.NoIPTables:
 		e.fw = backend.None{}
 	default:
-		e.fw = backend.NewIPTables(e.host.ns, e.firewallConfig(), e.lab.opts.Logf)
+		e.fw = backend.NewIPTables(e.host.NS(), e.firewallConfig(), e.lab.opts.Logf)
 	}
 	if e.opts.Bridge != "none" {
 		// The default network's links first, then its rules together
@@ -325,7 +325,7 @@ func (e *Engine) defaultNetwork() (*Network, error) {
 		ICC: !e.opts.NoICC, Masq: !e.opts.NoIPMasq && !e.opts.NoIPTables,
 		HostBinding: e.opts.IP, Created: time.Now(), endpoints: map[string]*endpoint{},
 	}
-	h := e.host.nl
+	h := e.host.Netlink()
 	br, err := h.LinkByName(name)
 	exists := err == nil
 	if !exists && e.opts.Bridge != "" {
@@ -374,7 +374,7 @@ func (e *Engine) defaultNetwork() (*Network, error) {
 // hands out as a network subnet.
 func (e *Engine) reservedPrefixes() []netip.Prefix {
 	var out []netip.Prefix
-	routes, err := e.host.nl.RouteList(nil, netlink.FAMILY_V4)
+	routes, err := e.host.Netlink().RouteList(nil, netlink.FAMILY_V4)
 	if err != nil {
 		return nil
 	}
@@ -406,7 +406,7 @@ func (e *Engine) addNetwork(n *Network) error {
 // plumbNetwork makes network n's bridge (or adopts it), then runs program
 // (its rules) and registers n. A bridge it made goes again if either fails.
 func (e *Engine) plumbNetwork(n *Network, program func() error) (err error) {
-	h := e.host.nl
+	h := e.host.Netlink()
 	if n.createdBridge {
 		if _, err := h.LinkByName(n.Bridge); err == nil {
 			n.createdBridge = false // left over from an earlier engine: adopt it
@@ -431,13 +431,13 @@ func (e *Engine) plumbNetwork(n *Network, program func() error) (err error) {
 			return err
 		}
 	}
-	if err := e.host.linkUp(n.Bridge); err != nil {
+	if err := e.host.LinkUp(n.Bridge); err != nil {
 		return err
 	}
 	if e.opts.NoUserlandProxy {
 		// Hairpin mode: 127.0.0.1 may be DNATed to the bridge.
 		// Equivalent to: sysctl -w net.ipv4.conf.BR.route_localnet=1
-		if err := e.host.ns.WriteSysctl("net/ipv4/conf/"+n.Bridge+"/route_localnet", "1"); err != nil {
+		if err := e.host.NS().WriteSysctl("net/ipv4/conf/"+n.Bridge+"/route_localnet", "1"); err != nil {
 			return err
 		}
 	}

@@ -48,7 +48,7 @@ func (e *Engine) checkForwarding() error {
 	if e.opts.NoIPForward || e.opts.FirewallBackend != "nftables" {
 		return nil
 	}
-	v, err := e.host.ns.ReadSysctl("net/ipv4/ip_forward")
+	v, err := e.host.NS().ReadSysctl("net/ipv4/ip_forward")
 	if err != nil {
 		return err
 	}

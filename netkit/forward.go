@@ -20,10 +20,10 @@ func (e *Engine) forwardNow() error {
 	pending := e.forwardPending
 	e.forwardPending = false
 	e.mu.Unlock()
-	if v, err := e.host.ns.ReadSysctl("net/ipv4/ip_forward"); !pending || err != nil || v == "1" {
+	if v, err := e.host.NS().ReadSysctl("net/ipv4/ip_forward"); !pending || err != nil || v == "1" {
 		return err
 	}
-	if err := e.host.ns.WriteSysctl("net/ipv4/ip_forward", "1"); err != nil {
+	if err := e.host.NS().WriteSysctl("net/ipv4/ip_forward", "1"); err != nil {
 		return err
 	}
 	return e.fw.ForwardDrop()
@@ -44,7 +44,7 @@ func (e *Engine) forwardWarning(k ModeKind) string {
 //
 // Equivalent to: cat /proc/sys/net/ipv4/ip_forward
 func (e *Engine) readForwardOff() bool {
-	v, err := e.host.ns.ReadSysctl("net/ipv4/ip_forward")
+	v, err := e.host.NS().ReadSysctl("net/ipv4/ip_forward")
 	return err == nil && v == "0"
 }
 

@@ -201,9 +201,9 @@ func (e *Engine) RemoveNetwork(ref string) error {
 	e.mu.Unlock()
 	err = e.fw.DelNetwork(fwNet(n))
 	if n.createdBridge {
-		if l, lerr := e.host.nl.LinkByName(n.Bridge); lerr == nil {
+		if l, lerr := e.host.Netlink().LinkByName(n.Bridge); lerr == nil {
 			// Equivalent to: ip link del BR
-			if derr := e.host.nl.LinkDel(l); derr != nil && err == nil {
+			if derr := e.host.Netlink().LinkDel(l); derr != nil && err == nil {
 				err = fmt.Errorf("removing bridge %s: %w", n.Bridge, derr)
 			}
 		}

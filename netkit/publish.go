@@ -88,7 +88,7 @@ func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ti
 			for _, ip := range ips {
 				pb := ports.Binding{Container: b.Container, HostIP: ip, HostPort: port}
 				if !e.opts.NoUserlandProxy {
-					p, perr := proxy.Start(e.host.ns, pb.Container.Proto, netip.AddrPortFrom(ip, port), netip.AddrPortFrom(ctr, b.Container.Num))
+					p, perr := proxy.Start(e.host.NS(), pb.Container.Proto, netip.AddrPortFrom(ip, port), netip.AddrPortFrom(ctr, b.Container.Num))
 					if perr != nil {
 						lastErr = perr
 						break

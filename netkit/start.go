@@ -12,6 +12,7 @@ import (
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/node"
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/proc"
 )
@@ -32,7 +33,7 @@ func (c *Container) Start() (err error) {
 	c.mu.Unlock()
 	e := c.e
 	o := c.opts
-	var node *Node
+	var nd *Node
 	if o.Hostname != "" {
 		c.setHostname(o.Hostname)
 	} else {
@@ -67,7 +68,7 @@ func (c *Container) Start() (err error) {
 	}
 	switch o.Network.Kind {
 	case ModeHost:
-		node = &Node{Name: c.Name, ns: e.host.ns, nl: e.host.nl, shared: true}
+		nd = node.Shared(c.Name, e.host.NS(), e.host.Netlink())
 		c.setHostname(NodeHost)
 	case ModeContainer:
 		target, terr := e.Container(o.Network.Container)
@@ -81,26 +82,25 @@ func (c *Container) Start() (err error) {
 		if tn == nil {
 			return e.notRunningError(target)
 		}
-		if tn.shared {
-			node = &Node{Name: c.Name, ns: tn.ns, nl: tn.Netlink(), shared: true}
+		if tn.IsShared() {
+			nd = node.Shared(c.Name, tn.NS(), tn.Netlink())
 		} else {
-			ns, oerr := netns.OpenPID(target.Pid())
-			if oerr != nil {
+			var oerr error
+			if nd, oerr = node.FromPID(c.Name, target.Pid()); oerr != nil {
 				return oerr
 			}
-			node = &Node{Name: c.Name, ns: ns}
 		}
 		c.setHostname(target.Hostname())
 	case ModeNone, ModeBridge:
-		n, nerr := newContainerNode(c.Name)
+		n, nerr := node.NewContainer(c.Name)
 		if nerr != nil {
 			return fmt.Errorf("making the namespace of container %s: %w", c.Name, nerr)
 		}
-		node = n
+		nd = n
 	}
-	node.utsPID = c.Pid
+	nd.SetUTS(c.Pid)
 	c.mu.Lock()
-	c.node = node
+	c.node = nd
 	c.mu.Unlock()
 	sandboxed = o.Network.Kind != ModeBridge
 	if o.Network.Kind == ModeBridge {
@@ -265,7 +265,7 @@ func (c *Container) launch() error {
 	defer ready.Close()
 	var stderr strings.Builder
 	c.mu.Lock()
-	node := c.node
+	nd := c.node
 	c.mu.Unlock()
 	var p *os.Process
 	var wait func() *os.ProcessState
@@ -277,7 +277,7 @@ func (c *Container) launch() error {
 		// grace period on exit, would cost more than the rest of its
 		// life). It is spawned (see netns.Spawn): a lab starts one per
 		// container, while labrun holds the descriptors of all the others.
-		p, err = node.ns.Spawn(netns.Spawn{Exe: exe, Args: cmd.Args, Env: cmd.Env, Extra: []*os.File{ready.Child()}}, netns.StartOptions{NewUTS: true})
+		p, err = nd.NS().Spawn(netns.Spawn{Exe: exe, Args: cmd.Args, Env: cmd.Env, Extra: []*os.File{ready.Child()}}, netns.StartOptions{NewUTS: true})
 		wait = func() *os.ProcessState {
 			st, _ := p.Wait()
 			return st
@@ -285,7 +285,7 @@ func (c *Container) launch() error {
 	} else {
 		cmd.ExtraFiles = []*os.File{ready.Child()}
 		cmd.Stderr = &proc.HeadWriter{W: &stderr, N: 4096}
-		err = node.ns.Start(cmd, netns.StartOptions{NewUTS: true, NewMount: true})
+		err = nd.NS().Start(cmd, netns.StartOptions{NewUTS: true, NewMount: true})
 		if err == nil {
 			p = cmd.Process
 			wait = func() *os.ProcessState {

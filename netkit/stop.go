@@ -10,6 +10,7 @@ import (
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/node"
 	"github.com/labrun/labrun/netkit/proc"
 )
 
@@ -147,7 +148,7 @@ func (c *Container) teardown(t announced) error {
 	bindings, pn, pa := c.bindings, c.portsNet, c.portsAddr
 	c.bindings, c.portsNet = nil, nil
 	eps := append([]*endpoint(nil), c.endpoints...)
-	node := c.node
+	nd := c.node
 	c.node = nil
 	c.pid = 0
 	c.mu.Unlock()
@@ -169,8 +170,8 @@ func (c *Container) teardown(t announced) error {
 		errs = append(errs, c.detach(ep, t.veths))
 	}
 	errs = append(errs, <-unpublished)
-	if node != nil {
-		errs = append(errs, node.close())
+	if nd != nil {
+		errs = append(errs, nd.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -180,8 +181,8 @@ func (c *Container) teardown(t announced) error {
 //
 // Equivalent to: docker exec NAME ARGV...
 func (c *Container) Exec(env []string, argv ...string) (*exec.Cmd, error) {
-	node := c.Node()
-	if node == nil {
+	nd := c.Node()
+	if nd == nil {
 		return nil, derr(ErrNotRunning, "container %s is not running", c.ID)
 	}
 	if len(argv) == 0 {
@@ -191,17 +192,17 @@ func (c *Container) Exec(env []string, argv ...string) (*exec.Cmd, error) {
 		return nil, derr(ErrNoExecutable, "OCI runtime exec failed: exec failed: unable to start container process: exec: %q: executable file not found in $PATH: unknown", argv[0])
 	}
 	env = append(append([]string(nil), env...), c.LinkEnv()...)
-	return execCommand(env, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv, UTSFromPID: c.Pid(), Binds: c.binds()})
+	return node.ExecCommand(env, initproc.Config{Mode: initproc.ModeExec, RemountSys: true, Args: argv, UTSFromPID: c.Pid(), Binds: c.binds()})
 }
 
 // StartExec starts a command made by Exec inside the container and records
 // it for docker top; it is killed when the container stops.
 func (c *Container) StartExec(cmd *exec.Cmd) error {
-	node := c.Node()
-	if node == nil {
+	nd := c.Node()
+	if nd == nil {
 		return derr(ErrNotRunning, "container %s is not running", c.ID)
 	}
-	if err := startExec(node.ns, cmd, netns.StartOptions{NewMount: true}); err != nil {
+	if err := node.StartExec(nd.NS(), cmd, netns.StartOptions{NewMount: true}); err != nil {
 		return err
 	}
 	c.mu.Lock()

@@ -1,7 +1,6 @@
 package netkit
 
 import (
-	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/sandbox"
 	"github.com/labrun/labrun/netkit/world"
 )
@@ -20,18 +19,13 @@ func (l *Lab) worldFiles() error {
 		if err != nil {
 			return err
 		}
-		n.binds = binds
+		n.SetBinds(binds)
 	}
 	return nil
 }
 
 // serveZone starts the world's resolver on the internet node.
 func (l *Lab) serveZone() (err error) {
-	l.zone, err = world.ServeResolver(l.nodes[NodeInternet].ns, l.opts.Logf)
+	l.zone, err = world.ServeResolver(l.nodes[NodeInternet].NS(), l.opts.Logf)
 	return err
 }
-
-// Binds returns the files bound over /etc in the node's commands (its own
-// resolv.conf, hosts and hostname), for a program that starts commands in
-// the node itself.
-func (n *Node) Binds() []initproc.Bind { return n.binds }
