@@ -183,7 +183,9 @@ func syntheticPackets(t testing.TB) []Packet {
 	rrA := func(name, ip string) layers.DNSResourceRecord {
 		return layers.DNSResourceRecord{Name: []byte(name), Type: layers.DNSTypeA, Class: layers.DNSClassIN, TTL: 600, IP: net.ParseIP(ip).To4()}
 	}
-	udp53 := func(src uint16, dst uint16) *layers.UDP { return &layers.UDP{SrcPort: layers.UDPPort(src), DstPort: layers.UDPPort(dst)} }
+	udp53 := func(src uint16, dst uint16) *layers.UDP {
+		return &layers.UDP{SrcPort: layers.UDPPort(src), DstPort: layers.UDPPort(dst)}
+	}
 	add(eth(layers.EthernetTypeIPv4), ip4(a4, b4, layers.IPProtocolUDP), udp53(40001, 53), dnsq(25304, "www.example.test", layers.DNSTypeA))
 	add(eth(layers.EthernetTypeIPv4), ip4(b4, a4, layers.IPProtocolUDP), udp53(53, 40001),
 		dnsr(25304, "site", layers.DNSTypeA, layers.DNSResponseCodeNoErr, rrA("site", "172.18.0.2"), rrA("site", "172.18.0.3")))
