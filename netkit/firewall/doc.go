@@ -7,10 +7,11 @@
 // typed settings ([Config], [Network], and the -p parser's ports.Binding) as
 // a list of [Op] values, which can be printed, diffed, unit-tested without
 // privileges and golden-tested against `iptables-save`. A [Programmer] bound
-// to one namespace applies such lists. It is not a general iptables library:
-// it knows Docker's bridge driver rules for IPv4, and the NAT rules of the
-// embedded DNS server in a container's namespace ([ResolverNAT]), and
-// nothing else (no IPv6, no swarm, no gateway modes other than nat).
+// to one namespace and one [Family] applies such lists. It is not a general
+// iptables library: it knows Docker's bridge driver rules for IPv4 and IPv6
+// (iptables and ip6tables), and the NAT rules of the embedded DNS server in
+// a container's namespace ([ResolverNAT]), and nothing else (no swarm, no
+// gateway modes other than nat).
 //
 // [Config] and [Network] are also the settings of Docker 29's nftables back
 // end (dockerd --firewall-backend=nftables), which lives in the subpackage
@@ -73,6 +74,28 @@
 //
 // The chain names are pinned as constants ([ChainDocker], [ChainUser], …):
 // they are Docker's, and users' scripts and the lab's checks match on them.
+//
+// # IPv6
+//
+// Docker writes the same chains and rules to ip6tables for a network with
+// an IPv6 subnet (Network.Subnet6), built here by the same builders:
+// [Config.Start6], [Config.AddNetwork6] and [Config.RemoveNetwork6] for
+// the engine and its networks, and AddEndpoint and AddBindings with an
+// IPv6 container address. Every Op carries its family (Rule.Family), and
+// a Programmer of Options.Family IPv6 runs ip6tables-restore and
+// ip6tables-save. The rules differ from IPv4 in their text (/128 host
+// masks, "! -d ::1/128" in the nat OUTPUT jump, "--to-destination
+// [ADDR]:PORT", the two --internal DROP rules also match the other
+// interface) and per era (docs/docker.md §1.5):
+//
+//   - 27: ip6tables is on by default (--ip6tables; [Config.NoIP6Tables]
+//     turns it off); the chains and FORWARD DROP at start whatever IPv6
+//     forwarding was; every non-internal network, IPv6 or not, gets its
+//     ip6tables isolation rules; DOCKER-USER with its RETURN.
+//   - 28 and 29: ip6tables rules only for networks with IPv6; FORWARD DROP
+//     only when the engine turned IPv6 forwarding on ([ForwardDrop6]);
+//     DNAT skips link-local sources ("! -s fe80::/10"); no raw rule for a
+//     port on ::1.
 //
 // # Operations and removal
 //

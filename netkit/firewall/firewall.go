@@ -67,8 +67,13 @@ type Config struct {
 	// filter FORWARD policy to DROP.
 	IPForwardFlipped bool
 	// NoIPTables is --iptables=false: no chains, no rules, no policy; every
-	// builder returns nil.
+	// builder of family IPv4 returns nil.
 	NoIPTables bool
+	// NoIP6Tables is --ip6tables=false: every builder of family IPv6
+	// returns nil. --ip6tables is independent of --iptables, and on by
+	// default from 27.0, off (experimental) up to 26: see
+	// release.Release.IP6TablesByDefault.
+	NoIP6Tables bool
 }
 
 // Network is one bridge network's firewall-relevant settings. The default
@@ -80,7 +85,13 @@ type Network struct {
 	// Bridge is the bridge device name (docker0, br-<id12>).
 	Bridge string
 	// Subnet is the network's IPv4 subnet (masked when rules are built).
+	// A network without one (--ipv4=false) has no iptables rules.
 	Subnet netip.Prefix
+	// Subnet6 is the network's IPv6 subnet, set when it was created with
+	// --ipv6 (the default bridge: dockerd --ipv6); the zero value is an
+	// IPv4-only network, which has no ip6tables rules of its own (era 27
+	// gives it its ip6tables isolation rules all the same).
+	Subnet6 netip.Prefix
 	// NoICC is --icc=false / com.docker.network.bridge.enable_icc=false.
 	NoICC bool
 	// NoIPMasq is --ip-masq=false /
@@ -91,16 +102,70 @@ type Network struct {
 	// HostIPv4 is com.docker.network.host_ipv4: when set, outgoing traffic
 	// is SNATed to it instead of masqueraded.
 	HostIPv4 netip.Addr
+	// HostIPv6 is com.docker.network.host_ipv6, the same for IPv6.
+	HostIPv6 netip.Addr
 }
 
-// Rule is one iptables rule: a table, a chain and a rule specification. Spec
+// Family is an IP family: which of iptables and ip6tables a rule is for,
+// and which of them a Programmer runs. The zero value is IPv4.
+type Family int
+
+const (
+	// IPv4 rules are iptables' (iptables-restore, iptables-save).
+	IPv4 Family = iota
+	// IPv6 rules are ip6tables' (ip6tables-restore, ip6tables-save).
+	IPv6
+)
+
+// String names the family ("IPv4", "IPv6").
+func (f Family) String() string {
+	if f == IPv6 {
+		return "IPv6"
+	}
+	return "IPv4"
+}
+
+// Command is the family's iptables command: "iptables" or "ip6tables".
+func (f Family) Command() string {
+	if f == IPv6 {
+		return "ip6tables"
+	}
+	return "iptables"
+}
+
+// subnet is n's subnet of family f, masked; the zero Prefix if it has none.
+func (n Network) subnet(f Family) netip.Prefix {
+	p := n.Subnet
+	if f == IPv6 {
+		p = n.Subnet6
+	}
+	if !p.IsValid() || p.Addr().Is4() != (f == IPv4) {
+		return netip.Prefix{}
+	}
+	return p.Masked()
+}
+
+// hostIP is n's SNAT address of family f (com.docker.network.host_ipv4 or
+// host_ipv6), or the zero Addr.
+func (n Network) hostIP(f Family) netip.Addr {
+	if f == IPv6 {
+		return n.HostIPv6
+	}
+	return n.HostIPv4
+}
+
+// Rule is one iptables or ip6tables rule: its family, a table, a chain
+// and a rule specification. Spec
 // is written in the canonical form iptables-save prints (-s, -d, -i, -o, -p,
 // matches, -j), without the leading "-A CHAIN", so that a rule read back from
 // the kernel compares equal as text. Arguments never contain blanks.
 type Rule struct {
-	Table string
-	Chain string
-	Spec  []string
+	// Family says which of iptables (the zero value) and ip6tables the
+	// rule is for; a Programmer refuses a rule of the other family.
+	Family Family
+	Table  string
+	Chain  string
+	Spec   []string
 }
 
 // String formats the rule as iptables-save does: "-A CHAIN spec…".
@@ -178,9 +243,10 @@ type Op struct {
 }
 
 // String renders the op as the shell commands it stands for, e.g.
-// "iptables -t nat -I POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE".
+// "iptables -t nat -I POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"
+// (ip6tables for a rule of family IPv6).
 func (o Op) String() string {
-	ipt := "iptables"
+	ipt := o.Rule.Family.Command()
 	if o.Rule.Table != TableFilter {
 		ipt += " -t " + o.Rule.Table
 	}

@@ -17,11 +17,12 @@ import (
 	"github.com/labrun/labrun/netkit/netns"
 )
 
-// This file is the plumbing between a Programmer and the iptables tools:
-// restore scripts (rendered by table, run with iptables-restore inside the
-// namespace, their errors mapped back to the failing command), reading the
-// rules with iptables-save, and the go-iptables handle. What to write and
-// in which order is decided in programmer.go.
+// This file is the plumbing between a Programmer and the iptables tools of
+// its family (iptables or ip6tables): restore scripts (rendered by table,
+// run with iptables-restore inside the namespace, their errors mapped back
+// to the failing command), reading the rules with iptables-save, and the
+// go-iptables handle. What to write and in which order is decided in
+// programmer.go.
 
 // block is one table's share of a restore script, committed on its own.
 type block struct {
@@ -77,6 +78,7 @@ func render(blocks []block) (string, map[int]where, error) {
 
 // restoreError is a failed iptables-restore run, with its output.
 type restoreError struct {
+	tool   string // iptables-restore or ip6tables-restore
 	line   int    // script line it reported, 0 if none
 	cmd    string // that line, when it is a command
 	stderr string
@@ -84,7 +86,7 @@ type restoreError struct {
 }
 
 func (e *restoreError) Error() string {
-	msg := "iptables-restore: " + e.err.Error() + ": " + strings.TrimSpace(e.stderr)
+	msg := e.tool + ": " + e.err.Error() + ": " + strings.TrimSpace(e.stderr)
 	if e.cmd != "" {
 		msg += " (" + e.cmd + ")"
 	}
@@ -107,6 +109,10 @@ func failedLine(stderr string) int {
 	return n
 }
 
+// tool is the name of the family's command with suffix: "-restore" gives
+// iptables-restore or ip6tables-restore.
+func (p *Programmer) tool(suffix string) string { return p.fam.Command() + suffix }
+
 // restore runs iptables-restore --noflush -w inside the namespace with
 // script on its standard input.
 func (p *Programmer) restore(script string) error {
@@ -116,7 +122,7 @@ func (p *Programmer) restore(script string) error {
 // restoreWith runs iptables-restore -w with extra flags inside the
 // namespace; without --noflush it replaces each table the script names.
 func (p *Programmer) restoreWith(script string, flags ...string) error {
-	c := exec.Command("iptables-restore", append([]string{"-w"}, flags...)...)
+	c := exec.Command(p.tool("-restore"), append([]string{"-w"}, flags...)...)
 	c.Stdin = strings.NewReader(script)
 	var out bytes.Buffer
 	c.Stdout = &out
@@ -125,7 +131,7 @@ func (p *Programmer) restoreWith(script string, flags ...string) error {
 		return err
 	}
 	if err := c.Wait(); err != nil {
-		return &restoreError{line: failedLine(out.String()), stderr: out.String(), err: err}
+		return &restoreError{tool: p.tool("-restore"), line: failedLine(out.String()), stderr: out.String(), err: err}
 	}
 	return nil
 }
@@ -147,7 +153,7 @@ func (p *Programmer) output(name string, args ...string) (string, error) {
 }
 
 // state reads the namespace's rules (all tables, one iptables-save). A
-// namespace without any IPv4 table has no rules, which needs no
+// namespace without any table of the family has no rules, which needs no
 // iptables-save (a fresh engine's first batch).
 func (p *Programmer) state() (*ruleset, error) {
 	if !p.hasTables {
@@ -157,7 +163,7 @@ func (p *Programmer) state() (*ruleset, error) {
 		}
 		p.hasTables = err == nil
 	}
-	out, err := p.output("iptables-save")
+	out, err := p.output(p.tool("-save"))
 	if err != nil {
 		return nil, fmt.Errorf("reading rules: %w", err)
 	}
@@ -168,18 +174,24 @@ func (p *Programmer) state() (*ruleset, error) {
 	return rs, nil
 }
 
-// noTables reports whether the namespace has no IPv4 table at all, for
-// either kind of iptables: no nf_tables table of family ip (iptables-nft
-// makes its tables there on first use) and none in x_tables (iptables-legacy,
-// /proc/net/ip_tables_names). Any table, even an empty one or one that is
-// not iptables' (nft's own), answers false. It costs two requests where an
-// iptables-save costs a process.
+// noTables reports whether the namespace has no table of the family at
+// all, for either kind of iptables: no nf_tables table of family ip (ip6)
+// (iptables-nft makes its tables there on first use) and none in x_tables
+// (iptables-legacy, /proc/net/ip_tables_names, ip6_tables_names). Any
+// table, even an empty one or one that is not iptables' (nft's own),
+// answers false. It costs two requests where an iptables-save costs a
+// process.
 //
 // Equivalent to: [ -z "$(nft list tables ip)" ] && [ ! -s /proc/net/ip_tables_names ]
+// (ip6 and ip6_tables_names for IPv6)
 func (p *Programmer) noTables() (bool, error) {
+	names, family := "/proc/thread-self/net/ip_tables_names", nftables.TableFamilyIPv4
+	if p.fam == IPv6 {
+		names, family = "/proc/thread-self/net/ip6_tables_names", nftables.TableFamilyIPv6
+	}
 	var legacy []byte
 	err := p.ns.Do(func() error {
-		b, err := os.ReadFile("/proc/thread-self/net/ip_tables_names")
+		b, err := os.ReadFile(names)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
@@ -199,7 +211,7 @@ func (p *Programmer) noTables() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	tables, err := c.ListTablesOfFamily(family)
 	if err != nil {
 		return false, err
 	}
@@ -221,10 +233,11 @@ var DefaultTables = []string{TableRaw, TableFilter, TableNAT}
 // iptables-nft, "-t raw" prints a table's built-in chains even before
 // anything created it.
 //
-// Equivalent to: iptables-save (or, for each table, iptables-save -t TABLE)
+// Equivalent to: iptables-save (or, for each table, iptables-save -t TABLE;
+// ip6tables-save for an IPv6 Programmer)
 func (p *Programmer) Save(tables ...string) (string, error) {
 	if len(tables) == 0 {
-		out, err := p.output("iptables-save")
+		out, err := p.output(p.tool("-save"))
 		if err != nil {
 			return "", fmt.Errorf("saving the rules: %w", err)
 		}
@@ -232,7 +245,7 @@ func (p *Programmer) Save(tables ...string) (string, error) {
 	}
 	var sb strings.Builder
 	for _, t := range tables {
-		out, err := p.output("iptables-save", "-t", t)
+		out, err := p.output(p.tool("-save"), "-t", t)
 		if err != nil {
 			return "", fmt.Errorf("saving table %q: %w", t, err)
 		}
@@ -260,13 +273,18 @@ func Normalize(save string) string {
 	return sb.String()
 }
 
-// iptables returns the go-iptables handle, created on first use. Creating
-// it runs `iptables --version`, which reads no rules.
+// iptables returns the go-iptables handle of the family, created on first
+// use. Creating it runs `iptables --version` (ip6tables), which reads no
+// rules.
 func (p *Programmer) iptables() (*iptables.IPTables, error) {
 	p.iptOnce.Do(func() {
-		p.ipt, p.iptErr = iptables.New(iptables.IPFamily(iptables.ProtocolIPv4))
+		proto := iptables.ProtocolIPv4
+		if p.fam == IPv6 {
+			proto = iptables.ProtocolIPv6
+		}
+		p.ipt, p.iptErr = iptables.New(iptables.IPFamily(proto))
 		if p.iptErr != nil {
-			p.iptErr = fmt.Errorf("finding iptables: %w", p.iptErr)
+			p.iptErr = fmt.Errorf("finding %s: %w", p.fam.Command(), p.iptErr)
 		}
 	})
 	return p.ipt, p.iptErr

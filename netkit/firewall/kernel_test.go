@@ -20,11 +20,16 @@ import (
 
 // newProgrammer returns a Programmer on a fresh namespace, or skips the test
 // when namespaces cannot be created (not root) or iptables is missing.
-func newProgrammer(tb testing.TB) *Programmer {
+func newProgrammer(tb testing.TB) *Programmer { return newFamilyProgrammer(tb, IPv4) }
+
+// newFamilyProgrammer is newProgrammer for rules of family f (ip6tables
+// for IPv6).
+func newFamilyProgrammer(tb testing.TB, f Family) *Programmer {
 	tb.Helper()
-	testkit.RequireBinary(tb, "iptables", "iptables-restore", "iptables-save")
+	ipt := f.Command()
+	testkit.RequireBinary(tb, ipt, ipt+"-restore", ipt+"-save")
 	ns := testkit.NewNS(tb, testkit.NSOptions{})
-	return NewProgrammer(ns, Options{Logf: tb.Logf})
+	return NewProgrammer(ns, Options{Family: f, Logf: tb.Logf})
 }
 
 func apply(tb testing.TB, p *Programmer, batches [][]Op) {
@@ -78,7 +83,7 @@ func TestKernelGoldens(t *testing.T) {
 	for _, s := range scenarios() {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
-			p := newProgrammer(t)
+			p := newFamilyProgrammer(t, s.fam)
 			add := s.phase1()
 			apply(t, p, add)
 			compareGolden(t, s.name, save(t, p, goldenTables(t, s.name)...))
@@ -91,7 +96,7 @@ func TestKernelGoldens(t *testing.T) {
 			assert.NoError(t, p.Check(concat(del)))
 
 			apply(t, p, s.phase3())
-			base := newProgrammer(t)
+			base := newFamilyProgrammer(t, s.fam)
 			apply(t, base, s.baseline())
 			// A table once created stays: compared table by table.
 			if got, want := save(t, p, DefaultTables...), save(t, base, DefaultTables...); got != want {

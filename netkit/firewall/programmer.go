@@ -21,28 +21,38 @@ var ErrDrift = errors.New("firewall rules differ from the expected state")
 // Options configures a Programmer. The zero value uses iptables-restore,
 // iptables-save and iptables from PATH and logs nothing.
 type Options struct {
+	// Family is the family of the rules the Programmer applies: IPv4 (the
+	// zero value) runs iptables-restore, iptables-save and iptables,
+	// IPv6 ip6tables-restore, ip6tables-save and ip6tables. It refuses an
+	// operation on a rule of the other family.
+	Family Family
 	// Logf, when set, receives one line per tolerated problem (a rule to
 	// delete that was already gone, a rollback). It must be safe for
 	// concurrent use.
 	Logf func(format string, args ...any)
 }
 
-// Programmer applies operations to the IPv4 iptables rules of one network
-// namespace. Every command runs inside the namespace (iptables-restore and
-// iptables-save started there, go-iptables calls made from a thread inside
-// it); nothing ever touches the caller's namespace.
+// Programmer applies operations to the iptables (or, with Options.Family
+// IPv6, ip6tables) rules of one network namespace. Every command runs
+// inside the namespace (iptables-restore and iptables-save started there,
+// go-iptables calls made from a thread inside it); nothing ever touches
+// the caller's namespace.
 //
-// A Programmer serialises its own calls. Use one Programmer per namespace:
-// two of them on the same namespace could resolve conditional operations
-// against rules the other is changing.
+// A Programmer serialises its own calls. Use one Programmer per namespace
+// and family: two of them on the same namespace and family could resolve
+// conditional operations against rules the other is changing. The two
+// families' rules are apart in the kernel, so an IPv4 and an IPv6
+// Programmer of one namespace do not meet.
 type Programmer struct {
 	ns   *netns.NS
+	fam  Family
 	logf func(format string, args ...any)
 
 	// mu is held while a command runs in the namespace (one at a time).
 	mu sync.Mutex
-	// hasTables (under mu) is set once the namespace is known to have an
-	// IPv4 table, which it keeps: state stops asking (see noTables).
+	// hasTables (under mu) is set once the namespace is known to have a
+	// table of the family, which it keeps: state stops asking (see
+	// noTables).
 	hasTables bool
 
 	// Plain batches that arrive while another is being applied are then
@@ -62,7 +72,7 @@ func NewProgrammer(ns *netns.NS, opts Options) *Programmer {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	p := &Programmer{ns: ns, logf: logf}
+	p := &Programmer{ns: ns, fam: opts.Family, logf: logf}
 	p.plain.Run = p.runPlain
 	return p
 }
@@ -105,6 +115,9 @@ func (p *Programmer) Expect(n int) *batch.Ticket { return p.plain.Expect(n) }
 func (p *Programmer) ApplyAnnounced(ops []Op, t *batch.Ticket) error {
 	if len(ops) == 0 {
 		return nil
+	}
+	if err := p.checkFamily(ops); err != nil {
+		return fmt.Errorf("applying firewall rules: %w", err)
 	}
 	if !slices.ContainsFunc(ops, func(o Op) bool { return o.Kind.needsState() }) {
 		cmds, err := plainCommands(ops)
@@ -162,6 +175,19 @@ func (p *Programmer) runPlain(batches [][]cmd) []error {
 		errs[i] = p.run(b, true)
 	}
 	return errs
+}
+
+// Family is the family of the rules p applies.
+func (p *Programmer) Family() Family { return p.fam }
+
+// checkFamily refuses operations on rules of the other family than p's.
+func (p *Programmer) checkFamily(ops []Op) error {
+	for _, o := range ops {
+		if o.Rule.Family != p.fam {
+			return fmt.Errorf("%w: %s rule given to the %s programmer: %q", ErrRuleset, o.Rule.Family, p.fam, o.String())
+		}
+	}
+	return nil
 }
 
 // plainCommands renders operations that do not depend on the current rules.
@@ -303,8 +329,12 @@ func (p *Programmer) rollback(committed []block) {
 // policy is set. It checks presence, not order (the golden tests check
 // order). Differences are reported together, wrapped in ErrDrift.
 //
-// Equivalent to: iptables -C … / iptables -S CHAIN 1 for each rule and chain.
+// Equivalent to: iptables -C … / iptables -S CHAIN 1 for each rule and chain
+// (ip6tables for an IPv6 Programmer).
 func (p *Programmer) Check(ops []Op) error {
+	if err := p.checkFamily(ops); err != nil {
+		return fmt.Errorf("checking firewall rules: %w", err)
+	}
 	type key struct{ table, chain, spec string }
 	var order []key
 	want := map[key]bool{}
@@ -389,11 +419,12 @@ func (p *Programmer) Check(ops []Op) error {
 // only the tables it changes.
 //
 // Equivalent to: iptables-save -t T | grep -v DOCKER | iptables-restore -w
+// (ip6tables-save and ip6tables-restore for an IPv6 Programmer)
 func (p *Programmer) Teardown(resetForwardPolicy bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, table := range DefaultTables {
-		out, err := p.output("iptables-save", "-t", table)
+		out, err := p.output(p.tool("-save"), "-t", table)
 		if err != nil {
 			return fmt.Errorf("removing the engine's %s rules: %w", table, err)
 		}

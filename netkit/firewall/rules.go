@@ -1,10 +1,6 @@
 package firewall
 
 import (
-	"net/netip"
-	"strconv"
-
-	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/release"
 )
 
@@ -53,6 +49,21 @@ type era struct {
 	// networks or not (28+; moby/moby libnetwork/controller.go New,
 	// setupUserChains, v28.5.2), not only after each network create.
 	userChainAtStart bool
+	// forwardDrop6AtStart: the ip6tables FORWARD policy is set to DROP when
+	// the driver starts, whether or not the engine turned IPv6 forwarding
+	// on (≤27: moby/moby v27.5.1 libnetwork/drivers/bridge/
+	// setup_ip_forwarding.go setupIPForwarding); from 28 only when it did,
+	// on its first IPv6 network (ForwardDrop6).
+	forwardDrop6AtStart bool
+	// isolateEveryNetwork6: every non-internal network, IPv6 or not, gets
+	// its ip6tables isolation rules (≤27: moby/moby v27.5.1
+	// libnetwork/drivers/bridge/bridge_linux.go isolateNetwork checks only
+	// EnableIP6Tables); from 28 only a network with an IPv6 subnet.
+	isolateEveryNetwork6 bool
+	// skipLinkLocal6: an IPv6 DNAT rule does not take link-local sources,
+	// "! -s fe80::/10" (28+; moby/moby v28.5.2 libnetwork/drivers/bridge/
+	// internal/iptabler/port.go setPerPortNAT).
+	skipLinkLocal6 bool
 }
 
 var eras = map[release.Era]era{
@@ -65,6 +76,9 @@ var eras = map[release.Era]era{
 		internalChain:   ChainIsolation1,
 		hairpinAlways:   true,
 		sctpChecksum:    true,
+
+		forwardDrop6AtStart:  true,
+		isolateEveryNetwork6: true,
 	},
 	release.Era28: {
 		filterChains:     []string{ChainDocker, ChainForward, ChainBridge, ChainCT, ChainIsolation1, ChainIsolation2},
@@ -77,6 +91,7 @@ var eras = map[release.Era]era{
 		loopbackDrop:     true,
 		endpointDrop:     true,
 		userChainAtStart: true,
+		skipLinkLocal6:   true,
 	},
 	release.Era29: {
 		filterChains:     []string{ChainDocker, ChainForward, ChainBridge, ChainCT, ChainInternal},
@@ -87,6 +102,7 @@ var eras = map[release.Era]era{
 		loopbackDrop:     true,
 		endpointDrop:     true,
 		userChainAtStart: true,
+		skipLinkLocal6:   true,
 	},
 }
 
@@ -100,16 +116,18 @@ func (c Config) era() era {
 
 func (c Config) hairpin() bool { return c.NoUserlandProxy }
 
-// builder collects operations and remembers which rules belong to the object
-// being built (a network, an endpoint, ports) rather than to the engine, so
-// that removal deletes exactly those.
+// builder collects operations of one family and remembers which rules
+// belong to the object being built (a network, an endpoint, ports) rather
+// than to the engine, so that removal deletes exactly those.
 type builder struct {
+	fam   Family
 	ops   []Op
 	owned []bool
 	seen  map[string]bool // for ports: rules already added in this batch
 }
 
 func (b *builder) own(o Op) {
+	o.Rule.Family = b.fam
 	if b.seen != nil {
 		k := o.Rule.Table + " " + o.Rule.String()
 		if b.seen[k] {
@@ -122,6 +140,7 @@ func (b *builder) own(o Op) {
 }
 
 func (b *builder) share(o Op) {
+	o.Rule.Family = b.fam
 	b.ops = append(b.ops, o)
 	b.owned = append(b.owned, false)
 }
@@ -176,46 +195,68 @@ func chainOp(kind OpKind, table, chain string) Op {
 //
 // and set up DOCKER-USER (see userChain), as the controller does when it
 // starts, whether or not there is a network.
-func (c Config) Start() []Op {
-	if c.NoIPTables {
+func (c Config) Start() []Op { return c.start(IPv4) }
+
+// off reports whether the engine writes no rules of family f
+// (--iptables=false, --ip6tables=false).
+func (c Config) off(f Family) bool {
+	if f == IPv6 {
+		return c.NoIP6Tables
+	}
+	return c.NoIPTables
+}
+
+// start is Start for either family: Docker sets up the same chains in
+// iptables and ip6tables (moby/moby v28.5.2 libnetwork/drivers/bridge/
+// internal/iptabler/iptabler.go NewIptabler, setupIPChains).
+func (c Config) start(f Family) []Op {
+	if c.off(f) {
 		return nil
 	}
 	r := c.era()
-	ops := []Op{chainOp(NewChain, TableNAT, ChainDocker)}
+	b := &builder{fam: f}
+	b.share(chainOp(NewChain, TableNAT, ChainDocker))
 	for _, ch := range r.filterChains {
-		ops = append(ops, chainOp(NewChain, TableFilter, ch))
+		b.share(chainOp(NewChain, TableFilter, ch))
 	}
 	if r.isolationReturn {
-		ops = append(ops,
-			rule(AppendUnique, TableFilter, ChainIsolation1, "-j", "RETURN"),
-			rule(AppendUnique, TableFilter, ChainIsolation2, "-j", "RETURN"))
+		b.share(rule(AppendUnique, TableFilter, ChainIsolation1, "-j", "RETURN"))
+		b.share(rule(AppendUnique, TableFilter, ChainIsolation2, "-j", "RETURN"))
 	}
 	if r.natJumpsAtStart {
-		ops = append(ops, c.natJumps()...)
+		c.natJumps(b)
 	}
 	if r.forwardJumps != nil {
-		ops = append(ops, rule(EnsureFirst, TableFilter, chainFORWARD, "-j", ChainForward))
+		b.share(rule(EnsureFirst, TableFilter, chainFORWARD, "-j", ChainForward))
 		for _, j := range r.forwardJumps {
-			ops = append(ops, rule(EnsureFirst, TableFilter, ChainForward, "-j", j))
+			b.share(rule(EnsureFirst, TableFilter, ChainForward, "-j", j))
 		}
 	}
-	if c.IPForwardFlipped {
-		ops = append(ops, ForwardDrop()...)
+	if (f == IPv4 && c.IPForwardFlipped) || (f == IPv6 && r.forwardDrop6AtStart) {
+		b.share(forwardDrop(f))
 	}
 	if r.userChainAtStart {
-		b := &builder{}
 		c.userChain(b)
-		ops = append(ops, b.ops...)
 	}
-	return ops
+	return b.ops
 }
 
 // ForwardDrop is what the bridge driver does when it turned IPv4
 // forwarding on: it drops forwarded packets unless a rule accepts them.
 //
 // Equivalent to: iptables -P FORWARD DROP
-func ForwardDrop() []Op {
-	return []Op{{Kind: Policy, Rule: Rule{Table: TableFilter, Chain: chainFORWARD}, Policy: "DROP"}}
+func ForwardDrop() []Op { return []Op{forwardDrop(IPv4)} }
+
+func forwardDrop(f Family) Op {
+	return Op{Kind: Policy, Rule: Rule{Family: f, Table: TableFilter, Chain: chainFORWARD}, Policy: "DROP"}
+}
+
+// loopback is the family's loopback network as iptables-save prints it.
+func loopback(f Family) string {
+	if f == IPv6 {
+		return "::1/128"
+	}
+	return "127.0.0.0/8"
 }
 
 // natJumps sends locally addressed packets to nat DOCKER, once.
@@ -225,16 +266,15 @@ func ForwardDrop() []Op {
 //	iptables -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
 //	iptables -t nat -A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
 //
-// (OUTPUT without "! -d 127.0.0.0/8" when the userland proxy is off).
-func (c Config) natJumps() []Op {
-	out := []string{"!", "-d", "127.0.0.0/8", "-m", "addrtype", "--dst-type", "LOCAL", "-j", ChainDocker}
+// (OUTPUT without "! -d 127.0.0.0/8" when the userland proxy is off; for
+// ip6tables "! -d ::1/128").
+func (c Config) natJumps(b *builder) {
+	out := []string{"!", "-d", loopback(b.fam), "-m", "addrtype", "--dst-type", "LOCAL", "-j", ChainDocker}
 	if c.hairpin() {
 		out = out[3:]
 	}
-	return []Op{
-		rule(AppendUnique, TableNAT, chainPrerouting, "-m", "addrtype", "--dst-type", "LOCAL", "-j", ChainDocker),
-		rule(AppendUnique, TableNAT, chainOutput, out...),
-	}
+	b.share(rule(AppendUnique, TableNAT, chainPrerouting, "-m", "addrtype", "--dst-type", "LOCAL", "-j", ChainDocker))
+	b.share(rule(AppendUnique, TableNAT, chainOutput, out...))
 }
 
 // AddNetwork returns the operations of creating bridge network n, followed
@@ -266,13 +306,7 @@ func (c Config) natJumps() []Op {
 // "-I DOCKER-ISOLATION-STAGE-1 ! -d SUBNET -i BR -j DROP" and
 // "-I DOCKER-ISOLATION-STAGE-1 ! -s SUBNET -o BR -j DROP" plus the ICC rule.
 // Eras 28 and 29: see the package documentation's chain layout.
-func (c Config) AddNetwork(n Network) []Op {
-	b := c.network(n)
-	if b == nil {
-		return nil
-	}
-	return b.ops
-}
+func (c Config) AddNetwork(n Network) []Op { return c.network(IPv4, n).ops }
 
 // RemoveNetwork returns the operations of deleting bridge network n: a
 // Delete of every rule AddNetwork added for n, in reverse order. Rules shared
@@ -280,19 +314,25 @@ func (c Config) AddNetwork(n Network) []Op {
 // and user chains, DOCKER-USER) stay, as with Docker.
 //
 // Equivalent to: iptables -D … for each of n's rules.
-func (c Config) RemoveNetwork(n Network) []Op {
-	b := c.network(n)
-	if b == nil {
-		return nil
-	}
-	return b.inverse()
-}
+func (c Config) RemoveNetwork(n Network) []Op { return c.network(IPv4, n).inverse() }
 
-func (c Config) network(n Network) *builder {
-	if c.NoIPTables || !n.Subnet.IsValid() || !n.Subnet.Addr().Is4() || n.Bridge == "" {
-		return nil
+// network builds n's rules of family f (an empty builder when there are
+// none): the same builders for both families, as in Docker, which runs
+// one setupIPTables per family (moby/moby v28.5.2 libnetwork/drivers/
+// bridge/internal/iptabler/network.go ReapplyNetworkLevelRules).
+func (c Config) network(f Family, n Network) *builder {
+	b := &builder{fam: f}
+	if c.off(f) || n.Bridge == "" {
+		return b
 	}
-	b := &builder{}
+	if !n.subnet(f).IsValid() {
+		if f == IPv6 && c.era().isolateEveryNetwork6 {
+			// ≤27: the IPv4-only network's ip6tables isolation rules.
+			c.isolate(b, n)
+			c.userChain(b)
+		}
+		return b
+	}
 	if c.era().forwardJumps == nil {
 		c.classicNetwork(b, n)
 	} else {
@@ -304,12 +344,13 @@ func (c Config) network(n Network) *builder {
 }
 
 // natRules returns the network's masquerading rule and the hairpin-mode rule
-// for locally originated traffic, SNAT instead when HostIPv4 is set.
-func natRules(n Network) (masq, local []string) {
-	br, subnet := n.Bridge, n.Subnet.Masked().String()
+// for locally originated traffic of b's family, SNAT instead when the
+// network has a host address of that family (host_ipv4, host_ipv6).
+func natRules(b *builder, n Network) (masq, local []string) {
+	br, subnet := n.Bridge, n.subnet(b.fam).String()
 	target := []string{"-j", "MASQUERADE"}
-	if n.HostIPv4.IsValid() {
-		target = []string{"-j", "SNAT", "--to-source", n.HostIPv4.String()}
+	if a := n.hostIP(b.fam); a.IsValid() {
+		target = []string{"-j", "SNAT", "--to-source", a.String()}
 	}
 	masq = append([]string{"-s", subnet, "!", "-o", br}, target...)
 	local = append([]string{"-o", br, "-m", "addrtype", "--src-type", "LOCAL"}, target...)
@@ -317,9 +358,16 @@ func natRules(n Network) (masq, local []string) {
 }
 
 // internalRules returns the two DROP rules that keep an --internal network's
-// traffic on its bridge, in Docker's insertion order (incoming first).
-func internalRules(n Network) (in, out []string) {
-	br, subnet := n.Bridge, n.Subnet.Masked().String()
+// traffic on its bridge, in Docker's insertion order (incoming first). The
+// IPv6 ones also match the other interface ("! -o BR", "! -i BR"):
+// moby/moby v28.5.2 libnetwork/drivers/bridge/internal/iptabler/network.go
+// setupInternalNetworkRules (the same in v27.5.1 and docker-v29.7.2).
+func internalRules(b *builder, n Network) (in, out []string) {
+	br, subnet := n.Bridge, n.subnet(b.fam).String()
+	if b.fam == IPv6 {
+		return []string{"!", "-d", subnet, "-i", br, "!", "-o", br, "-j", "DROP"},
+			[]string{"!", "-s", subnet, "!", "-i", br, "-o", br, "-j", "DROP"}
+	}
 	return []string{"!", "-d", subnet, "-i", br, "-j", "DROP"},
 		[]string{"!", "-s", subnet, "-o", br, "-j", "DROP"}
 }
@@ -339,12 +387,12 @@ func (c Config) classicNetwork(b *builder, n Network) {
 		}
 	}
 	if n.Internal {
-		in, out := internalRules(n)
+		in, out := internalRules(b, n)
 		b.own(rule(InsertUnique, TableFilter, ChainIsolation1, in...))
 		b.own(rule(InsertUnique, TableFilter, ChainIsolation1, out...))
 		icc()
 	} else {
-		masq, local := natRules(n)
+		masq, local := natRules(b, n)
 		if !n.NoIPMasq {
 			b.own(rule(InsertUnique, TableNAT, chainPostrouting, masq...))
 			if !c.hairpin() {
@@ -356,9 +404,7 @@ func (c Config) classicNetwork(b *builder, n Network) {
 		}
 		icc()
 		b.own(rule(InsertUnique, TableFilter, chainFORWARD, "-i", br, "!", "-o", br, "-j", "ACCEPT"))
-		for _, o := range c.natJumps() {
-			b.share(o)
-		}
+		c.natJumps(b)
 		b.own(rule(InsertUnique, TableFilter, chainFORWARD, "-o", br, "-j", ChainDocker))
 		b.own(rule(InsertUnique, TableFilter, chainFORWARD, "-o", br, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"))
 	}
@@ -380,7 +426,7 @@ func (c Config) classicNetwork(b *builder, n Network) {
 func (c Config) forwardChainNetwork(b *builder, n Network) {
 	r, br := c.era(), n.Bridge
 	if n.Internal {
-		in, out := internalRules(n)
+		in, out := internalRules(b, n)
 		b.own(rule(InsertUnique, TableFilter, r.internalChain, in...))
 		b.own(rule(InsertUnique, TableFilter, r.internalChain, out...))
 		if n.NoICC {
@@ -390,7 +436,7 @@ func (c Config) forwardChainNetwork(b *builder, n Network) {
 		}
 		return
 	}
-	masq, local := natRules(n)
+	masq, local := natRules(b, n)
 	if !n.NoIPMasq {
 		b.own(rule(InsertUnique, TableNAT, chainPostrouting, masq...))
 		if r.skipDNAT && !c.hairpin() {
@@ -448,139 +494,3 @@ func (c Config) userChain(b *builder) {
 	}
 	b.share(rule(EnsureFirst, TableFilter, chainFORWARD, "-j", ChainUser))
 }
-
-// AddEndpoint returns the operations of attaching a container with address
-// addr to network n. Only eras 28+ have per-endpoint rules, and not on
-// --internal networks; it returns nil otherwise.
-//
-// Equivalent to: iptables -t raw -A PREROUTING -d ADDR/32 ! -i BR -j DROP
-func (c Config) AddEndpoint(n Network, addr netip.Addr) []Op {
-	return c.endpoint(n, addr).ops
-}
-
-// RemoveEndpoint returns the exact inverse of AddEndpoint.
-//
-// Equivalent to: iptables -t raw -D PREROUTING -d ADDR/32 ! -i BR -j DROP
-func (c Config) RemoveEndpoint(n Network, addr netip.Addr) []Op {
-	return c.endpoint(n, addr).inverse()
-}
-
-func (c Config) endpoint(n Network, addr netip.Addr) *builder {
-	b := &builder{}
-	if c.NoIPTables || !c.era().endpointDrop || n.Internal || !addr.Is4() {
-		return b
-	}
-	b.own(rule(Append, TableRaw, chainPrerouting, "-d", host(addr), "!", "-i", n.Bridge, "-j", "DROP"))
-	return b
-}
-
-// AddBindings returns the operations of publishing bindings bs of one
-// container, whose address on network n is ctr. Pass all of a container's
-// bindings to one call, in the order Docker programs them: a rule that two
-// bindings share (two host ports for one container port) is then added
-// once, as Docker does. A binding's HostIP is the host address it is
-// published on; the zero Addr and 0.0.0.0 mean every address (no -d
-// match); HostPort 0 means no NAT (no DNAT rule); HostPortEnd is ignored
-// (the engine has picked the host port). Bindings on an --internal
-// network, IPv6 host addresses (Docker serves those with docker-proxy
-// only) and IPv6 containers get no rules.
-//
-// Equivalent to (era 27, proxy on, -p 8080:80):
-//
-//	iptables -t nat -A DOCKER ! -i BR -p tcp -m tcp --dport 8080 -j DNAT --to-destination CTR:80
-//	iptables -A DOCKER -d CTR/32 ! -i BR -o BR -p tcp -m tcp --dport 80 -j ACCEPT
-//	iptables -t nat -A POSTROUTING -s CTR/32 -d CTR/32 -p tcp -m tcp --dport 80 -j MASQUERADE
-//
-// With a host IP, the DNAT rule gets "-d HOSTIP/32"; with the userland proxy
-// off it has no "! -i BR"; SCTP ports also get
-// "-t mangle -A POSTROUTING -p sctp -m sctp --sport 80 -j CHECKSUM --checksum-fill".
-// Eras 28+ insert the ACCEPT at the top of DOCKER, add the hairpin
-// MASQUERADE only with the proxy off, and for a port published on 127.x add
-// "-t raw -A PREROUTING -d HOSTIP/32 ! -i lo -p tcp -m tcp --dport 8080 -j DROP".
-//
-// The operations are plain appends and inserts: applying them costs one
-// iptables-restore and no read of the current rules.
-func (c Config) AddBindings(n Network, ctr netip.Addr, bs ...ports.Binding) []Op {
-	return c.bindings(n, ctr, bs).ops
-}
-
-// RemoveBindings returns the exact inverse of AddBindings(n, ctr, bs...): a
-// Delete of each rule it added, last first.
-//
-// Equivalent to: iptables -D … for each rule of AddBindings.
-func (c Config) RemoveBindings(n Network, ctr netip.Addr, bs ...ports.Binding) []Op {
-	return c.bindings(n, ctr, bs).inverse()
-}
-
-func (c Config) bindings(n Network, ctr netip.Addr, bs []ports.Binding) *builder {
-	b := &builder{seen: map[string]bool{}}
-	if c.NoIPTables || n.Internal {
-		return b
-	}
-	for _, p := range bs {
-		c.binding(b, n, ctr, p)
-	}
-	return b
-}
-
-func (c Config) binding(b *builder, n Network, ctrIP netip.Addr, p ports.Binding) {
-	if !ctrIP.Is4() || (p.HostIP.IsValid() && !p.HostIP.Is4()) {
-		return
-	}
-	r, br := c.era(), n.Bridge
-	proto := string(p.Container.Proto)
-	if proto == "" {
-		proto = string(ports.TCP)
-	}
-	ctr := ctrIP.String()
-	cport := strconv.Itoa(int(p.Container.Num))
-	hport := strconv.Itoa(int(p.HostPort))
-	match := []string{"-p", proto, "-m", proto}
-
-	if r.loopbackDrop && p.HostPort != 0 && p.HostIP.IsLoopback() {
-		spec := append([]string{"-d", host(p.HostIP), "!", "-i", "lo"}, match...)
-		b.own(rule(Append, TableRaw, chainPrerouting, append(spec, "--dport", hport, "-j", "DROP")...))
-	}
-	var dnat, masq []string
-	if p.HostPort != 0 {
-		if p.HostIP.IsValid() && !p.HostIP.IsUnspecified() {
-			dnat = append(dnat, "-d", host(p.HostIP))
-		}
-		if !c.hairpin() {
-			dnat = append(dnat, "!", "-i", br)
-		}
-		dnat = append(append(dnat, match...), "--dport", hport, "-j", "DNAT", "--to-destination", ctr+":"+cport)
-		if r.hairpinAlways || c.hairpin() {
-			masq = append([]string{"-s", host(ctrIP), "-d", host(ctrIP)}, match...)
-			masq = append(masq, "--dport", cport, "-j", "MASQUERADE")
-		}
-	}
-	accept := append([]string{"-d", host(ctrIP), "!", "-i", br, "-o", br}, match...)
-	accept = append(accept, "--dport", cport, "-j", "ACCEPT")
-
-	if r.acceptFirst {
-		// 28+: DNAT, hairpin MASQUERADE, then ACCEPT at the top of DOCKER.
-		if dnat != nil {
-			b.own(rule(Append, TableNAT, ChainDocker, dnat...))
-		}
-		if masq != nil {
-			b.own(rule(Append, TableNAT, chainPostrouting, masq...))
-		}
-		b.own(rule(Insert, TableFilter, ChainDocker, accept...))
-		return
-	}
-	// ≤27 (ChainInfo.Forward): DNAT, ACCEPT, MASQUERADE, SCTP checksum.
-	if dnat != nil {
-		b.own(rule(Append, TableNAT, ChainDocker, dnat...))
-	}
-	b.own(rule(Append, TableFilter, ChainDocker, accept...))
-	if masq != nil {
-		b.own(rule(Append, TableNAT, chainPostrouting, masq...))
-	}
-	if r.sctpChecksum && proto == string(ports.SCTP) {
-		b.own(rule(Append, TableMangle, chainPostrouting, "-p", "sctp", "-m", "sctp", "--sport", cport, "-j", "CHECKSUM", "--checksum-fill"))
-	}
-}
-
-// host formats an IPv4 address as a /32, as iptables-save prints it.
-func host(a netip.Addr) string { return a.String() + "/32" }

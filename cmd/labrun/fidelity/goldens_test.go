@@ -36,11 +36,13 @@ var goldenEras = map[string]string{"28": "28.5.2", "29": "29.8.1"}
 // real engine: the engine's flags and host, docker command lines (without
 // "docker"; IMG is goldenImage, SLEEP goldenSleep) run in order for
 // NAME.golden, and then Remove for NAME_removed.golden (the scenario's
-// containers removed, last first).
+// containers removed, last first). An ipv6 recipe's goldens are
+// ip6tables-save's, not iptables-save's.
 type recipe struct {
 	name      string
 	daemon    []string
 	ipForward bool
+	ipv6      bool
 	steps     []string
 	remove    []string
 }
@@ -51,6 +53,11 @@ type recipe struct {
 const (
 	userNet = "network create --subnet 172.18.0.0/16 -o com.docker.network.bridge.name=br-0123456789ab net"
 	intNet  = "network create --internal --subnet 172.19.0.0/16 -o com.docker.network.bridge.name=br-internal0001"
+	// v6Net is docs/docker.md §1.5's network (the scenarios' v6Net, its
+	// IPv4 subnet from the default pools) and intNet6 the scenarios'
+	// intNet6.
+	v6Net   = "network create --ipv6 --subnet fd00:db8:1::/64 -o com.docker.network.bridge.name=br-0123456789ab v6net"
+	intNet6 = "network create --internal --ipv6 --subnet 172.19.0.0/16 --subnet fd00:db8:2::/64 -o com.docker.network.bridge.name=br-internal0001 int6"
 )
 
 // goldenRecipes are the scenarios' recipes; they are the same for 28 and
@@ -88,12 +95,25 @@ var goldenRecipes = []recipe{
 	{name: "forward_accept", ipForward: true, steps: []string{"run -d --name c1 -p 8080:80 IMG SLEEP"}, remove: []string{"rm -f c1"}},
 	{name: "iptables_off", daemon: []string{"--iptables=false"},
 		steps: []string{"run -d --name c1 -p 8080:80 IMG SLEEP"}, remove: []string{"rm -f c1"}},
+	// ip6tables: the engines start with IPv6 forwarding off, as a fresh
+	// host, and turn it on with the first IPv6 network.
+	{name: "ipv6", ipv6: true, steps: []string{v6Net, "run -d --name c1 --network v6net -p 8080:80 IMG SLEEP"},
+		remove: []string{"rm -f c1"}},
+	{name: "ipv6_noproxy", ipv6: true, daemon: []string{"--userland-proxy=false"},
+		steps: []string{v6Net, "run -d --name c1 --network v6net -p 8080:80 IMG SLEEP"}, remove: []string{"rm -f c1"}},
+	{name: "ipv6_hostip", ipv6: true, steps: []string{v6Net, "run -d --name c1 --network v6net -p [::1]:8080:80 IMG SLEEP"},
+		remove: []string{"rm -f c1"}},
+	{name: "ipv6_internal", ipv6: true, steps: []string{intNet6, "run -d --name c3 --network int6 -p 9090:90 IMG SLEEP"},
+		remove: []string{"rm -f c3"}},
+	{name: "ipv6_snat", ipv6: true, steps: []string{v6Net + " -o com.docker.network.host_ipv6=2001:db8:190::128",
+		"run -d --name c1 --network v6net -p 8080:80 IMG SLEEP"}, remove: []string{"rm -f c1"}},
 }
 
 // TestGoldens runs every recipe on a fresh oracle engine of each era and
-// compares iptables-save (comments dropped, counters zeroed) with package
-// firewall's goldens; with -goldens it writes them, each headed by a
-// comment naming the engine and the recipe.
+// compares iptables-save (ip6tables-save for an ipv6 recipe; comments
+// dropped, counters zeroed) with package firewall's goldens; with -goldens
+// it writes them, each headed by a comment naming the engine and the
+// recipe.
 func TestGoldens(t *testing.T) {
 	if os.Getenv(optIn) == "" {
 		t.Skipf("skipping: set %s=1 to run the recipes on real Docker Engines", optIn)
@@ -145,16 +165,27 @@ func runRecipe(t *testing.T, version string, r recipe) (added, removed string) {
 			require.NoError(t, err, "docker %s: %s", strings.Join(args, " "), out)
 		}
 	}
+	output := e.Output
+	if r.ipv6 {
+		// hostRules reads iptables-save; an ipv6 recipe's rules are
+		// ip6tables-save's, normalised the same way.
+		output = func(args ...string) ([]byte, error) {
+			return e.Output(append([]string{"ip6tables-save"}, args[1:]...)...)
+		}
+	}
 	steps(r.steps)
-	added = hostRules(oracle.IPTables, e.Output)
+	added = hostRules(oracle.IPTables, output)
 	steps(r.remove)
-	return added, hostRules(oracle.IPTables, e.Output)
+	return added, hostRules(oracle.IPTables, output)
 }
 
 // goldenHeader is a golden's first line: an iptables-save comment naming
 // the engine, its flags and the docker commands that reached the state.
 func goldenHeader(version string, r recipe, steps []string) string {
 	engine := "Docker " + version + " (make oracle"
+	if r.ipv6 {
+		engine += ", ip6tables-save"
+	}
 	if len(r.daemon) > 0 {
 		engine += ", dockerd " + strings.Join(r.daemon, " ")
 	}

@@ -17,12 +17,14 @@ import (
 
 // nftGolden is one golden of netkit/firewall/nft (testdata/NAME.golden,
 // or file from the repository's root) as the real engine makes it: its
-// daemon flags and docker command lines, the user-defined networks named
-// after the golden's bridges (com.docker.network.bridge.name).
+// daemon flags, shell lines run on its host before it starts, and docker
+// command lines, the user-defined networks named after the golden's
+// bridges (com.docker.network.bridge.name).
 type nftGolden struct {
 	name  string
 	file  string
 	flags []string
+	host  []string
 	steps []string
 }
 
@@ -30,6 +32,13 @@ const (
 	nftServe       = "busybox sleep 3600"
 	nftUserNet     = "-o com.docker.network.bridge.name=br-0123456789ab --subnet 172.18.0.0/16"
 	nftInternalNet = "-o com.docker.network.bridge.name=br-internal0001 --subnet 172.19.0.0/16 --internal"
+	nftV6Net       = "--ipv6 --subnet fd00:db8:1::/64 -o com.docker.network.bridge.name=br-0123456789ab"
+	// nftIPv6Forwarding turns the host's IPv6 forwarding on before the
+	// engine starts: Docker 29 with nftables does not, and refuses a
+	// network with IPv6 without it ("IPv6 global forwarding is disabled",
+	// moby/moby docker-v29.7.2 daemon/libnetwork/drivers/bridge/
+	// setup_ip_forwarding.go).
+	nftIPv6Forwarding = "sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.conf.default.forwarding=1"
 )
 
 var nftGoldens = []nftGolden{
@@ -52,6 +61,12 @@ var nftGoldens = []nftGolden{
 	{name: "loopback", steps: []string{"run -d --name ca -p 127.0.0.1:8080:80 IMG", "run -d --name cb -p 127.0.0.1:8081:80 IMG"}},
 	{name: "snat", flags: []string{"--userland-proxy=false"}, steps: []string{
 		"network create " + nftUserNet + " -o com.docker.network.host_ipv4=192.168.190.128 un", "run -d --name c2 --network un -p 8080:80 IMG"}},
+	// docs/docker.md §1.5.
+	{name: "ipv6", host: []string{nftIPv6Forwarding},
+		steps: []string{"network create " + nftV6Net + " v6net", "run -d --name web --network v6net -p 8080:80 IMG"}},
+	{name: "ipv6_noproxy", flags: []string{"--userland-proxy=false"}, host: []string{nftIPv6Forwarding},
+		steps: []string{"network create " + nftV6Net + " -o com.docker.network.host_ipv6=2001:db8:190::128 v6net",
+			"run -d --name web --network v6net -p 8080:80 -p [::1]:8081:81 IMG"}},
 }
 
 var nftCounterRE = regexp.MustCompile(`counter packets \d+ bytes \d+`)
@@ -75,7 +90,8 @@ func TestNFTGoldens(t *testing.T) {
 			}
 			want, err := os.ReadFile(filepath.Join("..", "..", "..", file))
 			require.NoError(t, err)
-			e, err := oracle.Start(context.Background(), oracle.Options{Version: "29.8.1", Backend: oracle.NFTables, IPForward: true, Flags: g.flags})
+			e, err := oracle.Start(context.Background(), oracle.Options{Version: "29.8.1", Backend: oracle.NFTables, IPForward: true,
+				Flags: g.flags, Host: g.host})
 			require.NoError(t, err)
 			defer e.Close()
 			require.NoError(t, oracle.Import(e.Docker, caseImage, "EXPOSE 80/tcp", `CMD ["sh"]`))

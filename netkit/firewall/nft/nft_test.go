@@ -28,14 +28,39 @@ var (
 	ctr1 = netip.MustParseAddr("172.17.0.2")
 	ctr2 = netip.MustParseAddr("172.18.0.2")
 	ctr3 = netip.MustParseAddr("172.19.0.2")
+
+	// v6Net is docker network create --ipv6 --subnet fd00:db8:1::/64
+	// (its IPv4 subnet the default pools' next), bridge br-0123456789ab,
+	// docs/docker.md §1.5's network.
+	v6Net = firewall.Network{Bridge: "br-0123456789ab", Subnet: netip.MustParsePrefix("172.18.0.0/16"),
+		Subnet6: netip.MustParsePrefix("fd00:db8:1::/64")}
+	// v6SNAT is v6Net with com.docker.network.host_ipv6.
+	v6SNAT = withNet(v6Net, func(n *firewall.Network) { n.HostIPv6 = netip.MustParseAddr("2001:db8:190::128") })
 )
 
 // container is a container of a scenario: its network, its address and
-// its -p values, which the ports package parses as docker run does.
+// its -p values, which the ports package parses as docker run does. On a
+// network with IPv6 it also has the address of the same host number in
+// the IPv6 subnet (addr6), as IPAM gives the first container of a network
+// .2 and ::2.
 type container struct {
 	net     firewall.Network
 	addr    netip.Addr
 	publish []string
+}
+
+// addr6 is the container's IPv6 address, or the zero Addr on a network
+// without IPv6.
+func (c container) addr6() netip.Addr {
+	if !c.net.Subnet6.IsValid() {
+		return netip.Addr{}
+	}
+	a, h := c.net.Subnet6.Masked().Addr().As16(), c.addr.As4()
+	copy(a[12:], h[:])
+	for i, b := range c.net.Subnet.Masked().Addr().As4() {
+		a[12+i] &^= b
+	}
+	return netip.AddrFrom16(a)
 }
 
 // scenario is an engine's state: its settings, its networks in creation
@@ -47,15 +72,20 @@ type scenario struct {
 	ctrs     []container
 }
 
-// state is the scenario as the engine keeps it: each container's endpoint
+// state is the scenario as the engine keeps it: each container's endpoints
 // and then its bindings, sorted as Docker sorts them, a binding with no
-// host address on 0.0.0.0 and on :: (netkit's Container.publish).
+// host address on 0.0.0.0 and on :: (netkit's Container.publish), those
+// on an IPv6 host address to the container's IPv6 address if it has one.
 func (s scenario) state(t *testing.T) State {
 	t.Helper()
 	st := State{Config: firewall.Config{NoUserlandProxy: s.noProxy}, Networks: s.networks}
 	for _, c := range s.ctrs {
 		ep := Endpoint{Bridge: c.net.Bridge, Addr: c.addr}
+		ep6 := Endpoint{Bridge: c.net.Bridge, Addr: c.addr6()}
 		st.Endpoints = append(st.Endpoints, ep)
+		if ep6.Addr.IsValid() {
+			st.Endpoints = append(st.Endpoints, ep6)
+		}
 		if c.net.Internal {
 			continue // Docker maps no port on an internal network
 		}
@@ -74,7 +104,11 @@ func (s scenario) state(t *testing.T) State {
 			for _, ip := range ips {
 				pb := b
 				pb.HostIP, pb.HostPortEnd = ip, 0
-				st.Ports = append(st.Ports, Publication{Endpoint: ep, Binding: pb})
+				to := ep
+				if ip.Is6() && ep6.Addr.IsValid() {
+					to = ep6
+				}
+				st.Ports = append(st.Ports, Publication{Endpoint: to, Binding: pb})
 			}
 		}
 	}
@@ -137,6 +171,14 @@ func scenarios() []scenario {
 		}},
 		// com.docker.network.host_ipv4: SNAT instead of MASQUERADE.
 		{name: "snat", noProxy: true, networks: []firewall.Network{docker0, snat}, ctrs: []container{{snat, ctr2, []string{"8080:80"}}}},
+		// docs/docker.md §1.5: an IPv6 network with a container
+		// publishing -p 8080:80 (172.18.0.2 and fd00:db8:1::2), in both
+		// tables.
+		{name: "ipv6", networks: []firewall.Network{docker0, v6Net}, ctrs: []container{{v6Net, ctr2, []string{"8080:80"}}}},
+		// The userland proxy off, a port on ::1 (no raw rule in ip6) and
+		// com.docker.network.host_ipv6 (SNAT in ip6, MASQUERADE in ip).
+		{name: "ipv6_noproxy", noProxy: true, networks: []firewall.Network{docker0, v6SNAT},
+			ctrs: []container{{v6SNAT, ctr2, []string{"8080:80", "[::1]:8081:81"}}}},
 	}
 }
 
@@ -198,6 +240,9 @@ func TestKernelGoldens(t *testing.T) {
 			st := s.state(t)
 			require.NoError(t, p.Apply(Build(st), Build6(st)))
 			compareGolden(t, s.name, nftList(t, ns))
+			// Each table alone, as `nft list table` prints it.
+			assert.Equal(t, Build(st).String(), nftList(t, ns, "table", "ip", TableName), "nft list table ip")
+			assert.Equal(t, Build6(st).String(), nftList(t, ns, "table", "ip6", TableName), "nft list table ip6")
 			// Replacing both keeps them in their order, ip first.
 			require.NoError(t, p.Apply(Build(State{}), Build6(State{})))
 			assert.Equal(t, listing(State{}), nftList(t, ns), "after a second Apply")
@@ -224,14 +269,18 @@ func TestElementOrder(t *testing.T) {
 	assert.Equal(t, []string{"br-zz", "docker0", "br-0f9e8d7c6b5a", "br-1a2b3c4d5e6f"}, got)
 }
 
-// nftList is `nft list ruleset` in ns, its counters zeroed.
-func nftList(t *testing.T, ns *netns.NS) string {
+// nftList is `nft list ruleset` in ns, or `nft list WHAT…`, its counters
+// zeroed.
+func nftList(t *testing.T, ns *netns.NS, what ...string) string {
 	t.Helper()
+	if len(what) == 0 {
+		what = []string{"ruleset"}
+	}
 	var out, errb bytes.Buffer
-	cmd := exec.Command("nft", "list", "ruleset")
+	cmd := exec.Command("nft", append([]string{"list"}, what...)...)
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	require.NoError(t, ns.Start(cmd, netns.StartOptions{}))
-	require.NoError(t, cmd.Wait(), "nft list ruleset: %s", errb.String())
+	require.NoError(t, cmd.Wait(), "nft list %s: %s", strings.Join(what, " "), errb.String())
 	return zeroCounters(out.String())
 }
 

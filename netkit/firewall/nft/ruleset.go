@@ -24,9 +24,11 @@
 // against the real engine's `nft list ruleset` (cmd/labrun/fidelity with
 // -engine nftables): the default network, user-defined networks, icc and
 // masquerading off, --internal, the userland proxy off, ports on a
-// loopback or an IPv6 host address. It is IPv4 only, like the rest of
-// labrun: the ip6 table holds the base chains alone, as Docker's does with
-// no IPv6 network.
+// loopback or an IPv6 host address, and a network with IPv6. Each table
+// holds the networks with a subnet of its family (firewall.Network's
+// Subnet, Subnet6) and the endpoints and ports of container addresses of
+// its family: the ip6 table of an engine with IPv4 networks only holds
+// the base chains alone, as Docker's does.
 //
 // [DNSTable] is the one other table Docker writes with this back end,
 // `table ip docker-dns` in a container's namespace: the NAT of its
@@ -63,16 +65,21 @@ type State struct {
 	Ports []Publication
 }
 
-// Endpoint is a container's address on a bridge.
+// Endpoint is a container's address on a bridge. A container with an IPv4
+// and an IPv6 address on a network is two Endpoints.
 type Endpoint struct {
 	Bridge string
 	Addr   netip.Addr
 }
 
 // Publication is one of a container's published bindings: the container's
-// endpoint and the binding. A binding's zero HostIP and 0.0.0.0 mean every
-// host address; an IPv6 HostIP gets the accept rule of the container's
-// port and no NAT (docker-proxy serves it), as in Docker.
+// endpoint and the binding. Its rules are in the table of the container
+// address's family: Docker pairs a binding on 0.0.0.0 with the container's
+// IPv4 address and one on :: with its IPv6 address, when it has one. A
+// binding's zero HostIP means every host address (0.0.0.0, or :: for an
+// IPv6 container); a HostIP of the other family than the container's gets
+// the accept rule of the container's port and no NAT (docker-proxy serves
+// it), as in Docker.
 type Publication struct {
 	Endpoint
 	ports.Binding
@@ -155,51 +162,96 @@ const (
 //
 // Equivalent to (one network, docker0, 172.17.0.2 with -p 8080:80): the
 // table of docs/docker.md §1.4, as `nft -f` would load it.
-func Build(s State) Ruleset {
-	rs := baseTable(FamilyIPv4, s.Config.NoUserlandProxy, s.Networks)
+func Build(s State) Ruleset { return build(FamilyIPv4, s) }
+
+// Build6 returns the table ip6 docker-bridges for state s: Docker creates
+// it whenever ip6tables is on (its default), and fills it as Build fills
+// the ip table, for the networks with an IPv6 subnet and their IPv6
+// endpoints and ports. The DNAT of a port leaves out link-local sources
+// (moby/moby docker-v29.7.2 daemon/libnetwork/drivers/bridge/internal/
+// nftabler/port.go setPerPortDNAT), and a port on ::1 gets no raw rule
+// (filterPortMappedOnLoopback).
+//
+// Equivalent to (a network with --ipv6 --subnet fd00:db8:1::/64,
+// fd00:db8:1::2 with -p 8080:80): the table of docs/docker.md §1.5, as
+// `nft -f` would load it.
+func Build6(s State) Ruleset { return build(FamilyIPv6, s) }
+
+// ofFamily reports whether a is an address of table family fam.
+func ofFamily(fam string, a netip.Addr) bool {
+	return a.IsValid() && (a.Is4() || a.Is4In6()) == (fam == FamilyIPv4)
+}
+
+// subnet is n's subnet of table family fam, masked, or the zero Prefix.
+func subnet(fam string, n firewall.Network) netip.Prefix {
+	p := n.Subnet
+	if fam == FamilyIPv6 {
+		p = n.Subnet6
+	}
+	if !ofFamily(fam, p.Addr()) {
+		return netip.Prefix{}
+	}
+	return p.Masked()
+}
+
+// host is a as a one-address prefix.
+func host(a netip.Addr) netip.Prefix { return netip.PrefixFrom(a, a.BitLen()) }
+
+// build returns the table of family fam for state s: Docker's nftabler
+// writes the same rules in both tables, each for the networks with a
+// subnet of its family (network.go configure).
+func build(fam string, s State) Ruleset {
+	var own []firewall.Network
 	nets := map[string]firewall.Network{}
 	for _, n := range s.Networks {
-		nets[n.Bridge] = n
+		if subnet(fam, n).IsValid() {
+			own = append(own, n)
+			nets[n.Bridge] = n
+		}
 	}
+	rs := baseTable(fam, s.Config.NoUserlandProxy, own)
 	var dnat []Rule
 	for _, p := range s.Ports {
 		// Docker's setPerPortDNAT: no rule for a port of an internal
 		// network, an unmapped port, or a host address of the other
 		// family (docker-proxy alone serves it).
-		if n, ok := nets[p.Bridge]; !ok || n.Internal || !p.nat() {
+		if n, ok := nets[p.Bridge]; !ok || n.Internal || !ofFamily(fam, p.Addr) || !p.nat() {
 			continue
 		}
 		var st []Stmt
 		if !s.Config.NoUserlandProxy {
 			st = append(st, Iface{Key: "iifname", Op: "!=", Name: p.Bridge})
 		}
+		if fam == FamilyIPv6 {
+			st = append(st, IPAddr{Field: "saddr", Op: "!=", Prefix: netip.MustParsePrefix("fe80::/10")})
+		}
 		if p.HostIP.IsValid() && !p.HostIP.IsUnspecified() {
-			st = append(st, IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.HostIP, 32)})
+			st = append(st, IPAddr{Field: "daddr", Op: "==", Prefix: host(p.HostIP)})
 		}
 		st = append(st, L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.HostPort}, Counter{},
 			DNAT{Addr: p.Addr, Port: p.Container.Num})
 		dnat = append(dnat, Rule{Stmts: st, Comment: "DNAT"})
 	}
 	rs.Chains[chainIndex(rs, chainDNAT)].Rules = dnat
-	rs.Chains[chainIndex(rs, chainRawPre)].Rules = rawRules(s, nets)
-	for _, n := range s.Networks {
-		rs.Chains = append(rs.Chains, networkChains(s, n)...)
+	rs.Chains[chainIndex(rs, chainRawPre)].Rules = rawRules(fam, s, nets)
+	for _, n := range own {
+		rs.Chains = append(rs.Chains, networkChains(fam, s, n)...)
 	}
 	return rs
 }
 
-// Build6 returns the table ip6 docker-bridges for state s: Docker creates
-// it whenever ip6tables is on (its default), with no IPv6 network, and
-// labrun's networks are IPv4 only, so it holds the base chains alone.
-func Build6(s State) Ruleset {
-	return baseTable(FamilyIPv6, s.Config.NoUserlandProxy, nil)
-}
-
 // nat reports whether the binding is NATed: a host port, and a host
-// address of the container's family (0.0.0.0 when HostIP is the zero
-// value).
+// address of the container's family (every address when HostIP is the
+// zero value).
 func (p Publication) nat() bool {
-	return p.HostPort != 0 && p.Addr.Is4() && (!p.HostIP.IsValid() || p.HostIP.Is4())
+	if !p.Addr.IsValid() || p.HostPort == 0 {
+		return false
+	}
+	fam := FamilyIPv4
+	if !ofFamily(fam, p.Addr) {
+		fam = FamilyIPv6
+	}
+	return !p.HostIP.IsValid() || ofFamily(fam, p.HostIP)
 }
 
 // baseTable is the table of family fam as Docker's Nftabler.init makes
@@ -253,14 +305,15 @@ func chainIndex(rs Ruleset, name string) int {
 	panic("nft: no chain " + name)
 }
 
-// rawRules are raw-PREROUTING's rules, in the order Docker adds them
-// (one rule group, appended): each endpoint's DROP DIRECT ACCESS when it
-// joins, then the DROP REMOTE LOOPBACK of each of its ports published on
-// an IPv4 loopback address (filterPortMappedOnLoopback), when the ports
-// are mapped; ports of an endpoint not in s.Endpoints come last.
-func rawRules(s State, nets map[string]firewall.Network) []Rule {
+// rawRules are raw-PREROUTING's rules of table family fam, in the order
+// Docker adds them (one rule group, appended): each endpoint's DROP
+// DIRECT ACCESS when it joins, then the DROP REMOTE LOOPBACK of each of
+// its ports published on an IPv4 loopback address
+// (filterPortMappedOnLoopback), when the ports are mapped; ports of an
+// endpoint not in s.Endpoints come last.
+func rawRules(fam string, s State, nets map[string]firewall.Network) []Rule {
 	loopback := func(p Publication) (Rule, bool) {
-		if !p.nat() || !p.HostIP.IsLoopback() {
+		if fam != FamilyIPv4 || !ofFamily(fam, p.Addr) || !p.nat() || !p.HostIP.IsLoopback() {
 			return Rule{}, false
 		}
 		return Rule{Stmts: []Stmt{Iface{Key: "iifname", Op: "!=", Name: "lo"},
@@ -271,10 +324,10 @@ func rawRules(s State, nets map[string]firewall.Network) []Rule {
 	var raw []Rule
 	done := make([]bool, len(s.Ports))
 	for _, ep := range s.Endpoints {
-		if n, ok := nets[ep.Bridge]; !ok || n.Internal || !ep.Addr.Is4() {
+		if n, ok := nets[ep.Bridge]; !ok || n.Internal || !ofFamily(fam, ep.Addr) {
 			continue
 		}
-		raw = append(raw, Rule{Stmts: []Stmt{IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(ep.Addr, 32)},
+		raw = append(raw, Rule{Stmts: []Stmt{IPAddr{Field: "daddr", Op: "==", Prefix: host(ep.Addr)},
 			Iface{Key: "iifname", Op: "!=", Name: ep.Bridge}, Counter{}, Verdict{Kind: "drop"}}, Comment: "DROP DIRECT ACCESS"})
 		for i, p := range s.Ports {
 			if p.Endpoint != ep || done[i] {
@@ -297,9 +350,10 @@ func rawRules(s State, nets map[string]firewall.Network) []Rule {
 	return raw
 }
 
-// networkChains are one network's four chains, jumped to through the maps,
-// as Docker's nftabler network.configure and setPerPortRules fill them.
-func networkChains(s State, n firewall.Network) []Chain {
+// networkChains are one network's four chains in the table of family fam,
+// jumped to through the maps, as Docker's nftabler network.configure and
+// setPerPortRules fill them.
+func networkChains(fam string, s State, n firewall.Network) []Chain {
 	br := n.Bridge
 	established := Rule{Stmts: []Stmt{CtState{}, Counter{}, Verdict{Kind: "accept"}}}
 	in := Chain{Name: prefixForwardIn + br}
@@ -321,12 +375,13 @@ func networkChains(s State, n firewall.Network) []Chain {
 	}
 	in.Rules = []Rule{established, {Stmts: []Stmt{Iface{Key: "iifname", Op: "==", Name: br}, Counter{}, iccVerdict}, Comment: "ICC"}}
 	for _, p := range s.Ports {
-		// Docker's setPerPortForwarding: every binding of an IPv4
-		// container, on whatever host address, once per container port.
-		if p.Bridge != br || !p.Addr.Is4() {
+		// Docker's setPerPortForwarding: every binding of a container of
+		// the table's family, on whatever host address, once per
+		// container port.
+		if p.Bridge != br || !ofFamily(fam, p.Addr) {
 			continue
 		}
-		r := Rule{Stmts: []Stmt{IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.Addr, 32)},
+		r := Rule{Stmts: []Stmt{IPAddr{Field: "daddr", Op: "==", Prefix: host(p.Addr)},
 			L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.Container.Num}, Counter{}, Verdict{Kind: "accept"}}}
 		if !containsRule(in.Rules, r) {
 			in.Rules = append(in.Rules, r)
@@ -334,15 +389,20 @@ func networkChains(s State, n firewall.Network) []Chain {
 	}
 	in.Rules = append(in.Rules, Rule{Stmts: []Stmt{Counter{}, Verdict{Kind: "drop"}}, Comment: "UNPUBLISHED PORT DROP"})
 	out.Rules = []Rule{established, {Stmts: []Stmt{Counter{}, Verdict{Kind: "accept"}}, Comment: "OUTGOING"}}
-	// With com.docker.network.host_ipv4, SNAT to it replaces MASQUERADE.
+	// With com.docker.network.host_ipv4 (host_ipv6), SNAT to it
+	// replaces MASQUERADE.
+	hostIP := n.HostIPv4
+	if fam == FamilyIPv6 {
+		hostIP = n.HostIPv6
+	}
 	var nat Stmt = Masquerade{}
 	natComment := "MASQUERADE"
-	if n.HostIPv4.IsValid() {
-		nat, natComment = SNAT{Addr: n.HostIPv4}, "SNAT"
+	if hostIP.IsValid() {
+		nat, natComment = SNAT{Addr: hostIP}, "SNAT"
 	}
 	if !n.NoIPMasq {
 		postOut.Rules = []Rule{{Stmts: []Stmt{Iface{Key: "oifname", Op: "!=", Name: br},
-			IPAddr{Field: "saddr", Op: "==", Prefix: n.Subnet.Masked()}, Counter{}, nat}, Comment: natComment}}
+			IPAddr{Field: "saddr", Op: "==", Prefix: subnet(fam, n)}, Counter{}, nat}, Comment: natComment}}
 	}
 	if s.Config.NoUserlandProxy {
 		// Hairpin mode: traffic from the host to the bridge, and a
@@ -350,14 +410,14 @@ func networkChains(s State, n firewall.Network) []Chain {
 		postIn.Rules = append(postIn.Rules, Rule{Stmts: []Stmt{Fib{Addr: "saddr", Type: "local"}, Counter{}, nat},
 			Comment: natComment + " FROM HOST"})
 		for _, p := range s.Ports {
-			if p.Bridge != br || !p.nat() {
+			if p.Bridge != br || !ofFamily(fam, p.Addr) || !p.nat() {
 				continue
 			}
 			// Docker 29.8.1 fails the container's start when a second
 			// host port maps the same container port ("rule exists");
 			// labrun keeps one rule.
-			r := Rule{Stmts: []Stmt{IPAddr{Field: "saddr", Op: "==", Prefix: netip.PrefixFrom(p.Addr, 32)},
-				IPAddr{Field: "daddr", Op: "==", Prefix: netip.PrefixFrom(p.Addr, 32)},
+			r := Rule{Stmts: []Stmt{IPAddr{Field: "saddr", Op: "==", Prefix: host(p.Addr)},
+				IPAddr{Field: "daddr", Op: "==", Prefix: host(p.Addr)},
 				L4Port{Proto: p.Container.Proto, Field: "dport", Port: p.Container.Num}, Counter{}, Masquerade{}}, Comment: "MASQ TO OWN PORT"}
 			if !containsRule(postIn.Rules, r) {
 				postIn.Rules = append(postIn.Rules, r)

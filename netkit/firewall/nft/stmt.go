@@ -193,21 +193,29 @@ func (s Verdict) exprs(map[string]mapRef) []expr.Any {
 	return []expr.Any{&expr.Verdict{Kind: expr.VerdictAccept}}
 }
 
-// DNAT rewrites the destination to Addr:Port.
+// DNAT rewrites the destination to Addr:Port ("[Addr]:Port" for IPv6).
 type DNAT struct {
 	Addr netip.Addr
 	Port uint16
 }
 
-func (s DNAT) text() string { return "dnat to " + s.Addr.String() + ":" + strconv.Itoa(int(s.Port)) }
+func (s DNAT) text() string { return "dnat to " + netip.AddrPortFrom(s.Addr, s.Port).String() }
 
 func (s DNAT) exprs(map[string]mapRef) []expr.Any {
-	a := s.Addr.As4()
 	return []expr.Any{
-		&expr.Immediate{Register: 1, Data: a[:]},
+		&expr.Immediate{Register: 1, Data: s.Addr.AsSlice()},
 		&expr.Immediate{Register: 2, Data: binaryutil.BigEndian.PutUint16(s.Port)},
-		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
+		&expr.NAT{Type: expr.NATTypeDestNAT, Family: natFamily(s.Addr), RegAddrMin: 1, RegProtoMin: 2, Specified: true},
 	}
+}
+
+// natFamily is the NFPROTO family of a NAT expression to address a (IPv4
+// for the zero Addr).
+func natFamily(a netip.Addr) uint32 {
+	if a.Is6() && !a.Is4In6() {
+		return unix.NFPROTO_IPV6
+	}
+	return unix.NFPROTO_IPV4
 }
 
 // Masquerade rewrites the source to the outgoing interface's address.
@@ -224,22 +232,20 @@ type SNAT struct {
 }
 
 func (s SNAT) text() string {
-	t := "snat to "
-	if s.Addr.IsValid() {
-		t += s.Addr.String()
+	switch {
+	case s.Addr.IsValid() && s.Port != 0:
+		return "snat to " + netip.AddrPortFrom(s.Addr, s.Port).String() // [v6]:port
+	case s.Addr.IsValid():
+		return "snat to " + s.Addr.String()
 	}
-	if s.Port != 0 {
-		t += ":" + strconv.Itoa(int(s.Port))
-	}
-	return t
+	return "snat to :" + strconv.Itoa(int(s.Port))
 }
 
 func (s SNAT) exprs(map[string]mapRef) []expr.Any {
 	var out []expr.Any
-	nat := &expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4}
+	nat := &expr.NAT{Type: expr.NATTypeSourceNAT, Family: natFamily(s.Addr)}
 	if s.Addr.IsValid() {
-		a := s.Addr.As4()
-		out = append(out, &expr.Immediate{Register: 1, Data: a[:]})
+		out = append(out, &expr.Immediate{Register: 1, Data: s.Addr.AsSlice()})
 		nat.RegAddrMin = 1
 	}
 	if s.Port != 0 {
