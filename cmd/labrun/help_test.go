@@ -92,7 +92,7 @@ func TestUnknownCommand(t *testing.T) {
 	for _, tc := range []struct {
 		word, suggestion string
 	}{
-		{"inspect", ""},
+		{"inspekt", "inspect"},
 		{"exercize", "exercise"},
 		{"hlep", "help"},
 		{"dow", "down"},
@@ -115,15 +115,15 @@ func TestUnknownCommand(t *testing.T) {
 	// An existing file or directory named like a word is a scenario path;
 	// paths and flags are never words.
 	t.Chdir(t.TempDir())
-	require.NoError(t, os.Mkdir("inspect", 0o755))
+	require.NoError(t, os.Mkdir("shel", 0o755))
 	require.NoError(t, os.WriteFile("smoke", nil, 0o644))
-	for _, arg := range []string{"inspect", "smoke", "missing.txt", "./missing", "-v", "Scenarios"} {
+	for _, arg := range []string{"shel", "smoke", "missing.txt", "./missing", "-v", "Scenarios"} {
 		_, ok := lookupSubcommand(arg)
 		assert.False(t, ok, "lookupSubcommand(%q): a scenario run", arg)
 	}
-	code, _, stderr := runCLI("inspect")
-	assert.Equal(t, 2, code, "labrun inspect (a directory): exit status")
-	assert.Equal(t, "labrun: no .txt or .txtar scenarios in inspect\n", stderr, "labrun inspect (a directory): stderr")
+	code, _, stderr := runCLI("shel")
+	assert.Equal(t, 2, code, "labrun shel (a directory): exit status")
+	assert.Equal(t, "labrun: no .txt or .txtar scenarios in shel\n", stderr, "labrun shel (a directory): stderr")
 }
 
 func TestEditDistance(t *testing.T) {

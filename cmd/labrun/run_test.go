@@ -47,6 +47,7 @@ func TestUsageSynopses(t *testing.T) {
        labrun exercise start|check|task|list|run ...
        labrun grade [-exercises DIR] [-o DIR] [-j N] SUBMISSIONS
        labrun help [COMMAND]
+       labrun inspect [-format table|json] [LAB]
        labrun ls [-v]
        labrun shell [-lab LAB] NODE [COMMAND [ARG...]]
        labrun up [-name LAB] [-keep] [FILE]

@@ -46,6 +46,7 @@ var subcommands = []subcommand{
 	{name: "exercise", usage: "exercise start|check|task|list|run ...", summary: "start, check and run exercises", run: classroom.ExerciseMain},
 	{name: "grade", usage: "grade [-exercises DIR] [-o DIR] [-j N] SUBMISSIONS", summary: "grade a class's answers to the exercises", run: classroom.GradeMain},
 	{name: "help", usage: "help [COMMAND]", summary: "describe labrun or one of its commands", help: helpHelp},
+	{name: "inspect", usage: "inspect [-format table|json] [LAB]", summary: "list a live lab's nodes and containers", run: classroom.InspectMain},
 	{name: "ls", usage: "ls [-v]", summary: "list the live labs", run: classroom.LsMain},
 	{name: "shell", usage: "shell [-lab LAB] NODE [COMMAND [ARG...]]", summary: "open a shell (or run COMMAND) in a node of a live lab", run: classroom.ShellMain},
 	{name: "up", usage: "up [-name LAB] [-keep] [FILE]", summary: "build a lab and keep it running until labrun down", run: classroom.UpMain},

@@ -325,6 +325,15 @@ func (k *keeper) handle(c *conn) {
 		top.Lab = k.name
 		c.send(reply{Topology: top})
 		c.send(exitReply(0))
+	case opInspect:
+		in, err := Inspect(k.lab)
+		if err != nil {
+			c.send(reply{Error: err.Error()})
+			return
+		}
+		in.Lab = k.name
+		c.send(reply{Inspect: in})
+		c.send(exitReply(0))
 	case opCheck:
 		k.check(c, req)
 	case opDown:

@@ -43,6 +43,7 @@ const (
 	opExec     = "exec"     // run a scenario command line (docker ...)
 	opShell    = "shell"    // start a shell (or Args) in Node on a PTY
 	opTopology = "topology" // the lab's Topology
+	opInspect  = "inspect"  // the lab's LabInspect
 	opCheck    = "check"    // run the exercise's checks
 	opDown     = "down"     // shut the lab down
 )
@@ -75,6 +76,7 @@ type reply struct {
 	OK       bool         `json:"ok,omitempty"`
 	Info     *LabInfo     `json:"info,omitempty"`
 	Topology *Topology    `json:"topology,omitempty"`
+	Inspect  *LabInspect  `json:"inspect,omitempty"`
 	Check    *CheckResult `json:"check,omitempty"`
 	// Exit ends the exchange with an exit status.
 	Exit *int `json:"exit,omitempty"`
