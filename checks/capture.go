@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -107,6 +108,28 @@ func StartCapture(ns *netns.NS, iface string, filter string) (*Capture, error) {
 	return startCapture(ns, iface, filter, captureRcvbuf)
 }
 
+// NoInterfaceError is a capture on an interface that the namespace does
+// not have; Have lists those it has.
+type NoInterfaceError struct {
+	Name string
+	Have []string
+}
+
+func (e *NoInterfaceError) Error() string {
+	return fmt.Sprintf("no interface %q (interfaces: %s)", e.Name, strings.Join(e.Have, ", "))
+}
+
+// noInterface returns the NoInterfaceError of name, in the calling
+// thread's namespace.
+func noInterface(name string) error {
+	ifs, _ := net.Interfaces()
+	e := &NoInterfaceError{Name: name}
+	for _, i := range ifs {
+		e.Have = append(e.Have, i.Name)
+	}
+	return e
+}
+
 // startCapture is StartCapture with the receive buffer size as a parameter,
 // for measuring what the size buys (see docs/captures.md).
 func startCapture(ns *netns.NS, iface string, filter string, rcvbuf int) (*Capture, error) {
@@ -119,7 +142,7 @@ func startCapture(ns *netns.NS, iface string, filter string, rcvbuf int) (*Captu
 	err = ns.Do(func() error {
 		ifi, err := net.InterfaceByName(iface)
 		if err != nil {
-			return fmt.Errorf("finding interface: %w", err)
+			return noInterface(iface)
 		}
 		ifindex = ifi.Index
 		s, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)

@@ -111,7 +111,9 @@ func TestCaptureStop(t *testing.T) {
 func TestCaptureErrors(t *testing.T) {
 	a, _ := pair(t)
 	_, err := StartCapture(a, "nope0", "")
-	assert.ErrorContains(t, err, `capturing on "nope0": finding interface:`, "unknown interface")
+	assert.ErrorContains(t, err, `capturing on "nope0": no interface "nope0" (interfaces: lo`, "unknown interface")
+	var ni *NoInterfaceError
+	assert.ErrorAs(t, err, &ni)
 	_, err = StartCapture(a, "a0", "port")
 	var fe *FilterError
 	assert.ErrorAs(t, err, &fe, "bad filter")

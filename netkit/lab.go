@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/labrun/labrun/netkit/etcdir"
+	"github.com/labrun/labrun/netkit/names"
 	"github.com/labrun/labrun/netkit/node"
 	"github.com/labrun/labrun/netkit/resolver"
 	"github.com/labrun/labrun/netkit/world"
@@ -89,7 +91,19 @@ func (l *Lab) Node(name string) (*Node, error) {
 			return nil, derr(ErrNotRunning, "container %s is not running", name)
 		}
 	}
-	return nil, fmt.Errorf("no node %q (nodes: %s, or a running container): %w", name, "host, client, gateway, internet", ErrNotFound)
+	// The world's nodes, then the running containers: what exists, and
+	// the near miss among them.
+	all := []string{NodeHost, NodeClient, NodeGateway, NodeInternet}
+	if e != nil {
+		for _, c := range e.Containers(false) {
+			all = append(all, c.Name)
+		}
+	}
+	hint := ""
+	if near := names.Nearest(name, all); near != "" {
+		hint = fmt.Sprintf("; did you mean %q?", near)
+	}
+	return nil, fmt.Errorf("no node %q%s (nodes: %s): %w", name, hint, strings.Join(all, ", "), ErrNotFound)
 }
 
 // Nodes lists the world's node names, sorted.

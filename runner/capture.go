@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/labrun/labrun/checks"
+	"github.com/labrun/labrun/netkit/names"
 )
 
 var captureCmd = Cmd{
@@ -249,6 +250,12 @@ func (cs *captureSet) start(e *Env, r captureReq) error {
 	}
 	c, err := checks.StartCapture(ns, r.iface, r.filter)
 	if err != nil {
+		var ni *checks.NoInterfaceError
+		if errors.As(err, &ni) {
+			if near := names.Nearest(ni.Name, ni.Have); near != "" {
+				err = fmt.Errorf("%w; did you mean %q?", err, near)
+			}
+		}
 		return fmt.Errorf("capture start %s on %s: %w", r.name, r.node, err)
 	}
 	cs.mu.Lock()

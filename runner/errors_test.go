@@ -264,7 +264,12 @@ var badInputs = []badInput{
 
 	// labrun's own commands: unknown nodes, commands and arguments.
 	{name: "on-unknown-node", cmd: "on nosuch true",
-		fail: `no node "nosuch" (nodes: host, client, gateway, internet, or a running container): not found`},
+		fail: `no node "nosuch" (nodes: host, client, gateway, internet): not found`},
+	{name: "capture-iface-typo", cmd: "capture start c1 host eht0 tcp",
+		stderr: "capture start c1 on host: capturing on \"eht0\": no interface \"eht0\" (interfaces: lo, eth0); did you mean \"eth0\"?\n",
+		fail:   `capture start c1 on host: capturing on "eht0": no interface "eht0" (interfaces: lo, eth0); did you mean "eth0"?`},
+	{name: "on-node-typo", setup: []string{"docker run -d --name web1 httpd"}, cmd: "on hots true",
+		fail: `no node "hots"; did you mean "host"? (nodes: host, client, gateway, internet, web1): not found`},
 	{name: "on-stopped-container", setup: []string{"docker run -d --name web1 httpd", "docker stop web1"}, cmd: "on web1 true",
 		fail: "container web1 is not running"},
 	{name: "on-no-program", cmd: "on host", fail: "usage: on NODE PROGRAM [ARGS...]"},
@@ -275,7 +280,7 @@ var badInputs = []badInput{
 	{name: "reach-no-port", cmd: "reach client 1.2.3.4",
 		fail: "reach: \"1.2.3.4\" is not ADDR:PORT\nusage: reach [-udp] [-timeout D] FROM ADDR:PORT | -all [-timeout D]"},
 	{name: "reach-unknown-node", cmd: "reach nosuch 192.168.190.128:80",
-		fail: `no node "nosuch" (nodes: host, client, gateway, internet, or a running container): not found`},
+		fail: `no node "nosuch" (nodes: host, client, gateway, internet): not found`},
 	{name: "reach-bad-timeout", cmd: "reach -timeout xyz client 192.168.190.128:80",
 		fail: "invalid -timeout \"xyz\"\nusage: reach [-udp] [-timeout D] FROM ADDR:PORT | -all [-timeout D]"},
 	{name: "ping-no-args", cmd: "ping", fail: "usage: ping [-timeout D] FROM ADDR"},

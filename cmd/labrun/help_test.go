@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/labrun/labrun/netkit/names"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,8 +135,8 @@ func TestEditDistance(t *testing.T) {
 		{"", "", 0}, {"abc", "", 3}, {"", "ab", 2}, {"help", "help", 0}, {"hlep", "help", 1}, {"verison", "version", 1},
 		{"exercize", "exercise", 1}, {"kitten", "sitting", 3}, {"ls", "up", 2},
 	} {
-		assert.Equal(t, tc.want, editDistance(tc.a, tc.b), "editDistance(%q, %q)", tc.a, tc.b)
-		assert.Equal(t, tc.want, editDistance(tc.b, tc.a), "editDistance(%q, %q)", tc.b, tc.a)
+		assert.Equal(t, tc.want, names.EditDistance(tc.a, tc.b), "EditDistance(%q, %q)", tc.a, tc.b)
+		assert.Equal(t, tc.want, names.EditDistance(tc.b, tc.a), "EditDistance(%q, %q)", tc.b, tc.a)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/labrun/labrun/netkit/names"
 	"maps"
 	"os"
 	"sort"
@@ -176,10 +177,10 @@ func noMatch(pattern string, names []string) string {
 
 // nearest returns the name closest to s by edit distance, when it is
 // within a third of s's length (at least 2), or "".
-func nearest(s string, names []string) string {
+func nearest(s string, among []string) string {
 	best, bestD := "", max(2, len(s)/3)+1
-	for _, n := range names {
-		if d := editDistance(strings.ToLower(s), strings.ToLower(n)); d < bestD {
+	for _, n := range among {
+		if d := names.EditDistance(strings.ToLower(s), strings.ToLower(n)); d < bestD {
 			best, bestD = n, d
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/labrun/labrun/netkit/names"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -167,12 +168,12 @@ func TestDurationsFile(t *testing.T) {
 }
 
 func TestNoMatch(t *testing.T) {
-	names := []string{"publish-ports", "docker0", "host-mode"}
+	scenarios := []string{"publish-ports", "docker0", "host-mode"}
 	assert.Equal(t, "-run \"pubish-ports\" matches no scenario; did you mean \"publish-ports\"?\nthe 3 scenarios: docker0 host-mode publish-ports",
-		noMatch("pubish-ports", names))
+		noMatch("pubish-ports", scenarios))
 	assert.Equal(t, "-run \"nomatch\" matches no scenario\nthe 3 scenarios: docker0 host-mode publish-ports",
-		noMatch("nomatch", names))
-	assert.Equal(t, 0, editDistance("abc", "abc"))
-	assert.Equal(t, 3, editDistance("", "abc"))
-	assert.Equal(t, 1, editDistance("docker0", "docker1"))
+		noMatch("nomatch", scenarios))
+	assert.Equal(t, 0, names.EditDistance("abc", "abc"))
+	assert.Equal(t, 3, names.EditDistance("", "abc"))
+	assert.Equal(t, 1, names.EditDistance("docker0", "docker1"))
 }

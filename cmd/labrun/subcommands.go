@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/labrun/labrun/netkit/names"
 	"io"
 	"io/fs"
 	"os"
@@ -132,50 +133,16 @@ func unknownCommand(word string, stderr io.Writer) int {
 	return 2
 }
 
-// suggest returns the listed subcommand nearest to word: one that word
-// begins, or whose edit distance to word is small; "" when none is near.
+// suggest returns the listed subcommand nearest to word (names.Nearest),
+// "" when none is near.
 func suggest(word string) string {
-	best, bestD := "", 0
+	var listed []string
 	for _, s := range subcommands {
-		if s.usage == "" {
-			continue
-		}
-		if len(word) >= 2 && len(word) < len(s.name) && s.name[:len(word)] == word {
-			return s.name
-		}
-		d := editDistance(word, s.name)
-		if d <= max(1, min(len(word), len(s.name))/3) && (best == "" || d < bestD) {
-			best, bestD = s.name, d
+		if s.usage != "" {
+			listed = append(listed, s.name)
 		}
 	}
-	return best
-}
-
-// editDistance is the edit distance between a and b (bytes): insertions,
-// deletions, substitutions and swaps of two neighbours (optimal string
-// alignment), so that "hlep" is one edit from "help".
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
+	return names.Nearest(word, listed)
 }
 
 // subcommandUsage lists the subcommands' synopses, one a line each ending

@@ -50,3 +50,14 @@ func TestRandomAndIDs(t *testing.T) {
 	assert.Equal(t, StableHex("x", 12), StableHex("x", 12))
 	assert.Len(t, StableHex("x", 40), 40)
 }
+
+// TestNearest: a prefix or a near miss is suggested, a far word is not.
+func TestNearest(t *testing.T) {
+	nodes := []string{"host", "client", "gateway", "internet", "web"}
+	for word, want := range map[string]string{"hots": "host", "HOST": "host", "gate": "gateway", "clinet": "client",
+		"wbe": "web", "xyzzy": "", "internt": "internet", "eht0": ""} {
+		assert.Equal(t, want, Nearest(word, nodes), "Nearest(%q)", word)
+	}
+	assert.Equal(t, "eth0", Nearest("eht0", []string{"lo", "eth0", "eth1"}))
+	assert.Equal(t, 1, EditDistance("hlep", "help"))
+}
