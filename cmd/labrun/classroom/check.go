@@ -2,6 +2,7 @@ package classroom
 
 import (
 	"fmt"
+	"github.com/labrun/labrun/cmd/labrun/topology"
 	"io"
 	"os"
 	"strings"
@@ -32,7 +33,7 @@ type CheckResult struct {
 	// asks for it (# diagram) or when asked with -diagram.
 	Diagram string `json:"diagram,omitempty"`
 	// Topology is the same as data, to draw it as SVG.
-	Topology *Topology `json:"-"`
+	Topology *topology.Topology `json:"-"`
 	// DiagramFile is where the SVG picture of the topology was written.
 	DiagramFile string  `json:"diagram_file,omitempty"`
 	Seconds     float64 `json:"seconds"`
@@ -46,9 +47,9 @@ func runCheck(lab *netkit.Lab, work string, c Check, diagram bool) CheckResult {
 		res.Failure = r.Failure
 		res.Evidence = r.Evidence
 		if c.Diagram || diagram {
-			if top, err := Collect(lab); err == nil {
+			if top, err := topology.Collect(lab); err == nil {
 				res.Topology = top
-				res.Diagram = Mermaid(top)
+				res.Diagram = topology.Mermaid(top)
 			}
 		}
 	}
@@ -92,7 +93,7 @@ func (r *ExerciseResult) finish() {
 
 // RunAnswer runs an answer to x in a fresh lab of its own: the set-up, the
 // answer, then each check; the lab is removed afterwards. With diagram,
-// every failed check carries the topology.
+// every failed check carries the
 func RunAnswer(x *Exercise, an *Answer, diagram bool) (res ExerciseResult) {
 	start := time.Now()
 	res = ExerciseResult{Exercise: x.Name, Title: x.Title}
@@ -165,7 +166,7 @@ func printCheck(w io.Writer, c CheckResult) {
 	case c.DiagramFile != "":
 		fmt.Fprintf(w, "      topology: %s\n", c.DiagramFile)
 	case c.Diagram != "":
-		fmt.Fprintf(w, "      topology (Mermaid):\n%s", indent(c.Diagram, "        "))
+		fmt.Fprintf(w, "      topology (topology.Mermaid):\n%s", indent(c.Diagram, "        "))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/labrun/labrun/cmd/labrun/topology"
 	"io"
 	"os"
 	"path/filepath"
@@ -42,7 +43,7 @@ func DiagramMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "labrun diagram: unknown format %q (mermaid, svg, json)\n", f)
 		return 2
 	}
-	var top *Topology
+	var top *topology.Topology
 	var err error
 	if fs.NArg() == 1 {
 		top, err = fileTopology(fs.Arg(0))
@@ -56,12 +57,12 @@ func DiagramMain(args []string, stdout, stderr io.Writer) int {
 	var data []byte
 	switch f {
 	case "svg":
-		data = []byte(SVG(top))
+		data = []byte(topology.SVG(top))
 	case "json":
 		data, _ = json.MarshalIndent(top, "", "  ")
 		data = append(data, '\n')
 	default:
-		data = []byte(Mermaid(top))
+		data = []byte(topology.Mermaid(top))
 	}
 	if *out == "" {
 		stdout.Write(data)
@@ -74,13 +75,13 @@ func DiagramMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// liveTopology asks a live lab's keeper for its topology.
-func liveTopology(lab string) (*Topology, error) {
+// liveTopology asks a live lab's keeper for its
+func liveTopology(lab string) (*topology.Topology, error) {
 	name, err := resolveLab(lab)
 	if err != nil {
 		return nil, err
 	}
-	var top *Topology
+	var top *topology.Topology
 	if _, err := call(name, request{Op: opTopology}, func(r reply) error {
 		if r.Topology != nil {
 			top = r.Topology
@@ -98,7 +99,7 @@ func liveTopology(lab string) (*Topology, error) {
 // fileTopology builds the lab of a scenario (its whole script) or an
 // exercise (its set-up) in a lab of its own, reads its topology and removes
 // it.
-func fileTopology(file string) (*Topology, error) {
+func fileTopology(file string) (*topology.Topology, error) {
 	var f fragment
 	x, err := ParseExercise(file)
 	switch {
@@ -131,7 +132,7 @@ func fileTopology(file string) (*Topology, error) {
 	if r := runFragment(lab, work, f, setupTimeout); !r.Passed {
 		return nil, fmt.Errorf("%s failed: %s\n%s", file, r.Failure, indent(r.Evidence, "  "))
 	}
-	top, err := Collect(lab)
+	top, err := topology.Collect(lab)
 	if err != nil {
 		return nil, err
 	}

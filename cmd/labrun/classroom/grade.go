@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/labrun/labrun/cmd/labrun/topology"
 	"io"
 	"os"
 	"path/filepath"
@@ -48,7 +49,7 @@ func GradeMain(args []string, stdout, stderr io.Writer) int {
 	exDir := fs.String("exercises", "exercises", "the `directory` of the exercise files")
 	outDir := fs.String("o", "grades", "the `directory` the reports are written to")
 	jobs := fs.Int("j", runtime.GOMAXPROCS(0), "grade at most `n` answers at once")
-	diagram := fs.Bool("diagram", false, "attach the topology (Mermaid, and an SVG file) to every failed check")
+	diagram := fs.Bool("diagram", false, "attach the topology (topology.Mermaid, and an topology.SVG file) to every failed check")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -249,7 +250,7 @@ func writeReports(dir string, rep *GradeReport) error {
 					continue
 				}
 				p := filepath.Join(dir, s.Student, fmt.Sprintf("%s-check-%d.svg", r.Exercise, ci+1))
-				if err := writeFile(p, []byte(SVG(c.Topology))); err != nil {
+				if err := writeFile(p, []byte(topology.SVG(c.Topology))); err != nil {
 					return err
 				}
 				c.DiagramFile = p

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/labrun/labrun/cmd/labrun/topology"
 	"io"
 	"net"
 	"os"
@@ -317,7 +318,7 @@ func (k *keeper) handle(c *conn) {
 			c.send(reply{Error: err.Error()})
 		}
 	case opTopology:
-		top, err := Collect(k.lab)
+		top, err := topology.Collect(k.lab)
 		if err != nil {
 			c.send(reply{Error: err.Error()})
 			return
@@ -326,7 +327,7 @@ func (k *keeper) handle(c *conn) {
 		c.send(reply{Topology: top})
 		c.send(exitReply(0))
 	case opInspect:
-		in, err := Inspect(k.lab)
+		in, err := topology.Inspect(k.lab)
 		if err != nil {
 			c.send(reply{Error: err.Error()})
 			return
@@ -544,7 +545,7 @@ func (k *keeper) check(c *conn, req request) {
 			if r.Topology != nil {
 				r.Topology.Lab = k.name
 				p := filepath.Join(k.work, fmt.Sprintf("check-%d.svg", i+1))
-				if os.WriteFile(p, []byte(SVG(r.Topology)), 0o644) == nil {
+				if os.WriteFile(p, []byte(topology.SVG(r.Topology)), 0o644) == nil {
 					r.DiagramFile = p
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/labrun/labrun/cmd/labrun/topology"
 	"io"
 	"maps"
 	"os"
@@ -314,7 +315,7 @@ func TestLiveLab(t *testing.T) {
 	out = mustRun(t, nil, "inspect", name)
 	assert.Regexp(t, `(?m)^client +world +running +- +eth0 +[0-9a-f:]{17} +192\.168\.190\.1/24 +-$`, out)
 	assert.Regexp(t, `(?m)^[a-z]+_[a-z]+ +container +running +httpd +eth0 +02:42:ac:11:00:02 +172\.17\.0\.2/16 +0\.0\.0\.0:801->80/tcp, \[::\]:801->80/tcp$`, out)
-	var in LabInspect
+	var in topology.LabInspect
 	require.NoError(t, json.Unmarshal([]byte(mustRun(t, nil, "inspect", "-format", "json", name)), &in))
 	addrs := map[string][]string{}
 	for _, n := range in.Nodes {

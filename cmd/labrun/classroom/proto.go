@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/labrun/labrun/cmd/labrun/topology"
 	"io"
 	"net"
 	"os"
@@ -42,8 +43,8 @@ const (
 	opInfo     = "info"     // the lab's LabInfo
 	opExec     = "exec"     // run a scenario command line (docker ...)
 	opShell    = "shell"    // start a shell (or Args) in Node on a PTY
-	opTopology = "topology" // the lab's Topology
-	opInspect  = "inspect"  // the lab's LabInspect
+	opTopology = "topology" // the lab's topology.Topology
+	opInspect  = "inspect"  // the lab's topology.LabInspect
 	opCheck    = "check"    // run the exercise's checks
 	opDown     = "down"     // shut the lab down
 )
@@ -71,13 +72,13 @@ type request struct {
 
 // reply is one message of the keeper.
 type reply struct {
-	Stdout   []byte       `json:"stdout,omitempty"`
-	Stderr   []byte       `json:"stderr,omitempty"`
-	OK       bool         `json:"ok,omitempty"`
-	Info     *LabInfo     `json:"info,omitempty"`
-	Topology *Topology    `json:"topology,omitempty"`
-	Inspect  *LabInspect  `json:"inspect,omitempty"`
-	Check    *CheckResult `json:"check,omitempty"`
+	Stdout   []byte               `json:"stdout,omitempty"`
+	Stderr   []byte               `json:"stderr,omitempty"`
+	OK       bool                 `json:"ok,omitempty"`
+	Info     *LabInfo             `json:"info,omitempty"`
+	Topology *topology.Topology   `json:"topology,omitempty"`
+	Inspect  *topology.LabInspect `json:"inspect,omitempty"`
+	Check    *CheckResult         `json:"check,omitempty"`
 	// Exit ends the exchange with an exit status.
 	Exit *int `json:"exit,omitempty"`
 	// Error ends the exchange: the request could not be served.
