@@ -22,7 +22,7 @@ import (
 
 // pinDir is where -keep pins a failed lab's namespaces, so that
 // `ip netns exec` finds them.
-const pinDir = "/run/netns"
+const pinDir = classroom.PinDir
 
 // cliUsage is labrun -h's text; the flags follow it.
 var cliUsage = `usage: labrun [flags] FILE|DIR...

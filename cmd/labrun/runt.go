@@ -121,7 +121,8 @@ func (r *cliRun) report(t *runT) {
 			sort.Strings(nodes)
 			fmt.Fprintf(r.out, "    lab kept in %s: %s{%s}\n", pinDir, k.Prefix, strings.Join(nodes, ","))
 			fmt.Fprintf(r.out, "    enter it with: ip netns exec %shost bash\n", k.Prefix)
-			fmt.Fprintf(r.out, "    remove it with: labrun clean\n")
+			lab := strings.TrimSuffix(strings.TrimPrefix(k.Prefix, "labrun-"), "-")
+			fmt.Fprintf(r.out, "    see it with: labrun ls -v; remove it with: labrun down %s (every kept lab: labrun clean)\n", lab)
 		}
 		fmt.Fprintf(r.out, "    work directory kept: %s\n", k.WorkDir)
 	} else if r.workRoot != "" && t.Name() != "" {

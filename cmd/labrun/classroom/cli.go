@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -262,8 +263,8 @@ func startKeeper(name, file string, keep bool) (upResult, error) {
 
 // DownMain runs `labrun down [-all] [LAB...]`.
 func DownMain(args []string, stdout, stderr io.Writer) int {
-	fs := flagSet("down", "down [-all] [LAB...]\n\nRemove live labs: their containers, namespaces, shells and directory. With no LAB,\nthe only live lab.", stderr)
-	all := fs.Bool("all", false, "remove every live lab")
+	fs := flagSet("down", "down [-all] [LAB...]\n\nRemove live labs (their containers, namespaces, shells and directory) and labs that\n-keep left pinned under /run/netns. With no LAB, the only live lab.", stderr)
+	all := fs.Bool("all", false, "remove every live and kept lab")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -271,6 +272,9 @@ func DownMain(args []string, stdout, stderr io.Writer) int {
 	if *all {
 		live, _ := liveLabs()
 		names = append(names, live...)
+		for _, k := range keptLabs() {
+			names = append(names, k.name)
+		}
 		if len(names) == 0 {
 			fmt.Fprintln(stdout, "no live lab")
 			return 0
@@ -303,7 +307,10 @@ func down(name string) error {
 	}
 	switch stateOf(name) {
 	case labMissing:
-		return fmt.Errorf("no live lab %q", name)
+		if k, ok := kept(name); ok {
+			return k.remove()
+		}
+		return fmt.Errorf("no live or kept lab %q (labrun ls lists them)", name)
 	case labDead:
 		return removeStale(name)
 	}
@@ -328,7 +335,7 @@ func down(name string) error {
 
 // LsMain runs `labrun ls [-v]`.
 func LsMain(args []string, stdout, stderr io.Writer) int {
-	fs := flagSet("ls", "ls [-v]\n\nList the live labs. A lab whose keeper died is reported, and its directory removed.", stderr)
+	fs := flagSet("ls", "ls [-v]\n\nList the live labs, and those -keep left pinned under /run/netns. A lab whose keeper died\nis reported, and its directory removed.", stderr)
 	verbose := fs.Bool("v", false, "list each lab's nodes and their network namespaces")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -337,7 +344,8 @@ func LsMain(args []string, stdout, stderr io.Writer) int {
 	for _, n := range dead {
 		fmt.Fprintf(stderr, "lab %s: its keeper died; removed its directory (its namespaces and processes died with the keeper)\n", n)
 	}
-	if len(live) == 0 {
+	keptOnes := keptLabs()
+	if len(live) == 0 && len(keptOnes) == 0 {
 		fmt.Fprintln(stdout, "no live lab")
 		return 0
 	}
@@ -368,6 +376,9 @@ func LsMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", n, info.PID, time.Since(info.Started).Round(time.Second), ctrs, file)
 		infos = append(infos, info)
 	}
+	for _, k := range keptOnes {
+		fmt.Fprintf(tw, "%s\t-\tkept\t%d\t-\n", k.name, k.containers())
+	}
 	tw.Flush()
 	if *verbose {
 		for _, info := range infos {
@@ -376,6 +387,20 @@ func LsMain(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(tw, "  NODE\tKIND\tNETNS")
 			for _, nd := range info.Nodes {
 				fmt.Fprintf(tw, "  %s\t%s\tnet:[%d]\n", nd.Name, nd.Kind, nd.NetNS)
+			}
+			tw.Flush()
+		}
+		for _, k := range keptOnes {
+			fmt.Fprintf(stdout, "\nlab %s (kept: ip netns exec labrun-%s-NODE ...; labrun down %s removes it):\n", k.name, k.name, k.name)
+			tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
+			fmt.Fprintln(tw, "  NODE\tPIN")
+			var nodes []string
+			for n := range k.pins {
+				nodes = append(nodes, n)
+			}
+			sort.Strings(nodes)
+			for _, n := range nodes {
+				fmt.Fprintf(tw, "  %s\t%s\n", n, k.pins[n])
 			}
 			tw.Flush()
 		}
