@@ -50,7 +50,7 @@ func TestUsageSynopses(t *testing.T) {
        labrun inspect [-format table|json] [LAB]
        labrun ls [-v]
        labrun shell [-lab LAB] NODE [COMMAND [ARG...]]
-       labrun up [-name LAB] [-keep] [FILE]
+       labrun up [-name LAB] [-keep] [-netns] [FILE]
        labrun version
 
 labrun runs scenario files`

@@ -81,22 +81,28 @@ func parseArgs(fs *flag.FlagSet, args []string, least, most int) (int, bool) {
 	return 0, true
 }
 
-// UpMain runs `labrun up [-name LAB] [-keep] [FILE]` (args after "up") and
+// UpMain runs `labrun up [-name LAB] [-keep] [-netns] [FILE]` (args after "up") and
 // returns its exit status, as every XxxMain of the package does: 0, 1 when
 // it failed, 2 for bad usage.
 func UpMain(args []string, stdout, stderr io.Writer) int {
-	fs := flagSet("up", "up [-name LAB] [-keep] [FILE]\n\nBuild a lab (the classroom world, plus what FILE sets up) and keep it running in the\nbackground until labrun down. FILE is a scenario (its whole script runs) or an exercise\n(its set-up runs, and its task is printed).", stderr)
+	fs := flagSet("up", "up [-name LAB] [-keep] [-netns] [FILE]\n\nBuild a lab (the classroom world, plus what FILE sets up) and keep it running in the\nbackground until labrun down. FILE is a scenario (its whole script runs) or an exercise\n(its set-up runs, and its task is printed).", stderr)
 	name := fs.String("name", "", "the lab's `name` (default: FILE's name without .txt, or \"lab\")")
 	keep := fs.Bool("keep", false, "keep the lab up when FILE's script fails, as it stopped (the exit status is still 1)")
+	named := fs.Bool("netns", false, "name the lab's nodes under /run/netns as LAB-NODE while it is up, for `ip netns exec LAB-host ...`")
 	if code, ok := parseArgs(fs, args, 0, 1); !ok {
 		return code
 	}
-	return up(fs.Arg(0), *name, *keep, false, stdout, stderr)
+	return up(fs.Arg(0), *name, upOptions{keep: *keep, netns: *named}, stdout, stderr)
 }
+
+// upOptions are labrun up's: -keep, -netns, and whether FILE must be an
+// exercise (labrun exercise start).
+type upOptions struct{ keep, netns, mustBeExercise bool }
 
 // up starts a keeper for a lab built from file and waits until the lab is
 // up. With mustBeExercise, file must be an exercise.
-func up(file, name string, keep, mustBeExercise bool, stdout, stderr io.Writer) int {
+func up(file, name string, o upOptions, stdout, stderr io.Writer) int {
+	mustBeExercise := o.mustBeExercise
 	if node := os.Getenv("LABRUN_NODE"); node != "" {
 		// The keeper would start inside the node, and end with the shell.
 		fmt.Fprintf(stderr, "labrun up: this is a shell of lab %s (node %s): start labs from the machine's own shell\n", os.Getenv("LABRUN_LAB"), node)
@@ -148,7 +154,7 @@ func up(file, name string, keep, mustBeExercise bool, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "labrun up: lab %q: %v\n", name, err)
 		return 1
 	}
-	res, err := startKeeper(name, file, keep)
+	res, err := startKeeper(name, file, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "labrun up: %v\n", err)
 		if b, rerr := os.ReadFile(logPath(name)); rerr == nil && len(b) > 0 {
@@ -192,7 +198,7 @@ func up(file, name string, keep, mustBeExercise bool, stdout, stderr io.Writer) 
 
 // startKeeper re-executes labrun as the lab's keeper, detached (a session
 // of its own, output to keeper.log), and waits for its report.
-func startKeeper(name, file string, keep bool) (upResult, error) {
+func startKeeper(name, file string, o upOptions) (upResult, error) {
 	var res upResult
 	self, err := os.Executable()
 	if err != nil {
@@ -209,8 +215,11 @@ func startKeeper(name, file string, keep bool) (upResult, error) {
 	}
 	defer rd.Close()
 	args := []string{KeeperCmd, "-name", name}
-	if keep {
+	if o.keep {
 		args = append(args, "-keep")
+	}
+	if o.netns {
+		args = append(args, "-netns")
 	}
 	if file != "" {
 		args = append(args, file)

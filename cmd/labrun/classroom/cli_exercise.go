@@ -34,7 +34,7 @@ func ExerciseMain(args []string, stdout, stderr io.Writer) int {
 		if code, ok := parseArgs(fs, args[1:], 1, 1); !ok {
 			return code
 		}
-		return up(fs.Arg(0), *name, false, true, stdout, stderr)
+		return up(fs.Arg(0), *name, upOptions{mustBeExercise: true}, stdout, stderr)
 	case "check":
 		fs := flagSet("exercise check", "exercise check [-lab LAB] [-diagram]", stderr)
 		lab := labFlag(fs, "the live `lab`")

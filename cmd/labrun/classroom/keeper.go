@@ -77,6 +77,7 @@ func KeeperMain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	name := fs.String("name", "", "")
 	keepFailed := fs.Bool("keep", false, "")
+	named := fs.Bool("netns", false, "")
 	if err := fs.Parse(args); err != nil || *name == "" || fs.NArg() > 1 {
 		fmt.Fprintln(stderr, "labrun __keeper: started by labrun up only")
 		return 2
@@ -100,6 +101,11 @@ func KeeperMain(args []string, stdout, stderr io.Writer) int {
 		k.shutdown()
 	}()
 	res := k.start(*keepFailed)
+	if res.OK && *named {
+		if err := k.pinNodes(); err != nil {
+			res.OK, res.Error = false, err.Error()
+		}
+	}
 	b, _ := json.Marshal(res)
 	_, werr := ready.Write(b)
 	ready.Close()
@@ -270,6 +276,7 @@ func (k *keeper) cleanup() {
 		}
 	}
 	k.mu.Unlock()
+	unpinAll(k.dir)
 	if k.lab != nil {
 		k.lab.Close()
 	}

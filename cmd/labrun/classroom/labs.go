@@ -176,6 +176,7 @@ func removeStale(name string) error {
 	if stateOf(name) != labDead {
 		return nil
 	}
+	unpinAll(labDir(name))
 	return os.RemoveAll(labDir(name))
 }
 

@@ -398,3 +398,31 @@ func TestLiveExercise(t *testing.T) {
 	}
 	mustRun(t, nil, "down", name)
 }
+
+// TestLiveLabNetns: labrun up -netns names the lab's nodes under
+// /run/netns, `ip netns exec` works on them, and they go with the lab: at
+// labrun down, and after the keeper was killed, at the next labrun ls.
+func TestLiveLabNetns(t *testing.T) {
+	testkit.RequireLab(t)
+	testkit.RequireBinary(t, "ip")
+	for _, kill := range []bool{false, true} {
+		name := testLabName(t, "netns")
+		mustRun(t, nil, "up", "-netns", "-name", name)
+		keeper := keeperPID(name)
+		defer downIfUp(t, name)
+		out, err := exec.Command("ip", "netns", "exec", name+"-host", "ip", "-4", "-br", "addr", "show", "eth0").CombinedOutput()
+		require.NoError(t, err, "ip netns exec %s-host: %s", name, out)
+		assert.Contains(t, string(out), "192.168.190.128/24")
+		if kill {
+			require.NoError(t, syscall.Kill(keeper, syscall.SIGKILL))
+			for deadline := time.Now().Add(10 * time.Second); processAlive(keeper) && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+			}
+			run(t, nil, "ls")
+		} else {
+			mustRun(t, nil, "down", name)
+		}
+		left, _ := filepath.Glob("/run/netns/" + name + "-*")
+		assert.Empty(t, left, "named namespaces left (keeper killed: %v)", kill)
+	}
+}
