@@ -49,6 +49,7 @@ func TestUsageSynopses(t *testing.T) {
        labrun help [COMMAND]
        labrun inspect [-format table|json] [LAB]
        labrun ls [-v]
+       labrun reach [-timeout D] [LAB]
        labrun shell [-lab LAB] NODE [COMMAND [ARG...]]
        labrun up [-name LAB] [-keep] [-netns] [FILE]
        labrun version

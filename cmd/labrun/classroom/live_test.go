@@ -327,6 +327,11 @@ func TestLiveLab(t *testing.T) {
 		assert.Contains(t, addrs[node], want, "labrun inspect -format json: %s's addresses", node)
 	}
 
+	// labrun reach: the pingall of the live lab.
+	out = mustRun(t, nil, "reach", name)
+	assert.Regexp(t, `(?m)^FROM \\ TO +client +gateway +host +internet +[a-z]+_[a-z]+$`, out)
+	assert.Regexp(t, `(?m)^client +- +ok +ok +ok +no$`, out)
+
 	out = mustRun(t, nil, "down", name)
 	assert.Contains(t, out, "lab "+name+" is down", "labrun down said")
 	waitGone(t, name, keeper, inos)
