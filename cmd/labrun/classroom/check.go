@@ -166,7 +166,7 @@ func printCheck(w io.Writer, c CheckResult) {
 	case c.DiagramFile != "":
 		fmt.Fprintf(w, "      topology: %s\n", c.DiagramFile)
 	case c.Diagram != "":
-		fmt.Fprintf(w, "      topology (topology.Mermaid):\n%s", indent(c.Diagram, "        "))
+		fmt.Fprintf(w, "      topology (Mermaid):\n%s", indent(c.Diagram, "        "))
 	}
 }
 

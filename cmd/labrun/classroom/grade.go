@@ -49,7 +49,7 @@ func GradeMain(args []string, stdout, stderr io.Writer) int {
 	exDir := fs.String("exercises", "exercises", "the `directory` of the exercise files")
 	outDir := fs.String("o", "grades", "the `directory` the reports are written to")
 	jobs := fs.Int("j", runtime.GOMAXPROCS(0), "grade at most `n` answers at once")
-	diagram := fs.Bool("diagram", false, "attach the topology (topology.Mermaid, and an topology.SVG file) to every failed check")
+	diagram := fs.Bool("diagram", false, "attach the topology (Mermaid, and an SVG file) to every failed check")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
