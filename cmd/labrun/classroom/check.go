@@ -48,6 +48,7 @@ func runCheck(lab *netkit.Lab, work string, c Check, diagram bool) CheckResult {
 		res.Evidence = r.Evidence
 		if c.Diagram || diagram {
 			if top, err := topology.Collect(lab); err == nil {
+				top.HighlightIn(r.Evidence)
 				res.Topology = top
 				res.Diagram = topology.Mermaid(top)
 			}

@@ -19,10 +19,12 @@ func Mermaid(t *Topology) string {
 	if t.Lab != "" {
 		fmt.Fprintf(&b, "  %%%% lab %s\n", t.Lab)
 	}
-	for _, n := range t.Nodes {
+	// Containers are grouped by the network they are plugged into,
+	// each network a subgraph of its own.
+	node := func(n TNode) {
 		if n.Shares != "" {
 			fmt.Fprintf(&b, "  %s[\"%s<br/>(shares the network of %s)\"]\n", mid(n.Name), mlabel(nodeTitle(n)), mlabel(n.Shares))
-			continue
+			return
 		}
 		fmt.Fprintf(&b, "  subgraph %s[\"%s\"]\n", mid(n.Name), mlabel(nodeTitle(n)))
 		if len(n.Ifaces) == 0 {
@@ -49,6 +51,27 @@ func Mermaid(t *Topology) string {
 			fmt.Fprintf(&b, "    %s"+shape+"\n", mid(n.Name, i.Name), mlabel(label))
 		}
 		b.WriteString("  end\n")
+	}
+	members := map[string][]TNode{}
+	for _, n := range t.Nodes {
+		if nw := t.networkOf(n); nw != nil && n.Kind == "container" {
+			members[nw.Name] = append(members[nw.Name], n)
+			continue
+		}
+		node(n)
+	}
+	for _, nw := range t.Networks {
+		if len(members[nw.Name]) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "  subgraph %s[\"network %s (%s) %s\"]\n", mid("net", nw.Name), mlabel(nw.Name), mlabel(nw.Bridge), mlabel(nw.Subnet))
+		for _, n := range members[nw.Name] {
+			node(n)
+		}
+		b.WriteString("  end\n")
+	}
+	for _, h := range t.Highlight {
+		fmt.Fprintf(&b, "  style %s stroke:#d00,stroke-width:3px\n", mid(h))
 	}
 	for _, l := range t.Links {
 		fmt.Fprintf(&b, "  %s ---|veth| %s\n", mid(l.A.Node, l.A.Iface), mid(l.B.Node, l.B.Iface))
@@ -234,7 +257,11 @@ func SVG(t *Topology) string {
 		s.WriteString(`<g font-size="10" fill="#555">` + "\n" + strings.Join(labels, "\n") + "\n</g>\n")
 	}
 	for _, b := range boxes {
-		fmt.Fprintf(&s, `<g><rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="6" fill="%s" stroke="%s" stroke-width="1.5"/>`+"\n", b.x, b.y, b.w, b.h, b.fill, b.stroke)
+		stroke, width := b.stroke, 1.5
+		if t.highlighted(b.n.Name) {
+			stroke, width = "#d00", 3
+		}
+		fmt.Fprintf(&s, `<g><rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="6" fill="%s" stroke="%s" stroke-width="%.1f"/>`+"\n", b.x, b.y, b.w, b.h, b.fill, stroke, width)
 		fmt.Fprintf(&s, `<text x="%.1f" y="%.1f" font-weight="bold">%s</text>`+"\n", b.x+svgPad, b.y+17, html.EscapeString(nodeTitle(b.n)))
 		for i, r := range b.rows {
 			y := b.y + svgTitleH + float64(i)*svgRowH + 13

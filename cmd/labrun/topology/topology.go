@@ -21,6 +21,9 @@ type Topology struct {
 	Links    []TLink    `json:"links"`
 	Networks []TNetwork `json:"networks,omitempty"`
 	Ports    []TPort    `json:"ports,omitempty"`
+	// Highlight names the nodes a failed check was about, which the
+	// diagrams draw in red.
+	Highlight []string `json:"highlight,omitempty"`
 }
 
 // TNode is a node: a namespace of the world (host, client, gateway,
@@ -317,4 +320,74 @@ func (t *Topology) Node(name string) *TNode {
 		}
 	}
 	return nil
+}
+
+// networkOf returns the engine network whose bridge node n's first
+// interface is plugged into (through its veth's peer on the host), or
+// nil: how the diagrams group containers.
+func (t *Topology) networkOf(n TNode) *TNetwork {
+	for _, l := range t.Links {
+		var peer TEnd
+		switch n.Name {
+		case l.A.Node:
+			peer = l.B
+		case l.B.Node:
+			peer = l.A
+		default:
+			continue
+		}
+		p := t.Node(peer.Node)
+		if p == nil {
+			continue
+		}
+		for _, i := range p.Ifaces {
+			if i.Name != peer.Iface || i.Master == "" {
+				continue
+			}
+			for k := range t.Networks {
+				if t.Networks[k].Bridge == i.Master {
+					return &t.Networks[k]
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// HighlightIn sets Highlight to the nodes that text (a failed check's
+// command and output) names: by name, as a word, or by one of their
+// addresses.
+func (t *Topology) HighlightIn(text string) {
+	words := map[string]bool{}
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool {
+		return !(r == '.' || r == '-' || r == '_' || r == '/' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'))
+	}) {
+		words[strings.TrimSuffix(w, ".")] = true
+		if a, _, ok := strings.Cut(w, "/"); ok {
+			words[a] = true
+		}
+	}
+	t.Highlight = nil
+	for _, n := range t.Nodes {
+		hit := words[n.Name]
+		for _, i := range n.Ifaces {
+			for _, a := range i.Addrs {
+				ip, _, _ := strings.Cut(a, "/")
+				hit = hit || words[ip]
+			}
+		}
+		if hit && n.Kind != "switch" {
+			t.Highlight = append(t.Highlight, n.Name)
+		}
+	}
+}
+
+// highlighted reports whether the diagrams draw node name in red.
+func (t *Topology) highlighted(name string) bool {
+	for _, h := range t.Highlight {
+		if h == name {
+			return true
+		}
+	}
+	return false
 }

@@ -68,3 +68,20 @@ func TestSVG(t *testing.T) {
 		assert.Contains(t, s, want, "SVG lacks")
 	}
 }
+
+// TestGroupAndHighlight: containers are drawn inside their network's
+// subgraph, and a failed check's nodes (by name or address) in red.
+func TestGroupAndHighlight(t *testing.T) {
+	top := sampleTopology()
+	m := Mermaid(top)
+	assert.Contains(t, m, "  subgraph n_net__bridge[\"network bridge (docker0) 172.17.0.0/16\"]\n  subgraph n_web[\"container web\"]\n")
+	assert.NotContains(t, m, "stroke:#d00")
+
+	top.HighlightIn("> reach client 172.17.0.2:80\n[stderr]\ndial tcp 172.17.0.2:80: connection refused\n")
+	assert.Equal(t, []string{"client", "web"}, top.Highlight)
+	m = Mermaid(top)
+	assert.Contains(t, m, "  style n_client stroke:#d00,stroke-width:3px\n")
+	assert.Contains(t, m, "  style n_web stroke:#d00,stroke-width:3px\n")
+	assert.NotContains(t, m, "style n_host ")
+	assert.Equal(t, 2, strings.Count(SVG(top), `stroke="#d00"`))
+}
