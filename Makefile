@@ -89,6 +89,7 @@ deps: ## Install the missing system packages (as root on Debian), or say which t
 	echo 'deps: installed'
 
 build: ## Build bin/labrun (static, no cgo)
+	@[ -x bin/labrun ] || echo 'build: compiling bin/labrun; a first build fetches the Go modules and compiles them all, about 2 minutes on 2 cores (later builds take seconds)'
 	CGO_ENABLED=0 $(GO) build -ldflags '$(VCS_LDFLAGS)' -o bin/labrun ./cmd/labrun
 
 install: build ## Install labrun in PREFIX/bin (default /usr/local), its man page and bash, zsh and fish completions (DESTDIR honoured)
@@ -104,6 +105,7 @@ install: build ## Install labrun in PREFIX/bin (default /usr/local), its man pag
 	install -m 0644 bin/labrun.fish '$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/labrun.fish'
 
 test: deps ## Vet, check gofmt, and run all tests, failing if they changed the root network namespace
+	@echo 'test: go vet, gofmt, then every test through gotestsum (about 2 minutes on 2 cores; a first run also compiles, about 2 minutes more); it ends with one line of totals'
 	$(GO) vet ./...
 	@unformatted=$$(find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l); \
 	if [ -n "$$unformatted" ]; then echo "gofmt: these files need gofmt -w:" >&2; echo "$$unformatted" >&2; exit 1; fi
