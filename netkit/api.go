@@ -3,6 +3,7 @@ package netkit
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"time"
@@ -175,6 +176,9 @@ type RunOptions struct {
 	DNSOptions []string
 	ExtraHosts []string
 	MacAddress net.HardwareAddr
+	// Stdout and Stderr receive the main program's output (docker logs);
+	// nil discards it. The light waiter (no Program) writes nothing.
+	Stdout, Stderr io.Writer
 }
 
 // Link is one --link NAME[:ALIAS]; Alias "" means the name.

@@ -49,6 +49,7 @@ type Container struct {
 	startedAt  time.Time
 	finishedAt time.Time
 	exitCode   int
+	exitAs     *int          // the status StopAs records instead of the kill's
 	stopping   bool          // a stop is under way: the reaper leaves the teardown to it
 	done       chan struct{} // closed when the main process has been reaped
 	exited     bool          // the current main process has been reaped

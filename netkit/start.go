@@ -3,6 +3,7 @@ package netkit
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -285,6 +286,10 @@ func (c *Container) launch() error {
 	} else {
 		cmd.ExtraFiles = []*os.File{ready.Child()}
 		cmd.Stderr = &proc.HeadWriter{W: &stderr, N: 4096}
+		if o.Stdout != nil && o.Stderr != nil {
+			cmd.Stdout, cmd.Stderr = o.Stdout, io.MultiWriter(cmd.Stderr, o.Stderr)
+			cmd.WaitDelay = time.Second // a stray child holding the output
+		}
 		err = nd.NS().Start(cmd, netns.StartOptions{NewUTS: true, NewMount: true})
 		if err == nil {
 			p = cmd.Process

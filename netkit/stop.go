@@ -21,6 +21,9 @@ import (
 func (c *Container) reap(wait func() *os.ProcessState, done chan struct{}) {
 	code := proc.ExitCode(wait())
 	c.mu.Lock()
+	if c.exitAs != nil {
+		code, c.exitAs = *c.exitAs, nil
+	}
 	c.exitCode = code
 	byItself := !c.stopping && c.state == stateRunning
 	c.exited = !byItself
@@ -82,6 +85,20 @@ func (c *Container) Restart(timeout time.Duration) error {
 		return err
 	}
 	return c.Start()
+}
+
+// StopAs stops a running container at once, as its main process's end
+// does, and records code as its exit status: that of the command docker
+// run ran in it in place of its image's program.
+//
+// Equivalent to: the end of the main process (docker run IMAGE COMMAND)
+func (c *Container) StopAs(code int) error {
+	c.mu.Lock()
+	if c.state == stateRunning && !c.stopping {
+		c.exitAs = &code
+	}
+	c.mu.Unlock()
+	return c.stop(0, true)
 }
 
 func (c *Container) stop(timeout time.Duration, honourRm bool) error {
