@@ -207,6 +207,10 @@ type ExecOptions struct {
 	Env []string
 	// Stdout and Stderr receive the command's output; nil discards it.
 	Stdout, Stderr io.Writer
+	// Stdin is the caller's input, which docker run -i, exec -i and
+	// attach read (a live lab's shell: its terminal); nil is an empty
+	// input that is not a terminal.
+	Stdin dockercli.Input
 }
 
 // execable are the commands Exec runs: those that need nothing of a script
@@ -240,7 +244,7 @@ func Exec(ctx context.Context, lab *netkit.Lab, o ExecOptions, args []string) er
 		fmt.Fprintf(o.Stderr, "labrun: %s: not a command a live lab runs (%s)\n", args[0], strings.Join(names, ", "))
 		return usagef("%s: not a command a live lab runs", args[0])
 	}
-	st := &scriptState{lab: lab, ctx: ctx, workdir: o.Dir, environ: map[string]string{}}
+	st := &scriptState{lab: lab, ctx: ctx, workdir: o.Dir, environ: map[string]string{}, stdin: o.Stdin}
 	for _, kv := range o.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		if _, dup := st.environ[k]; !dup {

@@ -64,7 +64,7 @@ func (e *Env) docker() *dockercli.Session {
 
 // dockerIO is what a docker or dockerd command line sees of the script.
 func (e *Env) dockerIO() dockercli.IO {
-	return dockercli.IO{Stdout: e.Stdout(), Stderr: e.Stderr(), Getenv: e.Getenv}
+	return dockercli.IO{Stdout: e.Stdout(), Stderr: e.Stderr(), Getenv: e.Getenv, Stdin: e.st.stdin}
 }
 
 func runDocker(e *Env, args []string) error {

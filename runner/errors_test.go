@@ -292,7 +292,7 @@ var badInputs = []badInput{
 	{name: "ssh-no-args", cmd: "ssh", fail: "usage: ssh [-timeout D] [-password P] FROM [USER@]ADDR[:PORT] [COMMAND...]"},
 	{name: "docker-no-subcommand", cmd: "docker", fail: "usage: docker SUBCOMMAND [ARGS...]"},
 	{name: "docker-unknown-subcommand", cmd: "docker frob",
-		fail: "docker frob: not a docker command that labrun implements (run, ps, port, inspect, container inspect, exec, stop, restart, start, wait, rm, top, images, network ls, network inspect, network create, network rm, network connect, network disconnect)\nusage: docker SUBCOMMAND [ARGS...]"},
+		fail: "docker frob: not a docker command that labrun implements (run, ps, port, inspect, container inspect, exec, stop, restart, start, attach, logs, wait, rm, top, images, network ls, network inspect, network create, network rm, network connect, network disconnect)\nusage: docker SUBCOMMAND [ARGS...]"},
 	{name: "unknown-command", cmd: "frobnicate x", fail: `unknown command "frobnicate"`},
 	{name: "negated-usage-error", cmd: "! reach client", fail: "usage: reach [-udp] [-timeout D] FROM ADDR:PORT | -all [-timeout D]"},
 	{name: "unknown-condition", cmd: "[nosuchcond] on host true", fail: `bad condition "nosuchcond": unknown condition "nosuchcond"`},

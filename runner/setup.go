@@ -36,6 +36,9 @@ type scriptState struct {
 	environ map[string]string
 	// docker is the script's docker CLI session (cmd_docker.go).
 	docker *dockercli.Session
+	// stdin is the caller's input for a command run by Exec (docker run
+	// -i, exec -i, attach); nil in scripts.
+	stdin dockercli.Input
 }
 
 // Options are what a caller adds to Setup, such as the labrun command's

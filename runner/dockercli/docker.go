@@ -35,6 +35,10 @@ type IO struct {
 	// the release of the CLI whose formats are printed (the engine's
 	// when unset). Nil reads every variable as unset.
 	Getenv func(key string) string
+	// Stdin is the caller's input, which docker run -i, exec -i and
+	// attach connect to a container's process; nil is an empty input
+	// that is not a terminal (a scenario's, as with </dev/null).
+	Stdin Input
 }
 
 // ExitError is a command line that failed after printing Docker's message
@@ -157,15 +161,20 @@ type Subcommand struct {
 var dockerSubs = []*Subcommand{
 	{Name: "run", Aliases: []string{"container run"}, Use: "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Create and run a new container from an image",
-		Note: "Options: -d, -i, -t, --rm, --name, -h/--hostname, -p/--publish, -P/--publish-all, --expose, " +
+		Note: "Options: -d, -i, -t, --rm, --detach-keys, --name, -h/--hostname, -p/--publish, -P/--publish-all, --expose, " +
 			"--net/--network (bridge, host, none, container:NAME, or a network's name), --ip, --mac-address, -e/--env, " +
 			"--domainname, --network-alias, --link, --dns, --dns-search, --dns-option, --add-host (checked, and " +
 			"shown by docker inspect, as Docker does). " +
 			"IMAGE is one of the built-in images (`docker images`). With -d it prints the full container ID " +
 			"and returns once the container's listeners accept connections. Without -d, a COMMAND runs in the " +
 			"container in the foreground (its output printed, its exit status returned) and the container then " +
-			"stops; an image's own server, or a shell kept open by -i or -t, runs as with -d but prints nothing " +
-			"(a scenario cannot attach to it). busybox without COMMAND, -i or -t exits at once, as Docker's does.",
+			"stops with its status; an image's own server runs as with -d but prints nothing. " +
+			"With -i or -t, COMMAND (busybox: sh by default) runs on a pseudo-terminal (-t) or pipes (-i) and " +
+			"stands for the main process: the container stops when it ends. Without -d the caller is attached, " +
+			"as with Docker: -i passes its input, -t its terminal (in raw mode; ctrl-p ctrl-q detaches, " +
+			"leaving the container running; `docker attach` attaches again). -it needs a terminal: a " +
+			"scenario's input is not one (`the input device is not a TTY`, status 1), and its -i input is empty. " +
+			"busybox without COMMAND, -i or -t exits at once, as Docker's does.",
 		run: dockerRun},
 	{Name: "ps", Aliases: []string{"container ls", "container list", "container ps"}, Use: "ps [OPTIONS]",
 		Short: "List containers",
@@ -181,15 +190,28 @@ var dockerSubs = []*Subcommand{
 		Short: "Display detailed information on one or more containers", run: dockerInspectType("container", "s", "size")},
 	{Name: "exec", Aliases: []string{"container exec"}, Use: "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
 		Short: "Execute a command in a running container",
-		Note: "Options: -d, -i, -t, -e/--env. Runs the real program inside the container's network and UTS namespaces, " +
-			"in /, with the script's PATH; prints its output and fails with its exit status.",
+		Note: "Options: -d, -i, -t, -e/--env, --detach-keys. Runs the real program inside the container's network and UTS namespaces, " +
+			"in /, with the script's PATH; prints its output and fails with its exit status. With -t on a " +
+			"pseudo-terminal, with -i on the caller's input, as docker run -i/-t (ctrl-p ctrl-q detaches: " +
+			"`read escape sequence`, status 1).",
 		run: dockerExec},
 	{Name: "stop", Aliases: []string{"container stop"}, Use: "stop [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Stop one or more running containers", Note: "Options: -t/--time.", run: dockerStop},
 	{Name: "restart", Aliases: []string{"container restart"}, Use: "restart [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Restart one or more containers", Note: "Options: -t/--time.", run: dockerRestart},
 	{Name: "start", Aliases: []string{"container start"}, Use: "start [OPTIONS] CONTAINER [CONTAINER...]",
-		Short: "Start one or more stopped containers", run: dockerStart},
+		Short: "Start one or more stopped containers",
+		Note:  "Options: -a/--attach, -i/--interactive (one container, attached as by docker attach).", run: dockerStart},
+	{Name: "attach", Aliases: []string{"container attach"}, Use: "attach [OPTIONS] CONTAINER",
+		Short: "Attach local standard input, output, and error streams to a running container",
+		Note: "Options: --no-stdin, --sig-proxy, --detach-keys. Attaches to the process docker run -i/-t started " +
+			"(or to the output of the image's program) until it ends, with its status, or ctrl-p ctrl-q " +
+			"detaches (`read escape sequence`, status 1).", run: dockerAttach},
+	{Name: "logs", Aliases: []string{"container logs"}, Use: "logs [OPTIONS] CONTAINER",
+		Short: "Fetch the logs of a container",
+		Note: "Options: -f/--follow, -n/--tail, -t/--timestamps, --details. What the container's main process " +
+			"wrote (httpd's error and access logs, the output of docker run's COMMAND or of its -i/-t shell), " +
+			"its last 256 KiB; stderr apart unless the container has a terminal.", run: dockerLogs},
 	{Name: "wait", Aliases: []string{"container wait"}, Use: "wait CONTAINER [CONTAINER...]",
 		Short: "Block until one or more containers stop, then print their exit codes", run: dockerWait},
 	{Name: "rm", Aliases: []string{"container rm"}, Use: "rm [OPTIONS] CONTAINER [CONTAINER...]",

@@ -279,14 +279,19 @@ func (d *dockerCtx) inspect(refs []string, format, typ string) error {
 func dockerExec(d *dockerCtx, args []string) error {
 	var detach, interactive, tty bool
 	var env []string
+	var keys string
 	fs := &FlagSet{}
 	fs.Bool(&detach, "d", "detach")
 	fs.Bool(&interactive, "i", "interactive")
 	fs.Bool(&tty, "t", "tty")
 	fs.List(&env, "e", "env")
+	fs.String(&keys, "", "detach-keys")
 	rest, c, err := d.parseContainer(fs, args, 2, -1)
 	if err != nil {
 		return err
+	}
+	if !detach && (interactive || tty) {
+		return d.execConsole(c, rest[1:], env, tty, interactive, keys)
 	}
 	cmd, err := d.execIn(c, rest[1:], env, tty)
 	if err != nil {
@@ -365,7 +370,10 @@ func stopOrRestart(d *dockerCtx, args []string, restart bool) error {
 			return err
 		}
 		if restart {
-			return settle(c, c.Restart(wait))
+			if err := settle(c, c.Restart(wait)); err != nil {
+				return err
+			}
+			return d.restartConsole(c)
 		}
 		return c.Stop(wait)
 	}, nil)
@@ -380,13 +388,19 @@ func dockerStart(d *dockerCtx, args []string) error {
 	if err != nil {
 		return err
 	}
+	if attach || interactive {
+		return d.startAttach(eng, refs, interactive)
+	}
 	var failed []string
 	d.forEachRef(refs, func(ref string) error {
 		c, err := eng.Container(ref)
 		if err != nil {
 			return err
 		}
-		return settle(c, c.Start())
+		if err := settle(c, c.Start()); err != nil {
+			return err
+		}
+		return d.restartConsole(c)
 	}, func(ref string, err error) {
 		fmt.Fprintf(d.Stderr(), "Error response from daemon: %s\n", daemonMsg(err))
 		failed = append(failed, ref)

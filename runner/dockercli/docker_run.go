@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -23,6 +24,7 @@ import (
 type runFlags struct {
 	detach, interactive, tty, rm, publishAll     bool
 	name, hostname, domainname, network, ip, mac string
+	detachKeys                                   string
 	publish, expose, env                         []string
 	// The name options, as the CLI's validators left them (opts.go).
 	aliases, links, dns, dnsSearch, dnsOptions, extraHosts []string
@@ -42,6 +44,7 @@ func parseRunFlags(args []string) (runFlags, error) {
 	fs.Bool(&f.interactive, "i", "interactive")
 	fs.Bool(&f.tty, "t", "tty")
 	fs.Bool(&f.rm, "", "rm")
+	fs.String(&f.detachKeys, "", "detach-keys")
 	fs.String(&f.name, "", "name")
 	fs.String(&f.hostname, "h", "hostname")
 	fs.List(&f.publish, "p", "publish")
@@ -214,10 +217,6 @@ func (d *dockerCtx) macRefusal(mode netkit.Mode) error {
 	return nil
 }
 
-// shells are the programs that, run with -i or -t, are an interactive
-// session a scenario cannot type into: the container is left running.
-var shells = map[string]bool{"sh": true, "bash": true, "ash": true, "dash": true, "zsh": true}
-
 // reportRun prints a docker run error as the CLI of the script's era does
 // (withHelp): before 28 "docker: MSG." with one trailing dot, and
 // the help line when asked.
@@ -243,6 +242,14 @@ func dockerRun(d *dockerCtx, args []string) error {
 	if warning != "" && early && (err == nil || re.daemon) {
 		fmt.Fprintf(d.Stderr(), "WARNING: %s\n", warning)
 	}
+	if err == nil || re.daemon {
+		// The CLI's check, before it asks the daemon for anything.
+		if !f.detach {
+			if terr := d.checkTty(f.interactive, f.tty); terr != nil {
+				return terr
+			}
+		}
+	}
 	if err != nil {
 		if re.notFound {
 			fmt.Fprintf(d.Stderr(), "Unable to find image '%s' locally\n", imageRef(f.image))
@@ -256,6 +263,8 @@ func dockerRun(d *dockerCtx, args []string) error {
 	if err != nil {
 		return err
 	}
+	b := newBox(f)
+	o.Stdout, o.Stderr = logWriter{b, false}, logWriter{b, true}
 	c, err := eng.Create(o)
 	if err != nil {
 		return d.reportRun("Error response from daemon: "+daemonMsg(err), true, 125)
@@ -267,8 +276,6 @@ func dockerRun(d *dockerCtx, args []string) error {
 		fmt.Fprintf(d.Stderr(), "WARNING: %s\n", warning)
 	}
 	interactive := f.interactive || f.tty
-	keepShell := interactive && (len(f.command) == 0 || shells[filepath.Base(f.command[0])])
-	runCommand := len(f.command) > 0 && !keepShell
 	if f.detach {
 		fmt.Fprintln(d.Stdout(), c.ID)
 	}
@@ -288,25 +295,54 @@ func dockerRun(d *dockerCtx, args []string) error {
 		if code := c.Wait(); code != 0 && !f.detach {
 			return &ExitError{Cmd: d.path, Code: code}
 		}
-	case runCommand && f.detach:
+	case interactive:
+		return d.runConsole(c, b, f.detach, f.detachKeys)
+	case len(f.command) > 0 && f.detach:
 		cmd, err := d.execIn(c, f.command, f.env, f.tty)
 		if err != nil {
 			return err
 		}
+		cmd.Stdout, cmd.Stderr = streamWriter{b.out, false}, streamWriter{b.out, true}
 		return d.startDetached(c, cmd)
-	case runCommand:
+	case len(f.command) > 0:
 		cmd, err := d.execIn(c, f.command, f.env, f.tty)
 		if err != nil {
 			c.Stop(10 * time.Second)
 			return err
 		}
+		cmd.Stdout = io.MultiWriter(d.Stdout(), streamWriter{b.out, false})
+		cmd.Stderr = io.MultiWriter(d.Stderr(), streamWriter{b.out, true})
 		err = d.startAttached(c, cmd)
-		if serr := c.Stop(10 * time.Second); serr != nil && err == nil {
+		b.out.log.flush()
+		// The command stands for the main process: the container stops
+		// with its status.
+		code := 0
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			code = ee.Code
+		}
+		if serr := c.StopAs(code); serr != nil && err == nil {
 			err = d.daemonErr(serr)
 		}
 		return err
 	}
 	return nil
+}
+
+// newBox makes the box of a container docker run creates: its log and,
+// with -i or -t, its console's command: COMMAND, or the image's shell
+// (busybox's sh); none for an image whose program is the main process.
+func newBox(f runFlags) *box {
+	b := &box{out: newFanout(newLog()), tty: f.tty, stdin: f.interactive}
+	if !f.interactive && !f.tty {
+		return b
+	}
+	b.argv = f.command
+	if im, _ := images.Lookup(f.image); len(b.argv) == 0 && im.Program == "" {
+		b.argv = []string{im.Comm}
+	}
+	b.env = f.env
+	return b
 }
 
 // endsAtOnce reports whether c's main program ends as soon as it starts
@@ -372,11 +408,13 @@ func waitExeced(ctx context.Context, pid int) {
 	}
 }
 
-// startAttached runs cmd in c with its output in the script's buffers and
-// returns its exit status as Docker does (silently).
+// startAttached runs cmd in c, its output where cmd.Stdout and Stderr say
+// (the script's buffers when unset), and returns its exit status as Docker
+// does (silently).
 func (d *dockerCtx) startAttached(c *netkit.Container, cmd *exec.Cmd) error {
-	cmd.Stdout = d.Stdout()
-	cmd.Stderr = d.Stderr()
+	if cmd.Stdout == nil {
+		cmd.Stdout, cmd.Stderr = d.Stdout(), d.Stderr()
+	}
 	if err := c.StartExec(cmd); err != nil {
 		return d.daemonErr(err)
 	}

@@ -67,6 +67,7 @@ func runHTTPD(args []string, ready func()) error {
 	if err != nil {
 		return err
 	}
+	logStartup()
 	ready()
 	return wait()
 }
@@ -108,7 +109,7 @@ func listenHTTP(port, tlsPort int) (wait func() error, err error) {
 	mux.HandleFunc("/", servePage)
 	errc := make(chan error, len(lns))
 	for _, ln := range lns {
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
+		srv := &http.Server{Handler: accessLog(os.Stdout, mux), ReadHeaderTimeout: 30 * time.Second}
 		go func() {
 			errc <- fmt.Errorf("serving http on %s: %w", ln.Addr(), srv.Serve(ln))
 		}()
