@@ -26,7 +26,8 @@ make install installs).
 func dockerHelp(usage string) string {
 	return `Run ` + usage + ` on a live lab's engine, as the same command in one of the
 lab's shells (labrun shell) does: the lab is $LABRUN_LAB, or the only live lab.
-docker exec -it attaches this terminal. The lab's docker and dockerd are
+docker run -it, exec -it and attach attach this terminal, as Docker's CLI
+does (Ctrl-P Ctrl-Q detaches). The lab's docker and dockerd are
 labrun's own, faithful to Docker's: docs/scenarios.md lists the subcommands
 and flags they take.
 `

@@ -111,28 +111,6 @@ FAIL: ex.txt:31: no match for ` + "`^22/tcp`" + ` found in stdout
 	assert.Empty(t, evidence, "a passing log's evidence")
 }
 
-func TestInteractiveExec(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		ctr  string
-		argv []string
-		env  []string
-		ok   bool
-	}{
-		{[]string{"exec", "-it", "web", "sh"}, "web", []string{"sh"}, nil, true},
-		{[]string{"container", "exec", "-t", "-e", "A=1", "web", "ip", "addr"}, "web", []string{"ip", "addr"}, []string{"A=1"}, true},
-		{[]string{"exec", "-i", "web", "sh"}, "", nil, nil, false},
-		{[]string{"exec", "-d", "-t", "web", "sh"}, "", nil, nil, false},
-		{[]string{"exec", "web", "sh"}, "", nil, nil, false},
-		{[]string{"ps"}, "", nil, nil, false},
-	} {
-		ctr, argv, env, ok := interactiveExec(tc.args)
-		if ok != tc.ok || ctr != tc.ctr || strings.Join(argv, " ") != strings.Join(tc.argv, " ") || strings.Join(env, " ") != strings.Join(tc.env, " ") {
-			t.Errorf("interactiveExec(%q) = %q %q %q %v", tc.args, ctr, argv, env, ok)
-		}
-	}
-}
-
 func TestDefaultName(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                                "lab",

@@ -420,6 +420,7 @@ func LsMain(args []string, stdout, stderr io.Writer) int {
 // DockerMain returns the main of `labrun docker ARGS` (cmd "docker") or
 // `labrun dockerd FLAGS` (cmd "dockerd"), which forwards the command line to
 // a live lab's keeper: the docker and dockerd commands of the lab's shells.
+// The terminal is attached as the docker CLI attaches it (dockerClient).
 func DockerMain(cmd string) func(args []string, stdout, stderr io.Writer) int {
 	return func(args []string, stdout, stderr io.Writer) int {
 		name, err := resolveLab("")
@@ -427,60 +428,6 @@ func DockerMain(cmd string) func(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
 			return 1
 		}
-		if cmd == "docker" {
-			if ctr, argv, env, ok := interactiveExec(args); ok && isTerminal(0) {
-				return shellSession(name, ctr, argv, env, stderr)
-			}
-		}
-		code, err := call(name, request{Op: opExec, Args: append([]string{cmd}, args...), Env: os.Environ()}, func(r reply) error {
-			stdout.Write(r.Stdout)
-			stderr.Write(r.Stderr)
-			return nil
-		})
-		if err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-		}
-		return code
+		return dockerClient(name, append([]string{cmd}, args...), stdout, stderr)
 	}
-}
-
-// interactiveExec recognizes `docker exec -it CONTAINER COMMAND...` (or
-// `container exec`), which runs on a terminal of its own, as a shell does.
-func interactiveExec(args []string) (ctr string, argv, env []string, ok bool) {
-	switch {
-	case len(args) > 0 && args[0] == "exec":
-		args = args[1:]
-	case len(args) > 1 && args[0] == "container" && args[1] == "exec":
-		args = args[2:]
-	default:
-		return "", nil, nil, false
-	}
-	tty := false
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
-		a := args[0]
-		args = args[1:]
-		switch {
-		case a == "--tty" || a == "--tty=true":
-			tty = true
-		case a == "-e" || a == "--env":
-			if len(args) == 0 {
-				return "", nil, nil, false
-			}
-			env = append(env, args[0])
-			args = args[1:]
-		case strings.HasPrefix(a, "--env="):
-			env = append(env, strings.TrimPrefix(a, "--env="))
-		case a == "-d" || a == "--detach":
-			return "", nil, nil, false
-		case !strings.HasPrefix(a, "--") && strings.Trim(a[1:], "it") == "":
-			tty = tty || strings.Contains(a, "t")
-		case a == "-i" || a == "--interactive":
-		default:
-			return "", nil, nil, false
-		}
-	}
-	if !tty || len(args) < 2 {
-		return "", nil, nil, false
-	}
-	return args[0], args[1:], env, true
 }

@@ -379,14 +379,15 @@ func (w replyWriter) Write(p []byte) (int, error) {
 }
 
 // exec runs a command line (docker ..., dockerd ...) on the lab, streaming
-// its output, until it ends or the client hangs up.
+// its output, and its input when it asks (clientInput), until it ends or
+// the client hangs up.
 func (k *keeper) exec(c *conn, req request) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	in := newClientInput(c, req)
+	defer close(in.done)
 	go func() {
-		// The client sends nothing more: a read returns when it hangs up.
-		var b [1]byte
-		c.c.Read(b[:])
+		in.receive() // until the client hangs up
 		cancel()
 	}()
 	var mu sync.Mutex
@@ -394,6 +395,7 @@ func (k *keeper) exec(c *conn, req request) {
 		Dir: k.work, Env: req.Env,
 		Stdout: replyWriter{mu: &mu, c: c},
 		Stderr: replyWriter{mu: &mu, c: c, stderr: true},
+		Stdin:  in,
 	}, req.Args)
 	c.send(exitReply(runner.ExitStatus(err)))
 }

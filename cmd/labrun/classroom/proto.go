@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,6 +24,18 @@ import (
 //	client                          keeper
 //	{"op":"exec","args":[docker ps]} →
 //	                                ← {"stdout":"..."} ... {"exit":0}
+//
+// A docker command that attaches the caller's input (docker run -i/-t, exec
+// -i/-t, attach) asks for it with {"stdin":true}: the client then sends its
+// input as {"stdin":"..."} messages, {"eof":true} at its end, and its
+// terminal's size as {"rows":R,"cols":C} when it changes; {"raw":true} and
+// {"raw":false} switch its terminal to raw mode and back, as the docker CLI
+// does while it is attached to a container's terminal.
+//
+//	{"op":"exec","args":[docker run -it busybox],"tty":true} →
+//	                                ← {"raw":true} {"stdin":true}
+//	{"stdin":"hostname\r"}          →
+//	                                ← {"stdout":"..."} ... {"raw":false} {"exit":0}
 //	{"op":"shell","node":"client"}   →
 //	                                ← {"ok":true} + fd (PTY master)
 //	                                ← {"exit":0}   (when the shell ends)
@@ -66,6 +79,8 @@ type request struct {
 	// Stdio: shell: the request carries the client's stdin, stdout and
 	// stderr (SCM_RIGHTS); run on them, without a PTY.
 	Stdio bool `json:"stdio,omitempty"`
+	// TTY: exec: the client's stdin is a terminal (of Rows and Cols).
+	TTY bool `json:"tty,omitempty"`
 	// Diagram: check: attach the topology to every failing check.
 	Diagram bool `json:"diagram,omitempty"`
 }
@@ -79,6 +94,10 @@ type reply struct {
 	Topology *topology.Topology   `json:"topology,omitempty"`
 	Inspect  *topology.LabInspect `json:"inspect,omitempty"`
 	Check    *CheckResult         `json:"check,omitempty"`
+	// AskStdin: exec: send your input (inputMsg), the command reads it.
+	AskStdin bool `json:"stdin,omitempty"`
+	// Raw: exec: put your terminal in raw mode (true) or back (false).
+	Raw *bool `json:"raw,omitempty"`
 	// Exit ends the exchange with an exit status.
 	Exit *int `json:"exit,omitempty"`
 	// Error ends the exchange: the request could not be served.
@@ -87,11 +106,21 @@ type reply struct {
 
 func (r reply) final() bool { return r.Exit != nil || r.Error != "" }
 
+// inputMsg is what a client sends after an exec request: its input, its
+// end, its terminal's new size.
+type inputMsg struct {
+	Stdin []byte `json:"stdin,omitempty"`
+	EOF   bool   `json:"eof,omitempty"`
+	Rows  uint16 `json:"rows,omitempty"`
+	Cols  uint16 `json:"cols,omitempty"`
+}
+
 func exitReply(code int) reply { return reply{Exit: &code} }
 
 // conn is one side of a control connection.
 type conn struct {
 	c   *net.UnixConn
+	wmu sync.Mutex // one message at a time
 	dec *json.Decoder
 	// pending holds bytes read past the first reply of a shell request.
 	pending []byte
@@ -107,6 +136,8 @@ func (c *conn) send(v any) error {
 	if err != nil {
 		return err
 	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	_, err = c.c.Write(append(b, '\n'))
 	return err
 }
@@ -117,6 +148,8 @@ func (c *conn) sendFD(v any, fds ...int) error {
 	if err != nil {
 		return err
 	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	_, _, err = c.c.WriteMsgUnix(append(b, '\n'), unix.UnixRights(fds...), nil)
 	return err
 }
