@@ -39,17 +39,7 @@ type ResolverOptions struct {
 // --dport 53 -j DNAT --to-destination 127.0.0.11:PORT (and the rest of
 // firewall.ResolverNAT) in the container's namespace
 func StartResolver(ns *netns.NS, o ResolverOptions) (*resolver.Server, error) {
-	var udp net.PacketConn
-	var tcp net.Listener
-	err := ns.Do(func() (err error) {
-		if udp, err = net.ListenPacket("udp4", ResolverAddr.String()+":0"); err != nil {
-			return err
-		}
-		if tcp, err = net.Listen("tcp4", ResolverAddr.String()+":0"); err != nil {
-			udp.Close()
-		}
-		return err
-	})
+	udp, tcp, err := Listen(ns, netip.AddrPortFrom(ResolverAddr, 0))
 	if err != nil {
 		return nil, fmt.Errorf("starting the embedded DNS server: %w", err)
 	}
@@ -69,4 +59,19 @@ func StartResolver(ns *netns.NS, o ResolverOptions) (*resolver.Server, error) {
 		return nil, fmt.Errorf("programming the embedded DNS server's rules: %w", err)
 	}
 	return srv, nil
+}
+
+// Listen opens a DNS server's two sockets, UDP and TCP, on addr inside
+// namespace ns (port 0: each its own free port).
+func Listen(ns *netns.NS, addr netip.AddrPort) (udp net.PacketConn, tcp net.Listener, err error) {
+	err = ns.Do(func() (err error) {
+		if udp, err = net.ListenPacket("udp4", addr.String()); err != nil {
+			return err
+		}
+		if tcp, err = net.Listen("tcp4", addr.String()); err != nil {
+			udp.Close()
+		}
+		return err
+	})
+	return udp, tcp, err
 }

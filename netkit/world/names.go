@@ -2,11 +2,11 @@ package world
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/resolver"
+	"github.com/labrun/labrun/netkit/sandbox"
 )
 
 // Resolver is the world's name server, on the internet node, as a
@@ -35,18 +35,7 @@ func Hosts(name string) string {
 //
 // Equivalent to: a name server on 203.0.113.10:53 in node internet
 func ServeResolver(ns *netns.NS, logf func(string, ...any)) (*resolver.ZoneServer, error) {
-	var udp net.PacketConn
-	var tcp net.Listener
-	addr := netip.AddrPortFrom(Resolver, 53).String()
-	err := ns.Do(func() (err error) {
-		if udp, err = net.ListenPacket("udp4", addr); err != nil {
-			return err
-		}
-		if tcp, err = net.Listen("tcp4", addr); err != nil {
-			udp.Close()
-		}
-		return err
-	})
+	udp, tcp, err := sandbox.Listen(ns, netip.AddrPortFrom(Resolver, 53))
 	var z *resolver.ZoneServer
 	if err == nil {
 		z, err = resolver.ServeZone(udp, tcp, resolver.Zone{Records: Zone, Logf: logf})
