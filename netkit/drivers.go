@@ -18,6 +18,9 @@ func (e *Engine) register(n *Network) {
 
 // plumbChild gives the container its link on a macvlan or ipvlan network
 // (driver.Drivers.Join), the default route when gateway, and records ep.
+//
+// Equivalent to: ip link add vethX link PARENT type macvlan mode MODE;
+// ip link set vethX netns CTR name ethN; ip -n CTR addr add ...; ...
 func (c *Container) plumbChild(ep *endpoint, gateway bool) (err error) {
 	c.mu.Lock()
 	nd := c.node

@@ -99,6 +99,22 @@ func TestJoinMacvlan(t *testing.T) {
 	}
 	assert.Equal(t, []string{"192.168.190.2"}, deflt, "default via the gateway")
 
+	assert.Equal(t, "192.168.190.2", ep.Gateway(), "inspect's Gateway")
+
+	// A second endpoint that is not the container's gateway: no route,
+	// the same Gateway in inspect.
+	ep2, err := d.Join(n, Join{Sandbox: ctr, Ifname: "eth1", Addr: netip.MustParsePrefix("192.168.190.201/24"), Gateway: gw})
+	require.NoError(t, err)
+	assert.Equal(t, "192.168.190.2", ep2.Gateway())
+	eth1, err := ch.LinkByName("eth1")
+	require.NoError(t, err)
+	routes, err = ch.RouteList(eth1, netlink.FAMILY_V4)
+	require.NoError(t, err)
+	for _, r := range routes {
+		assert.False(t, r.Dst == nil || r.Dst.IP.IsUnspecified(), "no default route on eth1: %v", r)
+	}
+	require.NoError(t, ep2.Leave())
+
 	require.NoError(t, ep.Leave())
 	_, err = ch.LinkByName("eth0")
 	assert.Error(t, err, "Leave removes the link")

@@ -42,8 +42,9 @@ type Plan struct {
 
 // plan decides what creating network id with cfg does about its parent,
 // given the driver's other networks and which links exist on the host
-// (createNetwork, createVlanLink, parseVlan of macvlan_network.go,
-// macvlan_setup.go and their ipvlan twins, v28.5.2):
+// (moby/moby libnetwork/drivers/macvlan/macvlan_network.go createNetwork,
+// macvlan_setup.go createVlanLink and parseVlan, and their ipvlan twins,
+// v28.5.2):
 //   - macvlan: any number of networks share a parent, but passthru wants
 //     it alone, both ways; ipvlan: one network per parent, and the error
 //     names the existing network by its dummy name ("di-" and its ID),
@@ -96,7 +97,8 @@ func plan(id string, cfg Config, others []*Network, exists func(string) bool) (P
 }
 
 // ParseVLAN parses an 802.1Q parent's name, NAME.VID, whose NAME must
-// exist (parseVlan, v28.5.2). The VID's range is not checked.
+// exist (moby/moby libnetwork/drivers/macvlan/macvlan_setup.go parseVlan,
+// v28.5.2). The VID's range is not checked.
 func ParseVLAN(name string, exists func(string) bool) (lower string, vid int, err error) {
 	parts := strings.Split(name, ".")
 	if len(parts) != 2 {

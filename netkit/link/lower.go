@@ -31,7 +31,8 @@ const (
 // type's module, as a real request would). Should a kernel make the link
 // all the same, it is deleted at once.
 //
-// Equivalent to: ip link add lrprobe link-index 2147483647 address 02 type KIND 2>&1 | grep -q 'Unknown device type'
+// Equivalent to: ip link add probe type KIND, which says "Error: Unknown
+// device type." when the kernel lacks KIND, but without making the link.
 func Supported(h *netlink.Handle, kind string) (bool, error) {
 	attrs := netlink.LinkAttrs{Name: "lrprobe", HardwareAddr: net.HardwareAddr{0x02}, ParentIndex: math.MaxInt32}
 	probe := &netlink.GenericLink{LinkAttrs: attrs, LinkType: kind}
