@@ -257,16 +257,16 @@ func (d *Drivers) Join(n *Network, j Join) (*Endpoint, error) {
 		if j.Default {
 			route = ep.route
 		}
-		if err := j.Sandbox.Config(func(h *netlink.Handle) error { return d.configure(hh, h, made, j, route) }); err != nil {
+		moved := 0 // the child's ifindex in the container, once there
+		if err := j.Sandbox.Config(func(h *netlink.Handle) error { return d.configure(hh, h, made, j, route, &moved) }); err != nil {
 			if l, lerr := hh.LinkByName(child.Name); lerr == nil {
 				hh.LinkDel(l)
 			}
-			j.Sandbox.Config(func(h *netlink.Handle) error {
-				if l, lerr := h.LinkByName(j.Ifname); lerr == nil {
-					return h.LinkDel(l)
-				}
-				return nil
-			})
+			if moved != 0 {
+				j.Sandbox.Config(func(h *netlink.Handle) error {
+					return h.LinkDel(&netlink.GenericLink{LinkAttrs: netlink.LinkAttrs{Index: moved}})
+				})
+			}
 			return err
 		}
 		return nil
@@ -280,8 +280,9 @@ func (d *Drivers) Join(n *Network, j Join) (*Endpoint, error) {
 // configure moves the child made in the host (hh) into the container (h,
 // from a thread inside it), with IPv6 off as Docker turns it off on a
 // network without IPv6 (see link.NoIPv6Default), and sets it up there with
-// the default route r, if any.
-func (d *Drivers) configure(hh, h *netlink.Handle, made netlink.Link, j Join, r Route) error {
+// the default route r, if any. moved gets the child's ifindex in the
+// container once it is there.
+func (d *Drivers) configure(hh, h *netlink.Handle, made netlink.Link, j Join, r Route, moved *int) error {
 	restore := func() error { return nil }
 	if d.sys != nil {
 		var err error
@@ -300,6 +301,7 @@ func (d *Drivers) configure(hh, h *netlink.Handle, made netlink.Link, j Join, r 
 		return fmt.Errorf("moving %s into the container: %w", made.Attrs().Name, err)
 	}
 	if l, err = h.LinkByName(made.Attrs().Name); err == nil {
+		*moved = l.Attrs().Index
 		err = h.LinkSetName(l, j.Ifname)
 	}
 	if err != nil {

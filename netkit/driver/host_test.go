@@ -230,3 +230,22 @@ func TestExistingParentKept(t *testing.T) {
 	_, err = hh.LinkByName("eth2.9")
 	assert.NoError(t, err)
 }
+
+// TestJoinRollback: a join that fails half-way, here on a name the
+// container already has, leaves nothing behind, and the existing link
+// alone.
+func TestJoinRollback(t *testing.T) {
+	d, hh := host(t)
+	n, err := d.Create(netID, Config{Driver: Macvlan, Parent: "eth0"})
+	require.NoError(t, err)
+	ctr := container(t, "c1")
+	require.NoError(t, ctr.Netlink().LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0"}, PeerName: "peer0"}))
+	before, inCtr := linkNames(t, hh), linkNames(t, ctr.Netlink())
+	_, err = d.Join(n, Join{Sandbox: ctr, Ifname: "eth0", Addr: netip.MustParsePrefix("192.168.190.200/24")})
+	require.ErrorIs(t, err, syscall.EEXIST)
+	assert.Equal(t, before, linkNames(t, hh))
+	assert.Equal(t, inCtr, linkNames(t, ctr.Netlink()))
+	l, err := ctr.Netlink().LinkByName("eth0")
+	require.NoError(t, err)
+	assert.Equal(t, "veth", l.Type())
+}

@@ -32,7 +32,8 @@ var driverCases = []Case{
 	{Name: "macvlan_run", After: hostDriverLinks, Steps: []string{
 		"network create -d macvlan --subnet 192.168.190.0/24 --gateway 192.168.190.2 -o parent=eth0 @mv",
 		"run -d --name @web --network @mv {IMAGE} {SERVE}",
-		"exec @web busybox ip route", "exec @web busybox ip -4 -o addr show dev eth0", "exec @web cat /etc/resolv.conf"}},
+		"exec @web busybox ip route", "exec @web busybox ip -4 -o addr show dev eth0", "exec @web cat /etc/resolv.conf",
+		"exec @web cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6"}},
 	{Name: "macvlan_run_ip", After: hostDriverLinks, Steps: []string{
 		"network create -d macvlan --subnet 192.168.190.0/24 --gateway 192.168.190.2 --ip-range 192.168.190.192/27 -o parent=eth0 @mv",
 		"run -d --name @a --network @mv {IMAGE} {SERVE}",
