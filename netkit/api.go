@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/labrun/labrun/netkit/driver"
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/release"
 	"github.com/labrun/labrun/netkit/world"
@@ -190,10 +191,11 @@ type ConnectOptions struct {
 	Aliases []string
 }
 
-// NetworkOptions describe a user-defined bridge network (docker network
-// create). The zero value asks for the next free default pool.
+// NetworkOptions describe a user-defined network (docker network create).
+// The zero value asks for a bridge on the next free default pool.
 type NetworkOptions struct {
 	Name     string
+	Driver   driver.Driver
 	Subnet   netip.Prefix
 	Gateway  netip.Addr
 	IPRange  netip.Prefix

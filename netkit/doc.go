@@ -3,8 +3,8 @@
 // article's classroom world (a Docker host, a client on its LAN, a gateway and
 // an internet server) and an engine that does what dockerd's network
 // controller does on the host: docker0 and user-defined bridges, veth pairs,
-// IPAM, port publishing with NAT rules and a userland proxy, and the four
-// network modes.
+// IPAM, port publishing with NAT rules and a userland proxy, the four
+// network modes, and macvlan and ipvlan networks (driver).
 //
 // netkit knows nothing of scenario files, Docker's command line or output
 // formats beyond the engine's own JSON shapes; a plain Go test can use it

@@ -10,6 +10,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/labrun/labrun/netkit/batch"
+	"github.com/labrun/labrun/netkit/driver"
 	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/names"
 	"github.com/labrun/labrun/netkit/node"
@@ -30,6 +31,7 @@ type endpoint struct {
 	// connected: docker network connect made it, whose CLI sends an
 	// IPAMConfig, Aliases and DriverOpts even when empty.
 	connected bool
+	child     *driver.Endpoint // its link on a macvlan or ipvlan network
 }
 
 // attach connects the container to a network: an address from IPAM, a veth
@@ -82,6 +84,9 @@ func (c *Container) reserve(n *Network, req netip.Addr) (*endpoint, error) {
 // container's end (see attach), then records the endpoint. On error
 // nothing of it remains but its address, which the caller releases.
 func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
+	if ep.net.link != nil {
+		return c.plumbChild(ep, gateway)
+	}
 	e, n, addr, ifname := c.e, ep.net, ep.addr, ep.ifname
 	c.mu.Lock()
 	nd := c.node
@@ -195,20 +200,29 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 	if err := e.fw.AddEndpoint(fwNet(n), addr); err != nil {
 		return err
 	}
-	e.mu.Lock()
-	n.endpoints[c.ID] = ep
-	e.mu.Unlock()
+	c.record(ep)
+	return nil
+}
+
+// record adds a plumbed endpoint to its network and its container.
+func (c *Container) record(ep *endpoint) {
+	c.e.mu.Lock()
+	ep.net.endpoints[c.ID] = ep
+	c.e.mu.Unlock()
 	c.mu.Lock()
 	c.endpoints = append(c.endpoints, ep)
 	c.mu.Unlock()
-	return nil
 }
 
 // detach undoes attach.
 func (c *Container) detach(ep *endpoint, t *batch.Ticket) error {
 	e := c.e
 	var errs []error
-	if !e.discarding.Load() {
+	switch {
+	case e.discarding.Load():
+	case ep.child != nil:
+		errs = append(errs, ep.child.Leave())
+	default:
 		errs = append(errs, e.fw.DelEndpoint(fwNet(ep.net), ep.addr))
 		// Equivalent to: ip link del vethX (its peer goes with it)
 		errs = append(errs, e.veths.Delete(ep.hostVeth, t))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/labrun/labrun/netkit/driver"
 	"github.com/labrun/labrun/netkit/firewall/backend"
 	"github.com/labrun/labrun/netkit/ipam"
 	"github.com/labrun/labrun/netkit/link"
@@ -35,6 +36,7 @@ type Engine struct {
 	containers     []*Container // in creation order
 	alloc          *ports.Allocator
 	veths          *link.Deleter     // deletes containers' host-side veths, in batches
+	drivers        *driver.Drivers   // the macvlan and ipvlan networks
 	hostV6         *link.HostIPv6Off // host-side veths start with IPv6 off
 	sysctls        netns.Sysctls     // containers' /proc/sys, through private procfs instances
 	flipped        bool              // the engine turned ip_forward on
@@ -92,6 +94,7 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 	l.stored = carried
 	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: link.NewDeleter(host), hostV6: link.NewHostIPv6Off(host.NS())}
 	e.forwardOff = sync.OnceValue(e.readForwardOff)
+	e.drivers = driver.New(host, &e.sysctls)
 	if err := e.start(carried); err != nil {
 		e.shutdown(stopRemove)
 		return nil, err
@@ -202,13 +205,16 @@ func (e *Engine) start(c *carry) error {
 				return err
 			}
 			fresh.pool = pool
-			if err := pool.Request(n.Gateway); err != nil {
+			if err := pool.Request(n.Gateway); err != nil && n.Gateway.IsValid() {
 				return err
 			}
 			if err := e.spaces.Reserve(n.Subnet); err != nil {
 				return err
 			}
-			if err := e.addNetwork(&fresh); err != nil {
+			if fresh.link != nil {
+				e.drivers.Restore(fresh.link)
+				e.register(&fresh)
+			} else if err := e.addNetwork(&fresh); err != nil {
 				return err
 			}
 		}
@@ -269,7 +275,7 @@ func (e *Engine) shutdown(mode shutdownMode) (*carry, error) {
 	c := &carry{}
 	for i := len(nets) - 1; i >= 0; i-- {
 		n := nets[i]
-		if e.fw != nil && !discard {
+		if e.fw != nil && !discard && n.link == nil {
 			errs = append(errs, e.fw.DelNetwork(fwNet(n)))
 		}
 		if keep && !n.Default {
@@ -321,7 +327,7 @@ func (e *Engine) defaultNetwork() (*Network, error) {
 		name = e.opts.Bridge
 	}
 	n := &Network{
-		ID: names.ID(), Name: "bridge", Driver: "bridge", Bridge: name, Default: true,
+		ID: names.ID(), Name: "bridge", Bridge: name, Default: true,
 		ICC: !e.opts.NoICC, Masq: !e.opts.NoIPMasq && !e.opts.NoIPTables,
 		HostBinding: e.opts.IP, Created: time.Now(), endpoints: map[string]*endpoint{},
 	}
@@ -444,9 +450,7 @@ func (e *Engine) plumbNetwork(n *Network, program func() error) (err error) {
 	if err := program(); err != nil {
 		return err
 	}
-	e.mu.Lock()
-	e.networks = append(e.networks, n)
-	e.mu.Unlock()
+	e.register(n)
 	return nil
 }
 

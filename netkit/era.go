@@ -118,10 +118,10 @@ func (e *Engine) linkMTU(n *Network) int {
 }
 
 // onInternal reports whether the container is on --internal networks
-// only: none of its endpoints carries ports.
+// only: none of its endpoints carries ports (nor does a macvlan one).
 func (c *Container) onInternal() bool {
 	for _, ep := range c.endpoints {
-		if !ep.net.Internal {
+		if !ep.net.Internal && ep.child == nil {
 			return false
 		}
 	}

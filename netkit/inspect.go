@@ -121,7 +121,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 	case ModeContainer:
 		ns.Ports = map[string][]PortBindingJSON{}
 	case ModeBridge:
-		if c.state == stateRunning && (!c.onInternal() || r.InternalExposed()) && len(c.endpoints) > 0 {
+		if c.state == stateRunning && (!c.onInternal() || r.InternalExposed()) && c.veths() > 0 {
 			// Exposed ports show on bridge networks, on internal ones
 			// only from 29 (before, Docker gave their endpoints no port
 			// settings), and not once the container left every network
@@ -142,6 +142,8 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 			}
 			if ep.net.DefaultGW.IsValid() {
 				es.Gateway = ep.net.DefaultGW.String()
+			} else if ep.child != nil {
+				es.Gateway = ep.child.Gateway()
 			}
 			if ep.net.Internal && !r.InternalGateway() {
 				es.Gateway = ""
@@ -270,13 +272,16 @@ func (n *Network) InspectAPI(e *Engine, version string) NetworkJSON {
 	defer e.mu.Unlock()
 	r := e.opts.Release
 	j := NetworkJSON{
-		Name: n.Name, Id: n.ID, Created: timeJSON(n.Created), Scope: "local", Driver: n.Driver,
+		Name: n.Name, Id: n.ID, Created: timeJSON(n.Created), Scope: "local", Driver: n.Driver.String(),
 		EnableIPv4: true, API: r.API(), Client: client,
 		IPAM:     IPAMJSON{Driver: "default", Config: []IPAMConfig{{Subnet: n.Subnet.String(), Gateway: n.Gateway.String()}}},
 		Internal: n.Internal, Containers: map[string]NetworkContainer{}, Options: map[string]string{}, Labels: map[string]string{},
 	}
 	if n.IPRange.IsValid() {
 		j.IPAM.Config[0].IPRange = n.IPRange.String()
+	}
+	if !n.Gateway.IsValid() {
+		j.IPAM.Config[0].Gateway = "" // macvlan and ipvlan from 29 (driver.SkipGateway)
 	}
 	if n.Default && (n.createdBridge && r.BridgeGatewayHidden() || n.poolFromFixedCIDR && !r.SubnetGateway()) {
 		j.IPAM.Config[0].Gateway = ""

@@ -6,16 +6,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labrun/labrun/netkit/driver"
 	"github.com/labrun/labrun/netkit/ipam"
 	"github.com/labrun/labrun/netkit/names"
 )
 
-// Network is a bridge network of the engine: the default "bridge" (docker0,
-// or the -b bridge) or a user-defined one (br-<id>).
+// Network is a network of the engine: the default "bridge" (docker0, or
+// the -b bridge), a user-defined bridge (br-<id>), macvlan or ipvlan.
 type Network struct {
 	ID      string
 	Name    string
-	Driver  string
+	Driver  driver.Driver
 	Bridge  string
 	Subnet  netip.Prefix
 	IPRange netip.Prefix
@@ -44,15 +45,17 @@ type Network struct {
 	poolFromFixedCIDR bool
 
 	pool          *ipam.Pool
+	link          *driver.Network // a macvlan or ipvlan network's driver side
 	createdBridge bool
 	addAddress    bool
 	endpoints     map[string]*endpoint // by container ID
 }
 
-// CreateNetwork creates a user-defined bridge network.
+// CreateNetwork creates a user-defined network (see netkit/driver for
+// macvlan and ipvlan).
 //
-// Equivalent to: docker network create [--subnet S] [--gateway G]
-// [--ip-range R] [--internal] NAME
+// Equivalent to: docker network create [-d DRIVER] [--subnet S] [--gateway G]
+// [--ip-range R] [--internal] [-o KEY=VALUE] NAME
 func (e *Engine) CreateNetwork(o NetworkOptions) (*Network, error) {
 	if o.Name == "" {
 		return nil, derr(ErrInvalid, "network name must not be empty")
@@ -70,9 +73,16 @@ func (e *Engine) CreateNetwork(o NetworkOptions) (*Network, error) {
 	e.mu.Unlock()
 	id := names.ID()
 	n := &Network{
-		ID: id, Name: o.Name, Driver: "bridge", Bridge: "br-" + id[:12],
+		ID: id, Name: o.Name, Driver: o.Driver, Bridge: "br-" + id[:12],
 		Internal: o.Internal, ICC: true, Masq: !e.opts.NoIPTables, Created: time.Now(),
-		Options: map[string]string{}, endpoints: map[string]*endpoint{}, createdBridge: true,
+		Options: map[string]string{}, endpoints: map[string]*endpoint{}, createdBridge: o.Driver == driver.Bridge,
+	}
+	cfg, optErr := driver.Config{}, error(nil)
+	if o.Driver != driver.Bridge {
+		n.Bridge = ""
+		if cfg, optErr = driver.ParseOptions(o.Driver, o.Options, o.Internal); optErr != nil && driver.OptionsFirst(e.opts.Release) {
+			return nil, optErr
+		}
 	}
 	for k, v := range o.Options {
 		n.Options[k] = v
@@ -151,13 +161,24 @@ func (e *Engine) CreateNetwork(o NetworkOptions) (*Network, error) {
 		}
 		n.Gateway = o.Gateway
 		n.UserGateway = true
-	} else {
+	} else if o.Driver == driver.Bridge || !driver.SkipGateway(e.opts.Release, cfg) {
 		gw, err := pool.RequestAny()
 		if err != nil {
 			release()
 			return nil, derr(ErrConflict, "failed to allocate gateway: %v", err)
 		}
 		n.Gateway = gw
+	}
+	if o.Driver != driver.Bridge {
+		if optErr == nil {
+			n.link, optErr = e.drivers.Create(n.ID, cfg)
+		}
+		if optErr != nil {
+			release()
+			return nil, optErr // the driver's texts and sentinels
+		}
+		e.register(n)
+		return n, nil
 	}
 	if err := e.checkForwarding(); err != nil {
 		release()
@@ -199,7 +220,11 @@ func (e *Engine) RemoveNetwork(ref string) error {
 		}
 	}
 	e.mu.Unlock()
-	err = e.fw.DelNetwork(fwNet(n))
+	if n.link != nil {
+		err = e.drivers.Delete(n.link)
+	} else {
+		err = e.fw.DelNetwork(fwNet(n))
+	}
 	if n.createdBridge {
 		if l, lerr := e.host.Netlink().LinkByName(n.Bridge); lerr == nil {
 			// Equivalent to: ip link del BR

@@ -26,9 +26,9 @@ var (
 func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ticket) (err error) {
 	e := c.e
 	bs := portsOf(c.opts)
-	if len(bs) == 0 || n.Internal {
+	if len(bs) == 0 || n.Internal || n.link != nil {
 		// Docker maps no ports on an --internal network (the daemon's
-		// buildCreateEndpointOptions skips them).
+		// buildCreateEndpointOptions skips them), nor on macvlan or ipvlan.
 		return nil
 	}
 	if e.opts.API() < apiSortAndNorm {

@@ -134,6 +134,9 @@ func (c *Container) Start() (err error) {
 			// The veth and the published ports are made at the same
 			// time: neither needs the other, and each mostly waits for
 			// the kernel (rtnl, iptables-restore).
+			if err := n.link.EndpointError(c.Name, n.Name, o.MacAddress != nil); err != nil {
+				return e.setupError(err)
+			}
 			ep, rerr := c.reserve(n, o.IP)
 			sandboxed = rerr == nil
 			if rerr != nil {

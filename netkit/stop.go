@@ -121,7 +121,7 @@ func (c *Container) stop(timeout time.Duration, honourRm bool) error {
 	// the kill, which takes a while, so that the batches that remove them
 	// wait for them when many containers stop at once.
 	c.mu.Lock()
-	t := announced{veths: c.e.veths.Expect(len(c.endpoints))}
+	t := announced{veths: c.e.veths.Expect(c.veths())}
 	if len(c.bindings) > 0 {
 		t.rules = c.e.fw.Expect(1)
 	}

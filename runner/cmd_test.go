@@ -16,6 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/labrun/labrun/netkit/link"
+	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/testkit"
 	"github.com/labrun/labrun/runner/dockercli"
 )
 
@@ -158,6 +161,34 @@ func TestConditions(t *testing.T) {
 	assert.True(t, known, "condition(root) is unknown")
 	assert.NoError(t, err, "condition(root)")
 	assert.Equal(t, os.Geteuid() == 0, ok, "condition(root)")
+}
+
+// TestLinkTypeCondition: [linktype:NAME] says what the kernel has, as an
+// attempt to make such a link in a fresh namespace would find: macvlan,
+// which labrun's macvlan networks need, and never a type no kernel has.
+func TestLinkTypeCondition(t *testing.T) {
+	testkit.RequireNetAdmin(t)
+	ok, known, err := condition("linktype:macvlan")
+	assert.True(t, known)
+	assert.NoError(t, err)
+	assert.True(t, ok, "[linktype:macvlan]")
+	ok, known, err = condition("linktype:nosuchkind")
+	assert.True(t, known)
+	assert.NoError(t, err)
+	assert.False(t, ok, "[linktype:nosuchkind]")
+	ns, err := netns.New()
+	require.NoError(t, err)
+	defer ns.Close()
+	h, err := link.OpenHandle(ns)
+	require.NoError(t, err)
+	defer h.Close()
+	for _, kind := range []string{link.KindIPvlan, link.KindVLAN, link.KindDummy} {
+		ok, _, err := condition("linktype:" + kind)
+		require.NoError(t, err)
+		want, err := link.Supported(h, kind)
+		require.NoError(t, err)
+		assert.Equal(t, want, ok, "[linktype:%s]", kind)
+	}
 }
 
 // TestEraConditions checks [compat:N] and [firewall:BACKEND] against

@@ -16,6 +16,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/runner/dockercli"
 )
@@ -233,6 +234,7 @@ func Conditions() []Cond {
 	out := append([]Cond(nil), conditions...)
 	out = append(out, Cond{Name: "exec:", Summary: "the program named by the suffix is in PATH ([exec:ssh], [exec:curl]); testscript's built-in."})
 	out = append(out, Cond{Name: "compat:", Summary: "the engine a script starts without flags reproduces the Docker era named by the suffix ([compat:27], [compat:28], [compat:29]): 27 unless $LABRUN_DOCKERD (e.g. `--compat=29 --firewall-backend=nftables`) says otherwise. A release with its minor version ([compat:20.10]) must also match the engine API version that $LABRUN_DOCKERD's `--compat` picks."})
+	out = append(out, Cond{Name: "linktype:", Summary: "the kernel has the link type named by the suffix ([linktype:ipvlan], [linktype:vlan], [linktype:dummy], [linktype:macvlan]), as `ip link add ... type NAME` needs it: macvlan and ipvlan networks, their 802.1Q (`parent=eth0.50`) and dummy (no `parent`) parents. Asked once, in a throwaway namespace, without making a link. Where it lacks one, Docker's error follows, and a scenario says so with `[!linktype:ipvlan] skip 'this kernel lacks the ipvlan link type'`."})
 	out = append(out, Cond{Name: "firewall:", Summary: "the engine a script starts without flags programs the firewall back end named by the suffix ([firewall:iptables], [firewall:nftables]): iptables unless $LABRUN_DOCKERD says `--firewall-backend=nftables`; `on host iptables ...` shows no Docker rules under nftables, `on host nft list ruleset` does."})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -259,6 +261,10 @@ func condition(cond string) (ok, known bool, err error) {
 		ok, err := dockercli.FirewallCondition(backend)
 		return ok, true, err
 	}
+	if kind, isLinkType := strings.CutPrefix(cond, "linktype:"); isLinkType {
+		ok, err := linkTypes.has(kind)
+		return ok, true, err
+	}
 	for _, c := range conditions {
 		if c.Name == cond {
 			ok, err := c.eval("")
@@ -277,6 +283,41 @@ func cached(f func() (bool, error)) func(string) (bool, error) {
 		once.Do(func() { ok, err = f() })
 		return ok, err
 	}
+}
+
+// linkTypes are the kernel's link types that scripts asked about.
+var linkTypes = kernelLinkTypes{known: map[string]bool{}}
+
+type kernelLinkTypes struct {
+	mu    sync.Mutex
+	known map[string]bool
+}
+
+// has reports whether the kernel has link type kind (see link.Supported),
+// asked in a throwaway namespace, once per kind.
+//
+// Equivalent to: ip netns add probe; ip -n probe link add x type KIND
+func (k *kernelLinkTypes) has(kind string) (bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if ok, asked := k.known[kind]; asked {
+		return ok, nil
+	}
+	ns, err := netns.New()
+	if err != nil {
+		return false, fmt.Errorf("asking the kernel for link type %s: %w", kind, err)
+	}
+	defer ns.Close()
+	h, err := link.OpenHandle(ns)
+	if err != nil {
+		return false, fmt.Errorf("asking the kernel for link type %s: %w", kind, err)
+	}
+	defer h.Close()
+	ok, err := link.Supported(h, kind)
+	if err == nil {
+		k.known[kind] = ok
+	}
+	return ok, err
 }
 
 // iptablesWorks runs `iptables -t nat -S` in a throwaway namespace: the

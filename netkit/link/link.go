@@ -5,8 +5,10 @@
 // or by the batch (LeaveBridge, Delete, DeleteGroup, Deleter), new links that
 // start with IPv6 off as Docker's do (NoIPv6Default, HostIPv6Off), lo up
 // (SetLoUp), a bridge's IPv4 address replaced as Docker's bridge driver
-// replaces it (SetBridgeIPv4), and the wait for a link's carrier
-// (WaitOperUp).
+// replaces it (SetBridgeIPv4), the wait for a link's carrier
+// (WaitOperUp), and the links of the macvlan and ipvlan drivers: children
+// of a lower device, 802.1Q and dummy parents, and whether the kernel has
+// a link type at all (AddChild, AddVLAN, AddDummy, Supported).
 //
 // It exists because these are the requests that decide how fast a lab of a
 // thousand containers starts and stops (docs/performance.md), and several

@@ -227,7 +227,7 @@ var dockerSubs = []*Subcommand{
 		Short: "Display detailed information on one or more networks", Note: "Options: -f/--format.", run: dockerInspectType("network", "v", "verbose")},
 	{Name: "network create", Use: "network create [OPTIONS] NETWORK",
 		Short: "Create a network",
-		Note:  "Options: -d/--driver (bridge only), --subnet, --gateway, --ip-range, --internal, -o/--opt.", run: dockerNetworkCreate},
+		Note:  "Options: -d/--driver (bridge, macvlan with -o parent= and -o macvlan_mode=, ipvlan with -o parent=, -o ipvlan_mode= and -o ipvlan_flag=), --subnet, --gateway, --ip-range, --internal, -o/--opt.", run: dockerNetworkCreate},
 	{Name: "network rm", Aliases: []string{"network remove"}, Use: "network rm NETWORK [NETWORK...]",
 		Short: "Remove one or more networks", run: dockerNetworkRm},
 	{Name: "network connect", Use: "network connect [OPTIONS] NETWORK CONTAINER",

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/labrun/labrun/netkit"
+	netdriver "github.com/labrun/labrun/netkit/driver"
 	"github.com/labrun/labrun/netkit/release"
 )
 
@@ -22,7 +23,7 @@ func dockerNetworkLs(d *dockerCtx, args []string) error {
 	}
 	var rows []networkRow
 	for _, n := range eng.Networks() {
-		rows = append(rows, networkRow{ID: n.ID, Name: n.Name, Driver: n.Driver, Scope: "local"})
+		rows = append(rows, networkRow{ID: n.ID, Name: n.Name, Driver: n.Driver.String(), Scope: "local"})
 	}
 	for _, n := range netkit.HostNetworks() {
 		rows = append(rows, networkRow{ID: n.Id, Name: n.Name, Driver: n.Driver, Scope: n.Scope})
@@ -48,13 +49,14 @@ func dockerNetworkCreate(d *dockerCtx, args []string) error {
 	if err != nil {
 		return err
 	}
-	if driver != "" && driver != "bridge" {
+	drv, ok := netdriver.Parse(driver)
+	if !ok {
 		return d.fail(1, "Error response from daemon: plugin %q not found", driver)
 	}
 	if (gateway != "" || ipRange != "") && subnet == "" {
 		return d.fail(1, "every ip-range or gateway must have a corresponding subnet")
 	}
-	o := netkit.NetworkOptions{Name: rest[0], Internal: internal}
+	o := netkit.NetworkOptions{Name: rest[0], Driver: drv, Internal: internal}
 	// The docker CLI matches --ip-range and --gateway with --subnet itself
 	// (createIPAMConfig's subnetMatches) before it asks the daemon.
 	if subnet != "" && (ipRange != "" || gateway != "") {

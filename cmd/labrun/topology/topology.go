@@ -150,8 +150,14 @@ func Collect(lab *netkit.Lab) (*Topology, error) {
 			}
 		}
 		for _, nw := range eng.Networks() {
-			top.Networks = append(top.Networks, TNetwork{Name: nw.Name, Bridge: nw.Bridge, Subnet: nw.Subnet.String(), Gateway: nw.Gateway.String(),
-				Masquerade: nw.Masq && !nw.Internal, Internal: nw.Internal})
+			// A macvlan or ipvlan network has no bridge, may have no
+			// gateway, and is never masqueraded.
+			gw := ""
+			if nw.Gateway.IsValid() {
+				gw = nw.Gateway.String()
+			}
+			top.Networks = append(top.Networks, TNetwork{Name: nw.Name, Bridge: nw.Bridge, Subnet: nw.Subnet.String(), Gateway: gw,
+				Masquerade: nw.Masq && !nw.Internal && nw.Bridge != "", Internal: nw.Internal})
 		}
 		for _, c := range ctrs {
 			// Docker binds 0.0.0.0 and :: for each port; the picture
