@@ -44,8 +44,9 @@ var labPrefixes = []netip.Prefix{
 //     but a real Docker Engine's (docker0, br-*, veth*) sees no packet from
 //     or to a lab address;
 //   - the labs themselves: every network namespace labrun holds, sampled
-//     again and again while scenarios run, has only a loopback, bridges and
-//     veths whose other end is in a lab namespace (never the root one), and
+//     again and again while scenarios run, has only a loopback, bridges,
+//     dummies, and veths (macvlan, ipvlan and 802.1q links) whose other end
+//     (parent) is in a lab namespace (never the root one), and
 //     routes only through them to gateways on their own links.
 func TestNothingLeavesTheLab(t *testing.T) {
 	testkit.RequireLab(t)
@@ -299,22 +300,25 @@ func (in *inspector) inspect(ino string, h *netlink.Handle, lab map[string]*netn
 			if a.Name != "lo" {
 				in.violate("%s: link %s is a device of its own (%s)", ino, a.Name, l.Type())
 			}
-		case "bridge":
-		case "veth":
+		case "bridge", "dummy":
+			// A dummy leads nowhere (a parent-less macvlan network's).
+		case "veth", "macvlan", "ipvlan", "vlan":
+			// A veth's peer, or a macvlan, ipvlan or 802.1q link's
+			// parent, must be in a lab namespace.
 			// NETNSA_NSID_NOT_ASSIGNED (-1) may come back as its
 			// unsigned 32-bit form: the peer is in this namespace, or
 			// has no id here yet.
 			switch peer := a.NetNsID; {
 			case peer < 0 || uint32(peer) == ^uint32(0) || labIDs[peer]:
 			case peer == rootID:
-				in.violate("%s: veth %s leads to the root namespace", ino, a.Name)
+				in.violate("%s: %s %s leads to the root namespace", ino, l.Type(), a.Name)
 			default:
 				// A lab namespace opened or closed between the descriptor
 				// scan and now: an unknown peer is a leak only if it stays.
 				k := ino + " " + a.Name
 				seen[k] = true
 				if in.unresolved[k]++; in.unresolved[k] == 3 {
-					in.violate("%s: veth %s leads to namespace id %d, not one of the lab's", ino, a.Name, peer)
+					in.violate("%s: %s %s leads to namespace id %d, not one of the lab's", ino, l.Type(), a.Name, peer)
 				}
 			}
 		default:
