@@ -33,7 +33,7 @@ func endpoints(c *Container, eps []*endpoint) []sandbox.Endpoint {
 	out := make([]sandbox.Endpoint, 0, len(eps))
 	for _, ep := range eps {
 		out = append(out, sandbox.Endpoint{Network: ep.net.Name, Default: ep.net.Default, Internal: ep.net.Internal,
-			Addr: ep.addr, Names: c.DNSNames(ep.net.Name)})
+			Addr: ep.addr, Addr6: ep.addr6, Names: c.DNSNames(ep.net.Name)})
 	}
 	return out
 }
