@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/labrun/labrun/netkit/batch"
@@ -44,8 +45,8 @@ func (f *NFTables) update(what string, change func(s *nft.State)) error {
 	next.Endpoints = slices.Clone(f.state.Endpoints)
 	next.Ports = slices.Clone(f.state.Ports)
 	change(&next)
-	if !f.noIPv4 {
-		if err := f.prog.Apply(nft.Build(next), nft.Build6(next)); err != nil {
+	if tables := f.tables(next); len(tables) > 0 {
+		if err := f.prog.Apply(tables...); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
@@ -53,26 +54,36 @@ func (f *NFTables) update(what string, change func(s *nft.State)) error {
 	return nil
 }
 
+// tables are the tables of state s: ip then ip6, as Docker's NewNftabler
+// makes them, the ip one left out with --iptables=false and the ip6 one
+// with --ip6tables=false (its config's NoIP6Tables).
+func (f *NFTables) tables(s nft.State) []nft.Ruleset {
+	var out []nft.Ruleset
+	if !f.noIPv4 {
+		out = append(out, nft.Build(s))
+	}
+	if !s.Config.NoIP6Tables {
+		out = append(out, nft.Build6(s))
+	}
+	return out
+}
+
 // Ruleset returns the tables as they are programmed, in nft list
 // ruleset's form.
 func (f *NFTables) Ruleset() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.noIPv4 {
-		return nft.Build6(f.state).String()
+	var b strings.Builder
+	for _, t := range f.tables(f.state) {
+		b.WriteString(t.String())
 	}
-	return nft.Build(f.state).String() + nft.Build6(f.state).String()
+	return b.String()
 }
 
-// Start makes both tables, ip then ip6, as Docker's NewNftabler does (the
-// ip6 one alone with --iptables=false), then the first network's rules.
+// Start makes the tables (see tables), then the first network's rules.
 func (f *NFTables) Start(_ bool, first *firewall.Network) error {
 	f.mu.Lock()
-	tables := []nft.Ruleset{nft.Build(f.state), nft.Build6(f.state)}
-	if f.noIPv4 {
-		tables = tables[1:]
-	}
-	err := f.prog.Apply(tables...)
+	err := f.prog.Apply(f.tables(f.state)...)
 	f.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("creating the tables docker-bridges: %w", err)
