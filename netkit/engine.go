@@ -128,6 +128,15 @@ func (l *Lab) StopEngine() error {
 
 func (e *Engine) logf(format string, args ...any) { e.lab.logf(format, args...) }
 
+// Settle waits for what the engine's start left running in the background
+// (ip6tables' chains: see backend.IPTables.Start), so that the host shows
+// the engine's whole state.
+func (e *Engine) Settle() {
+	if w, ok := e.fw.(interface{ Wait() }); ok {
+		w.Wait()
+	}
+}
+
 // Options returns the daemon options the engine runs with.
 func (e *Engine) Options() DaemonOptions { return e.opts }
 
@@ -292,6 +301,8 @@ func (e *Engine) shutdown(mode shutdownMode) (*carry, error) {
 	}
 	if e.fw != nil && !discard {
 		errs = append(errs, e.fw.Stop())
+	} else {
+		e.Settle()
 	}
 	errs = append(errs, e.hostV6.Close(), e.sysctls.Close())
 	if keep {

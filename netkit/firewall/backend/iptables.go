@@ -2,6 +2,7 @@ package backend
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"sync"
@@ -20,6 +21,11 @@ type IPTables struct {
 	cfg   firewall.Config
 	prog  *firewall.Programmer
 	prog6 *firewall.Programmer
+	logf  func(string, ...any)
+	// started6 is closed once ip6tables has the engine's chains (see
+	// Start), err6 (set before) tells how that went.
+	started6 chan struct{}
+	err6     error
 	// dropped6 (under mu): the engine set the ip6tables FORWARD policy
 	// to DROP, which Stop puts back.
 	mu       sync.Mutex
@@ -29,8 +35,11 @@ type IPTables struct {
 // NewIPTables returns the iptables back end of the engine whose host node
 // is ns. logf, when set, receives the programmers' tolerated problems.
 func NewIPTables(ns *netns.NS, cfg firewall.Config, logf func(string, ...any)) *IPTables {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
 	return &IPTables{cfg: cfg, prog: firewall.NewProgrammer(ns, firewall.Options{Logf: logf}),
-		prog6: firewall.NewProgrammer(ns, firewall.Options{Family: firewall.IPv6, Logf: logf})}
+		prog6: firewall.NewProgrammer(ns, firewall.Options{Family: firewall.IPv6, Logf: logf}), logf: logf}
 }
 
 // bindingsOf are the bindings of bs with rules for a container address of
@@ -55,20 +64,51 @@ func familyOf(a netip.Addr) firewall.Family {
 }
 
 // apply applies ops4 with the iptables programmer and ops6 with the
-// ip6tables one, at the same time when both have some.
-func (f *IPTables) apply(ops4, ops6 []firewall.Op) error {
+// ip6tables one, at the same time when both have some, and ip6tables'
+// once it has the engine's chains. need6: ops6 are a network with IPv6's;
+// others (27's ip6tables isolation of an IPv4-only network) are left out,
+// and logged, if ip6tables could not be set up (see Start).
+func (f *IPTables) apply(ops4, ops6 []firewall.Op, need6 bool, t *batch.Ticket) error {
 	if len(ops6) == 0 {
-		return f.prog.Apply(ops4)
+		return f.prog.ApplyAnnounced(ops4, t)
 	}
 	done := make(chan error, 1)
-	go func() { done <- f.prog6.Apply(ops6) }()
-	err := f.prog.Apply(ops4)
+	go func() { done <- f.apply6(ops6, need6) }()
+	err := f.prog.ApplyAnnounced(ops4, t)
 	return errors.Join(err, <-done)
 }
 
+// Wait waits until ip6tables has the engine's chains (see Start), as a
+// closing lab does before its namespaces go.
+func (f *IPTables) Wait() {
+	if f.started6 != nil {
+		<-f.started6
+	}
+}
+
+// apply6 applies ops6 once ip6tables has the engine's chains (see apply).
+func (f *IPTables) apply6(ops6 []firewall.Op, need6 bool) error {
+	f.Wait()
+	if f.err6 != nil {
+		if !need6 {
+			f.logf("ip6tables: skipped %d rules of an IPv4-only network: %v", len(ops6), f.err6)
+			return nil
+		}
+		return fmt.Errorf("programming ip6tables: %w", f.err6)
+	}
+	return f.prog6.Apply(ops6)
+}
+
+// Start programs the engine's chains in iptables and ip6tables. An
+// engine whose default network has no IPv6 sets up ip6tables in the
+// background: that costs a lab of IPv4 networks only nothing (27 sets the
+// ip6tables FORWARD policy, which the kernel takes some 15 ms to do), and
+// a host without ip6tables or IPv6 keeps its IPv4 networks (the failure
+// is logged, and returned by the first operation on a network with IPv6).
 func (f *IPTables) Start(flipped bool, first *firewall.Network) error {
 	f.cfg.IPForwardFlipped = flipped
 	ops, ops6 := f.cfg.Start(), f.cfg.Start6()
+	need6 := first != nil && first.Subnet6.IsValid()
 	if first != nil {
 		ops = append(ops, f.cfg.AddNetwork(*first)...)
 		ops6 = append(ops6, f.cfg.AddNetwork6(*first)...)
@@ -76,7 +116,24 @@ func (f *IPTables) Start(flipped bool, first *firewall.Network) error {
 	f.mu.Lock()
 	f.dropped6 = slices.ContainsFunc(ops6, func(o firewall.Op) bool { return o.Kind == firewall.Policy })
 	f.mu.Unlock()
-	return f.apply(ops, ops6)
+	if need6 || len(ops6) == 0 {
+		return f.apply(ops, ops6, true, nil)
+	}
+	// After iptables: the kernel commits one namespace's rule changes
+	// one at a time, both families', and 27's policy holds the commit for
+	// an RCU grace period.
+	if err := f.prog.Apply(ops); err != nil {
+		f.err6 = err // nothing to tear down in ip6tables either
+		return err
+	}
+	f.started6 = make(chan struct{})
+	go func() {
+		defer close(f.started6)
+		if f.err6 = f.prog6.Apply(ops6); f.err6 != nil {
+			f.logf("ip6tables: setting up the engine's chains: %v", f.err6)
+		}
+	}()
+	return nil
 }
 
 // ForwardDrop6 sets the ip6tables FORWARD policy to DROP once the engine
@@ -88,7 +145,7 @@ func (f *IPTables) ForwardDrop6() error {
 	f.mu.Lock()
 	f.dropped6 = true
 	f.mu.Unlock()
-	return f.prog6.Apply(firewall.ForwardDrop6())
+	return f.apply6(firewall.ForwardDrop6(), true)
 }
 
 // ForwardDrop sets the FORWARD policy to DROP once the engine turned
@@ -99,19 +156,11 @@ func (f *IPTables) ForwardDrop() error {
 }
 
 func (f *IPTables) AddNetwork(n firewall.Network) error {
-	return f.apply(f.cfg.AddNetwork(n), f.cfg.AddNetwork6(n))
+	return f.apply(f.cfg.AddNetwork(n), f.cfg.AddNetwork6(n), n.Subnet6.IsValid(), nil)
 }
 
 func (f *IPTables) DelNetwork(n firewall.Network) error {
-	return f.apply(f.cfg.RemoveNetwork(n), f.cfg.RemoveNetwork6(n))
-}
-
-// prog is the programmer of the family of a container's address.
-func (f *IPTables) progOf(ctr netip.Addr) *firewall.Programmer {
-	if familyOf(ctr) == firewall.IPv6 {
-		return f.prog6
-	}
-	return f.prog
+	return f.apply(f.cfg.RemoveNetwork(n), f.cfg.RemoveNetwork6(n), n.Subnet6.IsValid(), nil)
 }
 
 // AddPorts programs a container's bindings bs on network n, where it has
@@ -120,24 +169,12 @@ func (f *IPTables) progOf(ctr netip.Addr) *firewall.Programmer {
 // container port are added once, as Docker does.
 func (f *IPTables) AddPorts(n firewall.Network, ctr, ctr6 netip.Addr, bs []ports.Binding, t *batch.Ticket) error {
 	bs4, bs6 := Split(ctr6, bs)
-	return f.ports(t, f.cfg.AddBindings(n, ctr, bindingsOf(familyOf(ctr), bs4)...), f.cfg.AddBindings(n, ctr6, bs6...))
+	return f.apply(f.cfg.AddBindings(n, ctr, bindingsOf(familyOf(ctr), bs4)...), f.cfg.AddBindings(n, ctr6, bs6...), true, t)
 }
 
 func (f *IPTables) DelPorts(n firewall.Network, ctr, ctr6 netip.Addr, bs []ports.Binding, t *batch.Ticket) error {
 	bs4, bs6 := Split(ctr6, bs)
-	return f.ports(t, f.cfg.RemoveBindings(n, ctr, bindingsOf(familyOf(ctr), bs4)...), f.cfg.RemoveBindings(n, ctr6, bs6...))
-}
-
-// ports applies the port rules of both families, the IPv4 ones as the
-// call that t announced.
-func (f *IPTables) ports(t *batch.Ticket, ops4, ops6 []firewall.Op) error {
-	if len(ops6) == 0 {
-		return f.prog.ApplyAnnounced(ops4, t)
-	}
-	done := make(chan error, 1)
-	go func() { done <- f.prog6.Apply(ops6) }()
-	err := f.prog.ApplyAnnounced(ops4, t)
-	return errors.Join(err, <-done)
+	return f.apply(f.cfg.RemoveBindings(n, ctr, bindingsOf(familyOf(ctr), bs4)...), f.cfg.RemoveBindings(n, ctr6, bs6...), true, t)
 }
 
 // Split splits a container's bindings bs between its addresses: with an
@@ -162,11 +199,17 @@ func Split(ctr6 netip.Addr, bs []ports.Binding) (bs4, bs6 []ports.Binding) {
 func (f *IPTables) Expect(n int) *batch.Ticket { return f.prog.Expect(n) }
 
 func (f *IPTables) AddEndpoint(n firewall.Network, ctr netip.Addr) error {
-	return f.progOf(ctr).Apply(f.cfg.AddEndpoint(n, ctr))
+	if familyOf(ctr) == firewall.IPv6 {
+		return f.apply6(f.cfg.AddEndpoint(n, ctr), true)
+	}
+	return f.prog.Apply(f.cfg.AddEndpoint(n, ctr))
 }
 
 func (f *IPTables) DelEndpoint(n firewall.Network, ctr netip.Addr) error {
-	return f.progOf(ctr).Apply(f.cfg.RemoveEndpoint(n, ctr))
+	if familyOf(ctr) == firewall.IPv6 {
+		return f.apply6(f.cfg.RemoveEndpoint(n, ctr), true)
+	}
+	return f.prog.Apply(f.cfg.RemoveEndpoint(n, ctr))
 }
 
 // Stop removes what is left of the engine's rules once its networks are
@@ -178,7 +221,8 @@ func (f *IPTables) Stop() error {
 	if !f.cfg.NoIPTables {
 		errs = append(errs, f.prog.Teardown(f.cfg.IPForwardFlipped))
 	}
-	if !f.cfg.NoIP6Tables {
+	f.Wait()
+	if !f.cfg.NoIP6Tables && f.err6 == nil {
 		f.mu.Lock()
 		dropped := f.dropped6
 		f.mu.Unlock()
