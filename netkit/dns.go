@@ -253,12 +253,7 @@ func (c *Container) dialUpstream(ctx context.Context, hostNS bool, network, addr
 	if nd == nil {
 		return nil, fmt.Errorf("dialing %s: %w", address, ErrNotRunning)
 	}
-	var conn net.Conn
-	err := nd.NS().Do(func() (err error) {
-		conn, err = (&net.Dialer{}).DialContext(ctx, network, address)
-		return err
-	})
-	return conn, err
+	return nd.Dial(ctx, network, address)
 }
 
 // binds returns the container's /etc files as its commands bind them.

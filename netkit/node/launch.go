@@ -1,7 +1,9 @@
 package node
 
 import (
+	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -99,4 +101,14 @@ func (m *Main) Reason(err error, timeout time.Duration) string {
 		return msg
 	}
 	return "main process exited before it was ready"
+}
+
+// Dial dials address from inside the node's namespace.
+func (n *Node) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+	var conn net.Conn
+	err := n.NS().Do(func() (err error) {
+		conn, err = (&net.Dialer{}).DialContext(ctx, network, address)
+		return err
+	})
+	return conn, err
 }
