@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/labrun/labrun/netkit/driver"
+	"github.com/labrun/labrun/netkit/ipam"
 	"github.com/labrun/labrun/netkit/ports"
 	"github.com/labrun/labrun/netkit/release"
 	"github.com/labrun/labrun/netkit/world"
@@ -97,6 +98,11 @@ type DaemonOptions struct {
 	// MTU is --mtu, the default bridge's com.docker.network.driver.mtu
 	// option and the MTU of its links; 0 means 1500.
 	MTU int
+	// IPv6 is --ipv6 (the default bridge gets --fixed-cidr-v6, or from
+	// 28 a /64 of the ULA pool), IP6Tables --ip6tables.
+	IPv6        bool
+	FixedCIDRv6 netip.Prefix
+	IP6Tables   release.Switch
 }
 
 // ModeKind is one of the four network modes.
@@ -149,8 +155,8 @@ type RunOptions struct {
 	Command string
 	// Network is --net/--network.
 	Network Mode
-	// IP is --ip (user-defined networks only).
-	IP netip.Addr
+	// IP and IP6 are --ip and --ip6 (user-defined networks only).
+	IP, IP6 netip.Addr
 	// Publish holds the parsed -p specs.
 	Publish []ports.Binding
 	// PublishAll is -P: publish every exposed port on an ephemeral port.
@@ -185,9 +191,10 @@ type RunOptions struct {
 // Link is one --link NAME[:ALIAS]; Alias "" means the name.
 type Link struct{ Name, Alias string }
 
-// ConnectOptions are docker network connect's flags: --ip and --alias.
+// ConnectOptions are docker network connect's flags: --ip, --ip6 and
+// --alias.
 type ConnectOptions struct {
-	IP      netip.Addr
+	IP, IP6 netip.Addr
 	Aliases []string
 }
 
@@ -202,4 +209,7 @@ type NetworkOptions struct {
 	Internal bool
 	// Options holds -o key=value driver options.
 	Options map[string]string
+	// IPv6 is --ipv6, with IPAM6 the IPv6 --subnet, --gateway, --ip-range.
+	IPv6  bool
+	IPAM6 ipam.Request6
 }

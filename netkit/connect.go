@@ -16,7 +16,11 @@ func (e *Engine) Connect(network, container string, o ConnectOptions) error {
 		return derr(ErrInvalid, "container sharing network namespace with another container or host cannot be connected to any other network")
 	}
 	if e.opts.EndpointSettingsErrors() {
-		if err := e.endpointError(n, ip, len(o.Aliases) > 0); err != nil {
+		err := e.endpointError(n, ip, len(o.Aliases) > 0)
+		if err == nil && o.IP6.IsValid() {
+			err = e.endpointError(n, o.IP6, false)
+		}
+		if err != nil {
 			return derr(ErrInvalid, "%s", err)
 		}
 	} else {
@@ -57,7 +61,7 @@ func (e *Engine) Connect(network, container string, o ConnectOptions) error {
 	if !running {
 		return derr(ErrNotRunning, "container %s is not running", c.ID)
 	}
-	ep, err := c.attach(n, ip, append([]string{}, o.Aliases...), gateway)
+	ep, err := c.attach(n, ip, o.IP6, append([]string{}, o.Aliases...), gateway)
 	if err != nil {
 		return err
 	}
@@ -65,7 +69,7 @@ func (e *Engine) Connect(network, container string, o ConnectOptions) error {
 	ep.connected = true
 	c.mu.Unlock()
 	if publish {
-		if err := c.publish(n, ep.addr, ep.ID, nil); err != nil {
+		if err := c.publish(ep, nil); err != nil {
 			c.detach(ep, nil)
 			return err
 		}
@@ -95,7 +99,7 @@ func (e *Engine) Disconnect(network, container string, force bool) error {
 	}
 	if carries {
 		// The published ports go with the endpoint that carries them.
-		c.unpublishAll(n, found.addr)
+		c.unpublishAll(n)
 	}
 	if err := c.detach(found, nil); err != nil {
 		return err

@@ -44,6 +44,7 @@ type Container struct {
 	bindings   []ports.Binding // published ports while running
 	portsNet   *Network        // the network whose endpoint carries them (its first non-internal one)
 	portsAddr  netip.Addr      // the container's address on portsNet
+	portsAddr6 netip.Addr      // and its IPv6 address there, if any
 	proxies    []io.Closer
 	execs      []*exec.Cmd
 	startedAt  time.Time
@@ -191,7 +192,7 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 	if w := e.forwardWarning(o.Network.Kind); w != "" {
 		warnings = append(warnings, w)
 	}
-	if o.IP.IsValid() && o.Network.Kind != ModeBridge {
+	if (o.IP.IsValid() || o.IP6.IsValid()) && o.Network.Kind != ModeBridge {
 		return nil, derr(ErrInvalid, "user specified IP address is supported on user defined networks only")
 	}
 	e.mu.Lock()
@@ -206,9 +207,11 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 		// validateNetworkingConfig ignores it, v28.5.2). Before API
 		// 1.44 the start checks --ip too (see Container.Start).
 		n, _ := e.networkLocked(netName)
-		if o.IP.IsValid() && n != nil && e.opts.EndpointSettingsErrors() {
-			if err := e.checkIP(n, o.IP); err != nil {
-				return nil, err
+		for _, ip := range []netip.Addr{o.IP, o.IP6} {
+			if ip.IsValid() && n != nil && e.opts.EndpointSettingsErrors() {
+				if err := e.checkIP(n, ip); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -262,15 +265,15 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 // validateNetworkingConfig, and libnetwork/endpoint.go
 // assignAddressVersion).
 func (e *Engine) checkIP(n *Network, ip netip.Addr) error {
-	static := n.UserSubnet || n.staticPool
+	subnet, static := n.subnetOf(ip) // --ip or --ip6
 	if e.opts.EndpointIPTexts29() {
-		if err := ipam.EndpointIPError29(n.Default, n.Subnet, ip, ""); err != nil {
+		if err := ipam.EndpointIPError29(n.Default, subnet, ip, ""); err != nil {
 			return derr(ErrInvalid, "invalid config for network %s: %s", n.Name, err)
 		}
 		return nil
 	}
 	if e.opts.EndpointSettingsErrors() {
-		if err := ipam.EndpointIPError(n.Default, static, n.Subnet, ip, ""); err != nil {
+		if err := ipam.EndpointIPError(n.Default, static, subnet, ip, ""); err != nil {
 			return derr(ErrInvalid, "invalid config for network %s: %s", n.Name, err)
 		}
 		return nil
@@ -281,29 +284,15 @@ func (e *Engine) checkIP(n *Network, ip netip.Addr) error {
 	if !static {
 		return derr(ErrInvalid, "user specified IP address is supported only when connecting to networks with user configured subnets")
 	}
-	if !n.Subnet.Contains(ip) {
+	if !subnet.Contains(ip) {
 		return derr(ErrInvalid, "Invalid address %s: It does not belong to any of this network's subnets", ip)
 	}
 	return nil
 }
 
-// portsOf lists the container ports to publish: -p bindings, and with -P
-// every exposed port not already bound, on an ephemeral host port.
+// portsOf lists the container ports to publish (see ports.ToPublish).
 func portsOf(o RunOptions) []ports.Binding {
-	bs := append([]ports.Binding(nil), o.Publish...)
-	if o.PublishAll {
-		seen := map[ports.Port]bool{}
-		for _, b := range bs {
-			seen[b.Container] = true
-		}
-		for _, p := range append(append([]ports.Port(nil), o.Expose...), o.ExtraExpose...) {
-			if !seen[p] {
-				seen[p] = true
-				bs = append(bs, ports.Binding{Container: p})
-			}
-		}
-	}
-	return bs
+	return ports.ToPublish(o.Publish, o.PublishAll, o.Expose, o.ExtraExpose)
 }
 
 // Remove removes a container; a running one only with force.

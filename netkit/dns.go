@@ -33,7 +33,7 @@ func endpoints(c *Container, eps []*endpoint) []sandbox.Endpoint {
 	out := make([]sandbox.Endpoint, 0, len(eps))
 	for _, ep := range eps {
 		out = append(out, sandbox.Endpoint{Network: ep.net.Name, Default: ep.net.Default, Internal: ep.net.Internal,
-			Addr: ep.addr, Names: c.DNSNames(ep.net.Name)})
+			Addr: ep.addr, Addr6: ep.addr6, Names: c.DNSNames(ep.net.Name)})
 	}
 	return out
 }
@@ -253,12 +253,7 @@ func (c *Container) dialUpstream(ctx context.Context, hostNS bool, network, addr
 	if nd == nil {
 		return nil, fmt.Errorf("dialing %s: %w", address, ErrNotRunning)
 	}
-	var conn net.Conn
-	err := nd.NS().Do(func() (err error) {
-		conn, err = (&net.Dialer{}).DialContext(ctx, network, address)
-		return err
-	})
-	return conn, err
+	return nd.Dial(ctx, network, address)
 }
 
 // binds returns the container's /etc files as its commands bind them.

@@ -25,6 +25,9 @@ type endpoint struct {
 	addr     netip.Addr
 	mac      net.HardwareAddr
 	reqIP    netip.Addr // --ip
+	// addr6 and reqIP6 are its IPv6 address and --ip6 on a network with
+	// IPv6 (see reserve6).
+	addr6, reqIP6 netip.Addr
 	// aliases are its network-scoped aliases: docker run's
 	// --network-alias, or network connect's --alias (never nil then).
 	aliases []string
@@ -44,23 +47,24 @@ type endpoint struct {
 // ip netns exec CTR sysctl -w net.ipv6.conf.ethN.disable_ipv6=1;
 // ip -n CTR addr add IP/BITS dev ethN;
 // ip -n CTR link set ethN up; ip -n CTR route add default via GW
-func (c *Container) attach(n *Network, req netip.Addr, aliases []string, gateway bool) (*endpoint, error) {
-	ep, err := c.reserve(n, req)
+func (c *Container) attach(n *Network, req, req6 netip.Addr, aliases []string, gateway bool) (*endpoint, error) {
+	ep, err := c.reserve(n, req, req6)
 	if err != nil {
 		return nil, err
 	}
 	ep.aliases = aliases
 	if err := c.plumb(ep, gateway); err != nil {
-		n.pool.Release(ep.addr)
+		ep.release()
 		return nil, err
 	}
 	return ep, nil
 }
 
 // reserve takes the container's address on network n from IPAM (req if
-// valid) and returns its endpoint, not yet plumbed. Release ep.addr if it
-// is not plumbed after all.
-func (c *Container) reserve(n *Network, req netip.Addr) (*endpoint, error) {
+// valid), and on a network with IPv6 its IPv6 address (req6 if valid),
+// and returns its endpoint, not yet plumbed. Release its addresses
+// (ep.release) if it is not plumbed after all.
+func (c *Container) reserve(n *Network, req, req6 netip.Addr) (*endpoint, error) {
 	var addr netip.Addr
 	if req.IsValid() {
 		if rerr := n.pool.Request(req); rerr != nil {
@@ -77,7 +81,20 @@ func (c *Container) reserve(n *Network, req netip.Addr) (*endpoint, error) {
 	c.mu.Lock()
 	ifname := fmt.Sprintf("eth%d", len(c.endpoints))
 	c.mu.Unlock()
-	return &endpoint{ID: names.ID(), net: n, ifname: ifname, hostVeth: "veth" + names.ID()[:7], addr: addr, mac: names.ContainerMAC(addr, c.e.opts.RandomMAC()), reqIP: req}, nil
+	ep := &endpoint{ID: names.ID(), net: n, ifname: ifname, hostVeth: "veth" + names.ID()[:7], addr: addr, mac: names.ContainerMAC(addr, c.e.opts.RandomMAC()), reqIP: req}
+	if err := c.reserve6(ep, req6); err != nil {
+		n.pool.Release(addr)
+		return nil, err
+	}
+	return ep, nil
+}
+
+// release frees the endpoint's addresses.
+func (ep *endpoint) release() {
+	ep.net.pool.Release(ep.addr)
+	if ep.addr6.IsValid() {
+		ep.net.IPv6.Pool.Release(ep.addr6)
+	}
 }
 
 // plumb makes a reserved endpoint's veth pair and configures the
@@ -122,7 +139,10 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 		// IPv6 off on the new interface, as Docker does (see
 		// link.NoIPv6Default), and on its host end (see link.HostIPv6Off), then
 		// the veth, its host end a port of the bridge.
-		restore, err := link.NoIPv6Default(&e.sysctls)
+		restore, err := func() error { return nil }, error(nil) // IPv6 stays on with an IPv6 address (see link6)
+		if !ep.addr6.IsValid() {
+			restore, err = link.NoIPv6Default(&e.sysctls)
+		}
 		if err != nil {
 			return fmt.Errorf("turning IPv6 off for %s in container %s: %w", ifname, c.Name, err)
 		}
@@ -168,6 +188,9 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 		if err := h.AddrAdd(eth, &netlink.Addr{IPNet: node.IPNet(netip.PrefixFrom(addr, n.Subnet.Bits()))}); err != nil {
 			return fmt.Errorf("adding %s to %s in container %s: %w", addr, ifname, c.Name, err)
 		}
+		if err := c.link6(h, eth, ep); err != nil {
+			return err
+		}
 		if err := h.LinkSetUp(eth); err != nil {
 			return fmt.Errorf("setting %s up in container %s: %w", ifname, c.Name, err)
 		}
@@ -186,6 +209,9 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 			if err := h.RouteAdd(&netlink.Route{Gw: gw.AsSlice()}); err != nil {
 				return fmt.Errorf("adding default route via %s in container %s: %w", gw, c.Name, err)
 			}
+			if err := c.route6(h, ep); err != nil {
+				return err
+			}
 		}
 		// The container's end came up before its peer: it sends nothing
 		// until the kernel has seen its carrier (see link.WaitOperUp).
@@ -199,6 +225,12 @@ func (c *Container) plumb(ep *endpoint, gateway bool) (err error) {
 	link.WaitOperUp(hh, ep.hostVeth, n.Bridge)
 	if err := e.fw.AddEndpoint(fwNet(n), addr); err != nil {
 		return err
+	}
+	if ep.addr6.IsValid() {
+		if err := e.fw.AddEndpoint(fwNet(n), ep.addr6); err != nil {
+			e.fw.DelEndpoint(fwNet(n), addr)
+			return err
+		}
 	}
 	c.record(ep)
 	return nil
@@ -224,10 +256,13 @@ func (c *Container) detach(ep *endpoint, t *batch.Ticket) error {
 		errs = append(errs, ep.child.Leave())
 	default:
 		errs = append(errs, e.fw.DelEndpoint(fwNet(ep.net), ep.addr))
+		if ep.addr6.IsValid() {
+			errs = append(errs, e.fw.DelEndpoint(fwNet(ep.net), ep.addr6))
+		}
 		// Equivalent to: ip link del vethX (its peer goes with it)
 		errs = append(errs, e.veths.Delete(ep.hostVeth, t))
 	}
-	ep.net.pool.Release(ep.addr)
+	ep.release()
 	e.mu.Lock()
 	delete(ep.net.endpoints, c.ID)
 	e.mu.Unlock()

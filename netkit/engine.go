@@ -19,6 +19,7 @@ import (
 	"github.com/labrun/labrun/netkit/names"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/ports"
+	"github.com/labrun/labrun/netkit/proc"
 )
 
 // Engine is the networking part of dockerd, running on the lab's host node:
@@ -32,8 +33,9 @@ type Engine struct {
 	mu             sync.Mutex
 	fw             backend.Firewall
 	spaces         *ipam.Spaces
-	networks       []*Network   // in creation order
-	containers     []*Container // in creation order
+	spaces6        *ipam.Spaces6 // IPv6 subnets, and from 27 the ULA pool
+	networks       []*Network    // in creation order
+	containers     []*Container  // in creation order
 	alloc          *ports.Allocator
 	veths          *link.Deleter     // deletes containers' host-side veths, in batches
 	drivers        *driver.Drivers   // the macvlan and ipvlan networks
@@ -65,6 +67,7 @@ func (l *Lab) Host() *Node {
 var (
 	errBridgeAndBIP = derr(ErrInvalid, "You specified -b & --bip, mutually exclusive options. Please specify only one")
 	errICCNoIPT     = derr(ErrInvalid, "You specified --iptables=false with --icc=false. ICC=false uses iptables to function. Please set --icc or --iptables to true")
+	errICCNoIP6T    = derr(ErrInvalid, "You specified --ip6tables=false with --icc=false. ICC=false uses ip6tables to function. Please set --icc or --ip6tables to true")
 )
 
 // StartEngine (re)starts the engine on the host node with dockerd's flags.
@@ -77,6 +80,9 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 	}
 	if opts.NoIPTables && opts.NoICC {
 		return nil, errICCNoIPT
+	}
+	if opts.IPv6 && opts.NoICC && !opts.IP6TablesOn(opts.IP6Tables) {
+		return nil, errICCNoIP6T
 	}
 	l.mu.Lock()
 	old := l.engine
@@ -95,6 +101,9 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: link.NewDeleter(host), hostV6: link.NewHostIPv6Off(host.NS())}
 	e.forwardOff = sync.OnceValue(e.readForwardOff)
 	e.drivers = driver.New(host, &e.sysctls)
+	if e.spaces6 = new(ipam.Spaces6); opts.ULAPool() {
+		e.spaces6.Base = ipam.ULABase(l.opts.Name) // the lab's name stands for the engine's host ID
+	}
 	if err := e.start(carried); err != nil {
 		e.shutdown(stopRemove)
 		return nil, err
@@ -121,6 +130,15 @@ func (l *Lab) StopEngine() error {
 }
 
 func (e *Engine) logf(format string, args ...any) { e.lab.logf(format, args...) }
+
+// Settle waits for what the engine's start left running in the background
+// (ip6tables' chains: see backend.IPTables.Start), so that the host shows
+// the engine's whole state.
+func (e *Engine) Settle() {
+	if w, ok := e.fw.(interface{ Wait() }); ok {
+		w.Wait()
+	}
+}
 
 // Options returns the daemon options the engine runs with.
 func (e *Engine) Options() DaemonOptions { return e.opts }
@@ -171,7 +189,7 @@ func (e *Engine) start(c *carry) error {
 	case e.opts.FirewallBackend == "nftables":
 		// With --iptables=false too: see backend.NFTables.
 		e.fw = backend.NewNFTables(e.host.NS().Fd(), e.firewallConfig(), e.opts.NoIPTables)
-	case e.opts.NoIPTables:
+	case e.opts.NoIPTables && !e.opts.IP6TablesOn(e.opts.IP6Tables):
 		e.fw = backend.None{}
 	default:
 		e.fw = backend.NewIPTables(e.host.NS(), e.firewallConfig(), e.lab.opts.Logf)
@@ -207,6 +225,11 @@ func (e *Engine) start(c *carry) error {
 			fresh.pool = pool
 			if err := pool.Request(n.Gateway); err != nil && n.Gateway.IsValid() {
 				return err
+			}
+			if n.IPv6 != nil {
+				if fresh.IPv6, err = n.IPv6.Fresh(e.spaces6); err != nil {
+					return err
+				}
 			}
 			if err := e.spaces.Reserve(n.Subnet); err != nil {
 				return err
@@ -284,6 +307,8 @@ func (e *Engine) shutdown(mode shutdownMode) (*carry, error) {
 	}
 	if e.fw != nil && !discard {
 		errs = append(errs, e.fw.Stop())
+	} else {
+		e.Settle()
 	}
 	errs = append(errs, e.hostV6.Close(), e.sysctls.Close())
 	if keep {
@@ -300,23 +325,7 @@ func (e *Engine) shutdown(mode shutdownMode) (*carry, error) {
 // then removed in shared batches (see link.Deleter), so that a lab of many
 // containers closes in a fraction of the time one by one would take.
 func stopAll(ctrs []*Container) []error {
-	const workers = 32
-	errs := make([]error, len(ctrs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < min(workers, len(ctrs)); w++ {
-		wg.Go(func() {
-			for i := range next {
-				errs[i] = ctrs[i].stop(0, false)
-			}
-		})
-	}
-	for i := range ctrs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return errs
+	return proc.Each(len(ctrs), 32, func(i int) error { return ctrs[i].stop(0, false) })
 }
 
 // defaultNetwork works out the default "bridge" network from the flags
@@ -331,23 +340,12 @@ func (e *Engine) defaultNetwork() (*Network, error) {
 		ICC: !e.opts.NoICC, Masq: !e.opts.NoIPMasq && !e.opts.NoIPTables,
 		HostBinding: e.opts.IP, Created: time.Now(), endpoints: map[string]*endpoint{},
 	}
-	h := e.host.Netlink()
-	br, err := h.LinkByName(name)
-	exists := err == nil
+	exists, have, err := link.BridgeIPv4(e.host.Netlink(), name)
+	if err != nil {
+		return nil, err
+	}
 	if !exists && e.opts.Bridge != "" {
 		return nil, derr(ErrNotFound, "bridge device with non default name %s must be created manually", name)
-	}
-	var have netip.Prefix
-	if exists {
-		addrs, err := h.AddrList(br, netlink.FAMILY_V4)
-		if err != nil {
-			return nil, fmt.Errorf("reading addresses of %s: %w", name, err)
-		}
-		if len(addrs) > 0 {
-			a, _ := netip.AddrFromSlice(addrs[0].IP.To4())
-			bits, _ := addrs[0].Mask.Size()
-			have = netip.PrefixFrom(a, bits)
-		}
 	}
 	c, err := ipam.DefaultBridge(ipam.BridgeFlags{BIP: e.opts.BIP, FixedCIDR: e.opts.FixedCIDR,
 		DefaultGateway: e.opts.DefaultGateway, Have: have}, func() (netip.Prefix, error) { return e.spaces.Allocate(e.reservedPrefixes()) })
@@ -368,6 +366,11 @@ func (e *Engine) defaultNetwork() (*Network, error) {
 	if n.DefaultGW.IsValid() {
 		_ = pool.Request(n.DefaultGW)
 	}
+	if e.opts.IPv6 {
+		if n.IPv6, err = ipam.DefaultBridge6(e.spaces6, e.opts.FixedCIDRv6, e.opts.DefaultBridgeULA(), e.opts.MACDerivedIPv6()); err != nil {
+			return nil, derr(ErrInvalid, "%s", err)
+		}
+	}
 	if !exists {
 		n.createdBridge = true
 	} else if !have.IsValid() || netip.PrefixFrom(c.Gateway, c.Subnet.Bits()) != have {
@@ -378,22 +381,7 @@ func (e *Engine) defaultNetwork() (*Network, error) {
 
 // reservedPrefixes are the host's on-link routes, which Docker 27+ never
 // hands out as a network subnet.
-func (e *Engine) reservedPrefixes() []netip.Prefix {
-	var out []netip.Prefix
-	routes, err := e.host.Netlink().RouteList(nil, netlink.FAMILY_V4)
-	if err != nil {
-		return nil
-	}
-	for _, r := range routes {
-		if r.Dst == nil || r.Gw != nil {
-			continue
-		}
-		a, _ := netip.AddrFromSlice(r.Dst.IP.To4())
-		bits, _ := r.Dst.Mask.Size()
-		out = append(out, netip.PrefixFrom(a, bits))
-	}
-	return out
-}
+func (e *Engine) reservedPrefixes() []netip.Prefix { return link.OnLinkIPv4(e.host.Netlink()) }
 
 // addNetwork creates the network's bridge (if netkit owns it) and its rules,
 // rolling back on error.
@@ -436,6 +424,9 @@ func (e *Engine) plumbNetwork(n *Network, program func() error) (err error) {
 		if err := link.SetBridgeIPv4(h, n.Bridge, netip.PrefixFrom(n.Gateway, n.Subnet.Bits())); err != nil {
 			return err
 		}
+	}
+	if err := e.bridge6(n); err != nil {
+		return err
 	}
 	if err := e.host.LinkUp(n.Bridge); err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/labrun/labrun/netkit/release"
 	"github.com/labrun/labrun/netkit/shapes"
 )
 
@@ -36,20 +35,15 @@ func (e *Engine) APIVersion() string { return "1." + strconv.Itoa(e.opts.API()) 
 func (e *Engine) MinAPIVersion() string { return "1." + strconv.Itoa(e.opts.MinAPI()) }
 
 // CheckAPIVersion returns the engine's error for a client that asks for
-// API version v ("1.41"): ErrNotFound "page not found" for what the
-// router takes for no version (/v{version:[0-9.]+}, moby/moby v28.5.2
-// api/server/server.go), ErrInvalid for one outside MinAPIVersion to
-// APIVersion (api/server/middleware/version.go); observed on 28.5.2 and
-// 29.8.1.
+// API version v ("1.41"; see release.Release.CheckClientAPI): ErrNotFound
+// "page not found", or ErrInvalid.
 func (e *Engine) CheckAPIVersion(v string) error {
-	if v == "" || strings.Trim(v, "0123456789.") != "" {
-		return derr(ErrNotFound, "page not found")
-	}
-	if release.CompareVersions(v, e.MinAPIVersion()) < 0 {
-		return derr(ErrInvalid, "client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version", v, e.MinAPIVersion())
-	}
-	if release.CompareVersions(v, e.APIVersion()) > 0 {
-		return derr(ErrInvalid, "client version %s is too new. Maximum supported API version is %s", v, e.APIVersion())
+	notFound, err := e.opts.CheckClientAPI(v)
+	switch {
+	case notFound:
+		return derr(ErrNotFound, "%s", err)
+	case err != nil:
+		return derr(ErrInvalid, "%s", err)
 	}
 	return nil
 }

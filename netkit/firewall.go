@@ -1,6 +1,8 @@
 package netkit
 
 import (
+	"net/netip"
+
 	"github.com/labrun/labrun/netkit/firewall"
 	"github.com/labrun/labrun/netkit/firewall/backend"
 )
@@ -11,13 +13,25 @@ import (
 
 // firewallConfig is the engine's settings that shape every rule.
 func (e *Engine) firewallConfig() firewall.Config {
-	return firewall.Config{Release: e.opts.Release, NoUserlandProxy: e.opts.NoUserlandProxy}
+	return firewall.Config{Release: e.opts.Release, NoUserlandProxy: e.opts.NoUserlandProxy,
+		NoIPTables: e.opts.NoIPTables, NoIP6Tables: !e.opts.IP6TablesOn(e.opts.IP6Tables)}
 }
 
 // fwNet is network n's settings as the firewall back ends take them.
 func fwNet(n *Network) firewall.Network {
 	return firewall.Network{Name: n.Name, Bridge: n.Bridge, Subnet: n.Subnet, NoICC: !n.ICC, NoIPMasq: !n.Masq,
-		Internal: n.Internal, HostIPv4: n.HostIPv4}
+		Internal: n.Internal, HostIPv4: n.HostIPv4, HostIPv6: hostIPv6(n), Subnet6: n.IPv6.Prefix()}
+}
+
+// hostIPv6 is a network with IPv6's com.docker.network.host_ipv6: its
+// IPv6 traffic leaving the host is SNATed to it instead of masqueraded
+// (docs/docker.md §1.5 (d)).
+func hostIPv6(n *Network) netip.Addr {
+	if n.IPv6 == nil {
+		return netip.Addr{}
+	}
+	a, _ := netip.ParseAddr(n.Options["com.docker.network.host_ipv6"])
+	return a
 }
 
 // NFTRuleset returns the engine's nftables tables in nft list ruleset's

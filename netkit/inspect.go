@@ -32,12 +32,7 @@ type (
 	SubnetStatus       = shapes.SubnetStatus
 )
 
-func timeJSON(t time.Time) string {
-	if t.IsZero() {
-		return "0001-01-01T00:00:00Z"
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
+func timeJSON(t time.Time) string { return shapes.Time(t) }
 
 // Inspect returns the container as docker inspect shows it.
 func (c *Container) Inspect() ContainerJSON { return c.InspectAPI("") }
@@ -154,6 +149,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 			if ep.reqIP.IsValid() {
 				es.IPAMConfig.IPv4Address = ep.reqIP.String()
 			}
+			ep.settings6(es, ep.net.Internal && !r.InternalGateway())
 			es.Aliases = append(es.Aliases, ep.aliases...)
 			if ep.connected {
 				// docker network connect sends an IPAMConfig, Aliases and
@@ -171,6 +167,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 			if i == 0 && ep.net.Default {
 				ns.EndpointID, ns.Gateway, ns.IPAddress = es.EndpointID, es.Gateway, es.IPAddress
 				ns.IPPrefixLen, ns.MacAddress = es.IPPrefixLen, es.MacAddress
+				ns.GlobalIPv6Address, ns.GlobalIPv6PrefixLen, ns.IPv6Gateway = es.GlobalIPv6Address, es.GlobalIPv6PrefixLen, es.IPv6Gateway
 			}
 		}
 		if len(c.endpoints) == 0 && c.state != stateRunning && !(c.lastStart == failedInSandbox && r.FailedStartNetworks()) && !c.e.bridgeNone(o.Network.String()) {
@@ -184,6 +181,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 			if o.IP.IsValid() {
 				es.IPAMConfig = &EndpointIPAMConfig{IPv4Address: o.IP.String()}
 			}
+			(&endpoint{reqIP6: o.IP6}).settings6(es, true)
 			if n, err := c.e.networkByNameNoLock(name); err == nil {
 				if c.lastStart != failedBeforeSandbox {
 					es.NetworkID = n.ID
@@ -239,24 +237,7 @@ func (e *Engine) networkByNameNoLock(name string) (*Network, error) {
 
 // exposedPorts lists image EXPOSE, --expose and -p container ports, once each.
 func exposedPorts(o RunOptions) []ports.Port {
-	seen := map[ports.Port]bool{}
-	var out []ports.Port
-	add := func(p ports.Port) {
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
-	for _, p := range o.Expose {
-		add(p)
-	}
-	for _, p := range o.ExtraExpose {
-		add(p)
-	}
-	for _, b := range o.Publish {
-		add(b.Container)
-	}
-	return out
+	return ports.Exposed(o.Expose, o.ExtraExpose, o.Publish)
 }
 
 // ExposedPorts lists the container's exposed ports (EXPOSE, --expose, -p).
@@ -302,7 +283,7 @@ func (n *Network) InspectAPI(e *Engine, version string) NetworkJSON {
 	if r.API() >= apiV29 {
 		inUse, avail := n.ipamStatus()
 		j.Status = &NetworkStatus{IPAM: NetworkStatusIPAM{Subnets: map[string]SubnetStatus{
-			n.Subnet.String(): {IPsInUse: inUse, DynamicIPsAvailable: avail},
+			n.Subnet.String(): {IPsInUse: uint64(inUse), DynamicIPsAvailable: uint64(avail)},
 		}}}
 	}
 	if !n.Default {
@@ -338,23 +319,14 @@ func (n *Network) InspectAPI(e *Engine, version string) NetworkJSON {
 			IPv4Address: netip.PrefixFrom(ep.addr, n.Subnet.Bits()).String(),
 		}
 	}
+	n.inspect6(&j, e)
 	return j
 }
 
 // HostNetworks returns docker network ls's pseudo-networks "host" and
 // "none", which exist on every Docker host.
 func HostNetworks() []NetworkJSON {
-	var out []NetworkJSON
-	for _, name := range []string{"host", "none"} {
-		driver := name
-		if name == "none" {
-			driver = "null"
-		}
-		out = append(out, NetworkJSON{Name: name, Id: pseudoNetworkID(name), Scope: "local", Driver: driver,
-			IPAM: IPAMJSON{Driver: "default", Config: []IPAMConfig{}}, Containers: map[string]NetworkContainer{},
-			Options: map[string]string{}, Labels: map[string]string{}})
-	}
-	return out
+	return []NetworkJSON{shapes.PseudoNetwork("host", pseudoNetworkID("host")), shapes.PseudoNetwork("none", pseudoNetworkID("none"))}
 }
 
 func pseudoNetworkID(name string) string { return names.StableHex("network:"+name, 64) }

@@ -129,8 +129,9 @@ func (e *Engine) endpointError(n *Network, ip netip.Addr, aliases bool) error {
 			alias = ipam.AliasOnPredefined29
 		}
 	}
+	subnet, static := n.subnetOf(ip) // --ip or --ip6
 	if e.opts.EndpointIPTexts29() {
-		return ipam.EndpointIPError29(n.Default, n.Subnet, ip, alias)
+		return ipam.EndpointIPError29(n.Default, subnet, ip, alias)
 	}
-	return ipam.EndpointIPError(n.Default, n.UserSubnet || n.staticPool, n.Subnet, ip, alias)
+	return ipam.EndpointIPError(n.Default, static, subnet, ip, alias)
 }

@@ -36,6 +36,8 @@ type Network struct {
 	UserSubnet bool
 	// UserGateway: the gateway was given with --gateway.
 	UserGateway bool
+	// IPv6 is the network's IPv6 side (--ipv6), nil for IPv4 only.
+	IPv6 *ipam.Net6
 	// staticPool: the default bridge's subnet was given (--bip,
 	// --fixed-cidr, or the address of an existing bridge), not picked
 	// from the default pools: libnetwork's IpamConf.IsStatic.
@@ -180,6 +182,13 @@ func (e *Engine) CreateNetwork(o NetworkOptions) (*Network, error) {
 		e.register(n)
 		return n, nil
 	}
+	if o.IPv6 {
+		if n.IPv6, err = e.newNet6(o.IPAM6); err != nil {
+			release()
+			return nil, err
+		}
+		release = func() { e.spaces.Release(n.Subnet); e.spaces6.Release(n.IPv6.Subnet) }
+	}
 	if err := e.checkForwarding(); err != nil {
 		release()
 		return nil, err
@@ -234,6 +243,9 @@ func (e *Engine) RemoveNetwork(ref string) error {
 		}
 	}
 	e.spaces.Release(n.Subnet)
+	if n.IPv6 != nil {
+		e.spaces6.Release(n.IPv6.Subnet)
+	}
 	return err
 }
 

@@ -3,9 +3,7 @@ package netkit
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"slices"
 	"strings"
 
 	"github.com/labrun/labrun/netkit/batch"
@@ -14,17 +12,13 @@ import (
 	"github.com/labrun/labrun/netkit/release"
 )
 
-var (
-	any4 = netip.IPv4Unspecified()
-	any6 = netip.IPv6Unspecified()
-)
-
-// publish allocates host ports for the container's -p/-P bindings on network
-// n, where it has address ctr on endpoint epID, starts the userland proxies
-// and programs DNAT, as Docker's bridge driver does when the endpoint joins.
-// On error nothing of it remains; unpublishAll undoes a success.
-func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ticket) (err error) {
-	e := c.e
+// publish allocates host ports for the container's -p/-P bindings on the
+// network of endpoint ep, where it has ep's addresses, starts the userland
+// proxies and programs DNAT, as Docker's bridge driver does when the
+// endpoint joins. On error nothing of it remains; unpublishAll undoes a
+// success.
+func (c *Container) publish(ep *endpoint, t *batch.Ticket) error {
+	e, n, ctr, ctr6, epID := c.e, ep.net, ep.addr, ep.addr6, ep.ID
 	bs := portsOf(c.opts)
 	if len(bs) == 0 || n.Internal || n.link != nil {
 		// Docker maps no ports on an --internal network (the daemon's
@@ -36,94 +30,26 @@ func (c *Container) publish(n *Network, ctr netip.Addr, epID string, t *batch.Ti
 	} else {
 		ports.Sort(bs)
 	}
-	var got []ports.Binding
-	var proxies []io.Closer
-	defer func() {
-		if err != nil {
-			for _, p := range proxies {
-				p.Close()
-			}
-			c.unpublishBindings(n, ctr, got, nil)
-		}
-	}()
 	fail := func(cause error) error {
 		return derr(ErrConflict, "driver failed programming external connectivity on endpoint %s (%s): %s", c.Name, epID, cause.Error())
 	}
-	for _, b := range bs {
-		ips := []netip.Addr{b.HostIP}
-		switch {
-		case b.HostIP.IsValid():
-		case n.HostBinding.IsValid() && !n.HostBinding.IsUnspecified():
-			ips = []netip.Addr{n.HostBinding}
-		default:
-			ips = []netip.Addr{any4, any6}
-		}
-		if e.opts.NoUserlandProxy && e.opts.ProxylessIPv6Skipped() {
-			// Containers have no IPv6 address: nothing carries host IPv6
-			// to them without docker-proxy (docs/docker.md §2.4).
-			ips = slices.DeleteFunc(ips, func(ip netip.Addr) bool { return ip.Is6() && !ip.Is4In6() })
-			if len(ips) == 0 {
-				continue
-			}
-		}
-		if err := e.ownBindConflict(got, ips, b); err != nil {
-			return fail(err)
-		}
-		// Ephemeral and range requests move on to the next port when the
-		// kernel refuses the bind (Docker retries up to 10 times); an exact
-		// port fails at once.
-		ephemeral := b.HostPort == 0 || (b.HostPortEnd != 0 && b.HostPortEnd != b.HostPort)
-		var lastErr error
-		for attempt := 0; attempt < 10; attempt++ {
-			port, aerr := e.allocate(ips, b)
-			if aerr != nil {
-				if lastErr != nil {
-					return fail(lastErr)
-				}
-				return fail(aerr)
-			}
-			var these []io.Closer
-			var bound []ports.Binding
-			lastErr = nil
-			for _, ip := range ips {
-				pb := ports.Binding{Container: b.Container, HostIP: ip, HostPort: port}
-				if !e.opts.NoUserlandProxy {
-					p, perr := proxy.Start(e.host.NS(), pb.Container.Proto, netip.AddrPortFrom(ip, port), netip.AddrPortFrom(ctr, b.Container.Num))
-					if perr != nil {
-						lastErr = perr
-						break
-					}
-					these = append(these, p)
-				}
-				bound = append(bound, pb)
-			}
-			if lastErr != nil {
-				for _, p := range these {
-					p.Close()
-				}
-				for _, ip := range ips {
-					e.alloc.Release(ip, b.Container.Proto, port)
-				}
-				if !ephemeral {
-					return fail(lastErr)
-				}
-				continue
-			}
-			proxies = append(proxies, these...)
-			got = append(got, bound...)
-			break
-		}
-		if lastErr != nil {
-			return fail(lastErr)
-		}
+	got, proxies, err := proxy.Bind{NS: e.host.NS(), Alloc: e.alloc, Default: n.HostBinding, Ctr: ctr, Ctr6: ctr6,
+		NoProxy: e.opts.NoUserlandProxy, SkipIPv6: e.opts.NoUserlandProxy && e.opts.ProxylessIPv6Skipped(),
+		Conflict: e.ownBindConflict}.Publish(bs)
+	if err != nil {
+		return fail(err)
 	}
-	if ferr := e.fw.AddPorts(fwNet(n), ctr, got, t); ferr != nil {
+	if ferr := e.fw.AddPorts(fwNet(n), ctr, ctr6, got, t); ferr != nil {
+		for _, p := range proxies {
+			p.Close()
+		}
+		c.unpublishBindings(n, ctr, ctr6, got, nil)
 		return fail(ferr)
 	}
 	c.mu.Lock()
 	c.bindings = got
 	c.proxies = proxies
-	c.portsNet, c.portsAddr = n, ctr
+	c.portsNet, c.portsAddr, c.portsAddr6 = n, ctr, ctr6
 	c.mu.Unlock()
 	return nil
 }
@@ -154,48 +80,38 @@ func (e *Engine) ownBindConflict(got []ports.Binding, ips []netip.Addr, b ports.
 	return nil
 }
 
-// allocate reserves one host port for every address in ips, as Docker 27
-// does (the same port for 0.0.0.0 and ::).
-func (e *Engine) allocate(ips []netip.Addr, b ports.Binding) (uint16, error) {
-	start, end := b.HostPort, b.HostPortEnd
-	if end == 0 {
-		end = start
-	}
-	return e.alloc.RequestSame(ips, b.Container.Proto, start, end)
-}
-
-// unpublishAll undoes a successful publish on network n, where the
-// container has address ctr: its proxies, rules and host ports.
-func (c *Container) unpublishAll(n *Network, ctr netip.Addr) error {
+// unpublishAll undoes a successful publish on network n: its proxies,
+// rules and host ports.
+func (c *Container) unpublishAll(n *Network) error {
 	c.mu.Lock()
-	proxies, bindings := c.proxies, c.bindings
+	proxies, bindings, ctr, ctr6 := c.proxies, c.bindings, c.portsAddr, c.portsAddr6
 	c.proxies, c.bindings, c.portsNet = nil, nil, nil
 	c.mu.Unlock()
 	var errs []error
 	for _, p := range proxies {
 		errs = append(errs, p.Close())
 	}
-	errs = append(errs, c.unpublishBindings(n, ctr, bindings, nil))
+	errs = append(errs, c.unpublishBindings(n, ctr, ctr6, bindings, nil))
 	return errors.Join(errs...)
 }
 
 // unpublish removes the DNAT rules of bindings, published on network n
-// where the container has address ctr (nil n: none were), and releases the
-// host ports; the caller closes the proxies.
-func (c *Container) unpublish(n *Network, ctr netip.Addr, bindings []ports.Binding, t *batch.Ticket) error {
+// where the container has addresses ctr and ctr6 (nil n: none were), and
+// releases the host ports; the caller closes the proxies.
+func (c *Container) unpublish(n *Network, ctr, ctr6 netip.Addr, bindings []ports.Binding, t *batch.Ticket) error {
 	if n == nil {
 		return nil
 	}
-	return c.unpublishBindings(n, ctr, bindings, t)
+	return c.unpublishBindings(n, ctr, ctr6, bindings, t)
 }
 
-func (c *Container) unpublishBindings(n *Network, ctr netip.Addr, bindings []ports.Binding, t *batch.Ticket) error {
+func (c *Container) unpublishBindings(n *Network, ctr, ctr6 netip.Addr, bindings []ports.Binding, t *batch.Ticket) error {
 	if len(bindings) == 0 {
 		return nil
 	}
 	var err error
 	if !c.e.discarding.Load() {
-		err = c.e.fw.DelPorts(fwNet(n), ctr, bindings, t)
+		err = c.e.fw.DelPorts(fwNet(n), ctr, ctr6, bindings, t)
 	}
 	for _, b := range bindings {
 		c.e.alloc.Release(b.HostIP, b.Container.Proto, b.HostPort)

@@ -144,6 +144,7 @@ func rollbackState(t *testing.T, lab *netkit.Lab) testkit.Snapshot {
 	var s testkit.Snapshot
 	nodes := map[string]*netkit.Node{"host": lab.Host()}
 	e := lab.Engine()
+	e.Settle() // the engine's start ends in the background (ip6tables)
 	for _, c := range e.Containers(false) {
 		if n := c.Node(); n != nil {
 			nodes["container "+c.Name] = n

@@ -1,21 +1,16 @@
 package netkit
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/labrun/labrun/netkit/batch"
 	"github.com/labrun/labrun/netkit/initproc"
-	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/node"
 	"github.com/labrun/labrun/netkit/ports"
-	"github.com/labrun/labrun/netkit/proc"
 )
 
 // Start starts a created or exited container: its namespace and network,
@@ -137,7 +132,7 @@ func (c *Container) Start() (err error) {
 			if err := n.link.EndpointError(c.Name, n.Name, o.MacAddress != nil); err != nil {
 				return e.setupError(err)
 			}
-			ep, rerr := c.reserve(n, o.IP)
+			ep, rerr := c.reserve(n, o.IP, o.IP6)
 			sandboxed = rerr == nil
 			if rerr != nil {
 				return e.setupError(rerr)
@@ -162,7 +157,7 @@ func (c *Container) Start() (err error) {
 			published := make(chan error, 1)
 			serial := ports.OnLoopback(portsOf(o), n.HostBinding)
 			if !serial {
-				go func() { published <- c.publish(n, ep.addr, ep.ID, t) }()
+				go func() { published <- c.publish(ep, t) }()
 			}
 			// A container that runs no program has nothing that could
 			// miss its network: its main process starts meanwhile too.
@@ -174,7 +169,7 @@ func (c *Container) Start() (err error) {
 			aerr := c.plumb(ep, true)
 			if serial {
 				if aerr == nil {
-					published <- c.publish(n, ep.addr, ep.ID, t)
+					published <- c.publish(ep, t)
 				} else {
 					published <- errNotPublished
 				}
@@ -191,9 +186,9 @@ func (c *Container) Start() (err error) {
 			}
 			if aerr != nil {
 				if perr == nil && !serial {
-					c.unpublishAll(n, ep.addr)
+					c.unpublishAll(n)
 				}
-				n.pool.Release(ep.addr)
+				ep.release()
 				return e.setupError(aerr)
 			}
 			if perr != nil {
@@ -226,110 +221,34 @@ func (c *Container) startProcess() error {
 	return c.running()
 }
 
-// launch starts the main process inside the container's namespace and
-// waits for it to report readiness.
+// launch starts the main process inside the container's namespace (see
+// node.Launch) and waits for it to report readiness.
 func (c *Container) launch() error {
 	o := c.opts
-	comm := o.Comm
-	if comm == "" {
-		comm = o.Program
-	}
-	if comm == "" {
-		comm = "sh"
-	}
 	cfg := initproc.Config{
 		Mode: initproc.ModeInit, RemountSys: true, Hostname: c.Hostname(),
-		Comm: comm, Program: o.Program, Args: o.Args, Binds: c.binds(),
+		Comm: cmp.Or(o.Comm, o.Program, "sh"), Program: o.Program, Args: o.Args, Binds: c.binds(),
 	}
-	var cmd *exec.Cmd
-	var err error
-	if o.Program == "" {
-		// A container that runs no program (busybox) gets the light
-		// waiter, where there is one: re-executing labrun costs its
-		// package initialisation for every container.
-		// Where the waiter cannot be loaded (a kernel that refuses to
-		// execute memfds), labrun is re-executed instead.
-		cmd, err = initproc.Waiter(cfg)
-	}
-	var exe *os.File
-	if cmd != nil && err == nil {
-		exe, err = initproc.WaiterExe()
-	}
-	waiter := exe != nil && err == nil
-	if !waiter {
-		cmd, err = initproc.Command(cfg)
-	}
-	if err != nil {
-		return err
-	}
-	ready, err := proc.NewReadiness()
-	if err != nil {
-		return err
-	}
-	defer ready.Close()
-	var stderr strings.Builder
 	c.mu.Lock()
 	nd := c.node
 	c.mu.Unlock()
-	var p *os.Process
-	var wait func() *os.ProcessState
-	if waiter {
-		// The waiter writes nothing: it needs no pipe (a descriptor held,
-		// and copied into every process labrun starts, for as long as the
-		// container runs). It remounts nothing, so it needs no mount
-		// namespace of its own (whose copy and teardown, an expedited RCU
-		// grace period on exit, would cost more than the rest of its
-		// life). It is spawned (see netns.Spawn): a lab starts one per
-		// container, while labrun holds the descriptors of all the others.
-		p, err = nd.NS().Spawn(netns.Spawn{Exe: exe, Args: cmd.Args, Env: cmd.Env, Extra: []*os.File{ready.Child()}}, netns.StartOptions{NewUTS: true})
-		wait = func() *os.ProcessState {
-			st, _ := p.Wait()
-			return st
-		}
-	} else {
-		cmd.ExtraFiles = []*os.File{ready.Child()}
-		cmd.Stderr = &proc.HeadWriter{W: &stderr, N: 4096}
-		if o.Stdout != nil && o.Stderr != nil {
-			cmd.Stdout, cmd.Stderr = o.Stdout, io.MultiWriter(cmd.Stderr, o.Stderr)
-			cmd.WaitDelay = time.Second // a stray child holding the output
-		}
-		err = nd.NS().Start(cmd, netns.StartOptions{NewUTS: true, NewMount: true})
-		if err == nil {
-			p = cmd.Process
-			wait = func() *os.ProcessState {
-				cmd.Wait()
-				return cmd.ProcessState
-			}
-		}
-	}
-	ready.Started()
+	m, err := node.Launch(nd, cfg, node.Output{Stdout: o.Stdout, Stderr: o.Stderr})
 	if err != nil {
 		return fmt.Errorf("starting container %s: %w", c.Name, err)
 	}
 	done := make(chan struct{})
 	c.mu.Lock()
-	c.main = p
-	c.pid = p.Pid
+	c.main = m.Process
+	c.pid = m.Process.Pid
 	c.done = done
 	c.exited = false
 	c.mu.Unlock()
-	go c.reap(wait, done)
-
-	timeout := o.ReadyTimeout
-	if timeout == 0 {
-		timeout = 5 * time.Second
-	}
-	if rerr := ready.Wait(timeout); rerr != nil {
-		p.Kill()
+	go c.reap(m.Wait, done)
+	timeout := cmp.Or(o.ReadyTimeout, 5*time.Second)
+	if rerr := m.Ready(timeout); rerr != nil {
+		m.Process.Kill()
 		<-done
-		msg := strings.TrimSpace(stderr.String())
-		if errors.Is(rerr, proc.ErrNotReady) {
-			return fmt.Errorf("container %s: main process not ready after %s", c.Name, timeout)
-		}
-		if msg == "" {
-			msg = "main process exited before it was ready"
-		}
-		return fmt.Errorf("container %s: %s", c.Name, msg)
+		return fmt.Errorf("container %s: %s", c.Name, m.Reason(rerr, timeout))
 	}
 	return nil
 }

@@ -162,7 +162,7 @@ func (c *Container) teardown(t announced) error {
 	c.execs = nil
 	proxies := c.proxies
 	c.proxies = nil
-	bindings, pn, pa := c.bindings, c.portsNet, c.portsAddr
+	bindings, pn, pa, pa6 := c.bindings, c.portsNet, c.portsAddr, c.portsAddr6
 	c.bindings, c.portsNet = nil, nil
 	eps := append([]*endpoint(nil), c.endpoints...)
 	nd := c.node
@@ -182,7 +182,7 @@ func (c *Container) teardown(t announced) error {
 	// waits for the kernel (an RCU grace period), and each is batched with
 	// other containers' deletions (firewall.Programmer, link.Deleter).
 	unpublished := make(chan error, 1)
-	go func() { unpublished <- c.unpublish(pn, pa, bindings, t.rules) }()
+	go func() { unpublished <- c.unpublish(pn, pa, pa6, bindings, t.rules) }()
 	for _, ep := range eps {
 		errs = append(errs, c.detach(ep, t.veths))
 	}

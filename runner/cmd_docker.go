@@ -27,7 +27,7 @@ var dockerCmd = Cmd{
 
 var dockerdCmd = Cmd{
 	Name:  "dockerd",
-	Usage: "[--compat=20.10|27|28|29] [--firewall-backend=iptables|nftables] [-b BRIDGE] [--bip CIDR] [--fixed-cidr CIDR] [--default-gateway IP] [--icc=false] [--iptables=false] [--ip-forward=false] [--ip-masq=false] [--ip IP] [--mtu N] [--userland-proxy=false]",
+	Usage: "[--compat=20.10|27|28|29] [--firewall-backend=iptables|nftables] [-b BRIDGE] [--bip CIDR] [--fixed-cidr CIDR] [--default-gateway IP] [--icc=false] [--iptables=false] [--ip-forward=false] [--ip-masq=false] [--ip IP] [--mtu N] [--userland-proxy=false] [--ipv6 [--fixed-cidr-v6 CIDR]] [--ip6tables=false]",
 	Summary: "(Re)start the lab's Docker engine on `host` with dockerd's networking flags. " +
 		"A running engine stops first, as when dockerd restarts: its containers stop and stay; user-defined networks stay. " +
 		"The first `docker` command starts the engine with no flags if the scenario did not; after a dockerd " +
@@ -49,7 +49,10 @@ var dockerdCmd = Cmd{
 		"outside its range (`client version 1.53 is too new. Maximum supported API version is 1.52`). " +
 		"`--firewall-backend=nftables` (29 only, as with Docker) programs the nftables tables `ip docker-bridges` " +
 		"and `ip6 docker-bridges` over netlink instead of iptables; the host must forward IPv4 (or dockerd " +
-		"refuses to start, as 29 does), unless `--ip-forward=false`.",
+		"refuses to start, as 29 does), unless `--ip-forward=false`.\n\n" +
+		"`--ipv6` gives the default bridge IPv6: `--fixed-cidr-v6`'s subnet (required before 28, whose containers " +
+		"get MAC-derived addresses), or from 28 a /64 of the engine's ULA pool. `--ip6tables` (on by default from 27) " +
+		"writes the ip6tables rules of the networks with IPv6 (`docker network create --ipv6`).",
 	Negatable: true,
 	Run:       runDockerd,
 }

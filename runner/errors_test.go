@@ -436,6 +436,9 @@ func (m *labMarks) run(e *Env, args []string) error {
 // a network); the processes descending from labrun; and the network
 // namespaces labrun holds open.
 func labState(lab *netkit.Lab) (string, error) {
+	if eng := lab.Engine(); eng != nil {
+		eng.Settle() // the engine's start ends in the background (ip6tables)
+	}
 	host := lab.Host()
 	lines, err := testkit.NSState(host.NS(), testkit.StateOptions{
 		IPTables: true,

@@ -34,6 +34,9 @@ func runOn(e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if eng := e.Lab().Engine(); eng != nil {
+		eng.Settle() // the host shows all of the engine's rules
+	}
 	cmd, err := node.Command(e.Environ(), args[1:]...)
 	if err != nil {
 		return err

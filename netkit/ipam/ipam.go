@@ -1,5 +1,5 @@
-// Package ipam hands out IPv4 subnets and addresses the way Docker's default
-// IPAM driver does, so that the networks and containers of a lab get the
+// Package ipam hands out IPv4 and IPv6 subnets and addresses the way
+// Docker's default IPAM driver does, so that the networks and containers of a lab get the
 // addresses Docker would give them.
 //
 // It is pure allocation: no syscalls, no namespaces, no persistence; state
@@ -11,7 +11,9 @@
 // reserved, and RequestAny gives the lowest free address (.1 for the
 // gateway, then .2, .3, …, reusing released addresses first). Spaces picks
 // the subnet of a new network among Docker's default pools, first fit.
-// Both are safe for concurrent use.
+// Both are safe for concurrent use. Their IPv6 counterparts are Pool6
+// (::0 reserved, no broadcast) and Spaces6 (the ULA pool of Docker 27+,
+// ULABase), and Net6 is a network's IPv6 side (--ipv6).
 //
 // The sentinel errors carry the text of Docker's ipamapi errors, so an
 // engine can show them as the daemon does.

@@ -48,3 +48,48 @@ func SetBridgeIPv4(h *netlink.Handle, name string, want netip.Prefix) error {
 	}
 	return nil
 }
+
+// BridgeIPv4 reports whether the link name exists and its first IPv4
+// address, if it has one: what the daemon finds of a bridge it starts
+// with (moby/moby v28.5.2 daemon/daemon_unix.go selectBIP).
+//
+// Equivalent to: ip -4 addr show dev NAME
+func BridgeIPv4(h *netlink.Handle, name string) (exists bool, have netip.Prefix, err error) {
+	br, err := h.LinkByName(name)
+	if err != nil {
+		return false, netip.Prefix{}, nil
+	}
+	addrs, err := h.AddrList(br, netlink.FAMILY_V4)
+	if err != nil {
+		return true, netip.Prefix{}, fmt.Errorf("reading addresses of %s: %w", name, err)
+	}
+	if len(addrs) > 0 {
+		a, _ := netip.AddrFromSlice(addrs[0].IP.To4())
+		bits, _ := addrs[0].Mask.Size()
+		have = netip.PrefixFrom(a, bits)
+	}
+	return true, have, nil
+}
+
+// OnLinkIPv4 returns the namespace's on-link IPv4 routes (no gateway),
+// which Docker 27+ never hands out as a network's subnet (moby/moby
+// v28.5.2 libnetwork/netutils InferReservedNetworks); nil if they cannot
+// be read.
+//
+// Equivalent to: ip -4 route show scope link
+func OnLinkIPv4(h *netlink.Handle) []netip.Prefix {
+	routes, err := h.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, r := range routes {
+		if r.Dst == nil || r.Gw != nil {
+			continue
+		}
+		a, _ := netip.AddrFromSlice(r.Dst.IP.To4())
+		bits, _ := r.Dst.Mask.Size()
+		out = append(out, netip.PrefixFrom(a, bits))
+	}
+	return out
+}

@@ -105,3 +105,24 @@ func walkTree(roots []int, children func(int) []int) []int {
 	}
 	return out
 }
+
+// Each calls fn(i) for every i below n, at most workers at a time, and
+// returns each call's error at its index.
+func Each(n, workers int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < min(workers, n); w++ {
+		wg.Go(func() {
+			for i := range next {
+				errs[i] = fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errs
+}

@@ -24,3 +24,38 @@ func (r Release) ULAPool() bool { return r.API() >= 46 }
 // bridge, but no subnet is configured. Specify an IPv6 subnet using
 // --fixed-cidr-v6" (moby/moby v27.5.1 daemon/daemon_unix.go).
 func (r Release) DefaultBridgeULA() bool { return r.API() >= 48 }
+
+// Switch is a daemon flag whose default depends on the release
+// (--ip6tables): SwitchDefault (the zero value) takes the release's,
+// SwitchOn and SwitchOff are the flag given as true or false.
+type Switch int
+
+const (
+	SwitchDefault Switch = iota
+	SwitchOn
+	SwitchOff
+)
+
+// IP6TablesOn reports whether the engine writes ip6tables rules with
+// --ip6tables set to s.
+func (r Release) IP6TablesOn(s Switch) bool {
+	return s == SwitchOn || s == SwitchDefault && r.IP6TablesByDefault()
+}
+
+// BridgeNoDAD reports whether the bridge's IPv6 address is added without
+// duplicate address detection, as the containers' always are: from 28.0
+// (moby/moby commit 38f0483ea7, v28.0.0 libnetwork/drivers/bridge/
+// setup_ipv6_linux.go); before, it is tentative for a moment.
+func (r Release) BridgeNoDAD() bool { return r.Era >= Era28 }
+
+// MACDerivedIPv6 reports whether the default bridge's containers get
+// addresses derived from their MACs (--fixed-cidr-v6 of at most /80): up
+// to 27 (moby/moby v27.5.1 libnetwork/drivers/bridge/bridge_linux.go
+// CreateEndpoint); from 28.0, IPAM's next free address.
+func (r Release) MACDerivedIPv6() bool { return r.Era < Era28 }
+
+// Gateway6WithPrefix reports whether network inspect shows the gateway of
+// an IPv6 subnet taken from the default pool with its prefix length
+// ("fd12:3456:789a::1/64"): up to 27, fixed by moby/moby commit
+// 3cf4ff971d in 28.0.
+func (r Release) Gateway6WithPrefix() bool { return r.Era < Era28 }

@@ -29,3 +29,24 @@ func TestIPv6Defaults(t *testing.T) {
 	}
 	assert.False(t, Release{}.DefaultBridgeULA(), "DefaultBridgeULA in era 27")
 }
+
+// TestIP6TablesSwitch: --ip6tables's default is the release's; given, it
+// wins either way. The era questions of the bridge's and containers' IPv6.
+func TestIP6TablesSwitch(t *testing.T) {
+	old := Release{APIVersion: "1.45"}
+	assert.False(t, old.IP6TablesOn(SwitchDefault))
+	assert.True(t, old.IP6TablesOn(SwitchOn))
+	assert.True(t, Release{}.IP6TablesOn(SwitchDefault))
+	assert.False(t, Release{}.IP6TablesOn(SwitchOff))
+	for _, tc := range []struct {
+		r                       Release
+		nodad, macAddrs, prefix bool
+	}{
+		{Release{}, false, true, true},
+		{Release{Era: Era28}, true, false, false},
+		{Release{Era: Era29}, true, false, false},
+	} {
+		assert.Equal(t, []bool{tc.nodad, tc.macAddrs, tc.prefix},
+			[]bool{tc.r.BridgeNoDAD(), tc.r.MACDerivedIPv6(), tc.r.Gateway6WithPrefix()}, "era %v", tc.r.Era)
+	}
+}

@@ -16,6 +16,8 @@
 package release
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -375,4 +377,23 @@ func (r Release) ConfigMacAddress(client int, bridge, entry bool) bool {
 		return bridge
 	}
 	return bridge && entry && client < 52
+}
+
+// CheckClientAPI returns the engine's refusal of a client that asks for
+// API version v ("1.41"): "page not found" (notFound) for what the router
+// takes for no version (/v{version:[0-9.]+}, moby/moby v28.5.2
+// api/server/server.go), and one for a version outside MinAPI to API
+// (api/server/middleware/version.go); observed on 28.5.2 and 29.8.1.
+func (r Release) CheckClientAPI(v string) (notFound bool, err error) {
+	if v == "" || strings.Trim(v, "0123456789.") != "" {
+		return true, errors.New("page not found")
+	}
+	lo, hi := "1."+strconv.Itoa(r.MinAPI()), "1."+strconv.Itoa(r.API())
+	if CompareVersions(v, lo) < 0 {
+		return false, fmt.Errorf("client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version", v, lo)
+	}
+	if CompareVersions(v, hi) > 0 {
+		return false, fmt.Errorf("client version %s is too new. Maximum supported API version is %s", v, hi)
+	}
+	return false, nil
 }

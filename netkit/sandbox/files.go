@@ -63,6 +63,9 @@ func Build(o FilesOptions) Files {
 	var own []netip.Addr
 	for _, ep := range o.Own {
 		own = append(own, ep.Addr)
+		if ep.Addr6.IsValid() {
+			own = append(own, ep.Addr6) // after the IPv4 address, as 28.5.2 and 29.8.1 list them
+		}
 		if !ep.Default {
 			mode = etcfiles.Internal
 		}

@@ -11,6 +11,8 @@ type Endpoint struct {
 	Default  bool // the default bridge: no resolver, no names
 	Internal bool // --internal: no way out
 	Addr     netip.Addr
+	// Addr6 is its IPv6 address on a network with IPv6, or zero.
+	Addr6 netip.Addr
 	// Names are the container's DNS names on the network (moby/moby
 	// daemon/container_operations.go buildEndpointDNSNames, v28.5.2).
 	Names []string
@@ -66,6 +68,9 @@ func (v View) Lookup(name, network string) (v4, v6 []netip.Addr, known bool) {
 					} else {
 						v6 = append(v6, p.Addr)
 					}
+					if p.Addr6.IsValid() {
+						v6 = append(v6, p.Addr6)
+					}
 					break
 				}
 			}
@@ -83,7 +88,7 @@ func (v View) Lookup(name, network string) (v4, v6 []netip.Addr, known bool) {
 func (v View) Reverse(a netip.Addr) (string, bool) {
 	for _, own := range v.userNets() {
 		for _, p := range v.Dir.Peers(own.Network) {
-			if p.Addr == a && len(p.Names) > 0 {
+			if (p.Addr == a || p.Addr6 == a) && len(p.Names) > 0 {
 				return p.Names[0] + "." + own.Network, true
 			}
 		}

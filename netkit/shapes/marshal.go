@@ -103,6 +103,6 @@ type NetworkStatusIPAM struct {
 // SubnetStatus is one subnet's use: every allocated address (network,
 // broadcast and gateway included), and how many dynamic ones are left.
 type SubnetStatus struct {
-	IPsInUse            int
-	DynamicIPsAvailable int
+	IPsInUse            uint64
+	DynamicIPsAvailable uint64
 }

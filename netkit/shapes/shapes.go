@@ -12,6 +12,7 @@ package shapes
 import (
 	"bytes"
 	"encoding/json"
+	"time"
 )
 
 // API versions (minor numbers) whose shapes differ.
@@ -136,4 +137,25 @@ func Ordered(keys []string, vals map[string]any) ([]byte, error) {
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
+}
+
+// Time is a time as the engine writes it: RFC 3339 with nanoseconds, in
+// UTC, and Go's zero time for none.
+func Time(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00Z"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// PseudoNetwork is docker network ls's pseudo-network "host" or "none",
+// which exist on every Docker host, with its ID.
+func PseudoNetwork(name, id string) NetworkJSON {
+	driver := name
+	if name == "none" {
+		driver = "null"
+	}
+	return NetworkJSON{Name: name, Id: id, Scope: "local", Driver: driver,
+		IPAM: IPAMJSON{Driver: "default", Config: []IPAMConfig{}}, Containers: map[string]NetworkContainer{},
+		Options: map[string]string{}, Labels: map[string]string{}}
 }

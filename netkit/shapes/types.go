@@ -123,9 +123,10 @@ type EndpointSettings struct {
 	API int `json:"-"` // the engine API version whose shape MarshalJSON writes
 }
 
-// EndpointIPAMConfig holds a requested --ip.
+// EndpointIPAMConfig holds a requested --ip and --ip6.
 type EndpointIPAMConfig struct {
 	IPv4Address string `json:",omitempty"`
+	IPv6Address string `json:",omitempty"`
 }
 
 // NetworkJSON is docker network inspect's object, with the fields of every

@@ -34,13 +34,14 @@ func dockerNetworkLs(d *dockerCtx, args []string) error {
 
 func dockerNetworkCreate(d *dockerCtx, args []string) error {
 	var driver, subnet, gateway, ipRange string
-	var internal, attachable bool
-	var opts, labels []string
+	var internal, attachable, ipv6 bool
+	var opts, labels, subnets, gateways, ranges []string
 	fs := &FlagSet{Interspersed: true}
 	fs.String(&driver, "d", "driver")
-	fs.String(&subnet, "", "subnet")
-	fs.String(&gateway, "", "gateway")
-	fs.String(&ipRange, "", "ip-range")
+	fs.CheckedList(&subnets, "", "subnet", lastIPv4(&subnet)) // and IPv6 ones: see ipam6Flags
+	fs.CheckedList(&gateways, "", "gateway", lastIPv4(&gateway))
+	fs.CheckedList(&ranges, "", "ip-range", lastIPv4(&ipRange))
+	fs.Bool(&ipv6, "", "ipv6")
 	fs.Bool(&internal, "", "internal")
 	fs.Bool(&attachable, "", "attachable")
 	fs.List(&opts, "o", "opt")
@@ -92,6 +93,9 @@ func dockerNetworkCreate(d *dockerCtx, args []string) error {
 		if o.Gateway, err = netip.ParseAddr(gateway); err != nil {
 			return d.fail(1, "Error response from daemon: invalid gateway address %s", gateway)
 		}
+	}
+	if err := ipam6Flags(&o, ipv6, subnets, gateways, ranges); err != nil {
+		return d.fail(1, "%s", err)
 	}
 	if len(opts) > 0 {
 		o.Options = map[string]string{}
@@ -147,26 +151,32 @@ func dockerNetworkRm(d *dockerCtx, args []string) error {
 }
 
 func dockerNetworkConnect(d *dockerCtx, args []string) error {
-	var ip string
+	var ip, ip6 string
 	var aliases []string
 	fs := &FlagSet{Interspersed: true}
 	fs.String(&ip, "", "ip")
+	fs.String(&ip6, "", "ip6")
 	fs.List(&aliases, "", "alias")
 	rest, err := d.parse(fs, args, 2, 2)
 	if err != nil {
 		return err
 	}
-	var addr netip.Addr
+	var addr, addr6 netip.Addr
 	if ip != "" {
 		if addr, err = netip.ParseAddr(ip); err != nil || !addr.Is4() {
 			return d.fail(1, "invalid IPv4 address: %s", ip)
+		}
+	}
+	if ip6 != "" {
+		if addr6, err = netip.ParseAddr(ip6); err != nil || !addr6.Is6() || addr6.Is4In6() {
+			return d.fail(1, "invalid IPv6 address: %s", ip6)
 		}
 	}
 	eng, err := d.engine()
 	if err != nil {
 		return err
 	}
-	if err := eng.Connect(rest[0], rest[1], netkit.ConnectOptions{IP: addr, Aliases: aliases}); err != nil {
+	if err := eng.Connect(rest[0], rest[1], netkit.ConnectOptions{IP: addr, IP6: addr6, Aliases: aliases}); err != nil {
 		return d.daemonErr(err)
 	}
 	return nil

@@ -25,6 +25,7 @@ type runFlags struct {
 	detach, interactive, tty, rm, publishAll     bool
 	name, hostname, domainname, network, ip, mac string
 	detachKeys                                   string
+	ip6                                          string // --ip6
 	publish, expose, env                         []string
 	// The name options, as the CLI's validators left them (opts.go).
 	aliases, links, dns, dnsSearch, dnsOptions, extraHosts []string
@@ -53,6 +54,7 @@ func parseRunFlags(args []string) (runFlags, error) {
 	fs.List(&nets, "", "net")
 	fs.List(&nets, "", "network")
 	fs.String(&f.ip, "", "ip")
+	fs.String(&f.ip6, "", "ip6")
 	fs.String(&f.mac, "", "mac-address")
 	fs.List(&f.env, "e", "env")
 	fs.String(&f.domainname, "", "domainname")
@@ -176,6 +178,13 @@ func runOptions(f runFlags) (netkit.RunOptions, error) {
 			return o, &runError{msg: "invalid IPv4 address: " + f.ip}
 		}
 		o.IP = a
+	}
+	if f.ip6 != "" {
+		a, err := netip.ParseAddr(f.ip6)
+		if err != nil || !a.Is6() || a.Is4In6() {
+			return o, &runError{msg: "invalid IPv6 address: " + f.ip6}
+		}
+		o.IP6 = a
 	}
 	return o, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,8 +32,8 @@ func parseDockerd(args []string) (netkit.DaemonOptions, error) {
 
 func parseDockerdFlags(args []string) (netkit.DaemonOptions, error) {
 	var o netkit.DaemonOptions
-	var bip, fixed, gw, ip, compat, mtu string
-	icc, iptables, fwd, masq, proxy := true, true, true, true, true
+	var bip, fixed, fixed6, gw, ip, compat, mtu string
+	icc, iptables, fwd, masq, proxy, ip6tables := true, true, true, true, true, true
 	fs := &FlagSet{Interspersed: true}
 	fs.String(&compat, "", "compat")
 	fs.String(&o.FirewallBackend, "", "firewall-backend")
@@ -47,6 +48,9 @@ func parseDockerdFlags(args []string) (netkit.DaemonOptions, error) {
 	fs.Bool(&masq, "", "ip-masq")
 	fs.String(&ip, "", "ip")
 	fs.Bool(&proxy, "", "userland-proxy")
+	fs.Bool(&o.IPv6, "", "ipv6")
+	fs.String(&fixed6, "", "fixed-cidr-v6")
+	fs.Bool(&ip6tables, "", "ip6tables")
 	rest, err := fs.Parse(args)
 	if err != nil {
 		return o, err
@@ -85,6 +89,10 @@ func parseDockerdFlags(args []string) (netkit.DaemonOptions, error) {
 	if err := cidrFlag(&o.FixedCIDR, "fixed-cidr", fixed); err != nil {
 		return o, err
 	}
+	if err := cidr6Flag(&o.FixedCIDRv6, "fixed-cidr-v6", fixed6); err != nil {
+		return o, err
+	}
+	o.IP6Tables = ip6Switch(args, ip6tables)
 	if err := addrFlag(&o.DefaultGateway, "default-gateway", gw, true); err != nil {
 		return o, err
 	}
@@ -92,6 +100,32 @@ func parseDockerdFlags(args []string) (netkit.DaemonOptions, error) {
 		return o, err
 	}
 	return o, nil
+}
+
+// ip6Switch is --ip6tables as given in args, whose value is v: its
+// default is the release's (release.Switch).
+func ip6Switch(args []string, v bool) release.Switch {
+	if !slices.ContainsFunc(args, func(a string) bool { return a == "--ip6tables" || strings.HasPrefix(a, "--ip6tables=") }) {
+		return release.SwitchDefault
+	}
+	if v {
+		return release.SwitchOn
+	}
+	return release.SwitchOff
+}
+
+// cidr6Flag parses the IPv6 CIDR value of dockerd's flag --name
+// (--fixed-cidr-v6) into *p, unless value is "". Its error is the one
+// dockerd prints.
+func cidr6Flag(p *netip.Prefix, name, value string) error {
+	if value == "" {
+		return nil
+	}
+	var err error
+	if *p, err = netip.ParsePrefix(value); err != nil || !p.Addr().Is6() || p.Addr().Is4In6() {
+		return &flagError{fmt.Sprintf("invalid argument %q for \"--%s\" flag: invalid CIDR address: %s", value, name, value)}
+	}
+	return nil
 }
 
 // cidrFlag parses the IPv4 CIDR value of dockerd's flag --name (--bip,

@@ -66,7 +66,7 @@ var randomOrder = map[string]string{"20": "Docker before 27 orders these two por
 // others. usernet_noicc and usernet_nomasq compare the network options
 // that set --icc=false and --ip-masq=false on one network, which the
 // machine's engine can take.
-var Cases = append(append(append(append(append(baseCases, moreCases...), nftCases...), nameCases...), dnsCases...), driverCases...)
+var Cases = append(append(append(append(append(append(baseCases, moreCases...), nftCases...), nameCases...), dnsCases...), driverCases...), ipv6Cases...)
 
 // baseCases are the first cases: -p forms, network modes, user-defined
 // networks, conflicts and bad specs.

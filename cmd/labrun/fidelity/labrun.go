@@ -93,6 +93,7 @@ func (l *Labrun) serverAPI() string {
 }
 
 func (l *Labrun) rules(c scope) string {
+	l.settle()
 	if l.shared {
 		out, err := l.lab.Host().Output("iptables-save")
 		if err != nil {
@@ -108,4 +109,15 @@ func (l *Labrun) portRange() (int, int) {
 	return readRange(out, err)
 }
 
-func (l *Labrun) host(line string) string { return hostOutput(l.lab.Host().Output("sh", "-c", line)) }
+func (l *Labrun) host(line string) string {
+	l.settle()
+	return hostOutput(l.lab.Host().Output("sh", "-c", line))
+}
+
+// settle waits for the engine's background work, as the runner's `on`
+// does, so that the host shows all of its rules.
+func (l *Labrun) settle() {
+	if eng := l.lab.Engine(); eng != nil {
+		eng.Settle()
+	}
+}

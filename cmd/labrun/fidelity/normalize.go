@@ -57,6 +57,9 @@ var (
 	macRE     = regexp.MustCompile(`\b[0-9a-f]{2}(:[0-9a-f]{2}){5}\b`)
 	portRE    = regexp.MustCompile(`\b\d{4,5}\b`)
 	createdRE = regexp.MustCompile(`"Created": "[^"]*"`)
+	// ulaRE is the global ID of an engine's ULA pool (fd and 40 bits of
+	// a hash of its host ID), which differs between the engines.
+	ulaRE = regexp.MustCompile(`\bfd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}:`)
 )
 
 // normalize rewrites one output of the side: the case prefix, IDs (known
@@ -104,6 +107,12 @@ func (m *mapping) normalize(text string) string {
 			m.eph[p] = l
 		}
 		return l
+	})
+	text = ulaRE.ReplaceAllStringFunc(text, func(p string) string {
+		if strings.HasPrefix(p, "fd00:db8:") {
+			return p // the cases' own prefixes
+		}
+		return "<ula>:"
 	})
 	return createdRE.ReplaceAllString(text, `"Created": "<time>"`)
 }

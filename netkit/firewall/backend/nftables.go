@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/labrun/labrun/netkit/batch"
@@ -44,8 +45,8 @@ func (f *NFTables) update(what string, change func(s *nft.State)) error {
 	next.Endpoints = slices.Clone(f.state.Endpoints)
 	next.Ports = slices.Clone(f.state.Ports)
 	change(&next)
-	if !f.noIPv4 {
-		if err := f.prog.Apply(nft.Build(next), nft.Build6(next)); err != nil {
+	if tables := f.tables(next); len(tables) > 0 {
+		if err := f.prog.Apply(tables...); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
@@ -53,26 +54,36 @@ func (f *NFTables) update(what string, change func(s *nft.State)) error {
 	return nil
 }
 
+// tables are the tables of state s: ip then ip6, as Docker's NewNftabler
+// makes them, the ip one left out with --iptables=false and the ip6 one
+// with --ip6tables=false (its config's NoIP6Tables).
+func (f *NFTables) tables(s nft.State) []nft.Ruleset {
+	var out []nft.Ruleset
+	if !f.noIPv4 {
+		out = append(out, nft.Build(s))
+	}
+	if !s.Config.NoIP6Tables {
+		out = append(out, nft.Build6(s))
+	}
+	return out
+}
+
 // Ruleset returns the tables as they are programmed, in nft list
 // ruleset's form.
 func (f *NFTables) Ruleset() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.noIPv4 {
-		return nft.Build6(f.state).String()
+	var b strings.Builder
+	for _, t := range f.tables(f.state) {
+		b.WriteString(t.String())
 	}
-	return nft.Build(f.state).String() + nft.Build6(f.state).String()
+	return b.String()
 }
 
-// Start makes both tables, ip then ip6, as Docker's NewNftabler does (the
-// ip6 one alone with --iptables=false), then the first network's rules.
+// Start makes the tables (see tables), then the first network's rules.
 func (f *NFTables) Start(_ bool, first *firewall.Network) error {
 	f.mu.Lock()
-	tables := []nft.Ruleset{nft.Build(f.state), nft.Build6(f.state)}
-	if f.noIPv4 {
-		tables = tables[1:]
-	}
-	err := f.prog.Apply(tables...)
+	err := f.prog.Apply(f.tables(f.state)...)
 	f.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("creating the tables docker-bridges: %w", err)
@@ -86,6 +97,10 @@ func (f *NFTables) Start(_ bool, first *firewall.Network) error {
 // ForwardDrop does nothing: the nftables back end never turns forwarding
 // on (docs/docker.md §1.4), so the engine never defers it.
 func (f *NFTables) ForwardDrop() error { return nil }
+
+// ForwardDrop6 does nothing, as ForwardDrop: the nftables back end never
+// turns IPv6 forwarding on either (docs/docker.md §1.5 (e)).
+func (f *NFTables) ForwardDrop6() error { return nil }
 
 func (f *NFTables) AddNetwork(n firewall.Network) error {
 	return f.update("adding network "+n.Name, func(s *nft.State) {
@@ -104,21 +119,20 @@ func (f *NFTables) DelNetwork(n firewall.Network) error {
 // Expect announces nothing: the netlink back end does not batch.
 func (f *NFTables) Expect(int) *batch.Ticket { return nil }
 
-// AddPorts takes every binding, on an IPv6 host address too: Docker's
-// nftabler accepts forwarded traffic to the container's port for each, and
-// leaves those out of NAT (docker-proxy serves them).
-func (f *NFTables) AddPorts(n firewall.Network, ctr netip.Addr, bs []ports.Binding, _ *batch.Ticket) error {
+// AddPorts takes every binding, on an IPv6 host address too: with the
+// container's IPv6 address ctr6 when it has one (see Split), else with its
+// IPv4 one, for which Docker's nftabler accepts forwarded traffic to the
+// container's port and leaves the binding out of NAT (docker-proxy serves
+// it).
+func (f *NFTables) AddPorts(n firewall.Network, ctr, ctr6 netip.Addr, bs []ports.Binding, _ *batch.Ticket) error {
 	return f.update("publishing ports", func(s *nft.State) {
-		for _, b := range bs {
-			s.Ports = append(s.Ports, publication(n, ctr, b))
-		}
+		s.Ports = append(s.Ports, publications(n, ctr, ctr6, bs)...)
 	})
 }
 
-func (f *NFTables) DelPorts(n firewall.Network, ctr netip.Addr, bs []ports.Binding, _ *batch.Ticket) error {
+func (f *NFTables) DelPorts(n firewall.Network, ctr, ctr6 netip.Addr, bs []ports.Binding, _ *batch.Ticket) error {
 	return f.update("unpublishing ports", func(s *nft.State) {
-		for _, b := range bs {
-			p := publication(n, ctr, b)
+		for _, p := range publications(n, ctr, ctr6, bs) {
 			if i := slices.Index(s.Ports, p); i >= 0 {
 				s.Ports = slices.Delete(s.Ports, i, i+1)
 			}
@@ -126,9 +140,18 @@ func (f *NFTables) DelPorts(n firewall.Network, ctr netip.Addr, bs []ports.Bindi
 	})
 }
 
-// publication is binding b of the container with address ctr on n.
-func publication(n firewall.Network, ctr netip.Addr, b ports.Binding) nft.Publication {
-	return nft.Publication{Endpoint: nft.Endpoint{Bridge: n.Bridge, Addr: ctr}, Binding: b}
+// publications are bindings bs of the container with addresses ctr and
+// ctr6 on n, in order.
+func publications(n firewall.Network, ctr, ctr6 netip.Addr, bs []ports.Binding) []nft.Publication {
+	var out []nft.Publication
+	for _, b := range bs {
+		a := ctr
+		if _, bs6 := Split(ctr6, []ports.Binding{b}); len(bs6) > 0 {
+			a = ctr6
+		}
+		out = append(out, nft.Publication{Endpoint: nft.Endpoint{Bridge: n.Bridge, Addr: a}, Binding: b})
+	}
+	return out
 }
 
 func (f *NFTables) AddEndpoint(n firewall.Network, ctr netip.Addr) error {
