@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/labrun/labrun/netkit/ipam"
 	"github.com/labrun/labrun/netkit/names"
 	"github.com/labrun/labrun/netkit/ports"
 )
@@ -265,19 +264,13 @@ func (e *Engine) Create(o RunOptions) (*Container, error) {
 // validateNetworkingConfig, and libnetwork/endpoint.go
 // assignAddressVersion).
 func (e *Engine) checkIP(n *Network, ip netip.Addr) error {
-	subnet, static := n.subnetOf(ip) // --ip or --ip6
-	if e.opts.EndpointIPTexts29() {
-		if err := ipam.EndpointIPError29(n.Default, subnet, ip, ""); err != nil {
-			return derr(ErrInvalid, "invalid config for network %s: %s", n.Name, err)
-		}
-		return nil
-	}
 	if e.opts.EndpointSettingsErrors() {
-		if err := ipam.EndpointIPError(n.Default, static, subnet, ip, ""); err != nil {
+		if err := e.endpointError(n, ip, false); err != nil {
 			return derr(ErrInvalid, "invalid config for network %s: %s", n.Name, err)
 		}
 		return nil
 	}
+	subnet, static := n.subnetOf(ip) // --ip or --ip6
 	if n.Default {
 		return derr(ErrInvalid, "user specified IP address is supported on user defined networks only")
 	}

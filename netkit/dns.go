@@ -1,6 +1,7 @@
 package netkit
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -83,7 +84,7 @@ func (c *Container) files(joining bool) (sandbox.Files, error) {
 	}
 	return sandbox.Build(sandbox.FilesOptions{Release: e.opts.Release, HostResolv: host, HostHosts: hosts,
 		HostNetwork: o.Network.Kind == ModeHost, Joining: joining, Own: directory{c}.Own(), DNS: o.DNS, DNSSearch: o.DNSSearch,
-		DNSOptions: o.DNSOptions, Extra: append(extra, c.linkRecords()...), Hostname: c.Hostname(),
+		DNSOptions: o.DNSOptions, Extra: append(extra, sandbox.LinkRecords(c.linked())...), Hostname: c.Hostname(),
 		Domainname: o.Domainname}), nil
 }
 
@@ -97,43 +98,22 @@ func (e *Engine) hostGateways() []netip.Addr {
 	return nil
 }
 
-// eachLink calls fn with each legacy link's running child on the default
-// bridge, its alias and its address there.
-func (c *Container) eachLink(fn func(child *Container, alias string, addr netip.Addr)) {
+// linked are the running children of the container's legacy links, on
+// the default bridge.
+func (c *Container) linked() []sandbox.Linked {
+	var out []sandbox.Linked
 	for _, l := range c.opts.Links {
-		child, err := c.e.Container(l.Name)
-		if err != nil {
-			continue
-		}
-		alias := l.Alias
-		if alias == "" {
-			alias = child.Name
-		}
-		if a := child.IP("bridge"); a.IsValid() {
-			fn(child, alias, a)
+		if child, err := c.e.Container(l.Name); err == nil && child.IP("bridge").IsValid() {
+			out = append(out, sandbox.Linked{Alias: cmp.Or(l.Alias, child.Name), Name: child.Name, Hostname: child.Hostname(),
+				Addr: child.IP("bridge"), Exposed: exposedPorts(child.opts), Env: child.opts.Env})
 		}
 	}
-}
-
-// linkRecords are the /etc/hosts lines of the container's legacy links.
-func (c *Container) linkRecords() []etcfiles.Record {
-	var out []etcfiles.Record
-	c.eachLink(func(child *Container, alias string, a netip.Addr) {
-		out = append(out, etcfiles.LinkRecord(a, alias, child.Hostname(), child.Name))
-	})
 	return out
 }
 
 // LinkEnv returns the variables the container's legacy links set in its
-// processes, the main one and docker exec's (moby/moby daemon/links
-// links.go ToEnv and daemon/exec.go, v28.5.2); none from Docker 29.
-func (c *Container) LinkEnv() []string {
-	var out []string
-	c.eachLink(func(child *Container, alias string, a netip.Addr) {
-		out = append(out, etcfiles.LinkEnv(c.e.opts.Release, alias, c.Name, a, exposedPorts(child.opts), child.opts.Env)...)
-	})
-	return out
-}
+// processes (sandbox.LinkEnv).
+func (c *Container) LinkEnv() []string { return sandbox.LinkEnv(c.e.opts.Release, c.Name, c.linked()) }
 
 // writeNames writes the container's /etc files and binds them in its
 // commands; on a user-defined network it also starts its resolver, once

@@ -3,7 +3,6 @@ package netkit
 import (
 	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/labrun/labrun/netkit/shapes"
 )
@@ -46,16 +45,6 @@ func (e *Engine) CheckAPIVersion(v string) error {
 		return derr(ErrInvalid, "%s", err)
 	}
 	return nil
-}
-
-// clientAPI is the minor number of the API version a client asked for
-// (50 for "1.50"), the engine's own when v is "" or no 1.x version.
-func (e *Engine) clientAPI(v string) int {
-	major, minor, ok := strings.Cut(v, ".")
-	if n, err := strconv.Atoi(minor); ok && major == "1" && err == nil && n >= 0 {
-		return min(n, e.opts.API())
-	}
-	return e.opts.API()
 }
 
 // setupError wraps an error of setting up a container's networking at

@@ -40,7 +40,7 @@ func (c *Container) Inspect() ContainerJSON { return c.InspectAPI("") }
 // InspectAPI returns the container as the engine answers a client of API
 // version version ("1.50"; "" the engine's own; see inspect_shapes.go).
 func (c *Container) InspectAPI(version string) ContainerJSON {
-	client := c.e.clientAPI(version)
+	client := c.e.opts.ClientAPI(version)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	o := c.opts
@@ -248,7 +248,7 @@ func (n *Network) Inspect(e *Engine) NetworkJSON { return n.InspectAPI(e, "") }
 
 // InspectAPI is Inspect for a client of API version version.
 func (n *Network) InspectAPI(e *Engine, version string) NetworkJSON {
-	client := e.clientAPI(version)
+	client := e.opts.ClientAPI(version)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	r := e.opts.Release

@@ -25,7 +25,6 @@ func TestContainerTransitions(t *testing.T) {
 	for _, from := range all {
 		for _, to := range all {
 			want := legal[[2]ctrState{from, to}]
-			assert.Equal(t, want, canMove(from, to), "canMove(%s, %s)", from, to)
 			c := &Container{Name: "ctr-c", state: from}
 			err := c.moveLocked(to)
 			if want {
@@ -39,7 +38,6 @@ func TestContainerTransitions(t *testing.T) {
 			}
 		}
 	}
-	assert.False(t, canMove(ctrState(len(transitions)), stateCreated), "a state outside the set may move")
 }
 
 // TestContainerStatus: Docker's names for the states, a removed container

@@ -397,3 +397,14 @@ func (r Release) CheckClientAPI(v string) (notFound bool, err error) {
 	}
 	return false, nil
 }
+
+// ClientAPI is the minor number of the API version a client asked for (50
+// for "1.50"), at most the release's own, which is also the answer for ""
+// or a version that is not 1.x.
+func (r Release) ClientAPI(v string) int {
+	major, minor, ok := strings.Cut(v, ".")
+	if n, err := strconv.Atoi(minor); ok && major == "1" && err == nil && n >= 0 {
+		return min(n, r.API())
+	}
+	return r.API()
+}
