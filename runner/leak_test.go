@@ -31,7 +31,10 @@ import (
 // scenarios give --bip, --subnet and -b bridges.
 var labPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("192.168.0.0/16"),
-	netip.MustParsePrefix("203.0.113.0/24"),
+	// The world's internet side is two addresses of 203.0.113.0/24 (the
+	// gateway's and the internet server's): the rest of that range may be
+	// the machine's own peers.
+	netip.MustParsePrefix("203.0.113.0/28"),
 	netip.MustParsePrefix("172.16.0.0/12"),
 	netip.MustParsePrefix("10.0.0.0/8"),
 }
