@@ -92,6 +92,12 @@ func validateRange(subnet, r netip.Prefix) error {
 	if !r.Addr().Is4() {
 		return fmt.Errorf("invalid ip-range %s: parent subnet is an IPv4 block", r)
 	}
+	return rangeErrors(subnet, r)
+}
+
+// rangeErrors are Docker's checks of an ip-range against its subnet, of
+// either family.
+func rangeErrors(subnet, r netip.Prefix) error {
 	var errs []error
 	if r.Bits() < subnet.Bits() {
 		errs = append(errs, fmt.Errorf("invalid ip-range %s: CIDR block is bigger than its parent subnet %s", r, subnet))

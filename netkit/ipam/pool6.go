@@ -48,17 +48,7 @@ func NewPool6(subnet, ipRange netip.Prefix) (*Pool6, error) {
 		return nil, fmt.Errorf("invalid subnet %s: it should be %s", subnet, subnet.Masked())
 	}
 	if ipRange.IsValid() {
-		var errs []error
-		if ipRange.Bits() < subnet.Bits() {
-			errs = append(errs, fmt.Errorf("invalid ip-range %s: CIDR block is bigger than its parent subnet %s", ipRange, subnet))
-		}
-		if ipRange != ipRange.Masked() {
-			errs = append(errs, fmt.Errorf("invalid ip-range %s: it should be %s", ipRange, ipRange.Masked()))
-		}
-		if !subnet.Overlaps(ipRange) {
-			errs = append(errs, fmt.Errorf("invalid ip-range %s: parent subnet %s doesn't contain ip-range", ipRange, subnet))
-		}
-		if err := errors.Join(errs...); err != nil {
+		if err := rangeErrors(subnet, ipRange); err != nil {
 			return nil, err
 		}
 	}
