@@ -237,13 +237,7 @@ func dockerAttach(d *dockerCtx, args []string) error {
 	}
 	t := targetOf(c, b)
 	code, end := d.attachTo(t, t.out.attach(d.outputOf(b.tty)), !noStdin && b.stdin, detachKeys(keys), false)
-	switch {
-	case end == escaped:
-		return d.fail(1, "%s", term.EscapeError{})
-	case end == ended && code != 0:
-		return &ExitError{Cmd: d.path, Code: code}
-	}
-	return nil
+	return d.consoleEnd(code, end)
 }
 
 // execConsole is docker exec -i or -t without -d: cmd's console, with the
@@ -260,13 +254,7 @@ func (d *dockerCtx) execConsole(c *netkit.Container, argv, env []string, tty, st
 		return err
 	}
 	code, end := d.attachTo(consoleTarget(con), a, stdin, detachKeys(keys), true)
-	switch {
-	case end == escaped:
-		return d.fail(1, "%s", term.EscapeError{})
-	case end == ended && code != 0:
-		return &ExitError{Cmd: d.path, Code: code}
-	}
-	return nil
+	return d.consoleEnd(code, end)
 }
 
 // startAttached is docker start -a (and -i): one container started with
@@ -294,6 +282,19 @@ func (d *dockerCtx) startAttach(eng *netkit.Engine, refs []string, stdin bool) e
 	}
 	code, end := d.attachTo(targetOf(c, b), a, stdin && b.stdin, detachKeys(""), false)
 	if end == ended && code != 0 {
+		return &ExitError{Cmd: d.path, Code: code}
+	}
+	return nil
+}
+
+// consoleEnd is how docker attach and exec end: "read escape sequence"
+// (status 1) when the caller detached, the process's status when it ended
+// with one.
+func (d *dockerCtx) consoleEnd(code int, end attachEnd) error {
+	switch {
+	case end == escaped:
+		return d.fail(1, "%s", term.EscapeError{})
+	case end == ended && code != 0:
 		return &ExitError{Cmd: d.path, Code: code}
 	}
 	return nil
