@@ -137,7 +137,10 @@ func (c *Container) writeNames(started func() error) error {
 	if err != nil {
 		return err
 	}
-	binds, sum, err := sandbox.Write(e.lab.etc, c.ID, f.Text)
+	c.mu.Lock()
+	last := c.names.sum
+	c.mu.Unlock()
+	binds, sum, err := sandbox.Write(e.lab.etc, c.ID, f.Text, last)
 	if err != nil {
 		return err
 	}

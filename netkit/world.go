@@ -15,7 +15,7 @@ import (
 func (l *Lab) worldFiles() error {
 	for name, n := range l.nodes {
 		binds, _, err := sandbox.Write(l.etc, "node-"+name, map[string][]byte{sandbox.ResolvConf: []byte(world.ResolvConf()),
-			sandbox.Hosts: []byte(world.Hosts(name)), sandbox.Hostname: []byte(name + "\n")})
+			sandbox.Hosts: []byte(world.Hosts(name)), sandbox.Hostname: []byte(name + "\n")}, sandbox.Sum{})
 		if err != nil {
 			return err
 		}

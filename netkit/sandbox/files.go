@@ -99,12 +99,24 @@ func (f Files) Upstreams() []resolver.Upstream {
 type Sum [32]byte
 
 // Write writes owner's files (by target) in d and returns their binds, in
-// a fixed order, and the resolv.conf's sum.
-func Write(d *etcdir.Dir, owner string, text map[string][]byte) ([]initproc.Bind, Sum, error) {
+// a fixed order, and the resolv.conf's sum. A resolv.conf the user changed
+// since labrun wrote it (last, zero for none yet) is kept, as Docker keeps
+// it across restarts.
+func Write(d *etcdir.Dir, owner string, text map[string][]byte, last Sum) ([]initproc.Bind, Sum, error) {
 	var binds []initproc.Bind
+	sum := sha256.Sum256(text[ResolvConf])
+	cur, err := d.Read(owner, "resolv.conf")
+	keep := err == nil && last != (Sum{}) && sha256.Sum256(cur) != last
+	if keep {
+		sum = last
+	}
 	for _, target := range targets {
 		b, ok := text[target]
 		if !ok {
+			continue
+		}
+		if target == ResolvConf && keep {
+			binds = append(binds, initproc.Bind{Source: d.File(owner, "resolv.conf"), Target: target})
 			continue
 		}
 		p, err := d.Write(owner, target[len("/etc/"):], b)
@@ -113,7 +125,7 @@ func Write(d *etcdir.Dir, owner string, text map[string][]byte) ([]initproc.Bind
 		}
 		binds = append(binds, initproc.Bind{Source: p, Target: target})
 	}
-	return binds, sha256.Sum256(text[ResolvConf]), nil
+	return binds, sum, nil
 }
 
 // Refresh rewrites owner's hosts and, unless the user changed it since

@@ -86,7 +86,7 @@ func TestRefresh(t *testing.T) {
 	d, err := etcdir.New()
 	require.NoError(t, err)
 	defer d.Close()
-	binds, sum, err := Write(d, "c", map[string][]byte{ResolvConf: []byte("one\n"), Hosts: []byte("h1\n"), Hostname: []byte("c\n")})
+	binds, sum, err := Write(d, "c", map[string][]byte{ResolvConf: []byte("one\n"), Hosts: []byte("h1\n"), Hostname: []byte("c\n")}, Sum{})
 	require.NoError(t, err)
 	require.Len(t, binds, 3)
 	assert.Equal(t, ResolvConf, binds[0].Target)
@@ -101,4 +101,18 @@ func TestRefresh(t *testing.T) {
 	assert.Equal(t, "mine\n", string(got), "an edited file is left alone")
 	got, _ = d.Read("c", "hosts")
 	assert.Equal(t, "h3\n", string(got))
+
+	// A restart keeps the edit too (Write with the last sum); a file
+	// nobody edited is written anew.
+	_, kept, err := Write(d, "c", map[string][]byte{ResolvConf: []byte("four\n"), Hosts: []byte("h4\n")}, sum)
+	require.NoError(t, err)
+	assert.Equal(t, sum, kept)
+	got, _ = d.Read("c", "resolv.conf")
+	assert.Equal(t, "mine\n", string(got), "an edited file is kept at a restart")
+	_, sum2, err := Write(d, "d", map[string][]byte{ResolvConf: []byte("one\n")}, Sum{})
+	require.NoError(t, err)
+	_, _, err = Write(d, "d", map[string][]byte{ResolvConf: []byte("two\n")}, sum2)
+	require.NoError(t, err)
+	got, _ = d.Read("d", "resolv.conf")
+	assert.Equal(t, "two\n", string(got))
 }
