@@ -52,27 +52,8 @@ func (f *fakeTerm) SetRaw() func() {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that a container's output and the test
-// share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor polls s until re matches, for up to 10s.
-func waitFor(t *testing.T, s *syncBuffer, re string) string {
+func waitFor(t *testing.T, s *testkit.Buffer, re string) string {
 	t.Helper()
 	rx := regexp.MustCompile(re)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
@@ -102,8 +83,8 @@ func TestExecTerminal(t *testing.T) {
 		return out.String(), errb.String(), err
 	}
 	// attached runs a command line on term in the background.
-	attached := func(term *fakeTerm, args ...string) (*syncBuffer, *syncBuffer, <-chan error) {
-		out, errb := &syncBuffer{}, &syncBuffer{}
+	attached := func(term *fakeTerm, args ...string) (*testkit.Buffer, *testkit.Buffer, <-chan error) {
+		out, errb := &testkit.Buffer{}, &testkit.Buffer{}
 		done := make(chan error, 1)
 		go func() {
 			done <- Exec(context.Background(), lab, ExecOptions{Dir: dir, Env: env, Stdout: out, Stderr: errb, Stdin: term}, args)
@@ -209,7 +190,7 @@ func TestExecLogs(t *testing.T) {
 	}
 	_, _, err = run("docker", "run", "-d", "--name", "web", "-p", "801:80", "httpd")
 	require.NoError(t, err)
-	follow := &syncBuffer{}
+	follow := &testkit.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- Exec(context.Background(), lab, ExecOptions{Stdout: follow, Stderr: io.Discard}, []string{"docker", "logs", "-f", "web"})

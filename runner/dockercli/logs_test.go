@@ -3,8 +3,8 @@ package dockercli
 import (
 	"bytes"
 	"context"
+	"github.com/labrun/labrun/netkit/testkit"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -79,7 +79,7 @@ func TestLogFollow(t *testing.T) {
 	l := testLog()
 	l.write(false, []byte("older\nold\n"))
 	stopped := make(chan struct{})
-	var out syncWriter
+	var out testkit.Buffer
 	done := make(chan struct{})
 	go func() {
 		printLogs(context.Background(), l, logsOptions{follow: true, tail: 1}, &out, &out, stopped)
@@ -98,23 +98,6 @@ func TestLogFollow(t *testing.T) {
 	close(stopped)
 	<-done
 	assert.Equal(t, "old\nnew\nlast\n", out.String(), "what came before the stop")
-}
-
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
 }
 
 func TestDetachKeys(t *testing.T) {

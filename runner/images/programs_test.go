@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -42,7 +41,7 @@ const (
 type container struct {
 	ns     *netns.NS
 	cmd    *exec.Cmd
-	output *syncBuffer
+	output *testkit.Buffer
 }
 
 // startProgram starts program as the main process of a new network, UTS
@@ -63,7 +62,7 @@ func startProgram(t *testing.T, program, comm, hostname string, args ...string) 
 	r, w, err := os.Pipe()
 	require.NoError(t, err)
 	defer r.Close()
-	out := &syncBuffer{}
+	out := &testkit.Buffer{}
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 5 * time.Second
@@ -313,7 +312,7 @@ func TestSSHD(t *testing.T) {
 		requestPty(t, s)
 		stdin, err := s.StdinPipe()
 		require.NoError(t, err)
-		var out syncBuffer
+		var out testkit.Buffer
 		s.Stdout = &out
 		require.NoError(t, s.Shell(), "shell")
 		// The loop ends once the window-change below has reached the
@@ -478,24 +477,6 @@ func TestProgramArgs(t *testing.T) {
 	} {
 		assert.Error(t, tc.run(tc.args, noReady), "args %q accepted", tc.args)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // TestShellEOF: busybox's sh with its input closed reports readiness and

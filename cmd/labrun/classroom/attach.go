@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -123,16 +121,7 @@ func dockerClient(name string, args []string, stdout, stderr io.Writer) int {
 	if req.TTY {
 		if ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); err == nil {
 			req.Rows, req.Cols = ws.Row, ws.Col
-			winch := make(chan os.Signal, 1)
-			signal.Notify(winch, syscall.SIGWINCH)
-			defer signal.Stop(winch)
-			go func() {
-				for range winch {
-					if ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); err == nil {
-						c.send(inputMsg{Rows: ws.Row, Cols: ws.Col})
-					}
-				}
-			}()
+			defer onResize(func(ws *unix.Winsize) { c.send(inputMsg{Rows: ws.Row, Cols: ws.Col}) })()
 		}
 	}
 	if err := c.send(req); err != nil {

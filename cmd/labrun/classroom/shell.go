@@ -90,16 +90,7 @@ func shellSession(name, node string, argv, env []string, stderr io.Writer) int {
 		if err == nil {
 			defer unix.IoctlSetTermios(0, unix.TCSETS, old)
 		}
-		winch := make(chan os.Signal, 1)
-		signal.Notify(winch, syscall.SIGWINCH)
-		defer signal.Stop(winch)
-		go func() {
-			for range winch {
-				if ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); err == nil {
-					unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
-				}
-			}
-		}()
+		defer onResize(func(ws *unix.Winsize) { unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws) })()
 	}
 	go func() {
 		io.Copy(master, os.Stdin)
@@ -177,4 +168,21 @@ func makeRaw(fd int) (*unix.Termios, error) {
 		return nil, err
 	}
 	return old, nil
+}
+
+// onResize calls apply with the terminal's new size (on descriptor 0) each
+// time it changes, until the returned stop is called.
+//
+// Equivalent to: trap 'stty size' WINCH
+func onResize(apply func(*unix.Winsize)) (stop func()) {
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	go func() {
+		for range winch {
+			if ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); err == nil {
+				apply(ws)
+			}
+		}
+	}()
+	return func() { signal.Stop(winch); close(winch) }
 }
