@@ -48,7 +48,13 @@
 //     matches on docker-* sets, the raw-table DROP guarding a port published
 //     on 127.0.0.1, and the mangle CHECKSUM fill for SCTP ports.
 //
-// Sysctls and named namespaces are never ignored: the engine sets
+// With -ignore-netns GLOB, compare leaves out the named namespaces whose names
+// match GLOB (path.Match), on both sides: a test that checks one run while
+// other packages' tests run beside it (go test runs packages in parallel) uses
+// it for the namespaces those tests name and remove themselves, which `make
+// test`'s own compare after the whole suite still sees if they are left.
+//
+// Sysctls and named namespaces are never ignored by -ignore-docker: the engine sets
 // ip_forward once at start and keeps its namespaces under /run/docker/netns.
 // The price of -ignore-docker is that a leak named like the engine's things
 // (a veth0a1b, a DOCKER-LAB chain) goes unseen; labrun names nothing so.
@@ -63,6 +69,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"time"
 )
 
@@ -71,7 +78,7 @@ func main() {
 }
 
 const usage = `usage: rootguard snapshot FILE
-       rootguard compare [-ignore-docker[=false]] FILE`
+       rootguard compare [-ignore-docker[=false]] [-ignore-netns GLOB] FILE`
 
 // run is main without the exit: 0 unchanged (or snapshot written), 1 changed,
 // 2 usage or I/O error.
@@ -84,8 +91,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, usage); fs.PrintDefaults() }
 	var ignoreDocker *bool
+	var ignoreNetns *string
 	if args[0] == "compare" {
 		ignoreDocker = fs.Bool("ignore-docker", false, "leave out what a real Docker Engine owns (default: on when `docker info` answers)")
+		ignoreNetns = fs.String("ignore-netns", "", "leave out the named namespaces whose names match this `glob`")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -93,6 +102,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return 2
+	}
+	if ignoreNetns != nil {
+		if _, err := path.Match(*ignoreNetns, ""); err != nil {
+			fmt.Fprintf(stderr, "rootguard: -ignore-netns %q: %v\n", *ignoreNetns, err)
+			fs.Usage()
+			return 2
+		}
 	}
 	file := fs.Arg(0)
 	ctx := context.Background()
@@ -139,6 +155,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			after, n2 = withoutDocker(after, subnets)
 			note = fmt.Sprintf(" (-ignore-docker left out %d and %d lines of the Docker Engine)", n1, n2)
 		}
+		if *ignoreNetns != "" {
+			before, after = withoutNetns(before, *ignoreNetns), withoutNetns(after, *ignoreNetns)
+		}
 		report := compare(before, after)
 		if report == "" {
 			fmt.Fprintf(stdout, "rootguard: the root network namespace is unchanged since %s%s\n", file, note)
@@ -159,4 +178,20 @@ func dockerAnswers(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	return exec.CommandContext(ctx, "docker", "info").Run() == nil
+}
+
+// withoutNetns is s without the named namespaces that match glob.
+func withoutNetns(s snapshot, glob string) snapshot {
+	out := make(snapshot, len(s))
+	for k, v := range s {
+		out[k] = v
+	}
+	var kept []string
+	for _, name := range s["netns"] {
+		if ok, _ := path.Match(glob, name); !ok {
+			kept = append(kept, name)
+		}
+	}
+	out["netns"] = kept
+	return out
 }

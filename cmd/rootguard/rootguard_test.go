@@ -247,7 +247,7 @@ func TestWithoutDocker(t *testing.T) {
 }
 
 func TestRunUsage(t *testing.T) {
-	for _, args := range [][]string{nil, {"snapshot"}, {"bogus", "f"}, {"compare", "a", "b"}, {"compare", "-nope", "f"}, {"snapshot", "-ignore-docker", "f"}} {
+	for _, args := range [][]string{nil, {"snapshot"}, {"bogus", "f"}, {"compare", "a", "b"}, {"compare", "-nope", "f"}, {"snapshot", "-ignore-docker", "f"}, {"compare", "-ignore-netns", "[", "f"}} {
 		var out, errOut strings.Builder
 		assert.Equal(t, 2, run(args, &out, &errOut), "run(%q)", args)
 		assert.Contains(t, errOut.String(), "usage: rootguard", "run(%q)", args)

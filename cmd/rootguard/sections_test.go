@@ -29,6 +29,13 @@ func TestNamedNamespacesAndForwarding(t *testing.T) {
 		}
 	}
 
+	// -ignore-netns leaves out the matching names only, on both sides.
+	got := compare(withoutNetns(before, "labrun-*"), withoutNetns(after, "labrun-*"))
+	assert.NotContains(t, got, "labrun-publish-ports-a1b2c3-host", "-ignore-netns labrun-*")
+	assert.Contains(t, got, "+ net.ipv4.ip_forward = 0", "-ignore-netns leaves the other sections")
+	assert.Equal(t, []string{"mine"}, withoutNetns(after, "labrun-*")["netns"])
+	assert.Equal(t, []string{"labrun-publish-ports-a1b2c3-host", "mine"}, after["netns"], "withoutNetns changed its argument")
+
 	// namedNetns lists what `ip netns list` lists: the files in the directory.
 	dir := t.TempDir()
 	for _, n := range []string{"b", "a"} {
