@@ -42,7 +42,8 @@ ORACLE_TAGS := netgo osusergo static_build exclude_graphdriver_btrfs
 # on Debian.
 DEPS := iptables:iptables iptables-restore:iptables iptables-save:iptables \
 	ip:iproute2 brctl:bridge-utils tcpdump:tcpdump ssh:openssh-client \
-	curl:curl pgrep:procps modprobe:kmod ping:iputils-ping tmux:tmux
+	curl:curl pgrep:procps modprobe:kmod ping:iputils-ping tmux:tmux \
+	busybox:busybox-static
 
 # Where `install` puts labrun (PREFIX/bin), its man page (PREFIX/share/man/man1)
 # and its completion scripts; DESTDIR is prepended to every path, for packaging.

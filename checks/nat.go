@@ -45,7 +45,8 @@ func hashBytes(b []byte) uint64 {
 }
 
 // inspect decodes p for MatchNAT; ok is false for packets that are not
-// TCP, UDP or ICMP over IP (ARP, for one, never crosses a router).
+// TCP, UDP or ICMP over IP, and for ICMPv6's link-local messages (ARP and
+// neighbour discovery never cross a router).
 func inspect(fr *frame, p Packet) (pi pinfo, ok bool) {
 	fr.decode(p.Data)
 	src, dst, ok := fr.addrs()
@@ -102,6 +103,12 @@ func inspect(fr *frame, p Packet) (pi pinfo, ok bool) {
 		pi.proto = "icmp6"
 		typ := m.TypeCode.Type()
 		pl := m.Payload
+		if typ >= 130 {
+			// Neighbour discovery, router discovery and multicast
+			// listener messages (RFC 4861, RFC 3810) stay on their
+			// link, as ARP does.
+			return pi, false
+		}
 		if (typ == layers.ICMPv6TypeEchoRequest || typ == layers.ICMPv6TypeEchoReply) && len(pl) >= 4 {
 			id := binary.BigEndian.Uint16(pl[0:2])
 			pi.tuple = Tuple{ap(src, id), ap(dst, 0)}

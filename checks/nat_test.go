@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -232,4 +233,27 @@ func TestMatchNATRetransmission(t *testing.T) {
 	if assert.Len(t, r.Problems, 1, "SYN duplicated in first only") {
 		assert.True(t, strings.HasPrefix(r.Problems[0], "1 packet(s) only in first: IP 192.168.190.1."), "SYN duplicated in first only: %q", r.Problems[0])
 	}
+}
+
+// TestMatchNATIPv6: an IPv6 echo masqueraded by the host matches, and the
+// neighbour discovery on each link (which never crosses a router) is
+// neither lost nor extra.
+func TestMatchNATIPv6(t *testing.T) {
+	ctr, host, srv := netip.MustParseAddr("fd00:db8:1::2"), netip.MustParseAddr("2001:db8:190::128"), netip.MustParseAddr("2001:db8:113::10")
+	pkt := func(src, dst netip.Addr, typ uint8, body []byte) Packet {
+		buf := gopacket.NewSerializeBuffer()
+		ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolICMPv6, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+		icmp := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(typ, 0)}
+		require.NoError(t, icmp.SetNetworkLayerForChecksum(ip))
+		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv6}
+		require.NoError(t, gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, icmp, gopacket.Payload(body)))
+		return Packet{Data: append([]byte(nil), buf.Bytes()...)}
+	}
+	echo := []byte{0x12, 0x34, 0, 1, 'h', 'i'}
+	ns := make([]byte, 20)
+	first := []Packet{pkt(ctr, netip.MustParseAddr("ff02::1:ff00:1"), 135, ns), pkt(ctr, srv, 128, echo), pkt(srv, ctr, 129, echo)}
+	second := []Packet{pkt(srv, netip.MustParseAddr("ff02::1:ff00:1"), 135, ns), pkt(host, srv, 128, echo), pkt(srv, host, 129, echo)}
+	rws := MatchNAT(first, second)
+	require.Len(t, rws, 1, "%v", rws)
+	assert.Equal(t, "SNAT icmp6 fd00:db8:1::2 > 2001:db8:113::10 id 4660 => 2001:db8:190::128 > 2001:db8:113::10 id 4660", rws[0].String())
 }

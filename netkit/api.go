@@ -61,6 +61,10 @@ var (
 	InternetAddr = world.InternetAddr
 )
 
+// WorldVars are the variables naming the classroom's addresses
+// (HOST_IP, HOST_IP6, ...; world.Vars).
+func WorldVars() map[string]string { return world.Vars() }
+
 // DaemonOptions are dockerd's networking flags. The zero value is dockerd
 // with no flags.
 type DaemonOptions struct {

@@ -14,8 +14,10 @@ sections at the end. labrun adds the commands and conditions below to testscript
 (` + "`exec`, `stdout`, `stderr`, `cmp`, `env`, `cd`, `skip`, `!`, `[cond]`" + ` and the rest), and gives
 every scenario a fresh lab: the classroom world of the article, with the Docker host
 ` + "`host`" + ` (192.168.190.128) and ` + "`client`" + ` (192.168.190.1) on one LAN, a ` + "`gateway`" + `
-(192.168.190.2 and 203.0.113.1) and an ` + "`internet`" + ` server (203.0.113.10) behind it. The
-variables HOST_IP, CLIENT_IP, GATEWAY_IP and INTERNET_IP hold those addresses.
+(192.168.190.2 and 203.0.113.1) and an ` + "`internet`" + ` server (203.0.113.10) behind it. Each
+has an IPv6 address too (documentation prefixes): host 2001:db8:190::128, client 2001:db8:190::1,
+gateway 2001:db8:190::2 and 2001:db8:113::1, internet 2001:db8:113::10. The variables HOST_IP,
+CLIENT_IP, GATEWAY_IP and INTERNET_IP hold the IPv4 addresses, HOST_IP6 and the others the IPv6 ones.
 
 Run scenarios with ` + "`labrun FILE|DIR...`" + ` (flags: -v, -run REGEXP, -j N, -keep, -u, -timeout D, -pcap-dir DIR; for CI -junit FILE,
 -json FILE, -shard I/N, see docs/ci.md;

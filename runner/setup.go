@@ -97,7 +97,8 @@ type KeptLab struct {
 // script a fresh lab, closed when the script ends.
 //
 // A script's environment also gets the classroom's addresses: HOST_IP
-// (192.168.190.128), CLIENT_IP, GATEWAY_IP and INTERNET_IP.
+// (192.168.190.128), CLIENT_IP, GATEWAY_IP and INTERNET_IP, and HOST_IP6
+// (2001:db8:190::128) and the others' IPv6 addresses.
 //
 // Commands take p.Deadline, when set, as the deadline for the programs they
 // run.
@@ -173,12 +174,7 @@ func SetupWith(p *testscript.Params, o Options) error {
 		ctx, cancel2 := context.WithCancel(ctx)
 		env.Defer(func() { cancel2(); cancel() })
 
-		for k, v := range map[string]string{
-			"HOST_IP":     netkit.HostAddr.Addr().String(),
-			"CLIENT_IP":   netkit.ClientAddr.Addr().String(),
-			"GATEWAY_IP":  netkit.GatewayLAN.Addr().String(),
-			"INTERNET_IP": netkit.InternetAddr.Addr().String(),
-		} {
+		for k, v := range netkit.WorldVars() {
 			env.Setenv(k, v)
 		}
 		st := &scriptState{lab: lab, ctx: ctx, workdir: env.WorkDir, captures: newCaptureSet(name, env.WorkDir, o.PcapDir)}

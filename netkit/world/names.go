@@ -17,8 +17,20 @@ var Resolver = InternetAddr.Addr()
 // Zone are the names the world's resolver answers; it answers NXDOMAIN
 // for every other name. Nothing is ever asked outside the world.
 var Zone = map[string][]netip.Addr{
-	"example.test":     {InternetAddr.Addr()},
-	"www.example.test": {InternetAddr.Addr()},
+	"example.test":     {InternetAddr.Addr(), InternetAddr6.Addr()},
+	"www.example.test": {InternetAddr.Addr(), InternetAddr6.Addr()},
+}
+
+// Vars are the variables that name the world's addresses in scenarios
+// and lab shells: HOST_IP, CLIENT_IP, GATEWAY_IP and INTERNET_IP, and the
+// same with IP6 for the IPv6 ones.
+func Vars() map[string]string {
+	return map[string]string{
+		"HOST_IP": HostAddr.Addr().String(), "HOST_IP6": HostAddr6.Addr().String(),
+		"CLIENT_IP": ClientAddr.Addr().String(), "CLIENT_IP6": ClientAddr6.Addr().String(),
+		"GATEWAY_IP": GatewayLAN.Addr().String(), "GATEWAY_IP6": GatewayLAN6.Addr().String(),
+		"INTERNET_IP": InternetAddr.Addr().String(), "INTERNET_IP6": InternetAddr6.Addr().String(),
+	}
 }
 
 // ResolvConf is the resolv.conf of every node.

@@ -2,7 +2,9 @@ package world
 
 import (
 	"net"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
@@ -55,4 +57,55 @@ func TestServeResolver(t *testing.T) {
 	require.Len(t, m.Answer, 1)
 	assert.Equal(t, "203.0.113.10", m.Answer[0].(*dns.A).A.String())
 	assert.Equal(t, dns.RcodeNameError, ask("nosuch.example.test.").Rcode)
+}
+
+// TestWireBothFamilies: in a wired world the client reaches the internet
+// server through the gateway over IPv4 and over IPv6 (the documentation
+// prefixes), and the host's IPv6 forwarding is left to its engine.
+func TestWireBothFamilies(t *testing.T) {
+	nodes := map[string]Node{}
+	for _, name := range Nodes {
+		ns := testkit.NewNS(t, testkit.NSOptions{})
+		h := testkit.Handle(t, ns)
+		lo, err := h.LinkByName("lo")
+		require.NoError(t, err)
+		require.NoError(t, h.LinkSetUp(lo))
+		nodes[name] = Node{NS: ns, NL: h}
+	}
+	require.NoError(t, Wire(nodes, Options{}))
+	for _, dst := range []netip.Prefix{InternetAddr, InternetAddr6, HostAddr6} {
+		var srv net.Listener
+		require.NoError(t, nodes[nodeOf(dst)].NS.Do(func() (err error) {
+			srv, err = net.Listen("tcp", netip.AddrPortFrom(dst.Addr(), 0).String())
+			return err
+		}))
+		var c net.Conn
+		err := nodes[Client].NS.Do(func() (err error) {
+			c, err = net.DialTimeout("tcp", srv.Addr().String(), 5*time.Second)
+			return err
+		})
+		if assert.NoError(t, err, "client to %s", srv.Addr()) {
+			from, _ := netip.ParseAddrPort(c.LocalAddr().String())
+			assert.Equal(t, dst.Addr().Is6(), from.Addr().Is6(), "the client's source address %s", from)
+			c.Close()
+		}
+		srv.Close()
+	}
+	fwd, err := nodes[Host].NS.ReadSysctl("net/ipv6/conf/all/forwarding")
+	require.NoError(t, err)
+	assert.Equal(t, "0", fwd, "the host's IPv6 forwarding before any engine")
+	fwd, err = nodes[Gateway].NS.ReadSysctl("net/ipv6/conf/all/forwarding")
+	require.NoError(t, err)
+	assert.Equal(t, "1", fwd, "the gateway's IPv6 forwarding")
+}
+
+// nodeOf names the node that has address p.
+func nodeOf(p netip.Prefix) string {
+	switch p {
+	case InternetAddr, InternetAddr6:
+		return Internet
+	case HostAddr, HostAddr6:
+		return Host
+	}
+	return ""
 }

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"github.com/labrun/labrun/cmd/labrun/topology"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -419,10 +421,10 @@ func (k *keeper) shellEnv(node string, extra []string) []string {
 		"LABRUN_LAB=" + k.name, "LABRUN_NODE=" + node, "WORK=" + k.work,
 		"HISTFILE=" + filepath.Join(k.dir, "history-"+node),
 		"PS1=[" + k.name + " " + node + "]# ",
-		"HOST_IP=" + netkit.HostAddr.Addr().String(),
-		"CLIENT_IP=" + netkit.ClientAddr.Addr().String(),
-		"GATEWAY_IP=" + netkit.GatewayLAN.Addr().String(),
-		"INTERNET_IP=" + netkit.InternetAddr.Addr().String(),
+	}
+	vars := netkit.WorldVars()
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		env = append(env, k+"="+vars[k])
 	}
 	return append(env, extra...)
 }

@@ -313,7 +313,7 @@ func TestLiveLab(t *testing.T) {
 	// labrun inspect: every node's addresses, the container's image,
 	// state and ports, as a table and as JSON.
 	out = mustRun(t, nil, "inspect", name)
-	assert.Regexp(t, `(?m)^client +world +running +- +eth0 +[0-9a-f:]{17} +192\.168\.190\.1/24 +-$`, out)
+	assert.Regexp(t, `(?m)^client +world +running +- +eth0 +[0-9a-f:]{17} +192\.168\.190\.1/24 2001:db8:190::1/64 +-$`, out)
 	assert.Regexp(t, `(?m)^[a-z]+_[a-z]+ +container +running +httpd +eth0 +02:42:ac:11:00:02 +172\.17\.0\.2/16 +0\.0\.0\.0:801->80/tcp, \[::\]:801->80/tcp$`, out)
 	var in topology.LabInspect
 	require.NoError(t, json.Unmarshal([]byte(mustRun(t, nil, "inspect", "-format", "json", name)), &in))
@@ -323,7 +323,7 @@ func TestLiveLab(t *testing.T) {
 			addrs[n.Name] = append(addrs[n.Name], f.Addrs...)
 		}
 	}
-	for node, want := range map[string]string{"client": "192.168.190.1/24", "host": "192.168.190.128/24", "gateway": "203.0.113.1/24", "internet": "203.0.113.10/24"} {
+	for node, want := range map[string]string{"client": "192.168.190.1/24", "host": "192.168.190.128/24", "gateway": "203.0.113.1/24", "internet": "2001:db8:113::10/64"} {
 		assert.Contains(t, addrs[node], want, "labrun inspect -format json: %s's addresses", node)
 	}
 

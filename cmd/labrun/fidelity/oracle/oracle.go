@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/world"
@@ -64,10 +65,13 @@ type Options struct {
 }
 
 // HostAddr is the engine host's address, the lab host's
-// (netkit.HostAddr), and Gateway its default gateway.
+// (netkit.HostAddr), and Gateway its default gateway; HostAddr6 and
+// Gateway6 the same in IPv6 (world.HostAddr6, world.GatewayLAN6).
 var (
-	HostAddr = netip.MustParsePrefix("192.168.190.128/24")
-	Gateway  = netip.MustParseAddr("192.168.190.2")
+	HostAddr  = world.HostAddr
+	Gateway   = world.GatewayLAN.Addr()
+	HostAddr6 = world.HostAddr6
+	Gateway6  = world.GatewayLAN6.Addr()
 )
 
 // ErrNoEngine is returned by Start when Dir holds no such engine.
@@ -242,10 +246,17 @@ wait $!
 // veth whose peer is in a namespace of its own: this kernel has no dummy
 // links), a default route and lo up.
 //
-// Equivalent to: ip link add eth0 type veth peer name lan netns PEER; ip
-// addr add 192.168.190.128/24 dev eth0; ip link set eth0 up; ip route add
-// default via 192.168.190.2
+// Equivalent to: sysctl -w net.ipv6.conf.{all,default}.accept_dad=0 (as
+// in the lab's world); ip link add eth0 type veth peer name lan netns PEER;
+// ip addr add 192.168.190.128/24 dev eth0; ip addr add
+// 2001:db8:190::128/64 dev eth0 nodad; ip link set eth0 up; ip route add
+// default via 192.168.190.2; ip -6 route add default via 2001:db8:190::2
 func plumb(ns, peer *netns.NS) error {
+	for _, conf := range []string{"all", "default"} {
+		if err := ns.WriteSysctl("net/ipv6/conf/"+conf+"/accept_dad", "0"); err != nil {
+			return err
+		}
+	}
 	h, err := netlink.NewHandleAt(ns.Handle())
 	if err != nil {
 		return fmt.Errorf("opening netlink in the engine's namespace: %w", err)
@@ -266,16 +277,22 @@ func plumb(ns, peer *netns.NS) error {
 	if err != nil {
 		return fmt.Errorf("finding eth0: %w", err)
 	}
-	addr, _ := netlink.ParseAddr(HostAddr.String())
-	if err := h.AddrAdd(eth0, addr); err != nil {
-		return fmt.Errorf("adding %s: %w", HostAddr, err)
+	for _, p := range []netip.Prefix{HostAddr, HostAddr6} {
+		addr, _ := netlink.ParseAddr(p.String())
+		if p.Addr().Is6() {
+			addr.Flags = unix.IFA_F_NODAD
+		}
+		if err := h.AddrAdd(eth0, addr); err != nil {
+			return fmt.Errorf("adding %s: %w", p, err)
+		}
 	}
 	if err := h.LinkSetUp(eth0); err != nil {
 		return fmt.Errorf("setting eth0 up: %w", err)
 	}
-	gw := Gateway.AsSlice()
-	if err := h.RouteAdd(&netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: gw}); err != nil {
-		return fmt.Errorf("adding the default route: %w", err)
+	for _, gw := range []netip.Addr{Gateway, Gateway6} {
+		if err := h.RouteAdd(&netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: gw.AsSlice()}); err != nil {
+			return fmt.Errorf("adding the default route via %s: %w", gw, err)
+		}
 	}
 	return nil
 }
@@ -286,7 +303,8 @@ func plumb(ns, peer *netns.NS) error {
 // there (world.Zone).
 //
 // Equivalent to: ip -n PEER addr add 192.168.190.2/24 dev lan; ip -n PEER
-// addr add 203.0.113.10/32 dev lo; a name server on 203.0.113.10:53
+// addr add 2001:db8:190::2/64 dev lan nodad; ip -n PEER addr add
+// 203.0.113.10/32 dev lo; a name server on 203.0.113.10:53
 func serveLabResolver(peer *netns.NS) (io.Closer, error) {
 	h, err := netlink.NewHandleAt(peer.Handle())
 	if err != nil {
@@ -296,10 +314,13 @@ func serveLabResolver(peer *netns.NS) (io.Closer, error) {
 	for _, a := range []struct {
 		dev  string
 		addr netip.Prefix
-	}{{"lan", netip.PrefixFrom(Gateway, HostAddr.Bits())}, {"lo", netip.PrefixFrom(world.Resolver, 32)}} {
+	}{{"lan", world.GatewayLAN}, {"lan", world.GatewayLAN6}, {"lo", netip.PrefixFrom(world.Resolver, 32)}} {
 		l, err := h.LinkByName(a.dev)
 		if err == nil {
 			na, _ := netlink.ParseAddr(a.addr.String())
+			if a.addr.Addr().Is6() {
+				na.Flags = unix.IFA_F_NODAD
+			}
 			if err = h.AddrAdd(l, na); err == nil {
 				err = h.LinkSetUp(l)
 			}
