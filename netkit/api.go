@@ -109,33 +109,6 @@ type DaemonOptions struct {
 	IP6Tables   release.Switch
 }
 
-// ModeKind is one of the four network modes.
-type ModeKind int
-
-const (
-	// ModeBridge attaches the container to a bridge network (the default
-	// one, or a user-defined one named in Mode.Network).
-	ModeBridge ModeKind = iota
-	// ModeHost runs the container in the host node's namespace.
-	ModeHost
-	// ModeNone gives the container a namespace with only lo.
-	ModeNone
-	// ModeContainer shares another container's namespace.
-	ModeContainer
-)
-
-// Mode is a parsed --net/--network value. The zero value is the default
-// bridge.
-type Mode struct {
-	Kind ModeKind
-	// Network names a user-defined network (ModeBridge); "" or "bridge"
-	// means the default bridge.
-	Network string
-	// Container names the container whose namespace is shared
-	// (ModeContainer).
-	Container string
-}
-
 // RunOptions describe a container, as docker run's flags do. The zero value
 // is an anonymous busybox-like container on the default bridge.
 type RunOptions struct {

@@ -23,19 +23,8 @@ func (e *Engine) Connect(network, container string, o ConnectOptions) error {
 		if err != nil {
 			return derr(ErrInvalid, "%s", err)
 		}
-	} else {
-		// Before API 1.44, one reason (moby/moby v20.10.24
-		// daemon/container_operations.go validateNetworkingConfig).
-		switch {
-		case ip.IsValid() && n.Default:
-			return derr(ErrInvalid, "user specified IP address is supported on user defined networks only")
-		case len(o.Aliases) > 0 && n.Default:
-			return derr(ErrInvalid, "%s", ipam.AliasOnPredefined)
-		case ip.IsValid() && !n.UserSubnet:
-			return derr(ErrInvalid, "user specified IP address is supported only when connecting to networks with user configured subnets")
-		case ip.IsValid() && !n.Subnet.Contains(ip):
-			return derr(ErrInvalid, "no configured subnet or ip-range contain the IP address %s", ip)
-		}
+	} else if err := ipam.ConnectErrorV1(n.Default, n.UserSubnet, n.Subnet, ip, len(o.Aliases) > 0); err != nil {
+		return derr(ErrInvalid, "%s", err)
 	}
 	c.mu.Lock()
 	for _, ep := range c.endpoints {
@@ -45,18 +34,16 @@ func (e *Engine) Connect(network, container string, o ConnectOptions) error {
 		}
 	}
 	running := c.state == stateRunning
-	// The first network that can carry the container out (not
-	// --internal) gives it its default route and its published ports,
-	// also when it joins after the start (moby/moby
-	// libnetwork/sandbox.go updateGateway and the bridge driver's
-	// ProgramExternalConnectivity, v28.5.2; seen on 28.5.2).
+	// A container without a way out gets its default route with the
+	// endpoint; regateway then gives the routes and the published ports
+	// to the endpoints Docker's sandbox picks (also when a network
+	// joins after the start; seen on 28.5.2).
 	gateway := !n.Internal
 	for _, ep := range c.endpoints {
 		if !ep.net.Internal {
 			gateway = false
 		}
 	}
-	publish := gateway && c.portsNet == nil && len(portsOf(c.opts)) > 0
 	c.mu.Unlock()
 	if !running {
 		return derr(ErrNotRunning, "container %s is not running", c.ID)
@@ -68,11 +55,9 @@ func (e *Engine) Connect(network, container string, o ConnectOptions) error {
 	c.mu.Lock()
 	ep.connected = true
 	c.mu.Unlock()
-	if publish {
-		if err := c.publish(ep, nil); err != nil {
-			c.detach(ep, nil)
-			return err
-		}
+	if err := c.regateway(); err != nil {
+		c.detach(ep, nil)
+		return err
 	}
 	return c.refreshNames()
 }
@@ -92,17 +77,22 @@ func (e *Engine) Disconnect(network, container string, force bool) error {
 			found = ep
 		}
 	}
-	carries := c.portsNet == n
+	carries, running := c.portsNet == n, c.state == stateRunning
 	c.mu.Unlock()
 	if found == nil {
 		return derr(ErrNotFound, "container %s is not connected to network %s", c.ID, n.Name)
 	}
 	if carries {
-		// The published ports go with the endpoint that carries them.
 		c.unpublishAll(n)
 	}
 	if err := c.detach(found, nil); err != nil {
 		return err
+	}
+	if running {
+		// The routes and ports go to the sandbox's next pick.
+		if err := c.regateway(); err != nil {
+			return err
+		}
 	}
 	return c.refreshNames()
 }

@@ -1,44 +1,26 @@
 package netkit
 
-import "strings"
+import "github.com/labrun/labrun/netkit/mode"
 
-// ParseMode parses a --net/--network value once into a Mode: "bridge" (or
-// ""), "host", "none", "container:NAME", or the name of a user-defined
-// network.
+// The network modes (netkit/mode).
+type (
+	ModeKind = mode.Kind
+	Mode     = mode.Mode
+)
+
+const (
+	ModeBridge    = mode.Bridge
+	ModeHost      = mode.Host
+	ModeNone      = mode.None
+	ModeContainer = mode.Container
+)
+
+// ParseMode parses a --net/--network value once into a Mode (mode.Parse);
+// its errors are ErrInvalid.
 func ParseMode(s string) (Mode, error) {
-	switch {
-	case s == "" || s == "default" || s == "bridge":
-		return Mode{Kind: ModeBridge}, nil
-	case s == "host":
-		return Mode{Kind: ModeHost}, nil
-	case s == "none":
-		return Mode{Kind: ModeNone}, nil
-	case s == "container":
-		return Mode{}, derr(ErrInvalid, "invalid container format container:<name|id>")
-	case strings.HasPrefix(s, "container:"):
-		name := strings.TrimPrefix(s, "container:")
-		if name == "" {
-			return Mode{}, derr(ErrInvalid, "invalid container format container:<name|id>")
-		}
-		return Mode{Kind: ModeContainer, Container: name}, nil
-	default:
-		return Mode{Kind: ModeBridge, Network: s}, nil
+	m, err := mode.Parse(s)
+	if err != nil {
+		return m, derr(ErrInvalid, "%s", err)
 	}
-}
-
-// String returns the mode as docker inspect's HostConfig.NetworkMode shows it.
-func (m Mode) String() string {
-	switch m.Kind {
-	case ModeHost:
-		return "host"
-	case ModeNone:
-		return "none"
-	case ModeContainer:
-		return "container:" + m.Container
-	default:
-		if m.Network == "" || m.Network == "bridge" {
-			return "bridge"
-		}
-		return m.Network
-	}
+	return m, nil
 }

@@ -86,3 +86,25 @@ func TestEndpointAliasError(t *testing.T) {
 	assert.NoError(t, EndpointIPError(false, false, sub, netip.Addr{}, ""), "no address, no alias")
 	assert.NoError(t, EndpointIPError29(false, sub, netip.Addr{}, ""), "no address, no alias")
 }
+
+// TestConnectErrorV1: before API 1.44, network connect gives one reason,
+// the first that applies.
+func TestConnectErrorV1(t *testing.T) {
+	sub, in, out := netip.MustParsePrefix("10.99.1.0/24"), netip.MustParseAddr("10.99.1.50"), netip.MustParseAddr("10.99.2.50")
+	none := netip.Addr{}
+	for _, c := range []struct {
+		predefined, user bool
+		ip               netip.Addr
+		aliases          bool
+		want             string
+	}{
+		{true, false, in, true, "user specified IP address is supported on user defined networks only"},
+		{true, false, none, true, AliasOnPredefined},
+		{false, false, in, false, "user specified IP address is supported only when connecting to networks with user configured subnets"},
+		{false, true, out, false, "no configured subnet or ip-range contain the IP address 10.99.2.50"},
+	} {
+		assert.EqualError(t, ConnectErrorV1(c.predefined, c.user, sub, c.ip, c.aliases), c.want)
+	}
+	assert.NoError(t, ConnectErrorV1(false, true, sub, in, true))
+	assert.NoError(t, ConnectErrorV1(true, false, sub, none, false))
+}

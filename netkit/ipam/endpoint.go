@@ -79,3 +79,21 @@ func endpointSettingsError(errs []string) error {
 	}
 	return errors.New("invalid endpoint settings:\n* " + strings.Join(errs, "\n* "))
 }
+
+// ConnectErrorV1 is network connect's one reason before API 1.44 for --ip
+// ip and --alias (aliases) on a network (predefined: a network Docker
+// made; userSubnet: its subnet was the user's), or nil (moby/moby
+// v20.10.24 daemon/container_operations.go validateNetworkingConfig).
+func ConnectErrorV1(predefined, userSubnet bool, subnet netip.Prefix, ip netip.Addr, aliases bool) error {
+	switch {
+	case ip.IsValid() && predefined:
+		return errors.New("user specified IP address is supported on user defined networks only")
+	case aliases && predefined:
+		return errors.New(AliasOnPredefined)
+	case ip.IsValid() && !userSubnet:
+		return errors.New("user specified IP address is supported only when connecting to networks with user configured subnets")
+	case ip.IsValid() && !subnet.Contains(ip):
+		return fmt.Errorf("no configured subnet or ip-range contain the IP address %s", ip)
+	}
+	return nil
+}

@@ -126,6 +126,16 @@ var moreCases = []Case{
 	{Name: "net_two_on_one", Steps: []string{
 		"network create --subnet 10.99.1.0/24 @n1", "network create --subnet 10.99.2.0/24 @n2",
 		"run -d --name @web --network @n1 -p 8080:80 {IMAGE} {SERVE}", "network connect @n2 @web"}},
+	// A network whose name sorts before "bridge" takes a default-bridge
+	// container's gateway and published ports when it joins, in every era
+	// (the sandbox orders endpoints by network name, moby/moby v28.5.2
+	// libnetwork/sandbox.go Endpoint.Less), and gives them back when it
+	// leaves. The literal name is not the case's prefix, so only a fresh
+	// oracle engine runs it (After).
+	{Name: "net_connect_gateway_by_name", After: []string{"ip -4 route show table main | grep -c br- || true"}, Steps: []string{
+		"network create --subnet 10.99.1.0/24 aaa", "run -d --name @web -p 8080:80 {IMAGE} {SERVE}",
+		"network connect aaa @web", "port @web", "exec @web busybox ip route",
+		"network disconnect aaa @web", "exec @web busybox ip route", "network rm aaa"}},
 	{Name: "net_rm", Steps: []string{
 		"network create --subnet 10.99.1.0/24 @net", "network rm @net"}},
 	{Name: "net_rm_in_use", Steps: []string{
