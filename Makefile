@@ -53,7 +53,7 @@ DESTDIR ?=
 # installations that stamp none (GOFLAGS=-buildvcs=false).
 VCS_LDFLAGS := $(shell c=$$(git rev-parse HEAD 2>/dev/null) && echo "-X main.buildCommit=$$c -X main.buildTime=$$(TZ=UTC git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd)$$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo ' -X main.buildModified=true')")
 
-.PHONY: help deps build install test bench soak eras fuzz fidelity oracle clean
+.PHONY: help deps build install test test-rootless bench soak eras fuzz fidelity oracle clean
 
 help: ## Show the targets and what they do
 	@echo 'usage: make TARGET [FUZZTIME=60s] [FUZZPKGS=./...] [SOAK_RUNS=20] [SOAK_ARGS=...]'
@@ -116,6 +116,16 @@ test: deps ## Vet, check gofmt, and run all tests, failing if they changed the r
 	@status=0; \
 	$(GOTESTSUM) --format pkgname-and-test-fails -- -count=1 -timeout 30m ./... || status=$$?; \
 	bin/rootguard compare $(GUARD_FILE) || status=1; \
+	exit $$status
+
+test-rootless: deps ## Run the scenario suite and the live-lab tests as two ordinary users it makes (labrun-a, labrun-b; needs root), then check the root network namespace
+	@command -v newuidmap >/dev/null || { echo 'test-rootless: installing uidmap (newuidmap, for the users'"'"' subordinate IDs)'; apt-get install -y -qq --no-install-recommends uidmap >/dev/null; }
+	@mkdir -p bin
+	$(GO) build -o bin/rootguard ./cmd/rootguard
+	bin/rootguard snapshot $(GUARD_FILE).rootless
+	@status=0; \
+	LABRUN_ROOTLESS_TEST=1 $(GOTESTSUM) --format pkgname-and-test-fails -- -count=1 -timeout 20m -run '^TestRootless' ./cmd/labrun || status=$$?; \
+	bin/rootguard compare $(GUARD_FILE).rootless || status=1; \
 	exit $$status
 
 bench: deps ## Compare labrun with a shell script, the CNI plugins, Docker 28.5.2 (N<=100, when make oracle built it) and the netlink floor at N=10,100,1000 (BENCH_FLAGS=-quick: N=10,100); see docs/performance.md

@@ -16,6 +16,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/userns"
 	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/runner/dockercli"
@@ -243,6 +244,10 @@ var conditions = []Cond{
 	{Name: "netadmin", Summary: "labrun can create network namespaces (root, or CAP_SYS_ADMIN and CAP_NET_ADMIN).", eval: cached(func() (bool, error) {
 		return netns.Available() == nil, nil
 	})},
+	{Name: "rootless", Summary: "labrun runs as an ordinary user, in a user namespace of its own (docs/rootless.md); `[!rootless] skip 'REASON'` marks what needs root.", eval: func(string) (bool, error) {
+		_, ok := userns.Rootless()
+		return ok, nil
+	}},
 	{Name: "iptables", Summary: "the iptables binary is in PATH and works inside a fresh network namespace.", eval: cached(iptablesWorks)},
 }
 

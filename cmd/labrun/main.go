@@ -22,14 +22,39 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/labrun/labrun/netkit/initproc"
+	"github.com/labrun/labrun/netkit/userns"
 )
 
 func main() {
 	// A labrun binary re-executes itself as the programs that run inside
 	// the lab's namespaces; this returns at once in the parent.
 	initproc.MaybeRun()
+	userns.MaybeWait()
+	if needsUserns(os.Args[1:]) {
+		// An ordinary user: labrun runs again as root of a user namespace
+		// of its own (netkit/userns), where it builds its labs.
+		code, err := userns.Reexec(os.Args[1:])
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "labrun: %v\n", err)
+		}
+		os.Exit(code)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// needsUserns reports whether labrun, run with args, must run again in a
+// user namespace: as an ordinary user, for anything but its help, version
+// and completion.
+func needsUserns(args []string) bool {
+	if len(args) > 0 {
+		switch args[0] {
+		case "help", "-h", "-help", "--help", "version", "--version", "completion":
+			return false
+		}
+	}
+	return userns.Needed()
 }

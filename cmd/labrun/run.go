@@ -17,6 +17,7 @@ import (
 
 	"github.com/labrun/labrun/cmd/labrun/classroom"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/userns"
 	"github.com/labrun/labrun/runner"
 )
 
@@ -153,6 +154,10 @@ func runScenarios(args []string, stdout, stderr io.Writer, labs *labSet) int {
 		}
 		o.PcapDir = dir
 	}
+	if _, rootless := userns.Rootless(); *keep && rootless {
+		fmt.Fprintf(stderr, "labrun: -keep %v (pins under %s); run it as root\n", userns.ErrNeedsRoot, pinDir)
+		return 2
+	}
 	if *keep {
 		root, err := os.MkdirTemp("", "labrun-work-")
 		if err != nil {
@@ -274,6 +279,10 @@ func cleanMain(args []string, stdout, stderr io.Writer) int {
 // clean removes every lab that -keep pinned, and the work directories it
 // kept.
 func clean(stdout, stderr io.Writer) int {
+	if _, rootless := userns.Rootless(); rootless {
+		fmt.Fprintln(stdout, "labrun clean: nothing to remove: as an ordinary user labrun keeps no lab (-keep needs root)")
+		return 0
+	}
 	pins, err := filepath.Glob(filepath.Join(pinDir, "labrun-*"))
 	if err != nil {
 		fmt.Fprintf(stderr, "labrun clean: %v\n", err)

@@ -17,6 +17,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"github.com/labrun/labrun/netkit/userns"
 	"io"
 	"os"
 	"os/exec"
@@ -55,7 +56,10 @@ func Err() error {
 // system is what check looks at. host() is the real machine; tests pass fakes,
 // so that everything in check is exercised without privileges.
 type system struct {
-	euid     int
+	euid int
+	// rootless: labrun in a user namespace of its own (netkit/userns),
+	// whose namespace of birth is not its to read.
+	rootless bool
 	readFile func(name string) ([]byte, error)
 	exists   func(name string) bool
 	lookPath func(file string) (string, error)
@@ -65,8 +69,10 @@ type system struct {
 }
 
 func host() system {
+	_, rootless := userns.Rootless()
 	return system{
 		euid:     os.Geteuid(),
+		rootless: rootless,
 		readFile: os.ReadFile,
 		exists: func(name string) bool {
 			_, err := os.Stat(name)
@@ -182,7 +188,7 @@ func check(sys system) []Problem {
 	}
 	// Listing the tables can make the kernel load a module that is only
 	// loadable; run it only when everything it needs is already there.
-	if privileged && found["iptables-save"] && allPresent {
+	if privileged && found["iptables-save"] && allPresent && !sys.rootless {
 		if _, err := sys.run("iptables-save"); err != nil {
 			add("iptables-save", "iptables-save fails (%v): check the kernel's %s support, or switch backend with update-alternatives --config iptables", err, backend)
 		}

@@ -307,7 +307,10 @@ func (s *session) start(command string, shell bool, replied <-chan struct{}) err
 		cmd = exec.Command(sessionShell, "-c", command)
 	}
 	cmd.Env = s.env()
-	if st, err := os.Stat(sessionHome); err == nil && st.IsDir() {
+	// A home it may not enter (root's, for labrun as an ordinary user)
+	// leaves the command in /, as sshd does ("Could not chdir to home
+	// directory").
+	if st, err := os.Stat(sessionHome); err == nil && st.IsDir() && unix.Access(sessionHome, unix.X_OK) == nil {
 		cmd.Dir = sessionHome
 	} else {
 		cmd.Dir = "/"

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/labrun/labrun/netkit/prereq"
+	"github.com/labrun/labrun/netkit/userns"
 )
 
 // flagSet makes a subcommand's flag set with labrun's conventions: errors
@@ -103,6 +104,10 @@ type upOptions struct{ keep, netns, mustBeExercise bool }
 // up. With mustBeExercise, file must be an exercise.
 func up(file, name string, o upOptions, stdout, stderr io.Writer) int {
 	mustBeExercise := o.mustBeExercise
+	if _, rootless := userns.Rootless(); rootless && (o.keep || o.netns) {
+		fmt.Fprintf(stderr, "labrun up: -keep and -netns %v (names under %s); run it as root\n", userns.ErrNeedsRoot, PinDir)
+		return 2
+	}
 	if node := os.Getenv("LABRUN_NODE"); node != "" {
 		// The keeper would start inside the node, and end with the shell.
 		fmt.Fprintf(stderr, "labrun up: this is a shell of lab %s (node %s): start labs from the machine's own shell\n", os.Getenv("LABRUN_LAB"), node)
@@ -138,7 +143,7 @@ func up(file, name string, o upOptions, stdout, stderr io.Writer) int {
 	if CannotBuildLabs(stderr) {
 		return 1
 	}
-	if err := os.MkdirAll(RunDir, 0o755); err != nil {
+	if err := os.MkdirAll(RunDir, runDirMode()); err != nil {
 		fmt.Fprintf(stderr, "labrun up: %v\n", err)
 		return 1
 	}
@@ -150,7 +155,7 @@ func up(file, name string, o upOptions, stdout, stderr io.Writer) int {
 		removeStale(name)
 		fmt.Fprintf(stderr, "labrun up: removed the remains of lab %q, whose keeper had died\n", name)
 	}
-	if err := os.Mkdir(labDir(name), 0o755); err != nil {
+	if err := os.Mkdir(labDir(name), 0o700); err != nil {
 		fmt.Fprintf(stderr, "labrun up: lab %q: %v\n", name, err)
 		return 1
 	}
@@ -319,7 +324,7 @@ func down(name string) error {
 		if k, ok := kept(name); ok {
 			return k.remove()
 		}
-		return fmt.Errorf("no live or kept lab %q (labrun ls lists them)", name)
+		return fmt.Errorf("no live or kept lab %q of yours (labrun ls lists them; a lab is its maker's alone)", name)
 	case labDead:
 		return removeStale(name)
 	}
@@ -353,9 +358,12 @@ func LsMain(args []string, stdout, stderr io.Writer) int {
 	for _, n := range dead {
 		fmt.Fprintf(stderr, "lab %s: its keeper died; removed its directory (its namespaces and processes died with the keeper)\n", n)
 	}
-	keptOnes := keptLabs()
+	keptOnes, others := keptLabs(), othersLabs()
 	if len(live) == 0 && len(keptOnes) == 0 {
 		fmt.Fprintln(stdout, "no live lab")
+		if len(others) > 0 {
+			printOthers(stdout, others)
+		}
 		return 0
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
@@ -389,6 +397,9 @@ func LsMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(tw, "%s\t-\tkept\t%d\t-\n", k.name, k.containers())
 	}
 	tw.Flush()
+	if len(others) > 0 {
+		printOthers(stdout, others)
+	}
 	if *verbose {
 		for _, info := range infos {
 			fmt.Fprintf(stdout, "\nlab %s (work directory %s):\n", info.Name, info.Work)

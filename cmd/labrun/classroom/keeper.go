@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/labrun/labrun/cmd/labrun/topology"
 	"io"
 	"maps"
 	"net"
@@ -25,9 +24,11 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 	"golang.org/x/sys/unix"
 
+	"github.com/labrun/labrun/cmd/labrun/topology"
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/userns"
 	"github.com/labrun/labrun/runner"
 )
 
@@ -306,7 +307,7 @@ func (k *keeper) serve() {
 	}
 }
 
-// handle serves one connection: one request.
+// handle serves one connection: one request, from the lab's owner only.
 func (k *keeper) handle(c *conn) {
 	defer c.Close()
 	var req request
@@ -315,6 +316,10 @@ func (k *keeper) handle(c *conn) {
 		return
 	}
 	defer closeFiles(files)
+	if err := ownerOnly(c.c); err != nil {
+		c.send(reply{Error: fmt.Sprintf("lab %s: %v", k.name, err)})
+		return
+	}
 	switch req.Op {
 	case opInfo:
 		info := k.liveInfo()
@@ -422,6 +427,7 @@ func (k *keeper) shellEnv(node string, extra []string) []string {
 		"HISTFILE=" + filepath.Join(k.dir, "history-"+node),
 		"PS1=[" + k.name + " " + node + "]# ",
 	}
+	env = append(env, userns.Environ()...)
 	vars := netkit.WorldVars()
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		env = append(env, k+"="+vars[k])

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/labrun/labrun/netkit/proc"
+	"github.com/labrun/labrun/netkit/userns"
 )
 
 // RunDir holds one directory per live lab:
@@ -30,8 +31,33 @@ import (
 //	  work/         the shells' directory: the lab's files, the student's
 //
 // Nothing else of a lab is on disk: its namespaces are held by the keeper's
-// descriptors and its processes die with the keeper.
-const RunDir = "/run/labrun"
+// descriptors and its processes die with the keeper. A lab's directory is
+// its maker's alone (mode 0700).
+//
+// RunDir is /run/labrun for root. For an ordinary user (labrun in a user
+// namespace of its own, netkit/userns) it is $XDG_RUNTIME_DIR/labrun, or
+// /tmp/labrun-UID where there is no such directory: each user's labs apart.
+var RunDir = runDir()
+
+// runDirMode is RunDir's mode: /run/labrun is root's, an ordinary user's
+// directory is theirs alone.
+func runDirMode() os.FileMode {
+	if _, rootless := userns.Rootless(); rootless {
+		return 0o700
+	}
+	return 0o755
+}
+
+func runDir() string {
+	uid, rootless := userns.Rootless()
+	switch {
+	case !rootless:
+		return "/run/labrun"
+	case os.Getenv("XDG_RUNTIME_DIR") != "":
+		return filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), "labrun")
+	}
+	return filepath.Join(os.TempDir(), "labrun-"+strconv.Itoa(uid))
+}
 
 func labDir(name string) string     { return filepath.Join(RunDir, name) }
 func socketPath(name string) string { return filepath.Join(labDir(name), "sock") }
@@ -215,7 +241,7 @@ func resolveLab(name string) (string, error) {
 		case labStarting:
 			return "", fmt.Errorf("lab %q is still starting", name)
 		}
-		return "", fmt.Errorf("no live lab %q (labrun ls lists them)", name)
+		return "", fmt.Errorf("no live lab %q of yours (labrun ls lists them; a lab is its maker's alone)", name)
 	}
 	live, _ := liveLabs()
 	switch len(live) {

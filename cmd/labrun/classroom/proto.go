@@ -234,7 +234,7 @@ func dial(name string) (*conn, error) {
 	c, err := net.DialTimeout("unix", p, 5*time.Second)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no live lab %q (labrun ls lists them)", name)
+			return nil, fmt.Errorf("no live lab %q of yours (labrun ls lists them; a lab is its maker's alone)", name)
 		}
 		return nil, fmt.Errorf("connecting to lab %q: %w", name, err)
 	}
