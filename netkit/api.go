@@ -183,6 +183,8 @@ type RunOptions struct {
 	DNSOptions []string
 	ExtraHosts []string
 	MacAddress net.HardwareAddr
+	// Labels are --label's (Compose's, which find its containers again).
+	Labels map[string]string
 	// Stdout and Stderr receive the main program's output (docker logs);
 	// nil discards it. The light waiter (no Program) writes nothing.
 	Stdout, Stderr io.Writer
@@ -196,6 +198,9 @@ type Link struct{ Name, Alias string }
 type ConnectOptions struct {
 	IP, IP6 netip.Addr
 	Aliases []string
+	// Created: the endpoint was asked for at create, as Compose asks for
+	// every network but the first, not by docker network connect.
+	Created bool
 }
 
 // NetworkOptions describe a user-defined network (docker network create).
@@ -212,4 +217,6 @@ type NetworkOptions struct {
 	// IPv6 is --ipv6, with IPAM6 the IPv6 --subnet, --gateway, --ip-range.
 	IPv6  bool
 	IPAM6 ipam.Request6
+	// Labels are --label's (Compose's, which find its networks again).
+	Labels map[string]string
 }

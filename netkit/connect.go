@@ -66,7 +66,7 @@ func (e *Engine) Connect(network, container string, o ConnectOptions) error {
 		return err
 	}
 	c.mu.Lock()
-	ep.connected = true
+	ep.connected = !o.Created
 	c.mu.Unlock()
 	if publish {
 		if err := c.publish(ep, nil); err != nil {

@@ -1,6 +1,7 @@
 package netkit
 
 import (
+	"maps"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -64,7 +65,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 			AutoRemove: o.Remove, PublishAllPorts: o.PublishAll, Dns: []string{},
 			DnsOptions: append([]string{}, o.DNSOptions...), DnsSearch: append([]string{}, o.DNSSearch...),
 			ExtraHosts: o.ExtraHosts, Links: c.links(false)},
-		Config: ContainerConfig{Hostname: c.configHostname(), Domainname: o.Domainname, Cmd: argv, Image: o.Image},
+		Config: ContainerConfig{Hostname: c.configHostname(), Domainname: o.Domainname, Cmd: argv, Image: o.Image, Labels: maps.Clone(o.Labels)},
 	}
 	for _, a := range o.DNS {
 		j.HostConfig.Dns = append(j.HostConfig.Dns, a.String())
@@ -258,6 +259,7 @@ func (n *Network) InspectAPI(e *Engine, version string) NetworkJSON {
 		IPAM:     IPAMJSON{Driver: "default", Config: []IPAMConfig{{Subnet: n.Subnet.String(), Gateway: n.Gateway.String()}}},
 		Internal: n.Internal, Containers: map[string]NetworkContainer{}, Options: map[string]string{}, Labels: map[string]string{},
 	}
+	maps.Copy(j.Labels, n.Labels)
 	if n.IPRange.IsValid() {
 		j.IPAM.Config[0].IPRange = n.IPRange.String()
 	}
