@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/labrun/labrun/runner/compose"
 	"github.com/labrun/labrun/runner/dockercli"
 )
 
@@ -60,14 +61,14 @@ var dockerdCmd = Cmd{
 // docker returns the script's docker CLI session, made on first use.
 func (e *Env) docker() *dockercli.Session {
 	if e.st.docker == nil {
-		e.st.docker = &dockercli.Session{Lab: e.st.lab}
+		e.st.docker = &dockercli.Session{Lab: e.st.lab, Plugins: map[string]dockercli.Plugin{"compose": compose.Plugin}}
 	}
 	return e.st.docker
 }
 
 // dockerIO is what a docker or dockerd command line sees of the script.
 func (e *Env) dockerIO() dockercli.IO {
-	return dockercli.IO{Stdout: e.Stdout(), Stderr: e.Stderr(), Getenv: e.Getenv, Stdin: e.st.stdin}
+	return dockercli.IO{Stdout: e.Stdout(), Stderr: e.Stderr(), Getenv: e.Getenv, Stdin: e.st.stdin, Dir: e.Dir(), Environ: e.Environ}
 }
 
 func runDocker(e *Env, args []string) error {
