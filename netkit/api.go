@@ -184,7 +184,10 @@ type RunOptions struct {
 	ExtraHosts []string
 	MacAddress net.HardwareAddr
 	// Labels are --label's (Compose's, which find its containers again).
-	Labels map[string]string
+	// IPAMConfig: the endpoint request carries an IPAMConfig even without
+	// --ip (Compose's, for a network the service configures): {}.
+	Labels     map[string]string
+	IPAMConfig bool
 	// Stdout and Stderr receive the main program's output (docker logs);
 	// nil discards it. The light waiter (no Program) writes nothing.
 	Stdout, Stderr io.Writer
@@ -199,8 +202,9 @@ type ConnectOptions struct {
 	IP, IP6 netip.Addr
 	Aliases []string
 	// Created: the endpoint was asked for at create, as Compose asks for
-	// every network but the first, not by docker network connect.
-	Created bool
+	// every network but the first, not by docker network connect; and
+	// with IPAMConfig, with an IPAMConfig (see RunOptions.IPAMConfig).
+	Created, IPAMConfig bool
 }
 
 // NetworkOptions describe a user-defined network (docker network create).
@@ -218,5 +222,8 @@ type NetworkOptions struct {
 	IPv6  bool
 	IPAM6 ipam.Request6
 	// Labels are --label's (Compose's, which find its networks again).
-	Labels map[string]string
+	// NullIPAMOptions: the request's IPAM had no options (Compose's; docker
+	// network create sends {}), which inspect shows as null.
+	Labels          map[string]string
+	NullIPAMOptions bool
 }

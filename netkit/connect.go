@@ -66,7 +66,7 @@ func (e *Engine) Connect(network, container string, o ConnectOptions) error {
 		return err
 	}
 	c.mu.Lock()
-	ep.connected = !o.Created
+	ep.connected, ep.ipamCfg = !o.Created, o.IPAMConfig
 	c.mu.Unlock()
 	if publish {
 		if err := c.publish(ep, nil); err != nil {

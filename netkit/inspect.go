@@ -144,7 +144,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 			if ep.net.Internal && !r.InternalGateway() {
 				es.Gateway = ""
 			}
-			if ep.reqIP.IsValid() || ep.connected {
+			if ep.reqIP.IsValid() || ep.connected || ep.ipamCfg {
 				es.IPAMConfig = &EndpointIPAMConfig{}
 			}
 			if ep.reqIP.IsValid() {
@@ -179,8 +179,11 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 			// not exist leaves the request alone.
 			name := o.Network.String()
 			es := &EndpointSettings{API: api, Aliases: append([]string(nil), o.Aliases...), Links: c.links(true)}
+			if o.IP.IsValid() || o.IPAMConfig {
+				es.IPAMConfig = &EndpointIPAMConfig{}
+			}
 			if o.IP.IsValid() {
-				es.IPAMConfig = &EndpointIPAMConfig{IPv4Address: o.IP.String()}
+				es.IPAMConfig.IPv4Address = o.IP.String()
 			}
 			(&endpoint{reqIP6: o.IP6}).settings6(es, true)
 			if n, err := c.e.networkByNameNoLock(name); err == nil {
@@ -288,7 +291,7 @@ func (n *Network) InspectAPI(e *Engine, version string) NetworkJSON {
 			n.Subnet.String(): {IPsInUse: uint64(inUse), DynamicIPsAvailable: uint64(avail)},
 		}}}
 	}
-	if !n.Default {
+	if !n.Default && !n.nullIPAMOpt {
 		j.IPAM.Options = map[string]string{}
 	}
 	if n.Default {

@@ -60,7 +60,8 @@ func networksOf(p *types.Project) ([]netSpec, error) {
 		if !ok {
 			s.driverErr = fmt.Sprintf("plugin %q not found", n.Driver)
 		}
-		o := netkit.NetworkOptions{Name: n.Name, Driver: drv, Internal: n.Internal, Options: maps.Clone(map[string]string(n.DriverOpts))}
+		o := netkit.NetworkOptions{Name: n.Name, Driver: drv, Internal: n.Internal, Options: maps.Clone(map[string]string(n.DriverOpts)),
+			NullIPAMOptions: true}
 		o.IPv6 = n.EnableIPv6 != nil && *n.EnableIPv6
 		for _, pool := range n.Ipam.Config {
 			if err := ipamPool(&o, pool); err != nil {
@@ -285,6 +286,9 @@ func (c *ctrSpec) network(p *types.Project, s types.ServiceConfig, o *netkit.Run
 		aliases := []string{c.name, s.Name}
 		var ip, ip6 netip.Addr
 		mac := ""
+		// A network the service configures, even as {}, gets an
+		// IPAMConfig (createEndpointSettings's parseEndpointIPAM).
+		ipamCfg := cfg != nil
 		if cfg != nil {
 			aliases = append(aliases, cfg.Aliases...)
 			var err error
@@ -302,7 +306,8 @@ func (c *ctrSpec) network(p *types.Project, s types.ServiceConfig, o *netkit.Run
 		}
 		name := p.Networks[key].Name
 		if i > 0 {
-			c.connect = append(c.connect, connectSpec{network: name, opts: netkit.ConnectOptions{IP: ip, IP6: ip6, Aliases: aliases, Created: true}})
+			c.connect = append(c.connect, connectSpec{network: name,
+				opts: netkit.ConnectOptions{IP: ip, IP6: ip6, Aliases: aliases, Created: true, IPAMConfig: ipamCfg}})
 			continue
 		}
 		if s.MacAddress != "" && mac != "" && mac != s.MacAddress {
@@ -319,7 +324,7 @@ func (c *ctrSpec) network(p *types.Project, s types.ServiceConfig, o *netkit.Run
 			o.MacAddress = hw
 		}
 		o.Network = netkit.Mode{Kind: netkit.ModeBridge, Network: name}
-		o.IP, o.IP6, o.Aliases = ip, ip6, aliases
+		o.IP, o.IP6, o.Aliases, o.IPAMConfig = ip, ip6, aliases, ipamCfg
 	}
 	return nil
 }

@@ -203,6 +203,7 @@ networks:
 	assert.Equal(t, "02:42:0a:63:01:0a", o.MacAddress.String())
 	require.Len(t, c.connect, 1)
 	assert.Equal(t, netip.MustParseAddr("10.99.2.10"), c.connect[0].opts.IP)
+	assert.True(t, o.IPAMConfig && c.connect[0].opts.IPAMConfig, "networks the service configures get an IPAMConfig")
 
 	side, err := containerOf(p, p.Services["side"], 1, func(svc string) (string, error) { return "ID-of-" + svc, nil })
 	require.NoError(t, err)

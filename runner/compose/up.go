@@ -11,6 +11,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/release"
 	"github.com/labrun/labrun/runner/dockercli"
 	"github.com/labrun/labrun/runner/images"
 )
@@ -302,6 +303,10 @@ func (c *cmd) start(eng *netkit.Engine, p *types.Project) error {
 				return c.containerError(id, err)
 			}
 			for _, j := range spec.connect {
+				// Before API 1.44 Compose joins the other networks with
+				// network connect (pkg/compose/create.go
+				// defaultNetworkSettings, v5.6.0).
+				j.opts.Created = endpointsAtCreate(eng)
 				if err := eng.Connect(j.network, ctr.ID, j.opts); err != nil {
 					return c.containerError(id, err)
 				}
@@ -313,6 +318,13 @@ func (c *cmd) start(eng *netkit.Engine, p *types.Project) error {
 		}
 	}
 	return nil
+}
+
+// endpointsAtCreate reports whether the engine takes every network at
+// create (API 1.44, Docker 25, and later).
+func endpointsAtCreate(eng *netkit.Engine) bool {
+	v, _ := release.ParseAPIVersion(eng.APIVersion())
+	return v >= release.EndpointMAC
 }
 
 // projectContainers are the containers of a project (by their labels, not
