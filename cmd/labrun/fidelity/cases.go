@@ -43,9 +43,9 @@ type Case struct {
 	Containers, Networks []string
 }
 
-// usesBusybox reports whether a step names {BUSYBOX}.
+// usesBusybox reports whether a step or the compose file names {BUSYBOX}.
 func (c Case) usesBusybox() bool {
-	for _, s := range c.Steps {
+	for _, s := range append([]string{c.Compose}, c.Steps...) {
 		if strings.Contains(s, "{BUSYBOX}") {
 			return true
 		}

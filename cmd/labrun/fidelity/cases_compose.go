@@ -16,10 +16,10 @@ var composeCases = []Case{
 		"compose -p @demo port web 80",
 		"compose -p @demo port client 80",
 		"network ls",
-		"inspect -f {{json .Config.Labels}} @demo-web-1",
-		"inspect -f {{json .Config.Labels}} @demo-client-1",
+		"inspect -f {{.Config.Labels|json}} @demo-web-1",
+		"inspect -f {{.Config.Labels|json}} @demo-client-1",
 		"exec @demo-client-1 nslookup -type=a web",
-		"exec @demo-client-1 nslookup -type=a demo-web-1",
+		"exec @demo-client-1 nslookup -type=a @demo-web-1",
 		"compose -p @demo exec client hostname",
 		"compose -p @demo exec nosuch hostname",
 		"compose -f {COMPOSE} -p @demo up -d"},
@@ -33,15 +33,15 @@ var composeCases = []Case{
 		"ps -a --format {{.Names}}",
 		"compose -p @demo down"}},
 	// Static addresses, aliases, an internal network, labels, extra
-	// hosts, a hostname and network_mode service:.
+	// hosts, a hostname, expose and network_mode service:.
 	{Name: "compose_options", Compose: composeOptions, Steps: []string{
 		"compose -f {COMPOSE} -p @opt up -d",
-		"inspect -f {{.Config.Hostname}}/{{.Config.Domainname}}/{{json .HostConfig.ExtraHosts}}/{{json .HostConfig.Dns}}/{{.HostConfig.NetworkMode}} @opt-app-1",
+		"inspect -f {{.Config.Hostname}}/{{.Config.Domainname}}/{{.HostConfig.ExtraHosts|json}}/{{.HostConfig.Dns|json}}/{{.HostConfig.NetworkMode}}/{{.Config.Labels.lesson}} @opt-app-1",
 		"inspect -f {{.HostConfig.NetworkMode}} @opt-side-1",
-		"network inspect -f {{.Internal}}/{{json .Labels}} @opt_back",
-		"compose -p @opt ps --format {{.Name}}/{{.Ports}}",
-		"compose -p @opt down -t 0"},
-		Containers: []string{"opt-app-1"}, Networks: []string{"opt_front", "opt_back"}},
+		"network inspect -f {{.Internal}}/{{.Labels|json}} @opt_back",
+		"exec @opt-app-1 nslookup -type=a www",
+		"compose -p @opt ps --format {{.Name}}/{{.Ports}}"},
+		Containers: []string{"opt-app-1", "opt-third-1"}, Networks: []string{"opt_front", "opt_back"}},
 	// Errors before anything is made: an external network that is not
 	// there, a build context that is not there.
 	{Name: "compose_errors", Compose: composeErrors, Steps: []string{
@@ -85,6 +85,12 @@ const composeOptions = `services:
     image: {BUSYBOX}
     command: sleep 3600
     network_mode: service:app
+  third:
+    image: {BUSYBOX}
+    command: sleep 3600
+    networks:
+      front: {aliases: [three]}
+      back: {}
 networks:
   front:
     ipam:

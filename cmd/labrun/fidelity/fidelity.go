@@ -189,6 +189,8 @@ const rulesTitle = "the engine's firewall rules"
 // observation is one compared output.
 type observation struct {
 	title, text string
+	// unordered: compared as sorted lines, after normalising.
+	unordered bool
 }
 
 var (
@@ -235,7 +237,7 @@ func run(e engine, c Case, prefix string, im caseImages, serve []string, base in
 	ctrs, nets := append([]string{}, c.Containers...), append([]string{}, c.Networks...)
 	if c.Compose != "" {
 		if err := writeCompose(c, prefix, im); err != nil {
-			obs = append(obs, observation{"the compose file", err.Error()})
+			obs = append(obs, observation{title: "the compose file", text: err.Error()})
 		}
 	}
 	for _, line := range c.Steps {
@@ -244,7 +246,7 @@ func run(e engine, c Case, prefix string, im caseImages, serve []string, base in
 		if c.Compose != "" {
 			r, title = composeResult(r, title, im)
 		}
-		obs = append(obs, observation{title, r.String()})
+		obs = append(obs, observation{title: title, text: r.String()})
 		if m := runNameRE.FindStringSubmatch(line); m != nil && !contains(ctrs, m[1]) {
 			ctrs = append(ctrs, m[1])
 		}
@@ -253,7 +255,7 @@ func run(e engine, c Case, prefix string, im caseImages, serve []string, base in
 		}
 	}
 	for _, line := range c.After {
-		obs = append(obs, observation{"$ " + line, e.host(line)})
+		obs = append(obs, observation{title: "$ " + line, text: e.host(line)})
 	}
 	s := &side{prefix: prefix, ids: map[string]string{}, subnets: map[string]netip.Prefix{}}
 	s.portLo, s.portHi = e.portRange()
@@ -295,13 +297,13 @@ func run(e engine, c Case, prefix string, im caseImages, serve []string, base in
 	api := e.serverAPI()
 	for _, n := range ctrs {
 		r := e.docker("port", prefix+n)
-		obs = append(obs, observation{"docker port " + n, r.String()})
+		obs = append(obs, observation{title: "docker port " + n, text: r.String()})
 		r = e.docker("inspect", prefix+n)
 		text := block(r.stdout, "NetworkSettings", 8)
 		if r.code != 0 {
 			text = r.String()
 		}
-		obs = append(obs, observation{"docker inspect " + n + " (NetworkSettings)", text})
+		obs = append(obs, observation{title: "docker inspect " + n + " (NetworkSettings)", text: text})
 		// The CLI negotiates an API version no newer than its own; the
 		// engine's own version shows the engine's own shapes.
 		r = e.dockerEnv([]string{"DOCKER_API_VERSION=" + api}, "inspect", prefix+n)
@@ -309,7 +311,7 @@ func run(e engine, c Case, prefix string, im caseImages, serve []string, base in
 		if r.code != 0 {
 			text = r.String()
 		}
-		obs = append(obs, observation{"docker inspect " + n + " at the engine's API version (NetworkSettings)", text})
+		obs = append(obs, observation{title: "docker inspect " + n + " at the engine's API version (NetworkSettings)", text: text})
 	}
 	r := e.docker("ps", "-a", "--format", "{{.Names}}\t{{.Ports}}")
 	var ps []string
@@ -319,20 +321,22 @@ func run(e engine, c Case, prefix string, im caseImages, serve []string, base in
 		}
 	}
 	sort.Strings(ps)
-	obs = append(obs, observation{"docker ps (PORTS)", strings.Join(ps, "\n") + "\n"})
+	obs = append(obs, observation{title: "docker ps (PORTS)", text: strings.Join(ps, "\n") + "\n"})
 	for _, n := range append([]string{"bridge"}, nets...) {
 		full := n
 		if n != "bridge" {
 			full = prefix + n
 		}
 		r := e.docker("network", "inspect", full)
-		obs = append(obs, observation{"docker network inspect " + n, r.stdout + r.stderr})
+		obs = append(obs, observation{title: "docker network inspect " + n, text: r.stdout + r.stderr})
 	}
 	sc := scope{bridges: bridges, addrs: addrs}
 	for _, p := range s.subnets {
 		sc.subnets = append(sc.subnets, p)
 	}
-	obs = append(obs, observation{rulesTitle, e.rules(sc)})
+	// Compose creates a project's networks in parallel: their rules come
+	// in either order.
+	obs = append(obs, observation{title: rulesTitle, text: e.rules(sc), unordered: c.Compose != "" && len(c.Networks) > 1})
 	return obs, s
 }
 
@@ -441,6 +445,10 @@ func (m *mapping) observation(obs []observation, i int) observation {
 	}
 	if o.title == rulesTitle {
 		o.text = sortElements(o.text)
+	}
+	if o.unordered {
+		o.text = sortedLines(o.text)
+		o.title += " (lines sorted)"
 	}
 	return o
 }
@@ -558,7 +566,8 @@ func composeResult(r result, title string, im caseImages) (result, string) {
 			r.stderr = sortedLines(r.stderr)
 		}
 		title += " (stderr sorted: Compose works in parallel)"
-	case composeVerb(title, "ps"):
+	case composeVerb(title, "ps") || strings.HasPrefix(title, "$ docker network ls"):
+		// The names lose the prefix, which changes the columns' widths.
 		r.stdout = spacesRE.ReplaceAllString(durationRE.ReplaceAllString(r.stdout, "<dur>"), "  ")
 		title += " (times as <dur>, padding as two spaces)"
 	}
