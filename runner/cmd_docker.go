@@ -101,5 +101,18 @@ func dockerDetail() string {
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString("\n`docker compose` is Docker Compose " + compose.Version + " (the docker CLI plugin), on the lab's engine: " +
+		"`docker compose [-f FILE]... [-p NAME] [--project-directory DIR] [--env-file FILE] [--profile NAME] COMMAND`. " +
+		"Compose files are read by compose-go, Compose's own library, with its interpolation, validation and errors; " +
+		"relative paths and the default files (`compose.yaml`, `docker-compose.yml`, ...) are the script's directory's. " +
+		"The project's network is `<project>_default`, its containers `<project>-<service>-<n>`, on each network with the " +
+		"container's and the service's names as aliases and Compose's labels (docker inspect shows them); its progress " +
+		"lines are on stderr, in Compose's plain form (` Container demo-web-1 Started `). Services run the built-in " +
+		"images; another image fails as a pull does, and `build:` fails where the engine would build. Volumes, " +
+		"secrets, healthchecks and restart policies are read but not acted on. Pass `-p`: the default project name is " +
+		"the directory's, $WORK's in a scenario. Commands:\n\n")
+	for _, s := range compose.Subcommands() {
+		fmt.Fprintf(&b, "- `docker compose %s`: %s. %s\n", s.Use, s.Short, s.Note)
+	}
 	return b.String()
 }
