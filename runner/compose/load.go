@@ -3,6 +3,7 @@ package compose
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -146,6 +147,10 @@ func (c *cmd) load(ctx context.Context, services []string) (*types.Project, erro
 	}
 	p, err := po.LoadProject(ctx)
 	if err != nil {
+		if h := hint(po.ConfigPaths); h != "" {
+			// Compose's message, then labrun's.
+			return nil, fmt.Errorf("%w\nlabrun: %s", err, h)
+		}
 		return nil, err
 	}
 	if p.Name == "" {

@@ -87,7 +87,7 @@ func ps(c *cmd, args []string) error {
 	switch {
 	case quiet:
 		for _, r := range rows {
-			fmt.Fprintln(c.stdout(), r.ID)
+			fmt.Fprintln(c.stdout(), r.fullID) // untruncated, as Compose prints them
 		}
 		return nil
 	case services:
@@ -117,6 +117,7 @@ type row struct {
 	LocalVolumes                                      string
 	ExitCode                                          int
 	Publishers                                        []publisher
+	fullID                                            string
 }
 
 // publisher is one port of a container (api.PortPublisher).
@@ -139,6 +140,7 @@ func rowOf(x *netkit.Container, now time.Time, trunc bool) row {
 		ID: x.ID, Name: x.Name, Names: x.Name, Image: x.Options().Image, Project: l[labelProject], Service: l[labelService],
 		Command: col.Command, CreatedAt: x.Created.Format("2006-01-02 15:04:05 -0700 MST"), RunningFor: col.RunningFor,
 		Ports: col.Ports, State: col.State, Status: col.Status, Size: "0B", LocalVolumes: "0", Publishers: publishersOf(x),
+		fullID: x.ID,
 	}
 	if trunc {
 		r.ID = x.ID[:12]
