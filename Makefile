@@ -191,7 +191,7 @@ fidelity: ## Compare labrun with every real Docker Engine that answers: the mach
 	echo 'fidelity: summary'; grep '^fidelity: ' bin/fidelity.log || echo 'fidelity: no engine answered'; \
 	exit $$status
 
-oracle: ## Build real dockerd and docker-proxy 28.5.2 and 29.8.1 and runc 1.5.3 from the Go module proxy into ORACLE_DIR (not part of test)
+oracle: ## Build real dockerd and docker-proxy 28.5.2 and 29.8.1, runc 1.5.3 and Docker Compose 5.6.0 from the Go module proxy into ORACLE_DIR (not part of test)
 	@command -v pkg-config >/dev/null && pkg-config --exists libseccomp || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo 'oracle: installing libseccomp-dev and pkg-config (runc links libseccomp)'; \

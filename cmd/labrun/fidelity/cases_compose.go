@@ -32,6 +32,21 @@ var composeCases = []Case{
 		"network ls",
 		"ps -a --format {{.Names}}",
 		"compose -p @demo down"}},
+	// down keeps a network of the project that another container uses.
+	{Name: "compose_in_use", Compose: composeDemo, Steps: []string{
+		"compose -f {COMPOSE} -p @demo up -d",
+		"run -d --name @stranger --network @demo_default {BUSYBOX} sleep 3600",
+		"compose -p @demo down -t 0",
+		"network ls"},
+		Networks: []string{"demo_default"}},
+	// A network of the project's name that Compose did not make: up warns
+	// and uses it, down leaves it (it has no labels of the project).
+	{Name: "compose_unmanaged", Compose: composeDemo, Steps: []string{
+		"network create --subnet 10.99.1.0/24 @demo_default",
+		"compose -f {COMPOSE} -p @demo up -d",
+		"inspect -f {{.NetworkSettings.Networks.@demo_default.IPAddress}} @demo-web-1",
+		"compose -p @demo down -t 0",
+		"network ls"}},
 	// Static addresses, aliases, an internal network, labels, extra
 	// hosts, a hostname, expose and network_mode service:.
 	{Name: "compose_options", Compose: composeOptions, Steps: []string{
