@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -26,6 +27,11 @@ func Plugin(ctx context.Context, s *dockercli.Session, args []string, o dockercl
 			k, v, _ := strings.Cut(kv, "=")
 			c.env[k] = v
 		}
+	}
+	// A live lab's shell sends its variables, its directory among them
+	// (its keeper runs every command in the lab's); a scenario has none.
+	if pwd := c.env["PWD"]; filepath.IsAbs(pwd) {
+		c.o.Dir = pwd
 	}
 	return c.run(args)
 }
