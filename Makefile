@@ -36,6 +36,10 @@ ORACLE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/labrun/oracle
 ORACLE_DOCKER28 ?= github.com/docker/docker@v28.5.2+incompatible
 ORACLE_DOCKER29 ?= github.com/moby/moby/v2@v2.0.0-beta.24
 ORACLE_RUNC ?= github.com/opencontainers/runc@v1.5.3
+# Docker Compose v5, built as the docker CLI plugin ORACLE_DIR/compose-5.6.0/docker-compose
+# (the fidelity tests point the docker CLI at it with cliPluginsExtraDirs).
+ORACLE_COMPOSE_VERSION ?= 5.6.0
+ORACLE_COMPOSE ?= github.com/docker/compose/v5@v$(ORACLE_COMPOSE_VERSION)
 ORACLE_TAGS := netgo osusergo static_build exclude_graphdriver_btrfs
 
 # command:package pairs that `deps` checks with `command -v` and installs
@@ -53,7 +57,7 @@ DESTDIR ?=
 # installations that stamp none (GOFLAGS=-buildvcs=false).
 VCS_LDFLAGS := $(shell c=$$(git rev-parse HEAD 2>/dev/null) && echo "-X main.buildCommit=$$c -X main.buildTime=$$(TZ=UTC git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd)$$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo ' -X main.buildModified=true')")
 
-.PHONY: help deps build install test test-rootless bench soak eras fuzz fidelity oracle clean
+.PHONY: help deps build install test test-rootless bench soak eras fuzz fidelity oracle oracle-compose clean
 
 help: ## Show the targets and what they do
 	@echo 'usage: make TARGET [FUZZTIME=60s] [FUZZPKGS=./...] [SOAK_RUNS=20] [SOAK_ARGS=...]'
@@ -198,7 +202,7 @@ fidelity: ## Compare labrun with every real Docker Engine that answers: the mach
 	echo 'fidelity: summary'; grep '^fidelity: ' bin/fidelity.log || echo 'fidelity: no engine answered'; \
 	exit $$status
 
-oracle: ## Build real dockerd and docker-proxy 28.5.2 and 29.8.1 and runc 1.5.3 from the Go module proxy into ORACLE_DIR (not part of test)
+oracle: ## Build real dockerd and docker-proxy 28.5.2 and 29.8.1, runc 1.5.3 and Docker Compose 5.6.0 from the Go module proxy into ORACLE_DIR (not part of test)
 	@command -v pkg-config >/dev/null && pkg-config --exists libseccomp || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo 'oracle: installing libseccomp-dev and pkg-config (runc links libseccomp)'; \
@@ -237,6 +241,26 @@ oracle: ## Build real dockerd and docker-proxy 28.5.2 and 29.8.1 and runc 1.5.3 
 	step "download $(ORACLE_RUNC)" src $(ORACLE_RUNC); \
 	step "runc 1.5.3" sh -c "cd '$$src' && CGO_ENABLED=1 GOFLAGS=-mod=mod $(GO) build -tags seccomp -ldflags=-w -o '$(ORACLE_DIR)/runc-1.5.3/runc' ."; \
 	echo "oracle: engines in $(ORACLE_DIR): 28.5.2/{dockerd,docker-proxy}, 29.8.1/{dockerd,docker-proxy}, runc-1.5.3/runc"
+	@$(MAKE) --no-print-directory oracle-compose
+
+oracle-compose: ## Build Docker Compose v5.6.0 from the Go module proxy into ORACLE_DIR as the docker CLI plugin (part of oracle; skipped when built)
+	@out=$(ORACLE_DIR)/compose-$(ORACLE_COMPOSE_VERSION)/docker-compose; \
+	if [ -x "$$out" ] && "$$out" version --short 2>/dev/null | grep -qx '$(ORACLE_COMPOSE_VERSION)'; then \
+		echo "oracle: Docker Compose $(ORACLE_COMPOSE_VERSION) already in $$out"; exit 0; fi; \
+	mkdir -p $(ORACLE_DIR)/src "$$(dirname "$$out")"; \
+	log=$(ORACLE_DIR)/build-compose.log; : >"$$log"; t0=$$(date +%s); \
+	echo "oracle: Docker Compose $(ORACLE_COMPOSE_VERSION) ..."; \
+	src=$(ORACLE_DIR)/src/$$(echo '$(ORACLE_COMPOSE)' | tr '/@+' '___'); \
+	if [ ! -d "$$src" ]; then \
+		dir=$$($(GO) mod download -json '$(ORACLE_COMPOSE)' | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$$/\1/p'); \
+		[ -n "$$dir" ] || { echo 'oracle: go mod download $(ORACLE_COMPOSE) failed' >&2; exit 1; }; \
+		cp -r "$$dir" "$$src.tmp" && chmod -R u+w "$$src.tmp" && mv "$$src.tmp" "$$src"; \
+	fi; \
+	(cd "$$src" && CGO_ENABLED=0 GOFLAGS=-mod=mod $(GO) build -trimpath \
+		-ldflags='-w -X github.com/docker/compose/v5/internal.Version=v$(ORACLE_COMPOSE_VERSION)' -o "$$out.tmp" ./cmd) >>"$$log" 2>&1 || \
+		{ tail -n 30 "$$log" >&2; echo "oracle: Docker Compose $(ORACLE_COMPOSE_VERSION) failed (whole log: $$log)" >&2; exit 1; }; \
+	mv "$$out.tmp" "$$out"; \
+	echo "oracle: Docker Compose $(ORACLE_COMPOSE_VERSION): $$(( $$(date +%s) - t0 )) s, in $$out"
 
 clean: ## Remove build output (bin/)
 	rm -rf bin

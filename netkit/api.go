@@ -160,6 +160,11 @@ type RunOptions struct {
 	DNSOptions []string
 	ExtraHosts []string
 	MacAddress net.HardwareAddr
+	// Labels are --label's (Compose's, which find its containers again).
+	// IPAMConfig: the endpoint request carries an IPAMConfig even without
+	// --ip (Compose's, for a network the service configures): {}.
+	Labels     map[string]string
+	IPAMConfig bool
 	// Stdout and Stderr receive the main program's output (docker logs);
 	// nil discards it. The light waiter (no Program) writes nothing.
 	Stdout, Stderr io.Writer
@@ -173,6 +178,10 @@ type Link struct{ Name, Alias string }
 type ConnectOptions struct {
 	IP, IP6 netip.Addr
 	Aliases []string
+	// Created: the endpoint was asked for at create, as Compose asks for
+	// every network but the first, not by docker network connect; and
+	// with IPAMConfig, with an IPAMConfig (see RunOptions.IPAMConfig).
+	Created, IPAMConfig bool
 }
 
 // NetworkOptions describe a user-defined network (docker network create).
@@ -189,4 +198,9 @@ type NetworkOptions struct {
 	// IPv6 is --ipv6, with IPAM6 the IPv6 --subnet, --gateway, --ip-range.
 	IPv6  bool
 	IPAM6 ipam.Request6
+	// Labels are --label's (Compose's, which find its networks again).
+	// NullIPAMOptions: the request's IPAM had no options (Compose's; docker
+	// network create sends {}), which inspect shows as null.
+	Labels          map[string]string
+	NullIPAMOptions bool
 }

@@ -53,7 +53,7 @@ func (e *Engine) Connect(network, container string, o ConnectOptions) error {
 		return err
 	}
 	c.mu.Lock()
-	ep.connected = true
+	ep.connected, ep.ipamCfg = !o.Created, o.IPAMConfig
 	c.mu.Unlock()
 	if err := c.regateway(); err != nil {
 		c.detach(ep, nil)

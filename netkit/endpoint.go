@@ -35,6 +35,7 @@ type endpoint struct {
 	// IPAMConfig, Aliases and DriverOpts even when empty.
 	connected bool
 	child     *driver.Endpoint // its link on a macvlan or ipvlan network
+	ipamCfg   bool             // RunOptions and ConnectOptions' IPAMConfig
 }
 
 // attach connects the container to a network: an address from IPAM, a veth

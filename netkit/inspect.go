@@ -1,6 +1,7 @@
 package netkit
 
 import (
+	"maps"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -64,7 +65,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 			AutoRemove: o.Remove, PublishAllPorts: o.PublishAll, Dns: []string{},
 			DnsOptions: append([]string{}, o.DNSOptions...), DnsSearch: append([]string{}, o.DNSSearch...),
 			ExtraHosts: o.ExtraHosts, Links: c.links(false)},
-		Config: ContainerConfig{Hostname: c.configHostname(), Domainname: o.Domainname, Cmd: argv, Image: o.Image},
+		Config: ContainerConfig{Hostname: c.configHostname(), Domainname: o.Domainname, Cmd: argv, Image: o.Image, Labels: maps.Clone(o.Labels)},
 	}
 	for _, a := range o.DNS {
 		j.HostConfig.Dns = append(j.HostConfig.Dns, a.String())
@@ -143,7 +144,7 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 			if ep.net.Internal && !r.InternalGateway() {
 				es.Gateway = ""
 			}
-			if ep.reqIP.IsValid() || ep.connected {
+			if ep.reqIP.IsValid() || ep.connected || ep.ipamCfg {
 				es.IPAMConfig = &EndpointIPAMConfig{}
 			}
 			if ep.reqIP.IsValid() {
@@ -178,8 +179,11 @@ func (c *Container) InspectAPI(version string) ContainerJSON {
 			// not exist leaves the request alone.
 			name := o.Network.String()
 			es := &EndpointSettings{API: api, Aliases: append([]string(nil), o.Aliases...), Links: c.links(true)}
+			if o.IP.IsValid() || o.IPAMConfig {
+				es.IPAMConfig = &EndpointIPAMConfig{}
+			}
 			if o.IP.IsValid() {
-				es.IPAMConfig = &EndpointIPAMConfig{IPv4Address: o.IP.String()}
+				es.IPAMConfig.IPv4Address = o.IP.String()
 			}
 			(&endpoint{reqIP6: o.IP6}).settings6(es, true)
 			if n, err := c.e.networkByNameNoLock(name); err == nil {
@@ -258,6 +262,7 @@ func (n *Network) InspectAPI(e *Engine, version string) NetworkJSON {
 		IPAM:     IPAMJSON{Driver: "default", Config: []IPAMConfig{{Subnet: n.Subnet.String(), Gateway: n.Gateway.String()}}},
 		Internal: n.Internal, Containers: map[string]NetworkContainer{}, Options: map[string]string{}, Labels: map[string]string{},
 	}
+	maps.Copy(j.Labels, n.Labels)
 	if n.IPRange.IsValid() {
 		j.IPAM.Config[0].IPRange = n.IPRange.String()
 	}
@@ -286,7 +291,7 @@ func (n *Network) InspectAPI(e *Engine, version string) NetworkJSON {
 			n.Subnet.String(): {IPsInUse: uint64(inUse), DynamicIPsAvailable: uint64(avail)},
 		}}}
 	}
-	if !n.Default {
+	if !n.Default && !n.nullIPAMOpt {
 		j.IPAM.Options = map[string]string{}
 	}
 	if n.Default {

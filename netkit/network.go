@@ -2,6 +2,7 @@ package netkit
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"strings"
 	"time"
@@ -31,6 +32,8 @@ type Network struct {
 	HostBinding netip.Addr // default host IP for -p (--ip); zero = all
 	HostIPv4    netip.Addr // com.docker.network.host_ipv4: SNAT to it instead of MASQUERADE
 	Options     map[string]string
+	Labels      map[string]string // --label's
+	nullIPAMOpt bool              // NetworkOptions.NullIPAMOptions
 	Created     time.Time
 	// UserSubnet: the subnet was given with --subnet (so --ip is allowed).
 	UserSubnet bool
@@ -78,6 +81,7 @@ func (e *Engine) CreateNetwork(o NetworkOptions) (*Network, error) {
 		ID: id, Name: o.Name, Driver: o.Driver, Bridge: "br-" + id[:12],
 		Internal: o.Internal, ICC: true, Masq: !e.opts.NoIPTables, Created: time.Now(),
 		Options: map[string]string{}, endpoints: map[string]*endpoint{}, createdBridge: o.Driver == driver.Bridge,
+		Labels: maps.Clone(o.Labels), nullIPAMOpt: o.NullIPAMOptions,
 	}
 	cfg, optErr := driver.Config{}, error(nil)
 	if o.Driver != driver.Bridge {

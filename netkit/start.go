@@ -140,7 +140,7 @@ func (c *Container) Start() (err error) {
 			if o.MacAddress != nil {
 				ep.mac = o.MacAddress // --mac-address: the container's network's endpoint
 			}
-			ep.aliases = o.Aliases
+			ep.aliases, ep.ipamCfg = o.Aliases, o.IPAMConfig
 			// A user-defined network's embedded resolver needs only
 			// the namespace: it starts meanwhile too (its rules cost an
 			// iptables-restore), and is waited for before any return.

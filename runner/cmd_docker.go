@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/labrun/labrun/runner/compose"
 	"github.com/labrun/labrun/runner/dockercli"
 )
 
@@ -60,14 +61,14 @@ var dockerdCmd = Cmd{
 // docker returns the script's docker CLI session, made on first use.
 func (e *Env) docker() *dockercli.Session {
 	if e.st.docker == nil {
-		e.st.docker = &dockercli.Session{Lab: e.st.lab}
+		e.st.docker = &dockercli.Session{Lab: e.st.lab, Plugins: map[string]dockercli.Plugin{"compose": compose.Plugin}}
 	}
 	return e.st.docker
 }
 
 // dockerIO is what a docker or dockerd command line sees of the script.
 func (e *Env) dockerIO() dockercli.IO {
-	return dockercli.IO{Stdout: e.Stdout(), Stderr: e.Stderr(), Getenv: e.Getenv, Stdin: e.st.stdin}
+	return dockercli.IO{Stdout: e.Stdout(), Stderr: e.Stderr(), Getenv: e.Getenv, Stdin: e.st.stdin, Dir: e.Dir(), Environ: e.Environ}
 }
 
 func runDocker(e *Env, args []string) error {
@@ -99,6 +100,19 @@ func dockerDetail() string {
 			b.WriteString(" " + s.Note)
 		}
 		b.WriteString("\n")
+	}
+	b.WriteString("\n`docker compose` is Docker Compose " + compose.Version + " (the docker CLI plugin), on the lab's engine: " +
+		"`docker compose [-f FILE]... [-p NAME] [--project-directory DIR] [--env-file FILE] [--profile NAME] COMMAND`. " +
+		"Compose files are read by compose-go, Compose's own library, with its interpolation, validation and errors; " +
+		"relative paths and the default files (`compose.yaml`, `docker-compose.yml`, ...) are the script's directory's. " +
+		"The project's network is `<project>_default`, its containers `<project>-<service>-<n>`, on each network with the " +
+		"container's and the service's names as aliases and Compose's labels (docker inspect shows them); its progress " +
+		"lines are on stderr, in Compose's plain form (` Container demo-web-1 Started `). Services run the built-in " +
+		"images; another image fails as a pull does, and `build:` fails where the engine would build. Volumes, " +
+		"secrets, healthchecks and restart policies are read but not acted on. Pass `-p`: the default project name is " +
+		"the directory's, $WORK's in a scenario. Commands:\n\n")
+	for _, s := range compose.Subcommands() {
+		fmt.Fprintf(&b, "- `docker compose %s`: %s. %s\n", s.Use, s.Short, s.Note)
 	}
 	return b.String()
 }

@@ -65,6 +65,7 @@ const (
 	dockerdFailed = "dockerd: exit status 1"
 	createFailed  = "docker network create: exit status 1"
 	connectFailed = "docker network connect: exit status 1"
+	composeFailed = "docker compose: exit status 1"
 	pflagSrc      = "spf13/pflag via the docker CLI"
 	natSrc        = "go-connections nat.ParsePortSpec via the docker CLI"
 )
@@ -292,8 +293,17 @@ var badInputs = []badInput{
 	{name: "ssh-no-args", cmd: "ssh", fail: "usage: ssh [-timeout D] [-password P] FROM [USER@]ADDR[:PORT] [COMMAND...]"},
 	{name: "docker-no-subcommand", cmd: "docker", fail: "usage: docker SUBCOMMAND [ARGS...]"},
 	{name: "docker-unknown-subcommand", cmd: "docker frob",
-		fail: "docker frob: not a docker command that labrun implements (run, ps, port, inspect, container inspect, exec, stop, restart, start, attach, logs, wait, rm, top, images, network ls, network inspect, network create, network rm, network connect, network disconnect)\nusage: docker SUBCOMMAND [ARGS...]"},
+		fail: "docker frob: not a docker command that labrun implements (run, ps, port, inspect, container inspect, exec, stop, restart, start, attach, logs, wait, rm, top, images, network ls, network inspect, network create, network rm, network connect, network disconnect, compose)\nusage: docker SUBCOMMAND [ARGS...]"},
 	{name: "unknown-command", cmd: "frobnicate x", fail: `unknown command "frobnicate"`},
+	// docker compose: Compose's texts, then exit status 1.
+	{name: "compose-unknown-subcommand", cmd: "docker compose -p x frob",
+		stderr: "unknown docker command: \"compose frob\"\n", fail: composeFailed, docker: "docker/compose cmd/compose/compose.go RootCommand"},
+	{name: "compose-no-file", cmd: "docker compose up -d",
+		stderr: "no configuration file provided: not found\n", fail: composeFailed, docker: "compose-go loader.LoadConfigFiles"},
+	{name: "compose-unknown-flag", cmd: "docker compose -p x up --nope",
+		stderr: "unknown flag: --nope\n", fail: composeFailed, docker: pflagSrc},
+	{name: "compose-exec-not-running", cmd: "docker compose -p x exec web sh",
+		stderr: "service \"web\" is not running\n", fail: composeFailed, docker: "docker/compose pkg/compose/containers.go getSpecifiedContainer"},
 	{name: "negated-usage-error", cmd: "! reach client", fail: "usage: reach [-udp] [-timeout D] FROM ADDR:PORT | -all [-timeout D]"},
 	{name: "unknown-condition", cmd: "[nosuchcond] on host true", fail: `bad condition "nosuchcond": unknown condition "nosuchcond"`},
 }

@@ -64,7 +64,8 @@ type ContainerConfig struct {
 	ExposedPorts map[string]struct{} `json:",omitempty"`
 	Cmd          []string
 	Image        string
-	MacAddress   string `json:",omitempty"` // --mac-address, where the release shows it here
+	MacAddress   string            `json:",omitempty"` // --mac-address, where the release shows it here
+	Labels       map[string]string `json:",omitempty"` // --label, and Compose's labels
 }
 
 // PortBindingJSON is one host binding: {"HostIp": "0.0.0.0", "HostPort": "8080"}.

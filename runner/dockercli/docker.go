@@ -19,6 +19,9 @@ type Session struct {
 	// Lab is the lab whose engine the commands drive. Dockerd, and any
 	// docker command that reaches the engine, need it.
 	Lab *netkit.Lab
+	// Plugins are the docker CLI plugins the session runs, by name
+	// ("compose": `docker compose ...`; see Plugin).
+	Plugins map[string]Plugin
 	// engineDown is set when the last Dockerd failed: the engine is
 	// stopped, and docker commands must not start a new one.
 	engineDown bool
@@ -39,6 +42,12 @@ type IO struct {
 	// attach connect to a container's process; nil is an empty input
 	// that is not a terminal (a scenario's, as with </dev/null).
 	Stdin Input
+	// Dir is the caller's directory, where relative paths are read
+	// from (docker compose -f FILE); Environ lists the caller's
+	// variables as KEY=VALUE (nil: none), for the plugins that read
+	// them all (docker compose's interpolation).
+	Dir     string
+	Environ func() []string
 }
 
 // ExitError is a command line that failed after printing Docker's message
@@ -67,21 +76,27 @@ var ErrNotImplemented = errors.New("not a docker command that labrun implements"
 // programs that docker exec and docker run run in the foreground.
 func (s *Session) Docker(ctx context.Context, args []string, o IO) error {
 	if len(args) == 0 {
-		return fmt.Errorf("docker: no subcommand: %w (%s)", ErrNotImplemented, subNames())
+		return fmt.Errorf("docker: no subcommand: %w (%s)", ErrNotImplemented, s.subNames())
+	}
+	if p := s.Plugins[args[0]]; p != nil {
+		return p(ctx, s, args[1:], o.orDiscard())
 	}
 	sub, n := lookupSub(args)
 	if sub == nil {
-		return fmt.Errorf("docker %s: %w (%s)", args[0], ErrNotImplemented, subNames())
+		return fmt.Errorf("docker %s: %w (%s)", args[0], ErrNotImplemented, s.subNames())
 	}
 	d := &dockerCtx{s: s, ctx: ctx, o: o.orDiscard(), sub: sub, path: "docker " + strings.Join(args[:n], " ")}
 	return sub.run(d, args[n:])
 }
 
-// subNames lists the subcommands, for ErrNotImplemented.
-func subNames() string {
+// subNames lists the subcommands and the plugins, for ErrNotImplemented.
+func (s *Session) subNames() string {
 	var names []string
-	for _, s := range dockerSubs {
-		names = append(names, s.Name)
+	for _, sub := range dockerSubs {
+		names = append(names, sub.Name)
+	}
+	for name := range s.Plugins {
+		names = append(names, name)
 	}
 	return strings.Join(names, ", ")
 }

@@ -57,7 +57,7 @@ func dockerNetworkCreate(d *dockerCtx, args []string) error {
 	if (gateway != "" || ipRange != "") && subnet == "" {
 		return d.fail(1, "every ip-range or gateway must have a corresponding subnet")
 	}
-	o := netkit.NetworkOptions{Name: rest[0], Driver: drv, Internal: internal}
+	o := netkit.NetworkOptions{Name: rest[0], Driver: drv, Internal: internal, Labels: keyValues(labels)}
 	// The docker CLI matches --ip-range and --gateway with --subnet itself
 	// (createIPAMConfig's subnetMatches) before it asks the daemon.
 	if subnet != "" && (ipRange != "" || gateway != "") {
@@ -98,11 +98,7 @@ func dockerNetworkCreate(d *dockerCtx, args []string) error {
 		return d.fail(1, "%s", err)
 	}
 	if len(opts) > 0 {
-		o.Options = map[string]string{}
-		for _, kv := range opts {
-			k, v, _ := strings.Cut(kv, "=")
-			o.Options[k] = v
-		}
+		o.Options = keyValues(opts)
 	}
 	eng, err := d.engine()
 	if err != nil {
@@ -194,4 +190,17 @@ func dockerNetworkDisconnect(d *dockerCtx, args []string) error {
 		return d.daemonErr(err)
 	}
 	return nil
+}
+
+// keyValues reads KEY=VALUE options (-o, --label) into a map; nil for none.
+func keyValues(kvs []string) map[string]string {
+	if len(kvs) == 0 {
+		return nil
+	}
+	m := map[string]string{}
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
 }

@@ -361,13 +361,15 @@ func newBox(f runFlags) *box {
 func endsAtOnce(c *netkit.Container) bool { return c.Options().Program == images.ProgramShellEOF }
 
 // execIn prepares argv to run inside c as docker exec does: the script's
-// PATH, the container's hostname, in /. Errors are printed as Docker does.
+// PATH, the container's hostname and variables, in /. Errors are printed as Docker does.
 func (d *dockerCtx) execIn(c *netkit.Container, argv, extraEnv []string, tty bool) (*exec.Cmd, error) {
 	env := []string{"PATH=" + d.Getenv("PATH"), "HOSTNAME=" + c.Hostname(), "HOME=/root"}
 	if tty {
 		env = append(env, "TERM=xterm")
 	}
-	env = append(env, extraEnv...)
+	// The container's own variables (docker run -e, Compose's
+	// environment:), then the command's, as the engine merges them.
+	env = append(append(env, c.Options().Env...), extraEnv...)
 	cmd, err := c.Exec(env, images.Argv(argv, exec.LookPath)...)
 	if err != nil {
 		if errors.Is(err, netkit.ErrInvalid) {

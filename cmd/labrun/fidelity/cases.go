@@ -31,11 +31,21 @@ type Case struct {
 	// whose output is compared (`ip -4 -o addr show dev docker0`): only an
 	// oracle engine's host is the case's to read.
 	After []string
+	// Compose is a compose file, which the steps name {COMPOSE}: each side
+	// gets it with its own images for {IMAGE} and {BUSYBOX}, at the same
+	// path (in a directory named after the run's prefix). Only an oracle
+	// engine with the Docker Compose plugin of make oracle runs such a
+	// case.
+	Compose string
+	// Containers and Networks are what the steps make besides `--name @X`
+	// and `network create @X` (Compose's objects), named without the
+	// prefix: they are compared as those are.
+	Containers, Networks []string
 }
 
-// usesBusybox reports whether a step names {BUSYBOX}.
+// usesBusybox reports whether a step or the compose file names {BUSYBOX}.
 func (c Case) usesBusybox() bool {
-	for _, s := range c.Steps {
+	for _, s := range append([]string{c.Compose}, c.Steps...) {
 		if strings.Contains(s, "{BUSYBOX}") {
 			return true
 		}
@@ -66,7 +76,7 @@ var randomOrder = map[string]string{"20": "Docker before 27 orders these two por
 // others. usernet_noicc and usernet_nomasq compare the network options
 // that set --icc=false and --ip-masq=false on one network, which the
 // machine's engine can take.
-var Cases = append(append(append(append(append(append(baseCases, moreCases...), nftCases...), nameCases...), dnsCases...), driverCases...), ipv6Cases...)
+var Cases = append(append(append(append(append(append(append(baseCases, moreCases...), nftCases...), nameCases...), dnsCases...), driverCases...), ipv6Cases...), composeCases...)
 
 // baseCases are the first cases: -p forms, network modes, user-defined
 // networks, conflicts and bad specs.

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -188,6 +189,8 @@ const rulesTitle = "the engine's firewall rules"
 // observation is one compared output.
 type observation struct {
 	title, text string
+	// unordered: compared as sorted lines, after normalising.
+	unordered bool
 }
 
 var (
@@ -218,6 +221,8 @@ func expand(line, prefix string, im caseImages, serve []string, base int) []stri
 			args = append(args, im.busybox)
 		case "{SERVE}":
 			args = append(args, serve...)
+		case "{COMPOSE}":
+			args = append(args, composeFile(prefix))
 		default:
 			args = append(args, nameRE.ReplaceAllString(f, prefix+"$1"))
 		}
@@ -229,10 +234,19 @@ func expand(line, prefix string, im caseImages, serve []string, base int) []stri
 // needs to know of e.
 func run(e engine, c Case, prefix string, im caseImages, serve []string, base int) ([]observation, *side) {
 	var obs []observation
-	var ctrs, nets []string
+	ctrs, nets := append([]string{}, c.Containers...), append([]string{}, c.Networks...)
+	if c.Compose != "" {
+		if err := writeCompose(c, prefix, im); err != nil {
+			obs = append(obs, observation{title: "the compose file", text: err.Error()})
+		}
+	}
 	for _, line := range c.Steps {
 		r := e.docker(expand(line, prefix, im, serve, base)...)
-		obs = append(obs, observation{"$ docker " + line, r.String()})
+		title := "$ docker " + line
+		if c.Compose != "" {
+			r, title = composeResult(r, title, im)
+		}
+		obs = append(obs, observation{title: title, text: r.String()})
 		if m := runNameRE.FindStringSubmatch(line); m != nil && !contains(ctrs, m[1]) {
 			ctrs = append(ctrs, m[1])
 		}
@@ -241,7 +255,7 @@ func run(e engine, c Case, prefix string, im caseImages, serve []string, base in
 		}
 	}
 	for _, line := range c.After {
-		obs = append(obs, observation{"$ " + line, e.host(line)})
+		obs = append(obs, observation{title: "$ " + line, text: e.host(line)})
 	}
 	s := &side{prefix: prefix, ids: map[string]string{}, subnets: map[string]netip.Prefix{}}
 	s.portLo, s.portHi = e.portRange()
@@ -283,13 +297,13 @@ func run(e engine, c Case, prefix string, im caseImages, serve []string, base in
 	api := e.serverAPI()
 	for _, n := range ctrs {
 		r := e.docker("port", prefix+n)
-		obs = append(obs, observation{"docker port " + n, r.String()})
+		obs = append(obs, observation{title: "docker port " + n, text: r.String()})
 		r = e.docker("inspect", prefix+n)
 		text := block(r.stdout, "NetworkSettings", 8)
 		if r.code != 0 {
 			text = r.String()
 		}
-		obs = append(obs, observation{"docker inspect " + n + " (NetworkSettings)", text})
+		obs = append(obs, observation{title: "docker inspect " + n + " (NetworkSettings)", text: text})
 		// The CLI negotiates an API version no newer than its own; the
 		// engine's own version shows the engine's own shapes.
 		r = e.dockerEnv([]string{"DOCKER_API_VERSION=" + api}, "inspect", prefix+n)
@@ -297,7 +311,7 @@ func run(e engine, c Case, prefix string, im caseImages, serve []string, base in
 		if r.code != 0 {
 			text = r.String()
 		}
-		obs = append(obs, observation{"docker inspect " + n + " at the engine's API version (NetworkSettings)", text})
+		obs = append(obs, observation{title: "docker inspect " + n + " at the engine's API version (NetworkSettings)", text: text})
 	}
 	r := e.docker("ps", "-a", "--format", "{{.Names}}\t{{.Ports}}")
 	var ps []string
@@ -307,20 +321,22 @@ func run(e engine, c Case, prefix string, im caseImages, serve []string, base in
 		}
 	}
 	sort.Strings(ps)
-	obs = append(obs, observation{"docker ps (PORTS)", strings.Join(ps, "\n") + "\n"})
+	obs = append(obs, observation{title: "docker ps (PORTS)", text: strings.Join(ps, "\n") + "\n"})
 	for _, n := range append([]string{"bridge"}, nets...) {
 		full := n
 		if n != "bridge" {
 			full = prefix + n
 		}
 		r := e.docker("network", "inspect", full)
-		obs = append(obs, observation{"docker network inspect " + n, r.stdout + r.stderr})
+		obs = append(obs, observation{title: "docker network inspect " + n, text: r.stdout + r.stderr})
 	}
 	sc := scope{bridges: bridges, addrs: addrs}
 	for _, p := range s.subnets {
 		sc.subnets = append(sc.subnets, p)
 	}
-	obs = append(obs, observation{rulesTitle, e.rules(sc)})
+	// Compose creates a project's networks in parallel: their rules come
+	// in either order.
+	obs = append(obs, observation{title: rulesTitle, text: e.rules(sc), unordered: c.Compose != "" && len(c.Networks) > 1})
 	return obs, s
 }
 
@@ -386,6 +402,9 @@ func Compare(c Case, t Target) Outcome {
 	}
 	want, ws := run(real, c, prefix, images, t.Serve, base)
 	stop()
+	if c.Compose != "" {
+		defer os.RemoveAll(filepath.Dir(composeFile(prefix)))
+	}
 	l, err := NewLabrun("fidelity-"+c.Name, t.labrunOptions(c))
 	if err != nil {
 		return Outcome{Case: c, Err: err}
@@ -426,6 +445,10 @@ func (m *mapping) observation(obs []observation, i int) observation {
 	}
 	if o.title == rulesTitle {
 		o.text = sortElements(o.text)
+	}
+	if o.unordered {
+		o.text = sortedLines(o.text)
+		o.title += " (lines sorted)"
 	}
 	return o
 }
@@ -504,4 +527,56 @@ func rangeBusy(used map[int]bool, base, n int) bool {
 		}
 	}
 	return false
+}
+
+// composeFile is where a case's compose file is, for both sides: the same
+// path, so that Compose's labels naming it compare.
+func composeFile(prefix string) string {
+	return filepath.Join(os.TempDir(), prefix+"compose", "compose.yaml")
+}
+
+// writeCompose writes the case's compose file for one side, with its
+// images.
+func writeCompose(c Case, prefix string, im caseImages) error {
+	f := composeFile(prefix)
+	if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+		return err
+	}
+	text := strings.NewReplacer("{IMAGE}", im.image, "{BUSYBOX}", im.busybox).Replace(c.Compose)
+	return os.WriteFile(f, []byte(text), 0o644)
+}
+
+var (
+	// durationRE is a time docker compose ps shows relative to now.
+	durationRE = regexp.MustCompile(`(Less than a second|About a minute|About an hour|\d+ (seconds|minutes|hours)|1 (second|minute|hour))`)
+	spacesRE   = regexp.MustCompile(` {2,}`)
+)
+
+// composeResult readies a docker compose step's outcome for comparing:
+// the images named as labrun's; the progress lines of up and down sorted
+// (Compose works on the project's networks and containers in parallel,
+// so their order differs from run to run); ps's times as <dur> and its
+// columns' padding, which follows their widths, as two spaces.
+func composeResult(r result, title string, im caseImages) (result, string) {
+	names := strings.NewReplacer(im.image, "httpd", im.busybox, "busybox")
+	r.stdout, r.stderr = names.Replace(r.stdout), names.Replace(r.stderr)
+	switch {
+	case composeVerb(title, "up") || composeVerb(title, "down"):
+		if r.stderr != "" {
+			r.stderr = sortedLines(r.stderr)
+		}
+		title += " (stderr sorted: Compose works in parallel)"
+	case composeVerb(title, "ps") || strings.HasPrefix(title, "$ docker network ls"):
+		// The names lose the prefix, which changes the columns' widths.
+		r.stdout = spacesRE.ReplaceAllString(durationRE.ReplaceAllString(r.stdout, "<dur>"), "  ")
+		title += " (times as <dur>, padding as two spaces)"
+	}
+	return r, title
+}
+
+// composeVerb reports whether a step's title runs docker compose's
+// subcommand verb.
+func composeVerb(title, verb string) bool {
+	f := strings.Fields(title)
+	return len(f) > 2 && f[1] == "docker" && f[2] == "compose" && contains(f[3:], verb)
 }

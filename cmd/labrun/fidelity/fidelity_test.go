@@ -254,7 +254,7 @@ func TestRunBusyboxAfter(t *testing.T) {
 	assert.True(t, c.usesBusybox())
 	obs, _ := run(f, c, "fidx-", caseImages{"img", "bb"}, []string{"sleep"}, 20000)
 	assert.Equal(t, []string{"run", "-d", "--name", "fidx-c", "bb"}, f.args[0])
-	assert.Equal(t, observation{"$ ip -4 -o addr show dev docker0", "ran ip -4 -o addr show dev docker0\n"}, obs[1])
+	assert.Equal(t, observation{title: "$ ip -4 -o addr show dev docker0", text: "ran ip -4 -o addr show dev docker0\n"}, obs[1])
 	assert.False(t, Case{Steps: []string{"run -d {IMAGE}"}}.usesBusybox())
 	assert.False(t, Target{}.Runs(c), "the machine's host is not the case's")
 }

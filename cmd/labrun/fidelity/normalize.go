@@ -57,6 +57,8 @@ var (
 	macRE     = regexp.MustCompile(`\b[0-9a-f]{2}(:[0-9a-f]{2}){5}\b`)
 	portRE    = regexp.MustCompile(`\b\d{4,5}\b`)
 	createdRE = regexp.MustCompile(`"Created": "[^"]*"`)
+	// logTimeRE is the time of a line of Compose's logger (logrus).
+	logTimeRE = regexp.MustCompile(`time="[^"]*"`)
 	// ulaRE is the global ID of an engine's ULA pool (fd and 40 bits of
 	// a hash of its host ID), which differs between the engines.
 	ulaRE = regexp.MustCompile(`\bfd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}:`)
@@ -114,6 +116,7 @@ func (m *mapping) normalize(text string) string {
 		}
 		return "<ula>:"
 	})
+	text = logTimeRE.ReplaceAllString(text, `time="<time>"`)
 	return createdRE.ReplaceAllString(text, `"Created": "<time>"`)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"regexp"
 	"strings"
 
@@ -53,6 +54,10 @@ func (t Target) String() string {
 // take a case's daemon flags or host setup, and its host is not the
 // case's to read.
 func (t Target) Runs(c Case) bool {
+	if c.Compose != "" {
+		_, ok := oracle.ComposePlugin(t.OracleDir)
+		return t.Oracle && ok
+	}
 	return t.Oracle || (len(c.Daemon) == 0 && len(c.Host) == 0 && len(c.After) == 0)
 }
 
@@ -85,7 +90,20 @@ func (t Target) engine(c Case) (engine, caseImages, func(), error) {
 		e.Close()
 		return nil, caseImages{}, nil, err
 	}
-	return oracleEngine{e}, caseImages{caseImage, busyboxImage}, func() { e.Close() }, nil
+	oe := oracleEngine{e: e}
+	stop := func() { e.Close() }
+	if c.Compose != "" {
+		// The docker CLI finds Docker Compose as a plugin of a
+		// configuration of the case's own.
+		cfg, err := oracle.ComposeConfig(t.OracleDir)
+		if err != nil {
+			e.Close()
+			return nil, caseImages{}, nil, err
+		}
+		oe.env = []string{"DOCKER_CONFIG=" + cfg}
+		stop = func() { e.Close(); os.RemoveAll(cfg) }
+	}
+	return oe, caseImages{caseImage, busyboxImage}, stop, nil
 }
 
 // ipForward: Docker 29 with nftables refuses to start on a host that does
@@ -98,14 +116,18 @@ func (t Target) labrunOptions(c Case) LabrunOptions {
 		IPForward: t.ipForward(), Shared: t.Machine(), Host: c.Host}
 }
 
-// oracleEngine is an oracle engine as one side of a case.
-type oracleEngine struct{ e *oracle.Engine }
+// oracleEngine is an oracle engine as one side of a case, with more
+// variables for its docker CLI (DOCKER_CONFIG).
+type oracleEngine struct {
+	e   *oracle.Engine
+	env []string
+}
 
 func (o oracleEngine) docker(args ...string) result { return o.dockerEnv(nil, args...) }
 
 func (o oracleEngine) dockerEnv(env []string, args ...string) result {
 	cmd := o.e.Docker(args...)
-	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = append(append(cmd.Env, o.env...), env...)
 	return runDocker(cmd)
 }
 
