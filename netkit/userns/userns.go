@@ -142,8 +142,9 @@ func Reexec(args []string) (int, error) {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
-		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EACCES) {
-			return 2, fmt.Errorf("%w: making one failed (%v), as a seccomp profile or a container's runtime forbids it; run labrun as root, or where user namespaces are allowed", ErrBlocked, err)
+		var errno syscall.Errno
+		if errors.As(err, &errno) && (errno == syscall.EPERM || errno == syscall.ENOSPC || errno == syscall.EACCES) {
+			return 2, fmt.Errorf("%w: making one failed (%v), as a seccomp profile or a container's runtime forbids it; run labrun as root, or where user namespaces are allowed", ErrBlocked, errno)
 		}
 		return 2, fmt.Errorf("running labrun in a user namespace: %w", err)
 	}
