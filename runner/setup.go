@@ -16,9 +16,9 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/labrun/labrun/netkit"
-	"github.com/labrun/labrun/netkit/userns"
 	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/userns"
 	"github.com/labrun/labrun/runner/dockercli"
 )
 
