@@ -49,18 +49,63 @@ type Engine struct {
 	stopped        bool
 }
 
-// Engine returns the running engine, or nil.
-func (l *Lab) Engine() *Engine {
+// Engine returns the running engine of the lab's first Docker host, or
+// nil.
+func (l *Lab) Engine() *Engine { return l.EngineOn("") }
+
+// EngineOn returns the running engine of node ("": the lab's first Docker
+// host), or nil.
+func (l *Lab) EngineOn(node string) *Engine {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.engine
+	return l.engines[l.dockerNode(node)]
 }
 
-// Host returns the lab's Docker host node.
+// Engines returns the running engines, in the order of the world's nodes.
+func (l *Lab) Engines() []*Engine {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*Engine
+	for _, name := range l.world.DockerNodes() {
+		if e := l.engines[name]; e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Host returns the lab's first Docker host node, or nil in a world
+// without one.
 func (l *Lab) Host() *Node {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.nodes[NodeHost]
+	return l.nodes[l.dockerNode("")]
+}
+
+// dockerNode is node, or the world's first Docker host for "".
+func (l *Lab) dockerNode(node string) string {
+	if d := l.world.DockerNodes(); node == "" && len(d) > 0 {
+		return d[0]
+	}
+	return node
+}
+
+// engineNode checks that node ("": the first) is one of the world's
+// Docker hosts, and returns its name.
+func (l *Lab) engineNode(node string) (string, error) {
+	name := l.dockerNode(node)
+	if wn := l.world.Node(name); wn != nil && wn.Docker {
+		return name, nil
+	}
+	hosts := l.world.DockerNodes()
+	if name == "" {
+		return "", derr(ErrNotFound, "world %s has no Docker host (no node with docker: true)", l.world.Name)
+	}
+	hint := ""
+	if near := names.Nearest(name, hosts); near != "" {
+		hint = fmt.Sprintf("; did you mean %q?", near)
+	}
+	return "", derr(ErrNotFound, "no Docker engine on %q: the world's Docker hosts are %s%s", name, strings.Join(hosts, ", "), hint)
 }
 
 // Errors dockerd gives for bad daemon flags.
@@ -84,48 +129,61 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 	if opts.IPv6 && opts.NoICC && !opts.IP6TablesOn(opts.IP6Tables) {
 		return nil, errICCNoIP6T
 	}
+	name, err := l.engineNode(opts.Node)
+	if err != nil {
+		return nil, err
+	}
+	opts.Node = name
 	l.mu.Lock()
-	old := l.engine
-	l.engine = nil
-	host := l.nodes[NodeHost]
+	old := l.engines[name]
+	delete(l.engines, name)
+	host := l.nodes[name]
 	l.mu.Unlock()
 	// What a stopped dockerd keeps on disk: user-defined networks and
 	// containers, restored by the next start (even after a failed one).
-	carried := l.stored
+	carried := l.stored[name]
 	if old != nil {
 		c, err := old.shutdown(stopKeep)
 		_ = err
 		carried = c
 	}
-	l.stored = carried
+	l.stored[name] = carried
 	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: link.NewDeleter(host), hostV6: link.NewHostIPv6Off(host.NS())}
 	e.forwardOff = sync.OnceValue(e.readForwardOff)
 	e.drivers = driver.New(host, &e.sysctls)
 	if e.spaces6 = new(ipam.Spaces6); opts.ULAPool() {
-		e.spaces6.Base = ipam.ULABase(l.opts.Name) // the lab's name stands for the engine's host ID
+		// The lab's name (and another host's name) stands for the
+		// engine's host ID.
+		id := l.opts.Name
+		if name != l.dockerNode("") {
+			id += "/" + name
+		}
+		e.spaces6.Base = ipam.ULABase(id)
 	}
 	if err := e.start(carried); err != nil {
 		e.shutdown(stopRemove)
 		return nil, err
 	}
 	l.mu.Lock()
-	l.engine = e
-	l.stored = nil
+	l.engines[name] = e
+	delete(l.stored, name)
 	l.mu.Unlock()
 	return e, nil
 }
 
-// StopEngine stops the engine, as stopping dockerd does.
-func (l *Lab) StopEngine() error {
+// StopEngine stops the engine of node ("": the first Docker host), as
+// stopping dockerd does.
+func (l *Lab) StopEngine(node string) error {
 	l.mu.Lock()
-	e := l.engine
-	l.engine = nil
+	name := l.dockerNode(node)
+	e := l.engines[name]
+	delete(l.engines, name)
 	l.mu.Unlock()
 	if e == nil {
 		return nil
 	}
 	c, err := e.shutdown(stopKeep)
-	l.stored = c
+	l.stored[name] = c
 	return err
 }
 

@@ -59,28 +59,24 @@ func TestServeResolver(t *testing.T) {
 	assert.Equal(t, dns.RcodeNameError, ask("nosuch.example.test.").Rcode)
 }
 
-// TestWireBothFamilies: in a wired world the client reaches the internet
-// server through the gateway over IPv4 and over IPv6 (the documentation
-// prefixes), and the host's IPv6 forwarding is left to its engine.
-func TestWireBothFamilies(t *testing.T) {
-	nodes := map[string]Node{}
-	for _, name := range Nodes {
-		ns := testkit.NewNS(t, testkit.NSOptions{})
-		h := testkit.Handle(t, ns)
-		lo, err := h.LinkByName("lo")
-		require.NoError(t, err)
-		require.NoError(t, h.LinkSetUp(lo))
-		nodes[name] = Node{NS: ns, NL: h}
-	}
-	require.NoError(t, Wire(nodes, Options{}))
+// TestBuildBothFamilies: in the built default world the client reaches
+// the internet server through the gateway over IPv4 and over IPv6 (the
+// documentation prefixes), and the host's IPv6 forwarding is left to its
+// engine.
+func TestBuildBothFamilies(t *testing.T) {
+	testkit.RequireNetAdmin(t)
+	b, err := Build(Default(), Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	nodes := b.Nodes
 	for _, dst := range []netip.Prefix{InternetAddr, InternetAddr6, HostAddr6} {
 		var srv net.Listener
-		require.NoError(t, nodes[nodeOf(dst)].NS.Do(func() (err error) {
+		require.NoError(t, nodes[nodeOf(dst)].NS().Do(func() (err error) {
 			srv, err = net.Listen("tcp", netip.AddrPortFrom(dst.Addr(), 0).String())
 			return err
 		}))
 		var c net.Conn
-		err := nodes[Client].NS.Do(func() (err error) {
+		err := nodes[Client].NS().Do(func() (err error) {
 			c, err = net.DialTimeout("tcp", srv.Addr().String(), 5*time.Second)
 			return err
 		})
@@ -91,12 +87,16 @@ func TestWireBothFamilies(t *testing.T) {
 		}
 		srv.Close()
 	}
-	fwd, err := nodes[Host].NS.ReadSysctl("net/ipv6/conf/all/forwarding")
-	require.NoError(t, err)
-	assert.Equal(t, "0", fwd, "the host's IPv6 forwarding before any engine")
-	fwd, err = nodes[Gateway].NS.ReadSysctl("net/ipv6/conf/all/forwarding")
-	require.NoError(t, err)
-	assert.Equal(t, "1", fwd, "the gateway's IPv6 forwarding")
+	for node, want := range map[string]string{Host: "0", Gateway: "1", Client: "0"} {
+		fwd, err := nodes[node].NS().ReadSysctl("net/ipv6/conf/all/forwarding")
+		require.NoError(t, err)
+		assert.Equal(t, want, fwd, "%s's IPv6 forwarding before any engine", node)
+	}
+	for node, want := range map[string]string{Host: "1", Gateway: "1", Client: "0", Internet: "0", Switch: "0"} {
+		fwd, err := nodes[node].NS().ReadSysctl("net/ipv4/ip_forward")
+		require.NoError(t, err)
+		assert.Equal(t, want, fwd, "%s's IPv4 forwarding", node)
+	}
 }
 
 // nodeOf names the node that has address p.
