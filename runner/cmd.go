@@ -78,9 +78,6 @@ func (e *Env) Stdout() io.Writer { return e.stdout }
 // Stderr is the command's standard error.
 func (e *Env) Stderr() io.Writer { return e.stderr }
 
-// Lab returns the script's lab.
-func (e *Env) Lab() *netkit.Lab { return e.st.lab }
-
 // Context ends when the script ends or reaches its deadline.
 func (e *Env) Context() context.Context { return e.st.ctx }
 
@@ -156,7 +153,7 @@ func tsCmd(c Cmd) func(ts *testscript.TestScript, neg bool, args []string) {
 // name, so that two commands can never silently shadow each other.
 var commands = func() map[string]Cmd {
 	m := map[string]Cmd{}
-	for _, c := range []Cmd{dockerdCmd, dockerCmd, onCmd, reachCmd, pingCmd, httpCmd, sshCmd, envStdoutCmd, captureCmd, packetsCmd, natCmd} {
+	for _, c := range []Cmd{dockerdCmd, dockerCmd, onCmd, reachCmd, pingCmd, httpCmd, sshCmd, envStdoutCmd, captureCmd, packetsCmd, natCmd, worldCmd} {
 		addCmd(m, c)
 	}
 	return m
@@ -244,7 +241,7 @@ func Exec(ctx context.Context, lab *netkit.Lab, o ExecOptions, args []string) er
 		fmt.Fprintf(o.Stderr, "labrun: %s: not a command a live lab runs (%s)\n", args[0], strings.Join(names, ", "))
 		return usagef("%s: not a command a live lab runs", args[0])
 	}
-	st := &scriptState{lab: lab, ctx: ctx, workdir: o.Dir, environ: map[string]string{}, stdin: o.Stdin}
+	st := &scriptState{lab: lab, given: true, world: lab.World(), ctx: ctx, workdir: o.Dir, environ: map[string]string{}, stdin: o.Stdin}
 	for _, kv := range o.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		if _, dup := st.environ[k]; !dup {

@@ -422,7 +422,7 @@ func (k *keeper) shellEnv(node string, extra []string) []string {
 		"HISTFILE=" + filepath.Join(k.dir, "history-"+node),
 		"PS1=[" + k.name + " " + node + "]# ",
 	}
-	vars := netkit.WorldVars()
+	vars := k.lab.World().Vars()
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		env = append(env, k+"="+vars[k])
 	}
@@ -527,17 +527,15 @@ func waitStatus(err error) int {
 	return ee.ExitCode()
 }
 
-// container returns the running container named name, or nil.
+// container returns the running container named name (on any of the
+// lab's engines), or nil.
 func (k *keeper) container(name string) *netkit.Container {
-	eng := k.lab.Engine()
-	if eng == nil {
-		return nil
+	for _, eng := range k.lab.Engines() {
+		if ctr, err := eng.Container(name); err == nil && ctr.Node() != nil {
+			return ctr
+		}
 	}
-	ctr, err := eng.Container(name)
-	if err != nil || ctr.Node() == nil {
-		return nil
-	}
-	return ctr
+	return nil
 }
 
 // check runs the exercise's checks on the live lab, one reply per check.
