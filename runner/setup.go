@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -142,10 +141,9 @@ func SetupWith(p *testscript.Params, o Options) error {
 		name := scriptName(env.T())
 		st := &scriptState{lab: o.Lab, given: o.Lab != nil, workdir: env.WorkDir, captures: newCaptureSet(name, env.WorkDir, o.PcapDir)}
 		if st.given {
+			// The lab's world is the script's when labrun up found it
+			// (ScriptWorld), or the one -world named.
 			st.world = o.Lab.World()
-			if _, err := os.Stat(filepath.Join(env.WorkDir, WorldSection)); err == nil {
-				return fmt.Errorf("the script's %s: this script runs on a lab it was given (labrun up): its world is the lab's, chosen by labrun up -world", WorldSection)
-			}
 		} else {
 			w, err := sectionWorld(env.WorkDir)
 			if err != nil {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rogpeppe/go-internal/txtar"
+
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/world"
 	"github.com/labrun/labrun/runner/dockercli"
@@ -40,10 +42,7 @@ func runWorld(e *Env, args []string) error {
 	if len(args) != 1 {
 		return ErrUsage
 	}
-	if e.st.given {
-		return errors.New("world: this script runs on a lab it was given (labrun up): its world is the lab's, chosen by labrun up -world")
-	}
-	if e.st.lab != nil {
+	if e.st.lab != nil && !e.st.given {
 		return errors.New("world: the lab is already built (by an earlier command): world must come before any command that uses the lab")
 	}
 	w, err := LoadWorld(args[0])
@@ -58,6 +57,14 @@ func runWorld(e *Env, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if e.st.given {
+		// A live lab (labrun up) was built from the script's world
+		// (ScriptWorld), or from another that -world named.
+		if w.Name == e.st.world.Name {
+			return nil
+		}
+		return fmt.Errorf("world: this script runs on a lab it was given (labrun up), whose world is %s, not %s: labrun up -world %s", e.st.world.Name, w.Name, args[0])
 	}
 	old := e.st.world
 	e.st.world = w
@@ -111,14 +118,7 @@ func worldFile(name, path string) (*world.World, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading world file: %w", err)
 	}
-	w, err := world.Parse(name, data)
-	if err == nil {
-		err = dockercli.CheckWorld(w)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return w, nil
+	return checked(world.Parse(name, data))
 }
 
 // Lab returns the script's lab, built from the script's world by the first
@@ -137,4 +137,51 @@ func (e *Env) Lab() (*netkit.Lab, error) {
 		e.st.lab = lab
 	}
 	return e.st.lab, nil
+}
+
+// ScriptWorld is the world a script picks (a `-- world.yaml --` section,
+// or a first command `world REF`, REF naming one of the archive's files, a
+// file from dir, or a shipped world), or nil when it picks none: labrun up
+// builds a live lab from it.
+func ScriptWorld(a *txtar.Archive, dir string) (*world.World, error) {
+	for _, f := range a.Files {
+		if f.Name == WorldSection {
+			return checked(world.Parse(WorldSection, f.Data))
+		}
+	}
+	for _, line := range strings.Split(string(a.Comment), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if f[0] != worldCmd.Name || len(f) != 2 {
+			return nil, nil
+		}
+		ref := strings.Trim(f[1], `'"`)
+		if !isWorldFile(ref) {
+			return LoadWorld(ref)
+		}
+		for _, af := range a.Files {
+			if af.Name == ref {
+				return checked(world.Parse(ref, af.Data))
+			}
+		}
+		if !filepath.IsAbs(ref) {
+			return worldFile(ref, filepath.Join(dir, ref))
+		}
+		return worldFile(ref, ref)
+	}
+	return nil, nil
+}
+
+// checked checks a parsed world's dockerd flags too.
+func checked(w *world.World, err error) (*world.World, error) {
+	if err == nil {
+		err = dockercli.CheckWorld(w)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
 }

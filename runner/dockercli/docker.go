@@ -79,6 +79,9 @@ func (s *Session) Docker(ctx context.Context, args []string, o IO) error {
 		fmt.Fprintln(o.Stderr, err)
 		return &ExitError{Cmd: "docker", Code: 1}
 	}
+	if node == "" {
+		node = s.localNode(getenv)
+	}
 	if len(args) == 0 {
 		return fmt.Errorf("docker: no subcommand: %w (%s)", ErrNotImplemented, subNames())
 	}
@@ -112,7 +115,7 @@ func (s *Session) Dockerd(args []string, o IO) error {
 	if err := s.openLab(); err != nil {
 		return err
 	}
-	opts, err := s.daemonOptions(args)
+	opts, err := s.daemonOptions(args, s.localNode(o.Getenv))
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "%s\nSee 'dockerd --help'.\n", err)
 		return &ExitError{Cmd: "dockerd", Code: 1}
@@ -146,11 +149,7 @@ func (s *Session) engine(node string) (*netkit.Engine, error) {
 	if s.engineDown[node] {
 		return nil, errors.New("the engine is not running: the last dockerd failed")
 	}
-	var args []string
-	if node != "" {
-		args = []string{"-H", node}
-	}
-	o, err := s.daemonOptions(args)
+	o, err := s.daemonOptions(nil, node)
 	if err != nil {
 		return nil, fmt.Errorf("starting the engine with default flags: %s: %w", DockerdEnv, err)
 	}

@@ -16,7 +16,9 @@ import (
 // NODE alone (which the CLI reads as tcp://NODE:2375: docker/cli v28.2.2
 // opts/hosts.go parseDockerDaemonHost) picks that node's engine; unix://
 // (the CLI's default, unix:///var/run/docker.sock) picks the world's first
-// Docker host. `dockerd -H NODE` starts the engine of NODE.
+// Docker host. `dockerd -H NODE` starts the engine of NODE. In a lab
+// shell of a node that runs an engine ($LABRUN_NODE), the local daemon is
+// that node's, as /var/run/docker.sock is on a real host.
 
 // defaultDaemon is the daemon the CLI reaches without -H.
 const defaultDaemon = "unix:///var/run/docker.sock"
@@ -81,7 +83,7 @@ func globalFlags(args []string, getenv func(string) string) (node, host string, 
 
 // daemonURL is the daemon address the CLI names in its errors.
 func (d *dockerCtx) daemonURL() string {
-	if d.node == "" {
+	if d.node == "" || d.host == "" {
 		return defaultDaemon
 	}
 	if strings.Contains(d.host, "://") {
@@ -100,18 +102,36 @@ func (s *Session) nodeName(node string) string {
 	return node
 }
 
-// daemonOptions parses a dockerd command line (-H NODE picks the node)
-// after $LABRUN_DOCKERD and the flags the world gives that node
-// (nodes.NODE.dockerd).
-func (s *Session) daemonOptions(args []string) (netkit.DaemonOptions, error) {
+// localNode is the node whose engine the local daemon is for a command
+// run with getenv: the lab shell's node ($LABRUN_NODE) when it runs an
+// engine, else "" (the world's first Docker host).
+func (s *Session) localNode(getenv func(string) string) string {
+	if s.Lab == nil || getenv == nil {
+		return ""
+	}
+	if wn := s.Lab.World().Node(getenv("LABRUN_NODE")); wn != nil && wn.Docker {
+		return wn.Name
+	}
+	return ""
+}
+
+// daemonOptions parses a dockerd command line (-H NODE picks the node,
+// else local) after $LABRUN_DOCKERD and the flags the world gives that
+// node (nodes.NODE.dockerd).
+func (s *Session) daemonOptions(args []string, local string) (netkit.DaemonOptions, error) {
 	o, err := parseDockerd(args)
 	if err != nil || s.Lab == nil {
 		return o, err
 	}
-	if wn := s.Lab.World().Node(s.nodeName(o.Node)); wn != nil && len(wn.Dockerd) > 0 {
-		return parseDockerd(append(append([]string(nil), wn.Dockerd...), args...))
+	if o.Node == "" {
+		o.Node = local
 	}
-	return o, nil
+	if wn := s.Lab.World().Node(s.nodeName(o.Node)); wn != nil && len(wn.Dockerd) > 0 {
+		node := o.Node
+		o, err = parseDockerd(append(append([]string(nil), wn.Dockerd...), args...))
+		o.Node = node
+	}
+	return o, err
 }
 
 // errNodeFlag refuses -H in a world file's dockerd flags: the node is the

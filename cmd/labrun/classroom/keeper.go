@@ -28,6 +28,7 @@ import (
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/world"
 	"github.com/labrun/labrun/runner"
 )
 
@@ -55,10 +56,14 @@ type keeper struct {
 	dir  string
 	work string
 	file string
-	ex   *Exercise
-	lab  *netkit.Lab
-	info LabInfo
-	ln   *net.UnixListener
+	// world is -world: a world file (an absolute path) or a shipped
+	// world's name; "" for the file's own world (runner.ScriptWorld), or
+	// the default.
+	world string
+	ex    *Exercise
+	lab   *netkit.Lab
+	info  LabInfo
+	ln    *net.UnixListener
 
 	mu      sync.Mutex
 	shells  map[*exec.Cmd]bool
@@ -80,6 +85,7 @@ func KeeperMain(args []string, stdout, stderr io.Writer) int {
 	name := fs.String("name", "", "")
 	keepFailed := fs.Bool("keep", false, "")
 	named := fs.Bool("netns", false, "")
+	worldRef := fs.String("world", "", "")
 	if err := fs.Parse(args); err != nil || *name == "" || fs.NArg() > 1 {
 		fmt.Fprintln(stderr, "labrun __keeper: started by labrun up only")
 		return 2
@@ -90,7 +96,7 @@ func KeeperMain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	ready := os.NewFile(3, "ready")
-	k := &keeper{name: *name, dir: labDir(*name), work: workDir(*name), shells: map[*exec.Cmd]bool{}, stop: make(chan struct{})}
+	k := &keeper{name: *name, dir: labDir(*name), work: workDir(*name), world: *worldRef, shells: map[*exec.Cmd]bool{}, stop: make(chan struct{})}
 	if fs.NArg() == 1 {
 		k.file = fs.Arg(0)
 	}
@@ -177,7 +183,11 @@ func (k *keeper) start(keepFailed bool) upResult {
 	if err := k.addTools(); err != nil {
 		return fail("adding the network tools: %v", err)
 	}
-	lab, err := netkit.NewLab(netkit.LabOptions{Name: k.name})
+	w, err := k.labWorld(setup)
+	if err != nil {
+		return fail("%v", err)
+	}
+	lab, err := netkit.NewLab(netkit.LabOptions{Name: k.name, World: w})
 	if err != nil {
 		return fail("making the lab: %v", err)
 	}
@@ -202,6 +212,19 @@ func (k *keeper) start(keepFailed bool) upResult {
 	}
 	info := k.liveInfo()
 	return upResult{OK: true, Info: &info, Log: log}
+}
+
+// labWorld is the world of the lab: -world's, else the one the set-up
+// script picks (its world command or world.yaml section), else nil (the
+// default).
+func (k *keeper) labWorld(setup *fragment) (*world.World, error) {
+	if k.world != "" {
+		return runner.LoadWorld(k.world)
+	}
+	if setup == nil {
+		return nil, nil
+	}
+	return runner.ScriptWorld(&txtar.Archive{Comment: []byte(setup.Text), Files: setup.Files}, filepath.Dir(k.file))
 }
 
 // bashrc is the lab shells' start-up file: the system's, then the lab's
