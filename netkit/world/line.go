@@ -5,9 +5,13 @@ import (
 	"strings"
 )
 
-// MaxLine is the longest line Line makes: its links' /30 subnets are
-// numbered in 10.0.0.0/8's third and second octets.
-const MaxLine = 4096
+// MaxLine is the longest line Line makes: a packet from r1 to rN crosses
+// N-2 routers, and the largest TTL is 255.
+const MaxLine = 256
+
+// defaultTTL is the kernel's default TTL (net.ipv4.ip_default_ttl), which
+// a line longer than it needs raised at its ends.
+const defaultTTL = 64
 
 // Line writes the world file of n routers in a line (`labrun world line
 // -n N`; worlds/line-50.yaml is Line(50)): r1 - r2 - ... - rN, router i's
@@ -18,7 +22,8 @@ const MaxLine = 4096
 // two routes a router, whatever n, so that r1 and rN reach each other end
 // to end, through n-2 routers, and every router reaches r1 (the routers
 // between know no way back to each other's links). R1_IP is r1's address,
-// RN_IP rN's.
+// RN_IP rN's. When n-2 routers would use up the default TTL (64), r1 and
+// rN send with a TTL of 255.
 func Line(n int) ([]byte, error) {
 	if n < 2 || n > MaxLine {
 		return nil, fmt.Errorf("a line of %d routers: want 2 to %d", n, MaxLine)
@@ -49,6 +54,9 @@ func Line(n int) ([]byte, error) {
 			routes = append(routes, link(1)+".0/30 via "+link(i-1)+".1")
 		}
 		fmt.Fprintf(&b, "    routes: [%s]\n", strings.Join(routes, ", "))
+		if (i == 1 || i == n) && n-2 >= defaultTTL {
+			fmt.Fprintf(&b, "    sysctls: {net.ipv4.ip_default_ttl: 255}\n")
+		}
 	}
 	return []byte(b.String()), nil
 }

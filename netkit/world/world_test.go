@@ -217,7 +217,17 @@ func TestLineShipped(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, string(want), string(have), "worlds/line-50.yaml is stale: labrun world line -n 50 > worlds/line-50.yaml")
 	_, err = Line(1)
-	assert.ErrorContains(t, err, "want 2 to")
+	assert.ErrorContains(t, err, "want 2 to 256")
+	_, err = Line(MaxLine + 1)
+	assert.Error(t, err)
+	long, err := Line(MaxLine)
+	require.NoError(t, err)
+	w, err := Parse("long.yaml", long)
+	require.NoError(t, err)
+	assert.Equal(t, []Sysctl{{Key: "net.ipv4.ip_default_ttl", Value: "255", Pos: Pos{"long.yaml", w.Node("r1").Sysctls[0].Pos.Line}}}, w.Node("r1").Sysctls,
+		"r1 of a line longer than the default TTL")
+	assert.Equal(t, "10.0.255.2", w.Vars()["R256_IP"])
+	assert.Empty(t, Default().Node(Host).Routes[0].Dev)
 }
 
 // TestBuildLine: a line of 50 routers comes up, and its ends reach each
