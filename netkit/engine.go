@@ -56,9 +56,13 @@ func (l *Lab) Engine() *Engine { return l.EngineOn("") }
 // EngineOn returns the running engine of node ("": the lab's first Docker
 // host), or nil.
 func (l *Lab) EngineOn(node string) *Engine {
+	name, err := l.world.DockerHost(node)
+	if err != nil {
+		return nil
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.engines[l.dockerNode(node)]
+	return l.engines[name]
 }
 
 // Engines returns the running engines, in the order of the world's nodes.
@@ -77,35 +81,10 @@ func (l *Lab) Engines() []*Engine {
 // Host returns the lab's first Docker host node, or nil in a world
 // without one.
 func (l *Lab) Host() *Node {
+	name, _ := l.world.DockerHost("")
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.nodes[l.dockerNode("")]
-}
-
-// dockerNode is node, or the world's first Docker host for "".
-func (l *Lab) dockerNode(node string) string {
-	if d := l.world.DockerNodes(); node == "" && len(d) > 0 {
-		return d[0]
-	}
-	return node
-}
-
-// engineNode checks that node ("": the first) is one of the world's
-// Docker hosts, and returns its name.
-func (l *Lab) engineNode(node string) (string, error) {
-	name := l.dockerNode(node)
-	if wn := l.world.Node(name); wn != nil && wn.Docker {
-		return name, nil
-	}
-	hosts := l.world.DockerNodes()
-	if name == "" {
-		return "", derr(ErrNotFound, "world %s has no Docker host (no node with docker: true)", l.world.Name)
-	}
-	hint := ""
-	if near := names.Nearest(name, hosts); near != "" {
-		hint = fmt.Sprintf("; did you mean %q?", near)
-	}
-	return "", derr(ErrNotFound, "no Docker engine on %q: the world's Docker hosts are %s%s", name, strings.Join(hosts, ", "), hint)
+	return l.nodes[name]
 }
 
 // Errors dockerd gives for bad daemon flags.
@@ -129,25 +108,27 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 	if opts.IPv6 && opts.NoICC && !opts.IP6TablesOn(opts.IP6Tables) {
 		return nil, errICCNoIP6T
 	}
-	name, err := l.engineNode(opts.Node)
+	name, err := l.world.DockerHost(opts.Node)
 	if err != nil {
-		return nil, err
+		return nil, derr(ErrNotFound, "%s", err)
 	}
 	opts.Node = name
 	l.mu.Lock()
 	old := l.engines[name]
 	delete(l.engines, name)
 	host := l.nodes[name]
-	l.mu.Unlock()
 	// What a stopped dockerd keeps on disk: user-defined networks and
 	// containers, restored by the next start (even after a failed one).
 	carried := l.stored[name]
+	l.mu.Unlock()
 	if old != nil {
 		c, err := old.shutdown(stopKeep)
 		_ = err
 		carried = c
 	}
+	l.mu.Lock()
 	l.stored[name] = carried
+	l.mu.Unlock()
 	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: link.NewDeleter(host), hostV6: link.NewHostIPv6Off(host.NS())}
 	e.forwardOff = sync.OnceValue(e.readForwardOff)
 	e.drivers = driver.New(host, &e.sysctls)
@@ -155,7 +136,7 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 		// The lab's name (and another host's name) stands for the
 		// engine's host ID.
 		id := l.opts.Name
-		if name != l.dockerNode("") {
+		if first, _ := l.world.DockerHost(""); name != first {
 			id += "/" + name
 		}
 		e.spaces6.Base = ipam.ULABase(id)
@@ -174,8 +155,11 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 // StopEngine stops the engine of node ("": the first Docker host), as
 // stopping dockerd does.
 func (l *Lab) StopEngine(node string) error {
+	name, err := l.world.DockerHost(node)
+	if err != nil {
+		return err
+	}
 	l.mu.Lock()
-	name := l.dockerNode(node)
 	e := l.engines[name]
 	delete(l.engines, name)
 	l.mu.Unlock()
@@ -183,7 +167,9 @@ func (l *Lab) StopEngine(node string) error {
 		return nil
 	}
 	c, err := e.shutdown(stopKeep)
+	l.mu.Lock()
 	l.stored[name] = c
+	l.mu.Unlock()
 	return err
 }
 

@@ -159,7 +159,7 @@ func (l *Lab) Close() error {
 	}
 	l.closed = true
 	engines := l.engines
-	l.engines = nil
+	l.engines = map[string]*Engine{}
 	mode := stopDiscard
 	if len(l.pins) > 0 {
 		mode = stopRemove

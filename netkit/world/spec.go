@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/labrun/labrun/netkit/names"
 )
 
 // World is a world file, parsed and checked (Parse): its nodes, the LANs
@@ -186,6 +188,31 @@ func (w *World) DockerNodes() []string {
 		}
 	}
 	return out
+}
+
+// DockerHost names the Docker host that node means: node, when it runs an
+// engine; the first Docker host for "". Otherwise its error says which
+// there are, with the near miss (and it returns the first, or "").
+func (w *World) DockerHost(node string) (string, error) {
+	hosts := w.DockerNodes()
+	if n := w.Node(node); n != nil && n.Docker {
+		return node, nil
+	}
+	first := ""
+	if len(hosts) > 0 {
+		first = hosts[0]
+	}
+	switch {
+	case node == "" && first != "":
+		return first, nil
+	case node == "":
+		return "", fmt.Errorf("world %s has no Docker host (no node with docker: true)", w.Name)
+	}
+	hint := ""
+	if near := names.Nearest(node, hosts); near != "" {
+		hint = fmt.Sprintf("; did you mean %q?", near)
+	}
+	return first, fmt.Errorf("no Docker engine on %q: the world's Docker hosts are %s%s", node, strings.Join(hosts, ", "), hint)
 }
 
 // Resolver returns the node that answers the world's names, or nil.
