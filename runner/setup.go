@@ -103,9 +103,12 @@ type KeptLab struct {
 // conditions ([root], [netadmin], [iptables]) to p.Condition, and gives every
 // script a fresh lab, closed when the script ends.
 //
-// A script's environment also gets the classroom's addresses: HOST_IP
-// (192.168.190.128), CLIENT_IP, GATEWAY_IP and INTERNET_IP, and HOST_IP6
-// (2001:db8:190::128) and the others' IPv6 addresses.
+// The lab is built from the script's world (the classroom, unless the
+// script's first command is `world` or it has a world.yaml section) by the
+// first command that needs it. A script's environment also gets the
+// world's addresses: in the classroom HOST_IP (192.168.190.128), CLIENT_IP,
+// GATEWAY_IP and INTERNET_IP, and HOST_IP6 (2001:db8:190::128) and the
+// others' IPv6 addresses; NODE_IP and NODE_IP6 for each node of another.
 //
 // Commands take p.Deadline, when set, as the deadline for the programs they
 // run.

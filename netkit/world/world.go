@@ -20,7 +20,8 @@
 // are read from that file.
 //
 // It is not the lab (netkit's Lab holds the built world and its engines)
-// nor Docker's engine; it knows namespaces and netlink only.
+// nor Docker's engine: it knows namespaces, netlink, and the programs its
+// nodes start.
 package world
 
 import (
