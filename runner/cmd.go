@@ -117,7 +117,8 @@ func (e *Env) Logf(format string, args ...any) {
 // tsCmd adapts a Cmd to testscript. It is the only place where command
 // results meet testscript's Fatalf:
 //
-//   - an ErrUsage always fails the script and prints the usage;
+//   - an ErrUsage always fails the script and prints the usage, and a
+//     lab that could not be built (labError) always fails it;
 //   - "!" on a command that is not Negatable fails ("unsupported: ! NAME");
 //   - another error fails the script, unless the command was negated;
 //   - success of a negated command fails the script.
@@ -135,7 +136,10 @@ func tsCmd(c Cmd) func(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		e := &Env{ts: ts, st: st, stdout: ts.Stdout(), stderr: ts.Stderr()}
 		err := c.Run(e, args)
+		var labErr *labError
 		switch {
+		case errors.As(err, &labErr):
+			ts.Fatalf("%v", labErr)
 		case errors.Is(err, ErrUsage):
 			if err == ErrUsage {
 				ts.Fatalf("usage: %s", c.synopsis())

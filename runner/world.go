@@ -121,6 +121,13 @@ func worldFile(name, path string) (*world.World, error) {
 	return checked(world.Parse(name, data))
 }
 
+// labError is a lab that could not be built: it fails the script even
+// under "!", as a usage error does (tsCmd), since no command ran.
+type labError struct{ err error }
+
+func (e *labError) Error() string { return "making the lab: " + e.err.Error() }
+func (e *labError) Unwrap() error { return e.err }
+
 // Lab returns the script's lab, built from the script's world by the first
 // command that asks for it.
 func (e *Env) Lab() (*netkit.Lab, error) {
@@ -132,7 +139,7 @@ func (e *Env) Lab() (*netkit.Lab, error) {
 		}
 		lab, err := e.st.makeLab(e.st.world)
 		if err != nil {
-			return nil, fmt.Errorf("making the lab: %w", err)
+			return nil, &labError{err}
 		}
 		e.st.lab = lab
 	}

@@ -71,3 +71,16 @@ func TestScriptWorld(t *testing.T) {
 	_, err := ScriptWorld(txtar.Parse([]byte("-- world.yaml --\nnodes:\n  a: {rooter: true}\n")), "")
 	assert.ErrorContains(t, err, `world.yaml:2: nodes.a.rooter: unknown field "rooter"`)
 }
+
+// TestLabErrorFatal: a lab that cannot be built is a labError, which the
+// adapter treats as fatal even under "!": no command ran.
+func TestLabErrorFatal(t *testing.T) {
+	e := &Env{st: &scriptState{world: world.Default(), makeLab: func(*world.World) (*netkit.Lab, error) {
+		return nil, os.ErrPermission
+	}}, stdout: new(bytes.Buffer), stderr: new(bytes.Buffer)}
+	err := runOn(e, []string{"host", "true"})
+	var le *labError
+	require.ErrorAs(t, err, &le)
+	assert.ErrorIs(t, err, os.ErrPermission)
+	assert.EqualError(t, err, "making the lab: permission denied")
+}
