@@ -224,7 +224,7 @@ func (k *keeper) labWorld(setup *fragment) (*world.World, error) {
 	if setup == nil {
 		return nil, nil
 	}
-	return runner.ScriptWorld(&txtar.Archive{Comment: []byte(setup.Text), Files: setup.Files}, filepath.Dir(k.file))
+	return setup.world(filepath.Dir(k.file))
 }
 
 // bashrc is the lab shells' start-up file: the system's, then the lab's

@@ -459,6 +459,9 @@ func TestLiveLabWorld(t *testing.T) {
 	out = mustRun(t, nil, "up", "-name", name, "scenarios/line-50.txt")
 	assert.Contains(t, out, "nodes: r1, r10, r11", "labrun up of a scenario whose world is line-50")
 	mustRun(t, nil, "down", name)
+	out = mustRun(t, nil, "diagram", "scenarios/two-hosts-vxlan.txt")
+	assert.Contains(t, out, `network stretched (br-`, "labrun diagram of a scenario whose world is two-hosts")
+	assert.Contains(t, out, `n_host2__vxlan42`, "labrun diagram of a scenario whose world is two-hosts")
 
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("nodes:\n  a:\n    rooter: true\n"), 0o644))
