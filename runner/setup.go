@@ -75,9 +75,10 @@ type Options struct {
 // LabRegistry follows the labs that scripts make. Its methods are called
 // from the scripts' goroutines, concurrently.
 type LabRegistry interface {
-	// Register records a lab a script has just made. An error refuses
-	// it (the caller is stopping): the script closes the lab and fails
-	// with that error, before any of its commands runs.
+	// Register records a lab a script has just made (when its first
+	// command that needs a lab runs). An error refuses it (the caller is
+	// stopping): the script closes the lab and fails with that error,
+	// before that command does anything, even under "!".
 	Register(*netkit.Lab) error
 	// Unregister forgets a lab whose script has ended.
 	Unregister(*netkit.Lab)
