@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
-	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/testkit"
+	"github.com/labrun/labrun/netkit/world"
 )
 
 // This file builds the small topologies the kernel tests use, in fresh
@@ -175,9 +175,9 @@ type natLab struct {
 // The recording topology's addresses are the article's: the router stands
 // where its Docker host does, the server where its first container does.
 var (
-	clientAddr   = netkit.ClientAddr.Addr()
-	internetAddr = netkit.InternetAddr.Addr()
-	routerLAN    = netkit.HostAddr.Addr()
+	clientAddr   = world.ClientAddr.Addr()
+	internetAddr = world.InternetAddr.Addr()
+	routerLAN    = world.HostAddr.Addr()
 	routerBridge = netip.MustParseAddr("172.17.0.1")
 	serverAddr   = netip.MustParseAddr("172.17.0.2")
 )

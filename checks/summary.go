@@ -23,7 +23,8 @@ import (
 // What is covered: Ethernet frames carrying ARP, IPv4 or IPv6 with TCP
 // (flags, seq, ack, win, urg, options, length), UDP, ICMP (echo and the
 // unreachable and time-exceeded errors) and ICMPv6 (echo, neighbour
-// discovery, unreachable, time exceeded); for TCP payloads, the first line
+// discovery, unreachable, time exceeded), and VXLAN on UDP port 4789 (its
+// header, then the frame it carries on the next line); for TCP payloads, the first line
 // of HTTP on ports 80 and 8080 and the SSH version banner on port 22, and
 // DNS queries and A, AAAA, PTR, CNAME and NS answers on UDP port 53, as
 // tcpdump prints them without -v; unknown EtherTypes with tcpdump's hex dump
@@ -159,6 +160,11 @@ func summarizeIP(b *strings.Builder, fr *frame, tr tcpTracker) {
 				return
 			}
 		}
+		if u.SrcPort == vxlanPort || u.DstPort == vxlanPort {
+			fmt.Fprintf(b, "%s.%d > %s.%d: ", src, u.SrcPort, dst, u.DstPort)
+			vxlanText(b, u.Payload, tr)
+			return
+		}
 		fmt.Fprintf(b, "%s.%d > %s.%d: UDP, length %d", src, u.SrcPort, dst, u.DstPort, int(u.Length)-8)
 	case fr.has&hasICMP4 != 0:
 		fmt.Fprintf(b, "%s > %s: ICMP %s, length %d", src, dst, icmpText(&fr.icmp4), length)
@@ -167,6 +173,28 @@ func summarizeIP(b *strings.Builder, fr *frame, tr tcpTracker) {
 	default:
 		fmt.Fprintf(b, "%s > %s:  ip-proto-%d %d", src, dst, proto, length)
 	}
+}
+
+// vxlanPort is VXLAN's UDP port (RFC 7348), where tcpdump decodes VXLAN.
+const vxlanPort = 4789
+
+// vxlanText appends tcpdump's VXLAN line (print-vxlan.c vxlan_print,
+// tcpdump 4.99): the header's flags and VNI, then, on the next line, the
+// encapsulated frame as tcpdump prints a frame without -e.
+func vxlanText(b *strings.Builder, pl []byte, tr tcpTracker) {
+	b.WriteString("VXLAN")
+	if len(pl) < 8 {
+		b.WriteString(" (invalid)")
+		return
+	}
+	flags := pl[0]
+	i := "invalid"
+	if flags&0x08 != 0 {
+		i = "I"
+	}
+	vni := uint32(pl[4])<<16 | uint32(pl[5])<<8 | uint32(pl[6])
+	fmt.Fprintf(b, ", flags [%s] (0x%02x), vni %d\n", i, flags, vni)
+	b.WriteString(summarize(newFrame(), Packet{Data: pl[8:]}, tr))
 }
 
 // unreachFormats words the destination-unreachable codes that need no more

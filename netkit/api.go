@@ -36,38 +36,23 @@ var (
 type LabOptions struct {
 	// Name labels the lab in logs and pins; default "lab".
 	Name string
-	// HostIPForwardOff leaves net.ipv4.ip_forward at 0 in the host node, so
-	// that the engine turns it on and sets the FORWARD policy to DROP, as
-	// Docker does on a host that did not forward.
+	// World is the world the lab builds (netkit/world); nil is the
+	// default, the classroom (worlds/classroom.yaml).
+	World *world.World
+	// HostIPForwardOff leaves net.ipv4.ip_forward at 0 in the Docker
+	// hosts, so that the engine turns it on and sets the FORWARD policy to
+	// DROP, as Docker does on a host that did not forward.
 	HostIPForwardOff bool
 	// Logf, when set, receives a line per operation (safe for concurrent use).
 	Logf func(format string, args ...any)
 }
 
-// Node names of the classroom world (netkit/world).
-const (
-	NodeHost     = world.Host
-	NodeClient   = world.Client
-	NodeGateway  = world.Gateway
-	NodeInternet = world.Internet
-)
-
-// Classroom addresses (the article's; netkit/world).
-var (
-	HostAddr     = world.HostAddr
-	ClientAddr   = world.ClientAddr
-	GatewayLAN   = world.GatewayLAN
-	GatewayWAN   = world.GatewayWAN
-	InternetAddr = world.InternetAddr
-)
-
-// WorldVars are the variables naming the classroom's addresses
-// (HOST_IP, HOST_IP6, ...; world.Vars).
-func WorldVars() map[string]string { return world.Vars() }
-
 // DaemonOptions are dockerd's networking flags. The zero value is dockerd
-// with no flags.
+// with no flags, on the lab's first Docker host.
 type DaemonOptions struct {
+	// Node is the Docker host whose engine this is (a world may have
+	// several; `dockerd -H NODE` in a scenario); "" is the first.
+	Node string
 	// Bridge is -b/--bridge: an existing bridge in the host node to use as
 	// the default network; "none" disables the default bridge.
 	Bridge string

@@ -70,11 +70,11 @@ func (d directory) Peers(network string) []sandbox.Endpoint {
 // joining: it is joining a user-defined network (see startResolver).
 func (c *Container) files(joining bool) (sandbox.Files, error) {
 	e, o := c.e, c.opts
-	host, err := e.lab.etc.Read("node-"+NodeHost, "resolv.conf")
+	host, err := e.lab.etc.Read("node-"+e.host.Name, "resolv.conf")
 	if err != nil {
 		return sandbox.Files{}, err
 	}
-	hosts, err := e.lab.etc.Read("node-"+NodeHost, "hosts")
+	hosts, err := e.lab.etc.Read("node-"+e.host.Name, "hosts")
 	if err != nil {
 		return sandbox.Files{}, err
 	}

@@ -49,18 +49,42 @@ type Engine struct {
 	stopped        bool
 }
 
-// Engine returns the running engine, or nil.
-func (l *Lab) Engine() *Engine {
+// Engine returns the running engine of the lab's first Docker host, or
+// nil.
+func (l *Lab) Engine() *Engine { return l.EngineOn("") }
+
+// EngineOn returns the running engine of node ("": the lab's first Docker
+// host), or nil.
+func (l *Lab) EngineOn(node string) *Engine {
+	name, err := l.world.DockerHost(node)
+	if err != nil {
+		return nil
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.engine
+	return l.engines[name]
 }
 
-// Host returns the lab's Docker host node.
-func (l *Lab) Host() *Node {
+// Engines returns the running engines, in the order of the world's nodes.
+func (l *Lab) Engines() []*Engine {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.nodes[NodeHost]
+	var out []*Engine
+	for _, name := range l.world.DockerNodes() {
+		if e := l.engines[name]; e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Host returns the lab's first Docker host node, or nil in a world
+// without one.
+func (l *Lab) Host() *Node {
+	name, _ := l.world.DockerHost("")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.nodes[name]
 }
 
 // Errors dockerd gives for bad daemon flags.
@@ -84,48 +108,68 @@ func (l *Lab) StartEngine(opts DaemonOptions) (*Engine, error) {
 	if opts.IPv6 && opts.NoICC && !opts.IP6TablesOn(opts.IP6Tables) {
 		return nil, errICCNoIP6T
 	}
+	name, err := l.world.DockerHost(opts.Node)
+	if err != nil {
+		return nil, derr(ErrNotFound, "%s", err)
+	}
+	opts.Node = name
 	l.mu.Lock()
-	old := l.engine
-	l.engine = nil
-	host := l.nodes[NodeHost]
-	l.mu.Unlock()
+	old := l.engines[name]
+	delete(l.engines, name)
+	host := l.nodes[name]
 	// What a stopped dockerd keeps on disk: user-defined networks and
 	// containers, restored by the next start (even after a failed one).
-	carried := l.stored
+	carried := l.stored[name]
+	l.mu.Unlock()
 	if old != nil {
 		c, err := old.shutdown(stopKeep)
 		_ = err
 		carried = c
 	}
-	l.stored = carried
+	l.mu.Lock()
+	l.stored[name] = carried
+	l.mu.Unlock()
 	e := &Engine{lab: l, host: host, opts: opts, spaces: ipam.NewSpaces(), started: time.Now(), veths: link.NewDeleter(host), hostV6: link.NewHostIPv6Off(host.NS())}
 	e.forwardOff = sync.OnceValue(e.readForwardOff)
 	e.drivers = driver.New(host, &e.sysctls)
 	if e.spaces6 = new(ipam.Spaces6); opts.ULAPool() {
-		e.spaces6.Base = ipam.ULABase(l.opts.Name) // the lab's name stands for the engine's host ID
+		// The lab's name (and another host's name) stands for the
+		// engine's host ID.
+		id := l.opts.Name
+		if first, _ := l.world.DockerHost(""); name != first {
+			id += "/" + name
+		}
+		e.spaces6.Base = ipam.ULABase(id)
 	}
 	if err := e.start(carried); err != nil {
 		e.shutdown(stopRemove)
 		return nil, err
 	}
 	l.mu.Lock()
-	l.engine = e
-	l.stored = nil
+	l.engines[name] = e
+	delete(l.stored, name)
 	l.mu.Unlock()
 	return e, nil
 }
 
-// StopEngine stops the engine, as stopping dockerd does.
-func (l *Lab) StopEngine() error {
+// StopEngine stops the engine of node ("": the first Docker host), as
+// stopping dockerd does.
+func (l *Lab) StopEngine(node string) error {
+	name, err := l.world.DockerHost(node)
+	if err != nil {
+		return err
+	}
 	l.mu.Lock()
-	e := l.engine
-	l.engine = nil
+	e := l.engines[name]
+	delete(l.engines, name)
 	l.mu.Unlock()
 	if e == nil {
 		return nil
 	}
 	c, err := e.shutdown(stopKeep)
-	l.stored = c
+	l.mu.Lock()
+	l.stored[name] = c
+	l.mu.Unlock()
 	return err
 }
 

@@ -53,7 +53,7 @@ func TestGoldenNFTables(t *testing.T) {
 	require.NotContains(t, iptablesSave(t, lab), "DOCKER")
 	require.NoError(t, e.Remove("web", true))
 	require.NotContains(t, e.NFTRuleset(), "dnat to")
-	require.NoError(t, lab.StopEngine())
+	require.NoError(t, lab.StopEngine(""))
 	if _, err := exec.LookPath("nft"); err == nil {
 		out, _ := lab.Host().Output("nft", "list", "tables")
 		require.NotContains(t, string(out), "docker-bridges")
@@ -94,7 +94,7 @@ func TestNFTablesNoForwarding(t *testing.T) {
 	c, err := e.Run(netkit.RunOptions{Name: "ctr-n", Network: netkit.Mode{Kind: netkit.ModeNone}})
 	require.NoError(t, err)
 	require.Empty(t, c.Warnings, "--network none: forwarding does not matter")
-	require.NoError(t, lab.StopEngine())
+	require.NoError(t, lab.StopEngine(""))
 
 	// --ip-forward=false: the engine starts, leaves forwarding off, and
 	// docker run warns.

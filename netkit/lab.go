@@ -12,7 +12,6 @@ import (
 	"github.com/labrun/labrun/netkit/etcdir"
 	"github.com/labrun/labrun/netkit/names"
 	"github.com/labrun/labrun/netkit/node"
-	"github.com/labrun/labrun/netkit/resolver"
 	"github.com/labrun/labrun/netkit/world"
 )
 
@@ -23,25 +22,29 @@ type Node = node.Node
 // lab does not exist: make one with NewLab and Close it when done. Closing
 // (or the death of the process) removes everything the lab made.
 type Lab struct {
-	opts LabOptions
+	opts  LabOptions
+	world *world.World
+	built *world.Built
 
-	mu     sync.Mutex
-	nodes  map[string]*Node
-	engine *Engine
-	stored *carry // networks and containers kept while no engine runs
-	etc    *etcdir.Dir
-	zone   *resolver.ZoneServer // the lab's resolver (see serveZone)
-	pins   []string
-	closed bool
+	mu      sync.Mutex
+	nodes   map[string]*Node
+	engines map[string]*Engine // the running engines, by node
+	stored  map[string]*carry  // by node: networks and containers kept while its engine is stopped
+	etc     *etcdir.Dir
+	pins    []string
+	closed  bool
 }
 
-// NewLab builds the classroom world (netkit/world) in namespaces of its
-// own, with the world's name service.
+// NewLab builds its world (LabOptions.World; the classroom by default) in
+// namespaces of its own, with the world's name service (netkit/world).
 func NewLab(opts LabOptions) (lab *Lab, err error) {
 	if opts.Name == "" {
 		opts.Name = "lab"
 	}
-	l := &Lab{opts: opts, nodes: map[string]*Node{}}
+	if opts.World == nil {
+		opts.World = world.Default()
+	}
+	l := &Lab{opts: opts, world: opts.World, engines: map[string]*Engine{}, stored: map[string]*carry{}}
 	defer func() {
 		if err != nil {
 			l.Close()
@@ -50,40 +53,28 @@ func NewLab(opts LabOptions) (lab *Lab, err error) {
 	if l.etc, err = etcdir.New(); err != nil {
 		return nil, err
 	}
-	for _, name := range world.Nodes {
-		n, err := node.New(name)
-		if err != nil {
-			return nil, fmt.Errorf("making node %s: %w", name, err)
-		}
-		l.nodes[name] = n
-	}
-	nodes := map[string]world.Node{}
-	for name, n := range l.nodes {
-		nodes[name] = world.Node{NS: n.NS(), NL: n.Netlink()}
-	}
-	if err := world.Wire(nodes, world.Options{HostIPForwardOff: opts.HostIPForwardOff}); err != nil {
+	l.built, err = world.Build(l.world, world.Options{DockerForwardOff: opts.HostIPForwardOff, Etc: l.etc, Logf: opts.Logf})
+	if err != nil {
 		return nil, err
 	}
-	if err := l.worldFiles(); err != nil {
-		return nil, err
-	}
-	if err := l.serveZone(); err != nil {
-		return nil, err
-	}
+	l.nodes = l.built.Nodes
 	return l, nil
 }
+
+// World returns the lab's world; the caller must not change it.
+func (l *Lab) World() *world.World { return l.world }
 
 // Node returns a node by name: a world node or a running container (by name
 // or ID prefix).
 func (l *Lab) Node(name string) (*Node, error) {
 	l.mu.Lock()
 	n, ok := l.nodes[name]
-	e := l.engine
 	l.mu.Unlock()
-	if ok && name != "switch" {
+	if ok && name != world.SwitchNode {
 		return n, nil
 	}
-	if e != nil {
+	engines := l.Engines()
+	for _, e := range engines {
 		if c, err := e.Container(name); err == nil {
 			if nd := c.Node(); nd != nil {
 				return nd, nil
@@ -93,8 +84,8 @@ func (l *Lab) Node(name string) (*Node, error) {
 	}
 	// The world's nodes, then the running containers: what exists, and
 	// the near miss among them.
-	all := []string{NodeHost, NodeClient, NodeGateway, NodeInternet}
-	if e != nil {
+	all := l.world.NodeNames()
+	for _, e := range engines {
 		for _, c := range e.Containers(false) {
 			all = append(all, c.Name)
 		}
@@ -112,7 +103,7 @@ func (l *Lab) Nodes() []string {
 	defer l.mu.Unlock()
 	var names []string
 	for n := range l.nodes {
-		if n != "switch" {
+		if n != world.SwitchNode {
 			names = append(names, n)
 		}
 	}
@@ -139,8 +130,8 @@ func (l *Lab) Pin(dir string, prefix string) ([]string, error) {
 	for _, n := range l.nodes {
 		nodes = append(nodes, n)
 	}
-	if l.engine != nil {
-		for _, c := range l.engine.Containers(false) {
+	for _, e := range l.engines {
+		for _, c := range e.Containers(false) {
 			if n := c.Node(); n != nil && !n.IsShared() {
 				nodes = append(nodes, node.Shared(c.Name, n.NS(), nil))
 			}
@@ -167,23 +158,20 @@ func (l *Lab) Close() error {
 		return nil
 	}
 	l.closed = true
-	e := l.engine
-	l.engine = nil
+	engines := l.engines
+	l.engines = map[string]*Engine{}
 	mode := stopDiscard
 	if len(l.pins) > 0 {
 		mode = stopRemove
 	}
 	l.mu.Unlock()
 	var errs []error
-	if e != nil {
+	for _, e := range engines {
 		_, err := e.shutdown(mode)
 		errs = append(errs, err)
 	}
-	for _, n := range l.nodes {
-		errs = append(errs, n.Close())
-	}
-	if l.zone != nil {
-		errs = append(errs, l.zone.Close())
+	if l.built != nil {
+		errs = append(errs, l.built.Close())
 	}
 	if l.etc != nil {
 		errs = append(errs, l.etc.Close())

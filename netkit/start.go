@@ -65,7 +65,7 @@ func (c *Container) Start() (err error) {
 	switch o.Network.Kind {
 	case ModeHost:
 		nd = node.Shared(c.Name, e.host.NS(), e.host.Netlink())
-		c.setHostname(NodeHost)
+		c.setHostname(e.host.Name)
 	case ModeContainer:
 		target, terr := e.Container(o.Network.Container)
 		if terr != nil {

@@ -78,9 +78,6 @@ func (e *Env) Stdout() io.Writer { return e.stdout }
 // Stderr is the command's standard error.
 func (e *Env) Stderr() io.Writer { return e.stderr }
 
-// Lab returns the script's lab.
-func (e *Env) Lab() *netkit.Lab { return e.st.lab }
-
 // Context ends when the script ends or reaches its deadline.
 func (e *Env) Context() context.Context { return e.st.ctx }
 
@@ -120,7 +117,8 @@ func (e *Env) Logf(format string, args ...any) {
 // tsCmd adapts a Cmd to testscript. It is the only place where command
 // results meet testscript's Fatalf:
 //
-//   - an ErrUsage always fails the script and prints the usage;
+//   - an ErrUsage always fails the script and prints the usage, and a
+//     lab that could not be built (labError) always fails it;
 //   - "!" on a command that is not Negatable fails ("unsupported: ! NAME");
 //   - another error fails the script, unless the command was negated;
 //   - success of a negated command fails the script.
@@ -138,7 +136,10 @@ func tsCmd(c Cmd) func(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		e := &Env{ts: ts, st: st, stdout: ts.Stdout(), stderr: ts.Stderr()}
 		err := c.Run(e, args)
+		var labErr *labError
 		switch {
+		case errors.As(err, &labErr):
+			ts.Fatalf("%v", labErr)
 		case errors.Is(err, ErrUsage):
 			if err == ErrUsage {
 				ts.Fatalf("usage: %s", c.synopsis())
@@ -156,7 +157,7 @@ func tsCmd(c Cmd) func(ts *testscript.TestScript, neg bool, args []string) {
 // name, so that two commands can never silently shadow each other.
 var commands = func() map[string]Cmd {
 	m := map[string]Cmd{}
-	for _, c := range []Cmd{dockerdCmd, dockerCmd, onCmd, reachCmd, pingCmd, httpCmd, sshCmd, envStdoutCmd, captureCmd, packetsCmd, natCmd} {
+	for _, c := range []Cmd{dockerdCmd, dockerCmd, onCmd, reachCmd, pingCmd, httpCmd, sshCmd, envStdoutCmd, captureCmd, packetsCmd, natCmd, worldCmd} {
 		addCmd(m, c)
 	}
 	return m
@@ -244,7 +245,7 @@ func Exec(ctx context.Context, lab *netkit.Lab, o ExecOptions, args []string) er
 		fmt.Fprintf(o.Stderr, "labrun: %s: not a command a live lab runs (%s)\n", args[0], strings.Join(names, ", "))
 		return usagef("%s: not a command a live lab runs", args[0])
 	}
-	st := &scriptState{lab: lab, ctx: ctx, workdir: o.Dir, environ: map[string]string{}, stdin: o.Stdin}
+	st := &scriptState{lab: lab, given: true, world: lab.World(), ctx: ctx, workdir: o.Dir, environ: map[string]string{}, stdin: o.Stdin}
 	for _, kv := range o.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		if _, dup := st.environ[k]; !dup {

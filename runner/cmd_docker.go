@@ -20,7 +20,10 @@ var dockerCmd = Cmd{
 	Usage: "SUBCOMMAND [ARGS...]",
 	Summary: "Run a docker CLI command against the lab's engine, with Docker's output and error formats " +
 		"(the docker CLI of the Docker 27 era). A failure prints Docker's message on stderr, as " +
-		"`docker: Error response from daemon: ...` for run, and fails with Docker's exit status.",
+		"`docker: Error response from daemon: ...` for run, and fails with Docker's exit status. " +
+		"In a world of several Docker hosts, `docker -H NODE ...` (or `env DOCKER_HOST=NODE`; also " +
+		"`tcp://NODE:2375`, `ssh://root@NODE`) drives the engine of NODE, as the docker CLI picks a daemon; " +
+		"without it, the world's first Docker host's.",
 	Detail:    dockerDetail(),
 	Negatable: true,
 	Run:       runDocker,
@@ -28,8 +31,9 @@ var dockerCmd = Cmd{
 
 var dockerdCmd = Cmd{
 	Name:  "dockerd",
-	Usage: "[--compat=20.10|27|28|29] [--firewall-backend=iptables|nftables] [-b BRIDGE] [--bip CIDR] [--fixed-cidr CIDR] [--default-gateway IP] [--icc=false] [--iptables=false] [--ip-forward=false] [--ip-masq=false] [--ip IP] [--mtu N] [--userland-proxy=false] [--ipv6 [--fixed-cidr-v6 CIDR]] [--ip6tables=false]",
-	Summary: "(Re)start the lab's Docker engine on `host` with dockerd's networking flags. " +
+	Usage: "[-H NODE] [--compat=20.10|27|28|29] [--firewall-backend=iptables|nftables] [-b BRIDGE] [--bip CIDR] [--fixed-cidr CIDR] [--default-gateway IP] [--icc=false] [--iptables=false] [--ip-forward=false] [--ip-masq=false] [--ip IP] [--mtu N] [--userland-proxy=false] [--ipv6 [--fixed-cidr-v6 CIDR]] [--ip6tables=false]",
+	Summary: "(Re)start the lab's Docker engine on `host` (the world's first Docker host; `-H NODE` another) with dockerd's networking flags, " +
+		"after those the world file gives the node (`dockerd:`). " +
 		"A running engine stops first, as when dockerd restarts: its containers stop and stay; user-defined networks stay. " +
 		"The first `docker` command starts the engine with no flags if the scenario did not; after a dockerd " +
 		"that failed, the engine stays stopped and docker commands find no daemon until a dockerd succeeds.",
@@ -58,10 +62,11 @@ var dockerdCmd = Cmd{
 	Run:       runDockerd,
 }
 
-// docker returns the script's docker CLI session, made on first use.
+// docker returns the script's docker CLI session, made on first use; it
+// makes the lab when a command needs an engine.
 func (e *Env) docker() *dockercli.Session {
 	if e.st.docker == nil {
-		e.st.docker = &dockercli.Session{Lab: e.st.lab, Plugins: map[string]dockercli.Plugin{"compose": compose.Plugin}}
+		e.st.docker = &dockercli.Session{Lab: e.st.lab, OpenLab: e.Lab, Plugins: map[string]dockercli.Plugin{"compose": compose.Plugin}}
 	}
 	return e.st.docker
 }

@@ -19,6 +19,11 @@ has an IPv6 address too (documentation prefixes): host 2001:db8:190::128, client
 gateway 2001:db8:190::2 and 2001:db8:113::1, internet 2001:db8:113::10. The variables HOST_IP,
 CLIENT_IP, GATEWAY_IP and INTERNET_IP hold the IPv4 addresses, HOST_IP6 and the others the IPv6 ones.
 
+That world is a file, ` + "`worlds/classroom.yaml`" + `; a scenario may pick another with its first
+command, ` + "`world FILE|NAME`" + ` (` + "`world two-hosts`" + `: two Docker hosts, driven with
+` + "`docker -H host1`" + ` and ` + "`docker -H host2`" + `), or a ` + "`-- world.yaml --`" + ` section of its own.
+[worlds.md](worlds.md) describes world files; ` + "`labrun world ls`" + ` lists the shipped ones.
+
 Run scenarios with ` + "`labrun FILE|DIR...`" + ` (flags: -v, -run REGEXP, -j N, -keep, -u, -timeout D, -pcap-dir DIR; for CI -junit FILE,
 -json FILE, -shard I/N, see docs/ci.md;
 ` + "`labrun clean`" + ` removes labs that -keep left) or ` + "`go test ./runner -run TestScenarios`" + `.

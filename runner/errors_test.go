@@ -445,7 +445,10 @@ func (m *labMarks) run(e *Env, args []string) error {
 // a failed docker run leaves created, as Docker does, must have nothing of
 // a network); the processes descending from labrun; and the network
 // namespaces labrun holds open.
-func labState(lab *netkit.Lab) (string, error) {
+func labState(lab *netkit.Lab, err error) (string, error) {
+	if err != nil {
+		return "", err
+	}
 	if eng := lab.Engine(); eng != nil {
 		eng.Settle() // the engine's start ends in the background (ip6tables)
 	}

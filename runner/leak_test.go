@@ -305,9 +305,12 @@ func (in *inspector) inspect(ino string, h *netlink.Handle, lab map[string]*netn
 			}
 		case "bridge", "dummy":
 			// A dummy leads nowhere (a parent-less macvlan network's).
-		case "veth", "macvlan", "ipvlan", "vlan":
+		case "veth", "macvlan", "ipvlan", "vlan", "vxlan":
 			// A veth's peer, or a macvlan, ipvlan or 802.1q link's
-			// parent, must be in a lab namespace.
+			// parent, must be in a lab namespace; so must a VXLAN
+			// tunnel's (its UDP socket lives in the namespace it was
+			// made in, which its link-netnsid names once it moved:
+			// scenarios/two-hosts-vxlan.txt makes one in a lab node).
 			// NETNSA_NSID_NOT_ASSIGNED (-1) may come back as its
 			// unsigned 32-bit form: the peer is in this namespace, or
 			// has no id here yet.

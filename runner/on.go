@@ -13,7 +13,7 @@ var onCmd = Cmd{
 	Usage: "NODE PROGRAM [ARGS...]",
 	Summary: "Run a real program inside a node's network namespace, in the script's directory and environment, " +
 		"with its output in the script's stdout and stderr; fails when it exits non-zero.",
-	Detail: "NODE is host, client, gateway, internet, or a running container's name. The program sees a /sys " +
+	Detail: "NODE is a node of the world (host, client, gateway or internet in the default world), or a running container's name. The program sees a /sys " +
 		"of that namespace, as under `ip netns exec`, so `on host brctl show` and `on host ip -br addr` " +
 		"show the node's interfaces. It is looked up in the script's PATH and runs until it exits " +
 		"(or the script's deadline); unlike exec, it cannot run in the background with `&`. " +
@@ -30,12 +30,16 @@ func runOn(e *Env, args []string) error {
 	if args[len(args)-1] == "&" {
 		return usagef("on: background (&) is not supported; use docker exec -d for a background process in a container")
 	}
-	node, err := e.Lab().Node(args[0])
+	lab, err := e.Lab()
 	if err != nil {
 		return err
 	}
-	if eng := e.Lab().Engine(); eng != nil {
-		eng.Settle() // the host shows all of the engine's rules
+	node, err := lab.Node(args[0])
+	if err != nil {
+		return err
+	}
+	for _, eng := range lab.Engines() {
+		eng.Settle() // the hosts show all of their engines' rules
 	}
 	cmd, err := node.Command(e.Environ(), args[1:]...)
 	if err != nil {

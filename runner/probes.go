@@ -122,7 +122,11 @@ func goFlags(fs *dockercli.FlagSet, args []string) []string {
 
 // nodeNS finds the namespace of a node or running container.
 func nodeNS(e *Env, name string) (*netns.NS, error) {
-	n, err := e.Lab().Node(name)
+	lab, err := e.Lab()
+	if err != nil {
+		return nil, err
+	}
+	n, err := lab.Node(name)
 	if err != nil {
 		return nil, err
 	}

@@ -85,19 +85,23 @@ func runReachAll(e *Env, timeout time.Duration) error {
 //
 // Equivalent to: ip -4 addr show (in each node)
 func reachTargets(e *Env) ([]reachTarget, error) {
-	names := e.Lab().Nodes()
-	if eng := e.Lab().Engine(); eng != nil {
-		var ctrs []string
+	lab, err := e.Lab()
+	if err != nil {
+		return nil, err
+	}
+	names := lab.Nodes()
+	var ctrs []string
+	for _, eng := range lab.Engines() {
 		for _, c := range eng.Containers(false) {
 			ctrs = append(ctrs, c.Name)
 		}
-		sort.Strings(ctrs)
-		names = append(names, ctrs...)
 	}
+	sort.Strings(ctrs)
+	names = append(names, ctrs...)
 	var out []reachTarget
 	seen := map[*netns.NS]bool{}
 	for _, name := range names {
-		n, err := e.Lab().Node(name)
+		n, err := lab.Node(name)
 		if err != nil || seen[n.NS()] {
 			continue // not running, or sharing a namespace already listed
 		}

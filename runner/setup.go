@@ -19,6 +19,7 @@ import (
 	"github.com/labrun/labrun/netkit/link"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/userns"
+	"github.com/labrun/labrun/netkit/world"
 	"github.com/labrun/labrun/runner/dockercli"
 )
 
@@ -27,7 +28,13 @@ type stateKey struct{}
 
 // scriptState is what Setup makes for one script.
 type scriptState struct {
+	// lab is nil until a command needs it (Env.Lab), when makeLab builds
+	// it from world; given says it is the caller's (SetupLab).
 	lab     *netkit.Lab
+	labMu   sync.Mutex
+	world   *world.World
+	makeLab func(*world.World) (*netkit.Lab, error)
+	given   bool
 	ctx     context.Context
 	vars    []string // names of the script's environment variables
 	workdir string
@@ -69,9 +76,10 @@ type Options struct {
 // LabRegistry follows the labs that scripts make. Its methods are called
 // from the scripts' goroutines, concurrently.
 type LabRegistry interface {
-	// Register records a lab a script has just made. An error refuses
-	// it (the caller is stopping): the script closes the lab and fails
-	// with that error, before any of its commands runs.
+	// Register records a lab a script has just made (when its first
+	// command that needs a lab runs). An error refuses it (the caller is
+	// stopping): the script closes the lab and fails with that error,
+	// before that command does anything, even under "!".
 	Register(*netkit.Lab) error
 	// Unregister forgets a lab whose script has ended.
 	Unregister(*netkit.Lab)
@@ -97,9 +105,12 @@ type KeptLab struct {
 // conditions ([root], [netadmin], [iptables]) to p.Condition, and gives every
 // script a fresh lab, closed when the script ends.
 //
-// A script's environment also gets the classroom's addresses: HOST_IP
-// (192.168.190.128), CLIENT_IP, GATEWAY_IP and INTERNET_IP, and HOST_IP6
-// (2001:db8:190::128) and the others' IPv6 addresses.
+// The lab is built from the script's world (the classroom, unless the
+// script's first command is `world` or it has a world.yaml section) by the
+// first command that needs it. A script's environment also gets the
+// world's addresses: in the classroom HOST_IP (192.168.190.128), CLIENT_IP,
+// GATEWAY_IP and INTERNET_IP, and HOST_IP6 (2001:db8:190::128) and the
+// others' IPv6 addresses; NODE_IP and NODE_IP6 for each node of another.
 //
 // Commands take p.Deadline, when set, as the deadline for the programs they
 // run.
@@ -133,35 +144,56 @@ func SetupWith(p *testscript.Params, o Options) error {
 			}
 		}
 		name := scriptName(env.T())
-		lab, err := o.newLab(name)
-		if err != nil {
-			return fmt.Errorf("making the lab: %w", err)
-		}
-		if o.Labs != nil {
-			// The caller closes the labs still open when it must stop.
-			if err := o.Labs.Register(lab); err != nil {
-				lab.Close()
+		st := &scriptState{lab: o.Lab, given: o.Lab != nil, workdir: env.WorkDir, captures: newCaptureSet(name, env.WorkDir, o.PcapDir)}
+		if st.given {
+			// The lab's world is the script's when labrun up found it
+			// (ScriptWorld), or the one -world named.
+			st.world = o.Lab.World()
+		} else {
+			w, err := sectionWorld(env.WorkDir)
+			if err != nil {
 				return err
 			}
-			env.Defer(func() { o.Labs.Unregister(lab) })
+			st.world = w
 		}
+		registered := false
+		st.makeLab = func(w *world.World) (*netkit.Lab, error) {
+			lab, err := netkit.NewLab(netkit.LabOptions{Name: name, World: w})
+			if err != nil {
+				return nil, err
+			}
+			if o.Labs != nil {
+				// The caller closes the labs still open when it must stop.
+				if err := o.Labs.Register(lab); err != nil {
+					lab.Close()
+					return nil, err
+				}
+				registered = true
+			}
+			return lab, nil
+		}
+		env.Defer(func() {
+			if registered {
+				o.Labs.Unregister(st.lab)
+			}
+		})
 		// A kept lab is pinned as it was when the script failed, and not
 		// closed: closing would stop its containers and remove their
 		// links and rules. Its processes still die with labrun. A lab
 		// the caller owns (SetupLab) outlives the script.
-		kept := o.Lab != nil
+		kept := st.given
 		env.Defer(func() {
-			if !kept {
-				lab.Close()
+			if !kept && st.lab != nil {
+				st.lab.Close()
 			}
 		})
 		if o.KeepDir != "" {
 			env.Defer(func() {
-				if f, ok := env.T().(interface{ Failed() bool }); !ok || !f.Failed() {
+				if f, ok := env.T().(interface{ Failed() bool }); !ok || !f.Failed() || st.lab == nil {
 					return
 				}
 				k := KeptLab{Prefix: pinPrefix(name), WorkDir: env.WorkDir}
-				k.Pins, k.Err = lab.Pin(o.KeepDir, k.Prefix)
+				k.Pins, k.Err = st.lab.Pin(o.KeepDir, k.Prefix)
 				kept = k.Err == nil
 				if o.Kept != nil {
 					o.Kept(env.T(), k)
@@ -175,10 +207,10 @@ func SetupWith(p *testscript.Params, o Options) error {
 		ctx, cancel2 := context.WithCancel(ctx)
 		env.Defer(func() { cancel2(); cancel() })
 
-		for k, v := range netkit.WorldVars() {
+		for k, v := range st.world.Vars() {
 			env.Setenv(k, v)
 		}
-		st := &scriptState{lab: lab, ctx: ctx, workdir: env.WorkDir, captures: newCaptureSet(name, env.WorkDir, o.PcapDir)}
+		st.ctx = ctx
 		seen := map[string]bool{}
 		for _, kv := range env.Vars {
 			k, _, _ := strings.Cut(kv, "=")
@@ -350,13 +382,4 @@ func SetupLab(p *testscript.Params, lab *netkit.Lab) error {
 		return fmt.Errorf("setting up labrun: SetupLab needs a lab")
 	}
 	return SetupWith(p, Options{Lab: lab})
-}
-
-// newLab is the lab of a script named name: the caller's (SetupLab) or a
-// fresh one.
-func (o Options) newLab(name string) (*netkit.Lab, error) {
-	if o.Lab != nil {
-		return o.Lab, nil
-	}
-	return netkit.NewLab(netkit.LabOptions{Name: name})
 }

@@ -44,12 +44,13 @@ func (r *registry) Unregister(l *netkit.Lab) {
 
 // TestOptionsLabs checks that SetupWith tells Options.Labs of every lab a
 // script makes and of the script's end, and that a refused lab fails its
-// script with the registry's error before its first command.
+// script with the registry's error when its first command needs the lab,
+// before that command does anything (and even under "!").
 func TestOptionsLabs(t *testing.T) {
 	testkit.RequireLab(t)
 	dir := t.TempDir()
 	for _, n := range []string{"a", "b"} {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, n+".txt"), []byte("on host true\n"), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n+".txt"), []byte("! on host false\non host true\n"), 0o644))
 	}
 	params := func(reg *registry) testscript.Params {
 		p := testscript.Params{Dir: dir}
@@ -68,8 +69,8 @@ func TestOptionsLabs(t *testing.T) {
 
 	reg = &registry{open: map[*netkit.Lab]bool{}, refuse: errors.New("stopping")}
 	for name, r := range runParams(t, params(reg)) {
-		if !r.Failed() || !strings.Contains(r.LogText(), "stopping") || strings.Contains(r.LogText(), "> on host") {
-			t.Errorf("%s: failed %v, want a failure before its first command with the registry's error:\n%s", name, r.Failed(), r.LogText())
+		if !r.Failed() || !strings.Contains(r.LogText(), "making the lab: stopping") || strings.Contains(r.LogText(), "> on host true") {
+			t.Errorf("%s: failed %v, want a failure at its first command with the registry's error:\n%s", name, r.Failed(), r.LogText())
 		}
 	}
 }

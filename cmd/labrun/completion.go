@@ -59,6 +59,8 @@ func completionSpecs() []complSpec {
 		case "exercise":
 			c.words, c.first = []string{"start", "check", "task", "list", "run"}, true
 			c.flags = append(c.flags, flagHelp{name: "name", term: "-name LAB"}, flagHelp{name: "lab", term: "-lab LAB"}, flagHelp{name: "diagram", term: "-diagram"})
+		case "world":
+			c.words, c.first = worldVerbs, true
 		case "shell":
 			c.words, c.first, c.files = []string{"host", "client", "gateway", "internet"}, true, false
 		case "clean", "version", "ls", "down", "docker", "dockerd":

@@ -236,7 +236,8 @@ func TestBashCompletion(t *testing.T) {
 	}{
 		{"labrun exe", "exercise"},
 		{"labrun exercise ", "start check task list run"},
-		{"labrun up -", "-keep -name -netns -h --help"},
+		{"labrun up -", "-keep -name -netns -world -h --help"},
+		{"labrun world ", "ls show check line"},
 		{"labrun -j 2 ver", "version"},
 		{"labrun scenarios/n", "scenarios/nat.txt scenarios/nat2.txtar"},
 		{"labrun completion ", "bash zsh fish"},
@@ -312,7 +313,8 @@ func TestFishCompletion(t *testing.T) {
 	}{
 		{"labrun exe", []string{"exercise"}},
 		{"labrun exercise ", []string{"start", "check", "task", "list", "run"}},
-		{"labrun up -", []string{"-keep", "-name", "-netns"}},
+		{"labrun up -", []string{"-keep", "-name", "-netns", "-world"}},
+		{"labrun world ", []string{"ls", "show", "check", "line"}},
 		{"labrun completion ", []string{"bash", "zsh", "fish"}},
 		{"labrun scenarios/n", []string{"scenarios/nat.txt"}},
 		{"labrun -j 2 vers", []string{"version"}},
@@ -392,7 +394,7 @@ func TestZshCompletion(t *testing.T) {
 		{"labrun ", append(commandNames(), "FILES")},
 		{"labrun exercise ", []string{"start", "check", "task", "list", "run"}},
 		{"labrun exercise start ", []string{"FILES"}},
-		{"labrun up -", []string{"-keep", "-name", "-netns", "-h", "--help"}},
+		{"labrun up -", []string{"-keep", "-name", "-netns", "-world", "-h", "--help"}},
 		{"labrun -j 2 ", append(commandNames(), "FILES")},
 		{"labrun completion ", []string{"bash", "zsh", "fish"}},
 		{"labrun help ", commandNames()},

@@ -51,8 +51,9 @@ func TestUsageSynopses(t *testing.T) {
        labrun ls [-v]
        labrun reach [-timeout D] [LAB]
        labrun shell [-lab LAB] NODE [COMMAND [ARG...]]
-       labrun up [-name LAB] [-keep] [-netns] [FILE]
+       labrun up [-name LAB] [-keep] [-netns] [-world FILE|NAME] [FILE]
        labrun version
+       labrun world ls|show|check|line ...
 
 labrun runs scenario files`
 	var out bytes.Buffer

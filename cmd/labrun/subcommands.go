@@ -51,8 +51,9 @@ var subcommands = []subcommand{
 	{name: "ls", usage: "ls [-v]", summary: "list the live labs", run: classroom.LsMain},
 	{name: "reach", usage: "reach [-timeout D] [LAB]", summary: "ping every node and container of a live lab from every other (a matrix)", run: classroom.ReachMain},
 	{name: "shell", usage: "shell [-lab LAB] NODE [COMMAND [ARG...]]", summary: "open a shell (or run COMMAND) in a node of a live lab", run: classroom.ShellMain},
-	{name: "up", usage: "up [-name LAB] [-keep] [-netns] [FILE]", summary: "build a lab and keep it running until labrun down", run: classroom.UpMain},
+	{name: "up", usage: "up [-name LAB] [-keep] [-netns] [-world FILE|NAME] [FILE]", summary: "build a lab and keep it running until labrun down", run: classroom.UpMain},
 	{name: "version", usage: "version", summary: "print labrun's version and the commit it was built from", help: versionHelp, run: versionMain},
+	{name: "world", usage: "world ls|show|check|line ...", summary: "list, show, check and generate world files", help: worldHelp, run: worldMain},
 	// bench measures labrun (docs/performance.md); make bench runs it.
 	{name: "bench", summary: "measure labrun against other ways of building labs (make bench)", run: bench.Main},
 	// The keeper of a live lab: labrun re-executed by labrun up.

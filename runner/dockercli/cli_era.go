@@ -34,7 +34,7 @@ func (d *dockerCtx) cli() release.Era {
 	}
 	// A docker command checked without a lab (TestDockerUsage) has none.
 	if lab := d.Lab(); lab != nil {
-		if eng := lab.Engine(); eng != nil {
+		if eng := lab.EngineOn(d.s.nodeName(d.node)); eng != nil {
 			return eng.Options().Era
 		}
 	}

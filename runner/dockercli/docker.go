@@ -17,14 +17,19 @@ import (
 // an engine (a wrong flag or argument count).
 type Session struct {
 	// Lab is the lab whose engine the commands drive. Dockerd, and any
-	// docker command that reaches the engine, need it.
-	Lab *netkit.Lab
+	// docker command that reaches the engine, need it; when it is nil,
+	// OpenLab, if set, makes it then (a command line the CLI refuses needs
+	// no lab).
+	Lab     *netkit.Lab
+	OpenLab func() (*netkit.Lab, error)
 	// Plugins are the docker CLI plugins the session runs, by name
 	// ("compose": `docker compose ...`; see Plugin).
 	Plugins map[string]Plugin
-	// engineDown is set when the last Dockerd failed: the engine is
-	// stopped, and docker commands must not start a new one.
-	engineDown bool
+	// engineDown holds the Docker hosts whose last Dockerd failed: their
+	// engine is stopped, and docker commands must not start a new one.
+	engineDown map[string]bool
+	// pluginNode is the Docker host of the plugin command line running.
+	pluginNode string
 }
 
 // IO is what one command line has of its caller: where it prints, and the
@@ -75,17 +80,31 @@ var ErrNotImplemented = errors.New("not a docker command that labrun implements"
 // Docker's message on o.Stderr, or ErrNotImplemented. ctx bounds the
 // programs that docker exec and docker run run in the foreground.
 func (s *Session) Docker(ctx context.Context, args []string, o IO) error {
+	o = o.orDiscard()
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	node, host, args, err := globalFlags(args, getenv)
+	if err != nil {
+		fmt.Fprintln(o.Stderr, err)
+		return &ExitError{Cmd: "docker", Code: 1}
+	}
+	if node == "" {
+		node = s.localNode(getenv)
+	}
 	if len(args) == 0 {
 		return fmt.Errorf("docker: no subcommand: %w (%s)", ErrNotImplemented, s.subNames())
 	}
 	if p := s.Plugins[args[0]]; p != nil {
-		return p(ctx, s, args[1:], o.orDiscard())
+		s.pluginNode = node
+		return p(ctx, s, args[1:], o)
 	}
 	sub, n := lookupSub(args)
 	if sub == nil {
 		return fmt.Errorf("docker %s: %w (%s)", args[0], ErrNotImplemented, s.subNames())
 	}
-	d := &dockerCtx{s: s, ctx: ctx, o: o.orDiscard(), sub: sub, path: "docker " + strings.Join(args[:n], " ")}
+	d := &dockerCtx{s: s, ctx: ctx, o: o, sub: sub, path: "docker " + strings.Join(args[:n], " "), node: node, host: host}
 	return sub.run(d, args[n:])
 }
 
@@ -101,21 +120,30 @@ func (s *Session) subNames() string {
 	return strings.Join(names, ", ")
 }
 
-// Dockerd (re)starts the lab's engine with dockerd's networking flags
-// (args after "dockerd"), after those of $LABRUN_DOCKERD. A running engine
+// Dockerd (re)starts the engine of a Docker host of the lab (-H NODE; the
+// first by default) with dockerd's networking flags (args after
+// "dockerd"), after those of $LABRUN_DOCKERD and those the world gives the
+// node. A running engine
 // stops first, as when dockerd restarts; when the new one fails, the engine
 // stays stopped and docker commands find no daemon until a Dockerd
 // succeeds. A bad flag or a refused combination prints dockerd's own
 // message on o.Stderr and returns an *ExitError.
 func (s *Session) Dockerd(args []string, o IO) error {
 	o = o.orDiscard()
-	opts, err := parseDockerd(args)
+	if err := s.openLab(); err != nil {
+		return err
+	}
+	opts, err := s.daemonOptions(args, s.localNode(o.Getenv))
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "%s\nSee 'dockerd --help'.\n", err)
 		return &ExitError{Cmd: "dockerd", Code: 1}
 	}
 	_, err = s.Lab.StartEngine(opts)
-	s.engineDown = err != nil && s.Lab.Engine() == nil
+	if s.engineDown == nil {
+		s.engineDown = map[string]bool{}
+	}
+	node := s.nodeName(opts.Node)
+	s.engineDown[node] = err != nil && s.Lab.EngineOn(node) == nil
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "failed to start daemon: %s\n", daemonMsg(err))
 		return &ExitError{Cmd: "dockerd", Code: 1}
@@ -123,18 +151,23 @@ func (s *Session) Dockerd(args []string, o IO) error {
 	return nil
 }
 
-// engine returns the lab's engine, starting it with dockerd's defaults when
-// the session has not started one (the first docker command does that).
-// After a dockerd that failed, the engine stays stopped, as a docker CLI
-// finds no daemon then, until a dockerd succeeds.
-func (s *Session) engine() (*netkit.Engine, error) {
-	if eng := s.Lab.Engine(); eng != nil {
+// engine returns the engine of node ("": the lab's first Docker host),
+// starting it with dockerd's defaults (and the world's flags for the node)
+// when the session has not started one (the first docker command does
+// that). After a dockerd that failed, the engine stays stopped, as a docker
+// CLI finds no daemon then, until a dockerd succeeds.
+func (s *Session) engine(node string) (*netkit.Engine, error) {
+	if err := s.openLab(); err != nil {
+		return nil, err
+	}
+	node = s.nodeName(node)
+	if eng := s.Lab.EngineOn(node); eng != nil {
 		return eng, nil
 	}
-	if s.engineDown {
+	if s.engineDown[node] {
 		return nil, errors.New("the engine is not running: the last dockerd failed")
 	}
-	o, err := parseDockerd(nil)
+	o, err := s.daemonOptions(nil, node)
 	if err != nil {
 		return nil, fmt.Errorf("starting the engine with default flags: %s: %w", DockerdEnv, err)
 	}
@@ -143,6 +176,19 @@ func (s *Session) engine() (*netkit.Engine, error) {
 		return nil, fmt.Errorf("starting the engine with default flags: %w", err)
 	}
 	return eng, nil
+}
+
+// openLab makes the session's lab with OpenLab when it has none.
+func (s *Session) openLab() error {
+	if s.Lab != nil || s.OpenLab == nil {
+		return nil
+	}
+	lab, err := s.OpenLab()
+	if err != nil {
+		return err
+	}
+	s.Lab = lab
+	return nil
 }
 
 func (o IO) orDiscard() IO {
@@ -291,6 +337,9 @@ type dockerCtx struct {
 	o    IO
 	sub  *Subcommand
 	path string // "docker run", or "docker container run" as typed
+	// node is the Docker host the command drives (-H, $DOCKER_HOST; ""
+	// for the first), host the -H value as given.
+	node, host string
 	// api is the engine API version the command speaks ("1.50"), set by
 	// engine (apiVersion).
 	api string
@@ -408,9 +457,9 @@ func (d *dockerCtx) parseContainer(fs *FlagSet, args []string, min, max int) ([]
 // API version the command speaks; an engine that refuses the version
 // $DOCKER_API_VERSION asks for fails every command, as with the CLI.
 func (d *dockerCtx) engine() (*netkit.Engine, error) {
-	eng, err := d.s.engine()
+	eng, err := d.s.engine(d.node)
 	if err != nil {
-		return nil, d.fail(1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n(labrun: %v)", err)
+		return nil, d.fail(1, "Cannot connect to the Docker daemon at %s. Is the docker daemon running?\n(labrun: %v)", d.daemonURL(), err)
 	}
 	if d.api, err = d.apiVersion(eng); err != nil {
 		return nil, d.daemonErr(err)

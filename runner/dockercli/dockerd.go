@@ -32,7 +32,7 @@ func parseDockerd(args []string) (netkit.DaemonOptions, error) {
 
 func parseDockerdFlags(args []string) (netkit.DaemonOptions, error) {
 	var o netkit.DaemonOptions
-	var bip, fixed, fixed6, gw, ip, compat, mtu string
+	var bip, fixed, fixed6, gw, ip, compat, mtu, host string
 	icc, iptables, fwd, masq, proxy, ip6tables := true, true, true, true, true, true
 	fs := &FlagSet{Interspersed: true}
 	fs.String(&compat, "", "compat")
@@ -51,6 +51,7 @@ func parseDockerdFlags(args []string) (netkit.DaemonOptions, error) {
 	fs.Bool(&o.IPv6, "", "ipv6")
 	fs.String(&fixed6, "", "fixed-cidr-v6")
 	fs.Bool(&ip6tables, "", "ip6tables")
+	fs.String(&host, "H", "host")
 	rest, err := fs.Parse(args)
 	if err != nil {
 		return o, err
@@ -59,6 +60,9 @@ func parseDockerdFlags(args []string) (netkit.DaemonOptions, error) {
 		return o, &flagError{`"dockerd" accepts no arguments.`}
 	}
 	o.NoICC, o.NoIPTables, o.NoIPForward, o.NoIPMasq, o.NoUserlandProxy = !icc, !iptables, !fwd, !masq, !proxy
+	if o.Node, err = hostNode(host); err != nil {
+		return o, &flagError{err.Error()}
+	}
 	if compat != "" {
 		r, ok := release.Parse(compat)
 		if !ok {

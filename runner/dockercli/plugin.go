@@ -21,9 +21,11 @@ import (
 // o.Stderr, or another error, which the caller prints.
 type Plugin func(ctx context.Context, s *Session, args []string, o IO) error
 
-// Engine returns the lab's engine, starting it with dockerd's defaults
-// when the session has not started one, as the first docker command does.
-func (s *Session) Engine() (*netkit.Engine, error) { return s.engine() }
+// Engine returns the engine of the Docker host the plugin's command line
+// picked (docker -H NODE compose ...; the default host without), starting
+// it with dockerd's defaults when the session has not started one, as the
+// first docker command does.
+func (s *Session) Engine() (*netkit.Engine, error) { return s.engine(s.pluginNode) }
 
 // ContainerSpec is a container as a plugin asks the engine API to create
 // it: netkit's options, and what the engine's container config adds to
@@ -41,7 +43,7 @@ type ContainerSpec struct {
 // Create creates a container from spec, keeping its logs (docker logs)
 // and its command as docker run keeps them.
 func (s *Session) Create(spec ContainerSpec) (*netkit.Container, error) {
-	eng, err := s.engine()
+	eng, err := s.engine(s.pluginNode)
 	if err != nil {
 		return nil, err
 	}

@@ -14,9 +14,10 @@ import (
 	"time"
 
 	"github.com/labrun/labrun/netkit/netns"
+	"github.com/labrun/labrun/netkit/world"
 )
 
-const usage = `usage: labrun bench [-quick] [-n 10,100,1000] [-methods labrun,shell,cni,docker,floor] [flags]
+const usage = `usage: labrun bench [-quick] [-n 10,100,1000] [-methods labrun,shell,cni,docker,floor] [-lines 10,50] [flags]
 
 bench builds a lab of N busybox containers on docker0, each publishing
 -p 20000+i:80, and removes it again, with labrun's engine, with a shell
@@ -26,6 +27,8 @@ oracle builds it; N up to -docker-max only, skipped without an engine),
 each in scratch network namespaces of its own, and prints the cost per
 container of each, and of the floor: the same containers' namespaces,
 veths, addresses and routes made with netlink alone (no NAT, no process).
+With labrun, it also builds worlds of routers in a line (-lines; labrun
+world line -n N), for the cost of a world's node.
 Needs root (or CAP_SYS_ADMIN and CAP_NET_ADMIN), ip, iptables and
 iptables-restore; the cni method also needs the go command the first time,
 to install the plugins into its cache directory.
@@ -64,6 +67,8 @@ type config struct {
 	cniVersion    string
 	labStarts     int
 	labSettle     time.Duration
+	lines         []int // routers in the line worlds timed (world.Line)
+	lineRuns      int
 	dockerVersion string
 	dockerMax     int
 	verbose       bool
@@ -103,6 +108,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.cniVersion, "cni-version", cniVersion, "github.com/containernetworking/plugins version to install")
 	fs.IntVar(&cfg.labStarts, "lab-starts", 10, "fresh labs (NewLab + StartEngine) to time for the lab start figure, back to back and settled")
 	fs.DurationVar(&cfg.labSettle, "lab-settle", 300*time.Millisecond, "pause before each settled fresh lab, for the kernel to finish removing the last one")
+	lines := fs.String("lines", "10,50", "labrun: worlds of N routers in a line to build and remove, for the cost of a node (comma-separated; \"\" for none)")
+	fs.IntVar(&cfg.lineRuns, "line-runs", 5, "labrun: how many times to build each line world (the median is reported)")
 	fs.StringVar(&cfg.dockerVersion, "docker-version", "28.5.2", "docker: the engine to run (one that make oracle built)")
 	fs.IntVar(&cfg.dockerMax, "docker-max", dockerMax, "docker: the largest N it runs (a real engine takes some 0.4 s a container)")
 	fs.BoolVar(&cfg.verbose, "v", false, "log progress to stderr")
@@ -127,6 +134,19 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		cfg.sizes = append(cfg.sizes, n)
 	}
 	sort.Ints(cfg.sizes)
+	for _, s := range strings.Split(*lines, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 2 || n > world.MaxLine {
+			return nil, fmt.Errorf("bad line size %q in -lines (2 to %d)", s, world.MaxLine)
+		}
+		cfg.lines = append(cfg.lines, n)
+	}
+	if cfg.lineRuns < 1 {
+		return nil, fmt.Errorf("-line-runs must be at least 1")
+	}
 	for _, m := range strings.Split(*methods, ",") {
 		m = strings.TrimSpace(m)
 		if !contains(allMethods, m) {
@@ -182,12 +202,17 @@ func run(cfg *config) error {
 		cfg.logf("bench: %s", note)
 	}
 	var labStart labStarts
+	var lines []lineStats
 	if contains(cfg.methods, methodLabrun) {
 		s, err := timeLabStarts(cfg.labStarts, cfg.labSettle)
 		if err != nil {
 			return fmt.Errorf("timing lab starts: %w", err)
 		}
 		labStart = s
+		cfg.logf("bench: line worlds of %v routers ...", cfg.lines)
+		if lines, err = timeLines(cfg.lines, cfg.lineRuns, cfg.labSettle); err != nil {
+			return fmt.Errorf("timing line worlds: %w", err)
+		}
 	}
 	var results []result
 	failed := false
@@ -224,7 +249,7 @@ func run(cfg *config) error {
 			results = append(results, r)
 		}
 	}
-	report(cfg, results, labStart, notes)
+	report(cfg, results, labStart, lines, notes)
 	if failed {
 		return errors.New("a method failed (see above)")
 	}
@@ -272,7 +297,7 @@ func contains(list []string, s string) bool {
 }
 
 // report prints the table, the notes and, last, the summary line.
-func report(cfg *config, results []result, ls labStarts, notes []string) {
+func report(cfg *config, results []result, ls labStarts, lines []lineStats, notes []string) {
 	w := cfg.stdout
 	const row = "%-7s %5s  %10s  %12s  %11s  %11s  %7s  %7s\n"
 	fmt.Fprintf(w, row, "method", "N", "up ms/ctr", "down ms/ctr", "PSS MB/ctr", "CPU ms/ctr", "up s", "down s")
@@ -300,6 +325,7 @@ func report(cfg *config, results []result, ls labStarts, notes []string) {
 		fmt.Fprintf(w, "fresh lab, back to back (the kernel still removing the last one): median %.1f ms, min %.1f ms, max %.1f ms of %d\n",
 			ms(b.median), ms(b.min), ms(b.max), b.n)
 	}
+	reportLines(w, lines, cfg.labSettle)
 	fmt.Fprintln(w, "PSS: /proc/PID/smaps_rollup summed over the lab's processes with the lab up (labrun: labrun itself and every container's main process; docker: every process of the engine, dockerd and containerd included); shell, cni and floor keep no process per container.")
 	fmt.Fprintln(w, "CPU: user+system time of the benchmark and the processes it started (plugins, ip, iptables, the docker CLI; docker: and the engine's processes), up and down; the kernel's own threads are not counted.")
 	// The summary line compares the largest N that labrun ran.

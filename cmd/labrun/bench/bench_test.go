@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -71,7 +72,7 @@ func TestScripts(t *testing.T) {
 func TestSmoke(t *testing.T) {
 	testkit.RequireNetAdmin(t)
 	var out, errb bytes.Buffer
-	code := Main([]string{"-n", "3", "-methods", "labrun,shell", "-lab-starts", "1"}, &out, &errb)
+	code := Main([]string{"-n", "3", "-methods", "labrun,shell", "-lab-starts", "1", "-lines", "3,6", "-line-runs", "1"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
@@ -79,6 +80,9 @@ func TestSmoke(t *testing.T) {
 	last := lines[len(lines)-1]
 	if !strings.HasPrefix(last, "labrun at N=3: up ") || !strings.Contains(last, "faster than shell") {
 		t.Errorf("last line: %q\n%s", last, out.String())
+	}
+	if !regexp.MustCompile(`(?m)^world of N routers in a line .*: N=3 up [0-9.]+ ms/node .*; N=6 up [0-9.]+ ms/node `).MatchString(out.String()) {
+		t.Errorf("no line worlds' figure:\n%s", out.String())
 	}
 	t.Log("\n" + out.String())
 }

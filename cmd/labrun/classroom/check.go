@@ -5,6 +5,7 @@ import (
 	"github.com/labrun/labrun/cmd/labrun/topology"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -99,7 +100,12 @@ func RunAnswer(x *Exercise, an *Answer, diagram bool) (res ExerciseResult) {
 	start := time.Now()
 	res = ExerciseResult{Exercise: x.Name, Title: x.Title}
 	defer func() { res.Seconds = time.Since(start).Seconds() }()
-	lab, err := netkit.NewLab(netkit.LabOptions{Name: x.Name})
+	w, err := x.Setup.world(filepath.Dir(x.Path))
+	if err != nil {
+		res.Status, res.Error = "error", err.Error()
+		return res
+	}
+	lab, err := netkit.NewLab(netkit.LabOptions{Name: x.Name, World: w})
 	if err != nil {
 		res.Status, res.Error = "error", fmt.Sprintf("making the lab: %v", err)
 		return res

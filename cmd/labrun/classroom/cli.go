@@ -17,6 +17,7 @@ import (
 
 	"github.com/labrun/labrun/netkit/prereq"
 	"github.com/labrun/labrun/netkit/userns"
+	"github.com/labrun/labrun/runner"
 )
 
 // flagSet makes a subcommand's flag set with labrun's conventions: errors
@@ -86,19 +87,38 @@ func parseArgs(fs *flag.FlagSet, args []string, least, most int) (int, bool) {
 // returns its exit status, as every XxxMain of the package does: 0, 1 when
 // it failed, 2 for bad usage.
 func UpMain(args []string, stdout, stderr io.Writer) int {
-	fs := flagSet("up", "up [-name LAB] [-keep] [-netns] [FILE]\n\nBuild a lab (the classroom world, plus what FILE sets up) and keep it running in the\nbackground until labrun down. FILE is a scenario (its whole script runs) or an exercise\n(its set-up runs, and its task is printed).", stderr)
+	fs := flagSet("up", "up [-name LAB] [-keep] [-netns] [-world FILE|NAME] [FILE]\n\nBuild a lab (its world, plus what FILE sets up) and keep it running in the\nbackground until labrun down. FILE is a scenario (its whole script runs) or an exercise\n(its set-up runs, and its task is printed). The world is -world's (a world file, or\nthe name of one labrun ships: labrun world ls), else the one FILE picks (its first\ncommand, world, or its world.yaml section), else the classroom.", stderr)
 	name := fs.String("name", "", "the lab's `name` (default: FILE's name without .txt, or \"lab\")")
 	keep := fs.Bool("keep", false, "keep the lab up when FILE's script fails, as it stopped (the exit status is still 1)")
 	named := fs.Bool("netns", false, "name the lab's nodes under /run/netns as LAB-NODE while it is up, for `ip netns exec LAB-host ...`")
+	worldRef := fs.String("world", "", "the lab's world: a world `FILE` (docs/worlds.md) or the NAME of one labrun ships")
 	if code, ok := parseArgs(fs, args, 0, 1); !ok {
 		return code
 	}
-	return up(fs.Arg(0), *name, upOptions{keep: *keep, netns: *named}, stdout, stderr)
+	if *worldRef != "" {
+		w, err := runner.LoadWorld(*worldRef)
+		if err != nil {
+			fmt.Fprintf(stderr, "labrun up: %v\n", err)
+			return 2
+		}
+		if w.File != "worlds/"+*worldRef+".yaml" {
+			abs, err := filepath.Abs(*worldRef)
+			if err != nil {
+				fmt.Fprintf(stderr, "labrun up: %v\n", err)
+				return 2
+			}
+			*worldRef = abs
+		}
+	}
+	return up(fs.Arg(0), *name, upOptions{keep: *keep, netns: *named, world: *worldRef}, stdout, stderr)
 }
 
-// upOptions are labrun up's: -keep, -netns, and whether FILE must be an
-// exercise (labrun exercise start).
-type upOptions struct{ keep, netns, mustBeExercise bool }
+// upOptions are labrun up's: -keep, -netns, -world, and whether FILE must
+// be an exercise (labrun exercise start).
+type upOptions struct {
+	keep, netns, mustBeExercise bool
+	world                       string
+}
 
 // up starts a keeper for a lab built from file and waits until the lab is
 // up. With mustBeExercise, file must be an exercise.
@@ -225,6 +245,9 @@ func startKeeper(name, file string, o upOptions) (upResult, error) {
 	}
 	if o.netns {
 		args = append(args, "-netns")
+	}
+	if o.world != "" {
+		args = append(args, "-world", o.world)
 	}
 	if file != "" {
 		args = append(args, file)

@@ -119,7 +119,11 @@ func fileTopology(file string) (*topology.Topology, error) {
 		return nil, err
 	}
 	name := defaultName(file)
-	lab, err := netkit.NewLab(netkit.LabOptions{Name: name})
+	w, err := f.world(filepath.Dir(file))
+	if err != nil {
+		return nil, err
+	}
+	lab, err := netkit.NewLab(netkit.LabOptions{Name: name, World: w})
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/labrun/labrun/netkit/initproc"
 	"github.com/labrun/labrun/netkit/netns"
 	"github.com/labrun/labrun/netkit/userns"
+	"github.com/labrun/labrun/netkit/world"
 	"github.com/labrun/labrun/runner"
 )
 
@@ -56,10 +57,14 @@ type keeper struct {
 	dir  string
 	work string
 	file string
-	ex   *Exercise
-	lab  *netkit.Lab
-	info LabInfo
-	ln   *net.UnixListener
+	// world is -world: a world file (an absolute path) or a shipped
+	// world's name; "" for the file's own world (runner.ScriptWorld), or
+	// the default.
+	world string
+	ex    *Exercise
+	lab   *netkit.Lab
+	info  LabInfo
+	ln    *net.UnixListener
 
 	mu      sync.Mutex
 	shells  map[*exec.Cmd]bool
@@ -81,6 +86,7 @@ func KeeperMain(args []string, stdout, stderr io.Writer) int {
 	name := fs.String("name", "", "")
 	keepFailed := fs.Bool("keep", false, "")
 	named := fs.Bool("netns", false, "")
+	worldRef := fs.String("world", "", "")
 	if err := fs.Parse(args); err != nil || *name == "" || fs.NArg() > 1 {
 		fmt.Fprintln(stderr, "labrun __keeper: started by labrun up only")
 		return 2
@@ -91,7 +97,7 @@ func KeeperMain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	ready := os.NewFile(3, "ready")
-	k := &keeper{name: *name, dir: labDir(*name), work: workDir(*name), shells: map[*exec.Cmd]bool{}, stop: make(chan struct{})}
+	k := &keeper{name: *name, dir: labDir(*name), work: workDir(*name), world: *worldRef, shells: map[*exec.Cmd]bool{}, stop: make(chan struct{})}
 	if fs.NArg() == 1 {
 		k.file = fs.Arg(0)
 	}
@@ -178,7 +184,11 @@ func (k *keeper) start(keepFailed bool) upResult {
 	if err := k.addTools(); err != nil {
 		return fail("adding the network tools: %v", err)
 	}
-	lab, err := netkit.NewLab(netkit.LabOptions{Name: k.name})
+	w, err := k.labWorld(setup)
+	if err != nil {
+		return fail("%v", err)
+	}
+	lab, err := netkit.NewLab(netkit.LabOptions{Name: k.name, World: w})
 	if err != nil {
 		return fail("making the lab: %v", err)
 	}
@@ -203,6 +213,19 @@ func (k *keeper) start(keepFailed bool) upResult {
 	}
 	info := k.liveInfo()
 	return upResult{OK: true, Info: &info, Log: log}
+}
+
+// labWorld is the world of the lab: -world's, else the one the set-up
+// script picks (its world command or world.yaml section), else nil (the
+// default).
+func (k *keeper) labWorld(setup *fragment) (*world.World, error) {
+	if k.world != "" {
+		return runner.LoadWorld(k.world)
+	}
+	if setup == nil {
+		return nil, nil
+	}
+	return setup.world(filepath.Dir(k.file))
 }
 
 // bashrc is the lab shells' start-up file: the system's, then the lab's
@@ -428,7 +451,7 @@ func (k *keeper) shellEnv(node string, extra []string) []string {
 		"PS1=[" + k.name + " " + node + "]# ",
 	}
 	env = append(env, userns.Environ()...)
-	vars := netkit.WorldVars()
+	vars := k.lab.World().Vars()
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		env = append(env, k+"="+vars[k])
 	}
@@ -533,17 +556,15 @@ func waitStatus(err error) int {
 	return ee.ExitCode()
 }
 
-// container returns the running container named name, or nil.
+// container returns the running container named name (on any of the
+// lab's engines), or nil.
 func (k *keeper) container(name string) *netkit.Container {
-	eng := k.lab.Engine()
-	if eng == nil {
-		return nil
+	for _, eng := range k.lab.Engines() {
+		if ctr, err := eng.Container(name); err == nil && ctr.Node() != nil {
+			return ctr
+		}
 	}
-	ctr, err := eng.Container(name)
-	if err != nil || ctr.Node() == nil {
-		return nil
-	}
-	return ctr
+	return nil
 }
 
 // check runs the exercise's checks on the live lab, one reply per check.

@@ -431,3 +431,42 @@ func TestLiveLabNetns(t *testing.T) {
 		assert.Empty(t, left, "named namespaces left (keeper killed: %v)", kill)
 	}
 }
+
+// TestLiveLabWorld: labrun up -world builds a live lab from a world file;
+// its shells drive each Docker host's engine (the node's own by default,
+// another with -H or DOCKER_HOST); labrun diagram draws both engines and
+// the world's LAN. A scenario whose first command picks a world brings it
+// up on its own; a bad world file is refused before anything is built.
+func TestLiveLabWorld(t *testing.T) {
+	testkit.RequireLab(t)
+	name := testLabName(t, "world")
+	out := mustRun(t, nil, "up", "-name", name, "-world", "two-hosts")
+	require.Contains(t, out, "nodes: host1, host2", "labrun up said")
+	defer downIfUp(t, name)
+	mustRun(t, nil, "shell", "-lab", name, "host2", "docker", "run", "-d", "--name", "web2", "httpd")
+	mustRun(t, nil, "shell", "-lab", name, "host2", "sh", "-c", "DOCKER_HOST=host1 docker run -d --name web1 httpd")
+	assert.Equal(t, "web2\n", mustRun(t, nil, "shell", "-lab", name, "host1", "docker", "-H", "host2", "ps", "--format", "{{.Names}}"))
+	assert.Equal(t, "web1\n", mustRun(t, nil, "shell", "-lab", name, "host1", "docker", "ps", "--format", "{{.Names}}"))
+	out = mustRun(t, nil, "shell", "-lab", name, "host2", "ip", "-4", "-br", "addr", "show", "docker0")
+	assert.Contains(t, out, "172.18.0.1/16", "host2's docker0, from the world's dockerd flags")
+	out = mustRun(t, nil, "diagram", "-lab", name)
+	for _, want := range []string{`network bridge (docker0) 172.17.0.0/16 on host1`, `network bridge (docker0) 172.18.0.0/16 on host2`,
+		`n_host1__eth0 ---|veth| n_switch__p_host1`, `n_switch__p_host2 -.- n_switch__lan`} {
+		assert.Contains(t, out, want, "labrun diagram")
+	}
+	mustRun(t, nil, "down", name)
+
+	out = mustRun(t, nil, "up", "-name", name, "scenarios/line-50.txt")
+	assert.Contains(t, out, "nodes: r1, r10, r11", "labrun up of a scenario whose world is line-50")
+	mustRun(t, nil, "down", name)
+	out = mustRun(t, nil, "diagram", "scenarios/two-hosts-vxlan.txt")
+	assert.Contains(t, out, `network stretched (br-`, "labrun diagram of a scenario whose world is two-hosts")
+	assert.Contains(t, out, `n_host2__vxlan42`, "labrun diagram of a scenario whose world is two-hosts")
+
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("nodes:\n  a:\n    rooter: true\n"), 0o644))
+	out, code := run(t, nil, "up", "-name", name, "-world", bad)
+	assert.Equal(t, 2, code, "labrun up -world with a bad file:\n%s", out)
+	assert.Contains(t, out, bad+`:3: nodes.a.rooter: unknown field "rooter"`)
+	assert.Equal(t, labMissing, stateOf(name), "the lab after a bad world file")
+}

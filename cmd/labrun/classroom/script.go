@@ -11,6 +11,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/rogpeppe/go-internal/txtar"
 
+	"github.com/labrun/labrun/netkit/world"
+
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/runner"
 )
@@ -42,6 +44,13 @@ type scriptResult struct {
 	// failure, its output, and the failed assertion.
 	Evidence string
 	Duration time.Duration
+}
+
+// world is the world f's script picks (its first command, world, or its
+// world.yaml section; runner.ScriptWorld), its files relative to dir; nil
+// for the default.
+func (f fragment) world(dir string) (*world.World, error) {
+	return runner.ScriptWorld(&txtar.Archive{Comment: []byte(f.Text), Files: f.Files}, dir)
 }
 
 // runFragment runs f as a testscript script against lab, with work as its

@@ -55,17 +55,21 @@ func Mermaid(t *Topology) string {
 	members := map[string][]TNode{}
 	for _, n := range t.Nodes {
 		if nw := t.networkOf(n); nw != nil && n.Kind == "container" {
-			members[nw.Name] = append(members[nw.Name], n)
+			members[nw.key()] = append(members[nw.key()], n)
 			continue
 		}
 		node(n)
 	}
 	for _, nw := range t.Networks {
-		if len(members[nw.Name]) == 0 {
+		if len(members[nw.key()]) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "  subgraph %s[\"network %s (%s) %s\"]\n", mid("net", nw.Name), mlabel(nw.Name), mlabel(nw.Bridge), mlabel(nw.Subnet))
-		for _, n := range members[nw.Name] {
+		on := ""
+		if nw.Host != "" {
+			on = " on " + nw.Host
+		}
+		fmt.Fprintf(&b, "  subgraph %s[\"network %s (%s) %s%s\"]\n", mid("net", nw.key()), mlabel(nw.Name), mlabel(nw.Bridge), mlabel(nw.Subnet), mlabel(on))
+		for _, n := range members[nw.key()] {
 			node(n)
 		}
 		b.WriteString("  end\n")
@@ -91,7 +95,11 @@ func Mermaid(t *Topology) string {
 		for _, p := range group {
 			labels = append(labels, p.String())
 		}
-		fmt.Fprintf(&b, "  %s ==>|\"DNAT %s\"| %s\n", mid("host"), mlabel(strings.Join(labels, ", ")), mid(group[0].Container))
+		host := group[0].Host
+		if host == "" {
+			host = t.engineHost()
+		}
+		fmt.Fprintf(&b, "  %s ==>|\"DNAT %s\"| %s\n", mid(host), mlabel(strings.Join(labels, ", ")), mid(group[0].Container))
 	}
 	return b.String()
 }
@@ -152,17 +160,25 @@ func masqueradeNote(t *Topology, n TNode, iface string) string {
 	return ""
 }
 
-// hostNetwork is the engine's network whose bridge is iface of the host.
+// hostNetwork is the network whose bridge is iface of node n, a Docker
+// host.
 func hostNetwork(t *Topology, n TNode, iface string) *TNetwork {
-	if n.Name != "host" {
-		return nil
-	}
 	for i := range t.Networks {
-		if t.Networks[i].Bridge == iface {
-			return &t.Networks[i]
+		nw := &t.Networks[i]
+		if nw.Bridge == iface && (nw.Host == n.Name || nw.Host == "" && n.Name == t.engineHost()) {
+			return nw
 		}
 	}
 	return nil
+}
+
+// key names a network uniquely among the engines': its name, after its
+// host's when the lab runs several engines.
+func (nw TNetwork) key() string {
+	if nw.Host == "" {
+		return nw.Name
+	}
+	return nw.Host + "/" + nw.Name
 }
 
 // mlabel escapes a Mermaid label (in double quotes).
@@ -435,7 +451,11 @@ func layout(t *Topology) []*svgBox {
 			b.rows = append(b.rows, svgRow{text: "lo only (no network)", kind: "note"})
 		}
 		for _, p := range ports[n.Name] {
-			b.rows = append(b.rows, svgRow{text: "published " + p.String() + " (DNAT on host)", kind: svgPortRowK})
+			host := p.Host
+			if host == "" {
+				host = t.engineHost()
+			}
+			b.rows = append(b.rows, svgRow{text: "published " + p.String() + " (DNAT on " + host + ")", kind: svgPortRowK})
 		}
 		b.w = float64(utf8.RuneCountInString(nodeTitle(n)))*svgCharW + 2*svgPad
 		for _, r := range b.rows {

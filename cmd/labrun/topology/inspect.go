@@ -53,7 +53,7 @@ func Inspect(lab *netkit.Lab) (*LabInspect, error) {
 		}
 		out.Nodes = append(out.Nodes, in)
 	}
-	if eng := lab.Engine(); eng != nil {
+	for _, eng := range lab.Engines() {
 		ctrs := eng.Containers(true)
 		sort.Slice(ctrs, func(i, j int) bool { return ctrs[i].Name < ctrs[j].Name })
 		for _, c := range ctrs {

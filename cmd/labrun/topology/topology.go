@@ -3,12 +3,14 @@ package topology
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/vishvananda/netlink"
 
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/netkit/world"
 )
 
 // Topology is what a lab looks like now, read from the kernel: its nodes
@@ -24,6 +26,18 @@ type Topology struct {
 	// Highlight names the nodes a failed check was about, which the
 	// diagrams draw in red.
 	Highlight []string `json:"highlight,omitempty"`
+	// dockerHost is the world's first Docker host ("" means "host", the
+	// default world's).
+	dockerHost string
+}
+
+// engineHost is the node of the engine a network or port without Host
+// belongs to.
+func (t *Topology) engineHost() string {
+	if t.dockerHost == "" {
+		return "host"
+	}
+	return t.dockerHost
 }
 
 // TNode is a node: a namespace of the world (host, client, gateway,
@@ -71,6 +85,9 @@ type TNetwork struct {
 	// elsewhere (not --internal, not enable_ip_masquerade=false).
 	Masquerade bool `json:"masquerade,omitempty"`
 	Internal   bool `json:"internal,omitempty"`
+	// Host is the Docker host whose engine has the network, when the lab
+	// runs more than one engine.
+	Host string `json:"host,omitempty"`
 }
 
 // TPort is a published port: HostIP:HostPort on the host to the container's
@@ -80,6 +97,9 @@ type TPort struct {
 	HostPort  uint16 `json:"host_port"`
 	Container string `json:"container"`
 	Port      string `json:"port"` // 80/tcp
+	// Host is the Docker host that publishes the port, when the lab runs
+	// more than one engine.
+	Host string `json:"host,omitempty"`
 }
 
 // String is the port as docker ps shows one mapping.
@@ -87,9 +107,9 @@ func (p TPort) String() string {
 	return fmt.Sprintf("%s:%d->%s", p.HostIP, p.HostPort, p.Port)
 }
 
-// switchPorts are the LAN switch's ports, named after the world node they
-// lead to (see netkit.NewLab); the switch node itself is netkit's own.
-const switchNode, switchBridge = "switch", "lan"
+// switchNode is the hidden node of the LANs' bridges (netkit/world),
+// whose ports lead to the world's nodes.
+const switchNode = world.SwitchNode
 
 // nsNode is a node being read.
 type nsNode struct {
@@ -103,6 +123,9 @@ type nsNode struct {
 // Collect reads the lab's topology from the kernel.
 func Collect(lab *netkit.Lab) (*Topology, error) {
 	top := &Topology{}
+	if h := lab.Host(); h != nil {
+		top.dockerHost = h.Name
+	}
 	var nodes []*nsNode
 	byInode := map[uint64]*nsNode{}
 	add := func(name, kind string, n *netkit.Node) (*nsNode, bool) {
@@ -126,7 +149,12 @@ func Collect(lab *netkit.Lab) (*Topology, error) {
 		add(name, "world", n)
 	}
 	var shared []TNode
-	if eng := lab.Engine(); eng != nil {
+	engines := lab.Engines()
+	for _, eng := range engines {
+		host := ""
+		if len(engines) > 1 {
+			host = eng.Host().Name
+		}
 		ctrs := eng.Containers(false)
 		// Containers that own their namespace come first, so that a
 		// container: mode one is drawn as sharing its owner's.
@@ -157,7 +185,7 @@ func Collect(lab *netkit.Lab) (*Topology, error) {
 				gw = nw.Gateway.String()
 			}
 			top.Networks = append(top.Networks, TNetwork{Name: nw.Name, Bridge: nw.Bridge, Subnet: nw.Subnet.String(), Gateway: gw,
-				Masquerade: nw.Masq && !nw.Internal && nw.Bridge != "", Internal: nw.Internal})
+				Masquerade: nw.Masq && !nw.Internal && nw.Bridge != "", Internal: nw.Internal, Host: host})
 		}
 		for _, c := range ctrs {
 			// Docker binds 0.0.0.0 and :: for each port; the picture
@@ -176,7 +204,7 @@ func Collect(lab *netkit.Lab) (*Topology, error) {
 				if ip == "::" && v4[[2]string{fmt.Sprint(b.HostPort), b.Container.String()}] {
 					continue
 				}
-				top.Ports = append(top.Ports, TPort{HostIP: ip, HostPort: b.HostPort, Container: c.Name, Port: b.Container.String()})
+				top.Ports = append(top.Ports, TPort{HostIP: ip, HostPort: b.HostPort, Container: c.Name, Port: b.Container.String(), Host: host})
 			}
 		}
 		sort.SliceStable(top.Ports, func(i, j int) bool {
@@ -238,13 +266,19 @@ func Collect(lab *netkit.Lab) (*Topology, error) {
 				}
 			}
 			if peer.Node == "" {
-				// A namespace that is not a node: the LAN switch of
-				// the classroom world, whose ports are p-NODE.
-				if sw == nil {
-					sw = &TNode{Name: switchNode, Kind: "switch", Ifaces: []TIface{{Name: switchBridge, Kind: "bridge", Up: true}}}
+				// A namespace that is not a node: the switch of the
+				// world's LANs, whose ports the world names.
+				lan, port := lanPort(lab.World(), x.name, a.Name)
+				if lan == "" {
+					continue
 				}
-				port := "p-" + x.name
-				sw.Ifaces = append(sw.Ifaces, TIface{Name: port, Kind: "veth", Master: switchBridge, Up: true})
+				if sw == nil {
+					sw = &TNode{Name: switchNode, Kind: "switch"}
+				}
+				if !slices.ContainsFunc(sw.Ifaces, func(i TIface) bool { return i.Name == lan }) {
+					sw.Ifaces = append(sw.Ifaces, TIface{Name: lan, Kind: "bridge", Up: true})
+				}
+				sw.Ifaces = append(sw.Ifaces, TIface{Name: port, Kind: "veth", Master: lan, Up: true})
 				peer = TEnd{Node: switchNode, Iface: port}
 			}
 			me := TEnd{Node: x.name, Iface: a.Name}
@@ -261,6 +295,7 @@ func Collect(lab *netkit.Lab) (*Topology, error) {
 		top.Nodes = append(top.Nodes, tn)
 	}
 	if sw != nil {
+		sort.SliceStable(sw.Ifaces, func(i, j int) bool { return ifaceLess(sw.Ifaces[i], sw.Ifaces[j]) })
 		top.Nodes = append(top.Nodes, *sw)
 	}
 	top.Nodes = append(top.Nodes, shared...)
@@ -272,6 +307,17 @@ func Collect(lab *netkit.Lab) (*Topology, error) {
 		return a.A.Iface < b.A.Iface
 	})
 	return top, nil
+}
+
+// lanPort is the LAN and switch port of a node's interface, as the world
+// declares them, or "" when it is on no LAN.
+func lanPort(w *world.World, node, iface string) (lan, port string) {
+	if n := w.Node(node); n != nil {
+		if i := n.Iface(iface); i != nil {
+			return i.LAN, i.Port
+		}
+	}
+	return "", ""
 }
 
 // ifaceLess orders interfaces: bridges first, then ethN, then the rest, by
@@ -351,8 +397,9 @@ func (t *Topology) networkOf(n TNode) *TNetwork {
 				continue
 			}
 			for k := range t.Networks {
-				if t.Networks[k].Bridge == i.Master {
-					return &t.Networks[k]
+				nw := &t.Networks[k]
+				if nw.Bridge == i.Master && (nw.Host == p.Name || nw.Host == "" && p.Name == t.engineHost()) {
+					return nw
 				}
 			}
 		}
