@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/labrun/labrun/netkit"
+	"github.com/labrun/labrun/runner/dockerhost"
 )
 
 // Session is what a user of the docker CLI keeps from one command line to
@@ -85,7 +86,7 @@ func (s *Session) Docker(ctx context.Context, args []string, o IO) error {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	node, host, args, err := globalFlags(args, getenv)
+	node, host, args, err := dockerhost.GlobalFlags(args, getenv)
 	if err != nil {
 		fmt.Fprintln(o.Stderr, err)
 		return &ExitError{Cmd: "docker", Code: 1}

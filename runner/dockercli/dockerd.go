@@ -10,6 +10,7 @@ import (
 
 	"github.com/labrun/labrun/netkit"
 	"github.com/labrun/labrun/netkit/release"
+	"github.com/labrun/labrun/runner/dockerhost"
 )
 
 // DockerdEnv names the environment variable whose dockerd flags (e.g.
@@ -60,7 +61,7 @@ func parseDockerdFlags(args []string) (netkit.DaemonOptions, error) {
 		return o, &flagError{`"dockerd" accepts no arguments.`}
 	}
 	o.NoICC, o.NoIPTables, o.NoIPForward, o.NoIPMasq, o.NoUserlandProxy = !icc, !iptables, !fwd, !masq, !proxy
-	if o.Node, err = hostNode(host); err != nil {
+	if o.Node, err = dockerhost.Node(host); err != nil {
 		return o, &flagError{err.Error()}
 	}
 	if compat != "" {
