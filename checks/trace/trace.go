@@ -66,6 +66,27 @@ func (r *Result) Lines() []string {
 	return out
 }
 
+// Record is a Result as data: what `trace -json` prints and a diagram
+// draws.
+type Record struct {
+	From   string `json:"from"`
+	Target string `json:"target"`
+	// Answer is how the connection went; Failure why it failed.
+	Answer  string `json:"answer,omitempty"`
+	Failure string `json:"failure,omitempty"`
+	Walk    *Walk  `json:"walk"`
+	Reply   *Walk  `json:"reply,omitempty"`
+}
+
+// Record returns the result as data.
+func (r *Result) Record() Record {
+	rec := Record{From: r.From, Target: r.Target.String(), Answer: r.Answer, Walk: r.Walk, Reply: r.Reply}
+	if r.Err != nil {
+		rec.Failure = r.Err.Error()
+	}
+	return rec
+}
+
 // String is Lines, a line each.
 func (r *Result) String() string { return strings.Join(r.Lines(), "\n") + "\n" }
 
