@@ -33,7 +33,7 @@ var traceCmd = Cmd{
 		"conntrack makes on it, marked `(conntrack)`. -timeout bounds the connection (default 1s); a dropped packet " +
 		"makes the trace wait that long. -json prints the result as JSON instead (what `labrun diagram -trace` draws).\n\n" +
 		"Only the traced connection's packets are marked (by the source port the trace binds, or the echo's " +
-		"identifier), with a table of the trace's own in each namespace, `table inet labrun-trace`, which is " +
+		"identifier), with a table of the trace's own in each namespace, `table inet labrun-trace-XXXX`, which is " +
 		"removed before the command returns: the rule sets are exactly as before. docs/trace.md explains how to read a trace.",
 	Negatable: true,
 	Run:       runTrace,

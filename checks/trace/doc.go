@@ -16,8 +16,8 @@
 // It is not a packet generator and changes nothing for good. A trace makes
 // one connection (a TCP handshake, a GET, or one ICMP echo) from the node
 // it is asked to, sends nothing else, and marks only that connection's
-// packets: a table of its own (`table inet labrun-trace`, and `table
-// bridge labrun-trace` where there is a bridge) whose chains, at priority
+// packets: tables of its own (`table inet labrun-trace-1a2b`, and `table
+// bridge labrun-trace-1a2b` where there is a bridge) whose chains, at priority
 // -350 before anything of Docker's, set nftrace on packets of the traced
 // source port (or echo identifier) in either direction. The tables are
 // removed before Run returns, whatever happens, so the namespaces' rule

@@ -159,7 +159,7 @@ func TestTracePublished(t *testing.T) {
 	assert.Equal(t, EndDelivered, res.Reply.End)
 	// The trace's tables are gone, and nothing else changed.
 	assert.Equal(t, before, rulesets(t, lab))
-	assert.NotContains(t, before, TableName)
+	assert.NotContains(t, before, TablePrefix)
 
 	// A port nothing publishes: the host itself resets.
 	res = run(t, lab, "client", "192.168.190.128:802")
@@ -224,7 +224,7 @@ func TestMarkOnlyTheConnection(t *testing.T) {
 		require.NoError(t, unix.Bind(fd, &unix.SockaddrInet4{Port: int(bind)}))
 		require.NoError(t, unix.Connect(fd, &unix.SockaddrInet4{Port: int(port), Addr: [4]byte{127, 0, 0, 1}}))
 	}
-	require.NoError(t, mark(ns, match{Proto: unix.IPPROTO_TCP, Port: 40123}, false))
+	require.NoError(t, mark(ns, match{Proto: unix.IPPROTO_TCP, Port: 40123, Table: testTable}, false))
 	dial(81, 40124)
 	evs, err := l.drain()
 	require.NoError(t, err)
@@ -233,13 +233,13 @@ func TestMarkOnlyTheConnection(t *testing.T) {
 	evs, err = l.drain()
 	require.NoError(t, err)
 	assert.NotEmpty(t, evs)
-	require.NoError(t, unmark(ns))
+	require.NoError(t, unmark(ns, testTable))
 	dial(82, 40123)
 	evs, err = l.drain()
 	require.NoError(t, err)
 	assert.Empty(t, evs, "events after unmark")
 	// unmark is idempotent.
-	require.NoError(t, unmark(ns))
+	require.NoError(t, unmark(ns, testTable))
 }
 
 // TestRenderKernel programs Docker 29's table into a namespace, reads it
@@ -272,4 +272,36 @@ func TestRenderKernel(t *testing.T) {
 		}
 	}
 	assert.Greater(t, n, 10)
+}
+
+// TestTraceConcurrent: two traces of one lab at once (two shells of a live
+// lab) each walk their own connection, and remove their own tables.
+func TestTraceConcurrent(t *testing.T) {
+	lab, _ := newLab(t, netkit.DaemonOptions{})
+	before := rulesets(t, lab)
+	results := make(chan *Result, 4)
+	for _, tc := range [][]string{{"client", "192.168.190.128:801"}, {"web", "ping", "203.0.113.10"}, {"host", "172.17.0.2:80"}, {"client", "192.168.190.128:802"}} {
+		go func() {
+			tg, _ := ParseTarget(tc[1:])
+			res, err := Run(context.Background(), Options{Nodes: labNodes(lab), From: tc[0], Target: tg})
+			if err != nil {
+				t.Error(err)
+			}
+			results <- res
+		}()
+	}
+	ends := map[string]string{}
+	for range 4 {
+		if res := <-results; res != nil {
+			lines := res.Walk.Lines()
+			ends[res.From+" "+res.Target.String()] = lines[len(lines)-1]
+		}
+	}
+	assert.Equal(t, map[string]string{
+		"client 192.168.190.128:801": "delivered to web (172.17.0.2:80, trace.test listening)",
+		"web ping 203.0.113.10":      "delivered to internet (203.0.113.10)",
+		"host 172.17.0.2:80":         "delivered to web (172.17.0.2:80, trace.test listening)",
+		"client 192.168.190.128:802": "refused (RST from host 192.168.190.128:802, nothing listening)",
+	}, ends)
+	assert.Equal(t, before, rulesets(t, lab))
 }

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -11,10 +12,16 @@ import (
 	"github.com/labrun/labrun/netkit/netns"
 )
 
-// TableName is the name of the tables a trace adds to each namespace it
-// watches, for as long as it runs: `table inet labrun-trace`, and `table
-// bridge labrun-trace` where the namespace has a bridge.
-const TableName = "labrun-trace"
+// TablePrefix starts the name of the tables a trace adds to each
+// namespace it watches, for as long as it runs: `table inet
+// labrun-trace-1a2b`, and `table bridge labrun-trace-1a2b` where the
+// namespace has a bridge. The suffix is the trace's own, so that two
+// traces of one lab at once (two shells of a live lab) each add and
+// remove their own tables.
+const TablePrefix = "labrun-trace"
+
+// isOwnTable reports whether a table is a trace's.
+func isOwnTable(name string) bool { return strings.HasPrefix(name, TablePrefix+"-") }
 
 // Where the trace's own chains sit. Marking happens before anything of
 // Docker's (its raw chains are at -300, conntrack at -200): a packet is
@@ -45,6 +52,8 @@ type match struct {
 	Proto  uint8
 	Port   uint16
 	EchoID uint16
+	// Table is the name of the trace's tables.
+	Table string
 }
 
 // markRules are the rules that set nftrace on the traced connection's
@@ -92,21 +101,21 @@ func (m match) markRules() [][]expr.Any {
 	return rules
 }
 
-// mark adds the trace's tables to ns: in `table inet labrun-trace`, the
+// mark adds the trace's tables to ns: in `table inet labrun-trace-1a2b`, the
 // chains pre and out that mark the connection's packets and the empty
 // chains in and post that observe them last; with bridge, also `table
-// bridge labrun-trace` with pre and post, which show the ports a frame
+// bridge labrun-trace-1a2b` with pre and post, which show the ports a frame
 // enters and leaves a bridge by.
 //
 // Equivalent to: nft -f - <<'EOF'
 //
-//	table inet labrun-trace {
+//	table inet labrun-trace-1a2b {
 //		chain pre { type filter hook prerouting priority -350; tcp sport P meta nftrace set 1; tcp dport P meta nftrace set 1 }
 //		chain out { type filter hook output priority -350; (the same rules) }
 //		chain in { type filter hook input priority 10000; }
 //		chain post { type filter hook postrouting priority 10000; }
 //	}
-//	table bridge labrun-trace { chain pre {...}; chain post {...} }
+//	table bridge labrun-trace-1a2b { chain pre {...}; chain post {...} }
 //	EOF
 func mark(ns *netns.NS, m match, bridge bool) error {
 	c, err := nftConn(ns)
@@ -125,18 +134,18 @@ func mark(ns *netns.NS, m match, bridge bool) error {
 			c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: r})
 		}
 	}
-	inet := c.AddTable(&nftables.Table{Name: TableName, Family: nftables.TableFamilyINet})
+	inet := c.AddTable(&nftables.Table{Name: m.Table, Family: nftables.TableFamilyINet})
 	add(inet, chainPre, nftables.ChainHookPrerouting, markPriority, true)
 	add(inet, chainOut, nftables.ChainHookOutput, markPriority, true)
 	add(inet, chainIn, nftables.ChainHookInput, lastPriority, false)
 	add(inet, chainPost, nftables.ChainHookPostrouting, lastPriority, false)
 	if bridge {
-		br := c.AddTable(&nftables.Table{Name: TableName, Family: nftables.TableFamilyBridge})
+		br := c.AddTable(&nftables.Table{Name: m.Table, Family: nftables.TableFamilyBridge})
 		add(br, chainPre, nftables.ChainHookPrerouting, markPriority, true)
 		add(br, chainPost, nftables.ChainHookPostrouting, lastPriority, true)
 	}
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("adding table inet %s: %w", TableName, err)
+		return fmt.Errorf("adding table inet %s: %w", m.Table, err)
 	}
 	return nil
 }
@@ -144,8 +153,8 @@ func mark(ns *netns.NS, m match, bridge bool) error {
 // unmark removes the trace's tables from ns, those that exist: the
 // namespace's rule sets are again what they were before mark.
 //
-// Equivalent to: nft delete table inet labrun-trace; nft delete table bridge labrun-trace
-func unmark(ns *netns.NS) error {
+// Equivalent to: nft delete table inet labrun-trace-1a2b; nft delete table bridge labrun-trace-1a2b
+func unmark(ns *netns.NS, table string) error {
 	c, err := nftConn(ns)
 	if err != nil {
 		return err
@@ -153,12 +162,12 @@ func unmark(ns *netns.NS) error {
 	defer c.CloseLasting()
 	for _, f := range []nftables.TableFamily{nftables.TableFamilyINet, nftables.TableFamilyBridge} {
 		// Added first, so that deleting a missing table cannot fail.
-		t := &nftables.Table{Name: TableName, Family: f}
+		t := &nftables.Table{Name: table, Family: f}
 		c.AddTable(t)
 		c.DelTable(t)
 	}
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("deleting table inet %s: %w", TableName, err)
+		return fmt.Errorf("deleting table inet %s: %w", table, err)
 	}
 	return nil
 }

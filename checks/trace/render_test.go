@@ -115,7 +115,7 @@ func TestRenderRule(t *testing.T) {
 // packets, by the source port it bound (both directions) or its echo
 // identifier.
 func TestMarkRules(t *testing.T) {
-	inet := &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}
+	inet := &nftables.Table{Name: testTable, Family: nftables.TableFamilyINet}
 	render := func(m match) []string {
 		var out []string
 		for _, r := range m.markRules() {

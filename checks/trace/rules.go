@@ -67,7 +67,7 @@ func readBook(ns *netns.NS) (*book, error) {
 	b := &book{chains: map[chainKey]*chainInfo{}}
 	saves := map[uint8]map[string]map[string][]string{} // family, table, chain: -A lines
 	for _, ch := range chains {
-		if ch.Table.Name == TableName {
+		if isOwnTable(ch.Table.Name) {
 			continue
 		}
 		fam := uint8(ch.Table.Family)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"time"
@@ -109,11 +110,12 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	if o.Timeout <= 0 {
 		o.Timeout = time.Second
 	}
+	table := fmt.Sprintf("%s-%04x", TablePrefix, rand.Uint32()&0xffff)
 	nodes, err := watch(o.Nodes)
 	defer func() {
 		for _, w := range nodes {
 			if w.marked {
-				if uerr := unmark(w.NS); uerr != nil && err == nil {
+				if uerr := unmark(w.NS, table); uerr != nil && err == nil {
 					err = fmt.Errorf("removing the trace's tables from %s: %w", w.Name, uerr)
 				}
 			}
@@ -154,9 +156,10 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		return nil, fmt.Errorf("tracing from %s: %w", o.From, err)
 	}
 	defer p.close()
+	p.match.Table = table
 	for _, w := range nodes {
 		if err := mark(w.NS, p.match, w.ifaces.hasBridge()); err != nil {
-			unmark(w.NS) // a half-made table, if any
+			unmark(w.NS, table) // a half-made table, if any
 			return nil, fmt.Errorf("marking the traced packets in %s: %w", w.Name, err)
 		}
 		w.marked = true
@@ -171,7 +174,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the trace events of %s: %w", w.Name, err)
 		}
-		if err := unmark(w.NS); err != nil {
+		if err := unmark(w.NS, table); err != nil {
 			return nil, fmt.Errorf("removing the trace's tables from %s: %w", w.Name, err)
 		}
 		w.marked = false

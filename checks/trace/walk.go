@@ -117,7 +117,7 @@ const (
 // pointOf classifies an event of the trace's own tables; ptNone for the
 // lab's own rules.
 func pointOf(ev *Event) point {
-	if ev.Table != TableName {
+	if !isOwnTable(ev.Table) {
 		return ptNone
 	}
 	bridge := ev.Family == unix.NFPROTO_BRIDGE

@@ -13,6 +13,9 @@ import (
 // events the kernel sends for the lab's usual ways (the shapes seen on
 // real labs, see lab_test.go) and check the steps.
 
+// testTable is the trace's tables' name in the tests.
+const testTable = TablePrefix + "-test"
+
 // fakeView answers the walk's questions from tables.
 type fakeView struct {
 	routes map[string]string // destination: route
@@ -53,8 +56,8 @@ func (r *recorder) own(chain string, bridge bool, iif, oif uint32, p Packet) {
 		fam = unix.NFPROTO_BRIDGE
 	}
 	r.events = append(r.events,
-		Event{ID: r.id, Family: fam, Table: TableName, Chain: chain, Kind: KindRule, Verdict: Verdict{Code: -1}, IIF: iif, OIF: oif, Packet: p, Dumped: true},
-		Event{ID: r.id, Family: fam, Table: TableName, Chain: chain, Kind: KindPolicy, Verdict: Verdict{Code: 1}, Packet: p})
+		Event{ID: r.id, Family: fam, Table: testTable, Chain: chain, Kind: KindRule, Verdict: Verdict{Code: -1}, IIF: iif, OIF: oif, Packet: p, Dumped: true},
+		Event{ID: r.id, Family: fam, Table: testTable, Chain: chain, Kind: KindPolicy, Verdict: Verdict{Code: 1}, Packet: p})
 }
 
 // rule adds a rule event of the lab's own tables; a valid p is dumped
