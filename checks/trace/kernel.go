@@ -162,41 +162,59 @@ func listening(h *netlink.Handle, nsIno uint64, proto uint8, addr netip.Addr, po
 	if inode == 0 {
 		return "", nil
 	}
-	comm := socketOwner(nsIno, inode)
-	if comm == "" {
-		// A socket may be held by a process of another namespace
-		// (made there through a descriptor passed in).
-		comm = socketOwner(0, inode)
-	}
-	if comm != "" {
+	if comm := socketOwner(nsIno, inode); comm != "" {
 		return comm + " listening", nil
 	}
 	return "listening", nil
 }
 
-// socketOwner finds the program that holds socket inode among the
-// processes of the namespace whose inode is nsIno (of every namespace for
-// 0), as ss -p does: by the descriptors in /proc.
+// socketOwner finds the program that holds socket inode, as ss -p does,
+// by the descriptors in /proc: among the processes of the namespace whose
+// inode is nsIno first, then labrun's own (whose servers, the embedded
+// DNS and the userland proxy, make sockets in a lab's namespaces), then
+// every other process.
 func socketOwner(nsIno uint64, inode uint32) string {
 	want := "socket:[" + strconv.FormatUint(uint64(inode), 10) + "]"
 	nsWant := "net:[" + strconv.FormatUint(nsIno, 10) + "]"
 	procs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, p := range procs {
-		if l, err := os.Readlink(p + "/ns/net"); nsIno != 0 && (err != nil || l != nsWant) {
-			continue
-		}
+	self := "/proc/" + strconv.Itoa(os.Getpid())
+	holds := func(p string) bool {
 		fds, err := os.ReadDir(p + "/fd")
 		if err != nil {
-			continue
+			return false
 		}
 		for _, fd := range fds {
 			if l, err := os.Readlink(p + "/fd/" + fd.Name()); err == nil && l == want {
-				comm, err := os.ReadFile(p + "/comm")
-				if err != nil {
-					return ""
-				}
-				return strings.TrimSpace(string(comm))
+				return true
 			}
+		}
+		return false
+	}
+	comm := func(p string) string {
+		b, err := os.ReadFile(p + "/comm")
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(b))
+	}
+	var others []string
+	for _, p := range procs {
+		if l, err := os.Readlink(p + "/ns/net"); err != nil || l != nsWant {
+			if p != self {
+				others = append(others, p)
+			}
+			continue
+		}
+		if holds(p) {
+			return comm(p)
+		}
+	}
+	if holds(self) {
+		return comm(self)
+	}
+	for _, p := range others {
+		if holds(p) {
+			return comm(p)
 		}
 	}
 	return ""

@@ -60,16 +60,22 @@ func newLab(t *testing.T, do netkit.DaemonOptions) (*netkit.Lab, *netkit.Engine)
 	t.Cleanup(func() { lab.Close() })
 	e, err := lab.StartEngine(do)
 	require.NoError(t, err)
+	serve(t, publishWeb(t, e).Node().NS())
+	return lab, e
+}
+
+// publishWeb runs container web with port 80 published on 801.
+func publishWeb(t testing.TB, e *netkit.Engine) *netkit.Container {
+	t.Helper()
 	b, err := ports.ParsePublish("801:80")
 	require.NoError(t, err)
 	c, err := e.Run(netkit.RunOptions{Name: "web", Publish: b})
 	require.NoError(t, err)
-	serve(t, c.Node().NS())
-	return lab, e
+	return c
 }
 
 // serve accepts TCP connections on port 80 of ns.
-func serve(t *testing.T, ns *netns.NS) {
+func serve(t testing.TB, ns *netns.NS) {
 	t.Helper()
 	var ln net.Listener
 	require.NoError(t, ns.Do(func() error {
@@ -237,7 +243,11 @@ func TestMarkOnlyTheConnection(t *testing.T) {
 	dial(82, 40123)
 	evs, err = l.drain()
 	require.NoError(t, err)
-	assert.Empty(t, evs, "events after unmark")
+	// The marked connection's last packets (its closing) may still be
+	// reported; the new one, to port 82, must not be.
+	for _, ev := range evs {
+		assert.False(t, ev.Packet.DPort == 82 || ev.Packet.SPort == 82, "an event after unmark: %+v", ev)
+	}
 	// unmark is idempotent.
 	require.NoError(t, unmark(ns, testTable))
 }

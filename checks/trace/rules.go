@@ -50,11 +50,17 @@ func isIPTables(family uint8, table string) bool {
 	return (family == unix.NFPROTO_IPV4 || family == unix.NFPROTO_IPV6) && iptablesTables[table]
 }
 
-// readBook lists every chain and rule of ns, except the trace's own, and
-// their texts.
+// readBook lists the chains of ns, except the trace's own, with the hooks
+// of the base chains, and the rules and texts of the chains that events
+// name (iptables-save runs only for a family whose iptables tables they
+// name).
 //
 // Equivalent to: nft -a list ruleset; iptables-save; ip6tables-save
-func readBook(ns *netns.NS) (*book, error) {
+func readBook(ns *netns.NS, events []Event) (*book, error) {
+	named := map[chainKey]bool{}
+	for _, ev := range events {
+		named[chainKey{ev.Family, ev.Table, ev.Chain}] = true
+	}
 	c, err := nftConn(ns)
 	if err != nil {
 		return nil, err
@@ -74,6 +80,11 @@ func readBook(ns *netns.NS) (*book, error) {
 		info := &chainInfo{hook: -1}
 		if ch.Hooknum != nil {
 			info.hook = int(*ch.Hooknum)
+		}
+		k := chainKey{fam, ch.Table.Name, ch.Name}
+		b.chains[k] = info
+		if !named[k] {
+			continue
 		}
 		rules, err := c.GetRules(ch.Table, ch)
 		if err != nil {
@@ -98,7 +109,6 @@ func readBook(ns *netns.NS) (*book, error) {
 			}
 			info.texts = append(info.texts, text)
 		}
-		b.chains[chainKey{fam, ch.Table.Name, ch.Name}] = info
 	}
 	return b, nil
 }

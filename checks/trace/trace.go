@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/netns"
@@ -95,61 +96,53 @@ func (r *Result) String() string { return strings.Join(r.Lines(), "\n") + "\n" }
 type watched struct {
 	Node
 	ino    uint64
+	i      int // its place among the trace's nodes
 	h      *netlink.Handle
 	ifaces ifaces
 	l      *listener
 	marked bool
 }
 
+func (w *watched) close() {
+	if w.l != nil {
+		w.l.close()
+	}
+	if w.h != nil {
+		w.h.Close()
+	}
+}
+
 // Run traces one connection from o.From to o.Target: it subscribes to the
 // trace events of every node, marks the connection's packets in each (see
 // mark), connects, reads the events, removes the marks, and assembles the
 // walk. The connection's failure is the Result's Err, not Run's error,
-// which says the trace itself could not be made.
+// which says the trace itself could not be made. The work on each node
+// runs on every node at once.
 func Run(ctx context.Context, o Options) (res *Result, err error) {
 	if o.Timeout <= 0 {
 		o.Timeout = time.Second
 	}
 	table := fmt.Sprintf("%s-%04x", TablePrefix, rand.Uint32()&0xffff)
-	nodes, err := watch(o.Nodes)
+	nodes, from, err := watch(o.Nodes, o.From)
 	defer func() {
-		for _, w := range nodes {
+		// Whatever happened: no table of the trace stays behind.
+		uerr := each(nodes, func(w *watched) error {
 			if w.marked {
-				if uerr := unmark(w.NS, table); uerr != nil && err == nil {
-					err = fmt.Errorf("removing the trace's tables from %s: %w", w.Name, uerr)
+				if err := unmark(w.NS, table); err != nil {
+					return fmt.Errorf("removing the trace's tables from %s: %w", w.Name, err)
 				}
 			}
-			if w.l != nil {
-				w.l.close()
-			}
-			if w.h != nil {
-				w.h.Close()
-			}
+			return nil
+		})
+		if err == nil {
+			err = uerr
+		}
+		for _, w := range nodes {
+			w.close()
 		}
 	}()
 	if err != nil {
 		return nil, err
-	}
-	var from *watched
-	for _, w := range nodes {
-		if w.Name == o.From {
-			from = w
-		}
-	}
-	if from == nil {
-		for _, n := range o.Nodes {
-			if n.Name == o.From {
-				ino, _ := n.NS.Inode()
-				for _, w := range nodes {
-					if w.ino == ino {
-						from = w
-					}
-				}
-			}
-		}
-	}
-	if from == nil {
-		return nil, fmt.Errorf("tracing from %s: no such node", o.From)
 	}
 	p, err := prepare(from.NS, o.Target)
 	if err != nil {
@@ -157,35 +150,40 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	}
 	defer p.close()
 	p.match.Table = table
-	for _, w := range nodes {
+	if err := each(nodes, func(w *watched) error {
+		w.marked = true // a half-made table is removed too
 		if err := mark(w.NS, p.match, w.ifaces.hasBridge()); err != nil {
-			unmark(w.NS, table) // a half-made table, if any
-			return nil, fmt.Errorf("marking the traced packets in %s: %w", w.Name, err)
+			return fmt.Errorf("marking the traced packets in %s: %w", w.Name, err)
 		}
-		w.marked = true
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	answer, perr := p.run(pctx)
 	cancel()
 	res = &Result{From: o.From, Target: o.Target, Err: perr, Answer: answer}
-	var data []*nodeData
-	for _, w := range nodes {
+	data := make([]*nodeData, len(nodes))
+	if err := each(nodes, func(w *watched) error {
 		evs, err := w.l.drain()
 		if err != nil {
-			return nil, fmt.Errorf("reading the trace events of %s: %w", w.Name, err)
+			return fmt.Errorf("reading the trace events of %s: %w", w.Name, err)
 		}
 		if err := unmark(w.NS, table); err != nil {
-			return nil, fmt.Errorf("removing the trace's tables from %s: %w", w.Name, err)
+			return fmt.Errorf("removing the trace's tables from %s: %w", w.Name, err)
 		}
 		w.marked = false
 		inheritPackets(evs)
 		nd := &nodeData{name: w.Name, events: evs, ifaces: w.ifaces, view: &kernelView{w: w}}
 		if len(evs) > 0 {
-			if nd.book, err = readBook(w.NS); err != nil {
-				return nil, fmt.Errorf("reading the rules of %s: %w", w.Name, err)
+			if nd.book, err = readBook(w.NS, evs); err != nil {
+				return fmt.Errorf("reading the rules of %s: %w", w.Name, err)
 			}
 		}
-		data = append(data, nd)
+		data[w.i] = nd
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	in := walkInput{from: from.Name, refused: isRefused(perr)}
 	sent, start := firstSent(data, from.Name, p.match)
@@ -204,33 +202,55 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	return res, nil
 }
 
-// watch opens each distinct namespace of nodes: its netlink handle, its
-// interfaces and its trace events' subscription.
-func watch(nodes []Node) ([]*watched, error) {
+// each runs fn on every node at once and returns the first error.
+func each(nodes []*watched, fn func(w *watched) error) error {
+	var g errgroup.Group
+	for _, w := range nodes {
+		g.Go(func() error { return fn(w) })
+	}
+	return g.Wait()
+}
+
+// watch opens each distinct namespace of nodes (several names for one
+// namespace are one node, under the first name): its netlink handle, its
+// interfaces and its trace events' subscription. It also returns the node
+// named from.
+func watch(nodes []Node, from string) ([]*watched, *watched, error) {
 	var out []*watched
-	seen := map[uint64]bool{}
+	byIno := map[uint64]*watched{}
+	var src *watched
 	for _, n := range nodes {
 		ino, err := n.NS.Inode()
 		if err != nil {
-			return out, fmt.Errorf("watching %s: %w", n.Name, err)
+			return out, nil, fmt.Errorf("watching %s: %w", n.Name, err)
 		}
-		if seen[ino] {
-			continue
+		w, seen := byIno[ino]
+		if !seen {
+			w = &watched{Node: n, ino: ino, i: len(out)}
+			byIno[ino] = w
+			out = append(out, w)
 		}
-		seen[ino] = true
-		w := &watched{Node: n, ino: ino}
-		out = append(out, w)
-		if w.h, err = handle(n.NS); err != nil {
-			return out, fmt.Errorf("watching %s: %w", n.Name, err)
-		}
-		if w.ifaces, err = readIfaces(w.h); err != nil {
-			return out, fmt.Errorf("watching %s: %w", n.Name, err)
-		}
-		if w.l, err = listen(n.NS); err != nil {
-			return out, fmt.Errorf("watching %s: %w", n.Name, err)
+		if n.Name == from && src == nil {
+			src = w
 		}
 	}
-	return out, nil
+	if src == nil {
+		return out, nil, fmt.Errorf("tracing from %s: no such node", from)
+	}
+	err := each(out, func(w *watched) error {
+		var err error
+		if w.h, err = handle(w.NS); err != nil {
+			return fmt.Errorf("watching %s: %w", w.Name, err)
+		}
+		if w.ifaces, err = readIfaces(w.h); err != nil {
+			return fmt.Errorf("watching %s: %w", w.Name, err)
+		}
+		if w.l, err = listen(w.NS); err != nil {
+			return fmt.Errorf("watching %s: %w", w.Name, err)
+		}
+		return nil
+	})
+	return out, src, err
 }
 
 // firstSent finds the first packet the trace's socket sent: the first

@@ -106,7 +106,7 @@ func lanLab() (client, host, web *nodeData) {
 	return client, host, web
 }
 
-func walkOf(t *testing.T, nodes []*nodeData, from string, in walkInput) *Walk {
+func walkOf(t testing.TB, nodes []*nodeData, from string, in walkInput) *Walk {
 	t.Helper()
 	for _, nd := range nodes {
 		inheritPackets(nd.events)
@@ -119,8 +119,10 @@ func walkOf(t *testing.T, nodes []*nodeData, from string, in walkInput) *Walk {
 	return writeWalk(wayOf(nodes, sent, start), in)
 }
 
-func TestWalkPublished(t *testing.T) {
-	client, host, web := lanLab()
+// publishedEvents are the events of the article's -p 801:80, from the
+// client to web.
+func publishedEvents() (client, host, web *nodeData) {
+	client, host, web = lanLab()
 	syn := tcpPkt("192.168.190.1:40000", "192.168.190.128:801", tcpSYN, 1000, 0, 7)
 	dnat := syn
 	dnat.Dst, dnat.DPort = netip.MustParseAddr("172.17.0.2"), 80
@@ -144,7 +146,12 @@ func TestWalkPublished(t *testing.T) {
 	w.own(chainPre, false, 2, 0, in)
 	w.own(chainIn, false, 2, 0, in)
 	web.events = w.events
+	return client, host, web
+}
 
+func TestWalkPublished(t *testing.T) {
+	client, host, web := publishedEvents()
+	syn := client.events[0].Packet
 	walk := walkOf(t, []*nodeData{client, host, web}, "client", walkInput{})
 	assert.Equal(t, []string{
 		"client: sends tcp 192.168.190.1:40000 > 192.168.190.128:801 SYN",
