@@ -173,6 +173,11 @@ func TestTracePublished(t *testing.T) {
 	assert.Equal(t, "refused (RST from host 192.168.190.128:802, nothing listening)", res.Walk.Lines()[len(res.Walk.Lines())-1])
 	assert.Equal(t, "host: sends tcp 192.168.190.128:802 > "+res.Walk.Packet.SrcEnd()+" RST-ACK", res.Reply.Lines()[0])
 
+	// The same over IPv6.
+	res = run(t, lab, "client", "[2001:db8:190::128]:802")
+	assert.ErrorIs(t, res.Err, unix.ECONNREFUSED)
+	assert.Equal(t, "refused (RST from host [2001:db8:190::128]:802, nothing listening)", res.Walk.Lines()[len(res.Walk.Lines())-1])
+
 	// Outbound, masqueraded.
 	res = run(t, lab, "web", "ping", "203.0.113.10")
 	require.NoError(t, res.Err)

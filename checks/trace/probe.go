@@ -221,8 +221,10 @@ func (p *probe) run(ctx context.Context) (status string, err error) {
 // end or ctx's.
 func connect(ctx context.Context, f *os.File, addr netip.AddrPort) error {
 	a := addr.Addr().Unmap()
-	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: int(addr.Port()), Addr: a.As4()}
-	if a.Is6() {
+	var sa unix.Sockaddr
+	if a.Is4() {
+		sa = &unix.SockaddrInet4{Port: int(addr.Port()), Addr: a.As4()}
+	} else {
 		sa = &unix.SockaddrInet6{Port: int(addr.Port()), Addr: a.As16()}
 	}
 	rc, err := f.SyscallConn()
