@@ -220,6 +220,38 @@ func socketOwner(nsIno uint64, inode uint32) string {
 	return ""
 }
 
+// unanswered says why a packet sent to dst by interface oif may have gone
+// nowhere: the neighbour it was sent to (dst, or the route's gateway) does
+// not answer ARP or neighbour discovery. It returns "" when the neighbour
+// is known, or cannot be asked.
+//
+// Equivalent to: ip -n NS route get DST; ip -n NS neigh show dev OIF
+func unanswered(h *netlink.Handle, dst netip.Addr, oif int) string {
+	next := dst
+	if rs, err := h.RouteGet(net.IP(dst.AsSlice())); err == nil && len(rs) > 0 && rs[0].Gw != nil {
+		if gw, ok := netip.AddrFromSlice(rs[0].Gw); ok {
+			next = gw.Unmap()
+		}
+	}
+	family, how := netlink.FAMILY_V4, "ARP"
+	if next.Is6() {
+		family, how = netlink.FAMILY_V6, "neighbour discovery"
+	}
+	ns, err := h.NeighList(oif, family)
+	if err != nil {
+		return ""
+	}
+	for _, n := range ns {
+		if a, ok := netip.AddrFromSlice(n.IP); ok && a.Unmap() == next {
+			if n.State&(netlink.NUD_FAILED|netlink.NUD_INCOMPLETE) != 0 {
+				return next.String() + " does not answer " + how
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
 // forwarding reads whether the namespace forwards packets of the family
 // of a.
 func forwarding(ns *netns.NS, a netip.Addr) (bool, error) {

@@ -248,8 +248,11 @@ func ending(v *visit, p Packet, in walkInput) (End, string) {
 		if len(ports) > 0 {
 			out = ports[0]
 		}
-		return EndLost, "lost after leaving " + name + " by " + portName(v.node.ifaces, out, len(ports) > 0) +
-			": no namespace of the lab saw it again"
+		why := "no namespace of the lab saw it again"
+		if u := v.node.view.unanswered(p.Dst, l3); l3 != 0 && u != "" {
+			why = u
+		}
+		return EndLost, "lost after leaving " + name + " by " + portName(v.node.ifaces, out, len(ports) > 0) + ": " + why
 	}
 	if _, err := v.node.view.route(p.Dst); err != nil {
 		return EndNoRoute, "no route (" + name + " has no route to " + p.Dst.String() + ")"

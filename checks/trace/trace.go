@@ -336,6 +336,10 @@ func (k *kernelView) listening(proto uint8, addr netip.Addr, port uint16) string
 	return l
 }
 
+func (k *kernelView) unanswered(dst netip.Addr, oif uint32) string {
+	return unanswered(k.w.h, dst, int(oif))
+}
+
 func (k *kernelView) forwards(a netip.Addr) bool {
 	ok, _ := forwarding(k.w.NS, a)
 	return ok

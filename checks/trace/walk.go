@@ -90,6 +90,10 @@ type view interface {
 	listening(proto uint8, addr netip.Addr, port uint16) string
 	// forwards reports whether the namespace forwards a's family.
 	forwards(a netip.Addr) bool
+	// unanswered says that the neighbour a packet to dst by interface
+	// oif went to does not answer ("203.0.113.99 does not answer ARP"),
+	// or "".
+	unanswered(dst netip.Addr, oif uint32) string
 }
 
 // nodeData is one namespace's share of a trace.

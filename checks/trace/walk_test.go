@@ -21,6 +21,7 @@ type fakeView struct {
 	routes map[string]string // destination: route
 	listen string
 	noFwd  bool
+	silent map[string]bool // neighbours that do not answer
 }
 
 func (f fakeView) route(dst netip.Addr) (string, error) {
@@ -33,6 +34,13 @@ func (f fakeView) route(dst netip.Addr) (string, error) {
 func (f fakeView) listening(uint8, netip.Addr, uint16) string { return f.listen }
 
 func (f fakeView) forwards(netip.Addr) bool { return !f.noFwd }
+
+func (f fakeView) unanswered(dst netip.Addr, _ uint32) string {
+	if f.silent[dst.String()] {
+		return dst.String() + " does not answer ARP"
+	}
+	return ""
+}
 
 // syn is a TCP packet of the test connection.
 func tcpPkt(src, dst string, flags uint8, seq, ack uint32, id uint16) Packet {
@@ -260,6 +268,16 @@ func TestWalkNoRoute(t *testing.T) {
 	host.view = fakeView{routes: map[string]string{"10.9.9.9": "10.9.9.0/24 dev eth1"}, noFwd: true}
 	walk = walkOf(t, []*nodeData{client, host}, "client", walkInput{})
 	assert.Equal(t, "not forwarded by host (forwarding is off)", walk.Lines()[len(walk.Lines())-1])
+
+	// The host sends it on, and nobody answers its ARP.
+	h = &recorder{}
+	h.own(chainPre, false, 2, 0, syn)
+	h.own(chainPost, false, 0, 2, syn)
+	host.events = h.events
+	host.view = fakeView{routes: map[string]string{"10.9.9.9": "10.9.9.0/24 dev eth0"}, silent: map[string]bool{"10.9.9.9": true}}
+	walk = walkOf(t, []*nodeData{client, host}, "client", walkInput{})
+	assert.Equal(t, "lost after leaving host by eth0: 10.9.9.9 does not answer ARP", walk.Lines()[len(walk.Lines())-1])
+	assert.Equal(t, EndLost, walk.End)
 
 	// Nothing left the sender: connect failed at once.
 	walk = walkOf(t, []*nodeData{{name: "client"}}, "client", walkInput{noSend: unix.ENETUNREACH})
