@@ -194,7 +194,7 @@ func (p *probe) run(ctx context.Context) (status string, err error) {
 			if dl, ok := ctx.Deadline(); ok {
 				d = dl.Sub(start)
 			}
-			err = fmt.Errorf("timed out after %v", d.Round(10*time.Millisecond))
+			err = &timeoutError{d.Round(10 * time.Millisecond)}
 		}
 	}()
 	if p.t.Kind == TargetPing {
@@ -357,3 +357,10 @@ func quotesEcho(quoted []byte, id int) bool {
 	}
 	return len(quoted) >= hdr+8 && int(binary.BigEndian.Uint16(quoted[hdr+4:hdr+6])) == id
 }
+
+// timeoutError reads "timed out after 1s" and is context.DeadlineExceeded
+// to errors.Is.
+type timeoutError struct{ after time.Duration }
+
+func (e *timeoutError) Error() string { return "timed out after " + e.after.String() }
+func (e *timeoutError) Unwrap() error { return context.DeadlineExceeded }
