@@ -50,8 +50,8 @@ var subcommands = []subcommand{
 	{name: "inspect", usage: "inspect [-format table|json] [LAB]", summary: "list a live lab's nodes and containers", run: classroom.InspectMain},
 	{name: "ls", usage: "ls [-v]", summary: "list the live labs", run: classroom.LsMain},
 	{name: "reach", usage: "reach [-timeout D] [LAB]", summary: "ping every node and container of a live lab from every other (a matrix)", run: classroom.ReachMain},
-	{name: "trace", usage: "trace [-lab LAB] [-timeout D] [-reply] [-json] FROM ADDR:PORT|URL|ping ADDR", summary: "show the way a connection's packets take through a live lab, rule by rule", run: classroom.TraceMain},
 	{name: "shell", usage: "shell [-lab LAB] NODE [COMMAND [ARG...]]", summary: "open a shell (or run COMMAND) in a node of a live lab", run: classroom.ShellMain},
+	{name: "trace", usage: "trace [-lab LAB] [-timeout D] [-reply] [-json] FROM ADDR:PORT|URL|ping ADDR", summary: "show the way a connection's packets take through a live lab, rule by rule", run: classroom.TraceMain},
 	{name: "up", usage: "up [-name LAB] [-keep] [-netns] [FILE]", summary: "build a lab and keep it running until labrun down", run: classroom.UpMain},
 	{name: "version", usage: "version", summary: "print labrun's version and the commit it was built from", help: versionHelp, run: versionMain},
 	// bench measures labrun (docs/performance.md); make bench runs it.
