@@ -157,7 +157,7 @@ func tsCmd(c Cmd) func(ts *testscript.TestScript, neg bool, args []string) {
 // name, so that two commands can never silently shadow each other.
 var commands = func() map[string]Cmd {
 	m := map[string]Cmd{}
-	for _, c := range []Cmd{dockerdCmd, dockerCmd, onCmd, reachCmd, pingCmd, httpCmd, sshCmd, envStdoutCmd, captureCmd, packetsCmd, natCmd, worldCmd} {
+	for _, c := range []Cmd{dockerdCmd, dockerCmd, onCmd, reachCmd, pingCmd, httpCmd, sshCmd, envStdoutCmd, captureCmd, packetsCmd, natCmd, worldCmd, traceCmd} {
 		addCmd(m, c)
 	}
 	return m
@@ -217,7 +217,7 @@ type ExecOptions struct {
 // execable are the commands Exec runs: those that need nothing of a script
 // but its lab (env-stdout reads the previous command's output; capture,
 // packets and nat keep state across a script).
-var execable = map[string]bool{"docker": true, "dockerd": true, "on": true, "reach": true, "ping": true, "http": true, "ssh": true}
+var execable = map[string]bool{"docker": true, "dockerd": true, "on": true, "reach": true, "ping": true, "http": true, "ssh": true, "trace": true}
 
 // Exec runs one scenario command line against lab, outside any script:
 // args[0] is the command (docker, dockerd, on, reach, ping, http or ssh) and
@@ -270,7 +270,7 @@ func Exec(ctx context.Context, lab *netkit.Lab, o ExecOptions, args []string) er
 }
 
 // probes print the reason of their failure on stderr themselves.
-var probes = map[string]bool{"reach": true, "ping": true, "http": true, "ssh": true}
+var probes = map[string]bool{"reach": true, "ping": true, "http": true, "ssh": true, "trace": true}
 
 // ExitStatus is the exit status a shell would report for an error of Exec:
 // 0 for nil, Docker's own status for a docker command that failed (125 for

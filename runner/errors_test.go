@@ -70,6 +70,9 @@ const (
 	natSrc        = "go-connections nat.ParsePortSpec via the docker CLI"
 )
 
+// traceUsage is trace's synopsis.
+const traceUsage = "trace [-timeout D] [-reply] [-json] FROM ADDR:PORT|URL|ping ADDR"
+
 // runHelp is the docker CLI's help line after a docker run error found
 // before the container exists.
 const runHelp = "\nSee 'docker run --help'.\n"
@@ -290,6 +293,13 @@ var badInputs = []badInput{
 	{name: "http-not-a-url", cmd: "http client notaurl",
 		stderr: "http: getting notaurl: unsupported protocol scheme \"\"\n",
 		fail:   "http: getting notaurl: unsupported protocol scheme \"\""},
+	{name: "trace-no-target", cmd: "trace client", fail: "usage: " + traceUsage},
+	{name: "trace-no-port", cmd: "trace client 192.168.190.128",
+		fail: "trace: \"192.168.190.128\" has no port: write ADDR:PORT, or ping 192.168.190.128\nusage: " + traceUsage},
+	{name: "trace-url-name", cmd: "trace client http://web/",
+		fail: "trace: the host of \"http://web/\" must be an IP address\nusage: " + traceUsage},
+	{name: "trace-unknown-node", cmd: "trace clent 192.168.190.128:80",
+		fail: `no node "clent"; did you mean "client"? (nodes: host, client, gateway, internet): not found`},
 	{name: "ssh-no-args", cmd: "ssh", fail: "usage: ssh [-timeout D] [-password P] FROM [USER@]ADDR[:PORT] [COMMAND...]"},
 	{name: "docker-no-subcommand", cmd: "docker", fail: "usage: docker SUBCOMMAND [ARGS...]"},
 	{name: "docker-unknown-subcommand", cmd: "docker frob",

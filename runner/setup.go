@@ -101,7 +101,7 @@ type KeptLab struct {
 
 // Setup adds labrun's scenario language to p, in the manner of
 // go-internal's gotooltest.Setup: it chains any existing p.Setup, adds the
-// commands (dockerd, docker, on, reach, ping, http, ssh, env-stdout, capture, packets, nat) to p.Cmds and the
+// commands (dockerd, docker, on, reach, ping, http, ssh, env-stdout, capture, packets, nat, trace) to p.Cmds and the
 // conditions ([root], [netadmin], [iptables]) to p.Condition, and gives every
 // script a fresh lab, closed when the script ends.
 //

@@ -40,7 +40,7 @@ func TestUsageSynopses(t *testing.T) {
 	const want = `usage: labrun [flags] FILE|DIR...
        labrun clean
        labrun completion bash|zsh|fish
-       labrun diagram [-lab LAB] [-format mermaid|svg|json] [-o FILE] [FILE]
+       labrun diagram [-lab LAB] [-format mermaid|svg|json] [-o FILE] [-trace 'FROM TARGET'] [FILE]
        labrun docker ARGS... (in a live lab; LAB from $LABRUN_LAB)
        labrun dockerd FLAGS... (restart a live lab's engine)
        labrun down [-all] [LAB...]
@@ -51,6 +51,7 @@ func TestUsageSynopses(t *testing.T) {
        labrun ls [-v]
        labrun reach [-timeout D] [LAB]
        labrun shell [-lab LAB] NODE [COMMAND [ARG...]]
+       labrun trace [-lab LAB] [-timeout D] [-reply] [-json] FROM ADDR:PORT|URL|ping ADDR
        labrun up [-name LAB] [-keep] [-netns] [-world FILE|NAME] [FILE]
        labrun version
        labrun world ls|show|check|line ...

@@ -40,7 +40,7 @@ type subcommand struct {
 var subcommands = []subcommand{
 	{name: "clean", usage: "clean", summary: "remove the labs that -keep left pinned under /run/netns", help: cleanHelp, run: cleanMain},
 	{name: "completion", usage: "completion bash|zsh|fish", summary: "print a shell completion script", help: completionHelp},
-	{name: "diagram", usage: "diagram [-lab LAB] [-format mermaid|svg|json] [-o FILE] [FILE]", summary: "draw a lab's topology", run: classroom.DiagramMain},
+	{name: "diagram", usage: "diagram [-lab LAB] [-format mermaid|svg|json] [-o FILE] [-trace 'FROM TARGET'] [FILE]", summary: "draw a lab's topology", run: classroom.DiagramMain},
 	{name: "docker", usage: "docker ARGS... (in a live lab; LAB from $LABRUN_LAB)", summary: "run a docker command on a live lab's engine", help: dockerHelp("docker ARGS..."), run: classroom.DockerMain("docker")},
 	{name: "dockerd", usage: "dockerd FLAGS... (restart a live lab's engine)", summary: "restart a live lab's engine with dockerd FLAGS", help: dockerHelp("dockerd FLAGS..."), run: classroom.DockerMain("dockerd")},
 	{name: "down", usage: "down [-all] [LAB...]", summary: "remove live labs", run: classroom.DownMain},
@@ -51,6 +51,7 @@ var subcommands = []subcommand{
 	{name: "ls", usage: "ls [-v]", summary: "list the live labs", run: classroom.LsMain},
 	{name: "reach", usage: "reach [-timeout D] [LAB]", summary: "ping every node and container of a live lab from every other (a matrix)", run: classroom.ReachMain},
 	{name: "shell", usage: "shell [-lab LAB] NODE [COMMAND [ARG...]]", summary: "open a shell (or run COMMAND) in a node of a live lab", run: classroom.ShellMain},
+	{name: "trace", usage: "trace [-lab LAB] [-timeout D] [-reply] [-json] FROM ADDR:PORT|URL|ping ADDR", summary: "show the way a connection's packets take through a live lab, rule by rule", run: classroom.TraceMain},
 	{name: "up", usage: "up [-name LAB] [-keep] [-netns] [-world FILE|NAME] [FILE]", summary: "build a lab and keep it running until labrun down", run: classroom.UpMain},
 	{name: "version", usage: "version", summary: "print labrun's version and the commit it was built from", help: versionHelp, run: versionMain},
 	{name: "world", usage: "world ls|show|check|line ...", summary: "list, show, check and generate world files", help: worldHelp, run: worldMain},

@@ -47,6 +47,11 @@ func runCheck(lab *netkit.Lab, work string, c Check, diagram bool) CheckResult {
 	if !r.Passed {
 		res.Failure = r.Failure
 		res.Evidence = r.Evidence
+		if c.Trace {
+			if t := traceEvidence(lab, r.Evidence); t != "" {
+				res.Evidence += "\n" + t
+			}
+		}
 		if c.Diagram || diagram {
 			if top, err := topology.Collect(lab); err == nil {
 				top.HighlightIn(r.Evidence)

@@ -41,6 +41,7 @@ stdout web
 # check: Second.
 # hint: Do the second thing.
 # diagram
+# trace
 reach client 192.168.190.128:80
 
 -- task.txt --
@@ -70,6 +71,8 @@ func TestParseExercise(t *testing.T) {
 	}
 	assert.Equal(t, "Second.", c1.Title, "check 1: title")
 	assert.True(t, c1.Diagram, "check 1: diagram")
+	assert.True(t, c1.Trace, "check 1: trace")
+	assert.False(t, c0.Trace, "check 0: trace")
 	assert.Equal(t, 13, c1.Line, "check 1: line")
 	assert.True(t, strings.HasPrefix(c1.Text, "# check: Second."), "check 1: text %q", c1.Text)
 	assert.Len(t, c1.Files, 2, "check 1: the exercise's files")

@@ -27,8 +27,10 @@ import (
 //
 // The set-up is everything before the line "# checks". Each check starts
 // with a "# check: TITLE" line and runs until the next; its "# hint: TEXT"
-// lines (one or more) say what to do when it fails, and a "# diagram" line
-// attaches the lab's topology to its failure. The task is the file
+// lines (one or more) say what to do when it fails, a "# diagram" line
+// attaches the lab's topology to its failure, and a "# trace" line the
+// trace of the connection it failed at (the rule that dropped it, or the
+// rewrite that is missing). The task is the file
 // task.txt. An exercise is also a valid scenario: run as one, the checks
 // run right after the set-up.
 type Exercise struct {
@@ -52,6 +54,9 @@ type Check struct {
 	Hints []string
 	// Diagram: show the topology when the check fails.
 	Diagram bool
+	// Trace: when the check fails at a connection (reach, http, ping,
+	// ssh), trace it and show the walk as evidence.
+	Trace bool
 	fragment
 }
 
@@ -133,6 +138,9 @@ func parseExercise(path string, data []byte) (*Exercise, error) {
 		}
 		if trimmed == "# diagram" {
 			cur.Diagram = true
+		}
+		if trimmed == "# trace" {
+			cur.Trace = true
 		}
 		cur.Text += l
 	}

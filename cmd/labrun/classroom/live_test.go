@@ -332,6 +332,16 @@ func TestLiveLab(t *testing.T) {
 	assert.Regexp(t, `(?m)^FROM \\ TO +client +gateway +host +internet +[a-z]+_[a-z]+$`, out)
 	assert.Regexp(t, `(?m)^client +- +ok +ok +ok +no$`, out)
 
+	// labrun trace: the walk of the client's connection to the
+	// published port; labrun diagram -trace draws it.
+	out = mustRun(t, nil, "trace", "-lab", name, "-reply", "client", "192.168.190.128:801")
+	assert.Contains(t, out, "host: DNAT 192.168.190.128:801 -> 172.17.0.2:80\n")
+	assert.Contains(t, out, "host: SNAT 172.17.0.2:80 -> 192.168.190.128:801 (conntrack)\n")
+	assert.Regexp(t, `(?m)^delivered to [a-z]+_[a-z]+ \(172\.17\.0\.2:80, httpd listening\)$`, out)
+	out = mustRun(t, nil, "diagram", "-lab", name, "-trace", "client 192.168.190.128:801")
+	assert.Contains(t, out, `  n_client -->|"1: eth0"| n_host`)
+	assert.Regexp(t, `n_host -->\|"2: veth[0-9a-f]+; DNAT 192\.168\.190\.128:801 -> 172\.17\.0\.2:80"\| n_[a-z]+_[a-z]+`, out)
+
 	out = mustRun(t, nil, "down", name)
 	assert.Contains(t, out, "lab "+name+" is down", "labrun down said")
 	waitGone(t, name, keeper, inos)

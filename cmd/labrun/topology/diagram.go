@@ -101,6 +101,7 @@ func Mermaid(t *Topology) string {
 		}
 		fmt.Fprintf(&b, "  %s ==>|\"DNAT %s\"| %s\n", mid(host), mlabel(strings.Join(labels, ", ")), mid(group[0].Container))
 	}
+	b.WriteString(walkMermaid(t))
 	return b.String()
 }
 
@@ -230,7 +231,10 @@ func SVG(t *Topology) string {
 		h = max(h, b.y+b.h)
 	}
 	w += svgMargin
-	h += svgMargin
+	pictureH := h
+	lw, lh := walkSVGSize(t)
+	w = max(w, lw)
+	h += svgMargin + lh
 	var s strings.Builder
 	fmt.Fprintf(&s, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="monospace" font-size="%d">`+"\n", w, h, w, h, svgFont)
 	title := "labrun topology"
@@ -294,6 +298,7 @@ func SVG(t *Topology) string {
 		}
 		s.WriteString("</g>\n")
 	}
+	s.WriteString(walkSVG(t, byName, pictureH))
 	s.WriteString("</svg>\n")
 	return s.String()
 }

@@ -26,6 +26,8 @@ type Topology struct {
 	// Highlight names the nodes a failed check was about, which the
 	// diagrams draw in red.
 	Highlight []string `json:"highlight,omitempty"`
+	// Walk is a traced packet's way, drawn over the rest (SetWalk).
+	Walk *TWalk `json:"walk,omitempty"`
 	// dockerHost is the world's first Docker host ("" means "host", the
 	// default world's).
 	dockerHost string
