@@ -162,15 +162,15 @@ func TestLinks(t *testing.T) {
 		o    netkit.RunOptions
 		want string
 	}{
-		{netkit.RunOptions{Name: "c1", Links: []netkit.Link{{Name: "nosuch", Alias: "web"}}},
+		{netkit.RunOptions{Name: "k1", Links: []netkit.Link{{Name: "nosuch", Alias: "web"}}},
 			"could not get container for nosuch: No such container: nosuch"},
-		{netkit.RunOptions{Name: "c2", Links: link, Network: netkit.Mode{Kind: netkit.ModeHost}},
+		{netkit.RunOptions{Name: "k2", Links: link, Network: netkit.Mode{Kind: netkit.ModeHost}},
 			"conflicting options: host type networking can't be used with links. This would result in undefined behavior"},
-		{netkit.RunOptions{Name: "c3", Links: link, Network: netkit.Mode{Kind: netkit.ModeContainer, Container: "ww"}},
+		{netkit.RunOptions{Name: "k3", Links: link, Network: netkit.Mode{Kind: netkit.ModeContainer, Container: "ww"}},
 			"conflicting options: container type network can't be used with links. This would result in undefined behavior"},
-		{netkit.RunOptions{Name: "c4", DNS: []netip.Addr{netip.MustParseAddr("9.9.9.9")}, Network: netkit.Mode{Kind: netkit.ModeContainer, Container: "ww"}},
+		{netkit.RunOptions{Name: "k4", DNS: []netip.Addr{netip.MustParseAddr("9.9.9.9")}, Network: netkit.Mode{Kind: netkit.ModeContainer, Container: "ww"}},
 			"conflicting options: dns and the network mode"},
-		{netkit.RunOptions{Name: "c5", ExtraHosts: []string{"a:1.2.3.4"}, Network: netkit.Mode{Kind: netkit.ModeContainer, Container: "ww"}},
+		{netkit.RunOptions{Name: "k5", ExtraHosts: []string{"a:1.2.3.4"}, Network: netkit.Mode{Kind: netkit.ModeContainer, Container: "ww"}},
 			"conflicting options: custom host-to-IP mapping and the network mode"},
 	} {
 		_, err := e.Create(tc.o)

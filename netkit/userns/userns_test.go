@@ -2,12 +2,14 @@ package userns
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // TestBlocked: each setting that forbids an ordinary user's user
@@ -59,4 +61,36 @@ func TestRootless(t *testing.T) {
 	_, ok = Rootless()
 	assert.False(t, ok)
 	assert.Nil(t, Environ())
+}
+
+// TestSameUser: a peer of this process's own user passes.
+func TestSameUser(t *testing.T) {
+	a, b, err := unixPair()
+	require.NoError(t, err)
+	defer a.Close()
+	defer b.Close()
+	assert.NoError(t, SameUser(a))
+}
+
+// unixPair is a connected pair of unix stream sockets.
+func unixPair() (*net.UnixConn, *net.UnixConn, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn := func(fd int) (*net.UnixConn, error) {
+		f := os.NewFile(uintptr(fd), "pair")
+		defer f.Close()
+		c, err := net.FileConn(f)
+		if err != nil {
+			return nil, err
+		}
+		return c.(*net.UnixConn), nil
+	}
+	a, err := conn(fds[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := conn(fds[1])
+	return a, b, err
 }

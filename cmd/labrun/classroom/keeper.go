@@ -339,7 +339,7 @@ func (k *keeper) handle(c *conn) {
 		return
 	}
 	defer closeFiles(files)
-	if err := ownerOnly(c.c); err != nil {
+	if err := userns.SameUser(c.c); err != nil {
 		c.send(reply{Error: fmt.Sprintf("lab %s: %v", k.name, err)})
 		return
 	}

@@ -1,10 +1,8 @@
 package classroom
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -13,8 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/labrun/labrun/netkit/userns"
 )
@@ -72,34 +68,4 @@ func printOthers(w io.Writer, others []otherLab) {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", o.name, o.owner, o.pid, o.dir)
 	}
 	tw.Flush()
-}
-
-// errNotYours refuses a request from anyone but the lab's owner.
-var errNotYours = errors.New("not your lab: a live lab is its maker's alone")
-
-// ownerOnly checks the credentials of the peer of c (SO_PEERCRED): it
-// must be the keeper's own user, as the keeper's user namespace sees both
-// (root for root's labs; for an ordinary user's, the user, whom the
-// user namespace maps to root, and no one else).
-//
-// Equivalent to: getsockopt(fd, SOL_SOCKET, SO_PEERCRED)
-func ownerOnly(c *net.UnixConn) error {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var cred *unix.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return err
-	}
-	if credErr != nil {
-		return fmt.Errorf("reading the caller's credentials: %w", credErr)
-	}
-	if int(cred.Uid) != os.Geteuid() {
-		return errNotYours
-	}
-	return nil
 }
