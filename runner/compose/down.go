@@ -205,7 +205,7 @@ func (c *cmd) removeNetwork(eng *netkit.Engine, project string, n [2]string) err
 		return nil
 	}
 	if err := eng.RemoveNetwork(found.ID); err != nil {
-		msg := "Error response from daemon: " + daemonMsg(err)
+		msg := "Error response from daemon: " + dockercli.DaemonMsg(err)
 		c.eventDetail(id, "Error", msg)
 		return errors.New("failed to remove network " + n[1] + ": " + msg)
 	}

@@ -220,7 +220,7 @@ func (c *cmd) createNetwork(eng *netkit.Engine, n netSpec) error {
 		_, err = eng.CreateNetwork(n.opts)
 	}
 	if err != nil {
-		msg := "Error response from daemon: " + daemonMsg(err)
+		msg := "Error response from daemon: " + dockercli.DaemonMsg(err)
 		c.eventDetail(id, "Error", msg)
 		failed := fmt.Sprintf("failed to create network %s: %s", n.name, msg)
 		c.event(id, failed)
@@ -266,20 +266,9 @@ func (c *cmd) ensureContainer(eng *netkit.Engine, spec ctrSpec, f upFlags) error
 // containerError is a failed operation on a container: the executor's
 // error event, and the error Compose then prints.
 func (c *cmd) containerError(id string, err error) error {
-	msg := "Error response from daemon: " + daemonMsg(err)
+	msg := "Error response from daemon: " + dockercli.DaemonMsg(err)
 	c.event(id, msg)
 	return errors.New(msg)
-}
-
-// daemonMsg is the engine's text of err (see dockercli).
-func daemonMsg(err error) string {
-	msg := err.Error()
-	for _, s := range []error{netkit.ErrInvalid, netkit.ErrNotFound, netkit.ErrConflict, netkit.ErrNotRunning} {
-		if errors.Is(err, s) && msg != s.Error() {
-			msg = strings.TrimSuffix(msg, ": "+s.Error())
-		}
-	}
-	return msg
 }
 
 // start starts the project's containers that are not running, each

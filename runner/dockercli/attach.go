@@ -274,7 +274,7 @@ func (d *dockerCtx) startAttach(eng *netkit.Engine, refs []string, stdin bool) e
 	a := b.out.attach(d.outputOf(b.tty))
 	if err := settle(c, c.Start()); err != nil {
 		b.out.detach(a)
-		return d.fail(1, "Error response from daemon: %s", daemonMsg(err))
+		return d.fail(1, "Error response from daemon: %s", DaemonMsg(err))
 	}
 	if err := d.restartConsole(c); err != nil {
 		b.out.detach(a)

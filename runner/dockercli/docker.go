@@ -146,7 +146,7 @@ func (s *Session) Dockerd(args []string, o IO) error {
 	node := s.nodeName(opts.Node)
 	s.engineDown[node] = err != nil && s.Lab.EngineOn(node) == nil
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "failed to start daemon: %s\n", daemonMsg(err))
+		fmt.Fprintf(o.Stderr, "failed to start daemon: %s\n", DaemonMsg(err))
 		return &ExitError{Cmd: "dockerd", Code: 1}
 	}
 	return nil
@@ -373,13 +373,13 @@ func (d *dockerCtx) flagErr(err error) error {
 
 // daemonErr reports an engine error as the CLI prints an API error.
 func (d *dockerCtx) daemonErr(err error) error {
-	return d.fail(1, "Error response from daemon: %s", daemonMsg(err))
+	return d.fail(1, "Error response from daemon: %s", DaemonMsg(err))
 }
 
-// daemonMsg is the engine's message for err. netkit's errors carry
+// DaemonMsg is the engine's message for err. netkit's errors carry
 // Docker's text; a few wrap a sentinel with %w and end in its text, which
-// Docker's do not.
-func daemonMsg(err error) string {
+// Docker's do not. Plugins print it too.
+func DaemonMsg(err error) string {
 	msg := err.Error()
 	for _, s := range []error{netkit.ErrInvalid, netkit.ErrNotFound, netkit.ErrConflict, netkit.ErrNotRunning} {
 		if errors.Is(err, s) && msg != s.Error() {

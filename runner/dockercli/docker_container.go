@@ -248,7 +248,7 @@ func (d *dockerCtx) inspect(refs []string, format, typ string) error {
 		obj, err := lookupObject(eng, ref, typ, d.api)
 		switch {
 		case err != nil:
-			errs = append(errs, "Error response from daemon: "+daemonMsg(err))
+			errs = append(errs, "Error response from daemon: "+DaemonMsg(err))
 		case obj == nil:
 			errs = append(errs, "Error: No such object: "+ref)
 		default:
@@ -325,7 +325,7 @@ func (d *dockerCtx) forEachRef(refs []string, do func(ref string) error, failed 
 func (d *dockerCtx) eachContainer(refs []string, f func(ref string) error, skip func(error) bool) error {
 	var errs []string
 	d.forEachRef(refs, f, func(_ string, err error) {
-		msg := "Error response from daemon: " + daemonMsg(err)
+		msg := "Error response from daemon: " + DaemonMsg(err)
 		if skip != nil && skip(err) {
 			fmt.Fprintln(d.Stderr(), msg)
 			return
@@ -402,7 +402,7 @@ func dockerStart(d *dockerCtx, args []string) error {
 		}
 		return d.restartConsole(c)
 	}, func(ref string, err error) {
-		fmt.Fprintf(d.Stderr(), "Error response from daemon: %s\n", daemonMsg(err))
+		fmt.Fprintf(d.Stderr(), "Error response from daemon: %s\n", DaemonMsg(err))
 		failed = append(failed, ref)
 	})
 	if len(failed) > 0 {
@@ -431,7 +431,7 @@ func dockerWait(d *dockerCtx, args []string) error {
 	for _, ref := range refs {
 		c, err := eng.Container(ref)
 		if err != nil {
-			errs = append(errs, "Error response from daemon: "+daemonMsg(err))
+			errs = append(errs, "Error response from daemon: "+DaemonMsg(err))
 			continue
 		}
 		fmt.Fprintln(d.Stdout(), c.Wait())

@@ -131,7 +131,7 @@ func dockerNetworkRm(d *dockerCtx, args []string) error {
 		if force && errors.Is(err, netkit.ErrNotFound) {
 			return
 		}
-		fmt.Fprintf(d.Stderr(), "Error response from daemon: %s\n", daemonMsg(err))
+		fmt.Fprintf(d.Stderr(), "Error response from daemon: %s\n", DaemonMsg(err))
 		failed = true
 	})
 	if failed {

@@ -168,7 +168,7 @@ func runOptions(f runFlags) (netkit.RunOptions, error) {
 	if f.network != "" {
 		m, err := netkit.ParseMode(f.network)
 		if err != nil {
-			return o, &runError{msg: daemonMsg(err), daemon: true}
+			return o, &runError{msg: DaemonMsg(err), daemon: true}
 		}
 		o.Network = m
 	}
@@ -208,7 +208,7 @@ func (d *dockerCtx) macRefusal(mode netkit.Mode) error {
 	}
 	v, err := d.apiVersion(eng)
 	if err != nil {
-		return &runError{msg: daemonMsg(err), daemon: true}
+		return &runError{msg: DaemonMsg(err), daemon: true}
 	}
 	if api, _ := release.ParseAPIVersion(v); api >= release.EndpointMAC {
 		return nil
@@ -276,7 +276,7 @@ func dockerRun(d *dockerCtx, args []string) error {
 	o.Stdout, o.Stderr = logWriter{b, false}, logWriter{b, true}
 	c, err := eng.Create(o)
 	if err != nil {
-		return d.reportRun("Error response from daemon: "+daemonMsg(err), true, 125)
+		return d.reportRun("Error response from daemon: "+DaemonMsg(err), true, 125)
 	}
 	for _, w := range c.Warnings {
 		fmt.Fprintf(d.Stderr(), "WARNING: %s\n", w)
@@ -296,7 +296,7 @@ func dockerRun(d *dockerCtx, args []string) error {
 		if errors.Is(err, netkit.ErrNoExecutable) {
 			code = 127
 		}
-		return d.reportRun("Error response from daemon: "+daemonMsg(err), false, code)
+		return d.reportRun("Error response from daemon: "+DaemonMsg(err), false, code)
 	}
 	switch {
 	case endsAtOnce(c):
@@ -374,7 +374,7 @@ func (d *dockerCtx) execIn(c *netkit.Container, argv, extraEnv []string, tty boo
 	if err != nil {
 		if errors.Is(err, netkit.ErrInvalid) {
 			// The runtime's own message (command not found), printed raw.
-			return nil, d.fail(126, "%s", daemonMsg(err))
+			return nil, d.fail(126, "%s", DaemonMsg(err))
 		}
 		return nil, d.daemonErr(err)
 	}
