@@ -47,7 +47,7 @@ ORACLE_TAGS := netgo osusergo static_build exclude_graphdriver_btrfs
 DEPS := iptables:iptables iptables-restore:iptables iptables-save:iptables \
 	ip:iproute2 brctl:bridge-utils tcpdump:tcpdump ssh:openssh-client \
 	curl:curl pgrep:procps modprobe:kmod ping:iputils-ping tmux:tmux \
-	busybox:busybox-static
+	busybox:busybox-static newuidmap:uidmap runuser:util-linux
 
 # Where `install` puts labrun (PREFIX/bin), its man page (PREFIX/share/man/man1)
 # and its completion scripts; DESTDIR is prepended to every path, for packaging.
@@ -123,7 +123,6 @@ test: deps ## Vet, check gofmt, and run all tests, failing if they changed the r
 	exit $$status
 
 test-rootless: deps ## Run the scenario suite and the live-lab tests as two ordinary users it makes (labrun-a, labrun-b; needs root), then check the root network namespace
-	@command -v newuidmap >/dev/null || { echo 'test-rootless: installing uidmap (newuidmap, for the users'"'"' subordinate IDs)'; apt-get install -y -qq --no-install-recommends uidmap >/dev/null; }
 	@mkdir -p bin
 	$(GO) build -o bin/rootguard ./cmd/rootguard
 	bin/rootguard snapshot $(GUARD_FILE).rootless

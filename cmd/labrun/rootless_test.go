@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
@@ -51,10 +52,18 @@ func rootlessSetup(t *testing.T) (bin, dir string) {
 	if os.Geteuid() != 0 {
 		t.Skip("skipping: making users needs root")
 	}
-	for _, name := range rootlessUsers {
+	for i, name := range rootlessUsers {
 		if _, err := user.Lookup(name); err != nil {
 			out, err := exec.Command("useradd", "-m", "-s", "/bin/sh", name).CombinedOutput()
 			require.NoError(t, err, "useradd %s: %s", name, out)
+		}
+		// Subordinate IDs, as Debian's useradd grants them, where this
+		// one did not (programs in the lab that change user need them).
+		if b, _ := os.ReadFile("/etc/subuid"); !strings.Contains("\n"+string(b), "\n"+name+":") {
+			first := 300000 + i*65536
+			r := fmt.Sprintf("%d-%d", first, first+65535)
+			out, err := exec.Command("usermod", "--add-subuids", r, "--add-subgids", r, name).CombinedOutput()
+			require.NoError(t, err, "usermod --add-subuids %s: %s", name, out)
 		}
 	}
 	labrun, _ := binaries(t)
