@@ -107,6 +107,22 @@ func dial(ctx context.Context, ns *netns.NS, network string, addr netip.AddrPort
 
 // connect starts a non-blocking connect on fd and waits, in the poller, for
 // it to finish or for ctx to end.
+// Connect connects f, a non-blocking stream socket made and bound by the
+// caller (a trace binds it first, to know its source port), to addr,
+// waiting in Go's poller for the handshake's end or ctx's.
+func Connect(ctx context.Context, f *os.File, addr netip.AddrPort) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	fd := -1
+	if err := rc.Control(func(raw uintptr) { fd = int(raw) }); err != nil {
+		return err
+	}
+	_, sa := sockaddr(addr, 0)
+	return connect(ctx, f, fd, sa)
+}
+
 func connect(ctx context.Context, f *os.File, fd int, sa unix.Sockaddr) error {
 	switch err := unix.Connect(fd, sa); err {
 	case nil:

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 
+	"github.com/labrun/labrun/checks"
 	"github.com/labrun/labrun/netkit/netns"
 )
 
@@ -203,7 +204,7 @@ func (p *probe) run(ctx context.Context) (status string, err error) {
 	f := os.NewFile(uintptr(p.fd), "trace socket")
 	p.fd = -1 // f owns it
 	defer f.Close()
-	if err := connect(ctx, f, p.t.Addr); err != nil {
+	if err := checks.Connect(ctx, f, p.t.Addr); err != nil {
 		return "", err
 	}
 	if p.t.Kind != TargetHTTP {
@@ -215,55 +216,6 @@ func (p *probe) run(ctx context.Context) (status string, err error) {
 	}
 	defer c.Close()
 	return get(ctx, c, p.t.URL)
-}
-
-// connect starts a non-blocking connect and waits, in Go's poller, for its
-// end or ctx's.
-func connect(ctx context.Context, f *os.File, addr netip.AddrPort) error {
-	a := addr.Addr().Unmap()
-	var sa unix.Sockaddr
-	if a.Is4() {
-		sa = &unix.SockaddrInet4{Port: int(addr.Port()), Addr: a.As4()}
-	} else {
-		sa = &unix.SockaddrInet6{Port: int(addr.Port()), Addr: a.As16()}
-	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var cerr error
-	rc.Control(func(fd uintptr) { cerr = unix.Connect(int(fd), sa) })
-	switch {
-	case cerr == nil:
-		return nil
-	case !errors.Is(cerr, unix.EINPROGRESS):
-		return cerr
-	}
-	if d, ok := ctx.Deadline(); ok {
-		f.SetWriteDeadline(d)
-	}
-	stop := context.AfterFunc(ctx, func() { f.SetWriteDeadline(time.Unix(1, 0)) })
-	defer stop()
-	werr := rc.Write(func(fd uintptr) bool {
-		v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
-		if err != nil {
-			cerr = err
-			return true
-		}
-		if v != 0 {
-			cerr = unix.Errno(v)
-			return true
-		}
-		if _, err := unix.Getpeername(int(fd)); errors.Is(err, unix.ENOTCONN) {
-			return false
-		}
-		cerr = nil
-		return true
-	})
-	if werr != nil {
-		return werr
-	}
-	return cerr
 }
 
 // get sends GET rawURL over c (TLS for https, without verification, as
